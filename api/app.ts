@@ -1,0 +1,66 @@
+import multipart from '@fastify/multipart';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { AppError } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
+import type { ApiDeps } from './deps.js';
+import { assetRoutes } from './routes/assets.js';
+import { fileRoutes } from './routes/files.js';
+import { healthRoutes } from './routes/health.js';
+import { runRoutes } from './routes/runs.js';
+import { tenantRoutes } from './routes/tenants.js';
+
+/** Build the HTTP API. Listening and shutdown belong to the caller (`bin/`). */
+export async function buildApp(deps: ApiDeps, logger: Logger): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: deps.config.api.maxJsonBytes,
+    genReqId: () => crypto.randomUUID(),
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  await app.register(multipart);
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Product image pipeline API', version: '1', description: 'Upload product photos; get responsive, CDN-ready renditions.' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+      security: [{ apiKey: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const appError = toAppError(err);
+    if (appError.status >= 500) request.log.error({ err }, 'request failed');
+    return reply.code(appError.status).send(appError.toJSON());
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send(new AppError(404, 'NOT_FOUND', `No route for ${request.method} ${request.url}`).toJSON()),
+  );
+
+  healthRoutes(app, deps);
+  tenantRoutes(app, deps);
+  assetRoutes(app, deps);
+  runRoutes(app, deps);
+  if (deps.storage.name === 'fs') fileRoutes(app, deps);
+  return app;
+}
+
+/** Map anything thrown in a route to the one error type; never leak internals. */
+function toAppError(err: FastifyError): AppError {
+  if (err instanceof AppError) return err;
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    return new AppError(400, 'BAD_REQUEST', 'The request does not match the schema.', {
+      issues: err.validation.map((v) => ({ path: v.instancePath, message: v.message })),
+    });
+  }
+  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new AppError(413, 'UPLOAD_TOO_LARGE', err.message);
+  if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', err.message);
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return new AppError(err.statusCode, 'BAD_REQUEST', err.message);
+  return new AppError(500, 'INTERNAL', 'Something went wrong on our side; it has been logged.');
+}

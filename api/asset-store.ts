@@ -1,0 +1,45 @@
+import { createHash } from 'node:crypto';
+import { assetRecordKey } from '../cdn/keys.js';
+import type { ObjectStorage } from '../cdn/storage.js';
+
+/** An uploaded original and what we know of it. Stored as JSON next to the asset's manifest. */
+export interface AssetRecord {
+  id: string;
+  tenantId: string;
+  original: {
+    key: string;
+    sha256: string;
+    format: string;
+    width: number;
+    height: number;
+    bytes: number;
+    filename?: string;
+  };
+  createdAt: string;
+}
+
+/** Same tenant + same bytes → same asset: a re-upload finds the asset (and original) it already has. */
+export const assetIdFor = (tenantId: string, sha256: string) =>
+  `ast_${createHash('sha256').update(`${tenantId}:${sha256}`).digest('hex').slice(0, 32)}`;
+
+/** Asset records live in object storage (the source of truth), under the tenant's prefix. */
+export class AssetStore {
+  constructor(private readonly storage: ObjectStorage) {}
+
+  async get(tenantId: string, assetId: string): Promise<AssetRecord | undefined> {
+    if (!/^ast_[0-9a-f]{32}$/.test(assetId)) return undefined;
+    const raw = await this.storage.get(assetRecordKey(tenantId, assetId));
+    return raw ? (JSON.parse(raw.toString('utf8')) as AssetRecord) : undefined;
+  }
+
+  /** Return the existing record for these bytes, or write `record` and return it. */
+  async getOrCreate(record: AssetRecord): Promise<{ asset: AssetRecord; created: boolean }> {
+    const existing = await this.get(record.tenantId, record.id);
+    if (existing) return { asset: existing, created: false };
+    await this.storage.put(assetRecordKey(record.tenantId, record.id), Buffer.from(JSON.stringify(record, null, 2)), {
+      contentType: 'application/json',
+      cacheControl: 'private, no-store',
+    });
+    return { asset: record, created: true };
+  }
+}

@@ -1,0 +1,22 @@
+import { z } from 'zod';
+import { envInt, parseEnv, type Env } from '../lib/env.js';
+
+const schema = z
+  .object({
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    HOST: z.string().default('127.0.0.1'),
+    /** Bootstrap admin key: creates tenants and their API keys. */
+    ADMIN_API_KEY: z.string().min(24, 'ADMIN_API_KEY must be at least 24 characters').optional(),
+    MAX_UPLOAD_BYTES: envInt(50 * 1024 * 1024),
+    MAX_JSON_BYTES: envInt(1024 * 1024),
+  })
+  .transform((e) => ({
+    port: e.PORT,
+    host: e.HOST,
+    adminApiKey: e.ADMIN_API_KEY,
+    maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    maxJsonBytes: e.MAX_JSON_BYTES,
+  }));
+
+export type ApiConfig = z.output<typeof schema>;
+export const loadApiConfig = (env: Env): ApiConfig => parseEnv(schema, env, 'API');

@@ -1,0 +1,20 @@
+import type { Redis } from 'ioredis';
+import type { ObjectStorage } from '../cdn/storage.js';
+import type { AppConfig } from '../lib/config.js';
+import type { Queues } from '../workers/queues.js';
+import type { RunStore } from '../workers/run-store.js';
+import type { AssetStore } from './asset-store.js';
+import type { TenantStore } from './tenants.js';
+
+/** Everything the routes need, built once by the composition root (`bin/`). */
+export interface ApiDeps {
+  config: AppConfig;
+  redis: Redis;
+  storage: ObjectStorage;
+  tenants: TenantStore;
+  assets: AssetStore;
+  runs: RunStore;
+  queues: Queues;
+  /** Public URL of a stored key (CDN base or the API's own /files route). */
+  urlFor: (key: string) => string;
+}

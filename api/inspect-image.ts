@@ -1,0 +1,77 @@
+import { open } from 'node:fs/promises';
+import sharp from 'sharp';
+import { AppError, badInput } from '../lib/errors.js';
+
+/** Formats accepted as originals, identified from their bytes (never the name or declared type). */
+export type SourceFormat = 'jpeg' | 'png' | 'webp' | 'avif' | 'tiff' | 'gif';
+
+export const EXTENSIONS: Record<SourceFormat, string> = {
+  jpeg: 'jpg', png: 'png', webp: 'webp', avif: 'avif', tiff: 'tif', gif: 'gif',
+};
+
+/** Identify a format from the first bytes of a file; `undefined` when it is none we accept. */
+export function sniffFormat(head: Buffer): SourceFormat | undefined {
+  const ascii = (start: number, end: number) => head.subarray(start, end).toString('latin1');
+  if (head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return 'jpeg';
+  if (head.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'png';
+  if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'webp';
+  if (ascii(0, 6) === 'GIF87a' || ascii(0, 6) === 'GIF89a') return 'gif';
+  if (ascii(0, 4) === 'II*\0' || ascii(0, 4) === 'MM\0*') return 'tiff';
+  if (ascii(4, 8) === 'ftyp') {
+    const brands = ascii(8, Math.min(head.length, 64));
+    if (/avif|avis/.test(brands)) return 'avif';
+  }
+  return undefined;
+}
+
+export interface InspectedImage {
+  format: SourceFormat;
+  width: number;
+  height: number;
+}
+
+/**
+ * Check an uploaded file before anything is stored or enqueued: a format we accept, a pixel count
+ * within the limit (read from the header, before any decoding), and a body that decodes to the end
+ * (a truncated or corrupt file fails here, not later in a worker).
+ */
+export async function inspectImage(path: string, limits: { maxPixels: number }): Promise<InspectedImage> {
+  const format = sniffFormat(await readHead(path, 64));
+  if (!format) {
+    throw badInput('UNSUPPORTED_MEDIA_TYPE', 'The upload is not an image in a supported format (JPEG, PNG, WebP, AVIF, TIFF, GIF).');
+  }
+  const options = { failOn: 'truncated' as const, limitInputPixels: limits.maxPixels, pages: 1 };
+  let width: number | undefined;
+  let height: number | undefined;
+  try {
+    ({ width, height } = await sharp(path, options).metadata());
+  } catch {
+    throw badInput('CORRUPT_IMAGE', `The ${format.toUpperCase()} file could not be read: it is corrupt or truncated.`);
+  }
+  if (!width || !height) throw badInput('CORRUPT_IMAGE', 'The image has no dimensions.');
+  if (width * height > limits.maxPixels) {
+    throw badInput('IMAGE_TOO_LARGE', `The image has ${width}x${height} pixels; the limit is ${limits.maxPixels} pixels.`, {
+      width, height, maxPixels: limits.maxPixels,
+    });
+  }
+  try {
+    // Decoding to a thumbnail reads the whole compressed stream (so truncation is caught) while
+    // JPEG shrink-on-load keeps it cheap.
+    await sharp(path, options).resize(32, 32, { fit: 'inside' }).raw().toBuffer();
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    throw badInput('CORRUPT_IMAGE', `The ${format.toUpperCase()} file is corrupt or truncated.`);
+  }
+  return { format, width, height };
+}
+
+async function readHead(path: string, bytes: number): Promise<Buffer> {
+  const file = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(bytes);
+    const { bytesRead } = await file.read(buffer, 0, bytes, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await file.close();
+  }
+}

@@ -1,0 +1,90 @@
+import { createReadStream } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { manifestKey, originalKey } from '../../cdn/keys.js';
+import { notFound } from '../../lib/errors.js';
+import { recipeSchema, validateRecipe } from '../../workers/recipe.js';
+import { assetIdFor, type AssetRecord } from '../asset-store.js';
+import { requireTenant, tenantOf } from '../auth.js';
+import type { ApiDeps } from '../deps.js';
+import { EXTENSIONS, inspectImage } from '../inspect-image.js';
+import { assetSchema, errorBodySchema, idParams, runSchema } from '../schemas.js';
+import { parseRecipeField, publicRun, startRun } from '../start-run.js';
+import { receiveUpload } from '../upload.js';
+
+const errors = { 400: errorBodySchema, 401: errorBodySchema, 404: errorBodySchema, 413: errorBodySchema, 415: errorBodySchema, 422: errorBodySchema };
+
+export function assetRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const auth = requireTenant(deps.tenants);
+
+  r.post('/v1/assets', {
+    preHandler: auth,
+    schema: {
+      summary: 'Upload an original and start its first run',
+      description:
+        'multipart/form-data with one `file` part (JPEG, PNG, WebP, AVIF, TIFF or GIF) and, before it, an optional ' +
+        '`recipe` text field (JSON). The same bytes uploaded again reuse the stored original and asset.',
+      consumes: ['multipart/form-data'],
+      response: { 202: z.object({ asset: assetSchema, run: runSchema, reused: z.boolean() }), ...errors },
+    },
+    handler: async (request, reply) => {
+      const tenantId = tenantOf(request);
+      const upload = await receiveUpload(request, deps.config.api.maxUploadBytes);
+      try {
+        // Everything that can refuse the upload runs before anything is stored or enqueued.
+        const recipe = parseRecipeField(upload.fields.recipe);
+        const valid = validateRecipe(recipe);
+        const image = await inspectImage(upload.path, { maxPixels: deps.config.workers.maxInputPixels });
+        const key = originalKey(tenantId, upload.sha256, EXTENSIONS[image.format]);
+        const contentReused = (await deps.storage.head(key)) !== undefined;
+        if (!contentReused) {
+          await deps.storage.put(key, createReadStream(upload.path), { contentType: `image/${image.format}`, cacheControl: 'private, no-store' });
+        }
+        const record: AssetRecord = {
+          id: assetIdFor(tenantId, upload.sha256),
+          tenantId,
+          original: { key, sha256: upload.sha256, format: image.format, width: image.width, height: image.height, bytes: upload.bytes, ...(upload.filename ? { filename: upload.filename } : {}) },
+          createdAt: new Date().toISOString(),
+        };
+        const { asset } = await deps.assets.getOrCreate(record);
+        const run = await startRun(deps, asset, recipe, valid);
+        return reply.code(202).send({ asset: publicAsset(asset), run: publicRun(run), reused: contentReused });
+      } finally {
+        await upload.cleanup();
+      }
+    },
+  });
+
+  r.get('/v1/assets/:id', {
+    preHandler: auth,
+    schema: { summary: 'An asset, its latest manifest and its runs', params: idParams, response: { 200: assetSchema, ...errors } },
+    handler: async (request) => {
+      const tenantId = tenantOf(request);
+      const asset = await deps.assets.get(tenantId, request.params.id);
+      if (!asset) throw notFound('Asset');
+      const key = manifestKey(tenantId, asset.id);
+      const [manifest, runIds] = await Promise.all([deps.storage.get(key), deps.runs.runIdsOfAsset(tenantId, asset.id)]);
+      return {
+        ...publicAsset(asset),
+        runIds,
+        ...(manifest ? { manifest: JSON.parse(manifest.toString('utf8')) as unknown, manifestUrl: deps.urlFor(key) } : {}),
+      };
+    },
+  });
+
+  r.post('/v1/assets/:id/runs', {
+    preHandler: auth,
+    schema: { summary: 'Start a run of a recipe on an asset', params: idParams, body: recipeSchema, response: { 202: runSchema, ...errors } },
+    handler: async (request, reply) => {
+      const asset = await deps.assets.get(tenantOf(request), request.params.id);
+      if (!asset) throw notFound('Asset');
+      const run = await startRun(deps, asset, request.body, validateRecipe(request.body));
+      return reply.code(202).send(publicRun(run));
+    },
+  });
+}
+
+/** Storage keys stay internal; clients see the asset, not where we keep it. */
+const publicAsset = ({ tenantId: _t, original: { key: _k, ...original }, ...asset }: AssetRecord) => ({ ...asset, original });

@@ -1,0 +1,44 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { ApiDeps } from '../deps.js';
+
+const checkSchema = z.object({ ok: z.boolean(), error: z.string().optional() });
+const readySchema = z.object({ status: z.enum(['ready', 'unavailable']), checks: z.object({ redis: checkSchema, storage: checkSchema }) });
+
+/** Give a dependency this long to answer before /readyz calls it down. */
+const CHECK_TIMEOUT_MS = 2000;
+
+export function healthRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  r.get('/healthz', {
+    schema: { summary: 'Liveness: the process answers', response: { 200: z.object({ status: z.literal('ok') }) } },
+    handler: async () => ({ status: 'ok' as const }),
+  });
+  r.get('/readyz', {
+    schema: { summary: 'Readiness: Redis and storage reachable', response: { 200: readySchema, 503: readySchema } },
+    handler: async (_request, reply) => {
+      const [redis, storage] = await Promise.all([
+        check(() => deps.redis.ping()),
+        check(() => deps.storage.ping()),
+      ]);
+      const ready = redis.ok && storage.ok;
+      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', checks: { redis, storage } });
+    },
+  });
+}
+
+async function check(probe: () => Promise<unknown>): Promise<{ ok: boolean; error?: string }> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      probe(),
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS))),
+    ]);
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, error: err instanceof Error ? err.message : String(err) };
+  } finally {
+    clearTimeout(timer);
+  }
+}

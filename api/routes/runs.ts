@@ -1,0 +1,23 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { notFound } from '../../lib/errors.js';
+import { requireTenant, tenantOf } from '../auth.js';
+import type { ApiDeps } from '../deps.js';
+import { errorBodySchema, idParams, runSchema } from '../schemas.js';
+import { publicRun } from '../start-run.js';
+
+export function runRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  app.withTypeProvider<ZodTypeProvider>().get('/v1/runs/:id', {
+    preHandler: requireTenant(deps.tenants),
+    schema: {
+      summary: 'State of a run: every step, progress, errors and outputs',
+      params: idParams,
+      response: { 200: runSchema, 401: errorBodySchema, 404: errorBodySchema },
+    },
+    handler: async (request) => {
+      const run = await deps.runs.get(tenantOf(request), request.params.id);
+      if (!run) throw notFound('Run');
+      return publicRun(run);
+    },
+  });
+}

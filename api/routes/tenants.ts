@@ -1,0 +1,42 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { requireAdmin } from '../auth.js';
+import type { ApiDeps } from '../deps.js';
+import { errorBodySchema, idParams } from '../schemas.js';
+
+const tenantSchema = z.object({ id: z.string(), name: z.string(), createdAt: z.string() });
+const issuedKeySchema = z.object({
+  key: z.string().describe('The API key. Shown once: only its hash is stored.'),
+  keyId: z.string(),
+  tenantId: z.string(),
+});
+const errors = { 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 404: errorBodySchema };
+
+export function tenantRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const admin = requireAdmin(deps.config.api.adminApiKey);
+
+  r.post('/v1/tenants', {
+    preHandler: admin,
+    schema: {
+      summary: 'Create a tenant and its first API key (admin key only)',
+      body: z.object({ name: z.string().min(1).max(200) }).strict(),
+      response: { 201: z.object({ tenant: tenantSchema, apiKey: issuedKeySchema }), ...errors },
+    },
+    handler: async (request, reply) => {
+      const tenant = await deps.tenants.createTenant(request.body.name);
+      const { key, record } = await deps.tenants.createKey(tenant.id);
+      return reply.code(201).send({ tenant, apiKey: { key, keyId: record.keyId, tenantId: tenant.id } });
+    },
+  });
+
+  r.post('/v1/tenants/:id/keys', {
+    preHandler: admin,
+    schema: { summary: 'Issue another API key for a tenant (admin key only)', params: idParams, response: { 201: issuedKeySchema, ...errors } },
+    handler: async (request, reply) => {
+      const { key, record } = await deps.tenants.createKey(request.params.id);
+      return reply.code(201).send({ key, keyId: record.keyId, tenantId: record.tenantId });
+    },
+  });
+}

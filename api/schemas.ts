@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { ERROR_CODES } from '../lib/errors.js';
+import { recipeSchema } from '../workers/recipe.js';
+
+/** Response schemas: they validate what we send and generate the OpenAPI document. */
+
+export const errorBodySchema = z.object({
+  error: z.object({
+    code: z.enum(ERROR_CODES),
+    message: z.string(),
+    details: z.record(z.string(), z.unknown()).optional(),
+  }),
+}).describe('Every error: a stable `code` to branch on and a human `message`.');
+
+const failureSchema = z.object({ code: z.enum(ERROR_CODES), message: z.string() });
+
+export const stepSchema = z.object({
+  name: z.string(),
+  state: z.enum(['queued', 'active', 'retrying', 'completed', 'failed']),
+  progress: z.number().min(0).max(100),
+  attempts: z.number().int(),
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+  error: failureSchema.optional(),
+});
+
+export const runSchema = z.object({
+  id: z.string(),
+  assetId: z.string(),
+  recipe: recipeSchema,
+  state: z.enum(['queued', 'running', 'completed', 'failed']),
+  progress: z.number().min(0).max(100),
+  steps: z.array(stepSchema),
+  createdAt: z.string(),
+  finishedAt: z.string().optional(),
+  error: failureSchema.optional(),
+  outputs: z.object({ manifestUrl: z.string(), manifestKey: z.string() }).optional(),
+});
+
+export const assetSchema = z.object({
+  id: z.string(),
+  original: z.object({
+    sha256: z.string(),
+    format: z.string(),
+    width: z.number().int(),
+    height: z.number().int(),
+    bytes: z.number().int(),
+    filename: z.string().optional(),
+  }),
+  createdAt: z.string(),
+  /** The published manifest, once a run has completed. */
+  manifest: z.unknown().optional(),
+  manifestUrl: z.string().optional(),
+  runIds: z.array(z.string()).optional(),
+});
+
+export const idParams = z.object({ id: z.string().min(1).max(128) });

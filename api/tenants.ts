@@ -1,0 +1,59 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { notFound } from '../lib/errors.js';
+
+export interface Tenant {
+  id: string;
+  name: string;
+  createdAt: string;
+}
+
+export interface ApiKeyRecord {
+  keyId: string;
+  tenantId: string;
+  createdAt: string;
+}
+
+/** Only the SHA-256 of a key is stored: a leaked Redis dump does not leak usable keys. */
+export const hashApiKey = (key: string) => createHash('sha256').update(key).digest('hex');
+
+const newId = (prefix: string, bytes: number) => `${prefix}_${randomBytes(bytes).toString('hex')}`;
+
+/** Tenants and their API keys, in Redis. */
+export class TenantStore {
+  constructor(private readonly redis: Redis, private readonly prefix: string) {}
+
+  private tenantKey = (id: string) => `${this.prefix}:tenant:${id}`;
+  private apiKeyKey = (hash: string) => `${this.prefix}:apikey:${hash}`;
+
+  async createTenant(name: string): Promise<Tenant> {
+    const tenant: Tenant = { id: newId('tn', 8), name, createdAt: new Date().toISOString() };
+    await this.redis.set(this.tenantKey(tenant.id), JSON.stringify(tenant));
+    return tenant;
+  }
+
+  async getTenant(id: string): Promise<Tenant | undefined> {
+    const raw = await this.redis.get(this.tenantKey(id));
+    return raw ? (JSON.parse(raw) as Tenant) : undefined;
+  }
+
+  /** Issue a key for a tenant. The plain key is returned once and never stored. */
+  async createKey(tenantId: string): Promise<{ key: string; record: ApiKeyRecord }> {
+    if (!(await this.getTenant(tenantId))) throw notFound('Tenant');
+    const key = `ipk_${randomBytes(24).toString('base64url')}`;
+    const record: ApiKeyRecord = { keyId: newId('key', 6), tenantId, createdAt: new Date().toISOString() };
+    await this.redis.set(this.apiKeyKey(hashApiKey(key)), JSON.stringify(record));
+    return { key, record };
+  }
+
+  async resolveKey(key: string): Promise<ApiKeyRecord | undefined> {
+    const raw = await this.redis.get(this.apiKeyKey(hashApiKey(key)));
+    return raw ? (JSON.parse(raw) as ApiKeyRecord) : undefined;
+  }
+}
+
+/** Constant-time comparison of a presented key with the configured admin key. */
+export function isAdminKey(presented: string, adminKey: string | undefined): boolean {
+  if (!adminKey) return false;
+  return timingSafeEqual(Buffer.from(hashApiKey(presented), 'hex'), Buffer.from(hashApiKey(adminKey), 'hex'));
+}

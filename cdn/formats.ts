@@ -1,0 +1,9 @@
+/** Published image formats, best first (the order of `<source>` elements in a `<picture>`). */
+export const OUTPUT_FORMATS = ['avif', 'webp', 'jpeg'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+export const CONTENT_TYPES: Record<OutputFormat, string> = {
+  avif: 'image/avif',
+  webp: 'image/webp',
+  jpeg: 'image/jpeg',
+};

@@ -1,0 +1,96 @@
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AppError } from '../lib/errors.js';
+import { fsStorage } from './fs-storage.js';
+import { describeStorageConformance } from './storage.conformance.js';
+
+const tempRoot = () => mkdtemp(path.join(tmpdir(), 'fs-storage-'));
+
+describeStorageConformance('fs', async () => {
+  const root = await tempRoot();
+  return { storage: fsStorage({ root }), cleanup: () => rm(root, { recursive: true, force: true }) };
+});
+
+describe('fsStorage specifics', () => {
+  const roots: string[] = [];
+  const fresh = async () => {
+    const root = await tempRoot();
+    roots.push(root);
+    return { root, storage: fsStorage({ root }) };
+  };
+  afterEach(async () => {
+    await Promise.all(roots.splice(0).map((r) => rm(r, { recursive: true, force: true })));
+  });
+
+  it('stores plain files under the key and metadata in a hidden sidecar', async () => {
+    const { root, storage } = await fresh();
+    await storage.put('t/a/x.txt', Buffer.from('hi'), { contentType: 'text/plain', metadata: { k: 'v' } });
+    expect((await stat(path.join(root, 't/a/x.txt'))).size).toBe(2);
+    expect(await readdir(path.join(root, '.meta/t/a'))).toEqual(['x.txt.json']);
+    // No temp files are left behind next to the object.
+    expect(await readdir(path.join(root, 't/a'))).toEqual(['x.txt']);
+  });
+
+  it('removes its temp files when a body stream fails', async () => {
+    const { root, storage } = await fresh();
+    async function* body() {
+      yield Buffer.alloc(1000);
+      throw new Error('client went away');
+    }
+    await expect(storage.put('t/a/x.bin', Readable.from(body()), { contentType: 'application/octet-stream' })).rejects.toThrow('client went away');
+    expect(await readdir(path.join(root, 't/a'))).toEqual([]);
+    expect(await readdir(path.join(root, '.meta/t/a')).catch(() => [])).toEqual([]);
+  });
+
+  it('serves a file dropped in by hand as opaque bytes', async () => {
+    const { root, storage } = await fresh();
+    await writeFile(path.join(root, 'manual.bin'), 'abc');
+    expect(await storage.head('manual.bin')).toMatchObject({ contentType: 'application/octet-stream', size: 3 });
+  });
+
+  it('treats a directory as no object', async () => {
+    const { storage } = await fresh();
+    await storage.put('d/inner.txt', Buffer.from('x'), { contentType: 'text/plain' });
+    expect(await storage.get('d')).toBeUndefined();
+    expect(await storage.head('d')).toBeUndefined();
+    expect(await storage.getStream('d')).toBeUndefined();
+    await storage.delete('d');
+    expect(await storage.get('d/inner.txt')).toBeDefined();
+  });
+
+  it('refuses a key that would need a file to be a directory', async () => {
+    const { storage } = await fresh();
+    await storage.put('f', Buffer.from('x'), { contentType: 'text/plain' });
+    const err = await storage.put('f/g', Buffer.from('y'), { contentType: 'text/plain' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AppError);
+    expect((err as AppError).status).toBe(400);
+  });
+
+  it('keeps a stream opened before an overwrite on the old bytes', async () => {
+    const { storage } = await fresh();
+    await storage.put('k', Buffer.alloc(100_000, 1), { contentType: 'application/octet-stream' });
+    const opened = await storage.getStream('k');
+    await storage.put('k', Buffer.alloc(10, 2), { contentType: 'application/octet-stream' });
+    const chunks: Buffer[] = [];
+    for await (const c of opened!.body) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks);
+    expect(body.length).toBe(100_000);
+    expect(body.every((b) => b === 1)).toBe(true);
+  });
+
+  it('fails ping with a retryable STORAGE_ERROR when the root is unusable', async () => {
+    const { root } = await fresh();
+    const file = path.join(root, 'not-a-dir');
+    await writeFile(file, 'x');
+    const err = await fsStorage({ root: file }).ping().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AppError);
+    expect((err as AppError).status).toBe(503);
+    expect((err as AppError).code).toBe('STORAGE_ERROR');
+    expect((err as AppError).cause).toBeDefined();
+    // The client-facing body names the failure, not the path or errno.
+    expect(JSON.stringify((err as AppError).toJSON())).not.toContain(root);
+  });
+});

@@ -1,0 +1,304 @@
+import { randomUUID } from 'node:crypto';
+import { constants as fsc, type Dirent, promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { AppError } from '../lib/errors.js';
+import type { ObjectMeta, ObjectStorage, PutOptions, StoredObject } from './storage.js';
+import { assertListPrefix, assertMetadata, assertObjectKey, compareKeys, isObjectKey, storageError } from './storage-guard.js';
+
+/** Options of {@link fsStorage}. */
+export interface FsStorageOptions {
+  /** Directory that holds every object; created on first write. */
+  root: string;
+}
+
+/** What the sidecar file holds. Size and mtime come from the data file itself, so they never disagree with the body. */
+interface Sidecar {
+  contentType: string;
+  cacheControl?: string;
+  metadata?: Record<string, string>;
+}
+
+/** Where sidecars live: a dot-directory, which `list` skips and keys cannot name (see storage-guard). */
+const META_DIR = '.meta';
+const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
+// Longest single path segment we accept: NAME_MAX is 255 bytes and the sidecar adds ".json".
+const MAX_SEGMENT_BYTES = 250;
+
+/** Marks a failure of the caller's body stream (an aborted upload, a size limit), rethrown as is. */
+class BodyError {
+  constructor(readonly cause: unknown) {}
+}
+
+const isMissing = (err: unknown) => {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR';
+};
+
+/**
+ * Object storage on a local directory (ipx's `ipxFSStorage` shape), for development and single
+ * machine installs. Objects are plain files at `<root>/<key>`; their metadata sits in
+ * `<root>/.meta/<key>.json`.
+ *
+ * Writes go to a temp file in the destination directory, are fsynced, then renamed over the key,
+ * so readers see the old object or the new one, never a partial one. The sidecar is renamed into
+ * place first, so a key whose data file exists always has its metadata. Puts to one key are
+ * serialised inside this process so data and sidecar cannot end up from different writers; two
+ * *processes* overwriting one key with different metadata could still pair them wrongly (bodies
+ * stay whole). Content-addressed keys are immune, as every writer writes the same thing.
+ *
+ * Unlike S3, a key cannot also be a "directory" of other keys (`a/b` and `a/b/c`); such a put is
+ * refused with 400. The key scheme in `keys.ts` never produces that.
+ */
+export function fsStorage(options: FsStorageOptions): ObjectStorage {
+  const root = path.resolve(options.root);
+  const locks = new Map<string, Promise<void>>();
+
+  function pathsFor(key: string): { data: string; meta: string } {
+    assertObjectKey(key);
+    const segments = key.split('/');
+    if (segments.some((s) => Buffer.byteLength(s, 'utf8') > MAX_SEGMENT_BYTES)) {
+      throw new AppError(400, 'BAD_REQUEST', `object key segments may be at most ${MAX_SEGMENT_BYTES} bytes`);
+    }
+    const data = path.join(root, ...segments);
+    const meta = path.join(root, META_DIR, ...segments) + '.json';
+    // Defence in depth: assertObjectKey already rules out anything that could leave the root.
+    if (!data.startsWith(root + path.sep)) throw new AppError(400, 'BAD_REQUEST', 'object key escapes the root');
+    return { data, meta };
+  }
+
+  /** Serialise `fn` with every other locked section for the same key in this process. */
+  async function withKeyLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = locks.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = previous.then(() => new Promise<void>((resolve) => (release = resolve)));
+    locks.set(key, mine);
+    await previous;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (locks.get(key) === mine) locks.delete(key);
+    }
+  }
+
+  async function readSidecar(metaPath: string): Promise<Sidecar> {
+    try {
+      const parsed = (JSON.parse(await fsp.readFile(metaPath, 'utf8')) ?? {}) as Partial<Sidecar>;
+      return {
+        contentType: typeof parsed.contentType === 'string' ? parsed.contentType : DEFAULT_CONTENT_TYPE,
+        cacheControl: typeof parsed.cacheControl === 'string' ? parsed.cacheControl : undefined,
+        metadata: parsed.metadata && typeof parsed.metadata === 'object' ? parsed.metadata : undefined,
+      };
+    } catch (err) {
+      // A file dropped into the root by hand has no sidecar; serve it as opaque bytes.
+      if (isMissing(err) || err instanceof SyntaxError) return { contentType: DEFAULT_CONTENT_TYPE };
+      throw err;
+    }
+  }
+
+  function toMeta(sidecar: Sidecar, stat: { size: number; mtime: Date }): ObjectMeta {
+    return {
+      contentType: sidecar.contentType,
+      ...(sidecar.cacheControl !== undefined ? { cacheControl: sidecar.cacheControl } : {}),
+      size: stat.size,
+      lastModified: stat.mtime,
+      ...(sidecar.metadata ? { metadata: { ...sidecar.metadata } } : {}),
+    };
+  }
+
+  /** Write `body` to a fresh fsynced temp file next to `target`; returns the temp path. */
+  async function writeTemp(target: string, body: Buffer | Readable | string): Promise<string> {
+    const dir = path.dirname(target);
+    await fsp.mkdir(dir, { recursive: true });
+    const tmp = path.join(dir, `.tmp-${randomUUID()}`);
+    let fh: FileHandle | undefined;
+    try {
+      fh = await fsp.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o644);
+      if (typeof body === 'string' || Buffer.isBuffer(body)) {
+        await fh.writeFile(body);
+      } else {
+        // Awaiting each write gives back-pressure without buffering the whole stream.
+        const chunks = body[Symbol.asyncIterator]() as AsyncIterator<Uint8Array | string>;
+        for (;;) {
+          let next: IteratorResult<Uint8Array | string>;
+          try {
+            next = await chunks.next();
+          } catch (err) {
+            throw new BodyError(err);
+          }
+          if (next.done) break;
+          await fh.write(typeof next.value === 'string' ? Buffer.from(next.value) : next.value);
+        }
+      }
+      // Without fsync a crash after the rename can leave an empty file under the key.
+      await fh.sync();
+      await fh.close();
+      fh = undefined;
+      return tmp;
+    } catch (err) {
+      // Stop a body stream we gave up on, so its producer is not left waiting.
+      if (typeof body !== 'string' && !Buffer.isBuffer(body)) body.destroy();
+      await fh?.close().catch(() => undefined);
+      await fsp.rm(tmp, { force: true }).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Map filesystem failures: a key/directory clash is the caller's fault, the rest is retryable. */
+  function wrap(operation: string, err: unknown): unknown {
+    if (err instanceof BodyError) return err.cause;
+    if (err instanceof AppError) return err;
+    const code = (err as NodeJS.ErrnoException | undefined)?.code;
+    if (code === 'ENOTDIR' || code === 'EISDIR' || code === 'EEXIST') {
+      return new AppError(400, 'BAD_REQUEST', 'object key clashes with another key used as a directory');
+    }
+    return storageError(operation, err);
+  }
+
+  async function openObject(key: string): Promise<{ fh: FileHandle; meta: ObjectMeta } | undefined> {
+    const { data, meta } = pathsFor(key);
+    let fh: FileHandle | undefined;
+    try {
+      // Holding the descriptor pins this version: a concurrent rename cannot change what we read.
+      fh = await fsp.open(data, 'r');
+      const stat = await fh.stat();
+      if (!stat.isFile()) {
+        await fh.close();
+        return undefined;
+      }
+      return { fh, meta: toMeta(await readSidecar(meta), stat) };
+    } catch (err) {
+      await fh?.close().catch(() => undefined);
+      if (isMissing(err)) return undefined;
+      throw storageError('get', err);
+    }
+  }
+
+  async function unlinkIfPresent(file: string): Promise<void> {
+    try {
+      await fsp.unlink(file);
+    } catch (err) {
+      // A directory where the key would be (EISDIR) is "no such object" too.
+      if (!isMissing(err)) throw err;
+    }
+  }
+
+  async function* walk(dir: string, keyPrefix: string, namePrefix: string): AsyncGenerator<string> {
+    let entries: Dirent[];
+    try {
+      entries = await fsp.readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if (isMissing(err)) return;
+      throw storageError('list', err);
+    }
+    // Sorting directories as "name/" makes a depth-first walk emit keys in full-key byte order.
+    const sorted = entries
+      .filter((e) => !e.name.startsWith('.') && e.name.startsWith(namePrefix) && (e.isFile() || e.isDirectory()))
+      .map((e) => ({ e, sortKey: e.isDirectory() ? `${e.name}/` : e.name }))
+      .sort((a, b) => compareKeys(a.sortKey, b.sortKey));
+    for (const { e } of sorted) {
+      const key = keyPrefix + e.name;
+      if (e.isDirectory()) yield* walk(path.join(dir, e.name), `${key}/`, '');
+      // Files dropped in by hand with names our keys cannot have are not objects.
+      else if (isObjectKey(key)) yield key;
+    }
+  }
+
+  return {
+    name: 'fs',
+
+    async put(key: string, body: Buffer | Readable, opts: PutOptions): Promise<void> {
+      const paths = pathsFor(key);
+      assertMetadata(opts.metadata);
+      const sidecar: Sidecar = {
+        contentType: opts.contentType,
+        ...(opts.cacheControl !== undefined ? { cacheControl: opts.cacheControl } : {}),
+        ...(opts.metadata ? { metadata: { ...opts.metadata } } : {}),
+      };
+      let dataTmp: string | undefined;
+      let metaTmp: string | undefined;
+      try {
+        // The slow part (consuming the body) runs outside the lock; only the renames are serialised.
+        dataTmp = await writeTemp(paths.data, body);
+        metaTmp = await writeTemp(paths.meta, JSON.stringify(sidecar));
+        const [d, m] = [dataTmp, metaTmp];
+        await withKeyLock(key, async () => {
+          await fsp.rename(m, paths.meta);
+          await fsp.rename(d, paths.data);
+        });
+        dataTmp = metaTmp = undefined;
+      } catch (err) {
+        throw wrap('put', err);
+      } finally {
+        for (const tmp of [dataTmp, metaTmp]) if (tmp) await fsp.rm(tmp, { force: true }).catch(() => undefined);
+      }
+    },
+
+    async get(key: string): Promise<Buffer | undefined> {
+      const opened = await openObject(key);
+      if (!opened) return undefined;
+      try {
+        return await opened.fh.readFile();
+      } catch (err) {
+        throw storageError('get', err);
+      } finally {
+        await opened.fh.close().catch(() => undefined);
+      }
+    },
+
+    async getStream(key: string): Promise<StoredObject | undefined> {
+      const opened = await openObject(key);
+      if (!opened) return undefined;
+      // autoClose (the default) closes the descriptor when the stream ends or is destroyed.
+      return { meta: opened.meta, body: opened.fh.createReadStream() };
+    },
+
+    async head(key: string): Promise<ObjectMeta | undefined> {
+      const { data, meta } = pathsFor(key);
+      try {
+        const stat = await fsp.stat(data);
+        if (!stat.isFile()) return undefined;
+        return toMeta(await readSidecar(meta), stat);
+      } catch (err) {
+        if (isMissing(err)) return undefined;
+        throw storageError('head', err);
+      }
+    },
+
+    async delete(key: string): Promise<void> {
+      const { data, meta } = pathsFor(key);
+      try {
+        // Data first: a key whose data file exists must still have its sidecar.
+        // Empty directories are left behind on purpose: removing them races with a concurrent
+        // put that has just created one, and they never show up in `list`.
+        await withKeyLock(key, async () => {
+          await unlinkIfPresent(data);
+          await unlinkIfPresent(meta);
+        });
+      } catch (err) {
+        throw storageError('delete', err);
+      }
+    },
+
+    async *list(prefix: string): AsyncIterable<string> {
+      assertListPrefix(prefix);
+      const cut = prefix.lastIndexOf('/') + 1;
+      const dirPart = prefix.slice(0, cut);
+      const dir = path.join(root, ...dirPart.split('/').filter(Boolean));
+      yield* walk(dir, dirPart, prefix.slice(cut));
+    },
+
+    async ping(): Promise<void> {
+      const probe = path.join(root, `.ping-${randomUUID()}`);
+      try {
+        await fsp.mkdir(root, { recursive: true });
+        await fsp.writeFile(probe, 'ok');
+        await fsp.rm(probe, { force: true });
+      } catch (err) {
+        throw storageError('ping', err);
+      }
+    },
+  };
+}

@@ -1,0 +1,176 @@
+import { createHash } from 'node:crypto';
+import { AppError } from '../lib/errors.js';
+import type { OutputFormat } from './formats.js';
+
+/**
+ * The object key scheme. Every object of a tenant lives under `t/<tenantId>/`:
+ *
+ * ```
+ * t/<tenant>/originals/<sha256>.<ext>            uploaded bytes, content-addressed
+ * t/<tenant>/assets/<assetId>/asset.json         the asset record
+ * t/<tenant>/assets/<assetId>/manifest.json      the published manifest (mutable)
+ * t/<tenant>/r/<setId>/<width>.<avif|webp|jpg>   renditions, content-addressed, immutable
+ * t/<tenant>/r/<setId>/set.json                  marker written after a whole set
+ * ```
+ *
+ * Ids are checked against strict patterns (no `/`, no dots) so that no id, however it was
+ * obtained, can make a key land in another tenant's prefix.
+ */
+
+/** Cache-Control for content-addressed objects: their bytes never change under a key. */
+export const IMMUTABLE_CACHE_CONTROL = 'public, max-age=31536000, immutable';
+/** Cache-Control for mutable objects (manifests, aliases): short, and purged on change. */
+export const MUTABLE_CACHE_CONTROL = 'public, max-age=60, must-revalidate';
+
+const ID = '[A-Za-z0-9][A-Za-z0-9_-]{0,63}';
+/** Tenant and asset ids: a letter or digit, then up to 63 letters, digits, `_` or `-`. */
+export const ID_PATTERN = new RegExp(`^${ID}$`);
+const SHA256_PATTERN = /^[0-9a-f]{64}$/;
+const EXT_PATTERN = /^[a-z0-9]{1,8}$/;
+const MAX_WIDTH = 100_000;
+
+/** File extension of each output format in rendition keys. */
+export const FORMAT_EXTENSIONS: Record<OutputFormat, string> = { avif: 'avif', webp: 'webp', jpeg: 'jpg' };
+
+const bad = (message: string, details: Record<string, unknown>) => new AppError(400, 'BAD_REQUEST', message, details);
+
+function checkId(kind: 'tenant' | 'asset', id: string): string {
+  if (typeof id !== 'string' || !ID_PATTERN.test(id)) throw bad(`invalid ${kind} id`, { [`${kind}Id`]: String(id).slice(0, 80) });
+  return id;
+}
+
+function checkSha256(what: string, value: string): string {
+  if (typeof value !== 'string' || !SHA256_PATTERN.test(value)) throw bad(`${what} must be 64 lowercase hex characters`, {});
+  return value;
+}
+
+/** True when `id` is a well-formed tenant or asset id. */
+export const isValidId = (id: string): boolean => typeof id === 'string' && ID_PATTERN.test(id);
+
+/** `t/<tenant>/`: the prefix that holds all of a tenant's objects (and only theirs). */
+export const tenantPrefix = (tenantId: string): string => `t/${checkId('tenant', tenantId)}/`;
+
+/** True when `key` lies under `tenantId`'s prefix; use it before acting on a key a client sent. */
+export const isTenantKey = (tenantId: string, key: string): boolean =>
+  isValidId(tenantId) && typeof key === 'string' && key.startsWith(`t/${tenantId}/`);
+
+/** `t/<tenant>/originals/<sha256>.<ext>`: the uploaded bytes, named by their hash. */
+export function originalKey(tenantId: string, sha256: string, ext: string): string {
+  checkSha256('sha256', sha256);
+  if (typeof ext !== 'string' || !EXT_PATTERN.test(ext)) throw bad('invalid file extension', { ext: String(ext).slice(0, 16) });
+  return `${tenantPrefix(tenantId)}originals/${sha256}.${ext}`;
+}
+
+/** `t/<tenant>/assets/<assetId>/`: the folder of an asset's mutable documents. */
+export const assetPrefix = (tenantId: string, assetId: string): string =>
+  `${tenantPrefix(tenantId)}assets/${checkId('asset', assetId)}/`;
+
+/** `t/<tenant>/assets/<assetId>/asset.json`. */
+export const assetRecordKey = (tenantId: string, assetId: string): string => `${assetPrefix(tenantId, assetId)}asset.json`;
+
+/** `t/<tenant>/assets/<assetId>/manifest.json`: mutable, served with {@link MUTABLE_CACHE_CONTROL}. */
+export const manifestKey = (tenantId: string, assetId: string): string => `${assetPrefix(tenantId, assetId)}manifest.json`;
+
+/** Everything that decides the bytes of a rendition set. */
+export interface RenditionSetParts {
+  /** sha256 of the source (original) bytes. */
+  sourceSha256: string;
+  /** The render recipe (widths, formats, steps and their options); any JSON value. */
+  recipe: unknown;
+  /** Encoder settings version; bump it when encoder options or libvips change output. */
+  encoderVersion: string | number;
+  /** Version of the scene template, when one was applied. */
+  templateVersion?: string | number;
+}
+
+/** Bumped if the way ids are derived ever changes, so old and new ids can never collide. */
+const SET_ID_SCHEME = 1;
+
+/**
+ * The id of a rendition set: sha256 (hex) of the canonical JSON of its parts. Same inputs give the
+ * same id whatever the key order of `recipe`; any change of input gives a new id, so rendition
+ * keys never need invalidation.
+ */
+export function renditionSetId(parts: RenditionSetParts): string {
+  checkSha256('sourceSha256', parts.sourceSha256);
+  const hashed = {
+    scheme: SET_ID_SCHEME,
+    sourceSha256: parts.sourceSha256,
+    recipe: parts.recipe ?? null,
+    encoderVersion: parts.encoderVersion,
+    templateVersion: parts.templateVersion ?? null,
+  };
+  return createHash('sha256').update(canonicalJson(hashed)).digest('hex');
+}
+
+/** `t/<tenant>/r/<setId>/<width>.<ext>`. */
+export function renditionKey(tenantId: string, setId: string, width: number, format: OutputFormat): string {
+  checkSha256('rendition set id', setId);
+  if (!Number.isInteger(width) || width <= 0 || width > MAX_WIDTH) throw bad('invalid rendition width', { width });
+  const ext = FORMAT_EXTENSIONS[format];
+  if (!ext) throw bad('invalid rendition format', { format: String(format) });
+  return `${tenantPrefix(tenantId)}r/${setId}/${width}.${ext}`;
+}
+
+/** `t/<tenant>/r/<setId>/set.json`: written last, so its presence means the whole set is stored. */
+export function renditionSetMarkerKey(tenantId: string, setId: string): string {
+  checkSha256('rendition set id', setId);
+  return `${tenantPrefix(tenantId)}r/${setId}/set.json`;
+}
+
+const PUBLIC_KEY_PATTERNS = [
+  new RegExp(`^t/${ID}/r/[0-9a-f]{64}/[1-9][0-9]{0,5}\\.(?:avif|webp|jpg)$`),
+  new RegExp(`^t/${ID}/assets/${ID}/manifest\\.json$`),
+];
+
+/**
+ * True for keys an unauthenticated origin may serve: renditions and manifests. Originals (which
+ * can carry GPS and other EXIF data), asset records and set markers are never public.
+ */
+export const isPublicKey = (key: string): boolean => typeof key === 'string' && PUBLIC_KEY_PATTERNS.some((p) => p.test(key));
+
+/**
+ * JSON with object keys sorted (by UTF-16 code unit, as `Array.prototype.sort` does) at every
+ * depth and no whitespace, so equal values always give equal strings. `undefined` object members
+ * are dropped (as `JSON.stringify` does); values JSON cannot represent faithfully (functions,
+ * symbols, bigints, non-finite numbers, Maps/Sets, cycles) throw instead of hashing as something
+ * else.
+ */
+export function canonicalJson(value: unknown): string {
+  const seen = new Set<object>();
+  const encode = (v: unknown): string => {
+    if (v === null) return 'null';
+    if (typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function') {
+      return encode((v as { toJSON: () => unknown }).toJSON());
+    }
+    switch (typeof v) {
+      case 'string':
+      case 'boolean':
+        return JSON.stringify(v);
+      case 'number':
+        if (!Number.isFinite(v)) throw new TypeError('canonicalJson: non-finite number');
+        return JSON.stringify(v);
+      case 'object': {
+        if (seen.has(v)) throw new TypeError('canonicalJson: cyclic value');
+        seen.add(v);
+        let out: string;
+        if (Array.isArray(v)) {
+          out = `[${v.map((item) => (item === undefined ? 'null' : encode(item))).join(',')}]`;
+        } else {
+          const proto = Object.getPrototypeOf(v) as unknown;
+          if (proto !== Object.prototype && proto !== null) throw new TypeError('canonicalJson: only plain objects');
+          const members = Object.keys(v)
+            .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+            .sort()
+            .map((k) => `${JSON.stringify(k)}:${encode((v as Record<string, unknown>)[k])}`);
+          out = `{${members.join(',')}}`;
+        }
+        seen.delete(v);
+        return out;
+      }
+      default:
+        throw new TypeError(`canonicalJson: cannot encode a ${typeof v}`);
+    }
+  };
+  return encode(value);
+}

@@ -1,0 +1,182 @@
+import imgixModule from '@imgix/js-core';
+import { z } from 'zod';
+import { AppError } from '../lib/errors.js';
+import { CONTENT_TYPES, OUTPUT_FORMATS, type OutputFormat } from './formats.js';
+
+// @imgix/js-core is CommonJS (`module.exports = ImgixClient`) but its types declare
+// `export default`, so under NodeNext TypeScript types the default import as
+// `{ default: ImgixClient }` while Node hands us the class itself. Accept either.
+type ImgixClientClass = (typeof imgixModule)['default'];
+const ImgixClient: ImgixClientClass =
+  (imgixModule as unknown as { default?: ImgixClientClass }).default ?? (imgixModule as unknown as ImgixClientClass);
+
+const renditionSchema = z.object({
+  key: z.string(),
+  url: z.string(),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  format: z.enum(OUTPUT_FORMATS),
+  contentType: z.string(),
+  bytes: z.number().int().nonnegative(),
+});
+
+/** The published document of an asset: everything a storefront needs to show it responsively. */
+export const assetManifestSchema = z.object({
+  version: z.literal(1),
+  assetId: z.string(),
+  tenantId: z.string(),
+  runId: z.string(),
+  source: z.object({
+    sha256: z.string(),
+    width: z.number().int().positive(),
+    height: z.number().int().positive(),
+    format: z.string(),
+    bytes: z.number().int().nonnegative(),
+  }),
+  /** Every rendition, grouped by format (best first) then by width, ascending. */
+  renditions: z.array(renditionSchema).min(1),
+  /** `"<url> 320w, <url> 640w"` per format present. */
+  srcset: z.object({ avif: z.string().optional(), webp: z.string().optional(), jpeg: z.string().optional() }),
+  sizes: z.string(),
+  /** The `<img>` fallback: the largest JPEG no wider than 1280 px (else the largest one). */
+  fallback: z.object({ url: z.string(), width: z.number(), height: z.number(), format: z.enum(OUTPUT_FORMATS) }),
+  /** A ready `<picture>` element, attributes HTML-escaped. */
+  picture: z.string(),
+  placeholder: z.object({ thumbhash: z.string() }),
+  dominantColor: z.string().regex(/^#[0-9a-fA-F]{6}$/),
+  createdAt: z.iso.datetime(),
+  /** imgix URLs for the original, when an imgix source is configured. */
+  imgix: z.object({ url: z.string(), srcset: z.string() }).optional(),
+});
+
+/** A validated manifest (see {@link assetManifestSchema}). */
+export type AssetManifest = z.infer<typeof assetManifestSchema>;
+
+/** One stored rendition, as the render step reports it. */
+export interface ManifestRenditionInput {
+  key: string;
+  width: number;
+  height: number;
+  format: OutputFormat;
+  bytes: number;
+}
+
+/** Everything {@link buildManifest} needs. */
+export interface BuildManifestInput {
+  assetId: string;
+  tenantId: string;
+  runId: string;
+  source: { sha256: string; width: number; height: number; format: string; bytes: number };
+  renditions: ManifestRenditionInput[];
+  /** ThumbHash, base64. */
+  thumbhash: string;
+  /** `#rrggbb`. */
+  dominantColor: string;
+  /** Public URL of a key (see `publicUrlFor`). */
+  urlFor: (key: string) => string;
+  /** imgix source in front of the bucket; `originalKey` is the original's path on it. */
+  imgix?: { domain: string; secureToken?: string | undefined; originalKey: string };
+  /** `sizes` attribute; `100vw` by default. */
+  sizes?: string;
+  /** `alt` text of the `<img>`; empty by default (the storefront usually sets it). */
+  alt?: string;
+  /** Defaults to now; fixed in tests. */
+  createdAt?: Date;
+}
+
+/** Widest fallback we pick for `<img src>`: wide enough for most layouts, small enough for old browsers. */
+const FALLBACK_MAX_WIDTH = 1280;
+const IMGIX_PARAMS = { auto: 'format,compress' } as const;
+
+/** Escape a string for a double- or single-quoted HTML attribute value. */
+export function escapeHtmlAttr(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/**
+ * Build the manifest of an asset from its stored renditions. Pure: URLs come from `urlFor`,
+ * imgix URLs are computed locally (signed when a token is given).
+ */
+export function buildManifest(input: BuildManifestInput): AssetManifest {
+  if (input.renditions.length === 0) throw new AppError(500, 'INTERNAL', 'cannot build a manifest without renditions');
+
+  const renditions = [...input.renditions]
+    .sort((a, b) => OUTPUT_FORMATS.indexOf(a.format) - OUTPUT_FORMATS.indexOf(b.format) || a.width - b.width)
+    .map((r) => ({
+      key: r.key,
+      url: input.urlFor(r.key),
+      width: r.width,
+      height: r.height,
+      format: r.format,
+      contentType: CONTENT_TYPES[r.format],
+      bytes: r.bytes,
+    }));
+
+  const byFormat = new Map<OutputFormat, typeof renditions>();
+  for (const r of renditions) {
+    const list = byFormat.get(r.format) ?? [];
+    // One candidate per width: a srcset with two entries for one width is invalid.
+    if (!list.some((x) => x.width === r.width)) list.push(r);
+    byFormat.set(r.format, list);
+  }
+  const srcset: Partial<Record<OutputFormat, string>> = {};
+  for (const [format, list] of byFormat) srcset[format] = list.map((r) => `${r.url} ${r.width}w`).join(', ');
+
+  // JPEG is the format every browser decodes; without one, fall back to the most compatible left.
+  const fallbackFormat = (['jpeg', 'webp', 'avif'] as const).find((f) => byFormat.has(f))!;
+  const candidates = byFormat.get(fallbackFormat)!;
+  const fallback = [...candidates].reverse().find((r) => r.width <= FALLBACK_MAX_WIDTH) ?? candidates[candidates.length - 1]!;
+
+  const sizes = input.sizes ?? '100vw';
+  const attr = (name: string, value: string | number) => `${name}="${escapeHtmlAttr(String(value))}"`;
+  const sources = OUTPUT_FORMATS.filter((f) => f !== fallbackFormat && srcset[f]).map(
+    (f) => `<source ${attr('type', CONTENT_TYPES[f])} ${attr('srcset', srcset[f]!)} ${attr('sizes', sizes)}>`,
+  );
+  const img =
+    `<img ${attr('src', fallback.url)} ${attr('srcset', srcset[fallbackFormat]!)} ${attr('sizes', sizes)} ` +
+    `${attr('width', fallback.width)} ${attr('height', fallback.height)} ${attr('alt', input.alt ?? '')} ` +
+    `loading="lazy" decoding="async" ${attr('style', `background:${input.dominantColor}`)}>`;
+  const picture = `<picture>${sources.join('')}${img}</picture>`;
+
+  const manifest: AssetManifest = {
+    version: 1,
+    assetId: input.assetId,
+    tenantId: input.tenantId,
+    runId: input.runId,
+    source: {
+      sha256: input.source.sha256,
+      width: input.source.width,
+      height: input.source.height,
+      format: input.source.format,
+      bytes: input.source.bytes,
+    },
+    renditions,
+    srcset,
+    sizes,
+    fallback: { url: fallback.url, width: fallback.width, height: fallback.height, format: fallbackFormat },
+    picture,
+    placeholder: { thumbhash: input.thumbhash },
+    dominantColor: input.dominantColor,
+    createdAt: (input.createdAt ?? new Date()).toISOString(),
+    ...(input.imgix ? { imgix: imgixUrls(input.imgix, renditions, fallback.width) } : {}),
+  };
+  return assetManifestSchema.parse(manifest);
+}
+
+/** imgix URL and srcset of the original, at exactly the widths we rendered (so caches line up). */
+function imgixUrls(
+  imgix: NonNullable<BuildManifestInput['imgix']>,
+  renditions: { width: number }[],
+  fallbackWidth: number,
+): { url: string; srcset: string } {
+  const client = new ImgixClient({
+    domain: imgix.domain,
+    ...(imgix.secureToken ? { secureURLToken: imgix.secureToken } : {}),
+    includeLibraryParam: false,
+  });
+  const widths = [...new Set(renditions.map((r) => r.width))].sort((a, b) => a - b);
+  return {
+    url: client.buildURL(imgix.originalKey, { ...IMGIX_PARAMS, w: fallbackWidth }),
+    srcset: client.buildSrcSet(imgix.originalKey, { ...IMGIX_PARAMS }, { widths }),
+  };
+}

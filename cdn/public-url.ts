@@ -1,0 +1,49 @@
+import type { CdnConfig } from './config.js';
+
+/** Port the fs driver's `/files/` route is assumed to be on when the caller gives none (the API's default). */
+export const DEFAULT_API_PORT = 3000;
+
+/**
+ * Percent-encode each `/`-separated segment of a key for use in a URL path. Stricter than
+ * `encodeURIComponent`: `!'()*` are encoded too (RFC 3986 reserves them; S3's SigV4 encodes them),
+ * so the URL names exactly one key on every server and CDN.
+ */
+export function encodeKeyPath(key: string): string {
+  return key
+    .split('/')
+    .map((s) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
+    .join('/');
+}
+
+/**
+ * The function that turns an object key into the URL clients fetch it from:
+ *
+ * - `PUBLIC_BASE_URL` when set (a CDN in front of the storage): `<base>/<key>`;
+ * - fs driver: the API's file route, `http://localhost:<port>/files/<key>`;
+ * - s3 path-style (`S3_FORCE_PATH_STYLE`): `<endpoint>/<bucket>/<key>`, the endpoint defaulting
+ *   to `https://s3.<region>.amazonaws.com`;
+ * - s3 virtual-host: `https://<bucket>.s3.<region>.amazonaws.com/<key>`, or
+ *   `<scheme>://<bucket>.<endpoint host>/<key>` for a custom endpoint.
+ */
+export function publicUrlFor(config: CdnConfig, port: number = DEFAULT_API_PORT): (key: string) => string {
+  let base: string;
+  if (config.publicBaseUrl) {
+    base = config.publicBaseUrl.replace(/\/+$/, '');
+  } else if (config.driver === 'fs') {
+    base = `http://localhost:${port}/files`;
+  } else {
+    const bucket = config.s3.bucket ?? '';
+    const region = config.s3.region;
+    const endpoint = config.s3.endpoint?.replace(/\/+$/, '');
+    if (config.s3.forcePathStyle) {
+      base = `${endpoint ?? `https://s3.${region}.amazonaws.com`}/${encodeURIComponent(bucket)}`;
+    } else if (endpoint) {
+      const url = new URL(endpoint);
+      url.hostname = `${bucket}.${url.hostname}`;
+      base = url.toString().replace(/\/+$/, '');
+    } else {
+      base = `https://${bucket}.s3.${region}.amazonaws.com`;
+    }
+  }
+  return (key: string) => `${base}/${encodeKeyPath(key)}`;
+}

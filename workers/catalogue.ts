@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import { OUTPUT_FORMATS } from './steps/types.js';
+import type { QueueKind } from './config.js';
+
+/** Fields every job carries: whose work it is and where it sits in its run. */
+const jobBase = z.object({
+  tenantId: z.string().min(1),
+  assetId: z.string().min(1),
+  runId: z.string().min(1),
+  /** Index of this job's step in the run record (publish is the last). */
+  stepIndex: z.number().int().min(0),
+});
+
+export const renderJobSchema = jobBase.extend({
+  source: z.object({ key: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/) }),
+  options: z.object({
+    widths: z.array(z.number().int().positive()).min(1),
+    formats: z.array(z.enum(OUTPUT_FORMATS)).min(1),
+  }),
+});
+
+export const publishJobSchema = jobBase.extend({
+  source: z.object({ key: z.string().min(1), sha256: z.string(), width: z.number(), height: z.number(), format: z.string(), bytes: z.number() }),
+});
+
+/** What the render job returns (and stores as the set marker), read by the publish job. */
+export const renderResultSchema = z.object({
+  setId: z.string(),
+  width: z.number().int(),
+  height: z.number().int(),
+  hasAlpha: z.boolean(),
+  thumbhash: z.string(),
+  dominantColor: z.string(),
+  renditions: z.array(z.object({
+    key: z.string(),
+    width: z.number().int(),
+    height: z.number().int(),
+    format: z.enum(OUTPUT_FORMATS),
+    bytes: z.number().int(),
+  })),
+});
+export type RenderResult = z.output<typeof renderResultSchema>;
+
+/**
+ * The typed job catalogue (immich's `job.interface.ts`): every job name, its queue and its payload
+ * schema. Processors zod-parse `job.data` against this at start; a worker refuses to start for a
+ * queue whose job has no processor.
+ */
+export const JOB_CATALOGUE = {
+  render: { queue: 'render', data: renderJobSchema },
+  publish: { queue: 'publish', data: publishJobSchema },
+} as const satisfies Record<string, { queue: QueueKind; data: z.ZodType }>;
+
+export type JobName = keyof typeof JOB_CATALOGUE;
+export type JobData<N extends JobName> = z.output<(typeof JOB_CATALOGUE)[N]['data']>;
+/** The union of `{ name, data }` pairs. */
+export type AnyJob = { [N in JobName]: { name: N; data: JobData<N> } }[JobName];
+
+/** Job names that run on a queue kind. */
+export const jobsOnQueue = (kind: QueueKind): JobName[] =>
+  (Object.keys(JOB_CATALOGUE) as JobName[]).filter((n) => JOB_CATALOGUE[n].queue === kind);

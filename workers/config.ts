@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { envBool, envInt, envIntList, parseEnv, type Env } from '../lib/env.js';
+import { DEFAULT_WIDTHS } from './steps/types.js';
+
+const QUEUE_KINDS = ['inference', 'render', 'publish'] as const;
+
+const schema = z
+  .object({
+    REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+    QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('pipeline'),
+    WORKER_QUEUES: z.string().default(QUEUE_KINDS.join(',')),
+    INFERENCE_CONCURRENCY: envInt(1),
+    RENDER_CONCURRENCY: envInt(1),
+    PUBLISH_CONCURRENCY: envInt(8),
+    JOB_ATTEMPTS: envInt(3),
+    /** Off only for debugging: runs CPU-heavy processors in the worker's own event loop. */
+    SANDBOXED_PROCESSORS: envBool(true),
+    MAX_INPUT_PIXELS: envInt(100_000_000),
+    RENDER_WIDTHS: envIntList(DEFAULT_WIDTHS),
+  })
+  .transform((e, ctx) => {
+    const queues = e.WORKER_QUEUES.split(',').map((q) => q.trim()).filter(Boolean);
+    const unknown = queues.filter((q) => !(QUEUE_KINDS as readonly string[]).includes(q));
+    if (unknown.length) {
+      ctx.addIssue({ code: 'custom', message: `WORKER_QUEUES: unknown queue kind(s) ${unknown.join(', ')}; use ${QUEUE_KINDS.join(', ')}` });
+      return z.NEVER;
+    }
+    return {
+      redisUrl: e.REDIS_URL,
+      queuePrefix: e.QUEUE_PREFIX,
+      queues: queues as QueueKind[],
+      concurrency: { inference: e.INFERENCE_CONCURRENCY, render: e.RENDER_CONCURRENCY, publish: e.PUBLISH_CONCURRENCY },
+      attempts: e.JOB_ATTEMPTS,
+      sandboxed: e.SANDBOXED_PROCESSORS,
+      maxInputPixels: e.MAX_INPUT_PIXELS,
+      renderWidths: e.RENDER_WIDTHS,
+    };
+  });
+
+/** Queue kinds: one per resource class, so each scales on its own (DESIGN.md "Shape"). */
+export type QueueKind = (typeof QUEUE_KINDS)[number];
+export { QUEUE_KINDS };
+export type WorkersConfig = z.output<typeof schema>;
+export const loadWorkersConfig = (env: Env): WorkersConfig => parseEnv(schema, env, 'queue/worker');

@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import { FlowProducer, Queue, type FlowJob, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { QUEUE_KINDS, type QueueKind, type WorkersConfig } from './config.js';
+import { JOB_CATALOGUE, type JobData, type JobName } from './catalogue.js';
+import type { Recipe, ValidRecipe } from './recipe.js';
+import type { RunRecord, RunStore } from './run-store.js';
+import { OUTPUT_FORMATS } from './steps/types.js';
+
+/** The producer side: what the API needs to enqueue runs and to look at queue health. */
+export interface Queues {
+  flow: FlowProducer;
+  queues: Record<QueueKind, Queue>;
+  close(): Promise<void>;
+}
+
+export function createQueues(connection: Redis, prefix: string): Queues {
+  const queues = Object.fromEntries(QUEUE_KINDS.map((k) => [k, new Queue(k, { connection, prefix })])) as Record<QueueKind, Queue>;
+  const flow = new FlowProducer({ connection, prefix });
+  let closing: Promise<void> | undefined;
+  return {
+    flow,
+    queues,
+    // Idempotent: a second call waits for the first.
+    close: () => (closing ??= Promise.all([flow.close(), ...Object.values(queues).map((q) => q.close())]).then(() => undefined)),
+  };
+}
+
+export interface SourceImage {
+  key: string;
+  sha256: string;
+  width: number;
+  height: number;
+  format: string;
+  bytes: number;
+}
+
+export interface EnqueueRunInput {
+  tenantId: string;
+  assetId: string;
+  source: SourceImage;
+  recipe: Recipe;
+  valid: ValidRecipe;
+}
+
+/** Create the run record, then enqueue its steps as one BullMQ flow (publish is the root). */
+export async function enqueueRun(
+  deps: { queues: Queues; runs: RunStore; config: WorkersConfig },
+  input: EnqueueRunInput,
+): Promise<RunRecord> {
+  const runId = `run_${randomUUID().replaceAll('-', '')}`;
+  const stepNames = [...input.valid.steps.map((s) => s.name), 'publish'];
+  const record = await deps.runs.create({
+    id: runId,
+    tenantId: input.tenantId,
+    assetId: input.assetId,
+    recipe: input.recipe,
+    stepNames,
+    createdAt: new Date().toISOString(),
+  });
+  const base = { tenantId: input.tenantId, assetId: input.assetId, runId };
+  const opts = (stepIndex: number): JobsOptions => ({
+    jobId: `${runId}-${stepIndex}`,
+    attempts: deps.config.attempts,
+    backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
+    removeOnComplete: { age: 24 * 3600, count: 10_000 },
+    removeOnFail: { age: 7 * 24 * 3600 },
+  });
+
+  // Steps run in recipe order: in a BullMQ flow a parent waits for its children, so the chain is
+  // built inside out, the last step (publish) being the root.
+  let chain: FlowJob | undefined;
+  input.valid.steps.forEach((step, stepIndex) => {
+    const data: JobData<'render'> = {
+      ...base,
+      stepIndex,
+      source: { key: input.source.key, sha256: input.source.sha256 },
+      options: {
+        widths: step.options.widths ?? deps.config.renderWidths,
+        formats: step.options.formats ?? [...OUTPUT_FORMATS],
+      },
+    };
+    chain = job('render', data, { ...opts(stepIndex), failParentOnFailure: true }, chain);
+  });
+  const publishIndex = stepNames.length - 1;
+  const publish: JobData<'publish'> = { ...base, stepIndex: publishIndex, source: input.source };
+  await deps.queues.flow.add(job('publish', publish, opts(publishIndex), chain));
+  return record;
+}
+
+function job<N extends JobName>(name: N, data: JobData<N>, opts: JobsOptions, child?: FlowJob): FlowJob {
+  return { name, queueName: JOB_CATALOGUE[name].queue, data, opts, ...(child ? { children: [child] } : {}) };
+}

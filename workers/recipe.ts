@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { AppError } from '../lib/errors.js';
+import { OUTPUT_FORMATS } from './steps/types.js';
+
+/** Options of the `render` step (the responsive set). */
+export const renderStepOptionsSchema = z
+  .object({
+    widths: z.array(z.number().int().min(16).max(8192)).min(1).max(16).optional()
+      .describe('Target widths in px; capped at the source width. Default: 320, 640, 960, 1280, 1920, 2560.'),
+    formats: z.array(z.enum(OUTPUT_FORMATS)).min(1).optional()
+      .describe('Output formats. Default: avif, webp, jpeg.'),
+  })
+  .strict();
+
+/** Step names a recipe may mention. Only those in `AVAILABLE_STEPS` run today. */
+export const STEP_NAMES = ['remove-background', 'upscale', 'generate', 'render'] as const;
+export type StepName = (typeof STEP_NAMES)[number];
+const AVAILABLE_STEPS: ReadonlySet<StepName> = new Set(['render']);
+
+const stepSchema = z.object({
+  name: z.enum(STEP_NAMES),
+  options: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const recipeSchema = z
+  .object({ steps: z.array(stepSchema).min(1).max(8) })
+  .strict()
+  .describe('An ordered list of steps. The last step must be `render`; publishing always follows.');
+
+export type Recipe = z.output<typeof recipeSchema>;
+export type RecipeStep = Recipe['steps'][number];
+
+export const DEFAULT_RECIPE: Recipe = { steps: [{ name: 'render' }] };
+
+/** A recipe after checking: each step's options parsed by that step's own schema. */
+export interface ValidRecipe {
+  steps: Array<{ name: 'render'; options: z.output<typeof renderStepOptionsSchema> }>;
+}
+
+/**
+ * Check a recipe beyond its shape: every step must be available, `render` must come last and
+ * only once, and each step's options must satisfy that step's schema. Throws a 422 `AppError`.
+ */
+export function validateRecipe(recipe: Recipe): ValidRecipe {
+  const unavailable = recipe.steps.filter((s) => !AVAILABLE_STEPS.has(s.name)).map((s) => s.name);
+  if (unavailable.length) {
+    throw new AppError(422, 'STEP_NOT_AVAILABLE', `Step(s) not available in this version: ${unavailable.join(', ')}. Available: ${[...AVAILABLE_STEPS].join(', ')}.`, { steps: unavailable });
+  }
+  const renderAt = recipe.steps.findIndex((s) => s.name === 'render');
+  if (renderAt !== recipe.steps.length - 1 || recipe.steps.filter((s) => s.name === 'render').length !== 1) {
+    throw new AppError(422, 'INVALID_RECIPE', 'A recipe must end with exactly one `render` step.');
+  }
+  return {
+    steps: recipe.steps.map((step, index) => {
+      const parsed = renderStepOptionsSchema.safeParse(step.options ?? {});
+      if (!parsed.success) {
+        throw new AppError(422, 'INVALID_RECIPE', `Invalid options for step ${index} (${step.name}): ${z.prettifyError(parsed.error)}`);
+      }
+      return { name: 'render' as const, options: parsed.data };
+    }),
+  };
+}

@@ -1,0 +1,128 @@
+import type { Redis } from 'ioredis';
+import type { ErrorCode } from '../lib/errors.js';
+import type { Recipe } from './recipe.js';
+
+export type StepState = 'queued' | 'active' | 'retrying' | 'completed' | 'failed';
+export type RunState = 'queued' | 'running' | 'completed' | 'failed';
+
+export interface StepRecord {
+  name: string;
+  state: StepState;
+  /** 0..100 */
+  progress: number;
+  attempts: number;
+  startedAt?: string;
+  finishedAt?: string;
+  error?: { code: ErrorCode; message: string };
+}
+
+export interface RunRecord {
+  id: string;
+  tenantId: string;
+  assetId: string;
+  recipe: Recipe;
+  state: RunState;
+  /** Overall progress 0..100: the mean of the steps'. */
+  progress: number;
+  steps: StepRecord[];
+  createdAt: string;
+  finishedAt?: string;
+  error?: { code: ErrorCode; message: string };
+  outputs?: { manifestUrl: string; manifestKey: string };
+}
+
+interface RunMeta {
+  id: string;
+  tenantId: string;
+  assetId: string;
+  recipe: Recipe;
+  stepNames: string[];
+  createdAt: string;
+}
+
+/** Run records live this long after their last write (they are rebuilt from manifests, not kept forever). */
+const RUN_TTL_SECONDS = 30 * 24 * 3600;
+/** How many run ids an asset remembers. */
+const RUNS_PER_ASSET = 100;
+
+/**
+ * Run records in Redis. Each step has its own hash field, so concurrent updates of different
+ * steps never overwrite each other; the run's state is derived on read, never stored twice.
+ */
+export class RunStore {
+  constructor(private readonly redis: Redis, private readonly prefix: string) {}
+
+  private key = (runId: string) => `${this.prefix}:run:${runId}`;
+  private assetRunsKey = (tenantId: string, assetId: string) => `${this.prefix}:asset-runs:${tenantId}:${assetId}`;
+
+  async create(meta: RunMeta): Promise<RunRecord> {
+    const steps: StepRecord[] = meta.stepNames.map((name) => ({ name, state: 'queued', progress: 0, attempts: 0 }));
+    const fields: Record<string, string> = { meta: JSON.stringify(meta) };
+    steps.forEach((s, i) => (fields[`step:${i}`] = JSON.stringify(s)));
+    await this.redis
+      .multi()
+      .hset(this.key(meta.id), fields)
+      .expire(this.key(meta.id), RUN_TTL_SECONDS)
+      .lpush(this.assetRunsKey(meta.tenantId, meta.assetId), meta.id)
+      .ltrim(this.assetRunsKey(meta.tenantId, meta.assetId), 0, RUNS_PER_ASSET - 1)
+      .exec();
+    return derive(meta, steps, {});
+  }
+
+  /** A run of this tenant, or `undefined` (also when it belongs to someone else). */
+  async get(tenantId: string, runId: string): Promise<RunRecord | undefined> {
+    const all = await this.redis.hgetall(this.key(runId));
+    if (!all.meta) return undefined;
+    const meta = JSON.parse(all.meta) as RunMeta;
+    if (meta.tenantId !== tenantId) return undefined;
+    const steps = meta.stepNames.map((_, i) => JSON.parse(all[`step:${i}`] ?? 'null') as StepRecord);
+    return derive(meta, steps, all);
+  }
+
+  async runIdsOfAsset(tenantId: string, assetId: string): Promise<string[]> {
+    return this.redis.lrange(this.assetRunsKey(tenantId, assetId), 0, -1);
+  }
+
+  /** Merge a patch into one step's record. */
+  async updateStep(runId: string, index: number, patch: Partial<StepRecord>): Promise<void> {
+    const field = `step:${index}`;
+    // Read-merge-write of one field; a step is processed by one job at a time, so no other writer races it.
+    const current = await this.redis.hget(this.key(runId), field);
+    if (!current) return;
+    await this.redis.hset(this.key(runId), field, JSON.stringify({ ...JSON.parse(current), ...patch }));
+  }
+
+  async setOutputs(runId: string, outputs: NonNullable<RunRecord['outputs']>): Promise<void> {
+    await this.redis.hset(this.key(runId), 'outputs', JSON.stringify(outputs), 'finishedAt', new Date().toISOString());
+  }
+
+  async fail(runId: string, error: NonNullable<RunRecord['error']>): Promise<void> {
+    await this.redis.hset(this.key(runId), 'error', JSON.stringify(error), 'finishedAt', new Date().toISOString());
+  }
+}
+
+function derive(meta: RunMeta, steps: StepRecord[], fields: Record<string, string>): RunRecord {
+  const error = fields.error ? (JSON.parse(fields.error) as RunRecord['error']) : undefined;
+  const outputs = fields.outputs ? (JSON.parse(fields.outputs) as RunRecord['outputs']) : undefined;
+  const state: RunState = error
+    ? 'failed'
+    : outputs && steps.every((s) => s.state === 'completed')
+      ? 'completed'
+      : steps.some((s) => s.state !== 'queued')
+        ? 'running'
+        : 'queued';
+  const progress = Math.round(steps.reduce((sum, s) => sum + s.progress, 0) / Math.max(steps.length, 1));
+  return {
+    id: meta.id,
+    tenantId: meta.tenantId,
+    assetId: meta.assetId,
+    recipe: meta.recipe,
+    state,
+    progress,
+    steps,
+    createdAt: meta.createdAt,
+    ...(fields.finishedAt ? { finishedAt: fields.finishedAt } : {}),
+    ...(error ? { error } : {}),
+    ...(outputs ? { outputs } : {}),
+  };
+}

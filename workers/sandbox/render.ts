@@ -1,0 +1,27 @@
+/**
+ * Entry of the render processor in its own child process (a BullMQ sandboxed processor), so that
+ * encoding never delays the worker's lock renewal and a crash in a native decoder kills only this
+ * child. The child builds its dependencies once from the environment its parent handed it.
+ */
+import type { SandboxedJob } from 'bullmq';
+import { loadCdnConfig } from '../../cdn/config.js';
+import { createStorage } from '../../cdn/create-storage.js';
+import { renderJobSchema } from '../catalogue.js';
+import { loadWorkersConfig } from '../config.js';
+import { toJobError } from '../job-errors.js';
+import { processRender, type RenderDeps } from '../processors/render.js';
+
+let deps: RenderDeps | undefined;
+
+export default async function renderSandboxed(job: SandboxedJob) {
+  deps ??= {
+    storage: createStorage(loadCdnConfig(process.env)),
+    maxInputPixels: loadWorkersConfig(process.env).maxInputPixels,
+  };
+  try {
+    const data = renderJobSchema.parse(job.data);
+    return await processRender(data, deps, (p) => job.updateProgress(p));
+  } catch (err) {
+    throw toJobError(err);
+  }
+}

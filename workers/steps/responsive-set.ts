@@ -1,0 +1,181 @@
+import { availableParallelism } from 'node:os';
+import sharp, { type AvifOptions, type JpegOptions, type ResizeOptions, type WebpOptions } from 'sharp';
+import { badInput } from '../../lib/errors.js';
+import { computePlaceholder } from './placeholder.js';
+import {
+  OUTPUT_FORMATS,
+  type DecodedImage,
+  type EncodedVariant,
+  type OutputFormat,
+  type RenderOptions,
+  type ResponsiveSet,
+} from './types.js';
+
+/**
+ * Every setting that changes the bytes of a rendition. The whole object (version included) goes
+ * into content-addressed rendition keys, so bump `version` whenever anything here changes:
+ * `responsive-set.test.ts` pins a fingerprint of the settings to the version to enforce that.
+ *
+ * Tuned with `bench/responsive-set.ts` against a naive sharp baseline (AVIF effort 4 q50, WebP
+ * q80, JPEG q80, one decode per variant); see BENCHMARKS.md for the figures behind each choice.
+ */
+export const ENCODER_SETTINGS = {
+  version: 'rs-2025.1',
+  resize: { kernel: 'lanczos3' },
+  avif: { quality: 50, effort: 3, chromaSubsampling: '4:2:0' },
+  webp: { quality: 80, effort: 4, smartSubsample: false },
+  jpeg: { quality: 84, mozjpeg: true, chromaSubsampling: '4:2:0' },
+  /** JPEG has no alpha: transparent sources are composited onto this colour. */
+  jpegBackground: '#ffffff',
+} as const satisfies {
+  version: string;
+  resize: ResizeOptions;
+  avif: AvifOptions;
+  webp: WebpOptions;
+  jpeg: JpegOptions;
+  jpegBackground: string;
+};
+
+/**
+ * How many encodes run at once. Each sharp call runs on one libuv thread (libvips' own thread
+ * pool is 1 by default on glibc), so one encode per core keeps every core busy; more only adds
+ * memory. Capped at 4 because libuv's default pool has 4 threads shared with fs and dns.
+ */
+export const RENDER_PARALLELISM = Math.max(1, Math.min(4, availableParallelism()));
+
+/**
+ * The widths actually rendered for a source `sourceWidth` pixels wide: each requested width is
+ * capped at the source width (never upscaled), then de-duplicated and sorted ascending. When every
+ * requested width exceeds the source the result is exactly `[sourceWidth]`.
+ *
+ * @throws AppError `INVALID_RECIPE` when a width is not a positive integer or none is given.
+ */
+export function planWidths(sourceWidth: number, widths: readonly number[]): number[] {
+  if (widths.length === 0) throw badInput('INVALID_RECIPE', 'at least one width is required');
+  const bad = widths.find((w) => !Number.isInteger(w) || w <= 0);
+  if (bad !== undefined) throw badInput('INVALID_RECIPE', `width ${bad} is not a positive integer`);
+  return [...new Set(widths.map((w) => Math.min(w, sourceWidth)))].sort((a, b) => a - b);
+}
+
+/**
+ * Renders every planned width in every requested format from one decoded image, plus the
+ * placeholder (ThumbHash and dominant colour). Each width is resized once from the decoded
+ * pixels and its formats are encoded from that; encodes run {@link RENDER_PARALLELISM} at a time,
+ * largest first so the long AVIF encodes do not end up alone on one core at the end.
+ *
+ * Outputs carry no metadata at all (they are built from raw pixels), and are sRGB.
+ *
+ * @returns variants ordered by format (as in `OUTPUT_FORMATS`) then width ascending.
+ * @throws AppError `INVALID_RECIPE` for bad widths or no formats; the signal's reason on abort
+ *   (checked before each resize and encode).
+ */
+export async function renderResponsiveSet(
+  image: DecodedImage,
+  options: RenderOptions,
+  signal?: AbortSignal,
+): Promise<ResponsiveSet> {
+  signal?.throwIfAborted();
+  const widths = planWidths(image.width, options.widths);
+  const formats = OUTPUT_FORMATS.filter((f) => options.formats.includes(f));
+  if (formats.length === 0) throw badInput('INVALID_RECIPE', 'at least one output format is required');
+
+  // One resize per width, shared by its formats; started lazily by the first encode that needs it.
+  const resized = new Map<number, Promise<Resized>>();
+  const resizeOnce = (width: number) => {
+    let pending = resized.get(width);
+    if (!pending) {
+      pending = resize(image, width);
+      resized.set(width, pending);
+    }
+    return pending;
+  };
+
+  const jobs: Array<() => Promise<EncodedVariant>> = [];
+  for (const width of [...widths].reverse()) {
+    for (const format of formats) {
+      jobs.push(async () => encode(await resizeOnce(width), format));
+    }
+  }
+  // allSettled, not all: on failure, wait for the other branch too so no sharp call outlives the step.
+  const [encoded, placeheld] = await Promise.allSettled([
+    runLimited(jobs, RENDER_PARALLELISM, signal),
+    computePlaceholder(image, signal),
+  ]);
+  if (encoded.status === 'rejected') throw encoded.reason;
+  if (placeheld.status === 'rejected') throw placeheld.reason;
+  const variants = encoded.value;
+  const placeholder = placeheld.value;
+
+  variants.sort((a, b) => OUTPUT_FORMATS.indexOf(a.format) - OUTPUT_FORMATS.indexOf(b.format) || a.width - b.width);
+  return {
+    width: image.width,
+    height: image.height,
+    hasAlpha: image.hasAlpha,
+    variants,
+    thumbhash: placeholder.thumbhash,
+    dominantColor: placeholder.dominantColor,
+  };
+}
+
+/** Raw pixels at one target width (same channel layout as the decoded image). */
+interface Resized {
+  data: Buffer;
+  width: number;
+  height: number;
+  channels: 3 | 4;
+}
+
+async function resize(image: DecodedImage, width: number): Promise<Resized> {
+  const { channels } = image;
+  if (width === image.width) return { data: image.data, width, height: image.height, channels };
+  const { data, info } = await sharp(image.data, { raw: { width: image.width, height: image.height, channels } })
+    .resize({ width, ...ENCODER_SETTINGS.resize })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height, channels };
+}
+
+async function encode(img: Resized, format: OutputFormat): Promise<EncodedVariant> {
+  const s = sharp(img.data, { raw: { width: img.width, height: img.height, channels: img.channels } });
+  let data: Buffer;
+  switch (format) {
+    case 'avif':
+      data = await s.avif(ENCODER_SETTINGS.avif).toBuffer();
+      break;
+    case 'webp':
+      data = await s.webp(ENCODER_SETTINGS.webp).toBuffer();
+      break;
+    case 'jpeg':
+      // Keyed on channels, not hasAlpha: JPEG must never be handed a fourth channel.
+      data = await (img.channels === 4 ? s.flatten({ background: ENCODER_SETTINGS.jpegBackground }) : s)
+        .jpeg(ENCODER_SETTINGS.jpeg)
+        .toBuffer();
+      break;
+  }
+  return { format, width: img.width, height: img.height, data };
+}
+
+/**
+ * Runs `jobs` at most `limit` at a time, preserving order in the result. On the first failure or
+ * abort no further job starts; jobs already running are awaited before rejecting, so no sharp
+ * call outlives the step.
+ */
+async function runLimited<T>(jobs: Array<() => Promise<T>>, limit: number, signal?: AbortSignal): Promise<T[]> {
+  const results: T[] = new Array(jobs.length);
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const lane = async () => {
+    while (!failure && next < jobs.length) {
+      const i = next++;
+      try {
+        signal?.throwIfAborted();
+        results[i] = await jobs[i]!();
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, lane));
+  if (failure) throw failure.error;
+  return results;
+}

@@ -1,0 +1,135 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker, type Job, type Processor } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Env } from '../lib/env.js';
+import type { Logger } from '../lib/logger.js';
+import { jobsOnQueue, publishJobSchema, renderJobSchema, type JobName } from './catalogue.js';
+import type { QueueKind, WorkersConfig } from './config.js';
+import { describeJobFailure, toJobError } from './job-errors.js';
+import { processPublish, type PublishDeps } from './processors/publish.js';
+import { processRender, type RenderDeps } from './processors/render.js';
+import type { RunStore } from './run-store.js';
+
+export interface WorkerHostDeps {
+  config: WorkersConfig;
+  /** A connection with `maxRetriesPerRequest: null`, as BullMQ workers require. */
+  connection: Redis;
+  runs: RunStore;
+  render: RenderDeps;
+  publish: PublishDeps;
+  logger: Logger;
+  /** The environment handed to sandboxed children, which build their own dependencies from it. */
+  childEnv: Env;
+}
+
+export interface WorkerHost {
+  workers: Worker[];
+  /** Stop taking jobs and let running ones finish (or hand them back). Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Jobs here run for seconds: a minute's lock, renewed every 30 s, and two stalls before a job fails. */
+const LOCK_DURATION_MS = 60_000;
+const STALLED_INTERVAL_MS = 30_000;
+const MAX_STALLED_COUNT = 2;
+
+/** Start one BullMQ worker per queue kind in `kinds`. */
+export function startWorkers(deps: WorkerHostDeps, kinds: QueueKind[]): WorkerHost {
+  const workers: Worker[] = [];
+  for (const kind of kinds) {
+    const names = jobsOnQueue(kind);
+    if (names.length === 0) {
+      deps.logger.info({ queue: kind }, 'no job in the catalogue runs on this queue yet; not starting a worker for it');
+      continue;
+    }
+    const worker = new Worker(kind, processorFor(kind, deps), {
+      connection: deps.connection,
+      prefix: deps.config.queuePrefix,
+      concurrency: deps.config.concurrency[kind],
+      lockDuration: LOCK_DURATION_MS,
+      stalledInterval: STALLED_INTERVAL_MS,
+      maxStalledCount: MAX_STALLED_COUNT,
+      ...sandboxOptions(deps),
+    });
+    trackRuns(worker, deps);
+    workers.push(worker);
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    workers,
+    close: () => (closing ??= Promise.all(workers.map((w) => w.close())).then(() => undefined)),
+  };
+}
+
+function processorFor(kind: QueueKind, deps: WorkerHostDeps): Processor | string {
+  if (kind === 'render' && deps.config.sandboxed) return sandboxFile('render');
+  const handlers: Partial<Record<JobName, Processor>> = {
+    render: (job, _token, signal) =>
+      processRender(renderJobSchema.parse(job.data), deps.render, (p) => job.updateProgress(p), signal),
+    publish: (job) => processPublish(job, publishJobSchema.parse(job.data), deps.publish),
+  };
+  return async (job, token, signal) => {
+    const handler = handlers[job.name as JobName];
+    try {
+      if (!handler) throw new Error(`no processor for job "${job.name}" on queue "${kind}"`);
+      return await handler(job, token, signal);
+    } catch (err) {
+      throw toJobError(err);
+    }
+  };
+}
+
+/** Under tsx/vitest the sources are `.ts` and children need the tsx loader; built code is `.js`. */
+function sandboxFile(name: string): string {
+  const here = fileURLToPath(import.meta.url);
+  return path.join(path.dirname(here), 'sandbox', `${name}${path.extname(here)}`);
+}
+
+function sandboxOptions(deps: WorkerHostDeps) {
+  const fromSource = path.extname(fileURLToPath(import.meta.url)) === '.ts';
+  return {
+    workerForkOptions: {
+      env: deps.childEnv as NodeJS.ProcessEnv,
+      execArgv: fromSource ? ['--import', 'tsx'] : [],
+    },
+  };
+}
+
+/** Mirror each job's life into its run record, so `GET /v1/runs/:id` tells the whole story. */
+function trackRuns(worker: Worker, deps: WorkerHostDeps): void {
+  const { runs, logger } = deps;
+  const ids = (job: Job) => job.data as { runId: string; stepIndex: number; tenantId: string };
+  const safely = (what: string, p: Promise<unknown>) =>
+    p.catch((err: unknown) => logger.error({ err, what }, 'could not update the run record'));
+
+  worker.on('active', (job) => {
+    const { runId, stepIndex } = ids(job);
+    safely('active', runs.updateStep(runId, stepIndex, { state: 'active', attempts: job.attemptsMade + 1, startedAt: new Date().toISOString() }));
+  });
+  worker.on('progress', (job, progress) => {
+    if (typeof progress !== 'number') return;
+    safely('progress', runs.updateStep(ids(job).runId, ids(job).stepIndex, { progress }));
+  });
+  worker.on('completed', (job) => {
+    const { runId, stepIndex, tenantId } = ids(job);
+    logger.info({ runId, tenantId, step: job.name, ms: (job.finishedOn ?? Date.now()) - (job.processedOn ?? Date.now()) }, 'step completed');
+    safely('completed', runs.updateStep(runId, stepIndex, { state: 'completed', progress: 100, finishedAt: new Date().toISOString() }));
+  });
+  worker.on('failed', (job, err) => {
+    if (!job) return;
+    const { runId, stepIndex, tenantId } = ids(job);
+    const final = err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+    const error = describeJobFailure(err.message);
+    logger.warn({ runId, tenantId, step: job.name, attempt: job.attemptsMade, final, reason: err.message }, 'step failed');
+    if (!final) {
+      safely('retrying', runs.updateStep(runId, stepIndex, { state: 'retrying', error }));
+      return;
+    }
+    safely('failed', Promise.all([
+      runs.updateStep(runId, stepIndex, { state: 'failed', error, finishedAt: new Date().toISOString() }),
+      runs.fail(runId, error),
+    ]));
+  });
+  worker.on('error', (err) => logger.error({ err, queue: worker.name }, 'worker error'));
+}
