@@ -40,7 +40,8 @@ export async function inspectImage(path: string, limits: { maxPixels: number }):
   if (!format) {
     throw badInput('UNSUPPORTED_MEDIA_TYPE', 'The upload is not an image in a supported format (JPEG, PNG, WebP, AVIF, TIFF, GIF).');
   }
-  const options = { failOn: 'truncated' as const, limitInputPixels: limits.maxPixels, pages: 1 };
+  // The same strictness as the worker's decoder (workers/steps/decode.ts), so what we accept, it can render.
+  const options = { failOn: 'error' as const, limitInputPixels: limits.maxPixels, pages: 1 };
   let width: number | undefined;
   let height: number | undefined;
   try {

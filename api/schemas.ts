@@ -22,6 +22,9 @@ export const stepSchema = z.object({
   startedAt: z.string().optional(),
   finishedAt: z.string().optional(),
   error: failureSchema.optional(),
+  durationMs: z.number().optional().describe('Wall time of the attempt that completed the step.'),
+  timings: z.record(z.string(), z.number()).optional().describe('Where that time went, in ms.'),
+  model: z.string().optional().describe('The model an AI step ran.'),
 });
 
 export const runSchema = z.object({

@@ -30,7 +30,7 @@ const BASELINE = {
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const fixturesDir = process.env.FIXTURES_DIR ?? resolve(repoRoot, '../shared/fixtures/large');
-const runs = Math.max(2, Number(process.env.RUNS ?? 3));
+const runs = Math.max(2, Math.floor(Number(process.env.RUNS ?? 3)) || 3);
 const formats: OutputFormat[] = [...OUTPUT_FORMATS];
 const MAX_PIXELS = 100_000_000;
 
@@ -64,10 +64,13 @@ async function baseline(source: Buffer): Promise<Variant[]> {
   return out;
 }
 
-async function timeIt<T>(fn: () => Promise<T>): Promise<{ ms: number; result: T }> {
+/** Wall and CPU time of `fn`; CPU time shows how much of a slow run was other load on the machine. */
+async function timeIt<T>(fn: () => Promise<T>): Promise<{ ms: number; cpuMs: number; result: T }> {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const result = await fn();
-  return { ms: performance.now() - t0, result };
+  const c = process.cpuUsage(c0);
+  return { ms: performance.now() - t0, cpuMs: (c.user + c.system) / 1000, result };
 }
 
 const median = (xs: number[]) => {
@@ -99,15 +102,19 @@ interface PhotoResult {
 async function benchPhoto(name: string, source: Buffer): Promise<PhotoResult> {
   const oursTimes: number[] = [];
   const baseTimes: number[] = [];
+  const oursCpu: number[] = [];
+  const baseCpu: number[] = [];
   let oursOut: Variant[] = [];
   let baseOut: Variant[] = [];
   // Alternate the sides so drift (thermal, other load) hits both alike.
   for (let i = 0; i < runs; i++) {
     const b = await timeIt(() => baseline(source));
     baseTimes.push(b.ms);
+    baseCpu.push(b.cpuMs);
     baseOut = b.result;
     const o = await timeIt(() => ours(source));
     oursTimes.push(o.ms);
+    oursCpu.push(o.cpuMs);
     oursOut = o.result;
   }
   const oursMs = median(oursTimes);
@@ -121,6 +128,9 @@ async function benchPhoto(name: string, source: Buffer): Promise<PhotoResult> {
     `ours ${(oursMs / 1000).toFixed(2)} s, baseline ${(baseMs / 1000).toFixed(2)} s, ` +
       `speed-up **${(baseMs / oursMs).toFixed(2)}×** (median of ${runs}; ours runs: ${oursTimes.map((t) => (t / 1000).toFixed(2)).join(', ')} s, ` +
       `baseline runs: ${baseTimes.map((t) => (t / 1000).toFixed(2)).join(', ')} s)  `,
+  );
+  console.log(
+    `CPU time (median): ours ${(median(oursCpu) / 1000).toFixed(2)} s, baseline ${(median(baseCpu) / 1000).toFixed(2)} s  `,
   );
   console.log(
     `bytes ours ${kb(oursBytes)} KiB, baseline ${kb(baseBytes)} KiB, ratio **${(oursBytes / baseBytes).toFixed(3)}**\n`,

@@ -11,6 +11,7 @@ import type { OutputFormat } from './formats.js';
  * t/<tenant>/assets/<assetId>/manifest.json      the published manifest (mutable)
  * t/<tenant>/r/<setId>/<width>.<avif|webp|jpg>   renditions, content-addressed, immutable
  * t/<tenant>/r/<setId>/set.json                  marker written after a whole set
+ * t/<tenant>/work/<stepId>.png                   intermediate between steps (private, expirable)
  * ```
  *
  * Ids are checked against strict patterns (no `/`, no dots) so that no id, however it was
@@ -116,6 +117,21 @@ export function renditionKey(tenantId: string, setId: string, width: number, for
 export function renditionSetMarkerKey(tenantId: string, setId: string): string {
   checkSha256('rendition set id', setId);
   return `${tenantPrefix(tenantId)}r/${setId}/set.json`;
+}
+
+/**
+ * `t/<tenant>/work/<stepId>.png`: an intermediate image between two steps (lossless), named by how
+ * it was made. Private; safe to expire with a bucket lifecycle rule, since it can be made again.
+ */
+export function intermediateKey(tenantId: string, stepId: string): string {
+  checkSha256('step id', stepId);
+  return `${tenantPrefix(tenantId)}work/${stepId}.png`;
+}
+
+/** The id of a step's output: a hash of its input's id, the step, its options and its model. */
+export function stepOutputId(parts: { inputId: string; step: string; options: unknown; modelSha256?: string }): string {
+  checkSha256('input id', parts.inputId);
+  return createHash('sha256').update(canonicalJson({ scheme: 1, ...parts, modelSha256: parts.modelSha256 ?? null })).digest('hex');
 }
 
 const PUBLIC_KEY_PATTERNS = [

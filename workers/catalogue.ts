@@ -11,8 +11,30 @@ const jobBase = z.object({
   stepIndex: z.number().int().min(0),
 });
 
+/** The original as the run started from it. A step reads its input from its child's output, or this. */
+const sourceRef = z.object({ key: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/) });
+
+/**
+ * What an image step hands to the next one: an image in storage and an id that names its content
+ * by how it was made (original sha256, then each step, its options and its model), so identical
+ * work is found and skipped instead of done again.
+ */
+export const stepOutputSchema = z.object({
+  key: z.string(),
+  id: z.string().regex(/^[0-9a-f]{64}$/),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+});
+export type StepOutput = z.output<typeof stepOutputSchema>;
+
+export const inferenceJobSchema = jobBase.extend({
+  source: sourceRef,
+  /** Options as validated by the step's own schema at enqueue time; parsed again by the processor. */
+  options: z.record(z.string(), z.unknown()),
+});
+
 export const renderJobSchema = jobBase.extend({
-  source: z.object({ key: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/) }),
+  source: sourceRef,
   options: z.object({
     widths: z.array(z.number().int().positive()).min(1),
     formats: z.array(z.enum(OUTPUT_FORMATS)).min(1),
@@ -47,6 +69,8 @@ export type RenderResult = z.output<typeof renderResultSchema>;
  * queue whose job has no processor.
  */
 export const JOB_CATALOGUE = {
+  'remove-background': { queue: 'inference', data: inferenceJobSchema },
+  upscale: { queue: 'inference', data: inferenceJobSchema },
   render: { queue: 'render', data: renderJobSchema },
   publish: { queue: 'publish', data: publishJobSchema },
 } as const satisfies Record<string, { queue: QueueKind; data: z.ZodType }>;

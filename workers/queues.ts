@@ -5,7 +5,7 @@ import { QUEUE_KINDS, type QueueKind, type WorkersConfig } from './config.js';
 import { JOB_CATALOGUE, type JobData, type JobName } from './catalogue.js';
 import type { Recipe, ValidRecipe } from './recipe.js';
 import type { RunRecord, RunStore } from './run-store.js';
-import { OUTPUT_FORMATS } from './steps/types.js';
+import { OUTPUT_FORMATS, type OutputFormat } from './steps/types.js';
 
 /** The producer side: what the API needs to enqueue runs and to look at queue health. */
 export interface Queues {
@@ -71,16 +71,19 @@ export async function enqueueRun(
   // built inside out, the last step (publish) being the root.
   let chain: FlowJob | undefined;
   input.valid.steps.forEach((step, stepIndex) => {
-    const data: JobData<'render'> = {
-      ...base,
-      stepIndex,
-      source: { key: input.source.key, sha256: input.source.sha256 },
-      options: {
-        widths: step.options.widths ?? deps.config.renderWidths,
-        formats: step.options.formats ?? [...OUTPUT_FORMATS],
-      },
-    };
-    chain = job('render', data, { ...opts(stepIndex), failParentOnFailure: true }, chain);
+    const common = { ...base, stepIndex, source: { key: input.source.key, sha256: input.source.sha256 } };
+    const jobOpts = { ...opts(stepIndex), failParentOnFailure: true };
+    if (step.name === 'render') {
+      const options = step.options as { widths?: number[]; formats?: OutputFormat[] };
+      chain = job('render', {
+        ...common,
+        options: { widths: options.widths ?? deps.config.renderWidths, formats: options.formats ?? [...OUTPUT_FORMATS] },
+      }, jobOpts, chain);
+    } else if (step.name === 'remove-background' || step.name === 'upscale') {
+      chain = job(step.name, { ...common, options: step.options }, jobOpts, chain);
+    } else {
+      throw new Error(`no job for step ${step.name}`);
+    }
   });
   const publishIndex = stepNames.length - 1;
   const publish: JobData<'publish'> = { ...base, stepIndex: publishIndex, source: input.source };

@@ -12,10 +12,22 @@ export const renderStepOptionsSchema = z
   })
   .strict();
 
-/** Step names a recipe may mention. Only those in `AVAILABLE_STEPS` run today. */
+/** Step names a recipe may mention. */
 export const STEP_NAMES = ['remove-background', 'upscale', 'generate', 'render'] as const;
 export type StepName = (typeof STEP_NAMES)[number];
-const AVAILABLE_STEPS: ReadonlySet<StepName> = new Set(['render']);
+
+/**
+ * Each available step's options schema. A step named in `STEP_NAMES` but absent here is refused
+ * with `STEP_NOT_AVAILABLE` (its implementation has not landed), never faked.
+ */
+const STEP_OPTIONS: Partial<Record<StepName, z.ZodType<Record<string, unknown>>>> = {
+  render: renderStepOptionsSchema,
+};
+
+/** Register an available step (done by the step's own module, so recipes know its options). */
+export function registerStepOptions(name: Exclude<StepName, 'render'>, schema: z.ZodType<Record<string, unknown>>): void {
+  STEP_OPTIONS[name] = schema;
+}
 
 const stepSchema = z.object({
   name: z.enum(STEP_NAMES),
@@ -32,9 +44,9 @@ export type RecipeStep = Recipe['steps'][number];
 
 export const DEFAULT_RECIPE: Recipe = { steps: [{ name: 'render' }] };
 
-/** A recipe after checking: each step's options parsed by that step's own schema. */
+/** A recipe after checking: each step's options parsed (defaults filled) by that step's own schema. */
 export interface ValidRecipe {
-  steps: Array<{ name: 'render'; options: z.output<typeof renderStepOptionsSchema> }>;
+  steps: Array<{ name: StepName; options: Record<string, unknown> }>;
 }
 
 /**
@@ -42,9 +54,10 @@ export interface ValidRecipe {
  * only once, and each step's options must satisfy that step's schema. Throws a 422 `AppError`.
  */
 export function validateRecipe(recipe: Recipe): ValidRecipe {
-  const unavailable = recipe.steps.filter((s) => !AVAILABLE_STEPS.has(s.name)).map((s) => s.name);
+  const unavailable = recipe.steps.filter((s) => !STEP_OPTIONS[s.name]).map((s) => s.name);
   if (unavailable.length) {
-    throw new AppError(422, 'STEP_NOT_AVAILABLE', `Step(s) not available in this version: ${unavailable.join(', ')}. Available: ${[...AVAILABLE_STEPS].join(', ')}.`, { steps: unavailable });
+    const available = STEP_NAMES.filter((n) => STEP_OPTIONS[n]);
+    throw new AppError(422, 'STEP_NOT_AVAILABLE', `Step(s) not available in this version: ${unavailable.join(', ')}. Available: ${available.join(', ')}.`, { steps: unavailable });
   }
   const renderAt = recipe.steps.findIndex((s) => s.name === 'render');
   if (renderAt !== recipe.steps.length - 1 || recipe.steps.filter((s) => s.name === 'render').length !== 1) {
@@ -52,11 +65,11 @@ export function validateRecipe(recipe: Recipe): ValidRecipe {
   }
   return {
     steps: recipe.steps.map((step, index) => {
-      const parsed = renderStepOptionsSchema.safeParse(step.options ?? {});
+      const parsed = STEP_OPTIONS[step.name]!.safeParse(step.options ?? {});
       if (!parsed.success) {
         throw new AppError(422, 'INVALID_RECIPE', `Invalid options for step ${index} (${step.name}): ${z.prettifyError(parsed.error)}`);
       }
-      return { name: 'render' as const, options: parsed.data };
+      return { name: step.name, options: parsed.data };
     }),
   };
 }

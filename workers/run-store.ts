@@ -14,6 +14,12 @@ export interface StepRecord {
   startedAt?: string;
   finishedAt?: string;
   error?: { code: ErrorCode; message: string };
+  /** Wall time of the attempt that completed the step. */
+  durationMs?: number;
+  /** Where that time went (decode, inference, encode…), as the step reported it. */
+  timings?: Record<string, number>;
+  /** The model a step ran, for AI steps. */
+  model?: string;
 }
 
 export interface RunRecord {

@@ -10,6 +10,7 @@ import { describeJobFailure, toJobError } from './job-errors.js';
 import { processPublish, type PublishDeps } from './processors/publish.js';
 import { processRender, type RenderDeps } from './processors/render.js';
 import type { RunStore } from './run-store.js';
+import { resolveStepInput } from './step-input.js';
 
 export interface WorkerHostDeps {
   config: WorkersConfig;
@@ -65,8 +66,11 @@ export function startWorkers(deps: WorkerHostDeps, kinds: QueueKind[]): WorkerHo
 function processorFor(kind: QueueKind, deps: WorkerHostDeps): Processor | string {
   if (kind === 'render' && deps.config.sandboxed) return sandboxFile('render');
   const handlers: Partial<Record<JobName, Processor>> = {
-    render: (job, _token, signal) =>
-      processRender(renderJobSchema.parse(job.data), deps.render, (p) => job.updateProgress(p), signal),
+    render: async (job, _token, signal) => {
+      const data = renderJobSchema.parse(job.data);
+      const input = resolveStepInput(data.source, await job.getChildrenValues());
+      return processRender(data, input, deps.render, (p) => job.updateProgress(p), signal);
+    },
     publish: (job) => processPublish(job, publishJobSchema.parse(job.data), deps.publish),
   };
   return async (job, token, signal) => {
@@ -111,10 +115,15 @@ function trackRuns(worker: Worker, deps: WorkerHostDeps): void {
     if (typeof progress !== 'number') return;
     safely('progress', runs.updateStep(ids(job).runId, ids(job).stepIndex, { progress }));
   });
-  worker.on('completed', (job) => {
+  worker.on('completed', (job, result: unknown) => {
     const { runId, stepIndex, tenantId } = ids(job);
-    logger.info({ runId, tenantId, step: job.name, ms: (job.finishedOn ?? Date.now()) - (job.processedOn ?? Date.now()) }, 'step completed');
-    safely('completed', runs.updateStep(runId, stepIndex, { state: 'completed', progress: 100, finishedAt: new Date().toISOString() }));
+    const durationMs = (job.finishedOn ?? Date.now()) - (job.processedOn ?? Date.now());
+    const { timings, model } = (result ?? {}) as { timings?: Record<string, number>; model?: string };
+    logger.info({ runId, tenantId, step: job.name, durationMs, timings, model }, 'step completed');
+    safely('completed', runs.updateStep(runId, stepIndex, {
+      state: 'completed', progress: 100, finishedAt: new Date().toISOString(), durationMs,
+      ...(timings ? { timings } : {}), ...(model ? { model } : {}),
+    }));
   });
   worker.on('failed', (job, err) => {
     if (!job) return;

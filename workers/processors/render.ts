@@ -12,23 +12,24 @@ export interface RenderDeps {
 }
 
 /**
- * The render step: decode the source once, build every width × format, write each rendition under
+ * The render step: decode its input (the original, or the previous step's output) once, build every width × format, write each rendition under
  * its content-addressed key. Renditions are immutable, so a set already written (its marker
  * exists) is "nothing to do" and returns at once.
  */
 export async function processRender(
   data: JobData<'render'>,
+  input: { key: string; id: string },
   deps: RenderDeps,
   reportProgress: (percent: number) => Promise<void>,
   signal?: AbortSignal,
 ): Promise<RenderResult> {
-  const setId = renditionSetId({ sourceSha256: data.source.sha256, recipe: data.options, encoderVersion: ENCODER_SETTINGS.version });
+  const setId = renditionSetId({ sourceSha256: input.id, recipe: data.options, encoderVersion: ENCODER_SETTINGS.version });
   const markerKey = renditionSetMarkerKey(data.tenantId, setId);
   const existing = await deps.storage.get(markerKey);
   if (existing) return renderResultSchema.parse(JSON.parse(existing.toString('utf8')));
 
-  const source = await deps.storage.get(data.source.key);
-  if (!source) throw new AppError(404, 'NOT_FOUND', `The original ${data.source.key} is missing from storage.`);
+  const source = await deps.storage.get(input.key);
+  if (!source) throw new AppError(404, 'NOT_FOUND', `The step input ${input.key} is missing from storage.`);
   await reportProgress(5);
   const decoded = await decodeSource(source, { maxPixels: deps.maxInputPixels }, signal);
   await reportProgress(15);

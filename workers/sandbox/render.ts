@@ -9,6 +9,7 @@ import { createStorage } from '../../cdn/create-storage.js';
 import { renderJobSchema } from '../catalogue.js';
 import { loadWorkersConfig } from '../config.js';
 import { toJobError } from '../job-errors.js';
+import { resolveStepInput } from '../step-input.js';
 import { processRender, type RenderDeps } from '../processors/render.js';
 
 let deps: RenderDeps | undefined;
@@ -20,7 +21,8 @@ export default async function renderSandboxed(job: SandboxedJob) {
   };
   try {
     const data = renderJobSchema.parse(job.data);
-    return await processRender(data, deps, (p) => job.updateProgress(p));
+    const input = resolveStepInput(data.source, await job.getChildrenValues());
+    return await processRender(data, input, deps, (p) => job.updateProgress(p));
   } catch (err) {
     throw toJobError(err);
   }

@@ -58,7 +58,7 @@ describe('ENCODER_SETTINGS', () => {
     // let old and new bytes share a name. If this fails: bump `version`, then update the pair here.
     const { version, ...settings } = ENCODER_SETTINGS;
     const fingerprint = createHash('sha256').update(JSON.stringify(settings)).digest('hex').slice(0, 16);
-    expect({ version, fingerprint }).toEqual({ version: 'rs-2025.1', fingerprint: 'PENDING' });
+    expect({ version, fingerprint }).toEqual({ version: 'responsive-set/1', fingerprint: '23197e22b23b1727' });
   });
 });
 
