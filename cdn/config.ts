@@ -1,6 +1,51 @@
 import { z } from 'zod';
 import { envBool, parseEnv, type Env } from '../lib/env.js';
 
+const INVALIDATORS = ['none', 'varnish', 'fastly', 'cloudfront', 'imgix'] as const;
+
+/** The variables each invalidation driver cannot start without. */
+const INVALIDATOR_NEEDS = {
+  none: [],
+  varnish: ['VARNISH_URL'],
+  fastly: ['FASTLY_SERVICE_ID', 'FASTLY_API_TOKEN'],
+  cloudfront: ['CLOUDFRONT_DISTRIBUTION_ID'],
+  imgix: ['IMGIX_API_KEY'],
+} as const satisfies Record<(typeof INVALIDATORS)[number], readonly string[]>;
+
+/** Which CDN to purge and how; built only after the variables it needs were checked. */
+export type InvalidationConfig =
+  | { driver: 'none' }
+  | { driver: 'varnish'; url: string; banFallback: boolean; soft: boolean }
+  | { driver: 'fastly'; serviceId: string; apiToken: string; soft: boolean }
+  | { driver: 'cloudfront'; distributionId: string }
+  | { driver: 'imgix'; apiKey: string };
+
+function invalidationConfig(e: {
+  CDN_INVALIDATOR: (typeof INVALIDATORS)[number];
+  VARNISH_URL?: string | undefined;
+  VARNISH_BAN_FALLBACK: boolean;
+  VARNISH_SOFT_PURGE: boolean;
+  FASTLY_SERVICE_ID?: string | undefined;
+  FASTLY_API_TOKEN?: string | undefined;
+  FASTLY_SOFT_PURGE: boolean;
+  CLOUDFRONT_DISTRIBUTION_ID?: string | undefined;
+  IMGIX_API_KEY?: string | undefined;
+}): InvalidationConfig {
+  // The superRefine above has refused a missing variable for the chosen driver.
+  switch (e.CDN_INVALIDATOR) {
+    case 'varnish':
+      return { driver: 'varnish', url: e.VARNISH_URL!, banFallback: e.VARNISH_BAN_FALLBACK, soft: e.VARNISH_SOFT_PURGE };
+    case 'fastly':
+      return { driver: 'fastly', serviceId: e.FASTLY_SERVICE_ID!, apiToken: e.FASTLY_API_TOKEN!, soft: e.FASTLY_SOFT_PURGE };
+    case 'cloudfront':
+      return { driver: 'cloudfront', distributionId: e.CLOUDFRONT_DISTRIBUTION_ID! };
+    case 'imgix':
+      return { driver: 'imgix', apiKey: e.IMGIX_API_KEY! };
+    default:
+      return { driver: 'none' };
+  }
+}
+
 const schema = z
   .object({
     STORAGE_DRIVER: z.enum(['fs', 's3']).optional(),
@@ -14,6 +59,21 @@ const schema = z
     PUBLIC_BASE_URL: z.url().optional(),
     IMGIX_DOMAIN: z.string().optional(),
     IMGIX_SECURE_TOKEN: z.string().optional(),
+    // CDN invalidation (cdn/invalidation/): which CDN to purge when mutable objects change.
+    CDN_INVALIDATOR: z.enum(INVALIDATORS).default('none'),
+    VARNISH_URL: z.url({ protocol: /^https?$/ }).optional(),
+    VARNISH_BAN_FALLBACK: envBool(false),
+    VARNISH_SOFT_PURGE: envBool(false),
+    FASTLY_SERVICE_ID: z.string().min(1).optional(),
+    FASTLY_API_TOKEN: z.string().min(1).optional(),
+    FASTLY_SOFT_PURGE: envBool(false),
+    CLOUDFRONT_DISTRIBUTION_ID: z.string().min(1).optional(),
+    IMGIX_API_KEY: z.string().min(1).optional(),
+  })
+  .superRefine((e, ctx) => {
+    for (const name of INVALIDATOR_NEEDS[e.CDN_INVALIDATOR]) {
+      if (!e[name]) ctx.addIssue({ code: 'custom', path: [name], message: `CDN_INVALIDATOR=${e.CDN_INVALIDATOR} needs ${name}` });
+    }
   })
   .transform((e) => ({
     driver: e.STORAGE_DRIVER ?? (e.S3_BUCKET ? ('s3' as const) : ('fs' as const)),
@@ -29,6 +89,7 @@ const schema = z
     /** Base of every public URL in manifests; undefined means "derive from the driver". */
     publicBaseUrl: e.PUBLIC_BASE_URL?.replace(/\/+$/, ''),
     imgix: e.IMGIX_DOMAIN ? { domain: e.IMGIX_DOMAIN, secureToken: e.IMGIX_SECURE_TOKEN } : undefined,
+    invalidation: invalidationConfig(e),
   }))
   .superRefine((c, ctx) => {
     if (c.driver === 's3' && !c.s3.bucket) ctx.addIssue({ code: 'custom', message: 'STORAGE_DRIVER=s3 needs S3_BUCKET' });
