@@ -6,6 +6,8 @@ import type { ObjectStorage } from '../cdn/storage.js';
 export interface AssetRecord {
   id: string;
   tenantId: string;
+  /** The merchant's SKU, set on the first upload: its stable URLs live under `sku/<sku>/`. */
+  sku?: string;
   original: {
     key: string;
     sha256: string;

@@ -38,10 +38,17 @@ export const runSchema = z.object({
   finishedAt: z.string().optional(),
   error: failureSchema.optional(),
   outputs: z.object({ manifestUrl: z.string(), manifestKey: z.string() }).optional(),
+  purge: z.object({
+    state: z.enum(['queued', 'active', 'retrying', 'completed', 'failed']),
+    attempts: z.number().int(),
+    error: failureSchema.optional(),
+    result: z.object({ driver: z.string(), purgedKeys: z.number(), purgedUrls: z.number(), requests: z.number() }).optional(),
+  }).optional().describe('The CDN purge after publishing; its failure never fails the run.'),
 });
 
 export const assetSchema = z.object({
   id: z.string(),
+  sku: z.string().optional(),
   original: z.object({
     sha256: z.string(),
     format: z.string(),

@@ -1,9 +1,17 @@
+import { SKU_PATTERN } from '../cdn/keys.js';
 import { AppError } from '../lib/errors.js';
 import { enqueueRun } from '../workers/queues.js';
-import { DEFAULT_RECIPE, recipeSchema, type Recipe, type ValidRecipe } from '../workers/recipe.js';
+import { checkOutputSize, DEFAULT_RECIPE, recipeSchema, validateRecipe, type Recipe, type ValidRecipe } from '../workers/recipe.js';
 import type { RunRecord } from '../workers/run-store.js';
 import type { AssetRecord } from './asset-store.js';
 import type { ApiDeps } from './deps.js';
+
+/** Parse the optional `sku` form field. */
+export function parseSkuField(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (!SKU_PATTERN.test(raw)) throw new AppError(400, 'BAD_REQUEST', 'A `sku` is 1-64 letters, digits, `.`, `_` or `-`, starting with a letter or digit.');
+  return raw;
+}
 
 /** Parse a recipe sent as a multipart text field (JSON). Absent → the default recipe. */
 export function parseRecipeField(raw: string | undefined): Recipe {
@@ -19,11 +27,21 @@ export function parseRecipeField(raw: string | undefined): Recipe {
   return parsed.data;
 }
 
-/** Start a run of a recipe already checked by `validateRecipe` (call it before writing anything). */
+/**
+ * Everything that can refuse a recipe for a source of this size: call it before writing anything,
+ * so a refused request leaves nothing behind.
+ */
+export function prepareRun(deps: ApiDeps, recipe: Recipe, source: { width: number; height: number }): ValidRecipe {
+  const valid = validateRecipe(recipe);
+  checkOutputSize(source, valid, deps.config.workers.maxOutputPixels);
+  return valid;
+}
+
+/** Start a run of a recipe already checked by `prepareRun`. */
 export async function startRun(deps: ApiDeps, asset: AssetRecord, recipe: Recipe, valid: ValidRecipe): Promise<RunRecord> {
   return enqueueRun(
     { queues: deps.queues, runs: deps.runs, config: deps.config.workers },
-    { tenantId: asset.tenantId, assetId: asset.id, source: asset.original, recipe, valid },
+    { tenantId: asset.tenantId, assetId: asset.id, source: asset.original, recipe, valid, ...(asset.sku ? { sku: asset.sku } : {}) },
   );
 }
 

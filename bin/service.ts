@@ -10,8 +10,11 @@ import type { Env } from '../lib/env.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { assertRedisReachable, createRedis } from '../lib/redis.js';
 import type { QueueKind } from '../workers/config.js';
-import { createQueues } from '../workers/queues.js';
+import { createInvalidator } from '../cdn/invalidation/create-invalidator.js';
+import { createQueues, enqueuePurge } from '../workers/queues.js';
 import { RunStore } from '../workers/run-store.js';
+import { inferenceSteps } from '../workers/inference-steps.js';
+import { fetchWarmModels, warmModels } from '../workers/warm-models.js';
 import { startWorkers, type WorkerHost } from '../workers/worker-host.js';
 
 export interface Service {
@@ -24,6 +27,19 @@ export interface Service {
   logger: Logger;
   /** Graceful, idempotent shutdown: HTTP first, then workers, then queues, then Redis. */
   close(): Promise<void>;
+}
+
+/** In-flight responses get this long to finish on shutdown; then their connections are cut. */
+const HTTP_GRACE_MS = 10_000;
+
+/** Close the HTTP server (new requests get 503 meanwhile) without waiting forever on a slow client. */
+async function closeHttp(app: FastifyInstance): Promise<void> {
+  const timer = setTimeout(() => app.server.closeAllConnections(), HTTP_GRACE_MS);
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export interface ServiceOptions {
@@ -53,17 +69,40 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const urlFor = (key: string) => publicUrlFor(config.cdn, boundPort ?? config.api.port)(key);
   let boundPort: number | undefined;
 
+  const workerQueues = options.workerQueues ?? config.workers.queues;
+  const inference = {
+    storage,
+    models: config.models,
+    logger,
+    maxInputPixels: config.workers.maxInputPixels,
+    steps: inferenceSteps({ maxOutputPixels: config.workers.maxOutputPixels }),
+  };
+  if (workerQueues.includes('inference')) {
+    // Before taking jobs: the models must be here and verified (fetched with a progress bar on
+    // first start). Sandboxed children open and warm their sessions when they start.
+    await fetchWarmModels(config.models);
+    if (!config.workers.sandboxed) await warmModels(config.models, logger);
+  }
   const workers = startWorkers(
     {
       config: config.workers,
       connection: workerRedis,
       runs,
+      inference,
       render: { storage, maxInputPixels: config.workers.maxInputPixels },
-      publish: { storage, runs, urlFor, imgix: config.cdn.imgix },
+      publish: {
+        storage,
+        runs,
+        urlFor,
+        imgix: config.cdn.imgix,
+        purging: config.cdn.invalidation.driver !== 'none',
+        enqueuePurge: (purge) => enqueuePurge(queues, purge),
+      },
+      invalidator: createInvalidator(config.cdn.invalidation),
       logger,
       childEnv: options.env,
     },
-    options.workerQueues ?? config.workers.queues,
+    workerQueues,
   );
 
   if (wantApi) {
@@ -78,7 +117,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      if (app) await app.close();
+      if (app) await closeHttp(app);
       await workers.close();
       await queues.close();
       await Promise.all([redis.quit(), workerRedis.quit()]);

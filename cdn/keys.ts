@@ -69,6 +69,25 @@ export const assetPrefix = (tenantId: string, assetId: string): string =>
 /** `t/<tenant>/assets/<assetId>/asset.json`. */
 export const assetRecordKey = (tenantId: string, assetId: string): string => `${assetPrefix(tenantId, assetId)}asset.json`;
 
+/** A merchant's SKU: letters, digits, `.`, `_`, `-`, up to 64 characters. */
+export const SKU_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/**
+ * The stable, mutable copies of an asset's current renditions, at URLs a merchant pastes once:
+ * `t/<tenant>/assets/<assetId>/latest/` and, when the asset has a SKU, `t/<tenant>/sku/<sku>/`.
+ */
+export function aliasPrefixes(tenantId: string, assetId: string, sku?: string): string[] {
+  const prefixes = [`${assetPrefix(tenantId, assetId)}latest/`];
+  if (sku !== undefined) {
+    if (!SKU_PATTERN.test(sku)) throw bad('invalid SKU', { sku: sku.slice(0, 80) });
+    prefixes.push(`${tenantPrefix(tenantId)}sku/${sku}/`);
+  }
+  return prefixes;
+}
+
+/** `<alias prefix><width>.<ext>`: the stable URL of one width and format. */
+export const aliasKey = (prefix: string, width: number, format: OutputFormat): string => `${prefix}${width}.${FORMAT_EXTENSIONS[format]}`;
+
 /** `t/<tenant>/assets/<assetId>/manifest.json`: mutable, served with {@link MUTABLE_CACHE_CONTROL}. */
 export const manifestKey = (tenantId: string, assetId: string): string => `${assetPrefix(tenantId, assetId)}manifest.json`;
 
@@ -137,6 +156,8 @@ export function stepOutputId(parts: { inputId: string; step: string; options: un
 const PUBLIC_KEY_PATTERNS = [
   new RegExp(`^t/${ID}/r/[0-9a-f]{64}/[1-9][0-9]{0,5}\\.(?:avif|webp|jpg)$`),
   new RegExp(`^t/${ID}/assets/${ID}/manifest\\.json$`),
+  new RegExp(`^t/${ID}/assets/${ID}/latest/[1-9][0-9]{0,5}\\.(?:avif|webp|jpg)$`),
+  new RegExp(`^t/${ID}/sku/[A-Za-z0-9][A-Za-z0-9._-]{0,63}/(?:[1-9][0-9]{0,5}\\.(?:avif|webp|jpg)|manifest\\.json)$`),
 ];
 
 /**

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { loadApiConfig, type ApiConfig } from '../api/config.js';
 import { loadCdnConfig, type CdnConfig } from '../cdn/config.js';
+import { loadModelsConfig, type ModelsConfig } from '../models/config.js';
 import { loadWorkersConfig, type WorkersConfig } from '../workers/config.js';
 import { parseEnv, type Env } from './env.js';
 
@@ -8,6 +9,7 @@ export interface AppConfig {
   api: ApiConfig;
   workers: WorkersConfig;
   cdn: CdnConfig;
+  models: ModelsConfig;
   logLevel: string;
 }
 
@@ -21,6 +23,7 @@ export function loadConfig(env: Env): AppConfig {
     api: loadApiConfig(env),
     workers: loadWorkersConfig(env),
     cdn: loadCdnConfig(env),
+    models: loadModelsConfig(env),
     logLevel: parseEnv(logSchema, env, 'logging').LOG_LEVEL,
   };
 }

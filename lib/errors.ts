@@ -52,6 +52,9 @@ export const badInput = (code: ErrorCode, message: string, details?: Record<stri
 
 export const notFound = (what: string) => new AppError(404, 'NOT_FOUND', `${what} not found`);
 
-/** True for failures that retrying cannot fix (bad input), so jobs must not retry them. */
+/**
+ * True for failures that retrying cannot fix, so jobs must not retry them: bad input (4xx), or
+ * a failure whose details say so (a CDN that refused a purge for good).
+ */
 export const isPermanent = (err: unknown): boolean =>
-  err instanceof AppError && err.status >= 400 && err.status < 500;
+  err instanceof AppError && ((err.status >= 400 && err.status < 500) || err.details?.retryable === false);

@@ -12,6 +12,8 @@ const schema = z
     /** 0 lets ONNX Runtime choose (one thread per physical core). */
     ORT_INTRA_OP_THREADS: z.coerce.number().int().min(0).default(0),
     MODEL_DOWNLOAD_TIMEOUT_MS: envInt(10 * 60_000),
+    /** Models an inference worker fetches, verifies and loads at start, before its first job. */
+    MODELS_WARM: z.string().default('isnet-medium'),
   })
   .transform((e) => ({
     dir: e.MODELS_DIR,
@@ -19,6 +21,7 @@ const schema = z
     executionProvider: e.ORT_EXECUTION_PROVIDER,
     intraOpThreads: e.ORT_INTRA_OP_THREADS,
     downloadTimeoutMs: e.MODEL_DOWNLOAD_TIMEOUT_MS,
+    warm: e.MODELS_WARM.split(',').map((s) => s.trim()).filter(Boolean),
   }));
 
 export type ModelsConfig = z.output<typeof schema>;

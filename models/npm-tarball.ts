@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -62,12 +62,18 @@ export async function fetchPackageFiles(options: {
     if (actual !== expected) {
       throw new Error(`${options.name}@${options.version}: tarball integrity mismatch (expected ${algorithm}-${expected}, got ${algorithm}-${actual})`);
     }
-    return path.join(dir, 'package');
+    const packageDir = path.join(dir, 'package');
+    const missing = [];
+    for (const file of options.files) if (!(await exists(path.join(packageDir, file)))) missing.push(file);
+    if (missing.length) throw new Error(`${options.name}@${options.version} does not contain ${missing.join(', ')}`);
+    return packageDir;
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
 }
+
+const exists = (file: string) => stat(file).then(() => true, () => false);
 
 function splitIntegrity(integrity: string): [string, string] {
   const match = /^(sha512|sha384|sha256|sha1)-(.+)$/.exec(integrity.split(/\s+/)[0] ?? '');

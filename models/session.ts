@@ -61,11 +61,16 @@ async function createSession(spec: ModelSpec, config: ModelsConfig, logger: Logg
   };
 }
 
-/** Run a model once on a small input so the first real job does not pay for lazy initialisation. */
-export async function warmUp(session: ModelSession, input: ort.Tensor): Promise<number> {
+/**
+ * Run a model once on zeros (dynamic dimensions as 64) so the first real job does not pay for
+ * lazy initialisation. Returns the milliseconds it took.
+ */
+export async function warmUp(session: ModelSession): Promise<number> {
+  const shape = session.spec.input.shape.map((d) => (d > 0 ? d : 64));
+  const input = new ort.Tensor('float32', new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
   const started = performance.now();
   await session.run(input);
-  return performance.now() - started;
+  return Math.round(performance.now() - started);
 }
 
 export { ort };

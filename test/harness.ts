@@ -36,6 +36,8 @@ export async function startTestService(overrides: Env = {}): Promise<TestService
     ADMIN_API_KEY: ADMIN_KEY,
     LOG_LEVEL: 'silent',
     JOB_ATTEMPTS: '2',
+    // Sessions open on first use in tests; the suites that run models say so themselves.
+    MODELS_WARM: '',
     ...overrides,
   };
   const service = await startService({ env });

@@ -29,7 +29,8 @@ export interface VarnishHandle {
   stop(): Promise<void>;
 }
 
-const freePort = () =>
+/** A TCP port free on loopback right now (for a server that must be configured before it listens). */
+export const freePort = () =>
   new Promise<number>((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

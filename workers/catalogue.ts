@@ -43,6 +43,17 @@ export const renderJobSchema = jobBase.extend({
 
 export const publishJobSchema = jobBase.extend({
   source: z.object({ key: z.string().min(1), sha256: z.string(), width: z.number(), height: z.number(), format: z.string(), bytes: z.number() }),
+  /** The merchant's SKU: its stable URLs are published too. */
+  sku: z.string().optional(),
+});
+
+/** A CDN purge, queued by publish after every mutable object is written. */
+export const purgeJobSchema = z.object({
+  tenantId: z.string().min(1),
+  assetId: z.string().min(1),
+  runId: z.string().min(1),
+  keys: z.array(z.string()),
+  urls: z.array(z.string()),
 });
 
 /** What the render job returns (and stores as the set marker), read by the publish job. */
@@ -73,6 +84,7 @@ export const JOB_CATALOGUE = {
   upscale: { queue: 'inference', data: inferenceJobSchema },
   render: { queue: 'render', data: renderJobSchema },
   publish: { queue: 'publish', data: publishJobSchema },
+  purge: { queue: 'publish', data: purgeJobSchema },
 } as const satisfies Record<string, { queue: QueueKind; data: z.ZodType }>;
 
 export type JobName = keyof typeof JOB_CATALOGUE;

@@ -16,6 +16,7 @@ const schema = z
     /** Off only for debugging: runs CPU-heavy processors in the worker's own event loop. */
     SANDBOXED_PROCESSORS: envBool(true),
     MAX_INPUT_PIXELS: envInt(100_000_000),
+    MAX_OUTPUT_PIXELS: envInt(64_000_000),
     RENDER_WIDTHS: envIntList(DEFAULT_WIDTHS),
   })
   .transform((e, ctx) => {
@@ -33,6 +34,7 @@ const schema = z
       attempts: e.JOB_ATTEMPTS,
       sandboxed: e.SANDBOXED_PROCESSORS,
       maxInputPixels: e.MAX_INPUT_PIXELS,
+      maxOutputPixels: e.MAX_OUTPUT_PIXELS,
       renderWidths: e.RENDER_WIDTHS,
     };
   });

@@ -41,6 +41,7 @@ export interface EnqueueRunInput {
   source: SourceImage;
   recipe: Recipe;
   valid: ValidRecipe;
+  sku?: string;
 }
 
 /** Create the run record, then enqueue its steps as one BullMQ flow (publish is the root). */
@@ -86,9 +87,23 @@ export async function enqueueRun(
     }
   });
   const publishIndex = stepNames.length - 1;
-  const publish: JobData<'publish'> = { ...base, stepIndex: publishIndex, source: input.source };
+  const publish: JobData<'publish'> = { ...base, stepIndex: publishIndex, source: input.source, ...(input.sku ? { sku: input.sku } : {}) };
   await deps.queues.flow.add(job('publish', publish, opts(publishIndex), chain));
   return record;
+}
+
+/** Purges retry for about six hours: 12 tries, the wait doubling from 5 s. */
+const PURGE_ATTEMPTS = 12;
+
+/** Queue a CDN purge. One job per run; the driver batches its keys and URLs into few requests. */
+export async function enqueuePurge(queues: Queues, purge: JobData<'purge'>): Promise<void> {
+  await queues.queues.publish.add('purge', purge, {
+    jobId: `${purge.runId}-purge`,
+    attempts: PURGE_ATTEMPTS,
+    backoff: { type: 'exponential', delay: 5000, jitter: 0.5 },
+    removeOnComplete: { age: 24 * 3600, count: 10_000 },
+    removeOnFail: { age: 7 * 24 * 3600 },
+  });
 }
 
 function job<N extends JobName>(name: N, data: JobData<N>, opts: JobsOptions, child?: FlowJob): FlowJob {

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
+import { removeBackgroundOptionsSchema } from './steps/remove-background.js';
 import { OUTPUT_FORMATS } from './steps/types.js';
+import { pickUpscaleModel, upscaleOptionsSchema, type UpscaleOptions } from './steps/upscale.js';
 
 /** Options of the `render` step (the responsive set). */
 export const renderStepOptionsSchema = z
@@ -21,13 +23,10 @@ export type StepName = (typeof STEP_NAMES)[number];
  * with `STEP_NOT_AVAILABLE` (its implementation has not landed), never faked.
  */
 const STEP_OPTIONS: Partial<Record<StepName, z.ZodType<Record<string, unknown>>>> = {
+  'remove-background': removeBackgroundOptionsSchema,
+  upscale: upscaleOptionsSchema,
   render: renderStepOptionsSchema,
 };
-
-/** Register an available step (done by the step's own module, so recipes know its options). */
-export function registerStepOptions(name: Exclude<StepName, 'render'>, schema: z.ZodType<Record<string, unknown>>): void {
-  STEP_OPTIONS[name] = schema;
-}
 
 const stepSchema = z.object({
   name: z.enum(STEP_NAMES),
@@ -69,7 +68,29 @@ export function validateRecipe(recipe: Recipe): ValidRecipe {
       if (!parsed.success) {
         throw new AppError(422, 'INVALID_RECIPE', `Invalid options for step ${index} (${step.name}): ${z.prettifyError(parsed.error)}`);
       }
+      // Combinations a schema cannot express: an upscaling model must ship for that factor.
+      if (step.name === 'upscale') {
+        const { factor, model } = parsed.data as UpscaleOptions;
+        pickUpscaleModel(factor, model);
+      }
       return { name: step.name, options: parsed.data };
     }),
   };
+}
+
+/**
+ * Refuse, before anything is enqueued, a recipe whose output would exceed the pixel limit (an
+ * upscale of a large photo), so it fails in the request instead of minutes later in a worker.
+ */
+export function checkOutputSize(source: { width: number; height: number }, recipe: ValidRecipe, maxOutputPixels: number): void {
+  const factor = recipe.steps
+    .filter((s) => s.name === 'upscale')
+    .reduce((f, s) => f * (s.options as UpscaleOptions).factor, 1);
+  const width = source.width * factor;
+  const height = source.height * factor;
+  if (width * height > maxOutputPixels) {
+    throw new AppError(422, 'IMAGE_TOO_LARGE', `This recipe would make a ${width}x${height} image; the limit is ${maxOutputPixels} pixels.`, {
+      outputWidth: width, outputHeight: height, maxOutputPixels,
+    });
+  }
 }

@@ -35,6 +35,16 @@ export interface RunRecord {
   finishedAt?: string;
   error?: { code: ErrorCode; message: string };
   outputs?: { manifestUrl: string; manifestKey: string };
+  /** The CDN purge that follows publishing; its failure never fails the run. */
+  purge?: PurgeRecord;
+}
+
+export interface PurgeRecord {
+  state: 'queued' | 'active' | 'retrying' | 'completed' | 'failed';
+  attempts: number;
+  error?: { code: ErrorCode; message: string };
+  /** What the CDN driver reported, once completed. */
+  result?: { driver: string; purgedKeys: number; purgedUrls: number; requests: number };
 }
 
 interface RunMeta {
@@ -102,6 +112,10 @@ export class RunStore {
     await this.redis.hset(this.key(runId), 'outputs', JSON.stringify(outputs), 'finishedAt', new Date().toISOString());
   }
 
+  async setPurge(runId: string, purge: PurgeRecord): Promise<void> {
+    await this.redis.hset(this.key(runId), 'purge', JSON.stringify(purge));
+  }
+
   async fail(runId: string, error: NonNullable<RunRecord['error']>): Promise<void> {
     await this.redis.hset(this.key(runId), 'error', JSON.stringify(error), 'finishedAt', new Date().toISOString());
   }
@@ -110,6 +124,7 @@ export class RunStore {
 function derive(meta: RunMeta, steps: StepRecord[], fields: Record<string, string>): RunRecord {
   const error = fields.error ? (JSON.parse(fields.error) as RunRecord['error']) : undefined;
   const outputs = fields.outputs ? (JSON.parse(fields.outputs) as RunRecord['outputs']) : undefined;
+  const purge = fields.purge ? (JSON.parse(fields.purge) as PurgeRecord) : undefined;
   const state: RunState = error
     ? 'failed'
     : outputs && steps.every((s) => s.state === 'completed')
@@ -130,5 +145,6 @@ function derive(meta: RunMeta, steps: StepRecord[], fields: Record<string, strin
     ...(fields.finishedAt ? { finishedAt: fields.finishedAt } : {}),
     ...(error ? { error } : {}),
     ...(outputs ? { outputs } : {}),
+    ...(purge ? { purge } : {}),
   };
 }

@@ -4,10 +4,13 @@ import { Worker, type Job, type Processor } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Env } from '../lib/env.js';
 import type { Logger } from '../lib/logger.js';
-import { jobsOnQueue, publishJobSchema, renderJobSchema, type JobName } from './catalogue.js';
+import type { CdnInvalidator } from '../cdn/invalidation/invalidator.js';
+import { inferenceJobSchema, jobsOnQueue, publishJobSchema, purgeJobSchema, renderJobSchema, type JobName } from './catalogue.js';
 import type { QueueKind, WorkersConfig } from './config.js';
 import { describeJobFailure, toJobError } from './job-errors.js';
+import { processInference, type InferenceDeps } from './processors/inference.js';
 import { processPublish, type PublishDeps } from './processors/publish.js';
+import { processPurge } from './processors/purge.js';
 import { processRender, type RenderDeps } from './processors/render.js';
 import type { RunStore } from './run-store.js';
 import { resolveStepInput } from './step-input.js';
@@ -17,8 +20,10 @@ export interface WorkerHostDeps {
   /** A connection with `maxRetriesPerRequest: null`, as BullMQ workers require. */
   connection: Redis;
   runs: RunStore;
+  inference: InferenceDeps;
   render: RenderDeps;
   publish: PublishDeps;
+  invalidator: CdnInvalidator;
   logger: Logger;
   /** The environment handed to sandboxed children, which build their own dependencies from it. */
   childEnv: Env;
@@ -64,14 +69,22 @@ export function startWorkers(deps: WorkerHostDeps, kinds: QueueKind[]): WorkerHo
 }
 
 function processorFor(kind: QueueKind, deps: WorkerHostDeps): Processor | string {
-  if (kind === 'render' && deps.config.sandboxed) return sandboxFile('render');
+  if ((kind === 'render' || kind === 'inference') && deps.config.sandboxed) return sandboxFile(kind);
+  const inference = (name: 'remove-background' | 'upscale'): Processor => async (job, _token, signal) => {
+    const data = inferenceJobSchema.parse(job.data);
+    const input = resolveStepInput(data.source, await job.getChildrenValues());
+    return processInference(name, data, input, deps.inference, (p) => job.updateProgress(p), signal);
+  };
   const handlers: Partial<Record<JobName, Processor>> = {
+    'remove-background': inference('remove-background'),
+    upscale: inference('upscale'),
     render: async (job, _token, signal) => {
       const data = renderJobSchema.parse(job.data);
       const input = resolveStepInput(data.source, await job.getChildrenValues());
       return processRender(data, input, deps.render, (p) => job.updateProgress(p), signal);
     },
     publish: (job) => processPublish(job, publishJobSchema.parse(job.data), deps.publish),
+    purge: (job, _token, signal) => processPurge(purgeJobSchema.parse(job.data), deps.invalidator, signal),
   };
   return async (job, token, signal) => {
     const handler = handlers[job.name as JobName];
@@ -107,17 +120,27 @@ function trackRuns(worker: Worker, deps: WorkerHostDeps): void {
   const safely = (what: string, p: Promise<unknown>) =>
     p.catch((err: unknown) => logger.error({ err, what }, 'could not update the run record'));
 
+  const isPurge = (job: Job) => job.name === 'purge';
   worker.on('active', (job) => {
+    if (isPurge(job)) {
+      safely('purge active', runs.setPurge(ids(job).runId, { state: 'active', attempts: job.attemptsMade + 1 }));
+      return;
+    }
     const { runId, stepIndex } = ids(job);
     safely('active', runs.updateStep(runId, stepIndex, { state: 'active', attempts: job.attemptsMade + 1, startedAt: new Date().toISOString() }));
   });
   worker.on('progress', (job, progress) => {
-    if (typeof progress !== 'number') return;
+    if (typeof progress !== 'number' || isPurge(job)) return;
     safely('progress', runs.updateStep(ids(job).runId, ids(job).stepIndex, { progress }));
   });
   worker.on('completed', (job, result: unknown) => {
     const { runId, stepIndex, tenantId } = ids(job);
     const durationMs = (job.finishedOn ?? Date.now()) - (job.processedOn ?? Date.now());
+    if (isPurge(job)) {
+      logger.info({ runId, tenantId, purge: result, durationMs }, 'CDN purge completed');
+      safely('purge completed', runs.setPurge(runId, { state: 'completed', attempts: job.attemptsMade, result: result as never }));
+      return;
+    }
     const { timings, model } = (result ?? {}) as { timings?: Record<string, number>; model?: string };
     logger.info({ runId, tenantId, step: job.name, durationMs, timings, model }, 'step completed');
     safely('completed', runs.updateStep(runId, stepIndex, {
@@ -131,6 +154,11 @@ function trackRuns(worker: Worker, deps: WorkerHostDeps): void {
     const final = err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
     const error = describeJobFailure(err.message);
     logger.warn({ runId, tenantId, step: job.name, attempt: job.attemptsMade, final, reason: err.message }, 'step failed');
+    if (isPurge(job)) {
+      // A purge never fails the run: the images are published; the CDN shows them once a retry gets through.
+      safely('purge failed', runs.setPurge(runId, { state: final ? 'failed' : 'retrying', attempts: job.attemptsMade, error }));
+      return;
+    }
     if (!final) {
       safely('retrying', runs.updateStep(runId, stepIndex, { state: 'retrying', error }));
       return;

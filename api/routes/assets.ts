@@ -4,13 +4,13 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { manifestKey, originalKey } from '../../cdn/keys.js';
 import { notFound } from '../../lib/errors.js';
-import { recipeSchema, validateRecipe } from '../../workers/recipe.js';
+import { recipeSchema } from '../../workers/recipe.js';
 import { assetIdFor, type AssetRecord } from '../asset-store.js';
 import { requireTenant, tenantOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { EXTENSIONS, inspectImage } from '../inspect-image.js';
 import { assetSchema, errorBodySchema, idParams, runSchema } from '../schemas.js';
-import { parseRecipeField, publicRun, startRun } from '../start-run.js';
+import { parseRecipeField, parseSkuField, prepareRun, publicRun, startRun } from '../start-run.js';
 import { receiveUpload } from '../upload.js';
 
 const errors = { 400: errorBodySchema, 401: errorBodySchema, 404: errorBodySchema, 413: errorBodySchema, 415: errorBodySchema, 422: errorBodySchema };
@@ -24,8 +24,8 @@ export function assetRoutes(app: FastifyInstance, deps: ApiDeps): void {
     schema: {
       summary: 'Upload an original and start its first run',
       description:
-        'multipart/form-data with one `file` part (JPEG, PNG, WebP, AVIF, TIFF or GIF) and, before it, an optional ' +
-        '`recipe` text field (JSON). The same bytes uploaded again reuse the stored original and asset.',
+        'multipart/form-data with one `file` part (JPEG, PNG, WebP, AVIF, TIFF or GIF) and, before it, optional ' +
+        '`recipe` (JSON) and `sku` text fields. The same bytes uploaded again reuse the stored original and asset.',
       consumes: ['multipart/form-data'],
       response: { 202: z.object({ asset: assetSchema, run: runSchema, reused: z.boolean() }), ...errors },
     },
@@ -35,8 +35,9 @@ export function assetRoutes(app: FastifyInstance, deps: ApiDeps): void {
       try {
         // Everything that can refuse the upload runs before anything is stored or enqueued.
         const recipe = parseRecipeField(upload.fields.recipe);
-        const valid = validateRecipe(recipe);
+        const sku = parseSkuField(upload.fields.sku);
         const image = await inspectImage(upload.path, { maxPixels: deps.config.workers.maxInputPixels });
+        const valid = prepareRun(deps, recipe, image);
         const key = originalKey(tenantId, upload.sha256, EXTENSIONS[image.format]);
         const contentReused = (await deps.storage.head(key)) !== undefined;
         if (!contentReused) {
@@ -45,6 +46,7 @@ export function assetRoutes(app: FastifyInstance, deps: ApiDeps): void {
         const record: AssetRecord = {
           id: assetIdFor(tenantId, upload.sha256),
           tenantId,
+          ...(sku ? { sku } : {}),
           original: { key, sha256: upload.sha256, format: image.format, width: image.width, height: image.height, bytes: upload.bytes, ...(upload.filename ? { filename: upload.filename } : {}) },
           createdAt: new Date().toISOString(),
         };
@@ -80,7 +82,7 @@ export function assetRoutes(app: FastifyInstance, deps: ApiDeps): void {
     handler: async (request, reply) => {
       const asset = await deps.assets.get(tenantOf(request), request.params.id);
       if (!asset) throw notFound('Asset');
-      const run = await startRun(deps, asset, request.body, validateRecipe(request.body));
+      const run = await startRun(deps, asset, request.body, prepareRun(deps, request.body, asset.original));
       return reply.code(202).send(publicRun(run));
     },
   });

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { isPublicKey } from '../../cdn/keys.js';
+import { SURROGATE_KEY_METADATA } from '../../cdn/surrogate-keys.js';
 import { notFound } from '../../lib/errors.js';
 import type { ApiDeps } from '../deps.js';
 
@@ -19,6 +20,9 @@ export function fileRoutes(app: FastifyInstance, deps: ApiDeps): void {
       .header('x-content-type-options', 'nosniff');
     if (object.meta.cacheControl) reply.header('cache-control', object.meta.cacheControl);
     if (object.meta.lastModified) reply.header('last-modified', object.meta.lastModified.toUTCString());
+    // The CDN indexes these tags (Varnish xkey, Fastly) so a purge reaches exactly these objects.
+    const surrogateKeys = object.meta.metadata?.[SURROGATE_KEY_METADATA];
+    if (surrogateKeys) reply.header('surrogate-key', surrogateKeys);
     return reply.send(object.body);
   });
 }

@@ -20,7 +20,7 @@ describe('API on local-disk storage', () => {
   const get = (path: string, key: string) => fetch(`${service.url}${path}`, { headers: { authorization: `Bearer ${key}` } });
 
   beforeAll(async () => {
-    service = await startTestService();
+    service = await startTestService({ MAX_OUTPUT_PIXELS: '1000000' });
     shopA = await createTenant(service, 'Shop A');
     shopB = await createTenant(service, 'Shop B');
     const res = await upload(service, shopA.key, await readFile(fixture('HappyFish.jpg')), { filename: 'fish.jpg' });
@@ -80,8 +80,15 @@ describe('API on local-disk storage', () => {
     const badWidth = await send({ steps: [{ name: 'render', options: { widths: [-5] } }] });
     expect(badWidth.status).toBe(422);
     expect(((await badWidth.json()) as { error: { code: string } }).error.code).toBe('INVALID_RECIPE');
-    const upscale = await send({ steps: [{ name: 'upscale' }, { name: 'render' }] });
-    expect(((await upscale.json()) as { error: { code: string } }).error.code).toBe('STEP_NOT_AVAILABLE');
+    const generate = await send({ steps: [{ name: 'generate' }, { name: 'render' }] });
+    expect(((await generate.json()) as { error: { code: string } }).error.code).toBe('STEP_NOT_AVAILABLE');
+    const badFactor = await send({ steps: [{ name: 'upscale', options: { factor: 5 } }, { name: 'render' }] });
+    expect(badFactor.status).toBe(422);
+    expect(((await badFactor.json()) as { error: { code: string } }).error.code).toBe('INVALID_RECIPE');
+    // 259x194 upscaled 8x is 3.2 MP, over this suite's MAX_OUTPUT_PIXELS: refused before enqueueing.
+    const tooBig = await send({ steps: [{ name: 'upscale', options: { factor: 8 } }, { name: 'render' }] });
+    expect(tooBig.status).toBe(422);
+    expect(((await tooBig.json()) as { error: { code: string } }).error.code).toBe('IMAGE_TOO_LARGE');
   });
 
   it('never lets one tenant read or re-run another tenant\'s asset or run', async () => {

@@ -38,7 +38,7 @@ describe('bad input gets a 4xx JSON error with a stable code, and nothing is sto
     }, 422, 'CORRUPT_IMAGE'],
     ['a file over the upload limit', async () => upload(service, key, await readFile(fixture('coffee.png'))), 413, 'UPLOAD_TOO_LARGE'],
     ['a recipe naming a step that is not available yet', async () =>
-      upload(service, key, await readFile(fixture('HappyFish.jpg')), { recipe: { steps: [{ name: 'remove-background' }, { name: 'render' }] } }), 422, 'STEP_NOT_AVAILABLE'],
+      upload(service, key, await readFile(fixture('HappyFish.jpg')), { recipe: { steps: [{ name: 'generate' }, { name: 'render' }] } }), 422, 'STEP_NOT_AVAILABLE'],
     ['a recipe that is not JSON', async () => {
       const form = new FormData();
       form.append('recipe', '{not json');

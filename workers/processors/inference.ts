@@ -13,6 +13,8 @@ import type { DecodedImage } from '../steps/types.js';
 
 /** An AI step as the inference queue runs it: its options, the model they pick, and the step itself. */
 export interface InferenceStep<O = Record<string, unknown>> {
+  /** Changes whenever the step's code changes its output, so stored results made before are not reused. */
+  version: string;
   optionsSchema: z.ZodType<O>;
   model(options: O): ModelSpec;
   run(image: DecodedImage, session: ModelSession, options: O, onProgress: (fraction: number) => void, signal?: AbortSignal): Promise<DecodedImage>;
@@ -48,7 +50,7 @@ export async function processInference(
   const step = deps.steps[name];
   const options = step.optionsSchema.parse(data.options);
   const spec = step.model(options);
-  const id = stepOutputId({ inputId: input.id, step: name, options, modelSha256: spec.sha256 });
+  const id = stepOutputId({ inputId: input.id, step: `${name}@${step.version}`, options, modelSha256: spec.sha256 });
   const key = intermediateKey(data.tenantId, id);
 
   const done = await deps.storage.head(key);

@@ -1,8 +1,11 @@
 import type { Job } from 'bullmq';
 import { buildManifest, type AssetManifest } from '../../cdn/manifest.js';
-import { manifestKey, MUTABLE_CACHE_CONTROL } from '../../cdn/keys.js';
+import { aliasKey, aliasPrefixes, manifestKey } from '../../cdn/keys.js';
 import type { ObjectStorage } from '../../cdn/storage.js';
 import type { CdnConfig } from '../../cdn/config.js';
+import { mutableCacheControl, mutableSurrogateKeys, purgeKeysFor, SURROGATE_KEY_METADATA } from '../../cdn/surrogate-keys.js';
+import { CONTENT_TYPES } from '../../cdn/formats.js';
+import { AppError } from '../../lib/errors.js';
 import { renderResultSchema, type JobData } from '../catalogue.js';
 import type { RunStore } from '../run-store.js';
 
@@ -11,10 +14,18 @@ export interface PublishDeps {
   runs: RunStore;
   urlFor: (key: string) => string;
   imgix: CdnConfig['imgix'];
+  /** True when a CDN invalidator is configured: mutable objects may then be cached at the edge. */
+  purging: boolean;
+  /** Queue a purge of the given keys and URLs; called only after every object is written. */
+  enqueuePurge(purge: { tenantId: string; assetId: string; runId: string; keys: string[]; urls: string[] }): Promise<void>;
 }
 
-/** The publish step: write the asset's manifest (the mutable document clients read) and record the run's outputs. */
-export async function processPublish(job: Job, data: JobData<'publish'>, deps: PublishDeps): Promise<{ manifestKey: string }> {
+/**
+ * The publish step: write the asset's mutable objects — its manifest and the stable URLs (per
+ * asset `latest/`, per SKU) that merchants paste once — then, and only then, ask the CDN to purge
+ * them. Renditions are immutable and never purged.
+ */
+export async function processPublish(job: Job, data: JobData<'publish'>, deps: PublishDeps): Promise<{ manifestKey: string; stableUrls: string[] }> {
   const childValues = Object.values(await job.getChildrenValues());
   const render = renderResultSchema.parse(childValues[0]);
   const manifest: AssetManifest = buildManifest({
@@ -28,11 +39,31 @@ export async function processPublish(job: Job, data: JobData<'publish'>, deps: P
     urlFor: deps.urlFor,
     ...(deps.imgix ? { imgix: { ...deps.imgix, originalKey: data.source.key } } : {}),
   });
+  const mutable = {
+    cacheControl: mutableCacheControl(deps.purging),
+    metadata: { [SURROGATE_KEY_METADATA]: mutableSurrogateKeys(data.tenantId, data.assetId, data.sku).join(' ') },
+  };
+
+  const written: string[] = [];
+  for (const prefix of aliasPrefixes(data.tenantId, data.assetId, data.sku)) {
+    for (const rendition of render.renditions) {
+      const bytes = await deps.storage.get(rendition.key);
+      if (!bytes) throw new AppError(503, 'STORAGE_ERROR', `rendition ${rendition.key} is missing`);
+      const key = aliasKey(prefix, rendition.width, rendition.format);
+      await deps.storage.put(key, bytes, { contentType: CONTENT_TYPES[rendition.format], ...mutable });
+      written.push(key);
+    }
+  }
+  const manifestBody = Buffer.from(JSON.stringify(manifest, null, 2));
   const key = manifestKey(data.tenantId, data.assetId);
-  await deps.storage.put(key, Buffer.from(JSON.stringify(manifest, null, 2)), {
-    contentType: 'application/json',
-    cacheControl: MUTABLE_CACHE_CONTROL,
-  });
+  // The manifest goes last: a client that sees it finds every stable URL it lists already in place.
+  await deps.storage.put(key, manifestBody, { contentType: 'application/json', ...mutable });
+  written.push(key);
+
   await deps.runs.setOutputs(data.runId, { manifestKey: key, manifestUrl: deps.urlFor(key) });
-  return { manifestKey: key };
+  const urls = written.map(deps.urlFor);
+  if (deps.purging) {
+    await deps.enqueuePurge({ tenantId: data.tenantId, assetId: data.assetId, runId: data.runId, keys: purgeKeysFor(data.tenantId, data.assetId, data.sku), urls });
+  }
+  return { manifestKey: key, stableUrls: urls.filter((u) => !u.endsWith('.json')) };
 }

@@ -1,0 +1,46 @@
+import { MUTABLE_CACHE_CONTROL } from './keys.js';
+
+/**
+ * Surrogate keys: the tags every published object carries (stored as object metadata, returned by
+ * the origin as a `Surrogate-Key` header, indexed by the CDN), so one purge can reach exactly the
+ * objects that changed.
+ *
+ * `stable:` tags only the mutable objects of an asset (its manifest and stable URLs). Re-publishing
+ * an asset purges that key alone: its immutable renditions stay cached.
+ */
+export const surrogateKey = {
+  tenant: (tenantId: string) => `tenant:${tenantId}`,
+  asset: (tenantId: string, assetId: string) => `asset:${tenantId}/${assetId}`,
+  sku: (tenantId: string, sku: string) => `sku:${tenantId}/${sku}`,
+  stable: (tenantId: string, assetId: string) => `stable:${tenantId}/${assetId}`,
+  stableSku: (tenantId: string, sku: string) => `stable-sku:${tenantId}/${sku}`,
+};
+
+/** The metadata entry that holds an object's surrogate keys, space-separated. */
+export const SURROGATE_KEY_METADATA = 'surrogate-key';
+
+/** Keys of an immutable rendition. */
+export function renditionSurrogateKeys(tenantId: string, assetId: string, sku?: string): string[] {
+  return [surrogateKey.tenant(tenantId), surrogateKey.asset(tenantId, assetId), ...(sku ? [surrogateKey.sku(tenantId, sku)] : [])];
+}
+
+/** Keys of a mutable object (manifest, stable URL): the rendition's plus the `stable:` ones purged on change. */
+export function mutableSurrogateKeys(tenantId: string, assetId: string, sku?: string): string[] {
+  return [
+    ...renditionSurrogateKeys(tenantId, assetId, sku),
+    surrogateKey.stable(tenantId, assetId),
+    ...(sku ? [surrogateKey.stableSku(tenantId, sku)] : []),
+  ];
+}
+
+/** What re-publishing an asset purges. */
+export function purgeKeysFor(tenantId: string, assetId: string, sku?: string): string[] {
+  return [surrogateKey.stable(tenantId, assetId), ...(sku ? [surrogateKey.stableSku(tenantId, sku)] : [])];
+}
+
+/**
+ * Cache-Control of mutable objects. With a purging CDN in front, the CDN may keep them until they
+ * change (we purge then) while browsers revalidate after a minute; without one, a minute for all.
+ */
+export const mutableCacheControl = (purging: boolean) =>
+  purging ? 'public, max-age=60, s-maxage=31536000' : MUTABLE_CACHE_CONTROL;

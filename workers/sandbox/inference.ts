@@ -1,0 +1,46 @@
+/**
+ * Entry of the AI steps in their own child process (a BullMQ sandboxed processor): pre- and
+ * post-processing loops over millions of pixels never delay the worker's lock renewal, and each
+ * child keeps its own warm ONNX Runtime sessions across jobs.
+ */
+import type { SandboxedJob } from 'bullmq';
+import { loadCdnConfig } from '../../cdn/config.js';
+import { createStorage } from '../../cdn/create-storage.js';
+import { createLogger } from '../../lib/logger.js';
+import { loadModelsConfig } from '../../models/config.js';
+import { inferenceJobSchema } from '../catalogue.js';
+import { loadWorkersConfig } from '../config.js';
+import { inferenceSteps } from '../inference-steps.js';
+import { toJobError } from '../job-errors.js';
+import { processInference, type InferenceDeps } from '../processors/inference.js';
+import { resolveStepInput } from '../step-input.js';
+import { warmModels } from '../warm-models.js';
+
+function buildDeps(): InferenceDeps {
+  const workers = loadWorkersConfig(process.env);
+  const logger = createLogger(process.env.LOG_LEVEL ?? 'info', { process: 'inference-child' });
+  const deps: InferenceDeps = {
+    storage: createStorage(loadCdnConfig(process.env)),
+    models: loadModelsConfig(process.env),
+    logger,
+    maxInputPixels: workers.maxInputPixels,
+    steps: inferenceSteps({ maxOutputPixels: workers.maxOutputPixels }),
+  };
+  // Load the warm models as soon as the child starts; jobs that need them wait for the same promise.
+  warmModels(deps.models, logger).catch((err: unknown) => logger.error({ err }, 'model warm-up failed'));
+  return deps;
+}
+
+let deps: InferenceDeps | undefined;
+
+export default async function inferenceSandboxed(job: SandboxedJob) {
+  deps ??= buildDeps();
+  try {
+    if (job.name !== 'remove-background' && job.name !== 'upscale') throw new Error(`no processor for job "${job.name}"`);
+    const data = inferenceJobSchema.parse(job.data);
+    const input = resolveStepInput(data.source, await job.getChildrenValues());
+    return await processInference(job.name, data, input, deps, (p) => job.updateProgress(p));
+  } catch (err) {
+    throw toJobError(err);
+  }
+}
