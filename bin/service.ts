@@ -11,7 +11,8 @@ import { createLogger, type Logger } from '../lib/logger.js';
 import { assertRedisReachable, createRedis } from '../lib/redis.js';
 import type { QueueKind } from '../workers/config.js';
 import { createInvalidator } from '../cdn/invalidation/create-invalidator.js';
-import { createQueues, enqueuePurge } from '../workers/queues.js';
+import { PurgeOutbox } from '../workers/purge-outbox.js';
+import { createQueues, schedulePurge } from '../workers/queues.js';
 import { RunStore } from '../workers/run-store.js';
 import { inferenceSteps } from '../workers/inference-steps.js';
 import { fetchWarmModels, warmModels } from '../workers/warm-models.js';
@@ -61,6 +62,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const storage = createStorage(config.cdn);
   const runs = new RunStore(redis, config.workers.queuePrefix);
   const queues = createQueues(redis, config.workers.queuePrefix);
+  const outbox = new PurgeOutbox(redis, config.workers.queuePrefix);
 
   let app: FastifyInstance | undefined;
   let url: string | undefined;
@@ -96,9 +98,12 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         urlFor,
         imgix: config.cdn.imgix,
         purging: config.cdn.invalidation.driver !== 'none',
-        enqueuePurge: (purge) => enqueuePurge(queues, purge),
+        requestPurge: async (purge) => {
+          await outbox.push(purge);
+          await schedulePurge(queues);
+        },
       },
-      invalidator: createInvalidator(config.cdn.invalidation),
+      purge: { outbox, invalidator: createInvalidator(config.cdn.invalidation), runs, schedule: () => schedulePurge(queues) },
       logger,
       childEnv: options.env,
     },

@@ -47,14 +47,8 @@ export const publishJobSchema = jobBase.extend({
   sku: z.string().optional(),
 });
 
-/** A CDN purge, queued by publish after every mutable object is written. */
-export const purgeJobSchema = z.object({
-  tenantId: z.string().min(1),
-  assetId: z.string().min(1),
-  runId: z.string().min(1),
-  keys: z.array(z.string()),
-  urls: z.array(z.string()),
-});
+/** A CDN purge job carries nothing: it sends whatever waits in the purge outbox (workers/purge-outbox.ts). */
+export const purgeJobSchema = z.object({}).strict();
 
 /** What the render job returns (and stores as the set marker), read by the publish job. */
 export const renderResultSchema = z.object({

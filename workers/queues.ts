@@ -94,14 +94,21 @@ export async function enqueueRun(
 
 /** Purges retry for about six hours: 12 tries, the wait doubling from 5 s. */
 const PURGE_ATTEMPTS = 12;
+/** Publishes within this window share one purge request. */
+const PURGE_COALESCE_MS = 200;
 
-/** Queue a CDN purge. One job per run; the driver batches its keys and URLs into few requests. */
-export async function enqueuePurge(queues: Queues, purge: JobData<'purge'>): Promise<void> {
-  await queues.queues.publish.add('purge', purge, {
-    jobId: `${purge.runId}-purge`,
+/**
+ * Make sure a purge job will run after now. While one waits, further calls add nothing (it will
+ * take every request in the outbox); while one runs, exactly one follow-up is kept, so a request
+ * pushed during a send is never stranded (BullMQ deduplication with `keepLastIfActive`).
+ */
+export async function schedulePurge(queues: Queues): Promise<void> {
+  await queues.queues.publish.add('purge', {}, {
+    deduplication: { id: 'purge', keepLastIfActive: true },
+    delay: PURGE_COALESCE_MS,
     attempts: PURGE_ATTEMPTS,
     backoff: { type: 'exponential', delay: 5000, jitter: 0.5 },
-    removeOnComplete: { age: 24 * 3600, count: 10_000 },
+    removeOnComplete: { age: 24 * 3600, count: 1000 },
     removeOnFail: { age: 7 * 24 * 3600 },
   });
 }

@@ -4,13 +4,12 @@ import { Worker, type Job, type Processor } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Env } from '../lib/env.js';
 import type { Logger } from '../lib/logger.js';
-import type { CdnInvalidator } from '../cdn/invalidation/invalidator.js';
 import { inferenceJobSchema, jobsOnQueue, publishJobSchema, purgeJobSchema, renderJobSchema, type JobName } from './catalogue.js';
 import type { QueueKind, WorkersConfig } from './config.js';
 import { describeJobFailure, toJobError } from './job-errors.js';
 import { processInference, type InferenceDeps } from './processors/inference.js';
 import { processPublish, type PublishDeps } from './processors/publish.js';
-import { processPurge } from './processors/purge.js';
+import { processPurge, type PurgeDeps } from './processors/purge.js';
 import { processRender, type RenderDeps } from './processors/render.js';
 import type { RunStore } from './run-store.js';
 import { resolveStepInput } from './step-input.js';
@@ -23,7 +22,7 @@ export interface WorkerHostDeps {
   inference: InferenceDeps;
   render: RenderDeps;
   publish: PublishDeps;
-  invalidator: CdnInvalidator;
+  purge: PurgeDeps;
   logger: Logger;
   /** The environment handed to sandboxed children, which build their own dependencies from it. */
   childEnv: Env;
@@ -84,7 +83,11 @@ function processorFor(kind: QueueKind, deps: WorkerHostDeps): Processor | string
       return processRender(data, input, deps.render, (p) => job.updateProgress(p), signal);
     },
     publish: (job) => processPublish(job, publishJobSchema.parse(job.data), deps.publish),
-    purge: (job, _token, signal) => processPurge(purgeJobSchema.parse(job.data), deps.invalidator, signal),
+    purge: (job, _token, signal) => {
+      purgeJobSchema.parse(job.data);
+      const attempts = job.opts.attempts ?? 1;
+      return processPurge(deps.purge, { number: job.attemptsMade + 1, last: job.attemptsMade + 1 >= attempts }, signal);
+    },
   };
   return async (job, token, signal) => {
     const handler = handlers[job.name as JobName];
@@ -120,12 +123,10 @@ function trackRuns(worker: Worker, deps: WorkerHostDeps): void {
   const safely = (what: string, p: Promise<unknown>) =>
     p.catch((err: unknown) => logger.error({ err, what }, 'could not update the run record'));
 
+  // A purge job serves many runs and records its outcome in each of them itself.
   const isPurge = (job: Job) => job.name === 'purge';
   worker.on('active', (job) => {
-    if (isPurge(job)) {
-      safely('purge active', runs.setPurge(ids(job).runId, { state: 'active', attempts: job.attemptsMade + 1 }));
-      return;
-    }
+    if (isPurge(job)) return;
     const { runId, stepIndex } = ids(job);
     safely('active', runs.updateStep(runId, stepIndex, { state: 'active', attempts: job.attemptsMade + 1, startedAt: new Date().toISOString() }));
   });
@@ -137,8 +138,7 @@ function trackRuns(worker: Worker, deps: WorkerHostDeps): void {
     const { runId, stepIndex, tenantId } = ids(job);
     const durationMs = (job.finishedOn ?? Date.now()) - (job.processedOn ?? Date.now());
     if (isPurge(job)) {
-      logger.info({ runId, tenantId, purge: result, durationMs }, 'CDN purge completed');
-      safely('purge completed', runs.setPurge(runId, { state: 'completed', attempts: job.attemptsMade, result: result as never }));
+      logger.info({ purge: result, durationMs }, 'CDN purge completed');
       return;
     }
     const { timings, model } = (result ?? {}) as { timings?: Record<string, number>; model?: string };
@@ -154,11 +154,7 @@ function trackRuns(worker: Worker, deps: WorkerHostDeps): void {
     const final = err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
     const error = describeJobFailure(err.message);
     logger.warn({ runId, tenantId, step: job.name, attempt: job.attemptsMade, final, reason: err.message }, 'step failed');
-    if (isPurge(job)) {
-      // A purge never fails the run: the images are published; the CDN shows them once a retry gets through.
-      safely('purge failed', runs.setPurge(runId, { state: final ? 'failed' : 'retrying', attempts: job.attemptsMade, error }));
-      return;
-    }
+    if (isPurge(job)) return; // never fails a run: the images are published; the CDN catches up on a retry
     if (!final) {
       safely('retrying', runs.updateStep(runId, stepIndex, { state: 'retrying', error }));
       return;

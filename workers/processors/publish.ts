@@ -7,6 +7,7 @@ import { mutableCacheControl, mutableSurrogateKeys, purgeKeysFor, SURROGATE_KEY_
 import { CONTENT_TYPES } from '../../cdn/formats.js';
 import { AppError } from '../../lib/errors.js';
 import { renderResultSchema, type JobData } from '../catalogue.js';
+import type { PurgeRequestEntry } from '../purge-outbox.js';
 import type { RunStore } from '../run-store.js';
 
 export interface PublishDeps {
@@ -17,7 +18,7 @@ export interface PublishDeps {
   /** True when a CDN invalidator is configured: mutable objects may then be cached at the edge. */
   purging: boolean;
   /** Queue a purge of the given keys and URLs; called only after every object is written. */
-  enqueuePurge(purge: { tenantId: string; assetId: string; runId: string; keys: string[]; urls: string[] }): Promise<void>;
+  requestPurge(purge: PurgeRequestEntry): Promise<void>;
 }
 
 /**
@@ -63,7 +64,8 @@ export async function processPublish(job: Job, data: JobData<'publish'>, deps: P
   await deps.runs.setOutputs(data.runId, { manifestKey: key, manifestUrl: deps.urlFor(key) });
   const urls = written.map(deps.urlFor);
   if (deps.purging) {
-    await deps.enqueuePurge({ tenantId: data.tenantId, assetId: data.assetId, runId: data.runId, keys: purgeKeysFor(data.tenantId, data.assetId, data.sku), urls });
+    await deps.runs.setPurge(data.runId, { state: 'queued', attempts: 0 });
+    await deps.requestPurge({ tenantId: data.tenantId, assetId: data.assetId, runId: data.runId, keys: purgeKeysFor(data.tenantId, data.assetId, data.sku), urls });
   }
   return { manifestKey: key, stableUrls: urls.filter((u) => !u.endsWith('.json')) };
 }

@@ -1,11 +1,45 @@
 import type { CdnInvalidator, PurgeResult } from '../../cdn/invalidation/invalidator.js';
-import type { JobData } from '../catalogue.js';
+import { isPermanent } from '../../lib/errors.js';
+import { describeJobFailure, toJobError } from '../job-errors.js';
+import type { PurgeOutbox } from '../purge-outbox.js';
+import type { RunStore } from '../run-store.js';
+
+/** Requests merged into one purge at most; the rest wait for the next job. */
+const MAX_BATCH = 1000;
+
+export interface PurgeDeps {
+  outbox: PurgeOutbox;
+  invalidator: CdnInvalidator;
+  runs: RunStore;
+  /** Queue another purge job (de-duplicated), for requests left after a full batch. */
+  schedule(): Promise<void>;
+}
 
 /**
- * Send one run's purge to the CDN. A retryable failure throws (BullMQ retries it with backoff);
- * a refused purge (the CDN said no for good) is made permanent by `toJobError`. Either way the
- * render is already published: a purge failure only delays when shoppers see it.
+ * Send every waiting purge request to the CDN as one de-duplicated batch. A retryable failure puts
+ * the requests back and throws (BullMQ retries with backoff); the last attempt, or a purge the CDN
+ * refused for good, marks those runs' purge failed. The renders are published either way: a purge
+ * failure only delays when shoppers see them.
  */
-export async function processPurge(data: JobData<'purge'>, invalidator: CdnInvalidator, signal?: AbortSignal): Promise<PurgeResult> {
-  return invalidator.purge({ surrogateKeys: data.keys, urls: data.urls }, signal);
+export async function processPurge(deps: PurgeDeps, attempt: { number: number; last: boolean }, signal?: AbortSignal): Promise<PurgeResult | undefined> {
+  const batch = await deps.outbox.take(MAX_BATCH);
+  if (batch.length === 0) return undefined;
+  const mark = (state: 'active' | 'retrying' | 'failed' | 'completed', extra: object = {}) =>
+    Promise.all(batch.map((e) => deps.runs.setPurge(e.runId, { state, attempts: attempt.number, ...extra })));
+  await mark('active');
+  try {
+    const result = await deps.invalidator.purge({
+      surrogateKeys: [...new Set(batch.flatMap((e) => e.keys))],
+      urls: [...new Set(batch.flatMap((e) => e.urls))],
+    }, signal);
+    await mark('completed', { result });
+    if ((await deps.outbox.size()) > 0) await deps.schedule();
+    return result;
+  } catch (err) {
+    const error = describeJobFailure(toJobError(err).message);
+    const final = attempt.last || isPermanent(err);
+    if (!final) await deps.outbox.putBack(batch);
+    await mark(final ? 'failed' : 'retrying', { error });
+    throw toJobError(err);
+  }
 }
