@@ -43,6 +43,16 @@ export async function buildApp(deps: ApiDeps, logger: Logger): Promise<FastifyIn
     reply.code(404).send(new AppError(404, 'NOT_FOUND', `No route for ${request.method} ${request.url}`).toJSON()),
   );
 
+  // Route templates (not raw URLs) as labels, so ids never explode the metric's cardinality.
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    deps.metrics.httpRequests.inc({ route, method: request.method, status: String(reply.statusCode) });
+    deps.metrics.httpDuration.observe({ route, method: request.method }, reply.elapsedTime / 1000);
+  });
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
+    reply.header('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
+  );
+
   healthRoutes(app, deps);
   tenantRoutes(app, deps);
   assetRoutes(app, deps);

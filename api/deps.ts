@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { ObjectStorage } from '../cdn/storage.js';
 import type { AppConfig } from '../lib/config.js';
+import type { Metrics } from '../lib/metrics.js';
 import type { Queues } from '../workers/queues.js';
 import type { RunStore } from '../workers/run-store.js';
 import type { AssetStore } from './asset-store.js';
@@ -17,4 +18,5 @@ export interface ApiDeps {
   queues: Queues;
   /** Public URL of a stored key (CDN base or the API's own /files route). */
   urlFor: (key: string) => string;
+  metrics: Metrics;
 }

@@ -12,7 +12,8 @@ import { assertRedisReachable, createRedis } from '../lib/redis.js';
 import type { QueueKind } from '../workers/config.js';
 import { createInvalidator } from '../cdn/invalidation/create-invalidator.js';
 import { PurgeOutbox } from '../workers/purge-outbox.js';
-import { createQueues, schedulePurge } from '../workers/queues.js';
+import { createMetrics } from '../lib/metrics.js';
+import { createQueues, queueProbes, schedulePurge } from '../workers/queues.js';
 import { RunStore } from '../workers/run-store.js';
 import { inferenceSteps } from '../workers/inference-steps.js';
 import { fetchWarmModels, warmModels } from '../workers/warm-models.js';
@@ -63,6 +64,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const runs = new RunStore(redis, config.workers.queuePrefix);
   const queues = createQueues(redis, config.workers.queuePrefix);
   const outbox = new PurgeOutbox(redis, config.workers.queuePrefix);
+  const metrics = createMetrics(() => queueProbes(queues));
 
   let app: FastifyInstance | undefined;
   let url: string | undefined;
@@ -103,7 +105,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
           await schedulePurge(queues);
         },
       },
-      purge: { outbox, invalidator: createInvalidator(config.cdn.invalidation), runs, schedule: () => schedulePurge(queues) },
+      purge: { outbox, invalidator: createInvalidator(config.cdn.invalidation), runs, schedule: () => schedulePurge(queues), metrics },
+      metrics,
       logger,
       childEnv: options.env,
     },
@@ -111,7 +114,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   );
 
   if (wantApi) {
-    const deps: ApiDeps = { config, redis, storage, tenants: new TenantStore(redis, config.workers.queuePrefix), assets: new AssetStore(storage), runs, queues, urlFor };
+    const deps: ApiDeps = { config, redis, storage, tenants: new TenantStore(redis, config.workers.queuePrefix), assets: new AssetStore(storage), runs, queues, urlFor, metrics };
     app = await buildApp(deps, logger);
     await app.listen({ port: config.api.port, host: config.api.host });
     const address = app.server.address();

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { FlowProducer, Queue, type FlowJob, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { QueueProbe } from '../lib/metrics.js';
 import { QUEUE_KINDS, type QueueKind, type WorkersConfig } from './config.js';
 import { JOB_CATALOGUE, type JobData, type JobName } from './catalogue.js';
 import type { Recipe, ValidRecipe } from './recipe.js';
@@ -24,6 +25,18 @@ export function createQueues(connection: Redis, prefix: string): Queues {
     // Idempotent: a second call waits for the first.
     close: () => (closing ??= Promise.all([flow.close(), ...Object.values(queues).map((q) => q.close())]).then(() => undefined)),
   };
+}
+
+/** How each queue reports itself to the metrics scrape. */
+export function queueProbes(q: Queues): QueueProbe[] {
+  return Object.entries(q.queues).map(([name, queue]) => ({
+    name,
+    counts: () => queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'failed'),
+    async oldestWaitingAgeSeconds() {
+      const [oldest] = await queue.getJobs(['wait'], 0, 0, true);
+      return oldest ? Math.max(0, (Date.now() - oldest.timestamp) / 1000) : 0;
+    },
+  }));
 }
 
 export interface SourceImage {

@@ -4,6 +4,7 @@ import { Worker, type Job, type Processor } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Env } from '../lib/env.js';
 import type { Logger } from '../lib/logger.js';
+import type { Metrics } from '../lib/metrics.js';
 import { inferenceJobSchema, jobsOnQueue, publishJobSchema, purgeJobSchema, renderJobSchema, type JobName } from './catalogue.js';
 import type { QueueKind, WorkersConfig } from './config.js';
 import { describeJobFailure, toJobError } from './job-errors.js';
@@ -23,6 +24,7 @@ export interface WorkerHostDeps {
   render: RenderDeps;
   publish: PublishDeps;
   purge: PurgeDeps;
+  metrics: Metrics;
   logger: Logger;
   /** The environment handed to sandboxed children, which build their own dependencies from it. */
   childEnv: Env;
@@ -141,7 +143,9 @@ function trackRuns(worker: Worker, deps: WorkerHostDeps): void {
       logger.info({ purge: result, durationMs }, 'CDN purge completed');
       return;
     }
-    const { timings, model } = (result ?? {}) as { timings?: Record<string, number>; model?: string };
+    const { timings, model, renditions } = (result ?? {}) as { timings?: Record<string, number>; model?: string; renditions?: Array<{ bytes: number }> };
+    deps.metrics.stepDuration.observe({ step: job.name, model: model ?? '' }, durationMs / 1000);
+    if (renditions) deps.metrics.bytesOut.inc(renditions.reduce((sum, r) => sum + r.bytes, 0));
     logger.info({ runId, tenantId, step: job.name, durationMs, timings, model }, 'step completed');
     safely('completed', runs.updateStep(runId, stepIndex, {
       state: 'completed', progress: 100, finishedAt: new Date().toISOString(), durationMs,
@@ -154,6 +158,7 @@ function trackRuns(worker: Worker, deps: WorkerHostDeps): void {
     const final = err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
     const error = describeJobFailure(err.message);
     logger.warn({ runId, tenantId, step: job.name, attempt: job.attemptsMade, final, reason: err.message }, 'step failed');
+    deps.metrics.stepFailures.inc({ step: job.name, code: error.code, final: String(final) });
     if (isPurge(job)) return; // never fails a run: the images are published; the CDN catches up on a retry
     if (!final) {
       safely('retrying', runs.updateStep(runId, stepIndex, { state: 'retrying', error }));

@@ -52,6 +52,7 @@ export function assetRoutes(app: FastifyInstance, deps: ApiDeps): void {
         };
         const { asset } = await deps.assets.getOrCreate(record);
         const run = await startRun(deps, asset, recipe, valid);
+        deps.metrics.bytesIn.inc(upload.bytes);
         return reply.code(202).send({ asset: publicAsset(asset), run: publicRun(run), reused: contentReused });
       } finally {
         await upload.cleanup();

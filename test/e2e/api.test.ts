@@ -41,6 +41,20 @@ describe('API on local-disk storage', () => {
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/assets', '/v1/assets/{id}', '/v1/assets/{id}/runs', '/v1/runs/{id}', '/healthz', '/readyz']));
   });
 
+  it('exposes Prometheus metrics with the step histograms counted after a run', async () => {
+    const res = await fetch(`${service.url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/text\/plain/);
+    const text = await res.text();
+    const count = (step: string) => Number(new RegExp(`pipeline_step_duration_seconds_count\\{step="${step}",model=""\\} (\\d+)`).exec(text)?.[1] ?? 0);
+    expect(count('render')).toBeGreaterThan(0);
+    expect(count('publish')).toBeGreaterThan(0);
+    expect(text).toMatch(/http_requests_total\{route="\/v1\/assets",method="POST",status="202"\} [1-9]/);
+    expect(text).toMatch(/queue_jobs\{queue="render",state="waiting"\} \d+/);
+    expect(text).toMatch(/queue_oldest_waiting_job_age_seconds\{queue="render"\} /);
+    expect(text).toMatch(/pipeline_bytes_in_total [1-9]/);
+  });
+
   it('serves renditions and the manifest from /files with their cache headers, never the original', async () => {
     const asset = (await (await get(`/v1/assets/${assetId}`, shopA.key)).json()) as AssetBody;
     expect(asset.manifest!.renditions.map((r) => r.width)).toEqual(expect.arrayContaining([259]));

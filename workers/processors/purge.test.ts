@@ -5,6 +5,7 @@ import type { CdnInvalidator, PurgeRequest } from '../../cdn/invalidation/invali
 import { AppError } from '../../lib/errors.js';
 import { PurgeOutbox } from '../purge-outbox.js';
 import { RunStore } from '../run-store.js';
+import { createMetrics } from '../../lib/metrics.js';
 import { processPurge } from './purge.js';
 
 /** The batching around a CDN driver, on real Redis; the driver is a recorder (drivers have their own suite). */
@@ -13,6 +14,7 @@ describe('processPurge', () => {
   let redis: Redis;
   let outbox: PurgeOutbox;
   let runs: RunStore;
+  const metrics = createMetrics();
 
   beforeAll(async () => {
     redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
@@ -46,7 +48,7 @@ describe('processPurge', () => {
     await outbox.push({ tenantId: 't1', assetId: 'a1', runId: 'run_b', keys: ['stable:t1/a1'], urls: ['http://cdn/x/1.jpg'] });
     await outbox.push({ tenantId: 't1', assetId: 'a2', runId: 'run_c', keys: ['stable:t1/a2'], urls: [] });
     const { sent, invalidator } = recorder();
-    await processPurge({ outbox, invalidator, runs, schedule: async () => {} }, { number: 1, last: false });
+    await processPurge({ outbox, invalidator, runs, schedule: async () => {}, metrics }, { number: 1, last: false });
     expect(sent).toEqual([{ surrogateKeys: ['stable:t1/a1', 'stable:t1/a2'], urls: ['http://cdn/x/1.jpg'] }]);
     expect(await outbox.size()).toBe(0);
     for (const id of ['run_a', 'run_b', 'run_c']) {
@@ -57,19 +59,20 @@ describe('processPurge', () => {
   it('puts requests back on a retryable failure, and gives up on the last attempt', async () => {
     await outbox.push({ tenantId: 't1', assetId: 'a1', runId: 'run_a', keys: ['stable:t1/a1'], urls: [] });
     const down = recorder(new AppError(503, 'CDN_PURGE_FAILED', 'varnish: could not reach the CDN', { retryable: true }));
-    await expect(processPurge({ outbox, invalidator: down.invalidator, runs, schedule: async () => {} }, { number: 1, last: false })).rejects.toThrow(/CDN_PURGE_FAILED/);
+    await expect(processPurge({ outbox, invalidator: down.invalidator, runs, schedule: async () => {}, metrics }, { number: 1, last: false })).rejects.toThrow(/CDN_PURGE_FAILED/);
     expect(await outbox.size()).toBe(1);
     expect((await runs.get('t1', 'run_a'))!.purge).toMatchObject({ state: 'retrying', error: { code: 'CDN_PURGE_FAILED' } });
-    await expect(processPurge({ outbox, invalidator: down.invalidator, runs, schedule: async () => {} }, { number: 2, last: true })).rejects.toThrow();
+    await expect(processPurge({ outbox, invalidator: down.invalidator, runs, schedule: async () => {}, metrics }, { number: 2, last: true })).rejects.toThrow();
     expect(await outbox.size()).toBe(0);
     expect((await runs.get('t1', 'run_a'))!.purge).toMatchObject({ state: 'failed', attempts: 2 });
+    expect((await metrics.registry.getSingleMetricAsString('cdn_purges_total'))).toMatch(/outcome="failed"} 1/);
     // The render itself is untouched by the purge: the run has no error.
     expect((await runs.get('t1', 'run_a'))!.error).toBeUndefined();
   });
 
   it('does nothing when the outbox is empty', async () => {
     const { sent, invalidator } = recorder();
-    expect(await processPurge({ outbox, invalidator, runs, schedule: async () => {} }, { number: 1, last: false })).toBeUndefined();
+    expect(await processPurge({ outbox, invalidator, runs, schedule: async () => {}, metrics }, { number: 1, last: false })).toBeUndefined();
     expect(sent).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 import type { CdnInvalidator, PurgeResult } from '../../cdn/invalidation/invalidator.js';
 import { isPermanent } from '../../lib/errors.js';
+import type { Metrics } from '../../lib/metrics.js';
 import { describeJobFailure, toJobError } from '../job-errors.js';
 import type { PurgeOutbox } from '../purge-outbox.js';
 import type { RunStore } from '../run-store.js';
@@ -13,6 +14,7 @@ export interface PurgeDeps {
   runs: RunStore;
   /** Queue another purge job (de-duplicated), for requests left after a full batch. */
   schedule(): Promise<void>;
+  metrics: Pick<Metrics, 'purges'>;
 }
 
 /**
@@ -33,6 +35,7 @@ export async function processPurge(deps: PurgeDeps, attempt: { number: number; l
       urls: [...new Set(batch.flatMap((e) => e.urls))],
     }, signal);
     await mark('completed', { result });
+    deps.metrics.purges.inc({ driver: result.driver, outcome: 'completed' });
     if ((await deps.outbox.size()) > 0) await deps.schedule();
     return result;
   } catch (err) {
@@ -40,6 +43,7 @@ export async function processPurge(deps: PurgeDeps, attempt: { number: number; l
     const final = attempt.last || isPermanent(err);
     if (!final) await deps.outbox.putBack(batch);
     await mark(final ? 'failed' : 'retrying', { error });
+    deps.metrics.purges.inc({ driver: deps.invalidator.name, outcome: final ? 'failed' : 'retrying' });
     throw toJobError(err);
   }
 }
