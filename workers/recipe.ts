@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
-import { removeBackgroundOptionsSchema } from './steps/remove-background.js';
+import { removeBackgroundOptionsSchema } from './steps/remove-background-options.js';
 import { OUTPUT_FORMATS } from './steps/types.js';
-import { pickUpscaleModel, upscaleOptionsSchema, type UpscaleOptions } from './steps/upscale.js';
+import { pickUpscaleModel, upscaleOptionsSchema, type UpscaleOptions } from './steps/upscale-options.js';
 
 /** Options of the `render` step (the responsive set). */
 export const renderStepOptionsSchema = z

@@ -1,34 +1,15 @@
 import sharp, { type ResizeOptions } from 'sharp';
-import { z } from 'zod';
 import { AppError } from '../../lib/errors.js';
-import { isnetModel, ISNET_SIZE } from '../../models/isnet.js';
+import { ISNET_SIZE } from '../../models/isnet.js';
 import { ort, type ModelSession } from '../../models/session.js';
-import type { ModelSpec } from '../../models/spec.js';
 import { estimateForeground } from './foreground.js';
 import { guidedFilter } from './guided-filter.js';
 import { hwcToChw, luma, probabilitiesToBytes } from './tensor.js';
+import { removeBackgroundOptionsSchema, type RemoveBackgroundOptions } from './remove-background-options.js';
 import { productBox, type Box } from './trim.js';
 import type { DecodedImage } from './types.js';
 
-/** Options of the `remove-background` step, as accepted in a recipe. */
-export const removeBackgroundOptionsSchema = z
-  .object({
-    model: z.enum(['small', 'medium']).default('medium')
-      .describe('ISNet weights: `medium` (fp16, 88 MB; the default: better masks and, on CPU, also faster) or `small` (int8-quantised, 44 MB).'),
-    refine: z.boolean().default(true)
-      .describe('Snap the mask to the photo\'s edges (guided filter) and remove background colour from edge pixels (foreground estimation).'),
-    output: z.enum(['cutout', 'mask', 'trim']).default('cutout')
-      .describe('`cutout`: RGBA, background transparent; `mask`: grey alpha matte; `trim`: cutout cropped to the product.'),
-    padding: z.number().min(0).max(4096).default(0)
-      .describe('For `trim`: transparent margin around the product; below 1 a fraction of its longer side, otherwise pixels.'),
-  })
-  .strict()
-  .refine((o) => o.padding === 0 || o.output === 'trim', { message: '`padding` applies only to `output: "trim"`', path: ['padding'] });
-
-export type RemoveBackgroundOptions = z.output<typeof removeBackgroundOptionsSchema>;
-
-/** The model spec the options pick; the caller opens its session and passes it in. */
-export const removeBackgroundModel = (options: Pick<RemoveBackgroundOptions, 'model'>): ModelSpec => isnetModel(options.model);
+export { removeBackgroundModel, removeBackgroundOptionsSchema, type RemoveBackgroundOptions } from './remove-background-options.js';
 
 /**
  * Every setting that changes the output pixels, tuned with `bench/background-removal.ts` on the
