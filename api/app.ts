@@ -6,6 +6,7 @@ import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCom
 import { AppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { ApiDeps } from './deps.js';
+import { registerGuards } from './guards/index.js';
 import { assetRoutes } from './routes/assets.js';
 import { fileRoutes } from './routes/files.js';
 import { healthRoutes } from './routes/health.js';
@@ -53,6 +54,7 @@ export async function buildApp(deps: ApiDeps, logger: Logger): Promise<FastifyIn
     reply.header('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
   );
 
+  registerGuards(app, deps, logger);
   healthRoutes(app, deps);
   tenantRoutes(app, deps);
   assetRoutes(app, deps);

@@ -9,6 +9,12 @@ const schema = z
     ADMIN_API_KEY: z.string().min(24, 'ADMIN_API_KEY must be at least 24 characters').optional(),
     MAX_UPLOAD_BYTES: envInt(50 * 1024 * 1024),
     MAX_JSON_BYTES: envInt(1024 * 1024),
+    /** Requests per minute per API key (per client IP without one), shared by every API instance. */
+    RATE_LIMIT_PER_MINUTE: envInt(600),
+    /** Uploads (`POST /v1/assets`) per minute per API key: a bucket of its own. */
+    UPLOAD_RATE_LIMIT_PER_MINUTE: envInt(120),
+    /** Work-creating POSTs get 503 while more jobs than this wait, are delayed or run (inference + render). */
+    MAX_QUEUE_DEPTH: z.coerce.number().int().min(0).default(10_000),
   })
   .transform((e) => ({
     port: e.PORT,
@@ -16,6 +22,9 @@ const schema = z
     adminApiKey: e.ADMIN_API_KEY,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     maxJsonBytes: e.MAX_JSON_BYTES,
+    rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    uploadRateLimitPerMinute: e.UPLOAD_RATE_LIMIT_PER_MINUTE,
+    maxQueueDepth: e.MAX_QUEUE_DEPTH,
   }));
 
 export type ApiConfig = z.output<typeof schema>;

@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises';
-import sharp from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import { AppError, badInput } from '../lib/errors.js';
 
 /** Formats accepted as originals, identified from their bytes (never the name or declared type). */
@@ -35,21 +35,38 @@ export interface InspectedImage {
  * within the limit (read from the header, before any decoding), and a body that decodes to the end
  * (a truncated or corrupt file fails here, not later in a worker).
  */
-export async function inspectImage(path: string, limits: { maxPixels: number }): Promise<InspectedImage> {
+export interface InspectLimits {
+  maxPixels: number;
+  /** Frames (pages) of animated or multi-page input; only the first is used, but each costs parsing. */
+  maxFrames: number;
+  /** Seconds a decode may take before the file counts as too costly. */
+  decodeTimeoutSeconds: number;
+}
+
+/** libvips sample formats we decode: 8 and 16 bits per channel. Floating point and complex are refused. */
+const ACCEPTED_DEPTHS = new Set(['uchar', 'char', 'ushort', 'short']);
+
+export async function inspectImage(path: string, limits: InspectLimits): Promise<InspectedImage> {
   const format = sniffFormat(await readHead(path, 64));
   if (!format) {
     throw badInput('UNSUPPORTED_MEDIA_TYPE', 'The upload is not an image in a supported format (JPEG, PNG, WebP, AVIF, TIFF, GIF).');
   }
   // The same strictness as the worker's decoder (workers/steps/decode.ts), so what we accept, it can render.
   const options = { failOn: 'error' as const, limitInputPixels: limits.maxPixels, pages: 1 };
-  let width: number | undefined;
-  let height: number | undefined;
+  let meta: Metadata;
   try {
-    ({ width, height } = await sharp(path, options).metadata());
+    meta = await sharp(path, options).metadata();
   } catch {
     throw badInput('CORRUPT_IMAGE', `The ${format.toUpperCase()} file could not be read: it is corrupt or truncated.`);
   }
+  const { width, height, pages = 1, channels = 0, depth = 'uchar' } = meta;
   if (!width || !height) throw badInput('CORRUPT_IMAGE', 'The image has no dimensions.');
+  if (pages > limits.maxFrames) {
+    throw badInput('IMAGE_TOO_LARGE', `The image has ${pages} frames; the limit is ${limits.maxFrames}.`, { frames: pages, maxFrames: limits.maxFrames });
+  }
+  if (channels > 4 || !ACCEPTED_DEPTHS.has(depth)) {
+    throw badInput('UNSUPPORTED_MEDIA_TYPE', `Images with ${channels} channels of ${depth} samples are not supported: use 1-4 channels of 8 or 16 bits.`, { channels, depth });
+  }
   if (width * height > limits.maxPixels) {
     throw badInput('IMAGE_TOO_LARGE', `The image has ${width}x${height} pixels; the limit is ${limits.maxPixels} pixels.`, {
       width, height, maxPixels: limits.maxPixels,
@@ -58,9 +75,12 @@ export async function inspectImage(path: string, limits: { maxPixels: number }):
   try {
     // Decoding to a thumbnail reads the whole compressed stream (so truncation is caught) while
     // JPEG shrink-on-load keeps it cheap.
-    await sharp(path, options).resize(32, 32, { fit: 'inside' }).raw().toBuffer();
+    await sharp(path, options).timeout({ seconds: limits.decodeTimeoutSeconds }).resize(32, 32, { fit: 'inside' }).raw().toBuffer();
   } catch (err) {
     if (err instanceof AppError) throw err;
+    if (/timeout/i.test((err as Error).message)) {
+      throw badInput('IMAGE_TOO_LARGE', `The image takes longer than ${limits.decodeTimeoutSeconds} s to decode.`, { decodeTimeoutSeconds: limits.decodeTimeoutSeconds });
+    }
     throw badInput('CORRUPT_IMAGE', `The ${format.toUpperCase()} file is corrupt or truncated.`);
   }
   return { format, width, height };

@@ -12,6 +12,7 @@ import { assertRedisReachable, createRedis } from '../lib/redis.js';
 import type { QueueKind } from '../workers/config.js';
 import { createInvalidator } from '../cdn/invalidation/create-invalidator.js';
 import { PurgeOutbox } from '../workers/purge-outbox.js';
+import { restrictImageLoaders } from '../lib/image-policy.js';
 import { createMetrics } from '../lib/metrics.js';
 import { createQueues, queueProbes, schedulePurge } from '../workers/queues.js';
 import { RunStore } from '../workers/run-store.js';
@@ -55,6 +56,7 @@ export interface ServiceOptions {
 /** The composition root: build every part from the environment, once, and wire them together. */
 export async function startService(options: ServiceOptions): Promise<Service> {
   const config = loadConfig(options.env);
+  restrictImageLoaders();
   const logger = createLogger(config.logLevel);
   await assertRedisReachable(config.workers.redisUrl);
 

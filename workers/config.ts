@@ -17,6 +17,8 @@ const schema = z
     SANDBOXED_PROCESSORS: envBool(true),
     MAX_INPUT_PIXELS: envInt(100_000_000),
     MAX_OUTPUT_PIXELS: envInt(64_000_000),
+    MAX_INPUT_FRAMES: envInt(1000),
+    DECODE_TIMEOUT_SECONDS: envInt(30),
     RENDER_WIDTHS: envIntList(DEFAULT_WIDTHS),
   })
   .transform((e, ctx) => {
@@ -35,6 +37,8 @@ const schema = z
       sandboxed: e.SANDBOXED_PROCESSORS,
       maxInputPixels: e.MAX_INPUT_PIXELS,
       maxOutputPixels: e.MAX_OUTPUT_PIXELS,
+      maxInputFrames: e.MAX_INPUT_FRAMES,
+      decodeTimeoutSeconds: e.DECODE_TIMEOUT_SECONDS,
       renderWidths: e.RENDER_WIDTHS,
     };
   });

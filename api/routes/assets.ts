@@ -20,7 +20,7 @@ export function assetRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const auth = requireTenant(deps.tenants);
 
   r.post('/v1/assets', {
-    preHandler: auth,
+    preHandler: [auth, app.idempotent],
     schema: {
       summary: 'Upload an original and start its first run',
       description:
@@ -36,7 +36,8 @@ export function assetRoutes(app: FastifyInstance, deps: ApiDeps): void {
         // Everything that can refuse the upload runs before anything is stored or enqueued.
         const recipe = parseRecipeField(upload.fields.recipe);
         const sku = parseSkuField(upload.fields.sku);
-        const image = await inspectImage(upload.path, { maxPixels: deps.config.workers.maxInputPixels });
+        const { maxInputPixels, maxInputFrames, decodeTimeoutSeconds } = deps.config.workers;
+        const image = await inspectImage(upload.path, { maxPixels: maxInputPixels, maxFrames: maxInputFrames, decodeTimeoutSeconds });
         const valid = prepareRun(deps, recipe, image);
         const key = originalKey(tenantId, upload.sha256, EXTENSIONS[image.format]);
         const contentReused = (await deps.storage.head(key)) !== undefined;
@@ -78,7 +79,7 @@ export function assetRoutes(app: FastifyInstance, deps: ApiDeps): void {
   });
 
   r.post('/v1/assets/:id/runs', {
-    preHandler: auth,
+    preHandler: [auth, app.idempotent],
     schema: { summary: 'Start a run of a recipe on an asset', params: idParams, body: recipeSchema, response: { 202: runSchema, ...errors } },
     handler: async (request, reply) => {
       const asset = await deps.assets.get(tenantOf(request), request.params.id);

@@ -18,7 +18,7 @@ export function tenantRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const admin = requireAdmin(deps.config.api.adminApiKey);
 
   r.post('/v1/tenants', {
-    preHandler: admin,
+    preHandler: [admin, app.idempotent],
     schema: {
       summary: 'Create a tenant and its first API key (admin key only)',
       body: z.object({ name: z.string().min(1).max(200) }).strict(),
@@ -32,7 +32,7 @@ export function tenantRoutes(app: FastifyInstance, deps: ApiDeps): void {
   });
 
   r.post('/v1/tenants/:id/keys', {
-    preHandler: admin,
+    preHandler: [admin, app.idempotent],
     schema: { summary: 'Issue another API key for a tenant (admin key only)', params: idParams, response: { 201: issuedKeySchema, ...errors } },
     handler: async (request, reply) => {
       const { key, record } = await deps.tenants.createKey(request.params.id);

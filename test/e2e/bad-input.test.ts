@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Queue } from 'bullmq';
+import sharp from 'sharp';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countKeys, createTenant, fixture, REDIS_URL, startTestService, upload, type TestService } from '../harness.js';
@@ -18,7 +19,7 @@ describe('bad input gets a 4xx JSON error with a stable code, and nothing is sto
   let key: string;
 
   beforeAll(async () => {
-    service = await startTestService({ MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES) });
+    service = await startTestService({ MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES), MAX_INPUT_FRAMES: '2' });
     ({ key } = await createTenant(service));
   });
   afterAll(async () => service?.stop());
@@ -36,6 +37,11 @@ describe('bad input gets a 4xx JSON error with a stable code, and nothing is sto
       const jpeg = await readFile(fixture('HappyFish.jpg'));
       return upload(service, key, jpeg.subarray(0, Math.floor(jpeg.length / 2)), { type: 'image/jpeg' });
     }, 422, 'CORRUPT_IMAGE'],
+    ['an animated GIF with more frames than allowed', async () => {
+      const frame = (colour: string) => sharp({ create: { width: 8, height: 8, channels: 3, background: colour } }).png().toBuffer();
+      const gif = await sharp(await Promise.all(['#f00', '#0f0', '#00f'].map(frame)), { join: { animated: true } }).gif().toBuffer();
+      return upload(service, key, gif, { type: 'image/gif' });
+    }, 422, 'IMAGE_TOO_LARGE'],
     ['a file over the upload limit', async () => upload(service, key, await readFile(fixture('coffee.png'))), 413, 'UPLOAD_TOO_LARGE'],
     ['a recipe naming a step that is not available yet', async () =>
       upload(service, key, await readFile(fixture('HappyFish.jpg')), { recipe: { steps: [{ name: 'generate' }, { name: 'render' }] } }), 422, 'STEP_NOT_AVAILABLE'],

@@ -4,6 +4,7 @@
  * child keeps its own warm ONNX Runtime sessions across jobs.
  */
 import type { SandboxedJob } from 'bullmq';
+import { restrictImageLoaders } from '../../lib/image-policy.js';
 import { loadCdnConfig } from '../../cdn/config.js';
 import { createStorage } from '../../cdn/create-storage.js';
 import { createLogger } from '../../lib/logger.js';
@@ -30,6 +31,9 @@ function buildDeps(): InferenceDeps {
   warmModels(deps.models, logger).catch((err: unknown) => logger.error({ err }, 'model warm-up failed'));
   return deps;
 }
+
+// A child process decodes untrusted uploads too: the same loader policy as its parent.
+restrictImageLoaders();
 
 let deps: InferenceDeps | undefined;
 

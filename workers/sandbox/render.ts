@@ -4,6 +4,7 @@
  * child. The child builds its dependencies once from the environment its parent handed it.
  */
 import type { SandboxedJob } from 'bullmq';
+import { restrictImageLoaders } from '../../lib/image-policy.js';
 import { loadCdnConfig } from '../../cdn/config.js';
 import { createStorage } from '../../cdn/create-storage.js';
 import { renderJobSchema } from '../catalogue.js';
@@ -11,6 +12,9 @@ import { loadWorkersConfig } from '../config.js';
 import { toJobError } from '../job-errors.js';
 import { resolveStepInput } from '../step-input.js';
 import { processRender, type RenderDeps } from '../processors/render.js';
+
+// A child process decodes untrusted uploads too: the same loader policy as its parent.
+restrictImageLoaders();
 
 let deps: RenderDeps | undefined;
 

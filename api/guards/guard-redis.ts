@@ -1,0 +1,46 @@
+import type { Redis } from 'ioredis';
+import { AppError } from '../../lib/errors.js';
+
+/** How long a guard may wait on Redis before it calls Redis down. */
+export const GUARD_TIMEOUT_MS = 1000;
+
+/**
+ * A second Redis connection for the request guards (rate limits, backpressure, idempotency).
+ * The shared connection has `maxRetriesPerRequest: null` (BullMQ needs it), so while Redis is down
+ * its commands queue and wait forever; a guard must instead fail at once, so this connection has
+ * no offline queue and a command timeout.
+ */
+export function createGuardRedis(shared: Redis): Redis {
+  const redis = shared.duplicate({
+    connectionName: 'api-guards',
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: GUARD_TIMEOUT_MS,
+  });
+  // Outages are reported per request (503) and by /readyz; an unhandled 'error' event would only
+  // print "[ioredis] Unhandled error event" on every reconnect attempt.
+  redis.on('error', () => undefined);
+  return redis;
+}
+
+/** Race a Redis call against a timer, so no guard can hang a request. */
+export async function withTimeout<T>(work: Promise<T>, ms = GUARD_TIMEOUT_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`Redis gave no answer within ${ms} ms`)), ms))),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Seconds a client should wait before retrying when we refuse work (503). */
+export const UNAVAILABLE_RETRY_AFTER_S = 5;
+
+/** The 503 for "Redis cannot be reached right now". */
+export const redisUnavailable = () =>
+  new AppError(503, 'SERVICE_UNAVAILABLE', 'The queue store is unreachable; nothing was accepted. Retry later.', {
+    retryAfterSeconds: UNAVAILABLE_RETRY_AFTER_S,
+  });

@@ -1,0 +1,35 @@
+import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
+import type { Logger } from '../../lib/logger.js';
+import type { ApiDeps } from '../deps.js';
+import { backpressure } from './backpressure.js';
+import { createGuardRedis } from './guard-redis.js';
+import { idempotency } from './idempotency.js';
+import { rateLimitHook } from './rate-limit.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Route-level preHandler for POSTs that create work; list it after the auth preHandler. */
+    idempotent: preHandlerAsyncHookHandler;
+  }
+}
+
+/**
+ * Rate limits, backpressure and idempotency keys. Call before the routes are declared: the
+ * onRequest guards then run before any body is read, in this order (cheapest refusal first).
+ */
+export function registerGuards(app: FastifyInstance, deps: ApiDeps, logger: Logger): void {
+  const redis = createGuardRedis(deps.redis);
+  const prefix = deps.config.workers.queuePrefix;
+  const { api } = deps.config;
+  const pressure = backpressure({ redis, prefix, maxDepth: api.maxQueueDepth, logger });
+  const idem = idempotency({ redis, prefix, logger });
+
+  app.addHook('onRequest', rateLimitHook({ redis, prefix, perMinute: api.rateLimitPerMinute, uploadPerMinute: api.uploadRateLimitPerMinute, logger }));
+  app.addHook('onRequest', pressure.hook);
+  app.addHook('onSend', idem.onSend);
+  app.decorate('idempotent', idem.preHandler as preHandlerAsyncHookHandler);
+  app.addHook('onClose', async () => {
+    await pressure.close();
+    redis.disconnect();
+  });
+}
