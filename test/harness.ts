@@ -66,7 +66,8 @@ export async function countKeys(pattern: string): Promise<number> {
   }
 }
 
-async function deleteKeys(pattern: string): Promise<void> {
+/** Delete every Redis key matching a pattern. */
+export async function deleteKeys(pattern: string): Promise<void> {
   const redis = new Redis(REDIS_URL);
   try {
     for await (const keys of redis.scanStream({ match: pattern, count: 500 })) {

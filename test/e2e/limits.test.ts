@@ -6,22 +6,11 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, countKeys, createTenant, fixture, REDIS_URL, startTestService, upload, type TestService } from '../harness.js';
+import { ADMIN_KEY, countKeys, createTenant, deleteKeys, fixture, REDIS_URL, startTestService, upload, type TestService } from '../harness.js';
 
 type ErrorBody = { error: { code: string; message: string } };
 const get = (service: { url: string }, key: string, route = '/v1/runs/run_none') =>
   fetch(`${service.url}${route}`, { headers: { authorization: `Bearer ${key}` } });
-
-async function deleteKeys(pattern: string): Promise<void> {
-  const redis = new Redis(REDIS_URL);
-  try {
-    for await (const keys of redis.scanStream({ match: pattern, count: 500 })) {
-      if ((keys as string[]).length) await redis.unlink(...(keys as string[]));
-    }
-  } finally {
-    redis.disconnect();
-  }
-}
 
 describe('per-key rate limits, shared across API instances', () => {
   // Two API instances on one Redis prefix, as two replicas behind a load balancer would be.
