@@ -12,6 +12,8 @@ export interface ApiKeyRecord {
   keyId: string;
   tenantId: string;
   createdAt: string;
+  /** The key's first characters, so people can tell their keys apart; never enough to use it. */
+  hint?: string;
 }
 
 /** Only the SHA-256 of a key is stored: a leaked Redis dump does not leak usable keys. */
@@ -25,6 +27,8 @@ export class TenantStore {
 
   private tenantKey = (id: string) => `${this.prefix}:tenant:${id}`;
   private apiKeyKey = (hash: string) => `${this.prefix}:apikey:${hash}`;
+  /** Hash of field keyId → key hash: lets a tenant's keys be listed and revoked by id. */
+  private tenantKeysKey = (tenantId: string) => `${this.prefix}:tenant-keys:${tenantId}`;
 
   async createTenant(name: string): Promise<Tenant> {
     const tenant: Tenant = { id: newId('tn', 8), name, createdAt: new Date().toISOString() };
@@ -41,9 +45,38 @@ export class TenantStore {
   async createKey(tenantId: string): Promise<{ key: string; record: ApiKeyRecord }> {
     if (!(await this.getTenant(tenantId))) throw notFound('Tenant');
     const key = `ipk_${randomBytes(24).toString('base64url')}`;
-    const record: ApiKeyRecord = { keyId: newId('key', 6), tenantId, createdAt: new Date().toISOString() };
-    await this.redis.set(this.apiKeyKey(hashApiKey(key)), JSON.stringify(record));
+    const record: ApiKeyRecord = { keyId: newId('key', 6), tenantId, createdAt: new Date().toISOString(), hint: `${key.slice(0, 8)}…` };
+    const hash = hashApiKey(key);
+    await this.redis
+      .multi()
+      .set(this.apiKeyKey(hash), JSON.stringify(record))
+      .hset(this.tenantKeysKey(tenantId), record.keyId, hash)
+      .exec();
     return { key, record };
+  }
+
+  /** A tenant's keys (ids, hints and dates; never the keys). */
+  async listKeys(tenantId: string): Promise<ApiKeyRecord[]> {
+    if (!(await this.getTenant(tenantId))) throw notFound('Tenant');
+    const hashes = Object.values(await this.redis.hgetall(this.tenantKeysKey(tenantId)));
+    if (hashes.length === 0) return [];
+    const raw = await this.redis.mget(...hashes.map(this.apiKeyKey));
+    return raw.flatMap((r) => (r ? [JSON.parse(r) as ApiKeyRecord] : [])).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  /** Revoke a key at once: the next request that presents it gets 401. */
+  async revokeKey(tenantId: string, keyId: string): Promise<void> {
+    const hash = await this.redis.hget(this.tenantKeysKey(tenantId), keyId);
+    if (!hash) throw notFound('API key');
+    await this.redis.multi().del(this.apiKeyKey(hash)).hdel(this.tenantKeysKey(tenantId), keyId).exec();
+  }
+
+  /** Issue a replacement for a key and revoke the old one. */
+  async rotateKey(tenantId: string, keyId: string): Promise<{ key: string; record: ApiKeyRecord }> {
+    if (!(await this.redis.hexists(this.tenantKeysKey(tenantId), keyId))) throw notFound('API key');
+    const issued = await this.createKey(tenantId);
+    await this.revokeKey(tenantId, keyId);
+    return issued;
   }
 
   async resolveKey(key: string): Promise<ApiKeyRecord | undefined> {

@@ -11,6 +11,8 @@ const issuedKeySchema = z.object({
   keyId: z.string(),
   tenantId: z.string(),
 });
+const keySchema = z.object({ keyId: z.string(), tenantId: z.string(), createdAt: z.string(), hint: z.string().optional() });
+const keyParams = z.object({ id: z.string().min(1).max(128), keyId: z.string().min(1).max(64) });
 const errors = { 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 404: errorBodySchema };
 
 export function tenantRoutes(app: FastifyInstance, deps: ApiDeps): void {
@@ -37,6 +39,30 @@ export function tenantRoutes(app: FastifyInstance, deps: ApiDeps): void {
     handler: async (request, reply) => {
       const { key, record } = await deps.tenants.createKey(request.params.id);
       return reply.code(201).send({ key, keyId: record.keyId, tenantId: record.tenantId });
+    },
+  });
+
+  r.get('/v1/tenants/:id/keys', {
+    preHandler: admin,
+    schema: { summary: "List a tenant's API keys (ids and hints only; admin key only)", params: idParams, response: { 200: z.object({ keys: z.array(keySchema) }), ...errors } },
+    handler: async (request) => ({ keys: await deps.tenants.listKeys(request.params.id) }),
+  });
+
+  r.post('/v1/tenants/:id/keys/:keyId/rotate', {
+    preHandler: [admin, app.idempotent],
+    schema: { summary: 'Replace an API key: a new key is issued and the old one revoked (admin key only)', params: keyParams, response: { 201: issuedKeySchema, ...errors } },
+    handler: async (request, reply) => {
+      const { key, record } = await deps.tenants.rotateKey(request.params.id, request.params.keyId);
+      return reply.code(201).send({ key, keyId: record.keyId, tenantId: record.tenantId });
+    },
+  });
+
+  r.delete('/v1/tenants/:id/keys/:keyId', {
+    preHandler: admin,
+    schema: { summary: 'Revoke an API key at once (admin key only)', params: keyParams, response: { 204: z.null(), ...errors } },
+    handler: async (request, reply) => {
+      await deps.tenants.revokeKey(request.params.id, request.params.keyId);
+      return reply.code(204).send(null);
     },
   });
 }
