@@ -80,7 +80,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     storage,
     models: config.models,
     logger,
-    maxInputPixels: config.workers.maxInputPixels,
+    decodeLimits: config.workers.decodeLimits,
     steps: inferenceSteps({ maxOutputPixels: config.workers.maxOutputPixels }),
   };
   if (workerQueues.includes('inference')) {
@@ -95,7 +95,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       connection: workerRedis,
       runs,
       inference,
-      render: { storage, maxInputPixels: config.workers.maxInputPixels },
+      render: { storage, decodeLimits: config.workers.decodeLimits },
       publish: {
         storage,
         runs,

@@ -38,6 +38,8 @@ const schema = z
       maxInputPixels: e.MAX_INPUT_PIXELS,
       maxOutputPixels: e.MAX_OUTPUT_PIXELS,
       maxInputFrames: e.MAX_INPUT_FRAMES,
+      /** What workers allow when they decode a step's input. */
+      decodeLimits: { maxPixels: e.MAX_INPUT_PIXELS, timeoutSeconds: e.DECODE_TIMEOUT_SECONDS },
       decodeTimeoutSeconds: e.DECODE_TIMEOUT_SECONDS,
       renderWidths: e.RENDER_WIDTHS,
     };

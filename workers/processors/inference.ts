@@ -8,7 +8,7 @@ import type { ModelsConfig } from '../../models/config.js';
 import { getSession, type ModelSession } from '../../models/session.js';
 import type { ModelSpec } from '../../models/spec.js';
 import type { JobData, StepOutput } from '../catalogue.js';
-import { decodeSource } from '../steps/decode.js';
+import { decodeSource, type DecodeLimits } from '../steps/decode.js';
 import type { DecodedImage } from '../steps/types.js';
 
 /** An AI step as the inference queue runs it: its options, the model they pick, and the step itself. */
@@ -24,7 +24,7 @@ export interface InferenceDeps {
   storage: ObjectStorage;
   models: ModelsConfig;
   logger: Logger;
-  maxInputPixels: number;
+  decodeLimits: DecodeLimits;
   steps: Record<'remove-background' | 'upscale', InferenceStep<any>>;
 }
 
@@ -67,7 +67,7 @@ export async function processInference(
   };
   const bytes = await deps.storage.get(input.key);
   if (!bytes) throw new AppError(404, 'NOT_FOUND', `The step input ${input.key} is missing from storage.`);
-  const image = await decodeSource(bytes, { maxPixels: deps.maxInputPixels }, signal);
+  const image = await decodeSource(bytes, deps.decodeLimits, signal);
   const decodeMs = lap();
   await reportProgress(5);
 

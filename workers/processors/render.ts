@@ -2,13 +2,13 @@ import type { ObjectStorage } from '../../cdn/storage.js';
 import { IMMUTABLE_CACHE_CONTROL, renditionKey, renditionSetId, renditionSetMarkerKey } from '../../cdn/keys.js';
 import { AppError } from '../../lib/errors.js';
 import { renderResultSchema, type JobData, type RenderResult } from '../catalogue.js';
-import { decodeSource } from '../steps/decode.js';
+import { decodeSource, type DecodeLimits } from '../steps/decode.js';
 import { ENCODER_SETTINGS, renderResponsiveSet } from '../steps/responsive-set.js';
 import { CONTENT_TYPES } from '../steps/types.js';
 
 export interface RenderDeps {
   storage: ObjectStorage;
-  maxInputPixels: number;
+  decodeLimits: DecodeLimits;
 }
 
 /**
@@ -31,7 +31,7 @@ export async function processRender(
   const source = await deps.storage.get(input.key);
   if (!source) throw new AppError(404, 'NOT_FOUND', `The step input ${input.key} is missing from storage.`);
   await reportProgress(5);
-  const decoded = await decodeSource(source, { maxPixels: deps.maxInputPixels }, signal);
+  const decoded = await decodeSource(source, deps.decodeLimits, signal);
   await reportProgress(15);
   const set = await renderResponsiveSet(decoded, data.options, signal);
   await reportProgress(85);

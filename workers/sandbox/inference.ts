@@ -24,7 +24,7 @@ function buildDeps(): InferenceDeps {
     storage: createStorage(loadCdnConfig(process.env)),
     models: loadModelsConfig(process.env),
     logger,
-    maxInputPixels: workers.maxInputPixels,
+    decodeLimits: workers.decodeLimits,
     steps: inferenceSteps({ maxOutputPixels: workers.maxOutputPixels }),
   };
   // Load the warm models as soon as the child starts; jobs that need them wait for the same promise.

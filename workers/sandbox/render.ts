@@ -21,7 +21,7 @@ let deps: RenderDeps | undefined;
 export default async function renderSandboxed(job: SandboxedJob) {
   deps ??= {
     storage: createStorage(loadCdnConfig(process.env)),
-    maxInputPixels: loadWorkersConfig(process.env).maxInputPixels,
+    decodeLimits: loadWorkersConfig(process.env).decodeLimits,
   };
   try {
     const data = renderJobSchema.parse(job.data);

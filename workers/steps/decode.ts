@@ -9,6 +9,8 @@ export interface DecodeLimits {
    * so a decompression bomb fails fast instead of exhausting memory.
    */
   maxPixels: number;
+  /** Seconds a decode may take (0 or absent: no limit); a slower file counts as too costly. */
+  timeoutSeconds?: number;
 }
 
 /**
@@ -45,6 +47,7 @@ export async function decodeSource(
       // Without keepIccProfile/keepMetadata sharp converts from the embedded profile to sRGB;
       // toColourspace makes that explicit and also turns grey, CMYK and 16-bit input into 8-bit RGB.
       .toColourspace('srgb')
+      .timeout({ seconds: limits.timeoutSeconds ?? 0 })
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
   } catch (err) {
@@ -71,6 +74,9 @@ function toAppError(err: unknown): AppError {
   const message = err instanceof Error ? err.message : String(err);
   if (/pixel limit/i.test(message)) {
     return badInput('IMAGE_TOO_LARGE', 'the image has more pixels than allowed', { reason: message });
+  }
+  if (/timeout/i.test(message)) {
+    return badInput('IMAGE_TOO_LARGE', 'the image takes too long to decode', { reason: message });
   }
   if (/unsupported image format/i.test(message)) {
     return badInput('UNSUPPORTED_MEDIA_TYPE', 'the file is not an image format we can read');
