@@ -1,5 +1,5 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { Socket } from 'node:net';
+import type { Server as NetServer, Socket } from 'node:net';
 import type { FailureMode, ServiceProbe, ServiceSeen } from './probe.js';
 
 /** A request as the local service received it, body read whole. */
@@ -43,23 +43,20 @@ export interface LocalService extends ServiceProbe {
  * switches it to failing the way the real service fails.
  */
 export async function startLocalService(behaviour: ServiceBehaviour): Promise<LocalService> {
-  let seen: ServiceSeen = { requests: 0, targets: [], violations: [] };
-  let mode: FailureMode | undefined;
-  const sockets = new Set<Socket>();
-  const stalled = new Set<Socket>();
+  const rec = new ServiceRecorder();
 
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      seen.requests++;
+      rec.seen.requests++;
       const received: ReceivedRequest = { method: req.method ?? '', target: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) };
       const ctx: HandlerContext = {
-        target: (...t) => seen.targets.push(...t),
-        violation: (m) => seen.violations.push(`${received.method} ${received.target}: ${m}`),
+        target: (...t) => rec.seen.targets.push(...t),
+        violation: (m) => rec.seen.violations.push(`${received.method} ${received.target}: ${m}`),
       };
-      const current = mode;
-      if (current === 'stall') return void stalled.add(req.socket); // Accept, never answer.
+      const current = rec.mode;
+      if (current === 'stall') return void rec.stalled.add(req.socket); // Accept, never answer.
       const answering =
         current === 'unavailable'
           ? Promise.resolve(behaviour.unavailable())
@@ -73,39 +70,52 @@ export async function startLocalService(behaviour: ServiceBehaviour): Promise<Lo
           res.end(answer.body ?? '');
         },
         (err: Error) => {
-          seen.violations.push(`handler failed: ${err.message}`);
+          rec.seen.violations.push(`handler failed: ${err.message}`);
           res.writeHead(500).end();
         },
       );
     });
   });
   server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+    rec.sockets.add(socket);
+    socket.on('close', () => rec.sockets.delete(socket));
   });
+  return listenLocal(server, rec, behaviour.throttled ? { waitMs: behaviour.throttled.waitMs } : undefined);
+}
+
+/** What a stand-in service records, and how it is told to fail; shared by every stand-in. */
+export class ServiceRecorder {
+  seen: ServiceSeen = { requests: 0, targets: [], violations: [] };
+  mode: FailureMode | undefined;
+  /** Open connections, destroyed on close. */
+  readonly sockets = new Set<Socket>();
+  /** Connections held without an answer while the mode is `stall`. */
+  readonly stalled = new Set<Socket>();
+}
+
+/** Listen on 127.0.0.1 (port 0) and expose a stand-in as a {@link LocalService} over its recorder. */
+export async function listenLocal(server: NetServer, rec: ServiceRecorder, throttle: ServiceProbe['throttle']): Promise<LocalService> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
   let closed: Promise<void> | undefined;
-
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`,
     reset() {
-      seen = { requests: 0, targets: [], violations: [] };
+      rec.seen = { requests: 0, targets: [], violations: [] };
     },
-    seen: () => ({ requests: seen.requests, targets: [...seen.targets], violations: [...seen.violations] }),
+    seen: () => ({ requests: rec.seen.requests, targets: [...rec.seen.targets], violations: [...rec.seen.violations] }),
     breakWith(m) {
-      mode = m;
+      rec.mode = m;
     },
     heal() {
-      mode = undefined;
-      for (const s of stalled) s.destroy();
-      stalled.clear();
+      rec.mode = undefined;
+      for (const s of rec.stalled) s.destroy();
+      rec.stalled.clear();
     },
-    throttle: behaviour.throttled ? { waitMs: behaviour.throttled.waitMs } : undefined,
+    throttle,
     close() {
       closed ??= new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
+        for (const s of rec.sockets) s.destroy();
         server.close(() => resolve());
       });
       return closed;

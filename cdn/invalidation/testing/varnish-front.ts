@@ -1,6 +1,5 @@
-import { connect, createServer, type Socket } from 'node:net';
-import type { FailureMode, ServiceSeen } from './probe.js';
-import type { LocalService } from './local-service.js';
+import { connect, createServer } from 'node:net';
+import { listenLocal, ServiceRecorder, type LocalService } from './local-service.js';
 
 /** Request heads (PURGE and BAN carry no body) complete in `buffer`, and the rest. */
 function takeHeads(buffer: string): { heads: string[]; rest: string } {
@@ -22,71 +21,43 @@ function takeHeads(buffer: string): { heads: string[]; rest: string } {
  */
 export async function startVarnishFront(varnishUrl: string): Promise<LocalService> {
   const upstream = new URL(varnishUrl);
-  let seen: ServiceSeen = { requests: 0, targets: [], violations: [] };
-  let mode: FailureMode | undefined;
-  const sockets = new Set<Socket>();
-  const stalled = new Set<Socket>();
+  const rec = new ServiceRecorder();
 
   const record = (head: string) => {
-    seen.requests++;
+    rec.seen.requests++;
     const [requestLine = '', ...lines] = head.split('\r\n');
     const [method = '', target = ''] = requestLine.split(' ');
     const header = (name: string) => lines.find((l) => l.toLowerCase().startsWith(`${name}:`))?.slice(name.length + 1).trim();
-    if (method !== 'PURGE' && method !== 'BAN') return void seen.violations.push(`method ${method}; purges are PURGE or BAN`);
-    if (header('content-length') && header('content-length') !== '0') seen.violations.push(`${method} with a body`);
+    if (method !== 'PURGE' && method !== 'BAN') return void rec.seen.violations.push(`method ${method}; purges are PURGE or BAN`);
+    if (header('content-length') && header('content-length') !== '0') rec.seen.violations.push(`${method} with a body`);
     const xkey = header('xkey');
-    if (xkey !== undefined) seen.targets.push(...xkey.split(/[ ,]+/).filter(Boolean).map((k) => `key:${k}`));
-    else if (method === 'BAN') seen.targets.push(`url:${target}`);
+    if (xkey !== undefined) rec.seen.targets.push(...xkey.split(/[ ,]+/).filter(Boolean).map((k) => `key:${k}`));
+    else if (method === 'BAN') rec.seen.targets.push(`url:${target}`);
   };
 
   const server = createServer((client) => {
-    sockets.add(client);
+    rec.sockets.add(client);
     const varnish = connect(Number(upstream.port), upstream.hostname);
-    sockets.add(varnish);
+    rec.sockets.add(varnish);
     let pending = '';
     client.on('data', (chunk: Buffer) => {
       const { heads, rest } = takeHeads(pending + chunk.toString('latin1'));
       pending = rest;
       heads.forEach(record);
-      if (mode === 'unavailable') return void client.destroy();
-      if (mode === 'stall') return void stalled.add(client);
+      if (rec.mode === 'unavailable') return void client.destroy();
+      if (rec.mode === 'stall') return void rec.stalled.add(client);
       varnish.write(chunk);
     });
     varnish.on('data', (chunk: Buffer) => client.write(chunk));
     const end = () => {
       client.destroy();
       varnish.destroy();
-      sockets.delete(client);
-      sockets.delete(varnish);
+      rec.sockets.delete(client);
+      rec.sockets.delete(varnish);
     };
     client.on('close', end).on('error', end);
     varnish.on('close', end).on('error', end);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  let closed: Promise<void> | undefined;
-
-  return {
-    url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`,
-    reset() {
-      seen = { requests: 0, targets: [], violations: [] };
-    },
-    seen: () => ({ requests: seen.requests, targets: [...seen.targets], violations: [...seen.violations] }),
-    breakWith(m) {
-      mode = m;
-    },
-    heal() {
-      mode = undefined;
-      for (const s of stalled) s.destroy();
-      stalled.clear();
-    },
-    throttle: undefined,
-    close() {
-      closed ??= new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      });
-      return closed;
-    },
-  };
+  // Varnish has no rate limiting: no throttled mode.
+  return listenLocal(server, rec, undefined);
 }
