@@ -46,10 +46,12 @@ export async function processPublish(job: Job, data: JobData<'publish'>, deps: P
   };
 
   const written: string[] = [];
-  for (const prefix of aliasPrefixes(data.tenantId, data.assetId, data.sku)) {
-    for (const rendition of render.renditions) {
-      const bytes = await deps.storage.get(rendition.key);
-      if (!bytes) throw new AppError(503, 'STORAGE_ERROR', `rendition ${rendition.key} is missing`);
+  const prefixes = aliasPrefixes(data.tenantId, data.assetId, data.sku);
+  for (const rendition of render.renditions) {
+    // Read each rendition once, however many stable URLs (asset, SKU) it is copied to.
+    const bytes = await deps.storage.get(rendition.key);
+    if (!bytes) throw new AppError(503, 'STORAGE_ERROR', `rendition ${rendition.key} is missing`);
+    for (const prefix of prefixes) {
       const key = aliasKey(prefix, rendition.width, rendition.format);
       await deps.storage.put(key, bytes, { contentType: CONTENT_TYPES[rendition.format], ...mutable });
       written.push(key);
