@@ -76,7 +76,8 @@ function processorFor(kind: QueueKind, deps: WorkerHostDeps): Processor | string
     const input = resolveStepInput(data.source, await job.getChildrenValues());
     return processInference(name, data, input, deps.inference, (p) => job.updateProgress(p), signal);
   };
-  const handlers: Partial<Record<JobName, Processor>> = {
+  // Every job in the catalogue must have a handler here: the type refuses to compile otherwise.
+  const handlers: Record<JobName, Processor> = {
     'remove-background': inference('remove-background'),
     upscale: inference('upscale'),
     render: async (job, _token, signal) => {
@@ -92,7 +93,7 @@ function processorFor(kind: QueueKind, deps: WorkerHostDeps): Processor | string
     },
   };
   return async (job, token, signal) => {
-    const handler = handlers[job.name as JobName];
+    const handler = handlers[job.name as JobName] as Processor | undefined;
     try {
       if (!handler) throw new Error(`no processor for job "${job.name}" on queue "${kind}"`);
       return await handler(job, token, signal);
@@ -103,13 +104,14 @@ function processorFor(kind: QueueKind, deps: WorkerHostDeps): Processor | string
 }
 
 /** Under tsx/vitest the sources are `.ts` and children need the tsx loader; built code is `.js`. */
+const HERE = fileURLToPath(import.meta.url);
+
 function sandboxFile(name: string): string {
-  const here = fileURLToPath(import.meta.url);
-  return path.join(path.dirname(here), 'sandbox', `${name}${path.extname(here)}`);
+  return path.join(path.dirname(HERE), 'sandbox', `${name}${path.extname(HERE)}`);
 }
 
 function sandboxOptions(deps: WorkerHostDeps) {
-  const fromSource = path.extname(fileURLToPath(import.meta.url)) === '.ts';
+  const fromSource = path.extname(HERE) === '.ts';
   return {
     workerForkOptions: {
       env: deps.childEnv as NodeJS.ProcessEnv,
