@@ -15,6 +15,12 @@ const schema = z
     UPLOAD_RATE_LIMIT_PER_MINUTE: envInt(120),
     /** Work-creating POSTs get 503 while more jobs than this wait, are delayed or run (inference + render). */
     MAX_QUEUE_DEPTH: z.coerce.number().int().min(0).default(10_000),
+    /** How often a run's event stream reads the run record to see whether it changed. */
+    RUN_EVENTS_POLL_MS: envInt(250),
+    /** Comment lines this often keep idle event streams open through proxies. */
+    RUN_EVENTS_HEARTBEAT_SECONDS: envInt(15),
+    /** Open run event streams one API process serves at once; more get 503. */
+    RUN_EVENTS_MAX_STREAMS: envInt(1000),
   })
   .transform((e) => ({
     port: e.PORT,
@@ -25,6 +31,7 @@ const schema = z
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     uploadRateLimitPerMinute: e.UPLOAD_RATE_LIMIT_PER_MINUTE,
     maxQueueDepth: e.MAX_QUEUE_DEPTH,
+    runEvents: { pollMs: e.RUN_EVENTS_POLL_MS, heartbeatSeconds: e.RUN_EVENTS_HEARTBEAT_SECONDS, maxStreams: e.RUN_EVENTS_MAX_STREAMS },
   }));
 
 export type ApiConfig = z.output<typeof schema>;
