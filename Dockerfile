@@ -12,6 +12,7 @@ ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 DATA_DIR=/data
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/api/dashboard/public ./api/dashboard/public
 COPY package.json ./
 RUN mkdir -p /data && chown node:node /data
 USER node

@@ -11,6 +11,8 @@ import { assetRoutes } from './routes/assets.js';
 import { fileRoutes } from './routes/files.js';
 import { healthRoutes } from './routes/health.js';
 import { runRoutes } from './routes/runs.js';
+import { runEventRoutes } from './routes/run-events.js';
+import { dashboardRoutes } from './dashboard/plugin.js';
 import { tenantRoutes } from './routes/tenants.js';
 
 /** Build the HTTP API. Listening and shutdown belong to the caller (`bin/`). */
@@ -59,6 +61,8 @@ export async function buildApp(deps: ApiDeps, logger: Logger): Promise<FastifyIn
   tenantRoutes(app, deps);
   assetRoutes(app, deps);
   runRoutes(app, deps);
+  runEventRoutes(app, deps, logger);
+  dashboardRoutes(app, deps);
   if (deps.storage.name === 'fs') fileRoutes(app, deps);
   return app;
 }
