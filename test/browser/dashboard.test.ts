@@ -14,6 +14,12 @@ interface AssetBody {
   manifest: { renditions: Rendition[]; picture: string; srcset: Record<string, string> };
 }
 
+// Browser globals, for the callbacks that run in chromium (page.evaluate). Loosely typed here so
+// that this Node-typed project need not load the DOM library, which would change every file's types.
+declare const window: any, document: any, sessionStorage: any, navigator: any, Navigator: any, getComputedStyle: any;
+type HTMLElement = any;
+type HTMLImageElement = any;
+
 const fixturePath = (name: string) => fileURLToPath(fixture(name));
 /** Runs finish in seconds; this only bounds a hang. */
 const RUN_DONE_MS = 90_000;
@@ -50,7 +56,7 @@ describe('dashboard in a real browser', () => {
     await context.addInitScript(() => {
       const w = window as unknown as { cspViolations: string[] };
       w.cspViolations = [];
-      document.addEventListener('securitypolicyviolation', (e) => w.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
+      document.addEventListener('securitypolicyviolation', (e: { violatedDirective: string; blockedURI: string }) => w.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
     });
     page = await context.newPage();
     page.on('request', (r) => requests.push(r));
@@ -115,7 +121,7 @@ describe('dashboard in a real browser', () => {
     const slider = page.getByRole('slider', { name: 'Compare original and result' });
     expect(await slider.getAttribute('aria-valuenow')).toBe('50');
     const loaded = await page.evaluate(async () =>
-      Promise.all([...document.querySelectorAll<HTMLImageElement>('.compare img')].map(async (img) => {
+      Promise.all([...document.querySelectorAll('.compare img')].map(async (img) => {
         await img.decode();
         return { src: img.src.split(':')[0], width: img.naturalWidth };
       })),
@@ -255,7 +261,7 @@ describe('dashboard in a real browser', () => {
     await phone.locator('.card .state', { hasText: 'Completed' }).waitFor({ timeout: RUN_DONE_MS });
     await phone.getByRole('slider', { name: 'Compare original and result' }).waitFor();
     await phone.evaluate(async () => {
-      for (const img of document.querySelectorAll<HTMLImageElement>('#result img')) {
+      for (const img of document.querySelectorAll('#result img')) {
         img.loading = 'eager';
         await img.decode().catch(() => undefined);
       }
