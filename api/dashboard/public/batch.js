@@ -15,7 +15,7 @@ function renderBatch(batch) {
   return [
     h('h3', {}, `Batch ${batch.id}`, ' ', h('span', { className: `badge state-${batch.state}` }, batch.state)),
     h('div', { className: 'progress', role: 'progressbar', 'aria-label': 'Batch progress', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': percent }, bar),
-    h('dl', { className: 'counts' }, COUNT_NAMES.map((name) => [h('dt', {}, name), h('dd', { 'data-count': name }, String(c[name] ?? 0))])),
+    h('dl', { className: 'counts' }, COUNT_NAMES.map((name) => h('div', {}, h('dt', {}, name), h('dd', { 'data-count': name }, String(c[name] ?? 0))))),
     h('p', { className: 'rate' }, `${finished} of ${c.total} finished · ${batch.throughputPerMinute ?? 0} per minute · ETA ${formatDuration(batch.etaSeconds)}`),
     batch.failures?.length
       ? h('table', { className: 'failures' },
