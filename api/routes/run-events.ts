@@ -33,6 +33,8 @@ export function runEventRoutes(app: FastifyInstance, deps: ApiDeps, logger: Logg
   // Without the zod type provider: its typed reply cannot send a stream. The schema still validates.
   app.get<{ Params: { id: string } }>('/v1/runs/:id/events', {
     preHandler: requireTenant(deps.tenants),
+    // A HEAD would open a stream nobody reads.
+    exposeHeadRoute: false,
     schema: {
       summary: 'Live progress of a run (server-sent events)',
       description:

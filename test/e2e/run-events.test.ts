@@ -127,6 +127,9 @@ describe('GET /v1/runs/:id/events (server-sent events) on a real service', () =>
     expect(other.status).toBe(404);
     expect(((await other.json()) as { error: { code: string } }).error.code).toBe('NOT_FOUND');
     expect((await openEvents(service, key, 'no-such-run')).status).toBe(404);
+    // No HEAD variant: it would open a stream nobody reads.
+    const head = await fetch(`${service.url}/v1/runs/${run.id}/events`, { method: 'HEAD', headers: { authorization: `Bearer ${key}` } });
+    expect(head.status).toBe(404);
   });
 });
 
