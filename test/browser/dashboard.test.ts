@@ -239,6 +239,33 @@ describe('dashboard in a real browser', () => {
     expect(await page.locator('.compare').evaluate((el) => getComputedStyle(el).outlineStyle)).toBe('solid');
   });
 
+  it('keeps text contrast at WCAG AA (4.5:1) or better', async () => {
+    const ratios = await page.evaluate(() => {
+      const rgb = (c: string) => (c.match(/[\d.]+/g) ?? []).map(Number);
+      const luminance = ([r, g, b]: number[]) => {
+        const lin = (v: number) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+        return 0.2126 * lin(r!) + 0.7152 * lin(g!) + 0.0722 * lin(b!);
+      };
+      const background = (el: HTMLElement): string => {
+        for (let node = el; node; node = node.parentElement) {
+          const c = getComputedStyle(node).backgroundColor;
+          if (rgb(c)[3] !== 0) return c;
+        }
+        return 'rgb(255, 255, 255)';
+      };
+      const out: Record<string, number> = {};
+      for (const selector of ['h2', '.hint', '#nav a:not([aria-current])', '#nav a[aria-current="page"]', 'button.view', 'button.copy', '#sign-out', '.state', '.step-completed', '.rendition dt', '.urls code', '.snippet code']) {
+        const el = document.querySelector(selector);
+        if (!el) continue;
+        const [a, b] = [luminance(rgb(getComputedStyle(el).color)), luminance(rgb(background(el)))];
+        out[selector] = Math.round(((Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)) * 10) / 10;
+      }
+      return out;
+    });
+    expect(Object.keys(ratios).length).toBeGreaterThanOrEqual(10);
+    for (const [selector, ratio] of Object.entries(ratios)) expect(ratio, selector).toBeGreaterThanOrEqual(4.5);
+  });
+
   it('says batch progress is not available when the server answers 404', async () => {
     await page.getByRole('link', { name: 'Batches' }).click();
     await page.getByLabel('Batch id').fill('batch-123');
