@@ -138,7 +138,7 @@ function trackRuns(worker: Worker, deps: WorkerHostDeps): void {
   });
   worker.on('progress', (job, progress) => {
     if (typeof progress !== 'number' || isPurge(job)) return;
-    safely('progress', runs.updateStep(ids(job).runId, ids(job).stepIndex, { progress }));
+    safely('progress', runs.updateStep(ids(job).runId, ids(job).stepIndex, { progress }), job);
   });
   worker.on('completed', (job, result: unknown) => {
     const { runId, stepIndex } = ids(job);
