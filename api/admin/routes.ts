@@ -36,7 +36,7 @@ export async function adminRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
     },
     handler: async (request, reply) => {
       const { value, expiresAt } = sessions.issue();
-      reply.header('set-cookie', sessionCookie(value, ttl, request.protocol === 'https'));
+      reply.header('set-cookie', sessionCookie(value, ttl, overHttps(request)));
       return { expiresAt: expiresAt.toISOString() };
     },
   });
@@ -44,7 +44,7 @@ export async function adminRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
   r.delete('/admin/session', {
     schema: { summary: 'End the admin browser session (clears its cookie)', response: { 204: z.null() } },
     handler: async (request, reply) => {
-      reply.header('set-cookie', sessionCookie('', 0, request.protocol === 'https'));
+      reply.header('set-cookie', sessionCookie('', 0, overHttps(request)));
       return reply.code(204).send(null);
     },
   });
@@ -104,6 +104,17 @@ function boardAuth(sessions: AdminSessions, adminKey: string | undefined) {
       return refuse(new AppError(403, 'FORBIDDEN', 'A state-changing admin request must come from this origin.'));
     }
   };
+}
+
+/**
+ * Mark the cookie Secure when the browser speaks https to us or to the TLS proxy in front of us.
+ * Trusting `X-Forwarded-Proto` here is safe: a false claim only adds Secure, which can only keep
+ * the cookie from being sent back over plain http.
+ */
+function overHttps(request: FastifyRequest): boolean {
+  const forwarded = request.headers['x-forwarded-proto'];
+  const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim().toLowerCase();
+  return request.protocol === 'https' || first === 'https';
 }
 
 function sameOrigin(request: FastifyRequest): boolean {

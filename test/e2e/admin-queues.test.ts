@@ -53,6 +53,9 @@ describe('queue admin view at /admin/queues', () => {
     // Plain http here: no Secure flag, or the browser would never send it back.
     expect(setCookie).not.toMatch(/Secure/);
     const cookie = setCookie.split(';')[0]!;
+    // Behind a TLS-terminating proxy the cookie is Secure.
+    const proxied = await fetch(`${service.url}/admin/session`, { method: 'POST', headers: { ...bearer(ADMIN_KEY), 'x-forwarded-proto': 'https' } });
+    expect(proxied.headers.get('set-cookie')).toMatch(/; HttpOnly; SameSite=Strict; Secure$/);
 
     const page = await get('/admin/queues', { cookie });
     expect(page.status).toBe(200);
