@@ -6,7 +6,9 @@ import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCom
 import { AppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { ApiDeps } from './deps.js';
+import { adminRoutes } from './admin/routes.js';
 import { registerGuards } from './guards/index.js';
+import { REQUEST_ID_HEADER, requestIdFor } from './request-id.js';
 import { assetRoutes } from './routes/assets.js';
 import { fileRoutes } from './routes/files.js';
 import { healthRoutes } from './routes/health.js';
@@ -20,7 +22,11 @@ export async function buildApp(deps: ApiDeps, logger: Logger): Promise<FastifyIn
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: deps.config.api.maxJsonBytes,
-    genReqId: () => crypto.randomUUID(),
+    genReqId: requestIdFor,
+  });
+  // Echo the request id on every answer, errors included, so a caller can quote it.
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -63,6 +69,7 @@ export async function buildApp(deps: ApiDeps, logger: Logger): Promise<FastifyIn
   runRoutes(app, deps);
   runEventRoutes(app, deps, logger);
   dashboardRoutes(app, deps);
+  await adminRoutes(app, deps);
   if (deps.storage.name === 'fs') fileRoutes(app, deps);
   return app;
 }

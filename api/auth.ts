@@ -17,10 +17,13 @@ function bearer(request: FastifyRequest): string {
 }
 
 /** A preHandler that admits tenant keys only and records the tenant on the request. */
-export const requireTenant = (tenants: TenantStore) => async (request: FastifyRequest, _reply: FastifyReply) => {
+export const requireTenant = (tenants: TenantStore) => async (request: FastifyRequest, reply: FastifyReply) => {
   const record = await tenants.resolveKey(bearer(request));
   if (!record) throw new AppError(401, 'UNAUTHORIZED', 'Unknown or revoked API key.');
   request.tenantId = record.tenantId;
+  // From here on every log line of this request (the completion line too) names the tenant.
+  request.log = request.log.child({ tenantId: record.tenantId });
+  reply.log = request.log;
 };
 
 /** A preHandler that admits the bootstrap admin key only. */

@@ -21,6 +21,8 @@ const schema = z
     RUN_EVENTS_HEARTBEAT_SECONDS: envInt(15),
     /** Open run event streams one API process serves at once; more get 503. */
     RUN_EVENTS_MAX_STREAMS: envInt(1000),
+    /** Lifetime of an admin browser session cookie (the queue admin view). */
+    ADMIN_SESSION_TTL_SECONDS: envInt(900),
   })
   .transform((e) => ({
     port: e.PORT,
@@ -32,6 +34,7 @@ const schema = z
     uploadRateLimitPerMinute: e.UPLOAD_RATE_LIMIT_PER_MINUTE,
     maxQueueDepth: e.MAX_QUEUE_DEPTH,
     runEvents: { pollMs: e.RUN_EVENTS_POLL_MS, heartbeatSeconds: e.RUN_EVENTS_HEARTBEAT_SECONDS, maxStreams: e.RUN_EVENTS_MAX_STREAMS },
+    adminSessionTtlSeconds: e.ADMIN_SESSION_TTL_SECONDS,
   }));
 
 export type ApiConfig = z.output<typeof schema>;

@@ -1,5 +1,6 @@
 import { SKU_PATTERN } from '../cdn/keys.js';
 import { AppError } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
 import { enqueueRun } from '../workers/queues.js';
 import { checkOutputSize, DEFAULT_RECIPE, recipeSchema, validateRecipe, type Recipe, type ValidRecipe } from '../workers/recipe.js';
 import type { RunRecord } from '../workers/run-store.js';
@@ -37,12 +38,14 @@ export function prepareRun(deps: ApiDeps, recipe: Recipe, source: { width: numbe
   return valid;
 }
 
-/** Start a run of a recipe already checked by `prepareRun`. */
-export async function startRun(deps: ApiDeps, asset: AssetRecord, recipe: Recipe, valid: ValidRecipe): Promise<RunRecord> {
-  return enqueueRun(
+/** Start a run of a recipe already checked by `prepareRun`; `log` (the request's) ties its id to the run's. */
+export async function startRun(deps: ApiDeps, asset: AssetRecord, recipe: Recipe, valid: ValidRecipe, log?: Pick<Logger, 'info'>): Promise<RunRecord> {
+  const run = await enqueueRun(
     { queues: deps.queues, runs: deps.runs, config: deps.config.workers },
     { tenantId: asset.tenantId, assetId: asset.id, source: asset.original, recipe, valid, ...(asset.sku ? { sku: asset.sku } : {}) },
   );
+  log?.info({ runId: run.id, assetId: asset.id, steps: run.steps.map((s) => s.name) }, 'run enqueued');
+  return run;
 }
 
 /** A run as clients see it (tenant id is implied by the key). */

@@ -7,7 +7,7 @@ import { createStorage } from '../cdn/create-storage.js';
 import { publicUrlFor } from '../cdn/public-url.js';
 import { loadConfig, type AppConfig } from '../lib/config.js';
 import type { Env } from '../lib/env.js';
-import { createLogger, type Logger } from '../lib/logger.js';
+import { createLogger, type DestinationStream, type Logger } from '../lib/logger.js';
 import { assertRedisReachable, createRedis } from '../lib/redis.js';
 import type { QueueKind } from '../workers/config.js';
 import { createInvalidator } from '../cdn/invalidation/create-invalidator.js';
@@ -51,13 +51,15 @@ export interface ServiceOptions {
   api?: boolean;
   /** Queue kinds whose workers run in this process (default: WORKER_QUEUES from the environment). */
   workerQueues?: QueueKind[];
+  /** Where this process's log lines go (default stdout; sandboxed children always use stdout). */
+  logDestination?: DestinationStream;
 }
 
 /** The composition root: build every part from the environment, once, and wire them together. */
 export async function startService(options: ServiceOptions): Promise<Service> {
   const config = loadConfig(options.env);
   restrictImageLoaders();
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, {}, options.logDestination);
   await assertRedisReachable(config.workers.redisUrl);
 
   const redis = createRedis(config.workers.redisUrl, 'api');

@@ -1,7 +1,11 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
-/** Structured JSON logs. `LOG_LEVEL` is read once in config; this only builds the logger. */
-export function createLogger(level: string, bindings: Record<string, unknown> = {}): Logger {
-  return pino({ level, base: { service: 'product-image-pipeline', ...bindings } });
+/**
+ * Structured JSON logs. `LOG_LEVEL` is read once in config; this only builds the logger. The
+ * destination is stdout unless given (tests capture the lines from a stream).
+ */
+export function createLogger(level: string, bindings: Record<string, unknown> = {}, destination?: DestinationStream): Logger {
+  const options = { level, base: { service: 'product-image-pipeline', pid: process.pid, ...bindings } };
+  return destination ? pino(options, destination) : pino(options);
 }
-export type { Logger };
+export type { DestinationStream, Logger };

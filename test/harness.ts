@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { startService, type Service } from '../bin/service.js';
 import type { Env } from '../lib/env.js';
+import type { DestinationStream } from '../lib/logger.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
@@ -23,7 +24,7 @@ export interface TestService extends Service {
  * A whole service (API + workers) on a random port, with its own UUID-named queue prefix and data
  * folder, so tests never see each other's jobs or objects (BullMQ's tests/utils/cleanup-queue).
  */
-export async function startTestService(overrides: Env = {}): Promise<TestService> {
+export async function startTestService(overrides: Env = {}, options: { logDestination?: DestinationStream } = {}): Promise<TestService> {
   const prefix = `test-${randomUUID()}`;
   const dataDir = await mkdtemp(path.join(tmpdir(), 'pipeline-test-'));
   const env: Env = {
@@ -40,7 +41,7 @@ export async function startTestService(overrides: Env = {}): Promise<TestService
     MODELS_WARM: '',
     ...overrides,
   };
-  const service = await startService({ env });
+  const service = await startService({ env, ...options });
   return {
     ...service,
     url: service.url!,

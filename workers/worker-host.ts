@@ -8,6 +8,7 @@ import type { Metrics } from '../lib/metrics.js';
 import { inferenceJobSchema, jobsOnQueue, publishJobSchema, purgeJobSchema, renderJobSchema, type JobName } from './catalogue.js';
 import type { QueueKind, WorkersConfig } from './config.js';
 import { describeJobFailure, toJobError } from './job-errors.js';
+import { jobLogger } from './job-log.js';
 import { processInference, type InferenceDeps } from './processors/inference.js';
 import { processPublish, type PublishDeps } from './processors/publish.js';
 import { processPurge, type PurgeDeps } from './processors/purge.js';
@@ -74,7 +75,7 @@ function processorFor(kind: QueueKind, deps: WorkerHostDeps): Processor | string
   const inference = (name: 'remove-background' | 'upscale'): Processor => async (job, _token, signal) => {
     const data = inferenceJobSchema.parse(job.data);
     const input = resolveStepInput(data.source, await job.getChildrenValues());
-    return processInference(name, data, input, deps.inference, (p) => job.updateProgress(p), signal);
+    return processInference(name, data, input, { ...deps.inference, logger: jobLogger(deps.logger, job) }, (p) => job.updateProgress(p), signal);
   };
   // Every job in the catalogue must have a handler here: the type refuses to compile otherwise.
   const handlers: Record<JobName, Processor> = {
@@ -124,52 +125,54 @@ function sandboxOptions(deps: WorkerHostDeps) {
 function trackRuns(worker: Worker, deps: WorkerHostDeps): void {
   const { runs, logger } = deps;
   const ids = (job: Job) => job.data as { runId: string; stepIndex: number; tenantId: string };
-  const safely = (what: string, p: Promise<unknown>) =>
-    p.catch((err: unknown) => logger.error({ err, what }, 'could not update the run record'));
+  const safely = (what: string, p: Promise<unknown>, job?: Job) =>
+    p.catch((err: unknown) => (job ? jobLogger(logger, job) : logger).error({ err, what }, 'could not update the run record'));
 
   // A purge job serves many runs and records its outcome in each of them itself.
   const isPurge = (job: Job) => job.name === 'purge';
   worker.on('active', (job) => {
+    jobLogger(logger, job).info('step started');
     if (isPurge(job)) return;
     const { runId, stepIndex } = ids(job);
-    safely('active', runs.updateStep(runId, stepIndex, { state: 'active', attempts: job.attemptsMade + 1, startedAt: new Date().toISOString() }));
+    safely('active', runs.updateStep(runId, stepIndex, { state: 'active', attempts: job.attemptsMade + 1, startedAt: new Date().toISOString() }), job);
   });
   worker.on('progress', (job, progress) => {
     if (typeof progress !== 'number' || isPurge(job)) return;
-    safely('progress', runs.updateStep(ids(job).runId, ids(job).stepIndex, { progress }));
+    safely('progress', runs.updateStep(ids(job).runId, ids(job).stepIndex, { progress }), job);
   });
   worker.on('completed', (job, result: unknown) => {
-    const { runId, stepIndex, tenantId } = ids(job);
+    const { runId, stepIndex } = ids(job);
+    const log = jobLogger(logger, job);
     const durationMs = (job.finishedOn ?? Date.now()) - (job.processedOn ?? Date.now());
     if (isPurge(job)) {
-      logger.info({ purge: result, durationMs }, 'CDN purge completed');
+      log.info({ purge: result, durationMs }, 'CDN purge completed');
       return;
     }
     const { timings, model, renditions } = (result ?? {}) as { timings?: Record<string, number>; model?: string; renditions?: Array<{ bytes: number }> };
     deps.metrics.stepDuration.observe({ step: job.name, model: model ?? '' }, durationMs / 1000);
     if (renditions) deps.metrics.bytesOut.inc(renditions.reduce((sum, r) => sum + r.bytes, 0));
-    logger.info({ runId, tenantId, step: job.name, durationMs, timings, model }, 'step completed');
+    log.info({ durationMs, timings, model }, 'step completed');
     safely('completed', runs.updateStep(runId, stepIndex, {
       state: 'completed', progress: 100, finishedAt: new Date().toISOString(), durationMs,
       ...(timings ? { timings } : {}), ...(model ? { model } : {}),
-    }));
+    }), job);
   });
   worker.on('failed', (job, err) => {
     if (!job) return;
-    const { runId, stepIndex, tenantId } = ids(job);
+    const { runId, stepIndex } = ids(job);
     const final = err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
     const error = describeJobFailure(err.message);
-    logger.warn({ runId, tenantId, step: job.name, attempt: job.attemptsMade, final, reason: err.message }, 'step failed');
+    jobLogger(logger, job, job.attemptsMade).warn({ final, reason: err.message }, 'step failed');
     deps.metrics.stepFailures.inc({ step: job.name, code: error.code, final: String(final) });
     if (isPurge(job)) return; // never fails a run: the images are published; the CDN catches up on a retry
     if (!final) {
-      safely('retrying', runs.updateStep(runId, stepIndex, { state: 'retrying', error }));
+      safely('retrying', runs.updateStep(runId, stepIndex, { state: 'retrying', error }), job);
       return;
     }
     safely('failed', Promise.all([
       runs.updateStep(runId, stepIndex, { state: 'failed', error, finishedAt: new Date().toISOString() }),
       runs.fail(runId, error),
-    ]));
+    ]), job);
   });
   worker.on('error', (err) => logger.error({ err, queue: worker.name }, 'worker error'));
 }

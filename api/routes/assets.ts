@@ -52,7 +52,7 @@ export function assetRoutes(app: FastifyInstance, deps: ApiDeps): void {
           createdAt: new Date().toISOString(),
         };
         const { asset } = await deps.assets.getOrCreate(record);
-        const run = await startRun(deps, asset, recipe, valid);
+        const run = await startRun(deps, asset, recipe, valid, request.log);
         deps.metrics.bytesIn.inc(upload.bytes);
         return reply.code(202).send({ asset: publicAsset(asset), run: publicRun(run), reused: contentReused });
       } finally {
@@ -84,7 +84,7 @@ export function assetRoutes(app: FastifyInstance, deps: ApiDeps): void {
     handler: async (request, reply) => {
       const asset = await deps.assets.get(tenantOf(request), request.params.id);
       if (!asset) throw notFound('Asset');
-      const run = await startRun(deps, asset, request.body, prepareRun(deps, request.body, asset.original));
+      const run = await startRun(deps, asset, request.body, prepareRun(deps, request.body, asset.original), request.log);
       return reply.code(202).send(publicRun(run));
     },
   });

@@ -13,6 +13,7 @@ import { inferenceJobSchema } from '../catalogue.js';
 import { loadWorkersConfig } from '../config.js';
 import { inferenceSteps } from '../inference-steps.js';
 import { toJobError } from '../job-errors.js';
+import { jobLogger } from '../job-log.js';
 import { processInference, type InferenceDeps } from '../processors/inference.js';
 import { resolveStepInput } from '../step-input.js';
 import { warmModels } from '../warm-models.js';
@@ -39,12 +40,17 @@ let deps: InferenceDeps | undefined;
 
 export default async function inferenceSandboxed(job: SandboxedJob) {
   deps ??= buildDeps();
+  // Every line about this job (model sessions opened for it included) names its run and step.
+  const log = jobLogger(deps.logger, job);
+  log.debug('step running in sandboxed child');
   try {
     if (job.name !== 'remove-background' && job.name !== 'upscale') throw new Error(`no processor for job "${job.name}"`);
     const data = inferenceJobSchema.parse(job.data);
     const input = resolveStepInput(data.source, await job.getChildrenValues());
-    return await processInference(job.name, data, input, deps, (p) => job.updateProgress(p));
+    return await processInference(job.name, data, input, { ...deps, logger: log }, (p) => job.updateProgress(p));
   } catch (err) {
-    throw toJobError(err);
+    const jobError = toJobError(err);
+    log.warn({ err }, 'step threw in sandboxed child');
+    throw jobError;
   }
 }

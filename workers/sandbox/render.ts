@@ -7,9 +7,11 @@ import type { SandboxedJob } from 'bullmq';
 import { restrictImageLoaders } from '../../lib/image-policy.js';
 import { loadCdnConfig } from '../../cdn/config.js';
 import { createStorage } from '../../cdn/create-storage.js';
+import { createLogger, type Logger } from '../../lib/logger.js';
 import { renderJobSchema } from '../catalogue.js';
 import { loadWorkersConfig } from '../config.js';
 import { toJobError } from '../job-errors.js';
+import { jobLogger } from '../job-log.js';
 import { resolveStepInput } from '../step-input.js';
 import { processRender, type RenderDeps } from '../processors/render.js';
 
@@ -17,17 +19,24 @@ import { processRender, type RenderDeps } from '../processors/render.js';
 restrictImageLoaders();
 
 let deps: RenderDeps | undefined;
+// The child's stdout is piped into its parent's, so these JSON lines join the worker's own log.
+let logger: Logger | undefined;
 
 export default async function renderSandboxed(job: SandboxedJob) {
   deps ??= {
     storage: createStorage(loadCdnConfig(process.env)),
     decodeLimits: loadWorkersConfig(process.env).decodeLimits,
   };
+  logger ??= createLogger(process.env.LOG_LEVEL ?? 'info', { process: 'render-child' });
+  const log = jobLogger(logger, job);
+  log.debug('step running in sandboxed child');
   try {
     const data = renderJobSchema.parse(job.data);
     const input = resolveStepInput(data.source, await job.getChildrenValues());
     return await processRender(data, input, deps, (p) => job.updateProgress(p));
   } catch (err) {
-    throw toJobError(err);
+    const jobError = toJobError(err);
+    log.warn({ err }, 'step threw in sandboxed child');
+    throw jobError;
   }
 }
