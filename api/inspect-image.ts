@@ -24,6 +24,16 @@ export function sniffFormat(head: Buffer): SourceFormat | undefined {
   return undefined;
 }
 
+/**
+ * HEIC/HEIF stills (iPhone photos): HEVC-coded, which the prebuilt libvips cannot decode (it reads
+ * AV1-coded AVIF only). Recognised so the refusal can say what to do instead.
+ */
+export function isHeic(head: Buffer): boolean {
+  if (head.subarray(4, 8).toString('latin1') !== 'ftyp') return false;
+  const brands = head.subarray(8, Math.min(head.length, 64)).toString('latin1');
+  return /heic|heix|hevc|hevx|heim|heis|mif1|msf1/.test(brands) && !/avif|avis/.test(brands);
+}
+
 export interface InspectedImage {
   format: SourceFormat;
   width: number;
@@ -47,7 +57,11 @@ export interface InspectLimits {
 const ACCEPTED_DEPTHS = new Set(['uchar', 'char', 'ushort', 'short']);
 
 export async function inspectImage(path: string, limits: InspectLimits): Promise<InspectedImage> {
-  const format = sniffFormat(await readHead(path, 64));
+  const head = await readHead(path, 64);
+  const format = sniffFormat(head);
+  if (!format && isHeic(head)) {
+    throw badInput('UNSUPPORTED_MEDIA_TYPE', 'HEIC/HEIF images are not supported yet: export the photo as JPEG (on iPhone: Settings > Camera > Formats > Most Compatible).', { format: 'heic' });
+  }
   if (!format) {
     throw badInput('UNSUPPORTED_MEDIA_TYPE', 'The upload is not an image in a supported format (JPEG, PNG, WebP, AVIF, TIFF, GIF).');
   }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, badInput } from '../lib/errors.js';
 
 /** An upload received whole on local disk, hashed on the way in. */
@@ -20,11 +20,67 @@ export interface ReceivedUpload {
   cleanup(): Promise<void>;
 }
 
+/** Limits on receiving one upload. */
+export interface UploadLimits {
+  maxBytes: number;
+  /** Longest silence between two chunks of the body before the upload is cut off (slow clients). */
+  idleTimeoutMs: number;
+}
+
 /**
  * Stream the multipart `file` part to a temporary file while hashing it, never holding the whole
- * upload in memory. Over `maxBytes` the upload is refused with 413 and the partial file removed.
+ * upload in memory. Over `maxBytes` the upload is refused with 413 and the partial file removed;
+ * a body that stops arriving for `idleTimeoutMs` is refused with 408 and its connection closed,
+ * so a slow or vanished client cannot hold a request (and a temporary file) open.
  */
-export async function receiveUpload(request: FastifyRequest, maxBytes: number): Promise<ReceivedUpload> {
+export async function receiveUpload(request: FastifyRequest, reply: FastifyReply, limits: UploadLimits): Promise<ReceivedUpload> {
+  const idle = watchIdleBody(request, reply, limits.idleTimeoutMs);
+  try {
+    return await receive(request, limits.maxBytes, idle);
+  } catch (err) {
+    throw idle.timedOut ? uploadTimeout(limits.idleTimeoutMs) : err;
+  } finally {
+    idle.stop();
+  }
+}
+
+interface IdleWatch {
+  timedOut: boolean;
+  /** Called with the body stream once it exists, so a timeout can abort it. */
+  attach(stream: NodeJS.ReadableStream & { destroy(err?: Error): void }): void;
+  stop(): void;
+}
+
+/** Re-armed by every chunk of the raw body; on silence it aborts the body and marks the connection for closing. */
+function watchIdleBody(request: FastifyRequest, reply: FastifyReply, idleTimeoutMs: number): IdleWatch {
+  let body: { destroy(err?: Error): void } | undefined;
+  const watch: IdleWatch = {
+    timedOut: false,
+    attach: (stream) => (body = stream),
+    stop: () => {
+      clearTimeout(timer);
+      request.raw.off('data', rearm);
+    },
+  };
+  const fire = () => {
+    watch.timedOut = true;
+    // The rest of the body will never be read: answer, then drop the connection.
+    reply.header('connection', 'close');
+    reply.raw.once('finish', () => request.raw.socket?.destroy());
+    const err = uploadTimeout(idleTimeoutMs);
+    if (body) body.destroy(err);
+    else request.raw.destroy(err);
+  };
+  let timer = setTimeout(fire, idleTimeoutMs);
+  const rearm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(fire, idleTimeoutMs);
+  };
+  request.raw.on('data', rearm);
+  return watch;
+}
+
+async function receive(request: FastifyRequest, maxBytes: number, idle: IdleWatch): Promise<ReceivedUpload> {
   if (request.headers['content-length'] === '0') throw emptyUpload();
   if (!request.isMultipart()) {
     throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the image as multipart/form-data with a `file` part.');
@@ -36,6 +92,7 @@ export async function receiveUpload(request: FastifyRequest, maxBytes: number): 
     throw translateMultipartError(err, maxBytes);
   }
   if (!part) throw emptyUpload();
+  idle.attach(part.file);
 
   const tempPath = path.join(tmpdir(), `upload-${randomUUID()}`);
   const cleanup = () => rm(tempPath, { force: true });
@@ -67,6 +124,8 @@ export async function receiveUpload(request: FastifyRequest, maxBytes: number): 
   return { path: tempPath, bytes, sha256: hash.digest('hex'), filename: part.filename || undefined, fields, cleanup };
 }
 
+const uploadTimeout = (idleTimeoutMs: number) =>
+  new AppError(408, 'UPLOAD_TIMEOUT', `The upload stalled: no data for ${idleTimeoutMs} ms. Nothing was stored; send it again.`, { idleTimeoutMs });
 const emptyUpload = () => new AppError(400, 'EMPTY_UPLOAD', 'The upload is empty: send an image in a multipart `file` part.');
 const tooLarge = (maxBytes: number) =>
   badInput('UPLOAD_TOO_LARGE', `The upload exceeds the limit of ${maxBytes} bytes.`, { maxBytes });

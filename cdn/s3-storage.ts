@@ -23,6 +23,8 @@ export interface S3StorageOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** Milliseconds to open a connection (default 5 000) and of socket inactivity (default 60 000). */
   timeouts?: { connectMs?: number; idleMs?: number };
+  /** Tries per request, with the SDK's exponential backoff and jitter between them (default 3). */
+  maxAttempts?: number;
   /** A ready client (tests, custom middleware); the connection options above are then ignored. */
   client?: Pick<S3Client, 'send'>;
 }
@@ -69,6 +71,7 @@ export function s3Storage(options: S3StorageOptions): ObjectStorage {
     // an operation requires one.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: options.maxAttempts ?? 3,
     // Without timeouts a half-open connection would hang a worker until its job lock expires.
     requestHandler: {
       connectionTimeout: options.timeouts?.connectMs ?? 5_000,

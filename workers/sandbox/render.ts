@@ -5,6 +5,7 @@
  */
 import type { SandboxedJob } from 'bullmq';
 import { restrictImageLoaders } from '../../lib/image-policy.js';
+import { exitWithParent } from './exit-with-parent.js';
 import { loadCdnConfig } from '../../cdn/config.js';
 import { createStorage } from '../../cdn/create-storage.js';
 import { renderJobSchema } from '../catalogue.js';
@@ -15,6 +16,7 @@ import { processRender, type RenderDeps } from '../processors/render.js';
 
 // A child process decodes untrusted uploads too: the same loader policy as its parent.
 restrictImageLoaders();
+exitWithParent();
 
 let deps: RenderDeps | undefined;
 
