@@ -59,7 +59,7 @@ const schema = z
     /** Opening a connection to the bucket may take this long before the request is retried. */
     S3_CONNECT_TIMEOUT_MS: envInt(5_000),
     /** A request whose socket stays silent this long (a stalled bucket) is abandoned and retried. */
-    S3_REQUEST_TIMEOUT_MS: envInt(60_000),
+    S3_IDLE_TIMEOUT_MS: envInt(60_000),
     /** Tries per request inside the SDK (exponential backoff with jitter) before a job sees the failure. */
     S3_MAX_ATTEMPTS: envInt(3),
     PUBLIC_BASE_URL: z.url().optional(),
@@ -91,7 +91,7 @@ const schema = z
       forcePathStyle: e.S3_FORCE_PATH_STYLE,
       accessKeyId: e.S3_ACCESS_KEY_ID,
       secretAccessKey: e.S3_SECRET_ACCESS_KEY,
-      timeouts: { connectMs: e.S3_CONNECT_TIMEOUT_MS, idleMs: e.S3_REQUEST_TIMEOUT_MS },
+      timeouts: { connectMs: e.S3_CONNECT_TIMEOUT_MS, idleMs: e.S3_IDLE_TIMEOUT_MS },
       maxAttempts: e.S3_MAX_ATTEMPTS,
     },
     /** Base of every public URL in manifests; undefined means "derive from the driver". */

@@ -73,9 +73,11 @@ export function s3Storage(options: S3StorageOptions): ObjectStorage {
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: options.maxAttempts ?? 3,
     // Without timeouts a half-open connection would hang a worker until its job lock expires.
+    // The idle limit is the socket timeout: the SDK's `requestTimeout` only logs a warning unless
+    // `throwOnRequestTimeout` is set, and it caps whole transfers, which large objects may exceed.
     requestHandler: {
       connectionTimeout: options.timeouts?.connectMs ?? 5_000,
-      requestTimeout: options.timeouts?.idleMs ?? 60_000,
+      socketTimeout: options.timeouts?.idleMs ?? 60_000,
     },
   });
 

@@ -5,7 +5,8 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
  * - `pass`: forward every request;
  * - `refuse`: reset each new connection at once (a bucket whose front end is down);
  * - `reset`: forward a request's head and up to `afterBytes` of its body, then reset both sides
- *   (a connection lost mid-upload: the server sees a truncated body);
+ *   (a connection lost mid-upload: the server sees a truncated body); only requests whose method
+ *   is in `methods`, when given, the others pass;
  * - `stall`: accept requests and never answer (a hung server; only client timeouts end them);
  * - `status`: answer the next `count` requests with a canned HTTP `status` (e.g. 500) without
  *   forwarding them, then go back to `pass`.
@@ -13,7 +14,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 export type FaultMode =
   | { kind: 'pass' }
   | { kind: 'refuse' }
-  | { kind: 'reset'; afterBytes: number }
+  | { kind: 'reset'; afterBytes: number; methods?: string[] }
   | { kind: 'stall' }
   | { kind: 'status'; status: number; count: number };
 
@@ -25,6 +26,8 @@ export interface FaultStats {
   forwarded: number;
   refused: number;
   reset: number;
+  /** Resets that cut a request body part-way: the server saw a truncated upload. */
+  truncatedBodies: number;
   stalled: number;
   /** Requests answered with the canned status. */
   answered: number;
@@ -50,7 +53,7 @@ const HEAD_END = Buffer.from('\r\n\r\n');
  */
 export async function startFaultProxy(target: { host: string; port: number }): Promise<FaultProxy> {
   let mode: FaultMode = { kind: 'pass' };
-  const stats: FaultStats = { connections: 0, requests: [], forwarded: 0, refused: 0, reset: 0, stalled: 0, answered: 0 };
+  const stats: FaultStats = { connections: 0, requests: [], forwarded: 0, refused: 0, reset: 0, truncatedBodies: 0, stalled: 0, answered: 0 };
   const sockets = new Set<Socket>();
 
   const server: Server = createServer((client) => {
@@ -102,6 +105,7 @@ export async function startFaultProxy(target: { host: string; port: number }): P
       if (bodyAction === 'forward') {
         if (part.length >= resetAfter) {
           openUpstream().write(part.subarray(0, resetAfter));
+          stats.truncatedBodies++;
           resetBoth();
           return Buffer.alloc(0);
         }
@@ -144,9 +148,10 @@ export async function startFaultProxy(target: { host: string; port: number }): P
       }
       stats.forwarded++;
       bodyAction = 'forward';
-      if (current.kind === 'reset') resetAfter = current.afterBytes;
+      const resetting = current.kind === 'reset' && (!current.methods || current.methods.includes(method));
+      if (resetting) resetAfter = current.afterBytes;
       openUpstream().write(head);
-      if (bodyLeft === 0 && current.kind === 'reset') resetBoth();
+      if (bodyLeft === 0 && resetting) resetBoth();
     };
 
     client.on('data', (chunk: Buffer) => {
@@ -185,6 +190,8 @@ export async function startFaultProxy(target: { host: string; port: number }): P
     setMode(next) {
       // Leaving `stall`: the held connections are dropped, as a recovering server would.
       if (mode.kind === 'stall' && next.kind !== 'stall') for (const s of sockets) s.destroy();
+      // Entering `refuse`: the server went away, so the kept-alive connections die with it.
+      if (next.kind === 'refuse') for (const s of sockets) s.resetAndDestroy();
       mode = next.kind === 'status' ? { ...next } : next;
     },
     stats: () => ({ ...stats, requests: [...stats.requests] }),
