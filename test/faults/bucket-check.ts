@@ -13,8 +13,10 @@ import type { S3rverHandle } from '../s3rver.js';
  * s3rver writes a PUT's body in place, so a PUT cut mid-body leaves a short object until the retry
  * rewrites it, where S3, MinIO and R2 store nothing unless the whole `Content-Length` arrived.
  * Such an object sits at an unpublished content-addressed key; nothing points at it.
+ * With `keys`, those objects are read instead of listing the bucket (s3rver's paged listing
+ * answers InternalError past the first page).
  */
-export async function checkBucketIsWhole(s3: S3rverHandle, bucket: string, options: { referencedOnly?: boolean } = {}): Promise<{ objects: number; problems: string[]; skipped: string[] }> {
+export async function checkBucketIsWhole(s3: S3rverHandle, bucket: string, options: { referencedOnly?: boolean; keys?: string[] } = {}): Promise<{ objects: number; problems: string[]; skipped: string[] }> {
   const client = new S3Client({
     endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials, forcePathStyle: true,
     requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
@@ -22,13 +24,23 @@ export async function checkBucketIsWhole(s3: S3rverHandle, bucket: string, optio
   const problems: string[] = [];
   const bodies = new Map<string, Buffer>();
   try {
-    const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
-    for (const { Key: key, Size: size } of listed.Contents ?? []) {
-      const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key! }));
-      const bytes = Buffer.from(await res.Body!.transformToByteArray());
-      if (bytes.length !== size) problems.push(`${key}: listed ${size} bytes, read ${bytes.length}`);
-      bodies.set(key!, bytes);
+    if (options.keys) {
+      for (const key of options.keys) {
+        const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        bodies.set(key, Buffer.from(await res.Body!.transformToByteArray()));
+      }
     }
+    let token: string | undefined;
+    if (!options.keys) do {
+      const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket, ...(token ? { ContinuationToken: token } : {}) }));
+      for (const { Key: key, Size: size } of listed.Contents ?? []) {
+        const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key! }));
+        const bytes = Buffer.from(await res.Body!.transformToByteArray());
+        if (bytes.length !== size) problems.push(`${key}: listed ${size} bytes, read ${bytes.length}`);
+        bodies.set(key!, bytes);
+      }
+      token = listed.IsTruncated ? listed.NextContinuationToken : undefined;
+    } while (token);
   } finally {
     client.destroy();
   }
