@@ -25,6 +25,8 @@ export interface UploadLimits {
   maxBytes: number;
   /** Longest silence between two chunks of the body before the upload is cut off (slow clients). */
   idleTimeoutMs: number;
+  /** Where the upload is spooled while it is checked (default: the OS temp folder). */
+  tmpDir?: string;
 }
 
 /**
@@ -36,7 +38,7 @@ export interface UploadLimits {
 export async function receiveUpload(request: FastifyRequest, reply: FastifyReply, limits: UploadLimits): Promise<ReceivedUpload> {
   const idle = watchIdleBody(request, reply, limits.idleTimeoutMs);
   try {
-    return await receive(request, limits.maxBytes, idle);
+    return await receive(request, limits, idle);
   } catch (err) {
     throw idle.timedOut ? uploadTimeout(limits.idleTimeoutMs) : err;
   } finally {
@@ -68,8 +70,10 @@ function watchIdleBody(request: FastifyRequest, reply: FastifyReply, idleTimeout
     reply.header('connection', 'close');
     reply.raw.once('finish', () => request.raw.socket?.destroy());
     const err = uploadTimeout(idleTimeoutMs);
-    if (body) body.destroy(err);
-    else request.raw.destroy(err);
+    body?.destroy(err);
+    // The multipart reader listens for request errors: this ends its part iteration too (when the
+    // silence falls between parts) without destroying the socket the 408 still has to go out on.
+    request.raw.emit('error', err);
   };
   let timer = setTimeout(fire, idleTimeoutMs);
   const rearm = () => {
@@ -80,50 +84,55 @@ function watchIdleBody(request: FastifyRequest, reply: FastifyReply, idleTimeout
   return watch;
 }
 
-async function receive(request: FastifyRequest, maxBytes: number, idle: IdleWatch): Promise<ReceivedUpload> {
+async function receive(request: FastifyRequest, limits: UploadLimits, idle: IdleWatch): Promise<ReceivedUpload> {
+  const { maxBytes } = limits;
   if (request.headers['content-length'] === '0') throw emptyUpload();
   if (!request.isMultipart()) {
     throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the image as multipart/form-data with a `file` part.');
   }
-  let part;
-  try {
-    part = await request.file({ limits: { fileSize: maxBytes, files: 1, fields: 10, fieldSize: 64 * 1024 } });
-  } catch (err) {
-    throw translateMultipartError(err, maxBytes);
-  }
-  if (!part) throw emptyUpload();
-  idle.attach(part.file);
-
-  const tempPath = path.join(tmpdir(), `upload-${randomUUID()}`);
+  // Every part is read, not just the first file: a second file, an eleventh field or a field named
+  // after an Object.prototype member (`__proto__`, `constructor`) refuses the whole upload.
+  const parts = request.parts({ limits: { fileSize: maxBytes, files: 1, fields: MAX_FIELDS, fieldSize: 64 * 1024 } });
+  const tempPath = path.join(limits.tmpDir ?? tmpdir(), `upload-${randomUUID()}`);
   const cleanup = () => rm(tempPath, { force: true });
-  const hash = createHash('sha256');
-  let bytes = 0;
-  const meter = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      hash.update(chunk);
-      bytes += chunk.length;
-      done(null, chunk);
-    },
-  });
+  const fields: Record<string, string> = Object.create(null) as Record<string, string>;
+  let received: { bytes: number; sha256: string; filename?: string } | undefined;
   try {
-    await pipeline(part.file, meter, createWriteStream(tempPath));
-    if (part.file.truncated) throw tooLarge(maxBytes);
+    for await (const part of parts) {
+      if (part.type === 'field') {
+        if (typeof part.value === 'string') fields[part.fieldname] = part.value;
+        continue;
+      }
+      if (received) throw tooManyParts();
+      idle.attach(part.file);
+      const hash = createHash('sha256');
+      let bytes = 0;
+      const meter = new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          hash.update(chunk);
+          bytes += chunk.length;
+          done(null, chunk);
+        },
+      });
+      await pipeline(part.file, meter, createWriteStream(tempPath));
+      if (part.file.truncated) throw tooLarge(maxBytes);
+      received = { bytes, sha256: hash.digest('hex'), ...(part.filename ? { filename: part.filename } : {}) };
+    }
   } catch (err) {
     await cleanup();
     throw translateMultipartError(err, maxBytes);
   }
-  if (bytes === 0) {
+  if (!received || received.bytes === 0) {
     await cleanup();
     throw emptyUpload();
   }
-  const fields: Record<string, string> = {};
-  for (const [name, field] of Object.entries(part.fields)) {
-    const value = Array.isArray(field) ? field[0] : field;
-    if (value && value.type === 'field' && typeof value.value === 'string') fields[name] = value.value;
-  }
-  return { path: tempPath, bytes, sha256: hash.digest('hex'), filename: part.filename || undefined, fields, cleanup };
+  return { path: tempPath, ...received, fields: { ...fields }, cleanup };
 }
 
+/** Text fields an upload may carry besides its file (recipe, sku, and room to grow). */
+const MAX_FIELDS = 10;
+
+const tooManyParts = () => new AppError(400, 'BAD_REQUEST', `Send exactly one \`file\` part and at most ${MAX_FIELDS} small fields.`);
 const uploadTimeout = (idleTimeoutMs: number) =>
   new AppError(408, 'UPLOAD_TIMEOUT', `The upload stalled: no data for ${idleTimeoutMs} ms. Nothing was stored; send it again.`, { idleTimeoutMs });
 const emptyUpload = () => new AppError(400, 'EMPTY_UPLOAD', 'The upload is empty: send an image in a multipart `file` part.');
@@ -134,8 +143,9 @@ function translateMultipartError(err: unknown, maxBytes: number): Error {
   if (err instanceof AppError) return err;
   const code = (err as { code?: string }).code;
   if (code === 'FST_REQ_FILE_TOO_LARGE') return tooLarge(maxBytes);
-  if (code === 'FST_FILES_LIMIT' || code === 'FST_PARTS_LIMIT' || code === 'FST_FIELDS_LIMIT') {
-    return new AppError(400, 'BAD_REQUEST', 'Send exactly one `file` part and at most 10 small fields.');
+  if (code === 'FST_FILES_LIMIT' || code === 'FST_PARTS_LIMIT' || code === 'FST_FIELDS_LIMIT') return tooManyParts();
+  if (code === 'FST_PROTO_VIOLATION') {
+    return new AppError(400, 'BAD_REQUEST', 'A form field may not be named after an object property such as `__proto__` or `constructor`.');
   }
   if (code === 'FST_INVALID_MULTIPART_CONTENT_TYPE') {
     return new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the image as multipart/form-data with a `file` part.');
