@@ -74,8 +74,10 @@ export async function sidewaysJpegWithGps(): Promise<Buffer> {
   return sharp({ create: { width: 300, height: 200, channels: 3, background: '#000' } })
     .composite([{ input: await half('#ff0000'), left: 0, top: 0 }, { input: await half('#0000ff'), left: 150, top: 0 }])
     .jpeg({ quality: 95 })
-    .withExif({
-      IFD0: { Orientation: '6', Make: 'TestCam' },
+    // Orientation goes through withMetadata: sharp writes its own Orientation tag over IFD0's.
+    .withMetadata({ orientation: 6 })
+    .withExifMerge({
+      IFD0: { Make: 'TestCam' },
       IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '48/1 51/1 2964/100', GPSLongitudeRef: 'E', GPSLongitude: '2/1 17/1 4032/100' },
     })
     .toBuffer();
