@@ -24,6 +24,16 @@ export function sniffFormat(head: Buffer): SourceFormat | undefined {
   return undefined;
 }
 
+/**
+ * HEIC/HEIF stills (iPhone photos): HEVC-coded, which the prebuilt libvips cannot decode (it reads
+ * AV1-coded AVIF only). Recognised so the refusal can say what to do instead.
+ */
+export function isHeic(head: Buffer): boolean {
+  if (head.subarray(4, 8).toString('latin1') !== 'ftyp') return false;
+  const brands = head.subarray(8, Math.min(head.length, 64)).toString('latin1');
+  return /heic|heix|hevc|hevx|heim|heis|mif1|msf1/.test(brands) && !/avif|avis/.test(brands);
+}
+
 export interface InspectedImage {
   format: SourceFormat;
   width: number;
@@ -47,7 +57,11 @@ export interface InspectLimits {
 const ACCEPTED_DEPTHS = new Set(['uchar', 'char', 'ushort', 'short']);
 
 export async function inspectImage(path: string, limits: InspectLimits): Promise<InspectedImage> {
-  const format = sniffFormat(await readHead(path, 64));
+  const head = await readHead(path, 64);
+  const format = sniffFormat(head);
+  if (!format && isHeic(head)) {
+    throw badInput('UNSUPPORTED_MEDIA_TYPE', 'HEIC/HEIF images are not supported yet: export the photo as JPEG (on iPhone: Settings > Camera > Formats > Most Compatible).', { format: 'heic' });
+  }
   if (!format) {
     throw badInput('UNSUPPORTED_MEDIA_TYPE', 'The upload is not an image in a supported format (JPEG, PNG, WebP, AVIF, TIFF, GIF).');
   }
@@ -55,7 +69,9 @@ export async function inspectImage(path: string, limits: InspectLimits): Promise
   const options = { failOn: 'error' as const, limitInputPixels: limits.maxPixels, pages: 1 };
   let meta: Metadata;
   try {
-    meta = await sharp(path, options).metadata();
+    // Header only, so no pixel limit here: sharp would refuse an oversized image as "exceeds pixel
+    // limit" before we could read (and report) its dimensions; the limit is checked just below.
+    meta = await sharp(path, { ...options, limitInputPixels: false }).metadata();
   } catch {
     throw badInput('CORRUPT_IMAGE', `The ${format.toUpperCase()} file could not be read: it is corrupt or truncated.`);
   }
@@ -74,16 +90,34 @@ export async function inspectImage(path: string, limits: InspectLimits): Promise
   }
   try {
     // Decoding to a thumbnail reads the whole compressed stream (so truncation is caught) while
-    // JPEG shrink-on-load keeps it cheap.
-    await sharp(path, options).timeout({ seconds: limits.decodeTimeoutSeconds }).resize(32, 32, { fit: 'inside' }).raw().toBuffer();
+    // JPEG shrink-on-load keeps it cheap. libvips checks its time limit only when an output strip
+    // is done, and a 32-pixel thumbnail is one strip, so the limit could never fire before the
+    // whole decode ended: 256 pixels gives it strips to stop at (JPEG still shrinks 8x on load
+    // from 2048 px up). Our own deadline answers on time even while libvips winds down.
+    const decode = sharp(path, options).timeout({ seconds: limits.decodeTimeoutSeconds }).resize(256, 256, { fit: 'inside' }).raw().toBuffer();
+    await withDeadline(decode, limits.decodeTimeoutSeconds * 1000);
   } catch (err) {
     if (err instanceof AppError) throw err;
-    if (/timeout/i.test((err as Error).message)) {
+    if (err === DEADLINE || /timeout/i.test((err as Error).message)) {
       throw badInput('IMAGE_TOO_LARGE', `The image takes longer than ${limits.decodeTimeoutSeconds} s to decode.`, { decodeTimeoutSeconds: limits.decodeTimeoutSeconds });
     }
     throw badInput('CORRUPT_IMAGE', `The ${format.toUpperCase()} file is corrupt or truncated.`);
   }
   return { format, width, height };
+}
+
+const DEADLINE = new Error('timeout');
+
+/** `work`, or a rejection with {@link DEADLINE} after `ms`; `work` is left to finish (or be killed) on its own. */
+async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(DEADLINE), ms)));
+  work.catch(() => undefined); // a late failure after the deadline is already answered
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function readHead(path: string, bytes: number): Promise<Buffer> {

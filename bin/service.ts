@@ -66,7 +66,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const workerRedis = createRedis(config.workers.redisUrl, 'workers');
   const storage = createStorage(config.cdn);
   const runs = new RunStore(redis, config.workers.queuePrefix);
-  const queues = createQueues(redis, config.workers.queuePrefix);
+  const queues = createQueues(redis, config.workers.queuePrefix, (err) => logger.warn({ err: err.message }, 'queue connection error; retrying'));
   const outbox = new PurgeOutbox(redis, config.workers.queuePrefix);
   const metrics = createMetrics(() => queueProbes(queues));
 

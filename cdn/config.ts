@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envBool, parseEnv, type Env } from '../lib/env.js';
+import { envBool, envInt, parseEnv, type Env } from '../lib/env.js';
 
 const INVALIDATORS = ['none', 'varnish', 'fastly', 'cloudfront', 'imgix'] as const;
 
@@ -56,6 +56,12 @@ const schema = z
     S3_FORCE_PATH_STYLE: envBool(false),
     S3_ACCESS_KEY_ID: z.string().optional(),
     S3_SECRET_ACCESS_KEY: z.string().optional(),
+    /** Opening a connection to the bucket may take this long before the request is retried. */
+    S3_CONNECT_TIMEOUT_MS: envInt(5_000),
+    /** A request whose socket stays silent this long (a stalled bucket) is abandoned and retried. */
+    S3_IDLE_TIMEOUT_MS: envInt(60_000),
+    /** Tries per request inside the SDK (exponential backoff with jitter) before a job sees the failure. */
+    S3_MAX_ATTEMPTS: envInt(3),
     PUBLIC_BASE_URL: z.url().optional(),
     IMGIX_DOMAIN: z.string().optional(),
     IMGIX_SECURE_TOKEN: z.string().optional(),
@@ -85,6 +91,8 @@ const schema = z
       forcePathStyle: e.S3_FORCE_PATH_STYLE,
       accessKeyId: e.S3_ACCESS_KEY_ID,
       secretAccessKey: e.S3_SECRET_ACCESS_KEY,
+      timeouts: { connectMs: e.S3_CONNECT_TIMEOUT_MS, idleMs: e.S3_IDLE_TIMEOUT_MS },
+      maxAttempts: e.S3_MAX_ATTEMPTS,
     },
     /** Base of every public URL in manifests; undefined means "derive from the driver". */
     publicBaseUrl: e.PUBLIC_BASE_URL?.replace(/\/+$/, ''),

@@ -13,7 +13,7 @@ export const FS_OBJECTS_DIR = 'objects';
 /** The configured storage driver: `fs` under `<DATA_DIR>/objects`, or `s3`. */
 export function createStorage(config: CdnConfig): ObjectStorage {
   if (config.driver === 'fs') return fsStorage({ root: path.resolve(config.dataDir, FS_OBJECTS_DIR) });
-  const { bucket, region, endpoint, forcePathStyle, accessKeyId, secretAccessKey } = config.s3;
+  const { bucket, region, endpoint, forcePathStyle, accessKeyId, secretAccessKey, timeouts, maxAttempts } = config.s3;
   // loadCdnConfig refuses driver=s3 without a bucket; this guards hand-built configs.
   if (!bucket) throw new Error('createStorage: the s3 driver needs a bucket');
   return s3Storage({
@@ -21,6 +21,8 @@ export function createStorage(config: CdnConfig): ObjectStorage {
     region,
     ...(endpoint ? { endpoint } : {}),
     forcePathStyle,
+    timeouts,
+    maxAttempts,
     ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey } } : {}),
   });
 }

@@ -23,6 +23,8 @@ export interface S3StorageOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** Milliseconds to open a connection (default 5 000) and of socket inactivity (default 60 000). */
   timeouts?: { connectMs?: number; idleMs?: number };
+  /** Tries per request, with the SDK's exponential backoff and jitter between them (default 3). */
+  maxAttempts?: number;
   /** A ready client (tests, custom middleware); the connection options above are then ignored. */
   client?: Pick<S3Client, 'send'>;
 }
@@ -69,10 +71,13 @@ export function s3Storage(options: S3StorageOptions): ObjectStorage {
     // an operation requires one.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: options.maxAttempts ?? 3,
     // Without timeouts a half-open connection would hang a worker until its job lock expires.
+    // The idle limit is the socket timeout: the SDK's `requestTimeout` only logs a warning unless
+    // `throwOnRequestTimeout` is set, and it caps whole transfers, which large objects may exceed.
     requestHandler: {
       connectionTimeout: options.timeouts?.connectMs ?? 5_000,
-      requestTimeout: options.timeouts?.idleMs ?? 60_000,
+      socketTimeout: options.timeouts?.idleMs ?? 60_000,
     },
   });
 

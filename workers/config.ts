@@ -20,6 +20,10 @@ const schema = z
     MAX_INPUT_FRAMES: envInt(1000),
     DECODE_TIMEOUT_SECONDS: envInt(30),
     RENDER_WIDTHS: envIntList(DEFAULT_WIDTHS),
+    /** How long a worker's claim on a job lasts without renewal (renewed every half of it). */
+    WORKER_LOCK_DURATION_MS: envInt(60_000),
+    /** How often workers look for jobs whose worker died (lock expired) and hand them back. */
+    WORKER_STALLED_INTERVAL_MS: envInt(30_000),
   })
   .transform((e, ctx) => {
     const queues = e.WORKER_QUEUES.split(',').map((q) => q.trim()).filter(Boolean);
@@ -42,6 +46,8 @@ const schema = z
       decodeLimits: { maxPixels: e.MAX_INPUT_PIXELS, timeoutSeconds: e.DECODE_TIMEOUT_SECONDS },
       decodeTimeoutSeconds: e.DECODE_TIMEOUT_SECONDS,
       renderWidths: e.RENDER_WIDTHS,
+      /** Stalled-job recovery: a job whose worker died runs again after about lock + interval. */
+      lock: { durationMs: e.WORKER_LOCK_DURATION_MS, stalledIntervalMs: e.WORKER_STALLED_INTERVAL_MS },
     };
   });
 

@@ -15,9 +15,14 @@ export interface Queues {
   close(): Promise<void>;
 }
 
-export function createQueues(connection: Redis, prefix: string): Queues {
+export function createQueues(connection: Redis, prefix: string, onError?: (err: Error) => void): Queues {
   const queues = Object.fromEntries(QUEUE_KINDS.map((k) => [k, new Queue(k, { connection, prefix })])) as Record<QueueKind, Queue>;
   const flow = new FlowProducer({ connection, prefix });
+  // Without a listener BullMQ prints connection errors (a Redis restart) bare on stderr.
+  if (onError) {
+    flow.on('error', onError);
+    for (const queue of Object.values(queues)) queue.on('error', onError);
+  }
   let closing: Promise<void> | undefined;
   return {
     flow,

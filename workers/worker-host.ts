@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker, type Job, type Processor } from 'bullmq';
@@ -37,9 +38,10 @@ export interface WorkerHost {
   close(): Promise<void>;
 }
 
-/** Jobs here run for seconds: a minute's lock, renewed every 30 s, and two stalls before a job fails. */
-const LOCK_DURATION_MS = 60_000;
-const STALLED_INTERVAL_MS = 30_000;
+/**
+ * Jobs here run for seconds: by default a minute's lock, renewed every 30 s, checked for stalls
+ * every 30 s (WORKER_LOCK_DURATION_MS, WORKER_STALLED_INTERVAL_MS), and two stalls before a job fails.
+ */
 const MAX_STALLED_COUNT = 2;
 
 /** Start one BullMQ worker per queue kind in `kinds`. */
@@ -55,8 +57,10 @@ export function startWorkers(deps: WorkerHostDeps, kinds: QueueKind[]): WorkerHo
       connection: deps.connection,
       prefix: deps.config.queuePrefix,
       concurrency: deps.config.concurrency[kind],
-      lockDuration: LOCK_DURATION_MS,
-      stalledInterval: STALLED_INTERVAL_MS,
+      lockDuration: deps.config.lock.durationMs,
+      stalledInterval: deps.config.lock.stalledIntervalMs,
+      // Host and pid: which process ran a job shows on the job (processedBy) and in queue views.
+      name: `${hostname()}:${process.pid}`,
       maxStalledCount: MAX_STALLED_COUNT,
       ...sandboxOptions(deps),
     });

@@ -13,7 +13,7 @@ import { assetSchema, errorBodySchema, idParams, runSchema } from '../schemas.js
 import { parseRecipeField, parseSkuField, prepareRun, publicRun, startRun } from '../start-run.js';
 import { receiveUpload } from '../upload.js';
 
-const errors = { 400: errorBodySchema, 401: errorBodySchema, 404: errorBodySchema, 413: errorBodySchema, 415: errorBodySchema, 422: errorBodySchema };
+const errors = { 400: errorBodySchema, 401: errorBodySchema, 404: errorBodySchema, 408: errorBodySchema, 413: errorBodySchema, 415: errorBodySchema, 422: errorBodySchema };
 
 export function assetRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -31,7 +31,7 @@ export function assetRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
     handler: async (request, reply) => {
       const tenantId = tenantOf(request);
-      const upload = await receiveUpload(request, deps.config.api.maxUploadBytes);
+      const upload = await receiveUpload(request, reply, { maxBytes: deps.config.api.maxUploadBytes, idleTimeoutMs: deps.config.api.uploadIdleTimeoutMs, tmpDir: deps.config.api.uploadTmpDir });
       try {
         // Everything that can refuse the upload runs before anything is stored or enqueued.
         const recipe = parseRecipeField(upload.fields.recipe);

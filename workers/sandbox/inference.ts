@@ -5,6 +5,7 @@
  */
 import type { SandboxedJob } from 'bullmq';
 import { restrictImageLoaders } from '../../lib/image-policy.js';
+import { exitWithParent } from './exit-with-parent.js';
 import { loadCdnConfig } from '../../cdn/config.js';
 import { createStorage } from '../../cdn/create-storage.js';
 import { createLogger } from '../../lib/logger.js';
@@ -35,6 +36,7 @@ function buildDeps(): InferenceDeps {
 
 // A child process decodes untrusted uploads too: the same loader policy as its parent.
 restrictImageLoaders();
+exitWithParent();
 
 let deps: InferenceDeps | undefined;
 

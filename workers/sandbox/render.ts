@@ -5,6 +5,7 @@
  */
 import type { SandboxedJob } from 'bullmq';
 import { restrictImageLoaders } from '../../lib/image-policy.js';
+import { exitWithParent } from './exit-with-parent.js';
 import { loadCdnConfig } from '../../cdn/config.js';
 import { createStorage } from '../../cdn/create-storage.js';
 import { createLogger, type Logger } from '../../lib/logger.js';
@@ -17,6 +18,7 @@ import { processRender, type RenderDeps } from '../processors/render.js';
 
 // A child process decodes untrusted uploads too: the same loader policy as its parent.
 restrictImageLoaders();
+exitWithParent();
 
 let deps: RenderDeps | undefined;
 // The child's stdout is piped into its parent's, so these JSON lines join the worker's own log.

@@ -1,0 +1,51 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startService, type Service } from '../../bin/service.js';
+import type { Env } from '../../lib/env.js';
+import { ADMIN_KEY } from '../harness.js';
+import { startOwnRedis, type OwnRedis } from './redis-server.js';
+
+/** A service on the suite's own redis-server, with the environment it was built from. */
+export interface FaultService extends Service {
+  url: string;
+  env: Env;
+  redis: OwnRedis;
+  dataDir: string;
+  /** Close the service, then stop Redis and remove every folder. */
+  stop(): Promise<void>;
+}
+
+export async function startFaultService(overrides: Env = {}, workerQueues?: Array<'inference' | 'render' | 'publish'>): Promise<FaultService> {
+  const redis = await startOwnRedis();
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'fault-service-'));
+  const env: Env = {
+    ...process.env,
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: `fault-${randomUUID()}`,
+    DATA_DIR: dataDir,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ADMIN_API_KEY: ADMIN_KEY,
+    LOG_LEVEL: 'silent',
+    MODELS_WARM: '',
+    ...overrides,
+  };
+  const service = await startService({ env, ...(workerQueues ? { workerQueues } : {}) });
+  return {
+    ...service,
+    url: service.url!,
+    env,
+    redis,
+    dataDir,
+    async stop() {
+      try {
+        await service.close();
+      } finally {
+        await redis.destroy();
+        await rm(dataDir, { recursive: true, force: true });
+      }
+    },
+  };
+}
