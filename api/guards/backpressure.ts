@@ -30,6 +30,14 @@ export interface Backpressure {
 
 type Reading = { depth: number } | { error: unknown };
 
+/** Refused bodies up to this size are read and discarded so the client sees the 503 (a typical photo). */
+const DRAIN_MAX_BYTES = 8 * 1024 * 1024;
+
+function drainable(request: FastifyRequest): boolean {
+  const length = Number(request.headers['content-length']);
+  return Number.isFinite(length) && length <= DRAIN_MAX_BYTES;
+}
+
 /**
  * Refuse new work, fast, while the queues are too deep or Redis is unreachable: a 503 the client
  * can retry is better than accepting an upload we cannot enqueue. Runs in onRequest, so a refused
@@ -66,8 +74,13 @@ export function backpressure(options: BackpressureOptions): Backpressure {
         });
       }
       if (!error) return;
-      // Close the connection: the body (maybe a 50 MiB upload) is never read, so keep-alive reuse is unsafe.
-      return reply.code(503).header('retry-after', UNAVAILABLE_RETRY_AFTER_S).header('connection', 'close').send(error.toJSON());
+      reply.code(503).header('retry-after', UNAVAILABLE_RETRY_AFTER_S);
+      // A body we will not read: closing at once makes the client's kernel reset the connection
+      // while it is still sending, and the 503 is lost with it. Node discards an unread body of a
+      // finished response, so small declared bodies are drained and the 503 arrives; only large
+      // or unsized ones cost a closed connection.
+      if (!drainable(request)) reply.header('connection', 'close');
+      return reply.send(error.toJSON());
     },
     close: async () => {
       await Promise.all(queues.map((q) => q.close()));
