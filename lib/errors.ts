@@ -45,6 +45,9 @@ export const ERROR_CODES = [
   'SERVICE_UNAVAILABLE',
   'STORAGE_ERROR',
   'CDN_PURGE_FAILED',
+  'INVALID_COLOUR',
+  'INVALID_GENERATOR_PARAMS',
+  'GENERATOR_MODEL_INVALID',
   'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
