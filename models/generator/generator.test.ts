@@ -86,8 +86,15 @@ describe('loadGenerator on the test model (real ONNX Runtime inference)', () => 
     const cutout = syntheticCutout(width, height);
     const out = await generator.run({ cutout, width, height, params });
     expect(out).toMatchObject({ width, height, channels: 3, kind: 'background' });
-    // Exactly what the model makes at 32x24 from the cut-out sharp shrank for it ...
-    const small = await sharp(cutout, { raw: { width, height, channels: 4 } }).resize(32, 24, { fit: 'fill' }).raw().toBuffer();
+    // Exactly what the model makes at 32x24 from the colour and alpha sharp shrank apart for it ...
+    const shrink = (channels: 1 | 3, pick: (i: number) => number[]) =>
+      sharp(Buffer.from(Array.from({ length: width * height }, (_, i) => pick(i)).flat()), { raw: { width, height, channels } })
+        .resize(32, 24, { fit: 'fill' })
+        .raw()
+        .toBuffer();
+    const rgb = await shrink(3, (i) => [cutout[i * 4]!, cutout[i * 4 + 1]!, cutout[i * 4 + 2]!]);
+    const alpha = await shrink(1, (i) => [cutout[i * 4 + 3]!]);
+    const small = Buffer.from(Array.from({ length: 32 * 24 }, (_, i) => [rgb[i * 3]!, rgb[i * 3 + 1]!, rgb[i * 3 + 2]!, alpha[i]!]).flat());
     const atModelSize = expectedTestGeneratorOutput(small, 32, 24, params);
     const modelBytes = Buffer.from(Array.from(atModelSize, (v) => Math.round(v * 255)));
     // ... brought back to the requested size by sharp.

@@ -4,7 +4,8 @@
  * The contract is in docs/generator.md; `contract.ts` enforces it at load.
  */
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
@@ -52,27 +53,26 @@ const hashes = new Map<string, { stamp: string; sha256: string }>();
  * the configured execution provider (falling back to cpu, logged, when that provider is not
  * available here) and checked against the contract. Throws `GENERATOR_MODEL_INVALID` naming the
  * model path (and the offending tensor) when the file is missing, not ONNX, or breaks the contract.
+ * Cheap to call per job: an unchanged file (same size and mtime) is not hashed again.
  */
 export async function loadGenerator(config: GeneratorConfig, logger: Logger): Promise<SceneGenerator> {
   const modelPath = path.resolve(config.modelPath);
   if (!(PROVIDERS as readonly string[]).includes(config.executionProvider)) {
     throw invalidModel(modelPath, `unknown execution provider "${config.executionProvider}" (one of ${PROVIDERS.join(', ')})`);
   }
-  const { sha256, bytes } = await hashModel(modelPath);
+  const sha256 = await hashModel(modelPath);
   const key = `${modelPath}:${sha256}:${config.executionProvider}`;
   let generator = generators.get(key);
   if (!generator) {
-    generator = bytes
-      ? createGenerator(modelPath, sha256, bytes, config.executionProvider as Provider, logger)
-      : hashModel(modelPath, true).then((h) => createGenerator(modelPath, h.sha256, h.bytes!, config.executionProvider as Provider, logger));
+    generator = createGenerator(modelPath, sha256, config.executionProvider as Provider, logger);
     generator.catch(() => generators.delete(key));
     generators.set(key, generator);
   }
   return generator;
 }
 
-/** The file's sha256; its bytes too when they had to be read (they are not kept once loaded). */
-async function hashModel(modelPath: string, forceRead = false): Promise<{ sha256: string; bytes?: Uint8Array }> {
+/** The file's sha256, streamed (models can be larger than a Buffer), remembered while size and mtime stay. */
+async function hashModel(modelPath: string): Promise<string> {
   let stamp: string;
   try {
     const s = await stat(modelPath);
@@ -82,20 +82,24 @@ async function hashModel(modelPath: string, forceRead = false): Promise<{ sha256
     throw invalidModel(modelPath, `cannot be read (${(err as Error).message})`);
   }
   const known = hashes.get(modelPath);
-  if (known?.stamp === stamp && !forceRead) return { sha256: known.sha256 };
-  const bytes = await readFile(modelPath).catch((err: Error) => {
-    throw invalidModel(modelPath, `cannot be read (${err.message})`);
-  });
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  if (known?.stamp === stamp) return known.sha256;
+  const hash = createHash('sha256');
+  try {
+    for await (const chunk of createReadStream(modelPath)) hash.update(chunk as Buffer);
+  } catch (err) {
+    throw invalidModel(modelPath, `cannot be read (${(err as Error).message})`);
+  }
+  const sha256 = hash.digest('hex');
   hashes.set(modelPath, { stamp, sha256 });
-  return { sha256, bytes };
+  return sha256;
 }
 
-async function createGenerator(modelPath: string, sha256: string, bytes: Uint8Array, wanted: Provider, logger: Logger): Promise<SceneGenerator> {
+async function createGenerator(modelPath: string, sha256: string, wanted: Provider, logger: Logger): Promise<SceneGenerator> {
   const started = Date.now();
+  // Loaded by path, not from bytes, so models with external weight files (over 2 GB) work too.
   const open = async (provider: Provider) => {
     try {
-      return await ort.InferenceSession.create(bytes, { executionProviders: [provider], graphOptimizationLevel: 'all' });
+      return await ort.InferenceSession.create(modelPath, { executionProviders: [provider], graphOptimizationLevel: 'all' });
     } catch (err) {
       if (provider !== 'cpu') throw err;
       throw invalidModel(modelPath, `is not a loadable ONNX model (${(err as Error).message.split('\n')[0]})`, { sha256 });
@@ -140,17 +144,15 @@ async function runGenerator(
   const feeds: Record<string, ort.Tensor> = paramFeeds(contract.params, input.params);
   signal?.throwIfAborted();
   const size = contract.size ?? { width, height };
-  const rgba = contract.size
-    ? await sharp(input.cutout, { raw: { width, height, channels: 4 } }).resize(size.width, size.height, { fit: 'fill' }).raw().toBuffer()
-    : input.cutout;
+  const { rgb, alpha } = await planesAtSize(input.cutout, width, height, size);
   const plane = size.width * size.height;
   const image = new Float32Array(plane * 3);
   const mask = new Float32Array(plane);
   for (let i = 0; i < plane; i++) {
-    image[i] = rgba[i * 4]! / 255;
-    image[plane + i] = rgba[i * 4 + 1]! / 255;
-    image[2 * plane + i] = rgba[i * 4 + 2]! / 255;
-    mask[i] = rgba[i * 4 + 3]! / 255;
+    image[i] = rgb[i * 3]! / 255;
+    image[plane + i] = rgb[i * 3 + 1]! / 255;
+    image[2 * plane + i] = rgb[i * 3 + 2]! / 255;
+    mask[i] = alpha[i]! / 255;
   }
   feeds.image = new ort.Tensor('float32', image, [1, 3, size.height, size.width]);
   feeds.mask = new ort.Tensor('float32', mask, [1, 1, size.height, size.width]);
@@ -165,6 +167,27 @@ async function runGenerator(
   const data = toInterleaved8bit(out.data as Float32Array, c, h, w, modelPath, contract.output);
   const resized = h === height && w === width ? data : await sharp(data, { raw: { width: w, height: h, channels: c } }).resize(width, height, { fit: 'fill' }).raw().toBuffer();
   return { data: resized, width, height, channels: c, kind: contract.kind };
+}
+
+/**
+ * The cut-out's colour and alpha at the model's size. They are resized apart (for fixed-size
+ * models) so colour under transparent pixels keeps its value instead of being premultiplied away.
+ */
+async function planesAtSize(cutout: Buffer, width: number, height: number, size: { width: number; height: number }) {
+  const n = width * height;
+  const rgb = Buffer.allocUnsafe(n * 3);
+  const alpha = Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i++) {
+    rgb[i * 3] = cutout[i * 4]!;
+    rgb[i * 3 + 1] = cutout[i * 4 + 1]!;
+    rgb[i * 3 + 2] = cutout[i * 4 + 2]!;
+    alpha[i] = cutout[i * 4 + 3]!;
+  }
+  if (size.width === width && size.height === height) return { rgb, alpha };
+  const resize = (data: Buffer, channels: 1 | 3) =>
+    sharp(data, { raw: { width, height, channels } }).resize(size.width, size.height, { fit: 'fill' }).raw().toBuffer();
+  const [r, a] = await Promise.all([resize(rgb, 3), resize(alpha, 1)]);
+  return { rgb: r, alpha: a };
 }
 
 /** One [1] tensor per declared parameter; a missing or unknown name is the caller's 422. */
