@@ -19,6 +19,7 @@ import { RunStore } from '../workers/run-store.js';
 import { inferenceSteps } from '../workers/inference-steps.js';
 import { fetchWarmModels, warmModels } from '../workers/warm-models.js';
 import { startWorkers, type WorkerHost } from '../workers/worker-host.js';
+import { generateDeps } from '../workers/generate-deps.js';
 
 export interface Service {
   config: AppConfig;
@@ -96,6 +97,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       runs,
       inference,
       render: { storage, decodeLimits: config.workers.decodeLimits },
+      generate: generateDeps(storage, config.workers.decodeLimits, options.env, logger),
       publish: {
         storage,
         runs,

@@ -5,9 +5,10 @@ import type { Redis } from 'ioredis';
 import type { Env } from '../lib/env.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../lib/metrics.js';
-import { inferenceJobSchema, jobsOnQueue, publishJobSchema, purgeJobSchema, renderJobSchema, type JobName } from './catalogue.js';
+import { generateJobSchema, inferenceJobSchema, jobsOnQueue, publishJobSchema, purgeJobSchema, renderJobSchema, type JobName } from './catalogue.js';
 import type { QueueKind, WorkersConfig } from './config.js';
 import { describeJobFailure, toJobError } from './job-errors.js';
+import { processGenerate, type GenerateDeps } from './processors/generate.js';
 import { processInference, type InferenceDeps } from './processors/inference.js';
 import { processPublish, type PublishDeps } from './processors/publish.js';
 import { processPurge, type PurgeDeps } from './processors/purge.js';
@@ -22,6 +23,7 @@ export interface WorkerHostDeps {
   runs: RunStore;
   inference: InferenceDeps;
   render: RenderDeps;
+  generate: GenerateDeps;
   publish: PublishDeps;
   purge: PurgeDeps;
   metrics: Metrics;
@@ -76,6 +78,11 @@ function processorFor(kind: QueueKind, deps: WorkerHostDeps): Processor | string
     const input = resolveStepInput(data.source, await job.getChildrenValues());
     return processInference(name, data, input, deps.inference, (p) => job.updateProgress(p), signal);
   };
+  const generate: Processor = async (job, _token, signal) => {
+    const data = generateJobSchema.parse(job.data);
+    const input = resolveStepInput(data.source, await job.getChildrenValues());
+    return processGenerate(data, input, deps.generate, (p) => job.updateProgress(p), signal);
+  };
   // Every job in the catalogue must have a handler here: the type refuses to compile otherwise.
   const handlers: Record<JobName, Processor> = {
     'remove-background': inference('remove-background'),
@@ -85,6 +92,8 @@ function processorFor(kind: QueueKind, deps: WorkerHostDeps): Processor | string
       const input = resolveStepInput(data.source, await job.getChildrenValues());
       return processRender(data, input, deps.render, (p) => job.updateProgress(p), signal);
     },
+    generate: generate,
+    'generate-onnx': generate,
     publish: (job) => processPublish(job, publishJobSchema.parse(job.data), deps.publish),
     purge: (job, _token, signal) => {
       purgeJobSchema.parse(job.data);

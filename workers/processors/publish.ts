@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import { buildManifest, type AssetManifest } from '../../cdn/manifest.js';
-import { aliasKey, aliasPrefixes, manifestKey } from '../../cdn/keys.js';
+import { aliasKey, aliasPrefixes, channelAliasPrefix, manifestKey } from '../../cdn/keys.js';
 import type { ObjectStorage } from '../../cdn/storage.js';
 import type { CdnConfig } from '../../cdn/config.js';
 import { mutableCacheControl, mutableSurrogateKeys, purgeKeysFor, SURROGATE_KEY_METADATA } from '../../cdn/surrogate-keys.js';
@@ -29,6 +29,7 @@ export interface PublishDeps {
 export async function processPublish(job: Job, data: JobData<'publish'>, deps: PublishDeps): Promise<{ manifestKey: string; stableUrls: string[] }> {
   const childValues = Object.values(await job.getChildrenValues());
   const render = renderResultSchema.parse(childValues[0]);
+  const prefixes = aliasPrefixes(data.tenantId, data.assetId, data.sku);
   const manifest: AssetManifest = buildManifest({
     assetId: data.assetId,
     tenantId: data.tenantId,
@@ -39,6 +40,13 @@ export async function processPublish(job: Job, data: JobData<'publish'>, deps: P
     dominantColor: render.dominantColor,
     urlFor: deps.urlFor,
     ...(deps.imgix ? { imgix: { ...deps.imgix, originalKey: data.source.key } } : {}),
+    ...(render.template ? { template: render.template } : {}),
+    ...(render.channels ? {
+      channels: render.channels.map((c) => ({
+        channel: c.channel, width: c.width, height: c.height, renditions: c.renditions, thumbhash: c.thumbhash, dominantColor: c.dominantColor,
+        latest: deps.urlFor(channelAliasPrefix(prefixes[0]!, c.channel)),
+      })),
+    } : {}),
   });
   const mutable = {
     cacheControl: mutableCacheControl(deps.purging),
@@ -46,15 +54,22 @@ export async function processPublish(job: Job, data: JobData<'publish'>, deps: P
   };
 
   const written: string[] = [];
-  const prefixes = aliasPrefixes(data.tenantId, data.assetId, data.sku);
-  for (const rendition of render.renditions) {
-    // Read each rendition once, however many stable URLs (asset, SKU) it is copied to.
-    const bytes = await deps.storage.get(rendition.key);
-    if (!bytes) throw new AppError(503, 'STORAGE_ERROR', `rendition ${rendition.key} is missing`);
-    for (const prefix of prefixes) {
-      const key = aliasKey(prefix, rendition.width, rendition.format);
-      await deps.storage.put(key, bytes, { contentType: CONTENT_TYPES[rendition.format], ...mutable });
-      written.push(key);
+  // The single-layout stable URLs (the first channel's, after a generate step), then each
+  // channel's under `<prefix><channel>/`.
+  const copies: Array<{ prefixes: string[]; renditions: typeof render.renditions }> = [
+    { prefixes, renditions: render.renditions },
+    ...(render.channels ?? []).map((c) => ({ prefixes: prefixes.map((p) => channelAliasPrefix(p, c.channel)), renditions: c.renditions })),
+  ];
+  for (const copy of copies) {
+    for (const rendition of copy.renditions) {
+      // Read each rendition once, however many stable URLs (asset, SKU) it is copied to.
+      const bytes = await deps.storage.get(rendition.key);
+      if (!bytes) throw new AppError(503, 'STORAGE_ERROR', `rendition ${rendition.key} is missing`);
+      for (const prefix of copy.prefixes) {
+        const key = aliasKey(prefix, rendition.width, rendition.format);
+        await deps.storage.put(key, bytes, { contentType: CONTENT_TYPES[rendition.format], ...mutable });
+        written.push(key);
+      }
     }
   }
   const manifestBody = Buffer.from(JSON.stringify(manifest, null, 2));

@@ -7,10 +7,11 @@ import type { SandboxedJob } from 'bullmq';
 import { restrictImageLoaders } from '../../lib/image-policy.js';
 import { loadCdnConfig } from '../../cdn/config.js';
 import { createStorage } from '../../cdn/create-storage.js';
-import { renderJobSchema } from '../catalogue.js';
+import { generateJobSchema, renderJobSchema } from '../catalogue.js';
 import { loadWorkersConfig } from '../config.js';
 import { toJobError } from '../job-errors.js';
 import { resolveStepInput } from '../step-input.js';
+import { processGenerate } from '../processors/generate.js';
 import { processRender, type RenderDeps } from '../processors/render.js';
 
 // A child process decodes untrusted uploads too: the same loader policy as its parent.
@@ -24,6 +25,11 @@ export default async function renderSandboxed(job: SandboxedJob) {
     decodeLimits: loadWorkersConfig(process.env).decodeLimits,
   };
   try {
+    if (job.name === 'generate') {
+      const data = generateJobSchema.parse(job.data);
+      const input = resolveStepInput(data.source, await job.getChildrenValues());
+      return await processGenerate(data, input, deps, (p) => job.updateProgress(p));
+    }
     const data = renderJobSchema.parse(job.data);
     const input = resolveStepInput(data.source, await job.getChildrenValues());
     return await processRender(data, input, deps, (p) => job.updateProgress(p));
