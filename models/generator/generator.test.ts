@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import onnxProto from 'onnx-proto';
 import { pino } from 'pino';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -105,6 +106,36 @@ describe('loadGenerator on the test model (real ONNX Runtime inference)', () => 
     // And still a top-to-bottom gradient between the two parameter colours.
     const row = (y: number) => out.data[(y * width + width / 2) * 3]!;
     expect(row(0)).toBeGreaterThan(row(height - 1) + 100);
+  });
+
+  it('loads a model whose weights sit in an external data file next to it', async () => {
+    // Large models keep their weights outside the .onnx file; move every float initializer out
+    // (shape tensors stay inline, as exporters leave them for shape inference).
+    const { onnx } = onnxProto;
+    const sub = path.join(dir, 'external');
+    const model = onnx.ModelProto.decode(await readFile(await writeTestGenerator(sub)));
+    const chunks: Buffer[] = [];
+    let offset = 0;
+    for (const t of model.graph!.initializer!.filter((i) => i.dataType === onnx.TensorProto.DataType.FLOAT)) {
+      const raw = Buffer.from(t.rawData!);
+      t.rawData = new Uint8Array(0);
+      t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+      t.externalData = [
+        { key: 'location', value: 'weights.bin' },
+        { key: 'offset', value: String(offset) },
+        { key: 'length', value: String(raw.length) },
+      ];
+      chunks.push(raw);
+      offset += raw.length;
+    }
+    await writeFile(path.join(sub, 'weights.bin'), Buffer.concat(chunks));
+    const file = path.join(sub, 'external.onnx');
+    await writeFile(file, onnx.ModelProto.encode(model).finish());
+    const generator = await loadGenerator({ modelPath: file, executionProvider: 'cpu' }, recordingLogger().logger);
+    const cutout = syntheticCutout(30, 20);
+    const out = await generator.run({ cutout, width: 30, height: 20, params });
+    expect(chunks.length).toBeGreaterThan(0);
+    expect(maxDifference(out.data, expectedTestGeneratorOutput(cutout, 30, 20, params))).toBeLessThanOrEqual(0.51);
   });
 
   it('refuses missing, unknown and non-finite parameters with INVALID_GENERATOR_PARAMS (422), naming them', async () => {
