@@ -59,8 +59,9 @@ afterAll(async () => {
 describe('loadGenerator on the test model (real ONNX Runtime inference)', () => {
   it('makes the background the model defines, for any size (dynamic H and W)', async () => {
     const file = await writeTestGenerator(dir);
-    const { logger } = recordingLogger();
+    const { logger, lines } = recordingLogger();
     const generator = await loadGenerator({ modelPath: file, executionProvider: 'cpu' }, logger);
+    expect(lines.filter((l) => (l.level as number) >= 40)).toEqual([]);
     expect(generator.name).toBe('test-generator-background');
     expect(generator.sha256).toBe(createHash('sha256').update(await readFile(file)).digest('hex'));
     for (const [width, height] of [[97, 61], [40, 130], [1, 1]] as const) {

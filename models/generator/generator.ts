@@ -11,6 +11,7 @@ import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { badInput } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
+import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../config.js';
 import type { GeneratorConfig } from './config.js';
 import { invalidModel, readContract, type GeneratorContract } from './contract.js';
 
@@ -41,8 +42,8 @@ export interface SceneGenerator {
   run(input: GeneratorInput, signal?: AbortSignal): Promise<GeneratorOutput>;
 }
 
-const PROVIDERS = ['cpu', 'cuda', 'webgpu'] as const;
-type Provider = (typeof PROVIDERS)[number];
+const PROVIDERS = EXECUTION_PROVIDERS;
+type Provider = ExecutionProvider;
 
 /** Sessions by resolved path + sha256 + provider; the file's sha by path, size and mtime. */
 const generators = new Map<string, Promise<SceneGenerator>>();
