@@ -110,6 +110,19 @@ describe('loadGenerator refuses a model that breaks the contract, naming the fil
     expect(err).toMatchObject({ code: 'GENERATOR_MODEL_INVALID', message: expect.stringMatching(/output "background" came back as float32 \[1, 2, 4, 4\]/) });
   });
 
+  it('accepts parameters declared as rank-0 scalars', async () => {
+    const b = new GraphBuilder('scalar-param');
+    for (const i of [IMAGE, MASK, { name: 'gain', dims: [] }]) b.addInput(i.name, i.dims);
+    b.reserve('background');
+    b.rename(b.node('Mul', ['image', 'gain'], 'scaled'), 'background');
+    b.addOutput('background', [1, 3, 'H', 'W']);
+    const file = path.join(dir, 'scalar-param.onnx');
+    await writeFile(file, writeOnnx(b.build(), { producerName: 'contract tests', producerVersion: '1' }));
+    const generator = await loadGenerator({ modelPath: file, executionProvider: 'cpu' }, logger);
+    const out = await generator.run({ cutout: Buffer.from([200, 100, 50, 255]), width: 1, height: 1, params: { gain: 0.5 } });
+    expect([...out.data]).toEqual([100, 50, 25]);
+  });
+
   it('an execution provider it does not know', async () => {
     const modelPath = await writeTestGenerator(dir);
     await expect(loadGenerator({ modelPath, executionProvider: 'tpu' }, logger)).rejects.toMatchObject({

@@ -17,6 +17,8 @@ export interface GeneratorContract {
   size?: { width: number; height: number };
   /** Parameter names: every float32 scalar input besides `image` and `mask`, in the model's order. */
   params: string[];
+  /** The shape each parameter is fed with: `[]` or `[1]`, as the model declares it. */
+  paramShapes: Record<string, number[]>;
   /** Output channels when the model fixes them (3 or 4); checked on every run otherwise. */
   outputChannels?: 3 | 4;
 }
@@ -58,6 +60,7 @@ export function readContract(modelPath: string, inputs: readonly Metadata[], out
   }
 
   const params: string[] = [];
+  const paramShapes: Record<string, number[]> = {};
   for (const m of inputs) {
     if (m.name === 'image' || m.name === 'mask') continue;
     tensor(inputs, m.name, 'parameter input');
@@ -66,6 +69,7 @@ export function readContract(modelPath: string, inputs: readonly Metadata[], out
       throw fail(`parameter input "${m.name}" must be a float32 scalar of shape [] or [1], not ${describe(shape)}`, m.name);
     }
     params.push(m.name);
+    paramShapes[m.name] = shape.length === 0 ? [] : [1];
   }
 
   const found = (['background', 'scene'] as const).filter((name) => tensor(outputs, name, 'output'));
@@ -88,6 +92,7 @@ export function readContract(modelPath: string, inputs: readonly Metadata[], out
     kind,
     output: kind,
     params,
+    paramShapes,
     ...(fixed[0] ? { size: { width: imageW as number, height: imageH as number } } : {}),
     ...(c === 3 || c === 4 ? { outputChannels: c } : {}),
   };

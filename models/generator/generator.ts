@@ -142,7 +142,7 @@ async function runGenerator(
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || input.cutout.length !== width * height * 4) {
     throw new RangeError(`generator input: expected ${width}x${height} RGBA (${width * height * 4} bytes), got ${input.cutout.length} bytes`);
   }
-  const feeds: Record<string, ort.Tensor> = paramFeeds(contract.params, input.params);
+  const feeds: Record<string, ort.Tensor> = paramFeeds(contract, input.params);
   signal?.throwIfAborted();
   const size = contract.size ?? { width, height };
   const { rgb, alpha } = await planesAtSize(input.cutout, width, height, size);
@@ -191,8 +191,9 @@ async function planesAtSize(cutout: Buffer, width: number, height: number, size:
   return { rgb: r, alpha: a };
 }
 
-/** One [1] tensor per declared parameter; a missing or unknown name is the caller's 422. */
-function paramFeeds(declared: string[], given: Record<string, number>): Record<string, ort.Tensor> {
+/** One scalar tensor per declared parameter; a missing or unknown name is the caller's 422. */
+function paramFeeds(contract: GeneratorContract, given: Record<string, number>): Record<string, ort.Tensor> {
+  const declared = contract.params;
   const missing = declared.filter((p) => !(p in given));
   const unknown = Object.keys(given).filter((p) => !declared.includes(p));
   const notFinite = declared.filter((p) => p in given && !Number.isFinite(given[p]));
@@ -209,7 +210,7 @@ function paramFeeds(declared: string[], given: Record<string, number>): Record<s
       notFinite,
     });
   }
-  return Object.fromEntries(declared.map((p) => [p, new ort.Tensor('float32', Float32Array.of(given[p]!), [1])]));
+  return Object.fromEntries(declared.map((p) => [p, new ort.Tensor('float32', Float32Array.of(given[p]!), contract.paramShapes[p])]));
 }
 
 /** Planar float 0..1 to interleaved 8-bit, clamped; NaN or infinity means the model misbehaved. */
