@@ -12,6 +12,7 @@ import { fileRoutes } from './routes/files.js';
 import { healthRoutes } from './routes/health.js';
 import { runRoutes } from './routes/runs.js';
 import { tenantRoutes } from './routes/tenants.js';
+import { templateRoutes } from './routes/templates.js';
 
 /** Build the HTTP API. Listening and shutdown belong to the caller (`bin/`). */
 export async function buildApp(deps: ApiDeps, logger: Logger): Promise<FastifyInstance> {
@@ -59,6 +60,7 @@ export async function buildApp(deps: ApiDeps, logger: Logger): Promise<FastifyIn
   tenantRoutes(app, deps);
   assetRoutes(app, deps);
   runRoutes(app, deps);
+  templateRoutes(app, deps);
   if (deps.storage.name === 'fs') fileRoutes(app, deps);
   return app;
 }

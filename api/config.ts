@@ -15,6 +15,8 @@ const schema = z
     UPLOAD_RATE_LIMIT_PER_MINUTE: envInt(120),
     /** Work-creating POSTs get 503 while more jobs than this wait, are delayed or run (inference + render). */
     MAX_QUEUE_DEPTH: z.coerce.number().int().min(0).default(10_000),
+    /** Templates a tenant may define (`PUT /v1/templates/:id`); built-ins do not count. */
+    MAX_TEMPLATES_PER_TENANT: envInt(200),
   })
   .transform((e) => ({
     port: e.PORT,
@@ -25,6 +27,7 @@ const schema = z
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     uploadRateLimitPerMinute: e.UPLOAD_RATE_LIMIT_PER_MINUTE,
     maxQueueDepth: e.MAX_QUEUE_DEPTH,
+    maxTemplatesPerTenant: e.MAX_TEMPLATES_PER_TENANT,
   }));
 
 export type ApiConfig = z.output<typeof schema>;

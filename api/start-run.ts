@@ -5,6 +5,7 @@ import { checkOutputSize, DEFAULT_RECIPE, recipeSchema, validateRecipe, type Rec
 import type { RunRecord } from '../workers/run-store.js';
 import type { AssetRecord } from './asset-store.js';
 import type { ApiDeps } from './deps.js';
+import { resolveGenerate, type ResolvedRecipe } from './resolve-generate.js';
 
 /** Parse the optional `sku` form field. */
 export function parseSkuField(raw: string | undefined): string | undefined {
@@ -31,18 +32,20 @@ export function parseRecipeField(raw: string | undefined): Recipe {
  * Everything that can refuse a recipe for a source of this size: call it before writing anything,
  * so a refused request leaves nothing behind.
  */
-export function prepareRun(deps: ApiDeps, recipe: Recipe, source: { width: number; height: number }): ValidRecipe {
-  const valid = validateRecipe(recipe);
+export async function prepareRun(deps: ApiDeps, tenantId: string, recipe: Recipe, source: { width: number; height: number }): Promise<ResolvedRecipe> {
+  const valid: ValidRecipe = validateRecipe(recipe);
   checkOutputSize(source, valid, deps.config.workers.maxOutputPixels);
-  return valid;
+  return resolveGenerate(deps, tenantId, valid);
 }
 
-/** Start a run of a recipe already checked by `prepareRun`. */
-export async function startRun(deps: ApiDeps, asset: AssetRecord, recipe: Recipe, valid: ValidRecipe): Promise<RunRecord> {
-  return enqueueRun(
+/** Start a run of a recipe already checked by `prepareRun`, and record the template it applies. */
+export async function startRun(deps: ApiDeps, asset: AssetRecord, recipe: Recipe, resolved: ResolvedRecipe): Promise<RunRecord> {
+  const run = await enqueueRun(
     { queues: deps.queues, runs: deps.runs, config: deps.config.workers },
-    { tenantId: asset.tenantId, assetId: asset.id, source: asset.original, recipe, valid, ...(asset.sku ? { sku: asset.sku } : {}) },
+    { tenantId: asset.tenantId, assetId: asset.id, source: asset.original, recipe, valid: resolved.valid, ...(asset.sku ? { sku: asset.sku } : {}) },
   );
+  await deps.templateUsage.record(asset.tenantId, asset.id, resolved.template);
+  return run;
 }
 
 /** A run as clients see it (tenant id is implied by the key). */

@@ -3,6 +3,8 @@ import { AssetStore } from '../api/asset-store.js';
 import { buildApp } from '../api/app.js';
 import type { ApiDeps } from '../api/deps.js';
 import { TenantStore } from '../api/tenants.js';
+import { TemplateStore } from '../api/template-store.js';
+import { TemplateUsage } from '../workers/template-usage.js';
 import { createStorage } from '../cdn/create-storage.js';
 import { publicUrlFor } from '../cdn/public-url.js';
 import { loadConfig, type AppConfig } from '../lib/config.js';
@@ -118,7 +120,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   );
 
   if (wantApi) {
-    const deps: ApiDeps = { config, redis, storage, tenants: new TenantStore(redis, config.workers.queuePrefix), assets: new AssetStore(storage), runs, queues, urlFor, metrics };
+    const deps: ApiDeps = { config, redis, storage, tenants: new TenantStore(redis, config.workers.queuePrefix), assets: new AssetStore(storage), runs, queues, urlFor, metrics,
+      templates: new TemplateStore(redis, config.workers.queuePrefix, config.api.maxTemplatesPerTenant), templateUsage: new TemplateUsage(redis, config.workers.queuePrefix) };
     app = await buildApp(deps, logger);
     await app.listen({ port: config.api.port, host: config.api.host });
     const address = app.server.address();

@@ -8,13 +8,14 @@ import { parseTemplate, type VersionedTemplate } from './schema.js';
  * The built-in templates are JSON files in `templates/builtin/`. The compiler does not copy JSON
  * into `dist/`, so built code looks for the folder next to itself, then in the source tree.
  */
-export function builtinDir(): string {
+export function templatesDataDir(name: 'builtin' | 'samples'): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const candidates = [path.join(here, 'builtin'), path.join(here, '..', '..', 'templates', 'builtin')];
+  const candidates = [path.join(here, name), path.join(here, '..', '..', 'templates', name)];
   const found = candidates.find((dir) => existsSync(dir));
-  if (!found) throw new Error(`built-in templates folder not found (looked in ${candidates.join(', ')})`);
+  if (!found) throw new Error(`templates/${name} folder not found (looked in ${candidates.join(', ')})`);
   return found;
 }
+export const builtinDir = () => templatesDataDir('builtin');
 
 /**
  * Load and validate every `*.json` template in a folder. A bad file stops the load with an
