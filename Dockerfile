@@ -12,6 +12,9 @@ ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 DATA_DIR=/data
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# Built-in scene templates and the preview samples are data, read at run time (tsc copies no JSON).
+COPY --from=build /app/templates/builtin ./templates/builtin
+COPY --from=build /app/templates/samples ./templates/samples
 COPY package.json ./
 RUN mkdir -p /data && chown node:node /data
 USER node

@@ -154,13 +154,16 @@ function trackRuns(worker: Worker, deps: WorkerHostDeps): void {
       logger.info({ purge: result, durationMs }, 'CDN purge completed');
       return;
     }
-    const { timings, model, renditions } = (result ?? {}) as { timings?: Record<string, number>; model?: string; renditions?: Array<{ bytes: number }> };
+    const { timings, model, renditions, template } = (result ?? {}) as {
+      timings?: Record<string, number>; model?: string; renditions?: Array<{ bytes: number }>; template?: { id: string; version: string };
+    };
     deps.metrics.stepDuration.observe({ step: job.name, model: model ?? '' }, durationMs / 1000);
     if (renditions) deps.metrics.bytesOut.inc(renditions.reduce((sum, r) => sum + r.bytes, 0));
     logger.info({ runId, tenantId, step: job.name, durationMs, timings, model }, 'step completed');
     safely('completed', runs.updateStep(runId, stepIndex, {
       state: 'completed', progress: 100, finishedAt: new Date().toISOString(), durationMs,
       ...(timings ? { timings } : {}), ...(model ? { model } : {}),
+      ...(template && job.name !== 'render' ? { template } : {}),
     }));
   });
   worker.on('failed', (job, err) => {
