@@ -8,3 +8,4 @@ export {
   BACKDROP_TYPES, parseTemplate, TEMPLATE_ID_PATTERN, templateIdSchema, templateSchema, templateVersion,
   type Template, type TemplateInput, type VersionedTemplate,
 } from './schema.js';
+export { NAMED_COLOURS, recolour } from './colourway.js';

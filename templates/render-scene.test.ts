@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { builtinTemplates } from './builtin.js';
-import { mugCutout } from './test-product.js';
+import { mugCutout } from './testing/mug-cutout.js';
 import { renderScenes } from './render-scene.js';
 import type { RgbaImage } from './raster.js';
 import { parseTemplate, type Template } from './schema.js';

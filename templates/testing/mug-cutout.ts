@@ -1,14 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
-import type { RgbaImage } from './raster.js';
+import type { RgbaImage } from '../raster.js';
 
 /**
  * The mug fixture with its exact mask as one RGBA cut-out, optionally scaled down so tests stay
  * fast. (Test helper; not part of the renderer.)
  */
 export async function mugCutout(size = 320): Promise<RgbaImage> {
-  const rgb = await sharp(await readFile(new URL('../test/fixtures/d02_mug_woodtable.png', import.meta.url))).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  const mask = await sharp(await readFile(new URL('../test/fixtures/d02_mug_woodtable.mask.png', import.meta.url))).extractChannel(0).raw().toBuffer();
+  const rgb = await sharp(await readFile(new URL('../../test/fixtures/d02_mug_woodtable.png', import.meta.url))).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const mask = await sharp(await readFile(new URL('../../test/fixtures/d02_mug_woodtable.mask.png', import.meta.url))).extractChannel(0).raw().toBuffer();
   const n = rgb.info.width * rgb.info.height;
   const rgba = Buffer.alloc(n * 4);
   for (let i = 0; i < n; i++) {
