@@ -5,10 +5,9 @@ import type { GenerateJobOptions } from '../workers/catalogue.js';
 import { checkLayoutSize, type GenerateStepOptions, type ValidRecipe } from '../workers/recipe.js';
 import type { ApiDeps } from './deps.js';
 
-/** A recipe ready to enqueue, and the template it applies (recorded against the asset). */
+/** A recipe ready to enqueue: its generate step (if any) resolved for the tenant. */
 export interface ResolvedRecipe {
   valid: ValidRecipe;
-  template?: { id: string; version: string };
 }
 
 /**
@@ -18,7 +17,6 @@ export interface ResolvedRecipe {
  * generator is configured. Every refusal is a 422 with a stable code.
  */
 export async function resolveGenerate(deps: ApiDeps, tenantId: string, valid: ValidRecipe): Promise<ResolvedRecipe> {
-  let template: ResolvedRecipe['template'];
   const steps = await Promise.all(valid.steps.map(async (step) => {
     if (step.name !== 'generate') return step;
     const options = step.options as GenerateStepOptions;
@@ -45,7 +43,6 @@ export async function resolveGenerate(deps: ApiDeps, tenantId: string, valid: Va
       if (!asset) throw new AppError(422, 'INVALID_RECIPE', `The backplate asset ${assetId} does not exist for this tenant.`, { backplate: assetId });
       backplate = { key: asset.original.key, sha256: asset.original.sha256 };
     }
-    template = { id: stored.template.id, version: stored.version };
     const resolved: GenerateJobOptions = {
       templateId: stored.template.id,
       templateVersion: stored.version,
@@ -56,5 +53,5 @@ export async function resolveGenerate(deps: ApiDeps, tenantId: string, valid: Va
     };
     return { name: step.name, options: resolved as unknown as Record<string, unknown> };
   }));
-  return { valid: { steps }, ...(template ? { template } : {}) };
+  return { valid: { steps } };
 }

@@ -38,14 +38,12 @@ export async function prepareRun(deps: ApiDeps, tenantId: string, recipe: Recipe
   return resolveGenerate(deps, tenantId, valid);
 }
 
-/** Start a run of a recipe already checked by `prepareRun`, and record the template it applies. */
+/** Start a run of a recipe already checked by `prepareRun`. */
 export async function startRun(deps: ApiDeps, asset: AssetRecord, recipe: Recipe, resolved: ResolvedRecipe): Promise<RunRecord> {
-  const run = await enqueueRun(
+  return enqueueRun(
     { queues: deps.queues, runs: deps.runs, config: deps.config.workers },
     { tenantId: asset.tenantId, assetId: asset.id, source: asset.original, recipe, valid: resolved.valid, ...(asset.sku ? { sku: asset.sku } : {}) },
   );
-  await deps.templateUsage.record(asset.tenantId, asset.id, resolved.template);
-  return run;
 }
 
 /** A run as clients see it (tenant id is implied by the key). */

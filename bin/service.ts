@@ -103,6 +103,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       publish: {
         storage,
         runs,
+        templateUsage: new TemplateUsage(redis, config.workers.queuePrefix),
         urlFor,
         imgix: config.cdn.imgix,
         purging: config.cdn.invalidation.driver !== 'none',

@@ -9,10 +9,13 @@ import { AppError } from '../../lib/errors.js';
 import { renderResultSchema, type JobData } from '../catalogue.js';
 import type { PurgeRequestEntry } from '../purge-outbox.js';
 import type { RunStore } from '../run-store.js';
+import type { TemplateUsage } from '../template-usage.js';
 
 export interface PublishDeps {
   storage: ObjectStorage;
   runs: RunStore;
+  /** Records the template each asset's published run applied (catalog re-renders look it up). */
+  templateUsage: TemplateUsage;
   urlFor: (key: string) => string;
   imgix: CdnConfig['imgix'];
   /** True when a CDN invalidator is configured: mutable objects may then be cached at the edge. */
@@ -79,6 +82,7 @@ export async function processPublish(job: Job, data: JobData<'publish'>, deps: P
   written.push(key);
 
   await deps.runs.setOutputs(data.runId, { manifestKey: key, manifestUrl: deps.urlFor(key) });
+  await deps.templateUsage.record(data.tenantId, data.assetId, render.template);
   const urls = written.map(deps.urlFor);
   if (deps.purging) {
     await deps.runs.setPurge(data.runId, { state: 'queued', attempts: 0 });
