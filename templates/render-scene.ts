@@ -117,12 +117,15 @@ function opaque(image: RgbaImage): RgbaImage {
 
 function toImage(canvas: Canvas): RgbaImage {
   const n = canvas.width * canvas.height;
-  const data = Buffer.alloc(n * 4);
-  for (let i = 0; i < n; i++) {
-    data[i * 4] = Math.round(canvas.rgb[i * 3]!);
-    data[i * 4 + 1] = Math.round(canvas.rgb[i * 3 + 1]!);
-    data[i * 4 + 2] = Math.round(canvas.rgb[i * 3 + 2]!);
-    data[i * 4 + 3] = 255;
+  // A clamped array rounds and clamps on assignment, with no per-pixel Math calls.
+  const out = new Uint8ClampedArray(n * 4);
+  const rgb = canvas.rgb;
+  for (let i = 0, j = 0; i < n; i++, j += 3) {
+    const o = i * 4;
+    out[o] = rgb[j]!;
+    out[o + 1] = rgb[j + 1]!;
+    out[o + 2] = rgb[j + 2]!;
+    out[o + 3] = 255;
   }
-  return { data, width: canvas.width, height: canvas.height, channels: 4 };
+  return { data: Buffer.from(out.buffer, out.byteOffset, out.byteLength), width: canvas.width, height: canvas.height, channels: 4 };
 }
