@@ -64,6 +64,8 @@ describe('generate step', () => {
     // Stable per-channel URLs, and the marketplace scene's border is pure white.
     const alias = await fetch(`${insta.latest}160.webp`);
     expect(alias.status).toBe(200);
+    // Tagged with the template, so a template edit can purge every asset made with it.
+    expect(alias.headers.get('surrogate-key')).toContain(`template:${tenantId}/marketplace-white`);
     const { info } = await sharp(Buffer.from(await alias.arrayBuffer())).toBuffer({ resolveWithObject: true });
     expect([info.width, info.height]).toEqual([160, 200]);
     const jpeg = market.renditions.find((r) => r.format === 'jpeg')!;

@@ -3,7 +3,7 @@ import { buildManifest, type AssetManifest } from '../../cdn/manifest.js';
 import { aliasKey, aliasPrefixes, channelAliasPrefix, manifestKey } from '../../cdn/keys.js';
 import type { ObjectStorage } from '../../cdn/storage.js';
 import type { CdnConfig } from '../../cdn/config.js';
-import { mutableCacheControl, mutableSurrogateKeys, purgeKeysFor, SURROGATE_KEY_METADATA } from '../../cdn/surrogate-keys.js';
+import { mutableCacheControl, mutableSurrogateKeys, purgeKeysFor, surrogateKey, SURROGATE_KEY_METADATA } from '../../cdn/surrogate-keys.js';
 import { CONTENT_TYPES } from '../../cdn/formats.js';
 import { AppError } from '../../lib/errors.js';
 import { renderResultSchema, type JobData } from '../catalogue.js';
@@ -53,7 +53,12 @@ export async function processPublish(job: Job, data: JobData<'publish'>, deps: P
   });
   const mutable = {
     cacheControl: mutableCacheControl(deps.purging),
-    metadata: { [SURROGATE_KEY_METADATA]: mutableSurrogateKeys(data.tenantId, data.assetId, data.sku).join(' ') },
+    metadata: {
+      [SURROGATE_KEY_METADATA]: [
+        ...mutableSurrogateKeys(data.tenantId, data.assetId, data.sku),
+        ...(render.template ? [surrogateKey.template(data.tenantId, render.template.id)] : []),
+      ].join(' '),
+    },
   };
 
   const written: string[] = [];
