@@ -13,6 +13,9 @@ WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/api/dashboard/public ./api/dashboard/public
+# Built-in scene templates and the preview samples are data, read at run time (tsc copies no JSON).
+COPY --from=build /app/templates/builtin ./templates/builtin
+COPY --from=build /app/templates/samples ./templates/samples
 COPY package.json ./
 RUN mkdir -p /data && chown node:node /data
 USER node

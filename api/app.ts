@@ -16,6 +16,7 @@ import { runRoutes } from './routes/runs.js';
 import { runEventRoutes } from './routes/run-events.js';
 import { dashboardRoutes } from './dashboard/plugin.js';
 import { tenantRoutes } from './routes/tenants.js';
+import { templateRoutes } from './routes/templates.js';
 
 /** Build the HTTP API. Listening and shutdown belong to the caller (`bin/`). */
 export async function buildApp(deps: ApiDeps, logger: Logger): Promise<FastifyInstance> {
@@ -70,6 +71,7 @@ export async function buildApp(deps: ApiDeps, logger: Logger): Promise<FastifyIn
   runEventRoutes(app, deps, logger);
   dashboardRoutes(app, deps);
   await adminRoutes(app, deps);
+  templateRoutes(app, deps);
   if (deps.storage.name === 'fs') fileRoutes(app, deps);
   return app;
 }

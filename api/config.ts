@@ -27,6 +27,8 @@ const schema = z
     RUN_EVENTS_MAX_STREAMS: envInt(1000),
     /** Lifetime of an admin browser session cookie (the queue admin view). */
     ADMIN_SESSION_TTL_SECONDS: envInt(900),
+    /** Templates a tenant may define (`PUT /v1/templates/:id`); built-ins do not count. */
+    MAX_TEMPLATES_PER_TENANT: envInt(200),
   })
   .transform((e) => ({
     port: e.PORT,
@@ -41,6 +43,7 @@ const schema = z
     maxQueueDepth: e.MAX_QUEUE_DEPTH,
     runEvents: { pollMs: e.RUN_EVENTS_POLL_MS, heartbeatSeconds: e.RUN_EVENTS_HEARTBEAT_SECONDS, maxStreams: e.RUN_EVENTS_MAX_STREAMS },
     adminSessionTtlSeconds: e.ADMIN_SESSION_TTL_SECONDS,
+    maxTemplatesPerTenant: e.MAX_TEMPLATES_PER_TENANT,
   }));
 
 export type ApiConfig = z.output<typeof schema>;

@@ -5,7 +5,9 @@ import type { Metrics } from '../lib/metrics.js';
 import type { Queues } from '../workers/queues.js';
 import type { RunStore } from '../workers/run-store.js';
 import type { AssetStore } from './asset-store.js';
+import type { TemplateStore } from './template-store.js';
 import type { TenantStore } from './tenants.js';
+import type { TemplateUsage } from '../workers/template-usage.js';
 
 /** Everything the routes need, built once by the composition root (`bin/`). */
 export interface ApiDeps {
@@ -15,6 +17,10 @@ export interface ApiDeps {
   tenants: TenantStore;
   assets: AssetStore;
   runs: RunStore;
+  /** Tenant templates over the built-ins. */
+  templates: TemplateStore;
+  /** Which template each asset's latest run used. */
+  templateUsage: TemplateUsage;
   queues: Queues;
   /** Public URL of a stored key (CDN base or the API's own /files route). */
   urlFor: (key: string) => string;

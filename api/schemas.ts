@@ -25,6 +25,7 @@ export const stepSchema = z.object({
   durationMs: z.number().optional().describe('Wall time of the attempt that completed the step.'),
   timings: z.record(z.string(), z.number()).optional().describe('Where that time went, in ms.'),
   model: z.string().optional().describe('The model an AI step ran.'),
+  template: z.object({ id: z.string(), version: z.string() }).optional().describe('The scene template a generate step applied.'),
 });
 
 export const runSchema = z.object({

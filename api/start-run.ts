@@ -6,6 +6,7 @@ import { checkOutputSize, DEFAULT_RECIPE, recipeSchema, validateRecipe, type Rec
 import type { RunRecord } from '../workers/run-store.js';
 import type { AssetRecord } from './asset-store.js';
 import type { ApiDeps } from './deps.js';
+import { resolveGenerate, type ResolvedRecipe } from './resolve-generate.js';
 
 /** Parse the optional `sku` form field. */
 export function parseSkuField(raw: string | undefined): string | undefined {
@@ -32,17 +33,17 @@ export function parseRecipeField(raw: string | undefined): Recipe {
  * Everything that can refuse a recipe for a source of this size: call it before writing anything,
  * so a refused request leaves nothing behind.
  */
-export function prepareRun(deps: ApiDeps, recipe: Recipe, source: { width: number; height: number }): ValidRecipe {
-  const valid = validateRecipe(recipe);
+export async function prepareRun(deps: ApiDeps, tenantId: string, recipe: Recipe, source: { width: number; height: number }): Promise<ResolvedRecipe> {
+  const valid: ValidRecipe = validateRecipe(recipe);
   checkOutputSize(source, valid, deps.config.workers.maxOutputPixels);
-  return valid;
+  return resolveGenerate(deps, tenantId, valid);
 }
 
 /** Start a run of a recipe already checked by `prepareRun`; `log` (the request's) ties its id to the run's. */
-export async function startRun(deps: ApiDeps, asset: AssetRecord, recipe: Recipe, valid: ValidRecipe, log?: Pick<Logger, 'info'>): Promise<RunRecord> {
+export async function startRun(deps: ApiDeps, asset: AssetRecord, recipe: Recipe, resolved: ResolvedRecipe, log?: Pick<Logger, 'info'>): Promise<RunRecord> {
   const run = await enqueueRun(
     { queues: deps.queues, runs: deps.runs, config: deps.config.workers },
-    { tenantId: asset.tenantId, assetId: asset.id, source: asset.original, recipe, valid, ...(asset.sku ? { sku: asset.sku } : {}) },
+    { tenantId: asset.tenantId, assetId: asset.id, source: asset.original, recipe, valid: resolved.valid, ...(asset.sku ? { sku: asset.sku } : {}) },
   );
   log?.info({ runId: run.id, assetId: asset.id, steps: run.steps.map((s) => s.name) }, 'run enqueued');
   return run;

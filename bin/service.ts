@@ -3,6 +3,8 @@ import { AssetStore } from '../api/asset-store.js';
 import { buildApp } from '../api/app.js';
 import type { ApiDeps } from '../api/deps.js';
 import { TenantStore } from '../api/tenants.js';
+import { TemplateStore } from '../api/template-store.js';
+import { TemplateUsage } from '../workers/template-usage.js';
 import { createStorage } from '../cdn/create-storage.js';
 import { publicUrlFor } from '../cdn/public-url.js';
 import { loadConfig, type AppConfig } from '../lib/config.js';
@@ -19,6 +21,7 @@ import { RunStore } from '../workers/run-store.js';
 import { inferenceSteps } from '../workers/inference-steps.js';
 import { fetchWarmModels, warmModels } from '../workers/warm-models.js';
 import { startWorkers, type WorkerHost } from '../workers/worker-host.js';
+import { generateDeps } from '../workers/generate-deps.js';
 
 export interface Service {
   config: AppConfig;
@@ -98,9 +101,11 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       runs,
       inference,
       render: { storage, decodeLimits: config.workers.decodeLimits },
+      generate: generateDeps(storage, config.workers.decodeLimits, options.env, logger),
       publish: {
         storage,
         runs,
+        templateUsage: new TemplateUsage(redis, config.workers.queuePrefix),
         urlFor,
         imgix: config.cdn.imgix,
         purging: config.cdn.invalidation.driver !== 'none',
@@ -118,7 +123,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   );
 
   if (wantApi) {
-    const deps: ApiDeps = { config, redis, storage, tenants: new TenantStore(redis, config.workers.queuePrefix), assets: new AssetStore(storage), runs, queues, urlFor, metrics };
+    const deps: ApiDeps = { config, redis, storage, tenants: new TenantStore(redis, config.workers.queuePrefix), assets: new AssetStore(storage), runs, queues, urlFor, metrics,
+      templates: new TemplateStore(redis, config.workers.queuePrefix, config.api.maxTemplatesPerTenant), templateUsage: new TemplateUsage(redis, config.workers.queuePrefix) };
     app = await buildApp(deps, logger);
     await app.listen({ port: config.api.port, host: config.api.host });
     const address = app.server.address();

@@ -85,6 +85,15 @@ export function aliasPrefixes(tenantId: string, assetId: string, sku?: string): 
   return prefixes;
 }
 
+/** Sales-channel names in stable URLs (`latest/<channel>/`): lowercase letters, digits and `-`. */
+export const CHANNEL_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
+
+/** `<alias prefix><channel>/`: where one channel layout's stable copies live. */
+export function channelAliasPrefix(prefix: string, channel: string): string {
+  if (!CHANNEL_PATTERN.test(channel)) throw bad('invalid channel', { channel: channel.slice(0, 40) });
+  return `${prefix}${channel}/`;
+}
+
 /** `<alias prefix><width>.<ext>`: the stable URL of one width and format. */
 export const aliasKey = (prefix: string, width: number, format: OutputFormat): string => `${prefix}${width}.${FORMAT_EXTENSIONS[format]}`;
 
@@ -158,6 +167,9 @@ const PUBLIC_KEY_PATTERNS = [
   new RegExp(`^t/${ID}/assets/${ID}/manifest\\.json$`),
   new RegExp(`^t/${ID}/assets/${ID}/latest/[1-9][0-9]{0,5}\\.(?:avif|webp|jpg)$`),
   new RegExp(`^t/${ID}/sku/[A-Za-z0-9][A-Za-z0-9._-]{0,63}/(?:[1-9][0-9]{0,5}\\.(?:avif|webp|jpg)|manifest\\.json)$`),
+  // Per-channel stable copies (generate step with channels).
+  new RegExp(`^t/${ID}/assets/${ID}/latest/[a-z][a-z0-9-]{0,31}/[1-9][0-9]{0,5}\\.(?:avif|webp|jpg)$`),
+  new RegExp(`^t/${ID}/sku/[A-Za-z0-9][A-Za-z0-9._-]{0,63}/[a-z][a-z0-9-]{0,31}/[1-9][0-9]{0,5}\\.(?:avif|webp|jpg)$`),
 ];
 
 /**

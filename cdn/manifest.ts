@@ -20,6 +20,31 @@ const renditionSchema = z.object({
   bytes: z.number().int().nonnegative(),
 });
 
+/** The responsive parts of one set of renditions: what a storefront needs to show it. */
+const responsiveShape = {
+  /** Every rendition, grouped by format (best first) then by width, ascending. */
+  renditions: z.array(renditionSchema).min(1),
+  /** `"<url> 320w, <url> 640w"` per format present. */
+  srcset: z.object({ avif: z.string().optional(), webp: z.string().optional(), jpeg: z.string().optional() }),
+  sizes: z.string(),
+  /** The `<img>` fallback: the largest JPEG no wider than 1280 px (else the largest one). */
+  fallback: z.object({ url: z.string(), width: z.number(), height: z.number(), format: z.enum(OUTPUT_FORMATS) }),
+  /** A ready `<picture>` element, attributes HTML-escaped. */
+  picture: z.string(),
+  placeholder: z.object({ thumbhash: z.string() }),
+  dominantColor: z.string().regex(/^#[0-9a-fA-F]{6}$/),
+};
+
+/** One sales channel's layout (generate step with `channels`): its own responsive set and stable URLs. */
+export const channelManifestSchema = z.object({
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  ...responsiveShape,
+  /** Base of the channel's stable URLs: append `<width>.<avif|webp|jpg>`. */
+  latest: z.string(),
+});
+export type ChannelManifest = z.infer<typeof channelManifestSchema>;
+
 /** The published document of an asset: everything a storefront needs to show it responsively. */
 export const assetManifestSchema = z.object({
   version: z.literal(1),
@@ -33,20 +58,17 @@ export const assetManifestSchema = z.object({
     format: z.string(),
     bytes: z.number().int().nonnegative(),
   }),
-  /** Every rendition, grouped by format (best first) then by width, ascending. */
-  renditions: z.array(renditionSchema).min(1),
-  /** `"<url> 320w, <url> 640w"` per format present. */
-  srcset: z.object({ avif: z.string().optional(), webp: z.string().optional(), jpeg: z.string().optional() }),
-  sizes: z.string(),
-  /** The `<img>` fallback: the largest JPEG no wider than 1280 px (else the largest one). */
-  fallback: z.object({ url: z.string(), width: z.number(), height: z.number(), format: z.enum(OUTPUT_FORMATS) }),
-  /** A ready `<picture>` element, attributes HTML-escaped. */
-  picture: z.string(),
-  placeholder: z.object({ thumbhash: z.string() }),
-  dominantColor: z.string().regex(/^#[0-9a-fA-F]{6}$/),
+  ...responsiveShape,
   createdAt: z.iso.datetime(),
   /** imgix URLs for the original, when an imgix source is configured. */
   imgix: z.object({ url: z.string(), srcset: z.string() }).optional(),
+  /** The scene template the run applied (generate step). */
+  template: z.object({ id: z.string(), version: z.string() }).optional(),
+  /**
+   * Per sales channel, when the run made channel layouts; the top-level renditions are then the
+   * first channel's, so clients of the single-layout shape keep working.
+   */
+  channels: z.record(z.string(), channelManifestSchema).optional(),
 });
 
 /** A validated manifest (see {@link assetManifestSchema}). */
@@ -82,6 +104,19 @@ export interface BuildManifestInput {
   alt?: string;
   /** Defaults to now; fixed in tests. */
   createdAt?: Date;
+  /** The scene template the run applied. */
+  template?: { id: string; version: string };
+  /** Channel layouts, in order: the first one's renditions are also the top-level ones. */
+  channels?: Array<{
+    channel: string;
+    width: number;
+    height: number;
+    renditions: ManifestRenditionInput[];
+    thumbhash: string;
+    dominantColor: string;
+    /** Base URL of the channel's stable copies. */
+    latest: string;
+  }>;
 }
 
 /** Widest fallback we pick for `<img src>`: wide enough for most layouts, small enough for old browsers. */
@@ -98,9 +133,37 @@ export function escapeHtmlAttr(value: string): string {
  * imgix URLs are computed locally (signed when a token is given).
  */
 export function buildManifest(input: BuildManifestInput): AssetManifest {
-  if (input.renditions.length === 0) throw new AppError(500, 'INTERNAL', 'cannot build a manifest without renditions');
+  const main = responsive(input, input.renditions, input.thumbhash, input.dominantColor);
+  const manifest: AssetManifest = {
+    version: 1,
+    assetId: input.assetId,
+    tenantId: input.tenantId,
+    runId: input.runId,
+    source: {
+      sha256: input.source.sha256,
+      width: input.source.width,
+      height: input.source.height,
+      format: input.source.format,
+      bytes: input.source.bytes,
+    },
+    ...main,
+    createdAt: (input.createdAt ?? new Date()).toISOString(),
+    ...(input.imgix ? { imgix: imgixUrls(input.imgix, main.renditions, main.fallback.width) } : {}),
+    ...(input.template ? { template: input.template } : {}),
+    ...(input.channels ? {
+      channels: Object.fromEntries(input.channels.map((c) => [c.channel, {
+        width: c.width, height: c.height, ...responsive(input, c.renditions, c.thumbhash, c.dominantColor), latest: c.latest,
+      }])),
+    } : {}),
+  };
+  return assetManifestSchema.parse(manifest);
+}
 
-  const renditions = [...input.renditions]
+/** Renditions, srcsets, fallback and `<picture>` of one responsive set. */
+function responsive(input: BuildManifestInput, stored: ManifestRenditionInput[], thumbhash: string, dominantColor: string) {
+  if (stored.length === 0) throw new AppError(500, 'INTERNAL', 'cannot build a manifest without renditions');
+
+  const renditions = [...stored]
     .sort((a, b) => OUTPUT_FORMATS.indexOf(a.format) - OUTPUT_FORMATS.indexOf(b.format) || a.width - b.width)
     .map((r) => ({
       key: r.key,
@@ -135,32 +198,16 @@ export function buildManifest(input: BuildManifestInput): AssetManifest {
   const img =
     `<img ${attr('src', fallback.url)} ${attr('srcset', srcset[fallbackFormat]!)} ${attr('sizes', sizes)} ` +
     `${attr('width', fallback.width)} ${attr('height', fallback.height)} ${attr('alt', input.alt ?? '')} ` +
-    `loading="lazy" decoding="async" ${attr('style', `background:${input.dominantColor}`)}>`;
-  const picture = `<picture>${sources.join('')}${img}</picture>`;
-
-  const manifest: AssetManifest = {
-    version: 1,
-    assetId: input.assetId,
-    tenantId: input.tenantId,
-    runId: input.runId,
-    source: {
-      sha256: input.source.sha256,
-      width: input.source.width,
-      height: input.source.height,
-      format: input.source.format,
-      bytes: input.source.bytes,
-    },
+    `loading="lazy" decoding="async" ${attr('style', `background:${dominantColor}`)}>`;
+  return {
     renditions,
     srcset,
     sizes,
     fallback: { url: fallback.url, width: fallback.width, height: fallback.height, format: fallbackFormat },
-    picture,
-    placeholder: { thumbhash: input.thumbhash },
-    dominantColor: input.dominantColor,
-    createdAt: (input.createdAt ?? new Date()).toISOString(),
-    ...(input.imgix ? { imgix: imgixUrls(input.imgix, renditions, fallback.width) } : {}),
+    picture: `<picture>${sources.join('')}${img}</picture>`,
+    placeholder: { thumbhash },
+    dominantColor,
   };
-  return assetManifestSchema.parse(manifest);
 }
 
 /** imgix URL and srcset of the original, at exactly the widths we rendered (so caches line up). */

@@ -14,6 +14,8 @@ export const surrogateKey = {
   sku: (tenantId: string, sku: string) => `sku:${tenantId}/${sku}`,
   stable: (tenantId: string, assetId: string) => `stable:${tenantId}/${assetId}`,
   stableSku: (tenantId: string, sku: string) => `stable-sku:${tenantId}/${sku}`,
+  /** Mutable objects made with a scene template: a template edit can purge its whole catalog at once. */
+  template: (tenantId: string, templateId: string) => `template:${tenantId}/${templateId}`,
 };
 
 /** The metadata entry that holds an object's surrogate keys, space-separated. */

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { loadApiConfig, type ApiConfig } from '../api/config.js';
 import { loadCdnConfig, type CdnConfig } from '../cdn/config.js';
 import { loadModelsConfig, type ModelsConfig } from '../models/config.js';
+import { generatorConfigFromEnv, type GeneratorConfig } from '../models/generator/index.js';
 import { loadWorkersConfig, type WorkersConfig } from '../workers/config.js';
 import { parseEnv, type Env } from './env.js';
 
@@ -10,6 +11,8 @@ export interface AppConfig {
   workers: WorkersConfig;
   cdn: CdnConfig;
   models: ModelsConfig;
+  /** The operator's scene generator; absent when `GENERATOR_MODEL_PATH` is not set. */
+  generator: GeneratorConfig | undefined;
   logLevel: string;
 }
 
@@ -24,6 +27,7 @@ export function loadConfig(env: Env): AppConfig {
     workers: loadWorkersConfig(env),
     cdn: loadCdnConfig(env),
     models: loadModelsConfig(env),
+    generator: generatorConfigFromEnv(env),
     logLevel: parseEnv(logSchema, env, 'logging').LOG_LEVEL,
   };
 }

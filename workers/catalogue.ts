@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CHANNEL_NAMES } from '../templates/channels.js';
 import { OUTPUT_FORMATS } from './steps/types.js';
 import type { QueueKind } from './config.js';
 
@@ -19,11 +20,27 @@ const sourceRef = z.object({ key: z.string().min(1), sha256: z.string().regex(/^
  * by how it was made (original sha256, then each step, its options and its model), so identical
  * work is found and skipped instead of done again.
  */
-export const stepOutputSchema = z.object({
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+
+/** One channel's scene made by the generate step: an intermediate image of that channel's canvas. */
+export const layoutOutputSchema = z.object({
+  channel: z.enum(CHANNEL_NAMES),
   key: z.string(),
-  id: z.string().regex(/^[0-9a-f]{64}$/),
+  id: sha256,
   width: z.number().int().positive(),
   height: z.number().int().positive(),
+});
+export type LayoutOutput = z.output<typeof layoutOutputSchema>;
+
+export const stepOutputSchema = z.object({
+  key: z.string(),
+  id: sha256,
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  /** The generate step's scenes, one per channel (the first is also `key`); render makes a set of each. */
+  layouts: z.array(layoutOutputSchema).min(1).optional(),
+  /** The template the generate step applied: its version joins every rendition set id. */
+  template: z.object({ id: z.string(), version: sha256 }).optional(),
 });
 export type StepOutput = z.output<typeof stepOutputSchema>;
 
@@ -32,6 +49,25 @@ export const inferenceJobSchema = jobBase.extend({
   /** Options as validated by the step's own schema at enqueue time; parsed again by the processor. */
   options: z.record(z.string(), z.unknown()),
 });
+
+/**
+ * A generate step as enqueued: the template already resolved by the API (the tenant's own or a
+ * built-in, params applied), so a template edited while the job waits cannot change this run.
+ */
+export const generateJobOptionsSchema = z.object({
+  templateId: z.string().min(1),
+  /** Version of the stored template (before params): what the asset is recorded as using. */
+  templateVersion: sha256,
+  /** The template with the run's params applied; parsed again by the processor. */
+  template: z.record(z.string(), z.unknown()),
+  channels: z.array(z.enum(CHANNEL_NAMES)).min(1),
+  colourway: z.string().min(1).optional(),
+  /** The backplate photo (an original of the same tenant), for backplate templates. */
+  backplate: z.object({ key: z.string().min(1), sha256 }).optional(),
+});
+export type GenerateJobOptions = z.output<typeof generateJobOptionsSchema>;
+
+export const generateJobSchema = jobBase.extend({ source: sourceRef, options: generateJobOptionsSchema });
 
 export const renderJobSchema = jobBase.extend({
   source: sourceRef,
@@ -51,7 +87,7 @@ export const publishJobSchema = jobBase.extend({
 export const purgeJobSchema = z.object({}).strict();
 
 /** What the render job returns (and stores as the set marker), read by the publish job. */
-export const renderResultSchema = z.object({
+const renderedSetSchema = z.object({
   setId: z.string(),
   width: z.number().int(),
   height: z.number().int(),
@@ -66,6 +102,14 @@ export const renderResultSchema = z.object({
     bytes: z.number().int(),
   })),
 });
+/**
+ * One responsive set; after a generate step with channels, the first channel's set at the top
+ * (the single-layout shape) and every channel's in `channels`.
+ */
+export const renderResultSchema = renderedSetSchema.extend({
+  channels: z.array(renderedSetSchema.extend({ channel: z.enum(CHANNEL_NAMES) })).optional(),
+  template: z.object({ id: z.string(), version: sha256 }).optional(),
+});
 export type RenderResult = z.output<typeof renderResultSchema>;
 
 /**
@@ -77,6 +121,10 @@ export const JOB_CATALOGUE = {
   'remove-background': { queue: 'inference', data: inferenceJobSchema },
   upscale: { queue: 'inference', data: inferenceJobSchema },
   render: { queue: 'render', data: renderJobSchema },
+  /** Template scenes are CPU work (sharp): the render queue. */
+  generate: { queue: 'render', data: generateJobSchema },
+  /** The same processor, for templates whose backdrop comes from the ONNX generator: the inference queue. */
+  'generate-onnx': { queue: 'inference', data: generateJobSchema },
   publish: { queue: 'publish', data: publishJobSchema },
   purge: { queue: 'publish', data: purgeJobSchema },
 } as const satisfies Record<string, { queue: QueueKind; data: z.ZodType }>;

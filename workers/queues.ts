@@ -3,7 +3,8 @@ import { FlowProducer, Queue, type FlowJob, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { QueueProbe } from '../lib/metrics.js';
 import { QUEUE_KINDS, type QueueKind, type WorkersConfig } from './config.js';
-import { JOB_CATALOGUE, type JobData, type JobName } from './catalogue.js';
+import { generateJobOptionsSchema, JOB_CATALOGUE, type JobData, type JobName } from './catalogue.js';
+import { templateSchema } from '../templates/schema.js';
 import type { Recipe, ValidRecipe } from './recipe.js';
 import type { RunRecord, RunStore } from './run-store.js';
 import { OUTPUT_FORMATS, type OutputFormat } from './steps/types.js';
@@ -98,6 +99,11 @@ export async function enqueueRun(
         ...common,
         options: { widths: options.widths ?? deps.config.renderWidths, formats: options.formats ?? [...OUTPUT_FORMATS] },
       }, jobOpts, chain);
+    } else if (step.name === 'generate') {
+      // The API resolved the template (see api/resolve-generate.ts); a generator backdrop needs the model: inference queue.
+      const options = generateJobOptionsSchema.parse(step.options);
+      const onnx = templateSchema.parse(options.template).backdrop.type === 'generator';
+      chain = job(onnx ? 'generate-onnx' : 'generate', { ...common, options }, jobOpts, chain);
     } else if (step.name === 'remove-background' || step.name === 'upscale') {
       chain = job(step.name, { ...common, options: step.options }, jobOpts, chain);
     } else {

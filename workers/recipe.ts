@@ -1,5 +1,8 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
+import { CHANNEL_NAMES, CHANNEL_PRESETS, type ChannelName } from '../templates/channels.js';
+import { templateParamsSchema } from '../templates/params.js';
+import { templateIdSchema } from '../templates/schema.js';
 import { removeBackgroundOptionsSchema } from './steps/remove-background-options.js';
 import { OUTPUT_FORMATS } from './steps/types.js';
 import { pickUpscaleModel, upscaleOptionsSchema, type UpscaleOptions } from './steps/upscale-options.js';
@@ -14,6 +17,20 @@ export const renderStepOptionsSchema = z
   })
   .strict();
 
+/** Options of the `generate` step (a template scene, one layout per channel). */
+export const generateStepOptionsSchema = z
+  .object({
+    template: templateIdSchema.describe('A built-in template id or one of your own (GET /v1/templates).'),
+    params: templateParamsSchema.optional().describe("Overrides of the template's parameters for this run (e.g. colour)."),
+    channels: z.array(z.enum(CHANNEL_NAMES)).min(1).max(CHANNEL_NAMES.length)
+      .refine((c) => new Set(c).size === c.length, 'each channel once')
+      .optional()
+      .describe(`Layouts to make, each published as its own responsive set: ${CHANNEL_NAMES.join(', ')}. Default: the template's channels.`),
+    colourway: z.string().min(1).max(64).optional().describe('Recolour the product first: "#rrggbb" or a named colour.'),
+  })
+  .strict();
+export type GenerateStepOptions = z.output<typeof generateStepOptionsSchema>;
+
 /** Step names a recipe may mention. */
 export const STEP_NAMES = ['remove-background', 'upscale', 'generate', 'render'] as const;
 export type StepName = (typeof STEP_NAMES)[number];
@@ -25,6 +42,7 @@ export type StepName = (typeof STEP_NAMES)[number];
 const STEP_OPTIONS: Partial<Record<StepName, z.ZodType<Record<string, unknown>>>> = {
   'remove-background': removeBackgroundOptionsSchema,
   upscale: upscaleOptionsSchema,
+  generate: generateStepOptionsSchema,
   render: renderStepOptionsSchema,
 };
 
@@ -62,6 +80,10 @@ export function validateRecipe(recipe: Recipe): ValidRecipe {
   if (renderAt !== recipe.steps.length - 1 || recipe.steps.filter((s) => s.name === 'render').length !== 1) {
     throw new AppError(422, 'INVALID_RECIPE', 'A recipe must end with exactly one `render` step.');
   }
+  const generates = recipe.steps.filter((s) => s.name === 'generate').length;
+  if (generates > 1 || (generates === 1 && recipe.steps[renderAt - 1]?.name !== 'generate')) {
+    throw new AppError(422, 'INVALID_RECIPE', 'A recipe may have one `generate` step, right before `render`.');
+  }
   return {
     steps: recipe.steps.map((step, index) => {
       const parsed = STEP_OPTIONS[step.name]!.safeParse(step.options ?? {});
@@ -92,5 +114,21 @@ export function checkOutputSize(source: { width: number; height: number }, recip
     throw new AppError(422, 'IMAGE_TOO_LARGE', `This recipe would make a ${width}x${height} image; the limit is ${maxOutputPixels} pixels.`, {
       outputWidth: width, outputHeight: height, maxOutputPixels,
     });
+  }
+  for (const step of recipe.steps.filter((s) => s.name === 'generate')) {
+    const { channels } = step.options as GenerateStepOptions;
+    if (channels) checkLayoutSize(channels, maxOutputPixels);
+  }
+}
+
+/** Refuse channel layouts larger than the output limit (a template's default channels are checked once resolved). */
+export function checkLayoutSize(channels: readonly ChannelName[], maxOutputPixels: number): void {
+  for (const channel of channels) {
+    const { width, height } = CHANNEL_PRESETS[channel];
+    if (width * height > maxOutputPixels) {
+      throw new AppError(422, 'IMAGE_TOO_LARGE', `The ${channel} layout is ${width}x${height}; the limit is ${maxOutputPixels} pixels.`, {
+        channel, outputWidth: width, outputHeight: height, maxOutputPixels,
+      });
+    }
   }
 }

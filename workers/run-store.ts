@@ -20,6 +20,8 @@ export interface StepRecord {
   timings?: Record<string, number>;
   /** The model a step ran, for AI steps. */
   model?: string;
+  /** The scene template a generate step applied (id and version). */
+  template?: { id: string; version: string };
 }
 
 export interface RunRecord {

@@ -6,10 +6,11 @@ import type { Redis } from 'ioredis';
 import type { Env } from '../lib/env.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../lib/metrics.js';
-import { inferenceJobSchema, jobsOnQueue, publishJobSchema, purgeJobSchema, renderJobSchema, type JobName } from './catalogue.js';
+import { generateJobSchema, inferenceJobSchema, jobsOnQueue, publishJobSchema, purgeJobSchema, renderJobSchema, type JobName } from './catalogue.js';
 import type { QueueKind, WorkersConfig } from './config.js';
 import { describeJobFailure, toJobError } from './job-errors.js';
 import { jobLogger } from './job-log.js';
+import { processGenerate, type GenerateDeps } from './processors/generate.js';
 import { processInference, type InferenceDeps } from './processors/inference.js';
 import { processPublish, type PublishDeps } from './processors/publish.js';
 import { processPurge, type PurgeDeps } from './processors/purge.js';
@@ -24,6 +25,7 @@ export interface WorkerHostDeps {
   runs: RunStore;
   inference: InferenceDeps;
   render: RenderDeps;
+  generate: GenerateDeps;
   publish: PublishDeps;
   purge: PurgeDeps;
   metrics: Metrics;
@@ -81,6 +83,11 @@ function processorFor(kind: QueueKind, deps: WorkerHostDeps): Processor | string
     const input = resolveStepInput(data.source, await job.getChildrenValues());
     return processInference(name, data, input, { ...deps.inference, logger: jobLogger(deps.logger, job) }, (p) => job.updateProgress(p), signal);
   };
+  const generate: Processor = async (job, _token, signal) => {
+    const data = generateJobSchema.parse(job.data);
+    const input = resolveStepInput(data.source, await job.getChildrenValues());
+    return processGenerate(data, input, deps.generate, (p) => job.updateProgress(p), signal);
+  };
   // Every job in the catalogue must have a handler here: the type refuses to compile otherwise.
   const handlers: Record<JobName, Processor> = {
     'remove-background': inference('remove-background'),
@@ -90,6 +97,8 @@ function processorFor(kind: QueueKind, deps: WorkerHostDeps): Processor | string
       const input = resolveStepInput(data.source, await job.getChildrenValues());
       return processRender(data, input, deps.render, (p) => job.updateProgress(p), signal);
     },
+    generate: generate,
+    'generate-onnx': generate,
     publish: (job) => processPublish(job, publishJobSchema.parse(job.data), deps.publish),
     purge: (job, _token, signal) => {
       purgeJobSchema.parse(job.data);
@@ -152,13 +161,16 @@ function trackRuns(worker: Worker, deps: WorkerHostDeps): void {
       log.info({ purge: result, durationMs }, 'CDN purge completed');
       return;
     }
-    const { timings, model, renditions } = (result ?? {}) as { timings?: Record<string, number>; model?: string; renditions?: Array<{ bytes: number }> };
+    const { timings, model, renditions, template } = (result ?? {}) as {
+      timings?: Record<string, number>; model?: string; renditions?: Array<{ bytes: number }>; template?: { id: string; version: string };
+    };
     deps.metrics.stepDuration.observe({ step: job.name, model: model ?? '' }, durationMs / 1000);
     if (renditions) deps.metrics.bytesOut.inc(renditions.reduce((sum, r) => sum + r.bytes, 0));
     log.info({ durationMs, timings, model }, 'step completed');
     safely('completed', runs.updateStep(runId, stepIndex, {
       state: 'completed', progress: 100, finishedAt: new Date().toISOString(), durationMs,
       ...(timings ? { timings } : {}), ...(model ? { model } : {}),
+      ...(template && job.name !== 'render' ? { template } : {}),
     }), job);
   });
   worker.on('failed', (job, err) => {

@@ -38,7 +38,7 @@ export function assetRoutes(app: FastifyInstance, deps: ApiDeps): void {
         const sku = parseSkuField(upload.fields.sku);
         const { maxInputPixels, maxInputFrames, decodeTimeoutSeconds } = deps.config.workers;
         const image = await inspectImage(upload.path, { maxPixels: maxInputPixels, maxFrames: maxInputFrames, decodeTimeoutSeconds });
-        const valid = prepareRun(deps, recipe, image);
+        const valid = await prepareRun(deps, tenantId, recipe, image);
         const key = originalKey(tenantId, upload.sha256, EXTENSIONS[image.format]);
         const contentReused = (await deps.storage.head(key)) !== undefined;
         if (!contentReused) {
@@ -82,9 +82,10 @@ export function assetRoutes(app: FastifyInstance, deps: ApiDeps): void {
     preHandler: [auth, app.idempotent],
     schema: { summary: 'Start a run of a recipe on an asset', params: idParams, body: recipeSchema, response: { 202: runSchema, ...errors } },
     handler: async (request, reply) => {
-      const asset = await deps.assets.get(tenantOf(request), request.params.id);
+      const tenantId = tenantOf(request);
+      const asset = await deps.assets.get(tenantId, request.params.id);
       if (!asset) throw notFound('Asset');
-      const run = await startRun(deps, asset, request.body, prepareRun(deps, request.body, asset.original), request.log);
+      const run = await startRun(deps, asset, request.body, await prepareRun(deps, tenantId, request.body, asset.original), request.log);
       return reply.code(202).send(publicRun(run));
     },
   });

@@ -94,8 +94,9 @@ describe('API on local-disk storage', () => {
     const badWidth = await send({ steps: [{ name: 'render', options: { widths: [-5] } }] });
     expect(badWidth.status).toBe(422);
     expect(((await badWidth.json()) as { error: { code: string } }).error.code).toBe('INVALID_RECIPE');
-    const generate = await send({ steps: [{ name: 'generate' }, { name: 'render' }] });
-    expect(((await generate.json()) as { error: { code: string } }).error.code).toBe('STEP_NOT_AVAILABLE');
+    const generate = await send({ steps: [{ name: 'generate' }, { name: 'render' }] }); // no template named
+    expect(generate.status).toBe(422);
+    expect(((await generate.json()) as { error: { code: string } }).error.code).toBe('INVALID_RECIPE');
     const badFactor = await send({ steps: [{ name: 'upscale', options: { factor: 5 } }, { name: 'render' }] });
     expect(badFactor.status).toBe(422);
     expect(((await badFactor.json()) as { error: { code: string } }).error.code).toBe('INVALID_RECIPE');

@@ -43,8 +43,8 @@ describe('bad input gets a 4xx JSON error with a stable code, and nothing is sto
       return upload(service, key, gif, { type: 'image/gif' });
     }, 422, 'IMAGE_TOO_LARGE'],
     ['a file over the upload limit', async () => upload(service, key, await readFile(fixture('coffee.png'))), 413, 'UPLOAD_TOO_LARGE'],
-    ['a recipe naming a step that is not available yet', async () =>
-      upload(service, key, await readFile(fixture('HappyFish.jpg')), { recipe: { steps: [{ name: 'generate' }, { name: 'render' }] } }), 422, 'STEP_NOT_AVAILABLE'],
+    ['a recipe naming a template that does not exist', async () =>
+      upload(service, key, await readFile(fixture('HappyFish.jpg')), { recipe: { steps: [{ name: 'generate', options: { template: 'no-such-template' } }, { name: 'render' }] } }), 422, 'UNKNOWN_TEMPLATE'],
     ['a recipe that is not JSON', async () => {
       const form = new FormData();
       form.append('recipe', '{not json');

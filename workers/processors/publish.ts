@@ -1,18 +1,21 @@
 import type { Job } from 'bullmq';
 import { buildManifest, type AssetManifest } from '../../cdn/manifest.js';
-import { aliasKey, aliasPrefixes, manifestKey } from '../../cdn/keys.js';
+import { aliasKey, aliasPrefixes, channelAliasPrefix, manifestKey } from '../../cdn/keys.js';
 import type { ObjectStorage } from '../../cdn/storage.js';
 import type { CdnConfig } from '../../cdn/config.js';
-import { mutableCacheControl, mutableSurrogateKeys, purgeKeysFor, SURROGATE_KEY_METADATA } from '../../cdn/surrogate-keys.js';
+import { mutableCacheControl, mutableSurrogateKeys, purgeKeysFor, surrogateKey, SURROGATE_KEY_METADATA } from '../../cdn/surrogate-keys.js';
 import { CONTENT_TYPES } from '../../cdn/formats.js';
 import { AppError } from '../../lib/errors.js';
 import { renderResultSchema, type JobData } from '../catalogue.js';
 import type { PurgeRequestEntry } from '../purge-outbox.js';
 import type { RunStore } from '../run-store.js';
+import type { TemplateUsage } from '../template-usage.js';
 
 export interface PublishDeps {
   storage: ObjectStorage;
   runs: RunStore;
+  /** Records the template each asset's published run applied (catalog re-renders look it up). */
+  templateUsage: TemplateUsage;
   urlFor: (key: string) => string;
   imgix: CdnConfig['imgix'];
   /** True when a CDN invalidator is configured: mutable objects may then be cached at the edge. */
@@ -29,6 +32,7 @@ export interface PublishDeps {
 export async function processPublish(job: Job, data: JobData<'publish'>, deps: PublishDeps): Promise<{ manifestKey: string; stableUrls: string[] }> {
   const childValues = Object.values(await job.getChildrenValues());
   const render = renderResultSchema.parse(childValues[0]);
+  const prefixes = aliasPrefixes(data.tenantId, data.assetId, data.sku);
   const manifest: AssetManifest = buildManifest({
     assetId: data.assetId,
     tenantId: data.tenantId,
@@ -39,22 +43,41 @@ export async function processPublish(job: Job, data: JobData<'publish'>, deps: P
     dominantColor: render.dominantColor,
     urlFor: deps.urlFor,
     ...(deps.imgix ? { imgix: { ...deps.imgix, originalKey: data.source.key } } : {}),
+    ...(render.template ? { template: render.template } : {}),
+    ...(render.channels ? {
+      channels: render.channels.map((c) => ({
+        channel: c.channel, width: c.width, height: c.height, renditions: c.renditions, thumbhash: c.thumbhash, dominantColor: c.dominantColor,
+        latest: deps.urlFor(channelAliasPrefix(prefixes[0]!, c.channel)),
+      })),
+    } : {}),
   });
   const mutable = {
     cacheControl: mutableCacheControl(deps.purging),
-    metadata: { [SURROGATE_KEY_METADATA]: mutableSurrogateKeys(data.tenantId, data.assetId, data.sku).join(' ') },
+    metadata: {
+      [SURROGATE_KEY_METADATA]: [
+        ...mutableSurrogateKeys(data.tenantId, data.assetId, data.sku),
+        ...(render.template ? [surrogateKey.template(data.tenantId, render.template.id)] : []),
+      ].join(' '),
+    },
   };
 
   const written: string[] = [];
-  const prefixes = aliasPrefixes(data.tenantId, data.assetId, data.sku);
-  for (const rendition of render.renditions) {
-    // Read each rendition once, however many stable URLs (asset, SKU) it is copied to.
-    const bytes = await deps.storage.get(rendition.key);
-    if (!bytes) throw new AppError(503, 'STORAGE_ERROR', `rendition ${rendition.key} is missing`);
-    for (const prefix of prefixes) {
-      const key = aliasKey(prefix, rendition.width, rendition.format);
-      await deps.storage.put(key, bytes, { contentType: CONTENT_TYPES[rendition.format], ...mutable });
-      written.push(key);
+  // The single-layout stable URLs (the first channel's, after a generate step), then each
+  // channel's under `<prefix><channel>/`.
+  const copies: Array<{ prefixes: string[]; renditions: typeof render.renditions }> = [
+    { prefixes, renditions: render.renditions },
+    ...(render.channels ?? []).map((c) => ({ prefixes: prefixes.map((p) => channelAliasPrefix(p, c.channel)), renditions: c.renditions })),
+  ];
+  for (const copy of copies) {
+    for (const rendition of copy.renditions) {
+      // Read each rendition once, however many stable URLs (asset, SKU) it is copied to.
+      const bytes = await deps.storage.get(rendition.key);
+      if (!bytes) throw new AppError(503, 'STORAGE_ERROR', `rendition ${rendition.key} is missing`);
+      for (const prefix of copy.prefixes) {
+        const key = aliasKey(prefix, rendition.width, rendition.format);
+        await deps.storage.put(key, bytes, { contentType: CONTENT_TYPES[rendition.format], ...mutable });
+        written.push(key);
+      }
     }
   }
   const manifestBody = Buffer.from(JSON.stringify(manifest, null, 2));
@@ -64,6 +87,7 @@ export async function processPublish(job: Job, data: JobData<'publish'>, deps: P
   written.push(key);
 
   await deps.runs.setOutputs(data.runId, { manifestKey: key, manifestUrl: deps.urlFor(key) });
+  await deps.templateUsage.record(data.tenantId, data.assetId, render.template);
   const urls = written.map(deps.urlFor);
   if (deps.purging) {
     await deps.runs.setPurge(data.runId, { state: 'queued', attempts: 0 });

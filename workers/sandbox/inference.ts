@@ -10,12 +10,14 @@ import { loadCdnConfig } from '../../cdn/config.js';
 import { createStorage } from '../../cdn/create-storage.js';
 import { createLogger } from '../../lib/logger.js';
 import { loadModelsConfig } from '../../models/config.js';
-import { inferenceJobSchema } from '../catalogue.js';
+import { generateJobSchema, inferenceJobSchema } from '../catalogue.js';
 import { loadWorkersConfig } from '../config.js';
 import { inferenceSteps } from '../inference-steps.js';
 import { toJobError } from '../job-errors.js';
 import { jobLogger } from '../job-log.js';
+import { processGenerate, type GenerateDeps } from '../processors/generate.js';
 import { processInference, type InferenceDeps } from '../processors/inference.js';
+import { generateDeps } from '../generate-deps.js';
 import { resolveStepInput } from '../step-input.js';
 import { warmModels } from '../warm-models.js';
 
@@ -39,6 +41,7 @@ restrictImageLoaders();
 exitWithParent();
 
 let deps: InferenceDeps | undefined;
+let generate: GenerateDeps | undefined;
 
 export default async function inferenceSandboxed(job: SandboxedJob) {
   deps ??= buildDeps();
@@ -46,6 +49,12 @@ export default async function inferenceSandboxed(job: SandboxedJob) {
   const log = jobLogger(deps.logger, job);
   log.debug('step running in sandboxed child');
   try {
+    if (job.name === 'generate-onnx') {
+      generate ??= generateDeps(deps.storage, deps.decodeLimits, process.env, deps.logger);
+      const data = generateJobSchema.parse(job.data);
+      const input = resolveStepInput(data.source, await job.getChildrenValues());
+      return await processGenerate(data, input, generate, (p) => job.updateProgress(p));
+    }
     if (job.name !== 'remove-background' && job.name !== 'upscale') throw new Error(`no processor for job "${job.name}"`);
     const data = inferenceJobSchema.parse(job.data);
     const input = resolveStepInput(data.source, await job.getChildrenValues());

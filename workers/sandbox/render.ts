@@ -9,11 +9,12 @@ import { exitWithParent } from './exit-with-parent.js';
 import { loadCdnConfig } from '../../cdn/config.js';
 import { createStorage } from '../../cdn/create-storage.js';
 import { createLogger, type Logger } from '../../lib/logger.js';
-import { renderJobSchema } from '../catalogue.js';
+import { generateJobSchema, renderJobSchema } from '../catalogue.js';
 import { loadWorkersConfig } from '../config.js';
 import { toJobError } from '../job-errors.js';
 import { jobLogger } from '../job-log.js';
 import { resolveStepInput } from '../step-input.js';
+import { processGenerate } from '../processors/generate.js';
 import { processRender, type RenderDeps } from '../processors/render.js';
 
 // A child process decodes untrusted uploads too: the same loader policy as its parent.
@@ -33,6 +34,11 @@ export default async function renderSandboxed(job: SandboxedJob) {
   const log = jobLogger(logger, job);
   log.debug('step running in sandboxed child');
   try {
+    if (job.name === 'generate') {
+      const data = generateJobSchema.parse(job.data);
+      const input = resolveStepInput(data.source, await job.getChildrenValues());
+      return await processGenerate(data, input, deps, (p) => job.updateProgress(p));
+    }
     const data = renderJobSchema.parse(job.data);
     const input = resolveStepInput(data.source, await job.getChildrenValues());
     return await processRender(data, input, deps, (p) => job.updateProgress(p));

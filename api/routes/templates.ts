@@ -1,0 +1,114 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { AppError, notFound } from '../../lib/errors.js';
+import type { Logger } from '../../lib/logger.js';
+import { toRgba } from '../../templates/raster.js';
+import { BACKDROP_TYPES, templateIdSchema, templateSchema } from '../../templates/schema.js';
+import { decodeSource } from '../../workers/steps/decode.js';
+import { requireTenant, tenantOf } from '../auth.js';
+import type { ApiDeps } from '../deps.js';
+import { renderPreview } from '../template-preview.js';
+import type { StoredTemplate } from '../template-store.js';
+import { errorBodySchema } from '../schemas.js';
+
+const summarySchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  version: z.string().describe('sha256 of the canonical JSON: part of every rendition key made with it.'),
+  builtin: z.boolean().describe('False for the tenant\'s own templates (including overrides of a built-in id).'),
+  backdrop: z.enum(BACKDROP_TYPES),
+});
+const detailSchema = summarySchema.extend({ template: templateSchema });
+const params = z.object({ id: templateIdSchema });
+const putBody = templateSchema.extend({ id: templateIdSchema.optional().describe('Defaults to the URL id; must match it when given.') })
+  .describe('A template. Unknown fields, colours out of range and impossible layouts are refused with 422 INVALID_TEMPLATE naming the field.');
+const errors = { 400: errorBodySchema, 401: errorBodySchema, 404: errorBodySchema, 422: errorBodySchema };
+
+const summary = (t: StoredTemplate) => ({
+  id: t.template.id, name: t.template.name, description: t.template.description, version: t.version, builtin: t.builtin, backdrop: t.template.backdrop.type,
+});
+
+export function templateRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const auth = requireTenant(deps.tenants);
+
+  r.get('/v1/templates', {
+    preHandler: auth,
+    schema: { summary: 'Scene templates: the built-ins and your own', response: { 200: z.object({ templates: z.array(summarySchema) }), ...errors } },
+    handler: async (request) => ({ templates: (await deps.templates.list(tenantOf(request))).map(summary) }),
+  });
+
+  r.get('/v1/templates/:id', {
+    preHandler: auth,
+    schema: { summary: 'One template, in full', params, response: { 200: detailSchema, ...errors } },
+    handler: async (request) => {
+      const t = await deps.templates.get(tenantOf(request), request.params.id);
+      if (!t) throw notFound('Template');
+      return { ...summary(t), template: t.template };
+    },
+  });
+
+  r.put('/v1/templates/:id', {
+    preHandler: auth,
+    // Validation errors reach the handler, which answers 422 naming the field (not a generic 400).
+    attachValidation: true,
+    schema: {
+      summary: 'Create or replace one of your templates (a built-in id makes an override)',
+      params,
+      body: putBody,
+      response: { 200: detailSchema, 201: detailSchema, ...errors },
+    },
+    handler: async (request, reply) => {
+      const { stored, created } = await deps.templates.put(tenantOf(request), request.params.id, request.body);
+      return reply.code(created ? 201 : 200).send({ ...summary(stored), template: stored.template });
+    },
+  });
+
+  r.delete('/v1/templates/:id', {
+    preHandler: auth,
+    schema: { summary: 'Delete one of your templates (a built-in it overrode shows again)', params, response: { 204: z.null(), ...errors } },
+    handler: async (request, reply) => {
+      if (!(await deps.templates.delete(tenantOf(request), request.params.id))) {
+        throw new AppError(404, 'NOT_FOUND', `You have no template "${request.params.id}" (built-in templates cannot be deleted).`);
+      }
+      return reply.code(204).send(null);
+    },
+  });
+
+  r.get('/v1/templates/:id/preview.png', {
+    preHandler: auth,
+    schema: {
+      summary: 'The template rendered around a sample product (PNG, cached by template version)',
+      params,
+      produces: ['image/png'],
+      response: { 200: z.any().describe('image/png'), ...errors },
+    },
+    handler: async (request, reply) => {
+      const tenantId = tenantOf(request);
+      const t = await deps.templates.get(tenantId, request.params.id);
+      if (!t) throw notFound('Template');
+      const etag = `"${t.version}"`;
+      if (request.headers['if-none-match'] === etag) return reply.code(304).send();
+      const backdrop = t.template.backdrop;
+      if (backdrop.type === 'generator' && !deps.config.generator) {
+        throw new AppError(422, 'GENERATOR_NOT_CONFIGURED', 'This template needs the scene generator, and none is configured here (GENERATOR_MODEL_PATH).');
+      }
+      let backplate;
+      if (backdrop.type === 'backplate' && backdrop.assetId) {
+        const asset = await deps.assets.get(tenantId, backdrop.assetId);
+        const bytes = asset ? await deps.storage.get(asset.original.key) : undefined;
+        if (bytes) backplate = toRgba(await decodeSource(bytes, deps.config.workers.decodeLimits));
+      }
+      // Built-ins look the same for everyone; a tenant's template (or its backplate) is its own.
+      const cacheKey = `${t.builtin ? 'builtin' : tenantId}:${t.template.id}:${t.version}`;
+      const png = await renderPreview(t.template, cacheKey, {
+        ...(backplate ? { backplate } : {}),
+        ...(deps.config.generator ? { generator: deps.config.generator } : {}),
+        logger: request.log as unknown as Logger,
+      });
+      return reply.header('content-type', 'image/png').header('etag', etag).header('cache-control', 'private, max-age=300').send(png);
+    },
+  });
+}

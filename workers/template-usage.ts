@@ -1,0 +1,43 @@
+import type { Redis } from 'ioredis';
+
+/** The template (id and version) an asset's latest run applied. */
+export interface TemplateUse {
+  id: string;
+  version: string;
+}
+
+/**
+ * Which template each asset's latest run used, per tenant, in Redis: a hash asset → template and
+ * one set of asset ids per template, so a template edit can find the catalog to re-render.
+ */
+export class TemplateUsage {
+  constructor(private readonly redis: Redis, private readonly prefix: string) {}
+
+  private byAssetKey = (tenantId: string) => `${this.prefix}:asset-template:${tenantId}`;
+  private byTemplateKey = (tenantId: string, templateId: string) => `${this.prefix}:template-assets:${tenantId}:${templateId}`;
+
+  /** Record the template a new run of an asset applies (`undefined`: the run applies none). */
+  async record(tenantId: string, assetId: string, use: TemplateUse | undefined): Promise<void> {
+    const previous = await this.templateOf(tenantId, assetId);
+    const tx = this.redis.multi();
+    if (previous && previous.id !== use?.id) tx.srem(this.byTemplateKey(tenantId, previous.id), assetId);
+    if (use) {
+      tx.hset(this.byAssetKey(tenantId), assetId, JSON.stringify(use));
+      tx.sadd(this.byTemplateKey(tenantId, use.id), assetId);
+    } else {
+      tx.hdel(this.byAssetKey(tenantId), assetId);
+    }
+    await tx.exec();
+  }
+
+  /** The template an asset's latest run used, if any. */
+  async templateOf(tenantId: string, assetId: string): Promise<TemplateUse | undefined> {
+    const raw = await this.redis.hget(this.byAssetKey(tenantId), assetId);
+    return raw ? (JSON.parse(raw) as TemplateUse) : undefined;
+  }
+
+  /** The ids of a tenant's assets whose latest run used `templateId` (any version), sorted. */
+  async assetsUsingTemplate(tenantId: string, templateId: string): Promise<string[]> {
+    return (await this.redis.smembers(this.byTemplateKey(tenantId, templateId))).sort();
+  }
+}
