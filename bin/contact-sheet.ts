@@ -1,7 +1,7 @@
 /**
  * Render every built-in template on the fixture photos into one labelled contact sheet
  * (rows: images, columns: templates), in-process, without Redis:
- *   npm run contact-sheet [--out docs/contact-sheet.jpg] [--cell 220] [--model small|medium]
+ *   npm run contact-sheet -- [--out docs/contact-sheet.jpg] [--cell 220] [--model small|medium]
  * Photos (`../shared/fixtures/photos/`) are cut out with the real ISNet background-removal step;
  * rendered product shots (`../shared/fixtures/renders/`) use their exact masks, so the sheet shows
  * the templates and not the segmentation. Backplate templates use the sample backplate photo.
