@@ -45,6 +45,12 @@ export const ERROR_CODES = [
   'SERVICE_UNAVAILABLE',
   'STORAGE_ERROR',
   'CDN_PURGE_FAILED',
+  'URL_FORBIDDEN',
+  'URL_FETCH_FAILED',
+  'URL_TOO_LARGE',
+  'URL_TIMEOUT',
+  'WEBHOOK_DELIVERY_FAILED',
+  'TOO_MANY_WEBHOOKS',
   'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
