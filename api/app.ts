@@ -10,8 +10,10 @@ import { registerGuards } from './guards/index.js';
 import { assetRoutes } from './routes/assets.js';
 import { fileRoutes } from './routes/files.js';
 import { healthRoutes } from './routes/health.js';
+import { ingestRoutes } from './routes/ingest.js';
 import { runRoutes } from './routes/runs.js';
 import { tenantRoutes } from './routes/tenants.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 /** Build the HTTP API. Listening and shutdown belong to the caller (`bin/`). */
 export async function buildApp(deps: ApiDeps, logger: Logger): Promise<FastifyInstance> {
@@ -59,6 +61,8 @@ export async function buildApp(deps: ApiDeps, logger: Logger): Promise<FastifyIn
   tenantRoutes(app, deps);
   assetRoutes(app, deps);
   runRoutes(app, deps);
+  ingestRoutes(app, deps);
+  webhookRoutes(app, deps);
   if (deps.storage.name === 'fs') fileRoutes(app, deps);
   return app;
 }

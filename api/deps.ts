@@ -4,6 +4,7 @@ import type { AppConfig } from '../lib/config.js';
 import type { Metrics } from '../lib/metrics.js';
 import type { Queues } from '../workers/queues.js';
 import type { RunStore } from '../workers/run-store.js';
+import type { Connectors } from '../workers/webhooks/connectors.js';
 import type { AssetStore } from './asset-store.js';
 import type { TenantStore } from './tenants.js';
 
@@ -19,4 +20,6 @@ export interface ApiDeps {
   /** Public URL of a stored key (CDN base or the API's own /files route). */
   urlFor: (key: string) => string;
   metrics: Metrics;
+  /** Webhooks out and URL ingest. */
+  connectors: Connectors;
 }

@@ -19,6 +19,8 @@ import { RunStore } from '../workers/run-store.js';
 import { inferenceSteps } from '../workers/inference-steps.js';
 import { fetchWarmModels, warmModels } from '../workers/warm-models.js';
 import { startWorkers, type WorkerHost } from '../workers/worker-host.js';
+import { loadConnectorsConfig } from '../workers/webhooks/config.js';
+import { createConnectors } from '../workers/webhooks/connectors.js';
 
 export interface Service {
   config: AppConfig;
@@ -67,6 +69,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const queues = createQueues(redis, config.workers.queuePrefix);
   const outbox = new PurgeOutbox(redis, config.workers.queuePrefix);
   const metrics = createMetrics(() => queueProbes(queues));
+  const connectors = createConnectors({ redis, prefix: config.workers.queuePrefix, publishQueue: queues.queues.publish, config: loadConnectorsConfig(options.env), logger });
 
   let app: FastifyInstance | undefined;
   let url: string | undefined;
@@ -108,6 +111,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         },
       },
       purge: { outbox, invalidator: createInvalidator(config.cdn.invalidation), runs, schedule: () => schedulePurge(queues), metrics },
+      webhooks: { delivery: connectors.delivery, publisher: connectors.publisher },
       metrics,
       logger,
       childEnv: options.env,
@@ -116,7 +120,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   );
 
   if (wantApi) {
-    const deps: ApiDeps = { config, redis, storage, tenants: new TenantStore(redis, config.workers.queuePrefix), assets: new AssetStore(storage), runs, queues, urlFor, metrics };
+    const deps: ApiDeps = { config, redis, storage, tenants: new TenantStore(redis, config.workers.queuePrefix), assets: new AssetStore(storage), runs, queues, urlFor, metrics, connectors };
     app = await buildApp(deps, logger);
     await app.listen({ port: config.api.port, host: config.api.host });
     const address = app.server.address();

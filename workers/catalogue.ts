@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { OUTPUT_FORMATS } from './steps/types.js';
 import type { QueueKind } from './config.js';
+import { webhookJobSchema } from './webhooks/types.js';
 
 /** Fields every job carries: whose work it is and where it sits in its run. */
 const jobBase = z.object({
@@ -79,6 +80,7 @@ export const JOB_CATALOGUE = {
   render: { queue: 'render', data: renderJobSchema },
   publish: { queue: 'publish', data: publishJobSchema },
   purge: { queue: 'publish', data: purgeJobSchema },
+  'deliver-webhook': { queue: 'publish', data: webhookJobSchema },
 } as const satisfies Record<string, { queue: QueueKind; data: z.ZodType }>;
 
 export type JobName = keyof typeof JOB_CATALOGUE;

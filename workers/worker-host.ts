@@ -14,6 +14,10 @@ import { processPurge, type PurgeDeps } from './processors/purge.js';
 import { processRender, type RenderDeps } from './processors/render.js';
 import type { RunStore } from './run-store.js';
 import { resolveStepInput } from './step-input.js';
+import { processDelivery, type DeliveryDeps } from './webhooks/deliver.js';
+import type { EventPublisher } from './webhooks/publisher.js';
+import { watchRunEvents } from './webhooks/run-events.js';
+import { webhookJobSchema } from './webhooks/types.js';
 
 export interface WorkerHostDeps {
   config: WorkersConfig;
@@ -24,6 +28,8 @@ export interface WorkerHostDeps {
   render: RenderDeps;
   publish: PublishDeps;
   purge: PurgeDeps;
+  /** Webhook deliveries, and the publisher that turns run state changes into events. */
+  webhooks: { delivery: DeliveryDeps; publisher: EventPublisher };
   metrics: Metrics;
   logger: Logger;
   /** The environment handed to sandboxed children, which build their own dependencies from it. */
@@ -60,6 +66,7 @@ export function startWorkers(deps: WorkerHostDeps, kinds: QueueKind[]): WorkerHo
       ...sandboxOptions(deps),
     });
     trackRuns(worker, deps);
+    watchRunEvents(worker, { publisher: deps.webhooks.publisher, runs: deps.runs, logger: deps.logger });
     workers.push(worker);
   }
   let closing: Promise<void> | undefined;
@@ -90,6 +97,10 @@ function processorFor(kind: QueueKind, deps: WorkerHostDeps): Processor | string
       purgeJobSchema.parse(job.data);
       const attempts = job.opts.attempts ?? 1;
       return processPurge(deps.purge, { number: job.attemptsMade + 1, last: job.attemptsMade + 1 >= attempts }, signal);
+    },
+    'deliver-webhook': (job) => {
+      const { deliveryId } = webhookJobSchema.parse(job.data);
+      return processDelivery(deps.webhooks.delivery, deliveryId, { last: job.attemptsMade + 1 >= (job.opts.attempts ?? 1) });
     },
   };
   return async (job, token, signal) => {
@@ -128,7 +139,7 @@ function trackRuns(worker: Worker, deps: WorkerHostDeps): void {
     p.catch((err: unknown) => logger.error({ err, what }, 'could not update the run record'));
 
   // A purge job serves many runs and records its outcome in each of them itself.
-  const isPurge = (job: Job) => job.name === 'purge';
+  const isPurge = (job: Job) => job.name === 'purge' || job.name === 'deliver-webhook'; // webhook jobs serve no run step either
   worker.on('active', (job) => {
     if (isPurge(job)) return;
     const { runId, stepIndex } = ids(job);
