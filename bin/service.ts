@@ -21,6 +21,7 @@ import { fetchWarmModels, warmModels } from '../workers/warm-models.js';
 import { startWorkers, type WorkerHost } from '../workers/worker-host.js';
 import { loadConnectorsConfig } from '../workers/webhooks/config.js';
 import { createConnectors } from '../workers/webhooks/connectors.js';
+import { createInbox, type Inbox } from '../workers/inbox.js';
 
 export interface Service {
   config: AppConfig;
@@ -29,6 +30,8 @@ export interface Service {
   /** Base URL the API listens on, e.g. http://127.0.0.1:3000 */
   url?: string;
   workers: WorkerHost;
+  /** The bucket inbox poller, when INBOX_PREFIX is set and this process runs the API or publish workers. */
+  inbox?: Inbox;
   logger: Logger;
   /** Graceful, idempotent shutdown: HTTP first, then workers, then queues, then Redis. */
   close(): Promise<void>;
@@ -119,6 +122,11 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     workerQueues,
   );
 
+  const inboxConfig = connectors.config.inbox;
+  const inbox = inboxConfig && (wantApi || workerQueues.includes('publish'))
+    ? createInbox({ ingest: { config, storage, assets: new AssetStore(storage), runs, queues }, redis, prefix: config.workers.queuePrefix, folder: inboxConfig.folder, pollMs: inboxConfig.pollMs, logger })
+    : undefined;
+
   if (wantApi) {
     const deps: ApiDeps = { config, redis, storage, tenants: new TenantStore(redis, config.workers.queuePrefix), assets: new AssetStore(storage), runs, queues, urlFor, metrics, connectors };
     app = await buildApp(deps, logger);
@@ -132,9 +140,10 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const close = () =>
     (closing ??= (async () => {
       if (app) await closeHttp(app);
+      await inbox?.close();
       await workers.close();
       await queues.close();
       await Promise.all([redis.quit(), workerRedis.quit()]);
     })());
-  return { config, app, url, workers, logger, close };
+  return { config, app, url, workers, inbox, logger, close };
 }
