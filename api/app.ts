@@ -8,6 +8,7 @@ import type { Logger } from '../lib/logger.js';
 import type { ApiDeps } from './deps.js';
 import { registerGuards } from './guards/index.js';
 import { assetRoutes } from './routes/assets.js';
+import { batchRoutes } from './routes/batches.js';
 import { fileRoutes } from './routes/files.js';
 import { healthRoutes } from './routes/health.js';
 import { ingestRoutes } from './routes/ingest.js';
@@ -61,6 +62,7 @@ export async function buildApp(deps: ApiDeps, logger: Logger): Promise<FastifyIn
   tenantRoutes(app, deps);
   assetRoutes(app, deps);
   runRoutes(app, deps);
+  batchRoutes(app, deps);
   ingestRoutes(app, deps);
   webhookRoutes(app, deps);
   if (deps.storage.name === 'fs') fileRoutes(app, deps);

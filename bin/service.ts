@@ -11,7 +11,7 @@ import { createLogger, type Logger } from '../lib/logger.js';
 import { assertRedisReachable, createRedis } from '../lib/redis.js';
 import type { QueueKind } from '../workers/config.js';
 import { createInvalidator } from '../cdn/invalidation/create-invalidator.js';
-import { PurgeOutbox } from '../workers/purge-outbox.js';
+import { PurgeOutbox, type PurgeRequestEntry } from '../workers/purge-outbox.js';
 import { restrictImageLoaders } from '../lib/image-policy.js';
 import { createMetrics } from '../lib/metrics.js';
 import { createQueues, queueProbes, schedulePurge } from '../workers/queues.js';
@@ -19,6 +19,8 @@ import { RunStore } from '../workers/run-store.js';
 import { inferenceSteps } from '../workers/inference-steps.js';
 import { fetchWarmModels, warmModels } from '../workers/warm-models.js';
 import { startWorkers, type WorkerHost } from '../workers/worker-host.js';
+import type { BatchEventSink } from '../workers/batches/events.js';
+import { createBatchLane } from './batch-lane.js';
 import { loadConnectorsConfig } from '../workers/webhooks/config.js';
 import { createConnectors } from '../workers/webhooks/connectors.js';
 import { createInbox, type Inbox } from '../workers/inbox.js';
@@ -56,6 +58,8 @@ export interface ServiceOptions {
   api?: boolean;
   /** Queue kinds whose workers run in this process (default: WORKER_QUEUES from the environment). */
   workerQueues?: QueueKind[];
+  /** Where batch events go (webhooks); nowhere by default. */
+  batchEvents?: BatchEventSink;
 }
 
 /** The composition root: build every part from the environment, once, and wire them together. */
@@ -95,6 +99,20 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     await fetchWarmModels(config.models);
     if (!config.workers.sandboxed) await warmModels(config.models, logger);
   }
+  const publish = {
+    storage,
+    runs,
+    urlFor,
+    imgix: config.cdn.imgix,
+    purging: config.cdn.invalidation.driver !== 'none',
+    requestPurge: async (purge: PurgeRequestEntry) => {
+      await outbox.push(purge);
+      await schedulePurge(queues);
+    },
+  };
+  const batches = createBatchLane({
+    env: options.env, config, redis, storage, queues, runs, publish, logger, events: options.batchEvents, withWorker: workerQueues.includes('batch'),
+  });
   const workers = startWorkers(
     {
       config: config.workers,
@@ -102,17 +120,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       runs,
       inference,
       render: { storage, decodeLimits: config.workers.decodeLimits },
-      publish: {
-        storage,
-        runs,
-        urlFor,
-        imgix: config.cdn.imgix,
-        purging: config.cdn.invalidation.driver !== 'none',
-        requestPurge: async (purge) => {
-          await outbox.push(purge);
-          await schedulePurge(queues);
-        },
-      },
+      publish,
+      ...(batches.worker ? { batch: batches.worker } : {}),
       purge: { outbox, invalidator: createInvalidator(config.cdn.invalidation), runs, schedule: () => schedulePurge(queues), metrics },
       webhooks: { delivery: connectors.delivery, publisher: connectors.publisher },
       metrics,
@@ -128,7 +137,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     : undefined;
 
   if (wantApi) {
-    const deps: ApiDeps = { config, redis, storage, tenants: new TenantStore(redis, config.workers.queuePrefix), assets: new AssetStore(storage), runs, queues, urlFor, metrics, connectors };
+    const deps: ApiDeps = { config, redis, storage, tenants: new TenantStore(redis, config.workers.queuePrefix), assets: new AssetStore(storage), runs, queues, urlFor, metrics, connectors, batches: batches.api };
     app = await buildApp(deps, logger);
     await app.listen({ port: config.api.port, host: config.api.host });
     const address = app.server.address();
@@ -142,6 +151,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       if (app) await closeHttp(app);
       await inbox?.close();
       await workers.close();
+      await batches.close();
       await queues.close();
       await Promise.all([redis.quit(), workerRedis.quit()]);
     })());

@@ -51,6 +51,9 @@ export const ERROR_CODES = [
   'URL_TIMEOUT',
   'WEBHOOK_DELIVERY_FAILED',
   'TOO_MANY_WEBHOOKS',
+  'INVALID_BATCH_ITEM',
+  'BATCH_TOO_LARGE',
+  'BATCH_STATE_CONFLICT',
   'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -48,6 +48,13 @@ export const publishJobSchema = jobBase.extend({
   sku: z.string().optional(),
 });
 
+/** One catalog item of a batch: the item itself is in the batch's records (workers/batches/store.ts). */
+export const batchItemJobSchema = z.object({
+  batchId: z.string().regex(/^bat_[0-9a-f]{32}$/),
+  tenantId: z.string().min(1),
+  line: z.number().int().positive(),
+});
+
 /** A CDN purge job carries nothing: it sends whatever waits in the purge outbox (workers/purge-outbox.ts). */
 export const purgeJobSchema = z.object({}).strict();
 
@@ -81,6 +88,7 @@ export const JOB_CATALOGUE = {
   publish: { queue: 'publish', data: publishJobSchema },
   purge: { queue: 'publish', data: purgeJobSchema },
   'deliver-webhook': { queue: 'publish', data: webhookJobSchema },
+  'batch-item': { queue: 'batch', data: batchItemJobSchema },
 } as const satisfies Record<string, { queue: QueueKind; data: z.ZodType }>;
 
 export type JobName = keyof typeof JOB_CATALOGUE;

@@ -5,7 +5,8 @@ import type { Redis } from 'ioredis';
 import type { Env } from '../lib/env.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../lib/metrics.js';
-import { inferenceJobSchema, jobsOnQueue, publishJobSchema, purgeJobSchema, renderJobSchema, type JobName } from './catalogue.js';
+import { batchItemJobSchema, inferenceJobSchema, jobsOnQueue, publishJobSchema, purgeJobSchema, renderJobSchema, type JobName } from './catalogue.js';
+import { processBatchItem, type BatchItemDeps } from './batches/item.js';
 import type { QueueKind, WorkersConfig } from './config.js';
 import { describeJobFailure, toJobError } from './job-errors.js';
 import { processInference, type InferenceDeps } from './processors/inference.js';
@@ -28,6 +29,8 @@ export interface WorkerHostDeps {
   render: RenderDeps;
   publish: PublishDeps;
   purge: PurgeDeps;
+  /** The catalog lane (queue kind `batch`); absent where no batch worker runs. */
+  batch?: BatchItemDeps;
   /** Webhook deliveries, and the publisher that turns run state changes into events. */
   webhooks: { delivery: DeliveryDeps; publisher: EventPublisher };
   metrics: Metrics;
@@ -65,7 +68,9 @@ export function startWorkers(deps: WorkerHostDeps, kinds: QueueKind[]): WorkerHo
       maxStalledCount: MAX_STALLED_COUNT,
       ...sandboxOptions(deps),
     });
-    trackRuns(worker, deps);
+    // A catalog item records its own run and batch state (workers/batches/item.ts).
+    if (kind === 'batch') worker.on('error', (err) => deps.logger.error({ err, queue: worker.name }, 'worker error'));
+    else trackRuns(worker, deps);
     watchRunEvents(worker, { publisher: deps.webhooks.publisher, runs: deps.runs, logger: deps.logger });
     workers.push(worker);
   }
@@ -101,6 +106,11 @@ function processorFor(kind: QueueKind, deps: WorkerHostDeps): Processor | string
     'deliver-webhook': (job) => {
       const { deliveryId } = webhookJobSchema.parse(job.data);
       return processDelivery(deps.webhooks.delivery, deliveryId, { last: job.attemptsMade + 1 >= (job.opts.attempts ?? 1) });
+    },
+    'batch-item': (job, _token, signal) => {
+      if (!deps.batch) throw new Error('this process has no catalog lane configured');
+      const attempts = job.opts.attempts ?? 1;
+      return processBatchItem(batchItemJobSchema.parse(job.data), { number: job.attemptsMade + 1, last: job.attemptsMade + 1 >= attempts }, deps.batch, signal);
     },
   };
   return async (job, token, signal) => {

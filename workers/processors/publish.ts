@@ -26,7 +26,7 @@ export interface PublishDeps {
  * asset `latest/`, per SKU) that merchants paste once — then, and only then, ask the CDN to purge
  * them. Renditions are immutable and never purged.
  */
-export async function processPublish(job: Job, data: JobData<'publish'>, deps: PublishDeps): Promise<{ manifestKey: string; stableUrls: string[] }> {
+export async function processPublish(job: Pick<Job, 'getChildrenValues'>, data: JobData<'publish'>, deps: PublishDeps): Promise<{ manifestKey: string; stableUrls: string[] }> {
   const childValues = Object.values(await job.getChildrenValues());
   const render = renderResultSchema.parse(childValues[0]);
   const manifest: AssetManifest = buildManifest({
