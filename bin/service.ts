@@ -23,6 +23,7 @@ import type { BatchEventSink } from '../workers/batches/events.js';
 import { createBatchLane } from './batch-lane.js';
 import { loadConnectorsConfig } from '../workers/webhooks/config.js';
 import { createConnectors } from '../workers/webhooks/connectors.js';
+import { webhookBatchSink } from '../workers/webhooks/batch-sink.js';
 import { createInbox, type Inbox } from '../workers/inbox.js';
 
 export interface Service {
@@ -58,7 +59,7 @@ export interface ServiceOptions {
   api?: boolean;
   /** Queue kinds whose workers run in this process (default: WORKER_QUEUES from the environment). */
   workerQueues?: QueueKind[];
-  /** Where batch events go (webhooks); nowhere by default. */
+  /** Where batch events go; by default to the tenant's webhooks. */
   batchEvents?: BatchEventSink;
 }
 
@@ -111,7 +112,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     },
   };
   const batches = createBatchLane({
-    env: options.env, config, redis, storage, queues, runs, publish, logger, events: options.batchEvents, withWorker: workerQueues.includes('batch'),
+    env: options.env, config, redis, storage, queues, runs, publish, logger, events: options.batchEvents ?? webhookBatchSink(connectors.publisher), withWorker: workerQueues.includes('batch'),
   });
   const workers = startWorkers(
     {
