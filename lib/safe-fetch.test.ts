@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from './errors.js';
 import { fetchPublicUrl, postToPublicUrl, checkPublicUrl } from './safe-fetch.js';
-import { loopbackOnlyNetwork } from './safe-fetch.testing.js';
+import { loopbackOnlyNetwork, SELF_SIGNED_TLS } from './safe-fetch.testing.js';
 
 const fish = await readFile(new URL('../test/fixtures/HappyFish.jpg', import.meta.url));
 
@@ -245,6 +246,33 @@ describe('fetchPublicUrl at connect time and on redirects', () => {
   it('gives up after the time limit', async () => {
     const err = await refusal(fetchPublicUrl(`http://images.example.com:${port}/hang`, { ...network(), allowLoopbackForTests: allowImagesHost, timeoutMs: 300 }));
     expect(err).toMatchObject({ code: 'URL_TIMEOUT', status: 504, details: { timeoutMs: 300 } });
+  });
+
+  it('speaks TLS to https URLs, naming the host (SNI), and refuses a certificate nobody trusts', async () => {
+    const names: string[] = [];
+    let served = 0;
+    const tls = createTlsServer({
+      ...SELF_SIGNED_TLS,
+      SNICallback: (name, done) => {
+        names.push(name);
+        done(null);
+      },
+    }, (_q, res) => {
+      served++;
+      res.end(fish);
+    });
+    await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
+    const tlsPort = (tls.address() as { port: number }).port;
+    try {
+      const err = await refusal(fetchPublicUrl(`https://images.example.com:${tlsPort}/fish.jpg`, { ...network(), allowLoopbackForTests: allowImagesHost }));
+      expect(err.code).toBe('URL_FETCH_FAILED');
+      expect(err.details).toMatchObject({ cause: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
+      expect(names).toEqual(['images.example.com']);
+      expect(served).toBe(0);
+    } finally {
+      tls.closeAllConnections();
+      await new Promise((resolve) => tls.close(resolve));
+    }
   });
 
   it('reports an unknown host as a fetch failure', async () => {
