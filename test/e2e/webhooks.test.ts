@@ -85,7 +85,7 @@ describe('webhooks out: subscribe, signed delivery, retries, log and replay', ()
       WEBHOOK_BACKOFF_MS: '20',
       WEBHOOK_ATTEMPTS: '6',
       WEBHOOK_MAX_PER_TENANT: '3',
-      WORKER_QUEUES: 'render,publish',
+      WORKER_QUEUES: 'render,publish,batch',
       SANDBOXED_PROCESSORS: 'false',
     });
     tenant = await createTenant(service);
@@ -193,6 +193,29 @@ describe('webhooks out: subscribe, signed delivery, retries, log and replay', ()
     const stranger = await createTenant(service, 'Stranger');
     expect((await api(`/v1/webhooks/${webhook.id}/deliveries`, stranger.key)).status).toBe(404);
     expect((await api(`/v1/webhooks/deliveries/${delivery!.id}/replay`, stranger.key, { method: 'POST' })).status).toBe(404);
+  });
+
+  it('sends batch.completed for a catalog batch, signed like every event', async () => {
+    const shop = await createTenant(service, 'Catalog');
+    const { webhook, secret } = await subscribe(shop.key, '/batches', ['batch.progress', 'batch.completed']);
+    const res = await upload(service, shop.key, jpeg, { filename: 'fish.jpg', recipe: RENDER_64 });
+    const { asset, run } = (await res.json()) as { asset: { id: string }; run: { id: string } };
+    expect((await waitForRun(service, shop.key, run.id)).state).toBe('completed');
+    const csv = `sku,source,options\nfish-32,${asset.id},"{""widths"":[32],""formats"":[""jpeg""]}"\n`;
+    const submitted = await fetch(`${service.url}/v1/batches`, { method: 'POST', headers: { authorization: `Bearer ${shop.key}`, 'content-type': 'text/csv' }, body: csv });
+    expect(submitted.status).toBe(202);
+    const { batch } = (await submitted.json()) as { batch: { id: string } };
+    const done = await until('batch.completed', async () =>
+      received.find((r) => r.path === '/batches' && (JSON.parse(r.body) as { type: string }).type === 'batch.completed'), 120_000);
+    const event = JSON.parse(done.body) as { type: string; data: { batchId: string; state: string; counts: { total: number; completed: number } } };
+    expect(event.data).toMatchObject({ batchId: batch.id, state: 'completed', counts: { total: 1, completed: 1 } });
+    expect(verifySignature(secret, { timestamp: done.headers['webhook-timestamp'] as string, signature: done.headers['webhook-signature'] as string }, done.body)).toBe(true);
+    expect(received.filter((r) => r.path === '/batches' && r.body === done.body)).toHaveLength(1);
+    const log = await until('the logged delivery', async () => {
+      const list = await deliveries(shop.key, webhook.id);
+      return list.some((d) => d.type === 'batch.completed' && d.state === 'delivered') ? list : undefined;
+    });
+    expect(log.filter((d) => d.type === 'batch.completed')).toHaveLength(1);
   });
 
   it('deletes a webhook and caps how many a tenant may have', async () => {
