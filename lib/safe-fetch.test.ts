@@ -38,6 +38,10 @@ const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void
     more();
   },
   '/hang': () => undefined,
+  '/stall': (_q, res) => {
+    res.writeHead(200, { 'content-length': String(fish.length) });
+    res.write(fish.subarray(0, 100));
+  },
   '/hook': (req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
@@ -246,6 +250,8 @@ describe('fetchPublicUrl at connect time and on redirects', () => {
   it('gives up after the time limit', async () => {
     const err = await refusal(fetchPublicUrl(`http://images.example.com:${port}/hang`, { ...network(), allowLoopbackForTests: allowImagesHost, timeoutMs: 300 }));
     expect(err).toMatchObject({ code: 'URL_TIMEOUT', status: 504, details: { timeoutMs: 300 } });
+    const stalled = await refusal(fetchPublicUrl(`http://images.example.com:${port}/stall`, { ...network(), allowLoopbackForTests: allowImagesHost, timeoutMs: 300 }));
+    expect(stalled).toMatchObject({ code: 'URL_TIMEOUT', status: 504 });
   });
 
   it('speaks TLS to https URLs, naming the host (SNI), and refuses a certificate nobody trusts', async () => {
