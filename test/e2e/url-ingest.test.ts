@@ -103,7 +103,7 @@ describe('URL ingest', () => {
     const direct: Array<[string, Record<string, unknown>]> = [
       [`http://[::ffff:127.0.0.1]:${port}/fish.jpg`, { addressClass: 'loopback', via: 'ipv4-mapped' }],
       [`http://0.0.0.0:${port}/fish.jpg`, { addressClass: 'unspecified' }],
-      ['file:///etc/passwd', { scheme: 'file' }],
+      [`ftp://127.0.0.1:${port}/fish.jpg`, { scheme: 'ftp' }],
     ];
     for (const [url, details] of direct) {
       const res = await ingest({ url });
