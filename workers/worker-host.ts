@@ -163,7 +163,7 @@ function trackRuns(worker: Worker, deps: WorkerHostDeps): void {
     const { runId, stepIndex, tenantId } = ids(job);
     const durationMs = (job.finishedOn ?? Date.now()) - (job.processedOn ?? Date.now());
     if (isPurge(job)) {
-      logger.info({ purge: result, durationMs }, 'CDN purge completed');
+      if (job.name === 'purge') logger.info({ purge: result, durationMs }, 'CDN purge completed');
       return;
     }
     const { timings, model, renditions } = (result ?? {}) as { timings?: Record<string, number>; model?: string; renditions?: Array<{ bytes: number }> };
