@@ -15,10 +15,10 @@ export interface BatchSourceDeps {
   storage: ObjectStorage;
   assets: AssetStore;
   limits: { maxUploadBytes: number; maxInputPixels: number; maxInputFrames: number; decodeTimeoutSeconds: number };
-  /** The tenant folder watched as the bucket inbox; `inbox/<path>` in a catalog names `t/<tenant>/<folder>/<path>`. */
+  /** The tenant folder of the bucket inbox (INBOX_PREFIX, else `inbox`): `inbox/<path>` in a catalog names `t/<tenant>/<folder>/<path>`. */
   inboxFolder: string;
-  /** Limit on one URL fetch. */
-  fetchTimeoutMs: number;
+  /** Limits on one URL fetch (URL_FETCH_*), and the loopback switch tests use. */
+  fetch: { timeoutMs: number; maxRedirects: number; allowLoopbackForTests?: boolean };
 }
 
 /**
@@ -37,7 +37,12 @@ export function batchSourceResolver(deps: BatchSourceDeps): ResolveBatchSource {
     let bytes: Buffer | undefined;
     let filename: string;
     if (source.kind === 'url') {
-      const fetched = await fetchPublicUrl(source.url, { maxBytes: deps.limits.maxUploadBytes, timeoutMs: deps.fetchTimeoutMs });
+      const fetched = await fetchPublicUrl(source.url, {
+        maxBytes: deps.limits.maxUploadBytes,
+        timeoutMs: deps.fetch.timeoutMs,
+        maxRedirects: deps.fetch.maxRedirects,
+        ...(deps.fetch.allowLoopbackForTests ? { allowLoopbackForTests: true } : {}),
+      });
       bytes = fetched.bytes;
       filename = path.posix.basename(new URL(fetched.finalUrl).pathname) || 'download';
     } else {

@@ -4,7 +4,6 @@ import type { ObjectStorage } from '../cdn/storage.js';
 import type { AppConfig } from '../lib/config.js';
 import type { Env } from '../lib/env.js';
 import type { Logger } from '../lib/logger.js';
-import { FETCH_DEFAULTS } from '../lib/safe-fetch.js';
 import type { Redis } from 'ioredis';
 import { loadBatchConfig } from '../workers/batches/config.js';
 import { noBatchEvents, type BatchEventSink } from '../workers/batches/events.js';
@@ -15,6 +14,7 @@ import type { BatchLane } from '../workers/batches/submit.js';
 import type { PublishDeps } from '../workers/processors/publish.js';
 import type { Queues } from '../workers/queues.js';
 import type { RunStore } from '../workers/run-store.js';
+import type { ConnectorsConfig } from '../workers/webhooks/config.js';
 
 export interface BatchLaneParts {
   /** What the API's batch routes (and `submitBatchItems` callers) need. */
@@ -36,8 +36,8 @@ export function createBatchLane(input: {
   logger: Logger;
   events?: BatchEventSink | undefined;
   withWorker: boolean;
-  /** The tenant folder of the bucket inbox (`inbox/<path>` in a catalog). */
-  inboxFolder?: string | undefined;
+  /** URL fetching and the bucket inbox, as the connectors are configured (workers/webhooks/config.ts). */
+  connectors: ConnectorsConfig;
 }): BatchLaneParts {
   const { config } = input;
   const batchConfig = loadBatchConfig(input.env);
@@ -59,8 +59,8 @@ export function createBatchLane(input: {
         maxInputFrames: config.workers.maxInputFrames,
         decodeTimeoutSeconds: config.workers.decodeTimeoutSeconds,
       },
-      inboxFolder: input.inboxFolder ?? 'inbox',
-      fetchTimeoutMs: FETCH_DEFAULTS.timeoutMs,
+      inboxFolder: input.connectors.inbox?.folder ?? 'inbox',
+      fetch: input.connectors.urlFetch,
     }),
     runs: input.runs,
     steps: pool,

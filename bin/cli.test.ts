@@ -13,7 +13,8 @@ function io(isTTY = false) {
   const text = (xs: Array<string | Uint8Array>) => xs.map((x) => (typeof x === 'string' ? x : Buffer.from(x).toString('utf8'))).join('');
   const stdout = { write: (s: string | Uint8Array) => out.push(s as string) };
   const stderr = { write: (s: string) => err.push(s) };
-  return { io: { stdout, stderr, env: { ...process.env, LOG_LEVEL: 'silent' }, isTTY }, out: () => text(out), err: () => text(err) };
+  const env: Record<string, string | undefined> = { ...process.env, LOG_LEVEL: 'silent' };
+  return { io: { stdout, stderr, env, isTTY }, out: () => text(out), err: () => text(err) };
 }
 
 let work: string;

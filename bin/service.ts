@@ -113,6 +113,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   };
   const batches = createBatchLane({
     env: options.env, config, redis, storage, queues, runs, publish, logger, events: options.batchEvents ?? webhookBatchSink(connectors.publisher), withWorker: workerQueues.includes('batch'),
+    connectors: loadConnectorsConfig(options.env),
   });
   const workers = startWorkers(
     {

@@ -1,6 +1,8 @@
 import sharp from 'sharp';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fsStorage } from '../../cdn/fs-storage.js';
@@ -54,7 +56,7 @@ async function exportLines(id: string): Promise<Array<Record<string, unknown>>> 
 }
 
 beforeAll(async () => {
-  service = await startTestService({ BATCH_CONCURRENCY: '4', RENDER_CONCURRENCY: '2' });
+  service = await startTestService({ BATCH_CONCURRENCY: '4', RENDER_CONCURRENCY: '2', URL_FETCH_ALLOW_LOOPBACK: 'true' });
   ({ key, tenantId } = await createTenant(service));
   redis = new Redis(REDIS_URL);
   batchQueue = new Queue('batch', { connection: redis, prefix: service.prefix });
@@ -152,6 +154,37 @@ describe('catalog batches', () => {
     expect(byLine[8]).toMatchObject({ sku: 'bad-source', code: 'INVALID_BATCH_ITEM' });
     const results = await exportLines(res.body.batch.id);
     expect(results.find((r) => r.sku === 'good-2')).toMatchObject({ line: 9, state: 'completed' });
+  });
+
+  it('fetches URL sources in the worker (through the SSRF guard) and reads inbox keys', async () => {
+    const photo = await sharp({ create: { width: 80, height: 60, channels: 3, background: '#117733' } }).png().toBuffer();
+    const server = createServer((req, res) => {
+      if (req.url === '/shoe.png') res.writeHead(200, { 'content-type': 'image/png' }).end(photo);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const storage = fsStorage({ root: path.join(service.dataDir, 'objects') });
+    await storage.put(`t/${tenantId}/inbox/spring/boot.png`, await sharp(photo).negate().png().toBuffer(), { contentType: 'image/png' });
+    try {
+      const render = { steps: [{ name: 'render', options: { widths: [40], formats: ['webp'] } }] };
+      const body = [
+        { sku: 'url-1', source: `${origin}/shoe.png`, recipe: render },
+        { sku: 'url-404', source: `${origin}/missing.png`, recipe: render },
+        { sku: 'inbox-1', source: 'inbox/spring/boot.png', recipe: render },
+      ].map((l) => JSON.stringify(l)).join('\n');
+      const res = await submit(body, 'application/x-ndjson');
+      expect(res.body.accepted).toBe(3);
+      const done = await waitForBatch(res.body.batch.id);
+      expect(done.counts).toMatchObject({ completed: 2, failed: 1 });
+      expect(done.failures).toEqual([expect.objectContaining({ line: 2, sku: 'url-404', code: 'URL_FETCH_FAILED' })]);
+      const results = await exportLines(res.body.batch.id);
+      const assets = results.filter((r) => r.state === 'completed').map((r) => r.assetId as string);
+      expect(new Set(assets).size).toBe(2);
+      for (const id of assets) expect(await storage.head(`t/${tenantId}/assets/${id}/manifest.json`)).toBeDefined();
+    } finally {
+      server.close();
+    }
   });
 
   it('refuses what is not a catalog', async () => {
