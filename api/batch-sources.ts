@@ -46,8 +46,10 @@ export function batchSourceResolver(deps: BatchSourceDeps): ResolveBatchSource {
       bytes = fetched.bytes;
       filename = path.posix.basename(new URL(fetched.finalUrl).pathname) || 'download';
     } else {
-      const key = `${tenantPrefix(tenantId)}${deps.inboxFolder}/${source.key.slice('inbox/'.length)}`;
-      bytes = await deps.storage.get(key);
+      const relative = source.key.slice('inbox/'.length);
+      const key = `${tenantPrefix(tenantId)}${deps.inboxFolder}/${relative}`;
+      // The inbox watcher moves what it has taken in to `<folder>-processed/`: the object is still the one named.
+      bytes = (await deps.storage.get(key)) ?? (await deps.storage.get(`${tenantPrefix(tenantId)}${deps.inboxFolder}-processed/${relative}`));
       if (!bytes) throw new AppError(404, 'NOT_FOUND', `No object at ${source.key} in this tenant's inbox.`);
       filename = path.posix.basename(key);
     }
