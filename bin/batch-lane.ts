@@ -43,7 +43,7 @@ export function createBatchLane(input: {
   const batchConfig = loadBatchConfig(input.env);
   const store = new BatchStore(input.redis, config.workers.queuePrefix);
   const events = input.events ?? noBatchEvents;
-  const lane: BatchLane = { store, queue: input.queues.queues.batch, config: batchConfig, attempts: config.workers.attempts, logger: input.logger };
+  const lane: BatchLane = { store, queue: input.queues.queues.batch, config: batchConfig, attempts: config.workers.attempts, logger: input.logger, events };
   let pool: StepPool | undefined;
   if (input.withWorker) pool = createStepPool(config.workers.concurrency.batch, input.env);
   const worker: BatchItemDeps | undefined = pool && {

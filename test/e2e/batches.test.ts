@@ -39,7 +39,7 @@ async function submit(body: string, type: string): Promise<{ status: number; bod
   return { status: res.status, body: (await res.json()) as Submission & { error?: { code: string } } };
 }
 
-async function waitForBatch(id: string, timeoutMs = 240_000): Promise<Status> {
+async function waitForBatch(id: string, timeoutMs = 280_000): Promise<Status> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const status = (await (await api(`/v1/batches/${id}`)).json()) as Status;
@@ -56,7 +56,8 @@ async function exportLines(id: string): Promise<Array<Record<string, unknown>>> 
 }
 
 beforeAll(async () => {
-  service = await startTestService({ BATCH_CONCURRENCY: '4', RENDER_CONCURRENCY: '2', URL_FETCH_ALLOW_LOOPBACK: 'true' });
+  // Fairness is the benchmark's subject; here the catalog lane runs at normal priority, to finish sooner on a busy machine.
+  service = await startTestService({ BATCH_CONCURRENCY: '4', BATCH_CPU_NICE: '0', RENDER_CONCURRENCY: '2', URL_FETCH_ALLOW_LOOPBACK: 'true' });
   ({ key, tenantId } = await createTenant(service));
   redis = new Redis(REDIS_URL);
   batchQueue = new Queue('batch', { connection: redis, prefix: service.prefix });

@@ -57,7 +57,9 @@ export async function processBatchItem(
   }
   if (meta.state === 'paused' && state === 'waiting') {
     await store.redis.sadd(store.key(data.batchId, 'parked'), String(data.line));
-    return 'parked';
+    // A resume between our read and the park would never see this line: take it back and run it.
+    const now = await store.meta(data.batchId);
+    if (now?.state !== 'running' || (await store.redis.srem(store.key(data.batchId, 'parked'), String(data.line))) === 0) return 'parked';
   }
   if (state === 'waiting') {
     const moved = await store.transition(data.batchId, data.line, ['waiting'], 'active');

@@ -4,6 +4,7 @@ import { AppError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { JobData } from '../catalogue.js';
 import type { CatalogLine } from './catalog-lines.js';
+import { emitSafely, type BatchEventSink } from './events.js';
 import type { BatchConfig } from './config.js';
 import { checkItem, itemKey, type BatchItemInput } from './items.js';
 import { BATCH_TTL_SECONDS, type BatchStatus, type BatchStore, type ItemState, type StoredItem } from './store.js';
@@ -16,6 +17,8 @@ export interface BatchLane {
   /** Tries per item for faults that may pass (bad input never retries). */
   attempts: number;
   logger: Logger;
+  /** Where batch events go; a batch with nothing to run completes at submission. */
+  events: BatchEventSink;
 }
 
 /** Lines are written and enqueued this many at a time (one Redis round trip and one `addBulk` each). */
@@ -125,6 +128,11 @@ export async function submitCatalogLines(lane: BatchLane, tenantId: string, line
   }
   await store.publish(meta, lastLine);
   lane.logger.info({ batchId: meta.id, tenantId, accepted, rejected, duplicates, origin }, 'batch submitted');
+  if (accepted === 0 && (await store.markFinished(meta.id))) {
+    const { duplicates: _d, ...counts } = await store.counts(meta.id);
+    emitSafely(() => lane.events.batchCompleted({ batchId: meta.id, tenantId, state: 'completed', counts, at: new Date().toISOString() }),
+      (err) => lane.logger.warn({ err, batchId: meta.id }, 'batch event sink failed'));
+  }
   const batch = await store.status((await store.meta(meta.id))!);
   return { batch, accepted, duplicates, rejected };
 }
