@@ -6,6 +6,8 @@
  *   pipeline batch submit <catalog.csv|.jsonl> | status <id> | export <id> | cancel <id>
  *         [--url <server>] [--key <api key>] [--json]     (or PIPELINE_URL, PIPELINE_API_KEY)
  */
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { AppError } from '../lib/errors.js';
 import { cancelCommand, exportCommand, statusCommand, submitCommand, type ServerArgs } from './cli-batch.js';
@@ -61,8 +63,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   return 2;
 }
 
-// Run when executed, not when imported (tests call runCli).
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/cli.js') || process.argv[1]?.endsWith('/cli.ts')) {
+// Run when executed (directly, or through npm's `pipeline` link), not when imported (tests call runCli).
+const invokedAs = process.argv[1] ? pathToFileURL(realpathSync(process.argv[1])).href : '';
+if (import.meta.url === invokedAs) {
   const env = { PIPELINE_URL: process.env.PIPELINE_URL, PIPELINE_API_KEY: process.env.PIPELINE_API_KEY, ...process.env };
   runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env, isTTY: process.stderr.isTTY === true })
     .then((code) => { process.exitCode = code; });
