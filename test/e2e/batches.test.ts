@@ -39,7 +39,7 @@ async function submit(body: string, type: string): Promise<{ status: number; bod
   return { status: res.status, body: (await res.json()) as Submission & { error?: { code: string } } };
 }
 
-async function waitForBatch(id: string, timeoutMs = 280_000): Promise<Status> {
+async function waitForBatch(id: string, timeoutMs = 540_000): Promise<Status> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const status = (await (await api(`/v1/batches/${id}`)).json()) as Status;
@@ -125,7 +125,7 @@ describe('catalog batches', () => {
 
     const list = (await (await api('/v1/batches')).json()) as { batches: Status[] };
     expect(list.batches.map((b) => b.id)).toEqual([again.body.batch.id, first.body.batch.id]);
-  }, 300_000);
+  }, 600_000);
 
   it('reports bad lines with their line numbers and runs the good ones', async () => {
     const render = { steps: [{ name: 'render', options: { widths: [24], formats: ['jpeg'] } }] };
