@@ -199,7 +199,8 @@ export class BatchStore {
     ]);
     const { duplicates, ...eventCounts } = counts;
     const pending = counts.waiting + counts.active;
-    const state: BatchState = meta.state === 'cancelled' ? 'cancelled' : meta.state === 'paused' ? 'paused' : pending === 0 ? 'completed' : 'running';
+    // A batch paused while its last items ran is complete once they end (and says so in its event).
+    const state: BatchState = meta.state === 'cancelled' ? 'cancelled' : pending === 0 ? 'completed' : meta.state === 'paused' ? 'paused' : 'running';
     // Over the last five minutes, or since the first item finished when that is more recent.
     const since = first.length ? Math.max(Number(first[1]), now - THROUGHPUT_WINDOW_MS) : now;
     const windowMs = Math.max(now - since, 1000);
