@@ -10,6 +10,7 @@ import { noBatchEvents, type BatchEventSink } from '../workers/batches/events.js
 import type { BatchItemDeps } from '../workers/batches/item.js';
 import { createStepPool, type StepPool } from '../workers/batches/step-pool.js';
 import { BatchStore } from '../workers/batches/store.js';
+import { startYieldGovernor } from '../workers/batches/yield-governor.js';
 import type { BatchLane } from '../workers/batches/submit.js';
 import type { PublishDeps } from '../workers/processors/publish.js';
 import type { Queues } from '../workers/queues.js';
@@ -45,7 +46,14 @@ export function createBatchLane(input: {
   const events = input.events ?? noBatchEvents;
   const lane: BatchLane = { store, queue: input.queues.queues.batch, config: batchConfig, attempts: config.workers.attempts, logger: input.logger, events };
   let pool: StepPool | undefined;
-  if (input.withWorker) pool = createStepPool(config.workers.concurrency.batch, input.env);
+  let governor: { stop(): void } | undefined;
+  if (input.withWorker) {
+    pool = createStepPool(config.workers.concurrency.batch, input.env);
+    if (batchConfig.yieldMaxMs > 0) {
+      const { render, inference } = input.queues.queues;
+      governor = startYieldGovernor({ interactive: [render, inference], target: pool, maxYieldMs: batchConfig.yieldMaxMs, logger: input.logger });
+    }
+  }
   const worker: BatchItemDeps | undefined = pool && {
     store,
     config: batchConfig,
@@ -69,5 +77,8 @@ export function createBatchLane(input: {
     defaultWidths: config.workers.renderWidths,
     logger: input.logger,
   };
-  return { api: { lane, events }, worker, close: async () => pool?.close() };
+  return { api: { lane, events }, worker, close: async () => {
+    governor?.stop();
+    await pool?.close();
+  } };
 }

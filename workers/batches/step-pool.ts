@@ -18,6 +18,8 @@ export type StepChildReply =
 /** Runs catalog items' steps in low-priority children (workers/batches/step-child.ts). */
 export interface StepPool {
   run(task: InlineStepsTask, onEvent?: (event: InlineStepEvent) => void): Promise<RenderResult>;
+  /** Stop (SIGSTOP) or continue (SIGCONT) every child: see workers/batches/yield-governor.ts. */
+  setFrozen(frozen: boolean): void;
   close(): Promise<void>;
 }
 
@@ -42,6 +44,10 @@ export function createStepPool(size: number, env: Env): StepPool {
   const owner = new Map<ChildProcess, number>();
   let nextId = 1;
   let closed = false;
+  let frozen = false;
+  const signalAll = (sig: NodeJS.Signals) => {
+    for (const child of all) if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+  };
 
   const spawn = (): ChildProcess => {
     const child = fork(CHILD, [], {
@@ -50,6 +56,7 @@ export function createStepPool(size: number, env: Env): StepPool {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     all.add(child);
+    if (frozen) child.kill('SIGSTOP');
     child.on('message', (reply: StepChildReply) => {
       const p = pending.get(reply.id);
       if (!p) return;
@@ -100,8 +107,15 @@ export function createStepPool(size: number, env: Env): StepPool {
         child.send({ id, task } satisfies StepChildRequest);
       });
     },
+    setFrozen(value) {
+      if (value === frozen || closed) return;
+      frozen = value;
+      signalAll(value ? 'SIGSTOP' : 'SIGCONT');
+    },
     async close() {
       closed = true;
+      if (frozen) signalAll('SIGCONT');
+      frozen = false;
       await Promise.all([...all].map((child) => new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
