@@ -10,13 +10,16 @@ import { adminRoutes } from './admin/routes.js';
 import { registerGuards } from './guards/index.js';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id.js';
 import { assetRoutes } from './routes/assets.js';
+import { batchRoutes } from './routes/batches.js';
 import { fileRoutes } from './routes/files.js';
 import { healthRoutes } from './routes/health.js';
+import { ingestRoutes } from './routes/ingest.js';
 import { runRoutes } from './routes/runs.js';
 import { runEventRoutes } from './routes/run-events.js';
 import { dashboardRoutes } from './dashboard/plugin.js';
 import { tenantRoutes } from './routes/tenants.js';
 import { templateRoutes } from './routes/templates.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 /** Build the HTTP API. Listening and shutdown belong to the caller (`bin/`). */
 export async function buildApp(deps: ApiDeps, logger: Logger): Promise<FastifyInstance> {
@@ -72,6 +75,9 @@ export async function buildApp(deps: ApiDeps, logger: Logger): Promise<FastifyIn
   dashboardRoutes(app, deps);
   await adminRoutes(app, deps);
   templateRoutes(app, deps);
+  batchRoutes(app, deps);
+  ingestRoutes(app, deps);
+  webhookRoutes(app, deps);
   if (deps.storage.name === 'fs') fileRoutes(app, deps);
   return app;
 }

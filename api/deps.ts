@@ -4,6 +4,9 @@ import type { AppConfig } from '../lib/config.js';
 import type { Metrics } from '../lib/metrics.js';
 import type { Queues } from '../workers/queues.js';
 import type { RunStore } from '../workers/run-store.js';
+import type { Connectors } from '../workers/webhooks/connectors.js';
+import type { BatchEventSink } from '../workers/batches/events.js';
+import type { BatchLane } from '../workers/batches/submit.js';
 import type { AssetStore } from './asset-store.js';
 import type { TemplateStore } from './template-store.js';
 import type { TenantStore } from './tenants.js';
@@ -25,4 +28,8 @@ export interface ApiDeps {
   /** Public URL of a stored key (CDN base or the API's own /files route). */
   urlFor: (key: string) => string;
   metrics: Metrics;
+  /** The catalog lane: batch submission, control and events. */
+  batches: { lane: BatchLane; events: BatchEventSink };
+  /** Webhooks out and URL ingest. */
+  connectors: Connectors;
 }

@@ -5,6 +5,13 @@ import type { GenerateJobOptions } from '../workers/catalogue.js';
 import { checkLayoutSize, type GenerateStepOptions, type ValidRecipe } from '../workers/recipe.js';
 import type { ApiDeps } from './deps.js';
 
+/** What resolving a generate step reads: the API has it all; the catalog lane builds the same. */
+export interface GenerateResolverDeps {
+  templates: Pick<ApiDeps['templates'], 'get'>;
+  assets: Pick<ApiDeps['assets'], 'get'>;
+  config: { workers: { maxOutputPixels: number }; generator?: unknown };
+}
+
 /** A recipe ready to enqueue: its generate step (if any) resolved for the tenant. */
 export interface ResolvedRecipe {
   valid: ValidRecipe;
@@ -16,7 +23,7 @@ export interface ResolvedRecipe {
  * output limit, its colourway and backplate checked, and a generator template refused when no
  * generator is configured. Every refusal is a 422 with a stable code.
  */
-export async function resolveGenerate(deps: ApiDeps, tenantId: string, valid: ValidRecipe): Promise<ResolvedRecipe> {
+export async function resolveGenerate(deps: GenerateResolverDeps, tenantId: string, valid: ValidRecipe): Promise<ResolvedRecipe> {
   const steps = await Promise.all(valid.steps.map(async (step) => {
     if (step.name !== 'generate') return step;
     const options = step.options as GenerateStepOptions;
@@ -24,7 +31,7 @@ export async function resolveGenerate(deps: ApiDeps, tenantId: string, valid: Va
     if (!stored) {
       throw new AppError(422, 'UNKNOWN_TEMPLATE', `No template "${options.template}" for this tenant (GET /v1/templates lists them).`, { template: options.template });
     }
-    const applied = applyParams(stored.template, options.params).template;
+    const { template: applied, version: appliedVersion } = applyParams(stored.template, options.params);
     const channels = options.channels ?? applied.channels;
     checkLayoutSize(channels, deps.config.workers.maxOutputPixels);
     if (applied.backdrop.type === 'generator' && !deps.config.generator) {
@@ -45,7 +52,8 @@ export async function resolveGenerate(deps: ApiDeps, tenantId: string, valid: Va
     }
     const resolved: GenerateJobOptions = {
       templateId: stored.template.id,
-      templateVersion: stored.version,
+      // The version of the template as applied (params included): what the renditions are made of.
+      templateVersion: appliedVersion,
       template: applied as unknown as Record<string, unknown>,
       channels,
       ...(options.colourway !== undefined ? { colourway: options.colourway } : {}),

@@ -13,7 +13,7 @@ import { createLogger, type DestinationStream, type Logger } from '../lib/logger
 import { assertRedisReachable, createRedis } from '../lib/redis.js';
 import type { QueueKind } from '../workers/config.js';
 import { createInvalidator } from '../cdn/invalidation/create-invalidator.js';
-import { PurgeOutbox } from '../workers/purge-outbox.js';
+import { PurgeOutbox, type PurgeRequestEntry } from '../workers/purge-outbox.js';
 import { restrictImageLoaders } from '../lib/image-policy.js';
 import { createMetrics } from '../lib/metrics.js';
 import { createQueues, queueProbes, schedulePurge } from '../workers/queues.js';
@@ -22,6 +22,12 @@ import { inferenceSteps } from '../workers/inference-steps.js';
 import { fetchWarmModels, warmModels } from '../workers/warm-models.js';
 import { startWorkers, type WorkerHost } from '../workers/worker-host.js';
 import { generateDeps } from '../workers/generate-deps.js';
+import type { BatchEventSink } from '../workers/batches/events.js';
+import { createBatchLane } from './batch-lane.js';
+import { loadConnectorsConfig } from '../workers/webhooks/config.js';
+import { createConnectors } from '../workers/webhooks/connectors.js';
+import { webhookBatchSink } from '../workers/webhooks/batch-sink.js';
+import { createInbox, type Inbox } from '../workers/inbox.js';
 
 export interface Service {
   config: AppConfig;
@@ -30,6 +36,8 @@ export interface Service {
   /** Base URL the API listens on, e.g. http://127.0.0.1:3000 */
   url?: string;
   workers: WorkerHost;
+  /** The bucket inbox poller, when INBOX_PREFIX is set and this process runs the API or publish workers. */
+  inbox?: Inbox;
   logger: Logger;
   /** Graceful, idempotent shutdown: HTTP first, then workers, then queues, then Redis. */
   close(): Promise<void>;
@@ -56,6 +64,8 @@ export interface ServiceOptions {
   workerQueues?: QueueKind[];
   /** Where this process's log lines go (default stdout; sandboxed children always use stdout). */
   logDestination?: DestinationStream;
+  /** Where batch events go; by default to the tenant's webhooks. */
+  batchEvents?: BatchEventSink;
 }
 
 /** The composition root: build every part from the environment, once, and wire them together. */
@@ -72,6 +82,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const queues = createQueues(redis, config.workers.queuePrefix, (err) => logger.warn({ err: err.message }, 'queue connection error; retrying'));
   const outbox = new PurgeOutbox(redis, config.workers.queuePrefix);
   const metrics = createMetrics(() => queueProbes(queues));
+  const connectors = createConnectors({ redis, prefix: config.workers.queuePrefix, publishQueue: queues.queues.publish, config: loadConnectorsConfig(options.env), logger });
 
   let app: FastifyInstance | undefined;
   let url: string | undefined;
@@ -94,6 +105,23 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     await fetchWarmModels(config.models);
     if (!config.workers.sandboxed) await warmModels(config.models, logger);
   }
+  const templateUsage = new TemplateUsage(redis, config.workers.queuePrefix);
+  const publish = {
+    storage,
+    runs,
+    templateUsage,
+    urlFor,
+    imgix: config.cdn.imgix,
+    purging: config.cdn.invalidation.driver !== 'none',
+    requestPurge: async (purge: PurgeRequestEntry) => {
+      await outbox.push(purge);
+      await schedulePurge(queues);
+    },
+  };
+  const batches = createBatchLane({
+    env: options.env, config, redis, storage, queues, runs, publish, logger, events: options.batchEvents ?? webhookBatchSink(connectors.publisher), withWorker: workerQueues.includes('batch'),
+    connectors: loadConnectorsConfig(options.env),
+  });
   const workers = startWorkers(
     {
       config: config.workers,
@@ -102,19 +130,10 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       inference,
       render: { storage, decodeLimits: config.workers.decodeLimits },
       generate: generateDeps(storage, config.workers.decodeLimits, options.env, logger),
-      publish: {
-        storage,
-        runs,
-        templateUsage: new TemplateUsage(redis, config.workers.queuePrefix),
-        urlFor,
-        imgix: config.cdn.imgix,
-        purging: config.cdn.invalidation.driver !== 'none',
-        requestPurge: async (purge) => {
-          await outbox.push(purge);
-          await schedulePurge(queues);
-        },
-      },
+      publish,
+      ...(batches.worker ? { batch: batches.worker } : {}),
       purge: { outbox, invalidator: createInvalidator(config.cdn.invalidation), runs, schedule: () => schedulePurge(queues), metrics },
+      webhooks: { delivery: connectors.delivery, publisher: connectors.publisher },
       metrics,
       logger,
       childEnv: options.env,
@@ -122,9 +141,14 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     workerQueues,
   );
 
+  const inboxConfig = connectors.config.inbox;
+  const inbox = inboxConfig && (wantApi || workerQueues.includes('publish'))
+    ? createInbox({ ingest: { config, storage, assets: new AssetStore(storage), runs, queues }, redis, prefix: config.workers.queuePrefix, folder: inboxConfig.folder, pollMs: inboxConfig.pollMs, logger })
+    : undefined;
+
   if (wantApi) {
     const deps: ApiDeps = { config, redis, storage, tenants: new TenantStore(redis, config.workers.queuePrefix), assets: new AssetStore(storage), runs, queues, urlFor, metrics,
-      templates: new TemplateStore(redis, config.workers.queuePrefix, config.api.maxTemplatesPerTenant), templateUsage: new TemplateUsage(redis, config.workers.queuePrefix) };
+      templates: new TemplateStore(redis, config.workers.queuePrefix, config.api.maxTemplatesPerTenant), templateUsage, connectors, batches: batches.api };
     app = await buildApp(deps, logger);
     await app.listen({ port: config.api.port, host: config.api.host });
     const address = app.server.address();
@@ -136,9 +160,11 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const close = () =>
     (closing ??= (async () => {
       if (app) await closeHttp(app);
+      await inbox?.close();
       await workers.close();
+      await batches.close();
       await queues.close();
       await Promise.all([redis.quit(), workerRedis.quit()]);
     })());
-  return { config, app, url, workers, logger, close };
+  return { config, app, url, workers, inbox, logger, close };
 }

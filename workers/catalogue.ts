@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CHANNEL_NAMES } from '../templates/channels.js';
 import { OUTPUT_FORMATS } from './steps/types.js';
 import type { QueueKind } from './config.js';
+import { webhookJobSchema } from './webhooks/types.js';
 
 /** Fields every job carries: whose work it is and where it sits in its run. */
 const jobBase = z.object({
@@ -83,6 +84,13 @@ export const publishJobSchema = jobBase.extend({
   sku: z.string().optional(),
 });
 
+/** One catalog item of a batch: the item itself is in the batch's records (workers/batches/store.ts). */
+export const batchItemJobSchema = z.object({
+  batchId: z.string().regex(/^bat_[0-9a-f]{32}$/),
+  tenantId: z.string().min(1),
+  line: z.number().int().positive(),
+});
+
 /** A CDN purge job carries nothing: it sends whatever waits in the purge outbox (workers/purge-outbox.ts). */
 export const purgeJobSchema = z.object({}).strict();
 
@@ -127,6 +135,8 @@ export const JOB_CATALOGUE = {
   'generate-onnx': { queue: 'inference', data: generateJobSchema },
   publish: { queue: 'publish', data: publishJobSchema },
   purge: { queue: 'publish', data: purgeJobSchema },
+  'deliver-webhook': { queue: 'publish', data: webhookJobSchema },
+  'batch-item': { queue: 'batch', data: batchItemJobSchema },
 } as const satisfies Record<string, { queue: QueueKind; data: z.ZodType }>;
 
 export type JobName = keyof typeof JOB_CATALOGUE;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { envBool, envInt, envIntList, parseEnv, type Env } from '../lib/env.js';
 import { DEFAULT_WIDTHS } from './steps/types.js';
 
-const QUEUE_KINDS = ['inference', 'render', 'publish'] as const;
+const QUEUE_KINDS = ['inference', 'render', 'publish', 'batch'] as const;
 
 const schema = z
   .object({
@@ -12,6 +12,8 @@ const schema = z
     INFERENCE_CONCURRENCY: envInt(1),
     RENDER_CONCURRENCY: envInt(1),
     PUBLISH_CONCURRENCY: envInt(8),
+    /** Catalog items in progress at once per process: each runs its CPU steps in a low-priority child. */
+    BATCH_CONCURRENCY: envInt(2),
     JOB_ATTEMPTS: envInt(3),
     /** Off only for debugging: runs CPU-heavy processors in the worker's own event loop. */
     SANDBOXED_PROCESSORS: envBool(true),
@@ -36,7 +38,7 @@ const schema = z
       redisUrl: e.REDIS_URL,
       queuePrefix: e.QUEUE_PREFIX,
       queues: queues as QueueKind[],
-      concurrency: { inference: e.INFERENCE_CONCURRENCY, render: e.RENDER_CONCURRENCY, publish: e.PUBLISH_CONCURRENCY },
+      concurrency: { inference: e.INFERENCE_CONCURRENCY, render: e.RENDER_CONCURRENCY, publish: e.PUBLISH_CONCURRENCY, batch: e.BATCH_CONCURRENCY },
       attempts: e.JOB_ATTEMPTS,
       sandboxed: e.SANDBOXED_PROCESSORS,
       maxInputPixels: e.MAX_INPUT_PIXELS,

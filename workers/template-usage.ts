@@ -1,9 +1,11 @@
 import type { Redis } from 'ioredis';
 
-/** The template (id and version) an asset's latest run applied. */
+/** The template (id and version, the run's params applied) an asset's latest run used, and that run's recipe. */
 export interface TemplateUse {
   id: string;
   version: string;
+  /** The recipe as the run was asked for: a template edit re-runs it. */
+  recipe?: unknown;
 }
 
 /**

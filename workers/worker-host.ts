@@ -6,7 +6,8 @@ import type { Redis } from 'ioredis';
 import type { Env } from '../lib/env.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../lib/metrics.js';
-import { generateJobSchema, inferenceJobSchema, jobsOnQueue, publishJobSchema, purgeJobSchema, renderJobSchema, type JobName } from './catalogue.js';
+import { batchItemJobSchema, generateJobSchema, inferenceJobSchema, jobsOnQueue, publishJobSchema, purgeJobSchema, renderJobSchema, type JobName } from './catalogue.js';
+import { processBatchItem, type BatchItemDeps } from './batches/item.js';
 import type { QueueKind, WorkersConfig } from './config.js';
 import { describeJobFailure, toJobError } from './job-errors.js';
 import { jobLogger } from './job-log.js';
@@ -17,6 +18,10 @@ import { processPurge, type PurgeDeps } from './processors/purge.js';
 import { processRender, type RenderDeps } from './processors/render.js';
 import type { RunStore } from './run-store.js';
 import { resolveStepInput } from './step-input.js';
+import { processDelivery, type DeliveryDeps } from './webhooks/deliver.js';
+import type { EventPublisher } from './webhooks/publisher.js';
+import { watchRunEvents } from './webhooks/run-events.js';
+import { webhookJobSchema } from './webhooks/types.js';
 
 export interface WorkerHostDeps {
   config: WorkersConfig;
@@ -28,6 +33,10 @@ export interface WorkerHostDeps {
   generate: GenerateDeps;
   publish: PublishDeps;
   purge: PurgeDeps;
+  /** The catalog lane (queue kind `batch`); absent where no batch worker runs. */
+  batch?: BatchItemDeps;
+  /** Webhook deliveries, and the publisher that turns run state changes into events. */
+  webhooks: { delivery: DeliveryDeps; publisher: EventPublisher };
   metrics: Metrics;
   logger: Logger;
   /** The environment handed to sandboxed children, which build their own dependencies from it. */
@@ -66,7 +75,10 @@ export function startWorkers(deps: WorkerHostDeps, kinds: QueueKind[]): WorkerHo
       maxStalledCount: MAX_STALLED_COUNT,
       ...sandboxOptions(deps),
     });
-    trackRuns(worker, deps);
+    // A catalog item records its own run and batch state (workers/batches/item.ts).
+    if (kind === 'batch') worker.on('error', (err) => deps.logger.error({ err, queue: worker.name }, 'worker error'));
+    else trackRuns(worker, deps);
+    watchRunEvents(worker, { publisher: deps.webhooks.publisher, runs: deps.runs, logger: deps.logger });
     workers.push(worker);
   }
   let closing: Promise<void> | undefined;
@@ -105,6 +117,15 @@ function processorFor(kind: QueueKind, deps: WorkerHostDeps): Processor | string
       const attempts = job.opts.attempts ?? 1;
       return processPurge(deps.purge, { number: job.attemptsMade + 1, last: job.attemptsMade + 1 >= attempts }, signal);
     },
+    'deliver-webhook': (job) => {
+      const { deliveryId } = webhookJobSchema.parse(job.data);
+      return processDelivery(deps.webhooks.delivery, deliveryId, { last: job.attemptsMade + 1 >= (job.opts.attempts ?? 1) });
+    },
+    'batch-item': (job, _token, signal) => {
+      if (!deps.batch) throw new Error('this process has no catalog lane configured');
+      const attempts = job.opts.attempts ?? 1;
+      return processBatchItem(batchItemJobSchema.parse(job.data), { number: job.attemptsMade + 1, last: job.attemptsMade + 1 >= attempts }, deps.batch, signal);
+    },
   };
   return async (job, token, signal) => {
     const handler = handlers[job.name as JobName] as Processor | undefined;
@@ -142,7 +163,7 @@ function trackRuns(worker: Worker, deps: WorkerHostDeps): void {
     p.catch((err: unknown) => (job ? jobLogger(logger, job) : logger).error({ err, what }, 'could not update the run record'));
 
   // A purge job serves many runs and records its outcome in each of them itself.
-  const isPurge = (job: Job) => job.name === 'purge';
+  const isPurge = (job: Job) => job.name === 'purge' || job.name === 'deliver-webhook'; // webhook jobs serve no run step either
   worker.on('active', (job) => {
     jobLogger(logger, job).info('step started');
     if (isPurge(job)) return;
@@ -158,7 +179,7 @@ function trackRuns(worker: Worker, deps: WorkerHostDeps): void {
     const log = jobLogger(logger, job);
     const durationMs = (job.finishedOn ?? Date.now()) - (job.processedOn ?? Date.now());
     if (isPurge(job)) {
-      log.info({ purge: result, durationMs }, 'CDN purge completed');
+      if (job.name === 'purge') log.info({ purge: result, durationMs }, 'CDN purge completed');
       return;
     }
     const { timings, model, renditions, template } = (result ?? {}) as {

@@ -13,7 +13,7 @@ const WATCHED = ['inference', 'render'] as const;
 const PENDING_STATES = ['waiting', 'prioritized', 'delayed', 'active'] as const;
 
 /** Routes that create work: `METHOD route-template`. */
-export const WORK_ROUTES = new Set(['POST /v1/assets', 'POST /v1/assets/:id/runs']);
+export const WORK_ROUTES = new Set(['POST /v1/assets', 'POST /v1/assets/:id/runs', 'POST /v1/assets/from-url']);
 
 export interface BackpressureOptions {
   redis: Redis;

@@ -9,6 +9,7 @@ import { decodeSource } from '../../workers/steps/decode.js';
 import { requireTenant, tenantOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { renderPreview } from '../template-preview.js';
+import { rerenderTemplate } from '../template-rerender.js';
 import type { StoredTemplate } from '../template-store.js';
 import { errorBodySchema } from '../schemas.js';
 
@@ -21,6 +22,13 @@ const summarySchema = z.object({
   backdrop: z.enum(BACKDROP_TYPES),
 });
 const detailSchema = summarySchema.extend({ template: templateSchema });
+const rerenderSchema = z.object({
+  batchId: z.string().nullable().describe('The catalog batch re-rendering the assets whose renditions change (GET /v1/batches/:id); null when none do.'),
+  assets: z.number().int().describe("Assets whose latest run used the template."),
+  queued: z.number().int().describe('Assets queued again: their renditions change.'),
+  unchanged: z.number().int().describe("Assets left alone: their run's params override what changed."),
+});
+const savedSchema = detailSchema.extend({ rerender: rerenderSchema });
 const params = z.object({ id: templateIdSchema });
 const putBody = templateSchema.extend({ id: templateIdSchema.optional().describe('Defaults to the URL id; must match it when given.') })
   .describe('A template. Unknown fields, colours out of range and impossible layouts are refused with 422 INVALID_TEMPLATE naming the field.');
@@ -58,11 +66,28 @@ export function templateRoutes(app: FastifyInstance, deps: ApiDeps): void {
       summary: 'Create or replace one of your templates (a built-in id makes an override)',
       params,
       body: putBody,
-      response: { 200: detailSchema, 201: detailSchema, ...errors },
+      response: { 200: savedSchema, 201: savedSchema, ...errors },
     },
     handler: async (request, reply) => {
-      const { stored, created } = await deps.templates.put(tenantOf(request), request.params.id, request.body);
-      return reply.code(created ? 201 : 200).send({ ...summary(stored), template: stored.template });
+      const tenantId = tenantOf(request);
+      const { stored, created } = await deps.templates.put(tenantId, request.params.id, request.body);
+      // A changed template re-renders the catalog that uses it (only where renditions change).
+      const rerender = await rerenderTemplate(deps, tenantId, stored.template.id);
+      return reply.code(created ? 201 : 200).send({ ...summary(stored), template: stored.template, rerender });
+    },
+  });
+
+  r.post('/v1/templates/:id/rerender', {
+    preHandler: auth,
+    schema: {
+      summary: 'Re-render every asset that uses a template, where its renditions change (e.g. after a built-in changed)',
+      params,
+      response: { 202: rerenderSchema, ...errors },
+    },
+    handler: async (request, reply) => {
+      const tenantId = tenantOf(request);
+      if (!(await deps.templates.get(tenantId, request.params.id))) throw notFound('Template');
+      return reply.code(202).send(await rerenderTemplate(deps, tenantId, request.params.id));
     },
   });
 
@@ -70,9 +95,12 @@ export function templateRoutes(app: FastifyInstance, deps: ApiDeps): void {
     preHandler: auth,
     schema: { summary: 'Delete one of your templates (a built-in it overrode shows again)', params, response: { 204: z.null(), ...errors } },
     handler: async (request, reply) => {
-      if (!(await deps.templates.delete(tenantOf(request), request.params.id))) {
+      const tenantId = tenantOf(request);
+      if (!(await deps.templates.delete(tenantId, request.params.id))) {
         throw new AppError(404, 'NOT_FOUND', `You have no template "${request.params.id}" (built-in templates cannot be deleted).`);
       }
+      // Deleting an override brings the built-in back: its users re-render with it.
+      await rerenderTemplate(deps, tenantId, request.params.id);
       return reply.code(204).send(null);
     },
   });

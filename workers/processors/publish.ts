@@ -29,7 +29,7 @@ export interface PublishDeps {
  * asset `latest/`, per SKU) that merchants paste once — then, and only then, ask the CDN to purge
  * them. Renditions are immutable and never purged.
  */
-export async function processPublish(job: Job, data: JobData<'publish'>, deps: PublishDeps): Promise<{ manifestKey: string; stableUrls: string[] }> {
+export async function processPublish(job: Pick<Job, 'getChildrenValues'>, data: JobData<'publish'>, deps: PublishDeps): Promise<{ manifestKey: string; stableUrls: string[] }> {
   const childValues = Object.values(await job.getChildrenValues());
   const render = renderResultSchema.parse(childValues[0]);
   const prefixes = aliasPrefixes(data.tenantId, data.assetId, data.sku);
@@ -87,7 +87,9 @@ export async function processPublish(job: Job, data: JobData<'publish'>, deps: P
   written.push(key);
 
   await deps.runs.setOutputs(data.runId, { manifestKey: key, manifestUrl: deps.urlFor(key) });
-  await deps.templateUsage.record(data.tenantId, data.assetId, render.template);
+  // Remember the recipe with the template, so a template edit can re-render this asset the same way.
+  const recipe = render.template ? (await deps.runs.get(data.tenantId, data.runId))?.recipe : undefined;
+  await deps.templateUsage.record(data.tenantId, data.assetId, render.template && { ...render.template, ...(recipe ? { recipe } : {}) });
   const urls = written.map(deps.urlFor);
   if (deps.purging) {
     await deps.runs.setPurge(data.runId, { state: 'queued', attempts: 0 });

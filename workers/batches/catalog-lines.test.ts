@@ -1,0 +1,42 @@
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { CatalogHeaderError, readCatalog, type CatalogLine } from './catalog-lines.js';
+
+async function read(text: string | string[], format: 'csv' | 'ndjson', maxLineBytes = 1024): Promise<CatalogLine[]> {
+  // Chunks split anywhere, as a network body would be.
+  const chunks = Array.isArray(text) ? text : [text];
+  const out: CatalogLine[] = [];
+  for await (const line of readCatalog(Readable.from(chunks.map((c) => Buffer.from(c))), format, maxLineBytes)) out.push(line);
+  return out;
+}
+
+describe('readCatalog', () => {
+  it('numbers JSON Lines by file line, across chunk boundaries, skipping blank lines', async () => {
+    const lines = await read(['{"sku":"a","sour', 'ce":"x"}\n\n{"sku":"b"}\nnot json\n[1]\n{"sku":"c"}'], 'ndjson');
+    expect(lines).toEqual([
+      { line: 1, fields: { sku: 'a', source: 'x' } },
+      { line: 3, fields: { sku: 'b' } },
+      { line: 4, error: 'The line is not valid JSON.' },
+      { line: 5, error: 'A line must be one JSON object.' },
+      { line: 6, fields: { sku: 'c' } },
+    ]);
+  });
+
+  it('reports an over-long line without holding it, and goes on', async () => {
+    const lines = await read([`{"sku":"${'x'.repeat(40)}`, `${'y'.repeat(40)}"}\n{"sku":"ok"}\n`], 'ndjson', 50);
+    expect(lines).toEqual([{ line: 1, error: 'The line is longer than 50 bytes.' }, { line: 2, fields: { sku: 'ok' } }]);
+  });
+
+  it('reads CSV with a header row, quoted JSON cells and line numbers of the file', async () => {
+    const csv = 'SKU,source,recipe\na-1,ast_1,\n"b-2",ast_2,"{""steps"":[{""name"":""render""}]}"\nc-3,ast_3,x,extra\n';
+    // A refused row may come before the rows the parser still buffers: order by line.
+    const lines = (await read(csv, 'csv')).sort((a, b) => a.line - b.line);
+    expect(lines[0]).toEqual({ line: 2, fields: { sku: 'a-1', source: 'ast_1', recipe: '' } });
+    expect(lines[1]).toEqual({ line: 3, fields: { sku: 'b-2', source: 'ast_2', recipe: '{"steps":[{"name":"render"}]}' } });
+    expect(lines[2]).toMatchObject({ line: 4, error: expect.stringContaining('Invalid Record Length') });
+  });
+
+  it('refuses a CSV whose header lacks the required columns', async () => {
+    await expect(read('name,url\nx,y\n', 'csv')).rejects.toBeInstanceOf(CatalogHeaderError);
+  });
+});

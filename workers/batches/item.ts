@@ -1,0 +1,144 @@
+import { createHash } from 'node:crypto';
+import { AppError, isPermanent } from '../../lib/errors.js';
+import type { Logger } from '../../lib/logger.js';
+import type { JobData } from '../catalogue.js';
+import { describeJobFailure, toJobError } from '../job-errors.js';
+import { processPublish, type PublishDeps } from '../processors/publish.js';
+import type { SourceImage } from '../queues.js';
+import { checkOutputSize, validateRecipe, type ValidRecipe } from '../recipe.js';
+import type { RunStore } from '../run-store.js';
+import type { BatchConfig } from './config.js';
+import { emitSafely, type BatchEventSink } from './events.js';
+import type { BatchSource } from './items.js';
+import type { StepPool } from './step-pool.js';
+import type { BatchStore } from './store.js';
+
+/** An item's source as an asset of the tenant (fetched and stored first when it is a URL or inbox key). */
+export type ResolveBatchSource = (tenantId: string, sku: string, source: BatchSource, signal?: AbortSignal) => Promise<{ assetId: string; source: SourceImage }>;
+
+export interface BatchItemDeps {
+  store: BatchStore;
+  config: BatchConfig;
+  events: BatchEventSink;
+  resolveSource: ResolveBatchSource;
+  /** Resolve a recipe's `generate` step for the tenant (its template and params), as the API does. */
+  resolveRecipe: (tenantId: string, valid: ValidRecipe) => Promise<ValidRecipe>;
+  runs: RunStore;
+  steps: StepPool;
+  publish: PublishDeps;
+  maxOutputPixels: number;
+  defaultWidths: number[];
+  logger: Logger;
+}
+
+export type BatchItemOutcome = 'completed' | 'failed' | 'parked' | 'cancelled' | 'skipped';
+
+/** A batch item's run id: the same on every attempt, so a retry continues the same run record. */
+const runIdFor = (batchId: string, line: number) =>
+  `run_${createHash('sha256').update(`${batchId}/${line}`).digest('hex').slice(0, 32)}`;
+
+/**
+ * Process one catalog item: park it if its batch is paused, drop it if cancelled; else resolve its
+ * source, run its steps in a low-priority child, publish, and record the outcome in the batch.
+ * Bad input fails the item at once; other faults retry, and fail the item on the last attempt.
+ */
+export async function processBatchItem(
+  data: JobData<'batch-item'>,
+  attempt: { number: number; last: boolean },
+  deps: BatchItemDeps,
+  signal?: AbortSignal,
+): Promise<BatchItemOutcome> {
+  const { store } = deps;
+  const meta = await store.meta(data.batchId);
+  if (!meta || meta.tenantId !== data.tenantId) return 'skipped';
+  const { item, state, result } = await store.item(data.batchId, data.line);
+  if (state !== 'waiting' && state !== 'active') return 'skipped';
+  if (meta.state === 'cancelled') {
+    await finish(deps, data, await store.transition(data.batchId, data.line, ['waiting'], 'cancelled'));
+    return 'cancelled';
+  }
+  if (meta.state === 'paused' && state === 'waiting') {
+    await store.redis.sadd(store.key(data.batchId, 'parked'), String(data.line));
+    // A resume between our read and the park would never see this line: take it back and run it.
+    const now = await store.meta(data.batchId);
+    if (now?.state !== 'running' || (await store.redis.srem(store.key(data.batchId, 'parked'), String(data.line))) === 0) return 'parked';
+  }
+  if (state === 'waiting') {
+    const moved = await store.transition(data.batchId, data.line, ['waiting'], 'active');
+    if (!moved.moved) return 'skipped';
+    progress(deps, data.batchId, data.tenantId);
+  }
+
+  const runId = result.runId ?? runIdFor(data.batchId, data.line);
+  try {
+    if (!item.source || !item.recipe || !item.sku) throw new AppError(422, 'INVALID_BATCH_ITEM', 'The item record is incomplete.');
+    const resolved = await deps.resolveSource(data.tenantId, item.sku, item.source, signal);
+    const valid = await deps.resolveRecipe(data.tenantId, validateRecipe(item.recipe));
+    checkOutputSize(resolved.source, valid, deps.maxOutputPixels);
+    await store.setResult(data.batchId, data.line, { runId, assetId: resolved.assetId });
+    const stepNames = [...valid.steps.map((s) => s.name), 'publish'];
+    if (!(await deps.runs.get(data.tenantId, runId))) {
+      await deps.runs.create({ id: runId, tenantId: data.tenantId, assetId: resolved.assetId, recipe: item.recipe, stepNames, createdAt: new Date().toISOString() });
+    }
+    const render = await deps.steps.run(
+      { tenantId: data.tenantId, assetId: resolved.assetId, runId, source: { key: resolved.source.key, sha256: resolved.source.sha256 }, steps: valid.steps, defaultWidths: deps.defaultWidths },
+      (e) => void deps.runs.updateStep(runId, e.index, e.state === 'active'
+        ? { state: 'active', attempts: attempt.number, startedAt: new Date().toISOString() }
+        : { state: 'completed', progress: 100, finishedAt: new Date().toISOString(), ...(e.durationMs !== undefined ? { durationMs: e.durationMs } : {}), ...(e.timings ? { timings: e.timings } : {}), ...(e.model ? { model: e.model } : {}) }),
+    );
+    const publishIndex = stepNames.length - 1;
+    const started = Date.now();
+    await deps.runs.updateStep(runId, publishIndex, { state: 'active', attempts: attempt.number, startedAt: new Date().toISOString() });
+    const published = await processPublish(
+      { getChildrenValues: async <T>() => ({ render } as unknown as Record<string, T>) },
+      { tenantId: data.tenantId, assetId: resolved.assetId, runId, stepIndex: publishIndex, source: resolved.source, sku: item.sku },
+      deps.publish,
+    );
+    await deps.runs.updateStep(runId, publishIndex, { state: 'completed', progress: 100, finishedAt: new Date().toISOString(), durationMs: Date.now() - started });
+    const moved = await store.transition(data.batchId, data.line, ['active'], 'completed', {
+      result: { runId, assetId: resolved.assetId, manifestUrl: deps.publish.urlFor(published.manifestKey), urls: published.stableUrls },
+    });
+    await finish(deps, data, moved);
+    return 'completed';
+  } catch (err) {
+    if (!isPermanent(err) && !attempt.last) throw toJobError(err);
+    const error = err instanceof AppError ? { code: err.code, message: err.message } : describeJobFailure(toJobError(err).message);
+    deps.logger.warn({ batchId: data.batchId, line: data.line, err }, 'catalog item failed');
+    await deps.runs.fail(runId, error).catch(() => undefined);
+    const moved = await store.transition(data.batchId, data.line, ['active'], 'failed', {
+      result: { runId, error },
+      failure: { line: data.line, sku: item.sku ?? '', ...error },
+    });
+    await finish(deps, data, moved);
+    return 'failed';
+  }
+}
+
+/** After an item ends: the batch's completion exactly once, or a (throttled) progress event. */
+async function finish(deps: BatchItemDeps, data: JobData<'batch-item'>, moved: { moved: boolean; waiting: number; active: number }) {
+  if (!moved.moved) return;
+  if (moved.waiting === 0 && moved.active === 0 && (await deps.store.markFinished(data.batchId))) {
+    const meta = await deps.store.meta(data.batchId);
+    const { duplicates: _d, ...counts } = await deps.store.counts(data.batchId);
+    emitSafely(() => deps.events.batchCompleted({
+      batchId: data.batchId, tenantId: data.tenantId, state: meta?.state === 'cancelled' ? 'cancelled' : 'completed', counts, at: new Date().toISOString(),
+    }), (err) => deps.logger.warn({ err, batchId: data.batchId }, 'batch event sink failed'));
+    return;
+  }
+  progress(deps, data.batchId, data.tenantId);
+}
+
+const lastProgress = new Map<string, number>();
+
+/** At most one progress event per batch per interval from this process. */
+function progress(deps: BatchItemDeps, batchId: string, tenantId: string): void {
+  const now = Date.now();
+  if (now - (lastProgress.get(batchId) ?? 0) < deps.config.progressIntervalMs) return;
+  lastProgress.set(batchId, now);
+  if (lastProgress.size > 1000) lastProgress.clear();
+  void Promise.all([deps.store.meta(batchId), deps.store.counts(batchId)]).then(([meta, { duplicates: _d, ...counts }]) => {
+    if (!meta || meta.state === 'cancelled') return;
+    emitSafely(() => deps.events.batchProgress({ batchId, tenantId, state: meta.state as 'running' | 'paused', counts, at: new Date().toISOString() }),
+      (err) => deps.logger.warn({ err, batchId }, 'batch event sink failed'));
+  }).catch((err: unknown) => deps.logger.warn({ err, batchId }, 'could not read batch progress'));
+}

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { AppError } from '../../lib/errors.js';
+import { checkItem, itemKey, parseSource, templateRecipe } from './items.js';
+
+const ASSET = 'ast_0123456789abcdef0123456789abcdef';
+
+describe('catalog items', () => {
+  it('tells the three kinds of source apart', () => {
+    expect(parseSource(ASSET)).toEqual({ kind: 'asset', assetId: ASSET });
+    expect(parseSource('https://cdn.example.com/a b.jpg')).toEqual({ kind: 'url', url: 'https://cdn.example.com/a%20b.jpg' });
+    expect(parseSource('inbox/spring/shoe-1.jpg')).toEqual({ kind: 'inbox', key: 'inbox/spring/shoe-1.jpg' });
+    for (const bad of ['ftp://x/y', 'inbox/../t/other/x.jpg', '/etc/passwd', 'ast_short', '']) {
+      expect(() => parseSource(bad), bad).toThrow(AppError);
+    }
+  });
+
+  it('merges `options` into the render step and refuses a template until generation ships', () => {
+    expect(checkItem({ sku: 'a', source: ASSET, options: '{"widths":[320]}' }).recipe).toEqual({ steps: [{ name: 'render', options: { widths: [320] } }] });
+    const err = (() => { try { checkItem({ sku: 'a', source: ASSET, template: 'studio' }); } catch (e) { return e; } })() as AppError;
+    expect(err.code).toBe('STEP_NOT_AVAILABLE');
+    expect(templateRecipe('studio').steps.map((s) => s.name)).toEqual(['remove-background', 'generate', 'render']);
+    expect(() => checkItem({ sku: 'a', source: ASSET, recipe: '{}', template: 'studio' })).toThrow(/not both/);
+  });
+
+  it('keys an item by tenant, SKU, source and recipe, whatever the key order of the recipe', () => {
+    const a = checkItem({ sku: 'a', source: ASSET, recipe: { steps: [{ name: 'render', options: { widths: [320], formats: ['webp'] } }] } });
+    const b = checkItem({ sku: 'a', source: ASSET, recipe: { steps: [{ options: { formats: ['webp'], widths: [320] }, name: 'render' }] } });
+    expect(itemKey('t1', a)).toBe(itemKey('t1', b));
+    expect(itemKey('t2', a)).not.toBe(itemKey('t1', a));
+    expect(itemKey('t1', { ...a, sku: 'b' })).not.toBe(itemKey('t1', a));
+  });
+});

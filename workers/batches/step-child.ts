@@ -1,0 +1,56 @@
+/**
+ * A catalog item's CPU work (AI steps and encoding) in a child process at a low CPU priority: the kernel gives interactive work the cores first and catalog work only what is spare.
+ * Talks to its parent (workers/batches/step-pool.ts) over the IPC channel.
+ */
+import { setPriority } from 'node:os';
+import { loadCdnConfig } from '../../cdn/config.js';
+import { createStorage } from '../../cdn/create-storage.js';
+import { AppError } from '../../lib/errors.js';
+import { restrictImageLoaders } from '../../lib/image-policy.js';
+import { createLogger } from '../../lib/logger.js';
+import { loadModelsConfig } from '../../models/config.js';
+import { loadWorkersConfig } from '../config.js';
+import { loadBatchConfig } from './config.js';
+import { generateDeps } from '../generate-deps.js';
+import { inferenceSteps } from '../inference-steps.js';
+import { runStepsInline, type InlineStepsTask } from '../inline-steps.js';
+import type { StepChildReply, StepChildRequest } from './step-pool.js';
+
+// A process may lower its own priority without privileges (BATCH_CPU_NICE, 19 by default).
+try {
+  setPriority(loadBatchConfig(process.env).cpuNice);
+} catch {
+  // Some sandboxes refuse even this; the work still runs, only without the kernel's help.
+}
+restrictImageLoaders();
+
+const workers = loadWorkersConfig(process.env);
+const storage = createStorage(loadCdnConfig(process.env));
+const logger = createLogger(process.env.LOG_LEVEL ?? 'info', { process: 'batch-child' });
+const deps = {
+  render: { storage, decodeLimits: workers.decodeLimits },
+  generate: generateDeps(storage, workers.decodeLimits, process.env, logger),
+  inference: {
+    storage,
+    models: loadModelsConfig(process.env),
+    logger,
+    decodeLimits: workers.decodeLimits,
+    steps: inferenceSteps({ maxOutputPixels: workers.maxOutputPixels }),
+  },
+};
+
+const send = (reply: StepChildReply) => process.send?.(reply);
+
+process.on('message', (message: StepChildRequest) => {
+  const { id, task } = message;
+  runStepsInline(task as InlineStepsTask, deps, (event) => send({ id, event }))
+    .then((result) => send({ id, result }))
+    .catch((err: unknown) => {
+      const error = err instanceof AppError
+        ? { status: err.status, code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) }
+        : { message: err instanceof Error ? err.message : String(err) };
+      send({ id, error });
+    });
+});
+// Without a parent there is nothing to do: exit with it.
+process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,126 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Env } from '../../lib/env.js';
+import { AppError, type ErrorCode } from '../../lib/errors.js';
+import type { RenderResult } from '../catalogue.js';
+import type { InlineStepEvent, InlineStepsTask } from '../inline-steps.js';
+
+export interface StepChildRequest {
+  id: number;
+  task: InlineStepsTask;
+}
+export type StepChildReply =
+  | { id: number; event: InlineStepEvent }
+  | { id: number; result: RenderResult }
+  | { id: number; error: { status?: number; code?: ErrorCode; message: string; details?: Record<string, unknown> } };
+
+/** Runs catalog items' steps in low-priority children (workers/batches/step-child.ts). */
+export interface StepPool {
+  run(task: InlineStepsTask, onEvent?: (event: InlineStepEvent) => void): Promise<RenderResult>;
+  /** Stop (SIGSTOP) or continue (SIGCONT) every child: see workers/batches/yield-governor.ts. */
+  setFrozen(frozen: boolean): void;
+  close(): Promise<void>;
+}
+
+interface Pending {
+  resolve: (r: RenderResult) => void;
+  reject: (e: Error) => void;
+  onEvent: (event: InlineStepEvent) => void;
+}
+
+const HERE = fileURLToPath(import.meta.url);
+const CHILD = path.join(path.dirname(HERE), `step-child${path.extname(HERE)}`);
+
+/**
+ * Up to `size` children, started on first use and kept warm (each keeps its ONNX sessions); one
+ * task per child at a time. A child that dies fails its task (the job retries) and is replaced.
+ */
+export function createStepPool(size: number, env: Env): StepPool {
+  const idle: ChildProcess[] = [];
+  const all = new Set<ChildProcess>();
+  const waiters: Array<(child: ChildProcess) => void> = [];
+  const pending = new Map<number, Pending>();
+  const owner = new Map<ChildProcess, number>();
+  let nextId = 1;
+  let closed = false;
+  let frozen = false;
+  const signalAll = (sig: NodeJS.Signals) => {
+    for (const child of all) if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+  };
+
+  const spawn = (): ChildProcess => {
+    const child = fork(CHILD, [], {
+      env: env as NodeJS.ProcessEnv,
+      execArgv: path.extname(HERE) === '.ts' ? ['--import', 'tsx'] : [],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    all.add(child);
+    if (frozen) child.kill('SIGSTOP');
+    child.on('message', (reply: StepChildReply) => {
+      const p = pending.get(reply.id);
+      if (!p) return;
+      if ('event' in reply) return p.onEvent(reply.event);
+      pending.delete(reply.id);
+      owner.delete(child);
+      release(child);
+      if ('result' in reply) p.resolve(reply.result);
+      else p.reject(reply.error.code ? new AppError(reply.error.status ?? 500, reply.error.code, reply.error.message, reply.error.details) : new Error(reply.error.message));
+    });
+    child.on('exit', (code, sig) => {
+      all.delete(child);
+      const i = idle.indexOf(child);
+      if (i >= 0) idle.splice(i, 1);
+      const id = owner.get(child);
+      if (id !== undefined) {
+        owner.delete(child);
+        pending.get(id)?.reject(new Error(`the catalog step process exited (${sig ?? code})`));
+        pending.delete(id);
+      }
+      // A waiter whose child died gets a fresh one.
+      if (!closed && waiters.length && all.size < size) waiters.shift()!(spawn());
+    });
+    return child;
+  };
+
+  const release = (child: ChildProcess) => {
+    const waiter = waiters.shift();
+    if (waiter) waiter(child);
+    else idle.push(child);
+  };
+
+  const acquire = (): Promise<ChildProcess> => {
+    const child = idle.pop();
+    if (child) return Promise.resolve(child);
+    if (all.size < size) return Promise.resolve(spawn());
+    return new Promise((resolve) => waiters.push(resolve));
+  };
+
+  return {
+    async run(task, onEvent = () => undefined) {
+      if (closed) throw new Error('the catalog step pool is closed');
+      const child = await acquire();
+      const id = nextId++;
+      return new Promise<RenderResult>((resolve, reject) => {
+        pending.set(id, { resolve, reject, onEvent });
+        owner.set(child, id);
+        child.send({ id, task } satisfies StepChildRequest);
+      });
+    },
+    setFrozen(value) {
+      if (value === frozen || closed) return;
+      frozen = value;
+      signalAll(value ? 'SIGSTOP' : 'SIGCONT');
+    },
+    async close() {
+      closed = true;
+      if (frozen) signalAll('SIGCONT');
+      frozen = false;
+      await Promise.all([...all].map((child) => new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      })));
+    },
+  };
+}

@@ -1,0 +1,229 @@
+import type { Redis } from 'ioredis';
+import type { ErrorCode } from '../../lib/errors.js';
+import type { Recipe } from '../recipe.js';
+import type { BatchEventCounts } from './events.js';
+import type { BatchSource } from './items.js';
+
+/** Where an item stands. `duplicate`: the same work belongs to an earlier batch (see its owner). */
+export type ItemState = 'waiting' | 'active' | 'completed' | 'failed' | 'cancelled' | 'duplicate';
+export type BatchState = 'running' | 'paused' | 'cancelled' | 'completed';
+
+/** An item as submitted; written once. Lines that failed validation keep their error here. */
+export interface StoredItem {
+  sku?: string;
+  source?: BatchSource;
+  recipe?: Recipe;
+  key?: string;
+}
+
+/** What running an item produced (or why it failed). */
+export interface ItemResult {
+  runId?: string;
+  assetId?: string;
+  manifestUrl?: string;
+  urls?: string[];
+  error?: { code: ErrorCode; message: string };
+}
+
+export interface BatchMeta {
+  id: string;
+  tenantId: string;
+  createdAt: string;
+  /** Who asked: `api`, `cli`, or a module (a template change). */
+  origin: string;
+  state: 'running' | 'paused' | 'cancelled';
+  /** Last line number used. */
+  lines: number;
+  finishedAt?: string;
+}
+
+export interface BatchFailure {
+  line: number;
+  sku: string;
+  code: ErrorCode;
+  message: string;
+}
+
+export interface BatchStatus {
+  id: string;
+  state: BatchState;
+  counts: BatchEventCounts;
+  throughputPerMinute: number;
+  etaSeconds: number | null;
+  createdAt: string;
+  failures: BatchFailure[];
+  /** Lines whose work an earlier batch already did or is doing: not run again, not in `total`. */
+  duplicates: number;
+  origin: string;
+  finishedAt?: string;
+}
+
+/** Batches and their items live this long (like run records). */
+export const BATCH_TTL_SECONDS = 30 * 24 * 3600;
+/** Failures listed in a status; `counts.failed` counts them all. */
+export const FAILURES_SHOWN = 1000;
+/** Throughput is measured over this window. */
+const THROUGHPUT_WINDOW_MS = 5 * 60_000;
+
+const COUNT_FIELDS = ['total', 'waiting', 'active', 'completed', 'failed', 'cancelled', 'duplicates'] as const;
+
+/**
+ * Move one item from one of `from` states to `to`, keeping the counters, the waiting set and the
+ * finish log in step, atomically: a retried job or a racing pause can never count an item twice.
+ * Returns {moved, waiting, active}.
+ */
+const TRANSITION = `
+local state = redis.call('HGET', KEYS[1], ARGV[1])
+if not state then return {0, -1, -1} end
+local allowed = false
+for s in string.gmatch(ARGV[2], '[^,]+') do if s == state then allowed = true end end
+if not allowed then return {0, -1, -1} end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+redis.call('HINCRBY', KEYS[2], state, -1)
+redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
+if state == 'waiting' then redis.call('SREM', KEYS[3], ARGV[1]) end
+if ARGV[3] == 'completed' or ARGV[3] == 'failed' then redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1]) end
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[5], ARGV[1], ARGV[5]) end
+if ARGV[6] ~= '' then redis.call('RPUSH', KEYS[6], ARGV[6]) end
+local n = redis.call('HMGET', KEYS[2], 'waiting', 'active')
+return {1, tonumber(n[1]) or 0, tonumber(n[2]) or 0}
+`;
+
+/** Batch records in Redis: counters are the truth for status; items and results for the export. */
+export class BatchStore {
+  constructor(readonly redis: Redis, readonly prefix: string) {}
+
+  key = (batchId: string, part: 'meta' | 'n' | 'items' | 'state' | 'result' | 'waiting' | 'parked' | 'failures' | 'done') =>
+    `${this.prefix}:batch:${batchId}:${part}`;
+  tenantIndex = (tenantId: string) => `${this.prefix}:batches:${tenantId}`;
+  /** item key → `<batchId>/<line>` of the batch that owns that work. */
+  owners = (tenantId: string) => `${this.prefix}:batch-owners:${tenantId}`;
+
+  allKeys(batchId: string): string[] {
+    return (['meta', 'n', 'items', 'state', 'result', 'waiting', 'parked', 'failures', 'done'] as const).map((p) => this.key(batchId, p));
+  }
+
+  async create(meta: Omit<BatchMeta, 'lines'>): Promise<void> {
+    const multi = this.redis.multi()
+      .hset(this.key(meta.id, 'meta'), { ...meta, lines: 0 })
+      .hset(this.key(meta.id, 'n'), Object.fromEntries(COUNT_FIELDS.map((f) => [f, 0])));
+    for (const k of this.allKeys(meta.id)) multi.expire(k, BATCH_TTL_SECONDS);
+    await multi.exec();
+  }
+
+  /** Make the batch visible in the tenant's list (once every line is in). */
+  async publish(meta: { id: string; tenantId: string; createdAt: string }, lines: number): Promise<void> {
+    const multi = this.redis.multi()
+      .hset(this.key(meta.id, 'meta'), 'lines', lines)
+      .zadd(this.tenantIndex(meta.tenantId), Date.parse(meta.createdAt), meta.id);
+    // Keys created after `create` (sets, lists) get the same lifetime.
+    for (const k of this.allKeys(meta.id)) multi.expire(k, BATCH_TTL_SECONDS);
+    await multi.exec();
+  }
+
+  async meta(batchId: string): Promise<BatchMeta | undefined> {
+    const m = await this.redis.hgetall(this.key(batchId, 'meta'));
+    if (!m.id) return undefined;
+    return {
+      id: m.id,
+      tenantId: m.tenantId!,
+      createdAt: m.createdAt!,
+      origin: m.origin ?? 'api',
+      state: m.state as BatchMeta['state'],
+      lines: Number(m.lines ?? 0),
+      ...(m.finishedAt ? { finishedAt: m.finishedAt } : {}),
+    };
+  }
+
+  /** The batch if it belongs to this tenant. */
+  async metaOf(tenantId: string, batchId: string): Promise<BatchMeta | undefined> {
+    if (!/^bat_[0-9a-f]{32}$/.test(batchId)) return undefined;
+    const meta = await this.meta(batchId);
+    return meta && meta.tenantId === tenantId ? meta : undefined;
+  }
+
+  async setState(batchId: string, state: BatchMeta['state']): Promise<void> {
+    await this.redis.hset(this.key(batchId, 'meta'), 'state', state);
+  }
+
+  async counts(batchId: string): Promise<BatchEventCounts & { duplicates: number }> {
+    const values = await this.redis.hmget(this.key(batchId, 'n'), ...COUNT_FIELDS);
+    const [total, waiting, active, completed, failed, cancelled, duplicates] = values.map((v) => Number(v ?? 0)) as number[];
+    return { total: total!, waiting: waiting!, active: active!, completed: completed!, failed: failed!, cancelled: cancelled!, duplicates: duplicates! };
+  }
+
+  async item(batchId: string, line: number): Promise<{ item: StoredItem; state: ItemState | undefined; result: ItemResult }> {
+    const [item, state, result] = await Promise.all([
+      this.redis.hget(this.key(batchId, 'items'), String(line)),
+      this.redis.hget(this.key(batchId, 'state'), String(line)),
+      this.redis.hget(this.key(batchId, 'result'), String(line)),
+    ]);
+    return { item: item ? (JSON.parse(item) as StoredItem) : {}, state: (state ?? undefined) as ItemState | undefined, result: result ? (JSON.parse(result) as ItemResult) : {} };
+  }
+
+  async setResult(batchId: string, line: number, result: ItemResult): Promise<void> {
+    await this.redis.hset(this.key(batchId, 'result'), String(line), JSON.stringify(result));
+  }
+
+  /** See {@link TRANSITION}. `failure` is appended to the failures list when the move happens. */
+  async transition(
+    batchId: string,
+    line: number,
+    from: ItemState[],
+    to: ItemState,
+    extra: { result?: ItemResult; failure?: BatchFailure } = {},
+  ): Promise<{ moved: boolean; waiting: number; active: number }> {
+    const out = (await this.redis.eval(
+      TRANSITION,
+      6,
+      this.key(batchId, 'state'), this.key(batchId, 'n'), this.key(batchId, 'waiting'), this.key(batchId, 'done'),
+      this.key(batchId, 'result'), this.key(batchId, 'failures'),
+      String(line), from.join(','), to, String(Date.now()),
+      extra.result ? JSON.stringify(extra.result) : '', extra.failure ? JSON.stringify(extra.failure) : '',
+    )) as [number, number, number];
+    return { moved: out[0] === 1, waiting: out[1], active: out[2] };
+  }
+
+  /** Record the finish once; true for the one caller that did. */
+  async markFinished(batchId: string): Promise<boolean> {
+    return (await this.redis.hsetnx(this.key(batchId, 'meta'), 'finishedAt', new Date().toISOString())) === 1;
+  }
+
+  async status(meta: BatchMeta): Promise<BatchStatus> {
+    const now = Date.now();
+    const [counts, rawFailures, recent, first] = await Promise.all([
+      this.counts(meta.id),
+      this.redis.lrange(this.key(meta.id, 'failures'), 0, FAILURES_SHOWN - 1),
+      this.redis.zcount(this.key(meta.id, 'done'), now - THROUGHPUT_WINDOW_MS, '+inf'),
+      this.redis.zrange(this.key(meta.id, 'done'), '0', '0', 'WITHSCORES'),
+    ]);
+    const { duplicates, ...eventCounts } = counts;
+    const pending = counts.waiting + counts.active;
+    // A batch paused while its last items ran is complete once they end (and says so in its event).
+    const state: BatchState = meta.state === 'cancelled' ? 'cancelled' : pending === 0 ? 'completed' : meta.state === 'paused' ? 'paused' : 'running';
+    // Over the last five minutes, or since the first item finished when that is more recent.
+    const since = first.length ? Math.max(Number(first[1]), now - THROUGHPUT_WINDOW_MS) : now;
+    const windowMs = Math.max(now - since, 1000);
+    const throughputPerMinute = recent > 0 ? Math.round((recent / windowMs) * 60_000 * 10) / 10 : 0;
+    const etaSeconds = pending === 0 ? 0 : state === 'running' && throughputPerMinute > 0 ? Math.round((pending / throughputPerMinute) * 60) : null;
+    return {
+      id: meta.id,
+      state,
+      counts: eventCounts,
+      throughputPerMinute,
+      etaSeconds,
+      createdAt: meta.createdAt,
+      failures: rawFailures.map((f) => JSON.parse(f) as BatchFailure),
+      duplicates,
+      origin: meta.origin,
+      ...(meta.finishedAt ? { finishedAt: meta.finishedAt } : {}),
+    };
+  }
+
+  /** The tenant's batches, newest first. */
+  async list(tenantId: string, limit: number): Promise<BatchMeta[]> {
+    const ids = await this.redis.zrevrange(this.tenantIndex(tenantId), 0, limit - 1);
+    const metas = await Promise.all(ids.map((id) => this.meta(id)));
+    return metas.filter((m): m is BatchMeta => m !== undefined);
+  }
+}

@@ -1,0 +1,48 @@
+import type { Queue } from 'bullmq';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createLogger } from '../../lib/logger.js';
+import { startYieldGovernor } from './yield-governor.js';
+
+/** A queue stand-in whose counts the test sets. */
+function fakeQueue() {
+  const counts = { waiting: 0, active: 0 };
+  return { counts, queue: { getJobCounts: async () => ({ ...counts }) } as unknown as Queue };
+}
+
+describe('the catalog yield governor', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('freezes the catalog while interactive work waits or runs, and thaws it after', async () => {
+    const render = fakeQueue();
+    const calls: boolean[] = [];
+    const governor = startYieldGovernor({ interactive: [render.queue], target: { setFrozen: (f) => void calls.push(f) }, maxYieldMs: 5000, logger: createLogger('silent') });
+    await vi.advanceTimersByTimeAsync(200);
+    expect(calls).toEqual([]);
+    render.counts.waiting = 1;
+    await vi.advanceTimersByTimeAsync(100);
+    expect(calls).toEqual([true]);
+    render.counts.waiting = 0;
+    render.counts.active = 1;
+    await vi.advanceTimersByTimeAsync(500);
+    expect(calls).toEqual([true]);
+    render.counts.active = 0;
+    await vi.advanceTimersByTimeAsync(100);
+    expect(calls).toEqual([true, false]);
+    governor.stop();
+  });
+
+  it('never freezes longer than the limit, then lets the catalog run before yielding again', async () => {
+    const render = fakeQueue();
+    render.counts.active = 1;
+    const calls: Array<[boolean, number]> = [];
+    const governor = startYieldGovernor({ interactive: [render.queue], target: { setFrozen: (f) => void calls.push([f, Date.now()]) }, maxYieldMs: 1000, logger: createLogger('silent') });
+    await vi.advanceTimersByTimeAsync(3000);
+    const [freeze, thaw, refreeze] = calls;
+    expect(calls.map(([f]) => f).slice(0, 3)).toEqual([true, false, true]);
+    expect(thaw![1] - freeze![1]).toBeGreaterThanOrEqual(1000);
+    expect(refreeze![1] - thaw![1]).toBeGreaterThanOrEqual(1000);
+    governor.stop();
+    expect(calls.at(-1)![0]).toBe(false); // stopping never leaves it frozen
+  });
+});

@@ -1,0 +1,115 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { UnrecoverableError } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../lib/logger.js';
+import { loopbackOnlyNetwork } from '../../lib/safe-fetch.testing.js';
+import { deleteKeys, REDIS_URL } from '../../test/harness.js';
+import { processDelivery, type DeliveryDeps } from './deliver.js';
+import { verifySignature } from './signature.js';
+import { deliveryIdFor, WebhookStore } from './store.js';
+import type { DeliveryRecord } from './types.js';
+
+/**
+ * One delivery try against a local receiver, the URL guard in the path. Names resolve from a
+ * table and only loopback is ever dialled, so a broken guard fails here instead of reaching out.
+ */
+describe('processDelivery', () => {
+  const prefix = `test-${randomUUID()}`;
+  let redis: Redis;
+  let store: WebhookStore;
+  let receiver: Server;
+  let port = 0;
+  const got: Array<{ headers: IncomingHttpHeaders; body: string }> = [];
+  const table: Record<string, string> = { 'hooks.example.com': '127.0.0.1' };
+  const net = loopbackOnlyNetwork(table);
+  let deps: DeliveryDeps;
+
+  beforeAll(async () => {
+    redis = new Redis(REDIS_URL);
+    store = new WebhookStore(redis, prefix);
+    receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        got.push({ headers: req.headers, body });
+        res.writeHead(req.url === '/gone' ? 410 : 204).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    port = (receiver.address() as { port: number }).port;
+    deps = {
+      store,
+      config: { attempts: 3, backoffMs: 10, timeoutMs: 5000, maxPerTenant: 5 },
+      guard: { lookup: net.lookup, connect: net.connect, allowLoopbackForTests: (host) => host === 'hooks.example.com' },
+      logger: createLogger('silent'),
+    };
+  });
+  afterAll(async () => {
+    receiver.closeAllConnections();
+    await new Promise((resolve) => receiver.close(resolve));
+    redis.disconnect();
+    await deleteKeys(`${prefix}:*`);
+  });
+
+  async function pending(path: string): Promise<{ id: string; secret: string; subId: string }> {
+    const sub = await store.create({ tenantId: 'tn_1', url: `http://hooks.example.com:${port}${path}`, events: ['run.completed'], secret: `whsec_${randomUUID()}` });
+    const eventId = `evt_${randomUUID().replaceAll('-', '')}`;
+    const now = new Date().toISOString();
+    const record: DeliveryRecord = {
+      id: deliveryIdFor(sub.id, eventId), subscriptionId: sub.id, tenantId: 'tn_1', eventId, type: 'run.completed',
+      body: JSON.stringify({ id: eventId, type: 'run.completed', data: { runId: 'run_1' } }), state: 'pending', attempts: 0,
+      createdAt: now, updatedAt: now, replays: 0, log: [],
+    };
+    await store.createDelivery(record);
+    return { id: record.id, secret: sub.secret, subId: sub.id };
+  }
+
+  it('signs and sends, then refuses to send a delivered event again', async () => {
+    const { id, secret } = await pending('/ok');
+    expect(await processDelivery(deps, id, { last: false })).toEqual({ state: 'delivered', status: 204 });
+    const last = got.at(-1)!;
+    expect(verifySignature(secret, { timestamp: last.headers['webhook-timestamp'] as string, signature: last.headers['webhook-signature'] as string }, last.body)).toBe(true);
+    const sent = got.length;
+    expect(await processDelivery(deps, id, { last: false })).toEqual({ state: 'skipped', reason: 'already delivered' });
+    expect(got.length).toBe(sent);
+  });
+
+  it('checks the target again at delivery: a name that now resolves to a private address fails for good, unsent', async () => {
+    const { id } = await pending('/ok');
+    const sent = got.length;
+    const dialled = net.dialled.length;
+    table['hooks.example.com'] = '10.20.30.40';
+    try {
+      const err = await processDelivery(deps, id, { last: false }).catch((e: unknown) => e);
+      // A refused address is not retried.
+      expect(err).toBeInstanceOf(UnrecoverableError);
+      expect((err as Error).message).toMatch(/^URL_FORBIDDEN: .*private-network address/);
+    } finally {
+      table['hooks.example.com'] = '127.0.0.1';
+    }
+    expect(got.length).toBe(sent);
+    expect(net.dialled.length).toBe(dialled);
+    expect(await store.getDelivery(id)).toMatchObject({ state: 'failed', attempts: 1, lastError: { code: 'URL_FORBIDDEN' } });
+  });
+
+  it('logs a non-2xx answer as retrying, and failed on the last try', async () => {
+    const { id } = await pending('/gone');
+    await expect(processDelivery(deps, id, { last: false })).rejects.toThrow(/^WEBHOOK_DELIVERY_FAILED: The receiver answered 410/);
+    expect(await store.getDelivery(id)).toMatchObject({ state: 'retrying', attempts: 1, lastStatus: 410 });
+    await expect(processDelivery(deps, id, { last: true })).rejects.toThrow();
+    const record = await store.getDelivery(id);
+    expect(record).toMatchObject({ state: 'failed', attempts: 2 });
+    expect(record!.log.map((l) => [l.attempt, l.status, l.error?.code])).toEqual([[1, 410, 'WEBHOOK_DELIVERY_FAILED'], [2, 410, 'WEBHOOK_DELIVERY_FAILED']]);
+  });
+
+  it('cancels a delivery whose subscription was deleted, sending nothing', async () => {
+    const { id, subId } = await pending('/ok');
+    await store.delete('tn_1', subId);
+    const sent = got.length;
+    expect(await processDelivery(deps, id, { last: false })).toEqual({ state: 'skipped', reason: 'subscription deleted' });
+    expect(got.length).toBe(sent);
+    expect((await store.getDelivery(id))?.state).toBe('cancelled');
+  });
+});
