@@ -58,8 +58,9 @@ describe('pipeline render', () => {
 
   it('refuses a bad recipe before touching any file', async () => {
     const run = io();
-    expect(await runCli(['render', work, '--recipe', '{"steps":[{"name":"generate"}]}'], run.io)).toBe(1);
-    expect(run.err()).toMatch(/^STEP_NOT_AVAILABLE/);
+    const recipe = '{"steps":[{"name":"generate","options":{"template":"no-such-template"}},{"name":"render"}]}';
+    expect(await runCli(['render', work, '--recipe', recipe], run.io)).toBe(1);
+    expect(run.err()).toMatch(/^UNKNOWN_TEMPLATE/);
   });
 });
 

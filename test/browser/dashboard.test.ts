@@ -76,9 +76,9 @@ describe('dashboard in a real browser', () => {
     await page.locator('#upload-view').waitFor({ state: 'visible' });
     expect(await page.evaluate(() => sessionStorage.getItem('pipeline.apiKey'))).toBe(key);
     expect(await page.getByRole('navigation', { name: 'Sections' }).isVisible()).toBe(true);
-    // This server has no templates route (404): the picker stays hidden.
+    // The server lists its templates: the picker shows.
     await expect.poll(() => requests.some((r) => r.url().endsWith('/v1/templates'))).toBe(true);
-    expect(await page.locator('#template-field').isHidden()).toBe(true);
+    await expect.poll(() => page.locator('#template-field').isVisible()).toBe(true);
     expect(await page.getByRole('radio', { name: /Responsive set/ }).isChecked()).toBe(true);
   });
 
@@ -266,13 +266,13 @@ describe('dashboard in a real browser', () => {
     for (const [selector, ratio] of Object.entries(ratios)) expect(ratio, selector).toBeGreaterThanOrEqual(4.5);
   });
 
-  it('says batch progress is not available when the server answers 404', async () => {
+  it('says batch progress is not available for an unknown batch, and lists the real templates', async () => {
     await page.getByRole('link', { name: 'Batches' }).click();
     await page.getByLabel('Batch id').fill('batch-123');
     await page.getByRole('button', { name: 'Show' }).click();
     await expect.poll(() => page.locator('#batch-output').textContent()).toMatch(/^Batch progress is not available: /);
     await page.getByRole('link', { name: 'Templates' }).click();
-    await expect.poll(() => page.locator('#templates-output').textContent()).toBe('Templates are not available on this server.');
+    await expect.poll(() => page.locator('#templates-output').textContent()).toContain('Marketplace white');
   });
 
   it('lays out on a 375 px phone: sign in, pick a photo, follow it, compare', async () => {

@@ -41,7 +41,7 @@ describe('queue admin view at /admin/queues', () => {
     const api = await get('/admin/queues/api/queues', bearer(ADMIN_KEY));
     expect(api.status).toBe(200);
     const body = (await api.json()) as { queues: Array<{ name: string }> };
-    expect(body.queues.map((q) => q.name).sort()).toEqual(['inference', 'publish', 'render']);
+    expect(body.queues.map((q) => q.name).sort()).toEqual(['batch', 'inference', 'publish', 'render']);
   });
 
   it('lets a browser in with the session cookie from POST /admin/session, and out again', async () => {

@@ -142,14 +142,15 @@ describe('catalog batches', () => {
     ].join('\n');
     const res = await submit(body, 'application/x-ndjson');
     expect(res.status).toBe(202);
-    expect(res.body).toMatchObject({ accepted: 3, rejected: 5 });
+    expect(res.body).toMatchObject({ accepted: 4, rejected: 4 });
     const done = await waitForBatch(res.body.batch.id);
     expect(done.counts).toEqual({ total: 8, waiting: 0, active: 0, completed: 2, failed: 6, cancelled: 0 });
     const byLine = Object.fromEntries(done.failures.map((f) => [f.line, f]));
     expect(Object.keys(byLine).map(Number).sort((a, b) => a - b)).toEqual([2, 3, 5, 6, 7, 8]);
     expect(byLine[2]).toMatchObject({ code: 'INVALID_BATCH_ITEM', message: expect.stringContaining('JSON') });
     expect(byLine[3]).toMatchObject({ code: 'INVALID_BATCH_ITEM', message: expect.stringContaining('sku') });
-    expect(byLine[5]).toMatchObject({ sku: 'scene-1', code: 'STEP_NOT_AVAILABLE' });
+    // Templates are resolved per tenant when the item runs: an unknown one fails on its line.
+    expect(byLine[5]).toMatchObject({ sku: 'scene-1', code: 'UNKNOWN_TEMPLATE' });
     expect(byLine[6]).toMatchObject({ sku: 'nosuch-1', code: 'NOT_FOUND' });
     expect(byLine[7]).toMatchObject({ sku: 'bad-recipe', code: 'INVALID_RECIPE' });
     expect(byLine[8]).toMatchObject({ sku: 'bad-source', code: 'INVALID_BATCH_ITEM' });

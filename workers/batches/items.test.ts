@@ -14,10 +14,9 @@ describe('catalog items', () => {
     }
   });
 
-  it('merges `options` into the render step and refuses a template until generation ships', () => {
+  it('merges `options` into the render step and turns a template into its recipe', () => {
     expect(checkItem({ sku: 'a', source: ASSET, options: '{"widths":[320]}' }).recipe).toEqual({ steps: [{ name: 'render', options: { widths: [320] } }] });
-    const err = (() => { try { checkItem({ sku: 'a', source: ASSET, template: 'studio' }); } catch (e) { return e; } })() as AppError;
-    expect(err.code).toBe('STEP_NOT_AVAILABLE');
+    expect(checkItem({ sku: 'a', source: ASSET, template: 'studio' }).recipe).toEqual(templateRecipe('studio'));
     expect(templateRecipe('studio').steps.map((s) => s.name)).toEqual(['remove-background', 'generate', 'render']);
     expect(() => checkItem({ sku: 'a', source: ASSET, recipe: '{}', template: 'studio' })).toThrow(/not both/);
   });

@@ -63,7 +63,7 @@ function jsonField(raw: unknown, name: string): unknown {
   }
 }
 
-/** The recipe a `template` stands for. The `generate` step refuses it until scene generation ships. */
+/** The recipe a `template` stands for: cut out, lay out in the template's scene, render. */
 export const templateRecipe = (template: string): Recipe => ({
   steps: [{ name: 'remove-background' }, { name: 'generate', options: { template } }, { name: 'render' }],
 });
