@@ -55,6 +55,16 @@ export async function startTestService(overrides: Env = {}, options: { logDestin
   };
 }
 
+/** A JSON call to the service with a tenant's key: `api(method, path, body?)`. */
+export function jsonApi(service: () => { url: string }, key: () => string) {
+  return (method: string, path: string, body?: unknown) =>
+    fetch(`${service().url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${key()}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+}
+
 /** Every Redis key matching a pattern, deleted; returns how many there were. */
 export async function countKeys(pattern: string): Promise<number> {
   const redis = new Redis(REDIS_URL);

@@ -3,7 +3,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis } from '../../lib/redis.js';
 import { TemplateUsage } from '../../workers/template-usage.js';
-import { createTenant, fixture, REDIS_URL, startTestService, upload, waitForRun, type TestService } from '../harness.js';
+import { createTenant, fixture, jsonApi, REDIS_URL, startTestService, upload, waitForRun, type TestService } from '../harness.js';
 
 interface Rendition { key: string; url: string; width: number; height: number; format: string }
 interface ChannelBody { width: number; height: number; renditions: Rendition[]; srcset: Record<string, string>; picture: string; latest: string }
@@ -15,12 +15,7 @@ describe('generate step', () => {
   let key: string;
   let tenantId: string;
   let mug: Buffer;
-  const api = (method: string, path: string, body?: unknown) =>
-    fetch(`${service.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
+  const api = jsonApi(() => service, () => key);
   const manifestOf = async (assetId: string) => ((await (await api('GET', `/v1/assets/${assetId}`)).json()) as { manifest: ManifestBody }).manifest;
 
   beforeAll(async () => {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTenant, fixture, startTestService, upload, waitForRun, type TestService } from '../harness.js';
+import { createTenant, fixture, jsonApi, startTestService, upload, waitForRun, type TestService } from '../harness.js';
 
 interface ManifestBody { runId: string; renditions: Array<{ key: string }>; template?: { id: string; version: string } }
 interface Rerender { batchId: string | null; assets: number; queued: number; unchanged: number }
@@ -11,12 +11,7 @@ interface BatchBody { state: string; counts: { total: number; completed: number;
 describe('catalog re-render on a template change', () => {
   let service: TestService;
   let key: string;
-  const api = (method: string, path: string, body?: unknown) =>
-    fetch(`${service.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
+  const api = jsonApi(() => service, () => key);
   const manifestOf = async (assetId: string) => ((await (await api('GET', `/v1/assets/${assetId}`)).json()) as { manifest: ManifestBody }).manifest;
   const shop = (colour: string) => ({
     name: 'Shop', description: 'Flat shop colour', backdrop: { type: 'solid', colour },
