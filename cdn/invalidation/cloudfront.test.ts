@@ -66,11 +66,12 @@ describe("cloudfrontInvalidator (against a local server that checks CloudFront's
   });
 
   it('backs off while too many invalidations are in progress, then succeeds', async () => {
-    const api = await start({ completeAfterMs: 300 });
-    const invalidator = cloudfrontInvalidator({ distributionId, client: clientFor(api), backoff: { attempts: 20, baseMs: 50, maxMs: 200 } });
+    // Long enough that the second batch always finds the first in progress, even on a busy machine.
+    const api = await start({ completeAfterMs: 1500 });
+    const invalidator = cloudfrontInvalidator({ distributionId, client: clientFor(api), backoff: { attempts: 40, baseMs: 50, maxMs: 200 } });
     const started = Date.now();
     const result = await invalidator.purge({ surrogateKeys: [], urls: urls(4000) });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1500);
     expect(api.invalidations.map((i) => i.paths.length)).toEqual([3000, 1000]);
     expect(result.requests).toBeGreaterThan(2); // at least one TooManyInvalidationsInProgress
     expect(result.requests).toBe(api.seen().requests);
