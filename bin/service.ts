@@ -77,6 +77,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
 
   const redis = createRedis(config.workers.redisUrl, 'api');
   const workerRedis = createRedis(config.workers.redisUrl, 'workers');
+  // Log connection errors (ioredis reconnects by itself) instead of ioredis's "Unhandled error event".
+  for (const r of [redis, workerRedis]) r.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
   const storage = createStorage(config.cdn);
   const runs = new RunStore(redis, config.workers.queuePrefix);
   const queues = createQueues(redis, config.workers.queuePrefix, (err) => logger.warn({ err: err.message }, 'queue connection error; retrying'));
@@ -164,7 +166,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       await workers.close();
       await batches.close();
       await queues.close();
-      await Promise.all([redis.quit(), workerRedis.quit()]);
+      // A connection that already dropped cannot QUIT: close it instead of failing the shutdown.
+      await Promise.all([redis, workerRedis].map((r) => r.quit().catch(() => r.disconnect())));
     })());
   return { config, app, url, workers, inbox, logger, close };
 }

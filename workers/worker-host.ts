@@ -58,6 +58,11 @@ const MAX_STALLED_COUNT = 2;
 /** Start one BullMQ worker per queue kind in `kinds`. */
 export function startWorkers(deps: WorkerHostDeps, kinds: QueueKind[]): WorkerHost {
   const workers: Worker[] = [];
+  const pending = new Set<Promise<unknown>>();
+  const track = (p: Promise<unknown>): void => {
+    pending.add(p);
+    void p.finally(() => pending.delete(p));
+  };
   for (const kind of kinds) {
     const names = jobsOnQueue(kind);
     if (names.length === 0) {
@@ -77,14 +82,16 @@ export function startWorkers(deps: WorkerHostDeps, kinds: QueueKind[]): WorkerHo
     });
     // A catalog item records its own run and batch state (workers/batches/item.ts).
     if (kind === 'batch') worker.on('error', (err) => deps.logger.error({ err, queue: worker.name }, 'worker error'));
-    else trackRuns(worker, deps);
-    watchRunEvents(worker, { publisher: deps.webhooks.publisher, runs: deps.runs, logger: deps.logger });
+    else trackRuns(worker, deps, track);
+    watchRunEvents(worker, { publisher: deps.webhooks.publisher, runs: deps.runs, logger: deps.logger, track });
     workers.push(worker);
   }
   let closing: Promise<void> | undefined;
   return {
     workers,
-    close: () => (closing ??= Promise.all(workers.map((w) => w.close())).then(() => undefined)),
+    // Event handlers finish their Redis writes (run records, webhook events) after a job ends:
+    // wait for them too, so nothing writes to a connection the caller closes next.
+    close: () => (closing ??= Promise.all(workers.map((w) => w.close())).then(() => Promise.allSettled([...pending])).then(() => undefined)),
   };
 }
 
@@ -156,11 +163,11 @@ function sandboxOptions(deps: WorkerHostDeps) {
 }
 
 /** Mirror each job's life into its run record, so `GET /v1/runs/:id` tells the whole story. */
-function trackRuns(worker: Worker, deps: WorkerHostDeps): void {
+function trackRuns(worker: Worker, deps: WorkerHostDeps, track: (p: Promise<unknown>) => void): void {
   const { runs, logger } = deps;
   const ids = (job: Job) => job.data as { runId: string; stepIndex: number; tenantId: string };
   const safely = (what: string, p: Promise<unknown>, job?: Job) =>
-    p.catch((err: unknown) => (job ? jobLogger(logger, job) : logger).error({ err, what }, 'could not update the run record'));
+    track(p.catch((err: unknown) => (job ? jobLogger(logger, job) : logger).error({ err, what }, 'could not update the run record')));
 
   // A purge job serves many runs and records its outcome in each of them itself.
   const isPurge = (job: Job) => job.name === 'purge' || job.name === 'deliver-webhook'; // webhook jobs serve no run step either

@@ -17,9 +17,14 @@ function runStep(job: Job): { tenantId: string; runId: string; assetId: string }
  * fails for good, from the worker that saw it happen. The event id derives from the run id, so a
  * repeated signal (a retried publish) delivers once.
  */
-export function watchRunEvents(worker: Worker, deps: { publisher: EventPublisher; runs: RunStore; logger: Logger }): void {
-  const emit = (what: string, p: Promise<unknown>) =>
-    p.catch((err: unknown) => deps.logger.error({ err, what }, 'could not publish a run event'));
+export function watchRunEvents(
+  worker: Worker,
+  deps: { publisher: EventPublisher; runs: RunStore; logger: Logger; track?: (p: Promise<unknown>) => void },
+): void {
+  const emit = (what: string, p: Promise<unknown>) => {
+    const handled = p.catch((err: unknown) => deps.logger.error({ err, what }, 'could not publish a run event'));
+    deps.track?.(handled);
+  };
 
   worker.on('completed', (job) => {
     const run = job.name === 'publish' ? runStep(job) : undefined;
