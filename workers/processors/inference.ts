@@ -78,7 +78,8 @@ export async function processInference(
     // Progress goes through Redis: report whole steps of 5% at most.
     if (percent - lastReported >= 5) {
       lastReported = percent;
-      void reportProgress(percent);
+      // Not awaited (the model runs on); a lost progress report must not become an unhandled rejection.
+      reportProgress(percent).catch((err: unknown) => deps.logger.warn({ err }, 'could not report progress'));
     }
   }, signal);
   const inferenceMs = lap();
