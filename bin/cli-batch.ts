@@ -3,6 +3,8 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { AppError } from '../lib/errors.js';
+import type { BatchStatus } from '../workers/batches/store.js';
+import type { BatchSubmission } from '../workers/batches/submit.js';
 import type { CliIo } from './cli-io.js';
 
 export interface ServerArgs {
@@ -11,15 +13,6 @@ export interface ServerArgs {
   json: boolean;
 }
 
-interface Status {
-  id: string;
-  state: string;
-  counts: { total: number; waiting: number; active: number; completed: number; failed: number; cancelled: number };
-  throughputPerMinute: number;
-  etaSeconds: number | null;
-  failures: Array<{ line: number; sku: string; code: string; message: string }>;
-  duplicates: number;
-}
 
 const TYPES: Record<string, string> = { '.csv': 'text/csv', '.jsonl': 'application/x-ndjson', '.ndjson': 'application/x-ndjson' };
 
@@ -35,12 +28,12 @@ async function call(server: ServerArgs, route: string, init: RequestInit & { dup
   return res;
 }
 
-const summary = (s: Status) =>
+const summary = (s: BatchStatus) =>
   `${s.id} ${s.state}: ${s.counts.completed}/${s.counts.total} done, ${s.counts.failed} failed, ${s.counts.waiting} waiting, ${s.counts.active} active` +
   `${s.counts.cancelled ? `, ${s.counts.cancelled} cancelled` : ''}${s.duplicates ? `, ${s.duplicates} already done elsewhere` : ''}` +
   `${s.state === 'running' ? `; ${s.throughputPerMinute}/min${s.etaSeconds !== null ? `, about ${s.etaSeconds} s left` : ''}` : ''}`;
 
-const failureLines = (s: Status) => s.failures.map((f) => `  line ${f.line}${f.sku ? ` (${f.sku})` : ''}: ${f.code} ${f.message}\n`).join('');
+const failureLines = (s: BatchStatus) => s.failures.map((f) => `  line ${f.line}${f.sku ? ` (${f.sku})` : ''}: ${f.code} ${f.message}\n`).join('');
 
 /** `batch submit <file>`: the file is streamed to the server, never read whole. */
 export async function submitCommand(server: ServerArgs, file: string, io: CliIo): Promise<number> {
@@ -53,7 +46,7 @@ export async function submitCommand(server: ServerArgs, file: string, io: CliIo)
     body: Readable.toWeb(createReadStream(file)) as ReadableStream,
     duplex: 'half',
   });
-  const body = (await res.json()) as { batch: Status; accepted: number; duplicates: { completed: number; inProgress: number }; rejected: number };
+  const body = (await res.json()) as BatchSubmission;
   if (server.json) {
     io.stdout.write(`${JSON.stringify(body)}\n`);
   } else {
@@ -64,13 +57,13 @@ export async function submitCommand(server: ServerArgs, file: string, io: CliIo)
 }
 
 export async function statusCommand(server: ServerArgs, id: string, io: CliIo): Promise<number> {
-  const status = (await (await call(server, `/v1/batches/${encodeURIComponent(id)}`)).json()) as Status;
+  const status = (await (await call(server, `/v1/batches/${encodeURIComponent(id)}`)).json()) as BatchStatus;
   io.stdout.write(server.json ? `${JSON.stringify(status)}\n` : `${summary(status)}\n${failureLines(status)}`);
   return 0;
 }
 
 export async function cancelCommand(server: ServerArgs, id: string, io: CliIo): Promise<number> {
-  const status = (await (await call(server, `/v1/batches/${encodeURIComponent(id)}/cancel`, { method: 'POST' })).json()) as Status;
+  const status = (await (await call(server, `/v1/batches/${encodeURIComponent(id)}/cancel`, { method: 'POST' })).json()) as BatchStatus;
   io.stdout.write(server.json ? `${JSON.stringify(status)}\n` : `${summary(status)}\n`);
   return 0;
 }

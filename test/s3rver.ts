@@ -14,6 +14,8 @@ export interface S3rverHandle {
   credentials: { accessKeyId: string; secretAccessKey: string };
   /** Create a bucket (a fresh UUID-named one by default) and return its name. */
   bucket(name?: string): Promise<string>;
+  /** The service settings that store into `bucket` here (through `endpoint`, e.g. a fault proxy, when given). */
+  serviceEnv(bucket: string, endpoint?: string): Record<string, string>;
   /** Stop the server and remove its data directory. Calling it twice is harmless. */
   stop(): Promise<void>;
 }
@@ -51,6 +53,14 @@ export async function startS3rver(): Promise<S3rverHandle> {
     endpoint,
     region,
     credentials,
+    serviceEnv: (bucket, via = endpoint) => ({
+      S3_BUCKET: bucket,
+      S3_ENDPOINT: via,
+      S3_REGION: region,
+      S3_FORCE_PATH_STYLE: 'true',
+      S3_ACCESS_KEY_ID: credentials.accessKeyId,
+      S3_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    }),
     async bucket(name = `test-${randomUUID()}`) {
       await client.send(new CreateBucketCommand({ Bucket: name }));
       return name;

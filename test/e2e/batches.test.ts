@@ -6,23 +6,14 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fsStorage } from '../../cdn/fs-storage.js';
+import type { BatchStatus } from '../../workers/batches/store.js';
+import type { BatchSubmission } from '../../workers/batches/submit.js';
 import { createTenant, REDIS_URL, startTestService, upload, waitForRun, type TestService } from '../harness.js';
 
 const ITEMS = 2000;
 /** Each item renders its own width of one wide, short image: 2,000 distinct, tiny rendition sets. */
 const FIRST_WIDTH = 16;
 
-interface Status {
-  id: string;
-  state: string;
-  counts: { total: number; waiting: number; active: number; completed: number; failed: number; cancelled: number };
-  throughputPerMinute: number;
-  etaSeconds: number | null;
-  createdAt: string;
-  failures: Array<{ line: number; sku: string; code: string; message: string }>;
-  duplicates: number;
-}
-interface Submission { batch: Status; accepted: number; duplicates: { completed: number; inProgress: number }; rejected: number }
 
 let service: TestService;
 let key: string;
@@ -34,15 +25,15 @@ let batchQueue: Queue;
 const api = (route: string, init: RequestInit = {}) =>
   fetch(`${service.url}${route}`, { ...init, headers: { authorization: `Bearer ${key}`, ...(init.headers as Record<string, string> | undefined) } });
 
-async function submit(body: string, type: string): Promise<{ status: number; body: Submission & { error?: { code: string } } }> {
+async function submit(body: string, type: string): Promise<{ status: number; body: BatchSubmission & { error?: { code: string } } }> {
   const res = await api('/v1/batches', { method: 'POST', headers: { 'content-type': type }, body });
-  return { status: res.status, body: (await res.json()) as Submission & { error?: { code: string } } };
+  return { status: res.status, body: (await res.json()) as BatchSubmission & { error?: { code: string } } };
 }
 
-async function waitForBatch(id: string, timeoutMs = 540_000): Promise<Status> {
+async function waitForBatch(id: string, timeoutMs = 540_000): Promise<BatchStatus> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const status = (await (await api(`/v1/batches/${id}`)).json()) as Status;
+    const status = (await (await api(`/v1/batches/${id}`)).json()) as BatchStatus;
     if (status.state === 'completed' || status.state === 'cancelled') return status;
     if (Date.now() > deadline) throw new Error(`batch ${id} still ${status.state}: ${JSON.stringify(status.counts)}`);
     await new Promise((r) => setTimeout(r, 250));
@@ -123,7 +114,7 @@ describe('catalog batches', () => {
     const replayed = await exportLines(again.body.batch.id);
     expect(replayed[0]).toMatchObject({ sku: 'sku-0', state: 'completed', runId: results[0]!.runId, duplicateOf: `${first.body.batch.id}/2` });
 
-    const list = (await (await api('/v1/batches')).json()) as { batches: Status[] };
+    const list = (await (await api('/v1/batches')).json()) as { batches: BatchStatus[] };
     expect(list.batches.map((b) => b.id)).toEqual([again.body.batch.id, first.body.batch.id]);
   }, 600_000);
 

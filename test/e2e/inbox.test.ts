@@ -48,10 +48,7 @@ function describeInbox(driver: 'fs' | 's3') {
       const env: Record<string, string> = { INBOX_PREFIX: 'inbox', INBOX_POLL_SECONDS: '3600', WORKER_QUEUES: 'publish' };
       if (driver === 's3') {
         s3 = await startS3rver();
-        Object.assign(env, {
-          S3_BUCKET: await s3.bucket(), S3_ENDPOINT: s3.endpoint, S3_REGION: s3.region, S3_FORCE_PATH_STYLE: 'true',
-          S3_ACCESS_KEY_ID: s3.credentials.accessKeyId, S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
-        });
+        Object.assign(env, s3.serviceEnv(await s3.bucket()));
       }
       service = await startTestService(env);
       tenant = await createTenant(service);

@@ -27,14 +27,7 @@ describe('upload → queue → render → publish, on Redis and s3rver', () => {
   beforeAll(async () => {
     s3 = await startS3rver();
     const bucket = await s3.bucket();
-    service = await startTestService({
-      S3_BUCKET: bucket,
-      S3_ENDPOINT: s3.endpoint,
-      S3_REGION: s3.region,
-      S3_FORCE_PATH_STYLE: 'true',
-      S3_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-      S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
-    });
+    service = await startTestService(s3.serviceEnv(bucket));
     ({ key } = await createTenant(service));
   });
   afterAll(async () => {

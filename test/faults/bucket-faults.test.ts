@@ -27,12 +27,7 @@ describe('a flaky bucket', () => {
     const { port } = new URL(s3.endpoint);
     proxy = await startFaultProxy({ host: '127.0.0.1', port: Number(port) });
     service = await startFaultService({
-      S3_BUCKET: bucket,
-      S3_ENDPOINT: proxy.url,
-      S3_FORCE_PATH_STYLE: 'true',
-      S3_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-      S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
-      S3_REGION: s3.region,
+      ...s3.serviceEnv(bucket, proxy.url),
       // A stalled request is abandoned after 1 s instead of 60 s; the SDK tries 3 times per call.
       S3_IDLE_TIMEOUT_MS: '1000',
       S3_CONNECT_TIMEOUT_MS: '1000',

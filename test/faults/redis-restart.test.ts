@@ -27,12 +27,7 @@ describe('Redis restarted in the middle of 200 runs', () => {
     bucket = await s3.bucket();
     proxy = await startFaultProxy({ host: '127.0.0.1', port: Number(new URL(s3.endpoint).port) });
     service = await startFaultService({
-      S3_BUCKET: bucket,
-      S3_ENDPOINT: proxy.url,
-      S3_FORCE_PATH_STYLE: 'true',
-      S3_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-      S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
-      S3_REGION: s3.region,
+      ...s3.serviceEnv(bucket, proxy.url),
       RENDER_CONCURRENCY: '2',
       RATE_LIMIT_PER_MINUTE: '100000',
       UPLOAD_RATE_LIMIT_PER_MINUTE: '100000',

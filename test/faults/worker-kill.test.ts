@@ -1,16 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startService, type Service } from '../../bin/service.js';
-import type { Env } from '../../lib/env.js';
-import { ADMIN_KEY, createTenant, upload, waitForRun } from '../harness.js';
-import { startOwnRedis, type OwnRedis } from './redis-server.js';
+import { createTenant, upload, waitForRun } from '../harness.js';
+import { startFaultService, type FaultService } from './fault-service.js';
 import { isAlive, waitFor } from './wait.js';
 import { spawnWorker, type WorkerProcess } from './worker-process.js';
 
@@ -21,37 +18,17 @@ import { spawnWorker, type WorkerProcess } from './worker-process.js';
  * it once, with the same bytes an undisturbed run makes.
  */
 describe('a render worker killed with SIGKILL mid-job', () => {
-  let redis: OwnRedis;
-  let service: Service & { url: string };
-  let dataDir: string;
-  let env: Env;
+  let service: FaultService;
   const workers: WorkerProcess[] = [];
   const RECIPE = { steps: [{ name: 'render', options: { widths: [300, 600, 900, 1200], formats: ['avif', 'webp', 'jpeg'] } }] };
 
   beforeAll(async () => {
-    redis = await startOwnRedis();
-    dataDir = await mkdtemp(path.join(tmpdir(), 'fault-kill-'));
-    env = {
-      ...process.env,
-      REDIS_URL: redis.url,
-      QUEUE_PREFIX: `fault-${randomUUID()}`,
-      DATA_DIR: dataDir,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      ADMIN_API_KEY: ADMIN_KEY,
-      LOG_LEVEL: 'silent',
-      MODELS_WARM: '',
-      WORKER_LOCK_DURATION_MS: '2000',
-      WORKER_STALLED_INTERVAL_MS: '500',
-    };
     // API and the publish worker here; render workers are their own processes, started below.
-    service = (await startService({ env, workerQueues: ['publish'] })) as Service & { url: string };
+    service = await startFaultService({ WORKER_LOCK_DURATION_MS: '2000', WORKER_STALLED_INTERVAL_MS: '500' }, ['publish']);
   });
   afterAll(async () => {
     for (const w of workers) w.child.kill('SIGKILL');
-    await service?.close();
-    await redis?.destroy();
-    await rm(dataDir, { recursive: true, force: true });
+    await service?.stop();
   });
 
   it('is finished once by another worker, with the bytes of an undisturbed run', async () => {
@@ -61,14 +38,14 @@ describe('a render worker killed with SIGKILL mid-job', () => {
     const shopA = await createTenant(service, 'Killed');
     const shopB = await createTenant(service, 'Undisturbed');
 
-    const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
-    const render = new Queue('render', { connection, prefix: env.QUEUE_PREFIX });
-    const events = new QueueEvents('render', { connection: { url: redis.url } as never, prefix: env.QUEUE_PREFIX });
+    const connection = new Redis(service.redis.url, { maxRetriesPerRequest: null });
+    const render = new Queue('render', { connection, prefix: service.env.QUEUE_PREFIX });
+    const events = new QueueEvents('render', { connection: { url: service.redis.url } as never, prefix: service.env.QUEUE_PREFIX });
     const completions = new Map<string, number>();
     events.on('completed', ({ jobId }) => completions.set(jobId, (completions.get(jobId) ?? 0) + 1));
     await events.waitUntilReady();
     try {
-      const first = spawnWorker('render', env);
+      const first = spawnWorker('render', service.env);
       workers.push(first);
       await first.ready;
       const accepted = await upload(service, shopA.key, noise, { recipe: RECIPE });
@@ -89,7 +66,7 @@ describe('a render worker killed with SIGKILL mid-job', () => {
       // The orphaned sandbox child notices its parent is gone and exits instead of rendering for nobody.
       await waitFor('the orphaned sandbox child to exit', () => sandboxChildren.every((pid) => !isAlive(pid)), 10_000);
 
-      const second = spawnWorker('render', env);
+      const second = spawnWorker('render', service.env);
       workers.push(second);
       await second.ready;
       const restartedAt = Date.now();
@@ -108,8 +85,8 @@ describe('a render worker killed with SIGKILL mid-job', () => {
       const again = await upload(service, shopB.key, noise, { recipe: RECIPE });
       const { run: runB } = (await again.json()) as { run: { id: string } };
       expect((await waitForRun(service, shopB.key, runB.id, 60_000)).state).toBe('completed');
-      const killed = await renditionsOf(dataDir, shopA.tenantId, done.assetId);
-      const undisturbed = await renditionsOf(dataDir, shopB.tenantId, (await runAsset(service.url, shopB.key, runB.id)));
+      const killed = await renditionsOf(service.dataDir, shopA.tenantId, done.assetId);
+      const undisturbed = await renditionsOf(service.dataDir, shopB.tenantId, (await runAsset(service.url, shopB.key, runB.id)));
       expect(killed.length).toBe(12);
       expect(killed).toEqual(undisturbed);
       expect([...completions.values()].every((n) => n === 1)).toBe(true);
