@@ -40,18 +40,18 @@ export interface RenderArgs {
 export async function renderCommand(args: RenderArgs, io: CliIo): Promise<number> {
   restrictImageLoaders();
   const recipe = parseRecipe(args.recipe);
+  const env: Env = io.env;
+  const workers = loadWorkersConfig(env);
   // Templates here are the built-ins (no server, no tenant); a backplate asset cannot be named.
   const localTemplates = {
     templates: { get: async (_tenant: string, id: string) => { const t = builtinTemplates().get(id); return t && { ...t, builtin: true }; } },
     assets: { get: async () => undefined },
-    config: { workers: loadWorkersConfig(io.env), generator: generatorConfigFromEnv(io.env) },
+    config: { workers, generator: generatorConfigFromEnv(env) },
   };
   const valid = (await resolveGenerate(localTemplates, LOCAL_TENANT, validateRecipe(recipe))).valid;
   const files = await inputFiles(args.input);
   if (!files.length) throw new AppError(400, 'BAD_REQUEST', `No images (${IMAGE_FILE.source}) in ${args.input}.`);
   const outRoot = path.resolve(args.out ?? path.join(path.dirname(files[0]!), 'rendered'));
-  const env: Env = io.env;
-  const workers = loadWorkersConfig(env);
   const work = await mkdtemp(path.join(tmpdir(), 'pipeline-render-'));
   const storage = fsStorage({ root: work });
   const logger = createLogger(env.LOG_LEVEL ?? 'warn', { process: 'cli' });

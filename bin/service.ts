@@ -122,7 +122,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   };
   const batches = createBatchLane({
     env: options.env, config, redis, storage, queues, runs, publish, logger, events: options.batchEvents ?? webhookBatchSink(connectors.publisher), withWorker: workerQueues.includes('batch'),
-    connectors: loadConnectorsConfig(options.env),
+    connectors: connectors.config,
   });
   const workers = startWorkers(
     {

@@ -169,23 +169,24 @@ function trackRuns(worker: Worker, deps: WorkerHostDeps, track: (p: Promise<unkn
   const safely = (what: string, p: Promise<unknown>, job?: Job) =>
     track(p.catch((err: unknown) => (job ? jobLogger(logger, job) : logger).error({ err, what }, 'could not update the run record')));
 
-  // A purge job serves many runs and records its outcome in each of them itself.
-  const isPurge = (job: Job) => job.name === 'purge' || job.name === 'deliver-webhook'; // webhook jobs serve no run step either
+  // A purge job serves many runs and records its outcome in each of them itself; a webhook
+  // delivery serves no run step at all.
+  const servesNoRunStep = (job: Job) => job.name === 'purge' || job.name === 'deliver-webhook';
   worker.on('active', (job) => {
     jobLogger(logger, job).info('step started');
-    if (isPurge(job)) return;
+    if (servesNoRunStep(job)) return;
     const { runId, stepIndex } = ids(job);
     safely('active', runs.updateStep(runId, stepIndex, { state: 'active', attempts: job.attemptsMade + 1, startedAt: new Date().toISOString() }), job);
   });
   worker.on('progress', (job, progress) => {
-    if (typeof progress !== 'number' || isPurge(job)) return;
+    if (typeof progress !== 'number' || servesNoRunStep(job)) return;
     safely('progress', runs.updateStep(ids(job).runId, ids(job).stepIndex, { progress }), job);
   });
   worker.on('completed', (job, result: unknown) => {
     const { runId, stepIndex } = ids(job);
     const log = jobLogger(logger, job);
     const durationMs = (job.finishedOn ?? Date.now()) - (job.processedOn ?? Date.now());
-    if (isPurge(job)) {
+    if (servesNoRunStep(job)) {
       if (job.name === 'purge') log.info({ purge: result, durationMs }, 'CDN purge completed');
       return;
     }
@@ -208,7 +209,7 @@ function trackRuns(worker: Worker, deps: WorkerHostDeps, track: (p: Promise<unkn
     const error = describeJobFailure(err.message);
     jobLogger(logger, job, job.attemptsMade).warn({ final, reason: err.message }, 'step failed');
     deps.metrics.stepFailures.inc({ step: job.name, code: error.code, final: String(final) });
-    if (isPurge(job)) return; // never fails a run: the images are published; the CDN catches up on a retry
+    if (servesNoRunStep(job)) return; // never fails a run: the images are published; the CDN catches up on a retry
     if (!final) {
       safely('retrying', runs.updateStep(runId, stepIndex, { state: 'retrying', error }), job);
       return;
