@@ -9,7 +9,8 @@ import { fetchPublicUrl } from '../lib/safe-fetch.js';
 import type { ResolveBatchSource } from '../workers/batches/item.js';
 import type { SourceImage } from '../workers/queues.js';
 import { assetIdFor, type AssetStore } from './asset-store.js';
-import { EXTENSIONS, inspectImage } from './inspect-image.js';
+import { inspectImage } from './inspect-image.js';
+import { EXTENSIONS } from '../lib/image-format.js';
 
 export interface BatchSourceDeps {
   storage: ObjectStorage;

@@ -1,38 +1,8 @@
-import { open } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
 import { AppError, badInput } from '../lib/errors.js';
-
-/** Formats accepted as originals, identified from their bytes (never the name or declared type). */
-export type SourceFormat = 'jpeg' | 'png' | 'webp' | 'avif' | 'tiff' | 'gif';
-
-export const EXTENSIONS: Record<SourceFormat, string> = {
-  jpeg: 'jpg', png: 'png', webp: 'webp', avif: 'avif', tiff: 'tif', gif: 'gif',
-};
-
-/** Identify a format from the first bytes of a file; `undefined` when it is none we accept. */
-export function sniffFormat(head: Buffer): SourceFormat | undefined {
-  const ascii = (start: number, end: number) => head.subarray(start, end).toString('latin1');
-  if (head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return 'jpeg';
-  if (head.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'png';
-  if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'webp';
-  if (ascii(0, 6) === 'GIF87a' || ascii(0, 6) === 'GIF89a') return 'gif';
-  if (ascii(0, 4) === 'II*\0' || ascii(0, 4) === 'MM\0*') return 'tiff';
-  if (ascii(4, 8) === 'ftyp') {
-    const brands = ascii(8, Math.min(head.length, 64));
-    if (/avif|avis/.test(brands)) return 'avif';
-  }
-  return undefined;
-}
-
-/**
- * HEIC/HEIF stills (iPhone photos): HEVC-coded, which the prebuilt libvips cannot decode (it reads
- * AV1-coded AVIF only). Recognised so the refusal can say what to do instead.
- */
-export function isHeic(head: Buffer): boolean {
-  if (head.subarray(4, 8).toString('latin1') !== 'ftyp') return false;
-  const brands = head.subarray(8, Math.min(head.length, 64)).toString('latin1');
-  return /heic|heix|hevc|hevx|heim|heis|mif1|msf1/.test(brands) && !/avif|avis/.test(brands);
-}
+import { decodeHeic } from '../lib/heic/decode-heic.js';
+import { sniffFormat, type SourceFormat } from '../lib/image-format.js';
 
 export interface InspectedImage {
   format: SourceFormat;
@@ -59,12 +29,10 @@ const ACCEPTED_DEPTHS = new Set(['uchar', 'char', 'ushort', 'short']);
 export async function inspectImage(path: string, limits: InspectLimits): Promise<InspectedImage> {
   const head = await readHead(path, 64);
   const format = sniffFormat(head);
-  if (!format && isHeic(head)) {
-    throw badInput('UNSUPPORTED_MEDIA_TYPE', 'HEIC/HEIF images are not supported yet: export the photo as JPEG (on iPhone: Settings > Camera > Formats > Most Compatible).', { format: 'heic' });
-  }
   if (!format) {
-    throw badInput('UNSUPPORTED_MEDIA_TYPE', 'The upload is not an image in a supported format (JPEG, PNG, WebP, AVIF, TIFF, GIF).');
+    throw badInput('UNSUPPORTED_MEDIA_TYPE', 'The upload is not an image in a supported format (JPEG, PNG, WebP, AVIF, HEIC, TIFF, GIF).');
   }
+  if (format === 'heic') return inspectHeic(path, limits);
   // The same strictness as the worker's decoder (workers/steps/decode.ts), so what we accept, it can render.
   const options = { failOn: 'error' as const, limitInputPixels: limits.maxPixels, pages: 1 };
   let meta: Metadata;
@@ -104,6 +72,19 @@ export async function inspectImage(path: string, limits: InspectLimits): Promise
     throw badInput('CORRUPT_IMAGE', `The ${format.toUpperCase()} file is corrupt or truncated.`);
   }
   return { format, width, height };
+}
+
+/**
+ * HEIC goes through libheif (libvips here reads AV1-coded HEIF only), with the same checks: the
+ * pixel and image-count limits from the header first, then a full decode within the time limit.
+ */
+async function inspectHeic(path: string, limits: InspectLimits): Promise<InspectedImage> {
+  const heic = await decodeHeic(await readFile(path), {
+    maxPixels: limits.maxPixels,
+    maxImages: limits.maxFrames,
+    timeoutSeconds: limits.decodeTimeoutSeconds,
+  }, { pixels: false });
+  return { format: 'heic', width: heic.width, height: heic.height };
 }
 
 const DEADLINE = new Error('timeout');

@@ -3,7 +3,8 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { assetIdFor } from '../api/asset-store.js';
-import { EXTENSIONS, inspectImage } from '../api/inspect-image.js';
+import { inspectImage } from '../api/inspect-image.js';
+import { EXTENSIONS } from '../lib/image-format.js';
 import { FORMAT_EXTENSIONS, originalKey } from '../cdn/keys.js';
 import { buildManifest } from '../cdn/manifest.js';
 import { fsStorage } from '../cdn/fs-storage.js';

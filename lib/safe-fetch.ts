@@ -1,5 +1,5 @@
 import type { LookupFunction, Socket } from 'node:net';
-import { sniffFormat } from '../api/inspect-image.js';
+import { sniffFormat } from './image-format.js';
 import { AppError } from './errors.js';
 import { checkUrlShape, guardedRequest, resolvePublicAddress, type GuardOptions } from './safe-fetch-connect.js';
 

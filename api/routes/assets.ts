@@ -8,7 +8,8 @@ import { recipeSchema } from '../../workers/recipe.js';
 import { assetIdFor, type AssetRecord } from '../asset-store.js';
 import { requireTenant, tenantOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
-import { EXTENSIONS, inspectImage } from '../inspect-image.js';
+import { inspectImage } from '../inspect-image.js';
+import { EXTENSIONS } from '../../lib/image-format.js';
 import { assetSchema, errorBodySchema, idParams, runSchema } from '../schemas.js';
 import { parseRecipeField, parseSkuField, prepareRun, publicRun, startRun } from '../start-run.js';
 import { receiveUpload } from '../upload.js';
@@ -24,7 +25,7 @@ export function assetRoutes(app: FastifyInstance, deps: ApiDeps): void {
     schema: {
       summary: 'Upload an original and start its first run',
       description:
-        'multipart/form-data with one `file` part (JPEG, PNG, WebP, AVIF, TIFF or GIF) and, before it, optional ' +
+        'multipart/form-data with one `file` part (JPEG, PNG, WebP, AVIF, HEIC, TIFF or GIF) and, before it, optional ' +
         '`recipe` (JSON) and `sku` text fields. The same bytes uploaded again reuse the stored original and asset.',
       consumes: ['multipart/form-data'],
       response: { 202: z.object({ asset: assetSchema, run: runSchema, reused: z.boolean() }), ...errors },

@@ -16,7 +16,8 @@ import type { RunRecord, RunStore } from '../../workers/run-store.js';
 import { assetIdFor, type AssetRecord, type AssetStore } from '../asset-store.js';
 import { requireTenant, tenantOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
-import { EXTENSIONS, inspectImage } from '../inspect-image.js';
+import { inspectImage } from '../inspect-image.js';
+import { EXTENSIONS } from '../../lib/image-format.js';
 import { assetSchema, errorBodySchema, runSchema } from '../schemas.js';
 import { parseSkuField, publicRun } from '../start-run.js';
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assetIdFor } from '../../api/asset-store.js';
-import { createTenant, startTestService, upload, waitForRun, type TestService } from '../harness.js';
+import { createTenant, fixture, startTestService, upload, waitForRun, type TestService } from '../harness.js';
 import { sidewaysJpegWithGps } from './hostile-images.js';
 
 const RECIPE = { steps: [{ name: 'render', options: { widths: [100, 200], formats: ['avif', 'webp', 'jpeg'] } }] };
@@ -76,6 +76,24 @@ describe('unusual input that is accepted and normalised', () => {
       expect([meta.space, meta.channels], key).toEqual(['srgb', 3]);
       const { dominant } = await sharp(bytes).stats();
       expect(Math.abs(dominant.r - 255) + Math.abs(dominant.g - 128) + dominant.b, `${key} keeps its orange`).toBeLessThan(90);
+    }
+  });
+
+  it('accepts a HEIC cut-out (the iPhone format), keeps it as .heic and publishes its transparency', async () => {
+    const heic = await readFile(fixture('heic/mug-alpha.heic'));
+    const { assetId, outputs } = await publish(heic);
+    const sha = createHash('sha256').update(heic).digest('hex');
+    const original = path.join(service.dataDir, 'objects', 't', shop.tenantId, 'originals', `${sha}.heic`);
+    expect((await readFile(original)).equals(heic)).toBe(true);
+    const mine = images(outputs).filter(([k]) => k.includes(assetId));
+    expect(mine.length).toBe(6);
+    for (const [key, bytes] of mine) {
+      const meta = await sharp(bytes).metadata();
+      expect([100, 200], key).toContain(meta.width); // 640x640 in, square renditions out
+      expect(meta.height, key).toBe(meta.width);
+      if (key.endsWith('.jpg')) continue; // JPEG has no alpha: flattened
+      const { data } = await sharp(bytes).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+      expect(data[3], `${key}: the corner is transparent`).toBeLessThan(10);
     }
   });
 

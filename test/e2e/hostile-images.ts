@@ -55,14 +55,18 @@ export function manyFrameGif(frames: number): Buffer {
   return Buffer.concat([header, screen, loop, ...Array.from({ length: frames }, () => frame), Buffer.from([0x3b])]);
 }
 
-/** The first bytes of a HEIC still (an `ftyp` box with the `heic` brand) followed by filler. */
-export function heicHead(): Buffer {
-  const ftyp = Buffer.alloc(24);
-  ftyp.writeUInt32BE(24, 0);
-  ftyp.write('ftypheic', 4, 'latin1');
-  ftyp.writeUInt32BE(0, 12);
-  ftyp.write('mif1heic', 16, 'latin1');
-  return Buffer.concat([ftyp, Buffer.alloc(2000, 0x11)]);
+/**
+ * A real HEIC file whose header (its `ispe` property) claims `width` x `height`: a decompression
+ * bomb in a few kilobytes, which must be refused from the header without decoding.
+ */
+export function heicClaimingSize(heic: Buffer, width: number, height: number): Buffer {
+  const bomb = Buffer.from(heic);
+  const at = bomb.indexOf('ispe', 0, 'latin1');
+  if (at < 0) throw new Error('no ispe box in this HEIC');
+  // Box type, then 4 bytes of version and flags, then width and height.
+  bomb.writeUInt32BE(width, at + 8);
+  bomb.writeUInt32BE(height, at + 12);
+  return bomb;
 }
 
 /**

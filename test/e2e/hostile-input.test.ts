@@ -5,7 +5,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countKeys, createTenant, fixture, startTestService, upload, waitForRun, type TestService } from '../harness.js';
-import { blackPng, heicHead, manyFrameGif, sidewaysJpegWithGps, slowDecodePng } from './hostile-images.js';
+import { blackPng, heicClaimingSize, manyFrameGif, sidewaysJpegWithGps, slowDecodePng } from './hostile-images.js';
 
 type ErrorBody = { error: { code: string; message: string; details?: Record<string, unknown> } };
 
@@ -76,7 +76,12 @@ describe('hostile input is refused with a stable code before anything is stored 
     ['an AVIF header with garbage after it', () => send(Buffer.concat([Buffer.from('\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf', 'latin1'), Buffer.alloc(800, 0x33)]), 'image/avif'), 422, 'CORRUPT_IMAGE'],
     ['a GIF of 5000 frames (limit 1000)', () => send(manyFrameGif(5000), 'image/gif'), 422, 'IMAGE_TOO_LARGE'],
     ['an SVG with a script', () => send(Buffer.from('<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script><rect width="10" height="10"/></svg>'), 'image/svg+xml'), 415, 'UNSUPPORTED_MEDIA_TYPE'],
-    ['a HEIC photo (no HEVC decoder)', () => send(heicHead(), 'image/heic'), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    ['a HEIC whose header claims 20000x20000 (refused from its header)', async () => send(heicClaimingSize(await readFile(fixture('heic/coffee.heic')), 20000, 20000), 'image/heic'), 422, 'IMAGE_TOO_LARGE'],
+    ['a truncated HEIC', async () => {
+      const heic = await readFile(fixture('heic/coffee.heic'));
+      return send(heic.subarray(0, Math.floor(heic.length * 0.6)), 'image/heic');
+    }, 422, 'CORRUPT_IMAGE'],
+    ['a HEIC header with garbage after it', () => send(Buffer.concat([Buffer.from('\0\0\0\x18ftypheic\0\0\0\0mif1heic', 'latin1'), Buffer.alloc(2000, 0x11)]), 'image/heic'), 422, 'CORRUPT_IMAGE'],
     ['multipart with too many parts (11 fields)', () => form(Array.from({ length: 11 }, (_, i) => [`f${i}`, 'x'] as [string, string])), 400, 'BAD_REQUEST'],
     ['multipart with two files', () => form([], 2), 400, 'BAD_REQUEST'],
     ['a __proto__ field name', () => form([['__proto__', '{"polluted":true}']]), 400, 'BAD_REQUEST'],
@@ -99,10 +104,10 @@ describe('hostile input is refused with a stable code before anything is stored 
     expect(body.error.details).toMatchObject({ width: 20000, height: 20000, maxPixels: 100_000_000 });
   });
 
-  it('says what to do with a HEIC photo', async () => {
-    const body = (await (await send(heicHead(), 'image/heic')).json()) as ErrorBody;
-    expect(body.error.details).toEqual({ format: 'heic' });
-    expect(body.error.message).toMatch(/JPEG/);
+  it('reports the HEIC bomb with the dimensions its header claims', async () => {
+    const bytes = heicClaimingSize(await readFile(fixture('heic/coffee.heic')), 20000, 20000);
+    const body = (await (await send(bytes, 'image/heic')).json()) as ErrorBody;
+    expect(body.error.details).toEqual({ width: 20000, height: 20000, maxPixels: 100_000_000 });
   });
 
   it('cuts off a slow-loris upload with 408 UPLOAD_TIMEOUT and closes the connection', async () => {

@@ -69,6 +69,44 @@ describe('decodeSource', () => {
     expect(b).toBeLessThan(20);
   });
 
+  describe('HEIC (decoded by libheif, then normalised like every other format)', () => {
+    /** Mean absolute difference over the colour channels of two interleaved images. */
+    const meanError = (a: Buffer, aChannels: number, b: Buffer, bChannels: number, pixels: number) => {
+      let sum = 0;
+      for (let p = 0; p < pixels; p++) for (let c = 0; c < 3; c++) sum += Math.abs(a[p * aChannels + c]! - b[p * bChannels + c]!);
+      return sum / (pixels * 3);
+    };
+
+    it('decodes a HEIC photo to 8-bit RGB', async () => {
+      const img = await decodeSource(await fixture('heic/coffee.heic'), LIMITS);
+      expect(img).toMatchObject({ width: 600, height: 400, channels: 3, hasAlpha: false });
+    });
+
+    it('converts a Display P3 HEIC to sRGB through its embedded profile', async () => {
+      // The file holds the coffee photo converted to P3 numbers, tagged with the P3 profile.
+      const img = await decodeSource(await fixture('heic/coffee-p3.heic'), LIMITS);
+      const srgb = await sharp(await fixture('coffee.png')).resize(300).removeAlpha().raw().toBuffer();
+      const p3Numbers = await sharp(await fixture('coffee.png')).resize(300).removeAlpha().withIccProfile('p3').raw().toBuffer();
+      const converted = meanError(img.data, 3, srgb, 3, 300 * 200);
+      // Read as sRGB without conversion, P3 numbers are off by this much; converted, only the
+      // compression error (quality 60) remains.
+      const unconverted = meanError(p3Numbers, 3, srgb, 3, 300 * 200);
+      expect(unconverted).toBeGreaterThan(5);
+      expect(converted).toBeLessThan(4);
+    });
+
+    it('keeps the alpha plane of a cut-out', async () => {
+      const img = await decodeSource(await fixture('heic/mug-alpha.heic'), LIMITS);
+      expect(img).toMatchObject({ width: 640, height: 640, channels: 4, hasAlpha: true });
+      expect(pixelAt(img, 0, 0)[3]).toBe(0); // the corner is background in the mask
+    });
+
+    it('rejects a HEIC over the pixel limit as IMAGE_TOO_LARGE, a permanent failure', async () => {
+      const err = await appError(decodeSource(await fixture('heic/coffee.heic'), { maxPixels: 1000 }));
+      expect([err.code, isPermanent(err)]).toEqual(['IMAGE_TOO_LARGE', true]);
+    });
+  });
+
   it('turns 16-bit and greyscale input into 8-bit RGB', async () => {
     const rgb16 = await sharp({ create: { width: 4, height: 4, channels: 3, background: { r: 128, g: 64, b: 200 } } })
       .toColourspace('rgb16')

@@ -1,5 +1,8 @@
-import sharp, { type OutputInfo } from 'sharp';
+import sharp, { type OutputInfo, type SharpOptions } from 'sharp';
 import { AppError, badInput } from '../../lib/errors.js';
+import { decodeHeic } from '../../lib/heic/decode-heic.js';
+import { heicSharpInput } from '../../lib/heic/sharp-input.js';
+import { sniffFormat } from '../../lib/image-format.js';
 import type { DecodedImage } from './types.js';
 
 /** Limits applied while decoding untrusted input. */
@@ -32,9 +35,14 @@ export async function decodeSource(
   signal?.throwIfAborted();
   if (input.length === 0) throw badInput('EMPTY_UPLOAD', 'the image is empty');
 
+  // libvips reads AV1-coded HEIF only; HEVC-coded HEIF (iPhone photos) is decoded by libheif and
+  // then goes through the same normalisation as everything else.
+  const source = sniffFormat(input) === 'heic' ? await decodeHeicSource(input, limits, signal) : { input, options: {} };
+
   let decoded: { data: Buffer; info: OutputInfo };
   try {
-    decoded = await sharp(input, {
+    decoded = await sharp(source.input, {
+      ...source.options,
       // 'error' rather than the default 'warning': libjpeg warns about harmless quirks that real
       // cameras and editors produce (extraneous bytes before a marker), while truncation and
       // decoder errors mean pixels are missing and the output would be silently grey.
@@ -66,6 +74,11 @@ export async function decodeSource(
     return { data: dropAlpha(decoded.data, width * height), width, height, channels: 3, hasAlpha: false };
   }
   return { data: decoded.data, width, height, channels, hasAlpha: channels === 4 };
+}
+
+async function decodeHeicSource(input: Buffer, limits: DecodeLimits, signal?: AbortSignal): Promise<{ input: Buffer; options: SharpOptions }> {
+  const heic = await decodeHeic(input, { maxPixels: limits.maxPixels, ...(limits.timeoutSeconds ? { timeoutSeconds: limits.timeoutSeconds } : {}) }, { pixels: true, ...(signal ? { signal } : {}) });
+  return heicSharpInput({ ...heic, rgba: heic.rgba! });
 }
 
 /** Maps a sharp/libvips decode failure to a permanent AppError with a stable code. */

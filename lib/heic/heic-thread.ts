@@ -1,0 +1,166 @@
+/**
+ * Worker-thread entry that decodes one HEIC (HEVC-coded HEIF) image with libheif compiled to
+ * WebAssembly (libheif-js: libheif + libde265). It runs off the caller's event loop, and the
+ * caller terminates the thread when the decode deadline passes: WebAssembly cannot be interrupted
+ * any other way. A thread per image also hands its WebAssembly memory back when it ends.
+ *
+ * The primary image's size is read from the header (`ispe`) and checked against the pixel limit
+ * before any pixel is decoded, so a decompression bomb costs a header parse only.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { HeicThreadReply, HeicThreadRequest } from './heic-protocol.js';
+
+/**
+ * The part of libheif-js's embind API used here (its bundled .d.ts types most results as `any`).
+ * The ICC profile needs a raw C export and the handle's embind pointer (`$$.ptr`), which is why
+ * package.json pins libheif-js exactly; the profile test fails if an upgrade changes either.
+ */
+interface HeifError { code: { value: number }; subcode: { value: number }; message: string }
+interface HeifChannel { data: Uint8Array; width: number; height: number; stride: number }
+interface LibHeif {
+  heif_context_alloc(): object;
+  heif_context_free(context: object): void;
+  heif_context_read_from_memory(context: object, data: Uint8Array): HeifError;
+  heif_context_get_number_of_top_level_images(context: object): number;
+  heif_js_context_get_primary_image_handle(context: object): Handle | HeifError;
+  heif_image_handle_get_width(handle: Handle): number;
+  heif_image_handle_get_height(handle: Handle): number;
+  heif_image_handle_has_alpha_channel(handle: Handle): number;
+  heif_image_handle_release(handle: Handle): void;
+  heif_js_decode_image2(handle: Handle, colorspace: unknown, chroma: unknown): { image: object; channels: HeifChannel[] } | HeifError;
+  heif_image_release(image: object): void;
+  heif_colorspace: { heif_colorspace_RGB: unknown };
+  heif_chroma: { heif_chroma_interleaved_RGBA: unknown };
+  // Raw C exports, for the ICC profile (no embind wrapper exists). A struct result (heif_error)
+  // comes back through a pointer passed first.
+  _heif_image_handle_get_raw_color_profile_size(handle: number): number;
+  _heif_image_handle_get_raw_color_profile(errorOut: number, handle: number, out: number): void;
+  _malloc(bytes: number): number;
+  _free(pointer: number): void;
+  HEAPU8: Uint8Array;
+  HEAP32: Int32Array;
+}
+interface Handle { $$: { ptr: number } }
+
+/** libheif's heif_error_code values that are about the file, not about us. */
+const HEIF_ERROR = { ok: 0, invalidInput: 2, unsupportedFiletype: 3, unsupportedFeature: 4, memory: 6 } as const;
+const SECURITY_LIMIT_EXCEEDED = 1000;
+
+function loadLibHeif(): LibHeif {
+  // The variant with a separate .wasm file: smaller and faster to start than the bundle that
+  // carries it base64-encoded. Its own loader reads the file relative to the working directory,
+  // so the bytes are handed over here.
+  const require = createRequire(import.meta.url);
+  const dir = path.dirname(require.resolve('libheif-js/package.json'));
+  const factory = require(path.join(dir, 'libheif-wasm', 'libheif.js')) as (options: { wasmBinary: Buffer }) => LibHeif;
+  return factory({ wasmBinary: readFileSync(path.join(dir, 'libheif-wasm', 'libheif.wasm')) });
+}
+
+class Refusal extends Error {
+  constructor(readonly reply: Extract<HeicThreadReply, { ok: false }>) {
+    super(reply.message);
+  }
+}
+
+const isError = (value: unknown): value is HeifError => typeof value === 'object' && value !== null && 'code' in value && 'message' in value;
+
+/** A libheif error as our refusal: the file's fault (bad or unsupported input), never retried. */
+function refusal(error: HeifError): Refusal {
+  const reason = error.message.trim();
+  if (error.subcode.value === SECURITY_LIMIT_EXCEEDED || error.code.value === HEIF_ERROR.memory) {
+    return new Refusal({ ok: false, code: 'IMAGE_TOO_LARGE', message: 'The HEIC image exceeds the decoder\'s safety limits.', details: { reason } });
+  }
+  if (error.code.value === HEIF_ERROR.unsupportedFiletype || error.code.value === HEIF_ERROR.unsupportedFeature) {
+    return new Refusal({ ok: false, code: 'UNSUPPORTED_MEDIA_TYPE', message: 'The HEIF file uses a coding or feature we cannot read: export it as JPEG.', details: { reason } });
+  }
+  return new Refusal({ ok: false, code: 'CORRUPT_IMAGE', message: 'The HEIC file is corrupt or truncated.', details: { reason } });
+}
+
+function readIccProfile(lib: LibHeif, handle: Handle): Uint8Array | undefined {
+  const size = lib._heif_image_handle_get_raw_color_profile_size(handle.$$.ptr);
+  if (size === 0) return undefined; // none, or an nclx (coded) profile, which libheif applies itself
+  const out = lib._malloc(size);
+  const errorOut = lib._malloc(16);
+  try {
+    lib._heif_image_handle_get_raw_color_profile(errorOut, handle.$$.ptr, out);
+    if (lib.HEAP32[errorOut >> 2] !== HEIF_ERROR.ok) return undefined;
+    return lib.HEAPU8.slice(out, out + size);
+  } finally {
+    lib._free(out);
+    lib._free(errorOut);
+  }
+}
+
+/**
+ * Interleaved RGBA rows, without the row padding libheif may add, copied out of WebAssembly memory
+ * (the channel's data is a view into it, gone once the image is released).
+ */
+function copyRows(channel: HeifChannel): Uint8Array {
+  const row = channel.width * 4;
+  if (channel.stride === row) return channel.data.slice(0, row * channel.height);
+  const packed = new Uint8Array(row * channel.height);
+  for (let y = 0; y < channel.height; y++) packed.set(channel.data.subarray(y * channel.stride, y * channel.stride + row), y * row);
+  return packed;
+}
+
+async function decode(lib: LibHeif, request: HeicThreadRequest): Promise<HeicThreadReply> {
+  const context = lib.heif_context_alloc();
+  try {
+    const read = lib.heif_context_read_from_memory(context, request.bytes);
+    if (read.code.value !== HEIF_ERROR.ok) throw refusal(read);
+    const images = lib.heif_context_get_number_of_top_level_images(context);
+    if (images > request.maxImages) {
+      throw new Refusal({ ok: false, code: 'IMAGE_TOO_LARGE', message: `The HEIF file holds ${images} images; the limit is ${request.maxImages}.`, details: { frames: images, maxFrames: request.maxImages } });
+    }
+    const handle = lib.heif_js_context_get_primary_image_handle(context);
+    if (isError(handle)) throw refusal(handle);
+    try {
+      // Width and height come from the header, after rotation: nothing is decoded yet.
+      const width = lib.heif_image_handle_get_width(handle);
+      const height = lib.heif_image_handle_get_height(handle);
+      if (width * height > request.maxPixels) {
+        throw new Refusal({ ok: false, code: 'IMAGE_TOO_LARGE', message: `The image has ${width}x${height} pixels; the limit is ${request.maxPixels} pixels.`, details: { width, height, maxPixels: request.maxPixels } });
+      }
+      const hasAlpha = lib.heif_image_handle_has_alpha_channel(handle) === 1;
+      const icc = readIccProfile(lib, handle);
+      // Decoded whatever the caller wants back: a file that does not decode to the end is refused.
+      const image = await lib.heif_js_decode_image2(handle, lib.heif_colorspace.heif_colorspace_RGB, lib.heif_chroma.heif_chroma_interleaved_RGBA);
+      if (isError(image)) throw refusal(image);
+      try {
+        const channel = image.channels[0];
+        if (!channel || channel.width !== width || channel.height !== height) {
+          throw new Refusal({ ok: false, code: 'CORRUPT_IMAGE', message: 'The HEIC file is corrupt: its pixels do not match its declared size.', details: {} });
+        }
+        return { ok: true, width, height, hasAlpha, images, ...(icc ? { icc } : {}), ...(request.pixels ? { rgba: copyRows(channel) } : {}) };
+      } finally {
+        lib.heif_image_release(image.image);
+      }
+    } finally {
+      lib.heif_image_handle_release(handle);
+    }
+  } finally {
+    lib.heif_context_free(context);
+  }
+}
+
+async function main(): Promise<void> {
+  const port = parentPort;
+  if (!port) throw new Error('heic-thread runs as a worker thread');
+  // Failing to load the decoder is our fault and surfaces as the thread's error (a 500, retried).
+  const lib = loadLibHeif();
+  let reply: HeicThreadReply;
+  try {
+    reply = await decode(lib, workerData as HeicThreadRequest);
+  } catch (err) {
+    if (err instanceof Refusal) reply = err.reply;
+    // libheif aborting inside WebAssembly (a WebAssembly.RuntimeError) is about the bytes it was given.
+    else if (err instanceof Error && err.name === 'RuntimeError') reply = { ok: false, code: 'CORRUPT_IMAGE', message: 'The HEIC file is corrupt.', details: { reason: err.message } };
+    else throw err;
+  }
+  port.postMessage(reply, reply.ok && reply.rgba ? [reply.rgba.buffer as ArrayBuffer] : []);
+}
+
+await main();
