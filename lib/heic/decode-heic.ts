@@ -1,10 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import { AppError, badInput } from '../errors.js';
+import { badInput } from '../errors.js';
+import { DecoderThread } from './decoder-thread.js';
 import type { HeicThreadReply, HeicThreadRequest } from './heic-protocol.js';
 
 export interface HeicLimits {
@@ -29,9 +25,9 @@ export interface HeicImage {
 }
 
 /**
- * Decode the primary image of a HEIC file in a worker thread: the event loop stays free (an API
- * process checks uploads while it serves others), a deadline can stop it, and its WebAssembly
- * memory is returned when the thread ends.
+ * Decode the primary image of a HEIC file in a worker thread (lib/heic/decoder-thread.ts): the
+ * event loop stays free (an API process checks uploads while it serves others), a deadline can
+ * stop it, and its WebAssembly memory is returned once the thread has been idle a while.
  *
  * @param pixels `false` decodes without sending the pixels back (an upload check).
  * @throws AppError `IMAGE_TOO_LARGE` (pixels, images, or decode time over the limit),
@@ -41,7 +37,7 @@ export interface HeicImage {
 export async function decodeHeic(bytes: Uint8Array, limits: HeicLimits, options: { pixels: boolean; signal?: AbortSignal }): Promise<HeicImage> {
   options.signal?.throwIfAborted();
   const request: HeicThreadRequest = { bytes, maxPixels: limits.maxPixels, maxImages: limits.maxImages ?? 1000, pixels: options.pixels };
-  const reply = await decodeSlots.run(() => runThread(request, limits.timeoutSeconds ?? 0, options.signal));
+  const reply = await pool.run(request, limits.timeoutSeconds ?? 0, options.signal);
   if (!reply.ok) throw badInput(reply.code, reply.message, reply.details);
   return {
     width: reply.width,
@@ -55,69 +51,31 @@ export async function decodeHeic(bytes: Uint8Array, limits: HeicLimits, options:
 
 const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
-function runThread(request: HeicThreadRequest, timeoutSeconds: number, signal?: AbortSignal): Promise<HeicThreadReply> {
-  return new Promise((resolve, reject) => {
-    const thread = startThread(request);
-    let settled = false;
-    const finish = (outcome: () => void) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      void thread.terminate();
-      outcome();
-    };
-    const timer = timeoutSeconds > 0
-      ? setTimeout(() => finish(() => reject(badInput('IMAGE_TOO_LARGE', `The image takes longer than ${timeoutSeconds} s to decode.`, { decodeTimeoutSeconds: timeoutSeconds }))), timeoutSeconds * 1000)
-      : undefined;
-    const onAbort = () => finish(() => reject(signal!.reason));
-    signal?.addEventListener('abort', onAbort, { once: true });
-    thread.once('message', (reply: HeicThreadReply) => finish(() => resolve(reply)));
-    // The decoder failed to load or crashed outside libheif: ours to fix, so retryable (500).
-    thread.once('error', (err) => finish(() => reject(new AppError(500, 'INTERNAL', `HEIC decoder failed: ${err.message}`))));
-    thread.once('exit', (code) => finish(() => reject(new AppError(500, 'INTERNAL', `HEIC decoder exited with code ${code} before answering`))));
-  });
-}
-
-const HERE = fileURLToPath(import.meta.url);
-
-function startThread(request: HeicThreadRequest): Worker {
-  const entry = pathToFileURL(path.join(path.dirname(HERE), `heic-thread${path.extname(HERE)}`));
-  if (path.extname(HERE) !== '.ts') return new Worker(entry, { workerData: request });
-  // Run from source (tsx, vitest): a worker thread takes no `--import tsx`, so it registers tsx's
-  // loader itself before importing its entry.
-  const boot = `import(${JSON.stringify(tsxRegisterUrl())}).then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}); })`;
-  return new Worker(boot, { eval: true, workerData: request });
-}
-
-/** tsx's ESM `register` module, read from its package's exports (its `require` variant cannot register). */
-function tsxRegisterUrl(): string {
-  const manifestPath = createRequire(import.meta.url).resolve('tsx/package.json');
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { exports: Record<string, { import: { default: string } }> };
-  return pathToFileURL(path.join(path.dirname(manifestPath), manifest.exports['./esm/api']!.import.default)).href;
-}
-
 /**
- * At most one decode per core in a process: a 12-megapixel HEIC needs a few hundred MB while it
- * decodes, and a burst of iPhone uploads must queue for a core instead of all decoding at once.
+ * One decoder thread per core at most: a 12-megapixel HEIC needs a few hundred MB while it
+ * decodes, and a burst of iPhone uploads queues for a thread instead of all decoding at once. The
+ * thread used last is handed out first, as it is the one most likely still running.
  */
-class Slots {
-  private running = 0;
-  private readonly waiting: Array<() => void> = [];
+class DecoderPool {
+  private readonly free: DecoderThread[];
+  private readonly waiting: Array<(thread: DecoderThread) => void> = [];
 
-  constructor(private readonly size: number) {}
+  constructor(size: number, idleMs: number) {
+    this.free = Array.from({ length: size }, () => new DecoderThread(idleMs));
+  }
 
-  async run<T>(work: () => Promise<T>): Promise<T> {
-    if (this.running < this.size) this.running++;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve)); // handed a slot on release
+  async run(request: HeicThreadRequest, timeoutSeconds: number, signal?: AbortSignal): Promise<HeicThreadReply> {
+    const thread = this.free.pop() ?? (await new Promise<DecoderThread>((resolve) => this.waiting.push(resolve)));
     try {
-      return await work();
+      return await thread.run(request, timeoutSeconds, signal);
     } finally {
       const next = this.waiting.shift();
-      if (next) next();
-      else this.running--;
+      if (next) next(thread);
+      else this.free.push(thread);
     }
   }
 }
 
-const decodeSlots = new Slots(availableParallelism());
+/** How long an idle decoder thread (and the memory it holds) is kept for the next HEIC. */
+const THREAD_IDLE_MS = 10_000;
+const pool = new DecoderPool(availableParallelism(), THREAD_IDLE_MS);

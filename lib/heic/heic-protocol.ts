@@ -1,6 +1,12 @@
 import type { ErrorCode } from '../errors.js';
+import type { CompiledLibHeif } from './libheif-wasm.js';
 
-/** What the caller hands the decoding thread (lib/heic/heic-thread.ts). */
+/** What a decoding thread (lib/heic/heic-thread.ts) starts with: libheif, compiled once per process. */
+export interface HeicThreadInit {
+  libheif: CompiledLibHeif;
+}
+
+/** One decode the thread is asked for; it answers each with one {@link HeicThreadReply}. */
 export interface HeicThreadRequest {
   bytes: Uint8Array;
   maxPixels: number;
@@ -23,4 +29,11 @@ export type HeicThreadReply =
       /** 8-bit interleaved RGBA, `width * height * 4` bytes, when asked for. */
       rgba?: Uint8Array;
     }
-  | { ok: false; code: Extract<ErrorCode, 'IMAGE_TOO_LARGE' | 'CORRUPT_IMAGE' | 'UNSUPPORTED_MEDIA_TYPE'>; message: string; details: Record<string, unknown> };
+  | {
+      ok: false;
+      code: Extract<ErrorCode, 'IMAGE_TOO_LARGE' | 'CORRUPT_IMAGE' | 'UNSUPPORTED_MEDIA_TYPE'>;
+      message: string;
+      details: Record<string, unknown>;
+      /** libheif aborted inside WebAssembly: the thread's instance cannot decode again. */
+      decoderBroken?: true;
+    };

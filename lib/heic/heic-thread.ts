@@ -2,62 +2,18 @@
  * Worker-thread entry that decodes one HEIC (HEVC-coded HEIF) image with libheif compiled to
  * WebAssembly (libheif-js: libheif + libde265). It runs off the caller's event loop, and the
  * caller terminates the thread when the decode deadline passes: WebAssembly cannot be interrupted
- * any other way. A thread per image also hands its WebAssembly memory back when it ends.
+ * any other way. Its caller (lib/heic/decoder-thread.ts) keeps it for the next image a while.
  *
  * The primary image's size is read from the header (`ispe`) and checked against the pixel limit
  * before any pixel is decoded, so a decompression bomb costs a header parse only.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { parentPort, workerData } from 'node:worker_threads';
-import type { HeicThreadReply, HeicThreadRequest } from './heic-protocol.js';
-
-/**
- * The part of libheif-js's embind API used here (its bundled .d.ts types most results as `any`).
- * The ICC profile needs a raw C export and the handle's embind pointer (`$$.ptr`), which is why
- * package.json pins libheif-js exactly; the profile test fails if an upgrade changes either.
- */
-interface HeifError { code: { value: number }; subcode: { value: number }; message: string }
-interface HeifChannel { data: Uint8Array; width: number; height: number; stride: number }
-interface LibHeif {
-  heif_context_alloc(): object;
-  heif_context_free(context: object): void;
-  heif_context_read_from_memory(context: object, data: Uint8Array): HeifError;
-  heif_context_get_number_of_top_level_images(context: object): number;
-  heif_js_context_get_primary_image_handle(context: object): Handle | HeifError;
-  heif_image_handle_get_width(handle: Handle): number;
-  heif_image_handle_get_height(handle: Handle): number;
-  heif_image_handle_has_alpha_channel(handle: Handle): number;
-  heif_image_handle_release(handle: Handle): void;
-  heif_js_decode_image2(handle: Handle, colorspace: unknown, chroma: unknown): { image: object; channels: HeifChannel[] } | HeifError;
-  heif_image_release(image: object): void;
-  heif_colorspace: { heif_colorspace_RGB: unknown };
-  heif_chroma: { heif_chroma_interleaved_RGBA: unknown };
-  // Raw C exports, for the ICC profile (no embind wrapper exists). A struct result (heif_error)
-  // comes back through a pointer passed first.
-  _heif_image_handle_get_raw_color_profile_size(handle: number): number;
-  _heif_image_handle_get_raw_color_profile(errorOut: number, handle: number, out: number): void;
-  _malloc(bytes: number): number;
-  _free(pointer: number): void;
-  HEAPU8: Uint8Array;
-  HEAP32: Int32Array;
-}
-interface Handle { $$: { ptr: number } }
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import type { HeicThreadInit, HeicThreadReply, HeicThreadRequest } from './heic-protocol.js';
+import { instantiateLibHeif, type HeifChannel, type HeifError, type HeifHandle, type LibHeif } from './libheif-wasm.js';
 
 /** libheif's heif_error_code values that are about the file, not about us. */
 const HEIF_ERROR = { ok: 0, invalidInput: 2, unsupportedFiletype: 3, unsupportedFeature: 4, memory: 6 } as const;
 const SECURITY_LIMIT_EXCEEDED = 1000;
-
-function loadLibHeif(): LibHeif {
-  // The variant with a separate .wasm file: smaller and faster to start than the bundle that
-  // carries it base64-encoded. Its own loader reads the file relative to the working directory,
-  // so the bytes are handed over here.
-  const require = createRequire(import.meta.url);
-  const dir = path.dirname(require.resolve('libheif-js/package.json'));
-  const factory = require(path.join(dir, 'libheif-wasm', 'libheif.js')) as (options: { wasmBinary: Buffer }) => LibHeif;
-  return factory({ wasmBinary: readFileSync(path.join(dir, 'libheif-wasm', 'libheif.wasm')) });
-}
 
 class Refusal extends Error {
   constructor(readonly reply: Extract<HeicThreadReply, { ok: false }>) {
@@ -79,7 +35,7 @@ function refusal(error: HeifError): Refusal {
   return new Refusal({ ok: false, code: 'CORRUPT_IMAGE', message: 'The HEIC file is corrupt or truncated.', details: { reason } });
 }
 
-function readIccProfile(lib: LibHeif, handle: Handle): Uint8Array | undefined {
+function readIccProfile(lib: LibHeif, handle: HeifHandle): Uint8Array | undefined {
   const size = lib._heif_image_handle_get_raw_color_profile_size(handle.$$.ptr);
   if (size === 0) return undefined; // none, or an nclx (coded) profile, which libheif applies itself
   const out = lib._malloc(size);
@@ -92,6 +48,22 @@ function readIccProfile(lib: LibHeif, handle: Handle): Uint8Array | undefined {
     lib._free(out);
     lib._free(errorOut);
   }
+}
+
+/**
+ * Bytes libheif holds per pixel while decoding: the decoded planes (up to 16-bit 4:4:4 with alpha,
+ * 8) and the interleaved RGBA result (4), rounded up.
+ */
+const DECODE_BYTES_PER_PIXEL = 14;
+
+/**
+ * Grow the fresh instance's memory to what the decode will need, at once. Left to itself it grows
+ * in steps as the decoder allocates, which made a thread's first (and only) decode of a
+ * 9-megapixel image 0.1-0.2 s slower than a warm one. The pixel limit was checked before this.
+ */
+function reserveMemory(lib: LibHeif, bytes: number): void {
+  const block = lib._malloc(bytes);
+  if (block) lib._free(block); // freed at once: the memory stays with the instance for the decoder
 }
 
 /**
@@ -124,6 +96,7 @@ async function decode(lib: LibHeif, request: HeicThreadRequest): Promise<HeicThr
       if (width * height > request.maxPixels) {
         throw new Refusal({ ok: false, code: 'IMAGE_TOO_LARGE', message: `The image has ${width}x${height} pixels; the limit is ${request.maxPixels} pixels.`, details: { width, height, maxPixels: request.maxPixels } });
       }
+      reserveMemory(lib, width * height * DECODE_BYTES_PER_PIXEL + request.bytes.length);
       const hasAlpha = lib.heif_image_handle_has_alpha_channel(handle) === 1;
       const icc = readIccProfile(lib, handle);
       // Decoded whatever the caller wants back: a file that does not decode to the end is refused.
@@ -146,21 +119,29 @@ async function decode(lib: LibHeif, request: HeicThreadRequest): Promise<HeicThr
   }
 }
 
-async function main(): Promise<void> {
-  const port = parentPort;
-  if (!port) throw new Error('heic-thread runs as a worker thread');
-  // Failing to load the decoder is our fault and surfaces as the thread's error (a 500, retried).
-  const lib = loadLibHeif();
+async function answer(lib: LibHeif, request: HeicThreadRequest, port: MessagePort): Promise<void> {
   let reply: HeicThreadReply;
   try {
-    reply = await decode(lib, workerData as HeicThreadRequest);
+    reply = await decode(lib, request);
   } catch (err) {
     if (err instanceof Refusal) reply = err.reply;
     // libheif aborting inside WebAssembly (a WebAssembly.RuntimeError) is about the bytes it was given.
-    else if (err instanceof Error && err.name === 'RuntimeError') reply = { ok: false, code: 'CORRUPT_IMAGE', message: 'The HEIC file is corrupt.', details: { reason: err.message } };
+    // The instance is unusable after an abort, so the caller is told to end this thread.
+    else if (err instanceof Error && err.name === 'RuntimeError') reply = { ok: false, code: 'CORRUPT_IMAGE', message: 'The HEIC file is corrupt.', details: { reason: err.message }, decoderBroken: true };
+    // Anything else is ours: thrown out of the thread, it reaches the caller as its error (a 500).
     else throw err;
   }
   port.postMessage(reply, reply.ok && reply.rgba ? [reply.rgba.buffer as ArrayBuffer] : []);
 }
 
-await main();
+const port = parentPort;
+if (!port) throw new Error('heic-thread runs as a worker thread');
+// Instantiating the compiled module takes milliseconds; this thread then decodes request after
+// request, one at a time (its caller sends the next only after the answer).
+const lib = instantiateLibHeif((workerData as HeicThreadInit).libheif);
+port.on('message', (request: HeicThreadRequest) => {
+  // Rethrown outside the promise so the thread ends with it and its caller gets the error.
+  answer(lib, request, port).catch((err: unknown) => setImmediate(() => {
+    throw err;
+  }));
+});
