@@ -16,6 +16,7 @@ import { createInvalidator } from '../cdn/invalidation/create-invalidator.js';
 import { PurgeOutbox, type PurgeRequestEntry } from '../workers/purge-outbox.js';
 import { restrictImageLoaders } from '../lib/image-policy.js';
 import { createMetrics } from '../lib/metrics.js';
+import { serveMetrics } from '../lib/metrics-server.js';
 import { createQueues, queueProbes, schedulePurge } from '../workers/queues.js';
 import { RunStore } from '../workers/run-store.js';
 import { inferenceSteps } from '../workers/inference-steps.js';
@@ -35,6 +36,8 @@ export interface Service {
   app?: FastifyInstance;
   /** Base URL the API listens on, e.g. http://127.0.0.1:3000 */
   url?: string;
+  /** Base URL of /metrics in a worker-only process with WORKER_METRICS_PORT set. */
+  metricsUrl?: string;
   workers: WorkerHost;
   /** The bucket inbox poller, when INBOX_PREFIX is set and this process runs the API or publish workers. */
   inbox?: Inbox;
@@ -158,10 +161,16 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     url = `http://${config.api.host === '0.0.0.0' ? '127.0.0.1' : config.api.host}:${boundPort}`;
   }
 
+  // The API serves /metrics itself; a worker-only process does so on its own port when asked.
+  const metricsServer = !wantApi && config.workers.metricsPort !== undefined
+    ? await serveMetrics(metrics, config.api.host, config.workers.metricsPort)
+    : undefined;
+
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       if (app) await closeHttp(app);
+      await metricsServer?.close();
       await inbox?.close();
       await workers.close();
       await batches.close();
@@ -169,5 +178,5 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       // A connection that already dropped cannot QUIT: close it instead of failing the shutdown.
       await Promise.all([redis, workerRedis].map((r) => r.quit().catch(() => r.disconnect())));
     })());
-  return { config, app, url, workers, inbox, logger, close };
+  return { config, app, url, ...(metricsServer ? { metricsUrl: metricsServer.url } : {}), workers, inbox, logger, close };
 }

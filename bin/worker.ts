@@ -10,7 +10,7 @@ async function main(): Promise<void> {
   const env = { ...process.env, ...(process.argv[2] ? { WORKER_QUEUES: process.argv[2] } : {}) };
   const { queues } = loadWorkersConfig(env);
   const service = await startService({ env, api: false, workerQueues: queues });
-  service.logger.info({ queues }, 'worker ready');
+  service.logger.info({ queues, ...(service.metricsUrl ? { metrics: `${service.metricsUrl}/metrics` } : {}) }, 'worker ready');
   onShutdownSignals(service.close, service.logger);
 }
 

@@ -26,6 +26,8 @@ const schema = z
     WORKER_LOCK_DURATION_MS: envInt(60_000),
     /** How often workers look for jobs whose worker died (lock expired) and hand them back. */
     WORKER_STALLED_INTERVAL_MS: envInt(30_000),
+    /** A worker-only process serves /metrics and /healthz on this port (at HOST); unset: none. */
+    WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   })
   .transform((e, ctx) => {
     const queues = e.WORKER_QUEUES.split(',').map((q) => q.trim()).filter(Boolean);
@@ -50,6 +52,7 @@ const schema = z
       renderWidths: e.RENDER_WIDTHS,
       /** Stalled-job recovery: a job whose worker died runs again after about lock + interval. */
       lock: { durationMs: e.WORKER_LOCK_DURATION_MS, stalledIntervalMs: e.WORKER_STALLED_INTERVAL_MS },
+      metricsPort: e.WORKER_METRICS_PORT,
     };
   });
 
