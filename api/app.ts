@@ -7,6 +7,7 @@ import { AppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { ApiDeps } from './deps.js';
 import { adminRoutes } from './admin/routes.js';
+import { UNAVAILABLE_RETRY_AFTER_S } from './guards/guard-redis.js';
 import { registerGuards } from './guards/index.js';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id.js';
 import { assetRoutes } from './routes/assets.js';
@@ -50,6 +51,8 @@ export async function buildApp(deps: ApiDeps, logger: Logger): Promise<FastifyIn
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const appError = toAppError(err);
     if (appError.status >= 500) request.log.error({ err }, 'request failed');
+    // Work refused for now (a busy decoder, say) tells the client when to come back.
+    if (appError.code === 'SERVICE_UNAVAILABLE') reply.header('retry-after', UNAVAILABLE_RETRY_AFTER_S);
     return reply.code(appError.status).send(appError.toJSON());
   });
   app.setNotFoundHandler((request, reply) =>

@@ -3,7 +3,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { heicClaimingSize } from '../../test/e2e/hostile-images.js';
 import { AppError, isPermanent } from '../errors.js';
-import { decodeHeic } from './decode-heic.js';
+import { decodeHeic, DecoderPool } from './decode-heic.js';
 
 /** Real HEIC files made by heif-enc (x265) from the PNG fixtures: see test/fixtures/heic/make-fixtures.ts. */
 const fixture = (name: string) => readFile(new URL(`../../test/fixtures/${name}`, import.meta.url));
@@ -111,6 +111,17 @@ describe('decodeHeic', () => {
     const decoding = decodeHeic(await fixture('heic/coffee.heic'), LIMITS, { pixels: true, signal: controller.signal });
     controller.abort(new Error('job cancelled'));
     await expect(decoding).rejects.toThrow('job cancelled');
+  });
+
+  it('refuses a decode with a retryable 503 when too many already wait for a thread', async () => {
+    const pool = new DecoderPool(1, 1, 1000); // one thread, one decode may wait
+    const request = { bytes: await fixture('heic/coffee.heic'), maxPixels: 100_000_000, maxImages: 1, pixels: false };
+    const running = pool.run(request, 0);
+    const waiting = pool.run(request, 0);
+    const refused = await refusal(pool.run(request, 0));
+    expect([refused.status, refused.code, refused.details]).toEqual([503, 'SERVICE_UNAVAILABLE', { heicDecodesWaiting: 1 }]);
+    expect(isPermanent(refused)).toBe(false);
+    expect([(await running).ok, (await waiting).ok]).toEqual([true, true]);
   });
 
   it('answers every one of more decodes at once than it runs in parallel', async () => {

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { badInput } from '../errors.js';
+import { AppError, badInput } from '../errors.js';
 import { DecoderThread } from './decoder-thread.js';
 import type { HeicThreadReply, HeicThreadRequest } from './heic-protocol.js';
 
@@ -31,7 +31,8 @@ export interface HeicImage {
  *
  * @param pixels `false` decodes without sending the pixels back (an upload check).
  * @throws AppError `IMAGE_TOO_LARGE` (pixels, images, or decode time over the limit),
- *   `CORRUPT_IMAGE`, `UNSUPPORTED_MEDIA_TYPE`; all permanent.
+ *   `CORRUPT_IMAGE`, `UNSUPPORTED_MEDIA_TYPE`: all permanent; `SERVICE_UNAVAILABLE` (503, too
+ *   many decodes waiting in this process): retry later.
  * @throws the signal's reason when `signal` is aborted (the thread is stopped).
  */
 export async function decodeHeic(bytes: Uint8Array, limits: HeicLimits, options: { pixels: boolean; signal?: AbortSignal }): Promise<HeicImage> {
@@ -54,17 +55,22 @@ const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffs
 /**
  * One decoder thread per core at most: a 12-megapixel HEIC needs a few hundred MB while it
  * decodes, and a burst of iPhone uploads queues for a thread instead of all decoding at once. The
+ * queue is bounded too (each waiting upload holds its bytes): past it, a decode is refused at
+ * once with 503, which the API answers with `Retry-After` and a job retries with backoff. The
  * thread used last is handed out first, as it is the one most likely still running.
  */
-class DecoderPool {
+export class DecoderPool {
   private readonly free: DecoderThread[];
   private readonly waiting: Array<(thread: DecoderThread) => void> = [];
 
-  constructor(size: number, idleMs: number) {
+  constructor(size: number, private readonly maxWaiting: number, idleMs: number) {
     this.free = Array.from({ length: size }, () => new DecoderThread(idleMs));
   }
 
   async run(request: HeicThreadRequest, timeoutSeconds: number, signal?: AbortSignal): Promise<HeicThreadReply> {
+    if (this.free.length === 0 && this.waiting.length >= this.maxWaiting) {
+      throw new AppError(503, 'SERVICE_UNAVAILABLE', `${this.waiting.length} HEIC images are already waiting to be decoded here: retry shortly.`, { heicDecodesWaiting: this.waiting.length });
+    }
     const thread = this.free.pop() ?? (await new Promise<DecoderThread>((resolve) => this.waiting.push(resolve)));
     try {
       return await thread.run(request, timeoutSeconds, signal);
@@ -78,4 +84,7 @@ class DecoderPool {
 
 /** How long an idle decoder thread (and the memory it holds) is kept for the next HEIC. */
 const THREAD_IDLE_MS = 10_000;
-const pool = new DecoderPool(availableParallelism(), THREAD_IDLE_MS);
+/** Decodes that may wait for a thread, per thread: about 8 s of waiting for a 9-megapixel photo. */
+const WAITING_PER_THREAD = 8;
+const threads = availableParallelism();
+const pool = new DecoderPool(threads, threads * WAITING_PER_THREAD, THREAD_IDLE_MS);
