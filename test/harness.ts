@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { startService, type Service } from '../bin/service.js';
 import type { Env } from '../lib/env.js';
 import type { DestinationStream } from '../lib/logger.js';
+import type { BatchStatus } from '../workers/batches/store.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
@@ -123,6 +124,18 @@ export async function waitForRun(service: { url: string }, key: string, runId: s
     if (run.state === 'completed' || run.state === 'failed') return run;
     if (Date.now() > deadline) throw new Error(`run ${runId} still ${run.state} after ${timeoutMs} ms: ${JSON.stringify(run)}`);
     await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Poll a catalog batch until it ends (completed or cancelled); throws when the deadline passes first. */
+export async function waitForBatch(service: { url: string }, key: string, batchId: string, timeoutMs = 120_000): Promise<BatchStatus> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(`${service.url}/v1/batches/${batchId}`, { headers: { authorization: `Bearer ${key}` } });
+    const status = (await res.json()) as BatchStatus;
+    if (status.state === 'completed' || status.state === 'cancelled') return status;
+    if (Date.now() > deadline) throw new Error(`batch ${batchId} still ${status.state} after ${timeoutMs} ms: ${JSON.stringify(status.counts)}`);
+    await new Promise((r) => setTimeout(r, 250));
   }
 }
 

@@ -3,8 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BatchStatus } from '../../workers/batches/store.js';
-import { createTenant, fixture, startTestService, upload, waitForRun, type TestService } from '../harness.js';
+import { createTenant, fixture, startTestService, upload, waitForBatch, waitForRun, type TestService } from '../harness.js';
 import { launchChromium, SCREENSHOTS } from './chromium.js';
 
 interface Rendition { url: string; width: number; height: number; format: string; bytes: number }
@@ -382,11 +381,7 @@ describe('dashboard templates and batch views', () => {
     const submitted = await api('/v1/batches', { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: `${lines}\n` });
     expect(submitted.status).toBe(202);
     const { batch } = (await submitted.json()) as { batch: { id: string } };
-    let status: BatchStatus;
-    for (const deadline = Date.now() + RUN_DONE_MS; ; await new Promise((r) => setTimeout(r, 250))) {
-      status = (await (await api(`/v1/batches/${batch.id}`)).json()) as BatchStatus;
-      if (status.state === 'completed' || Date.now() > deadline) break;
-    }
+    const status = await waitForBatch(service, key, batch.id, RUN_DONE_MS);
     expect(status.state).toBe('completed');
 
     await page.getByRole('link', { name: 'Batches' }).click();

@@ -1,11 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTenant, fixture, jsonApi, startTestService, upload, waitForRun, type TestService } from '../harness.js';
+import { createTenant, fixture, jsonApi, startTestService, upload, waitForBatch, waitForRun, type TestService } from '../harness.js';
 
 interface ManifestBody { runId: string; renditions: Array<{ key: string }>; template?: { id: string; version: string } }
 interface Rerender { batchId: string | null; assets: number; queued: number; unchanged: number }
-interface BatchBody { state: string; counts: { total: number; completed: number; failed: number } }
 
 /** A template edit re-renders, through the catalog lane, exactly the assets whose renditions change. */
 describe('catalog re-render on a template change', () => {
@@ -23,15 +22,6 @@ describe('catalog re-render on a template change', () => {
       { name: 'render', options: { widths: [96], formats: ['webp'] } },
     ],
   });
-  const waitForBatch = async (id: string): Promise<BatchBody> => {
-    const deadline = Date.now() + 120_000;
-    for (;;) {
-      const batch = (await (await api('GET', `/v1/batches/${id}`)).json()) as BatchBody;
-      if (batch.state === 'completed' || Date.now() > deadline) return batch;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  };
-
   beforeAll(async () => {
     service = await startTestService();
     ({ key } = await createTenant(service));
@@ -59,7 +49,7 @@ describe('catalog re-render on a template change', () => {
     expect(edited.status).toBe(200);
     const { rerender } = (await edited.json()) as { rerender: Rerender };
     expect(rerender).toMatchObject({ assets: 2, queued: 1, unchanged: 1 });
-    const batch = await waitForBatch(rerender.batchId!);
+    const batch = await waitForBatch(service, key, rerender.batchId!);
     expect(batch).toMatchObject({ state: 'completed', counts: { total: 1, completed: 1, failed: 0 } });
 
     const after = { a: await manifestOf(a!), b: await manifestOf(b!) };
