@@ -11,8 +11,8 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { HeicThreadInit, HeicThreadReply, HeicThreadRequest } from './heic-protocol.js';
 import { instantiateLibHeif, type HeifChannel, type HeifError, type HeifHandle, type LibHeif } from './libheif-wasm.js';
 
-/** libheif's heif_error_code values that are about the file, not about us. */
-const HEIF_ERROR = { ok: 0, invalidInput: 2, unsupportedFiletype: 3, unsupportedFeature: 4, memory: 6 } as const;
+/** The libheif heif_error_code values answered apart; every other code means bad bytes. */
+const HEIF_ERROR = { ok: 0, unsupportedFiletype: 3, unsupportedFeature: 4, memory: 6 } as const;
 const SECURITY_LIMIT_EXCEEDED = 1000;
 
 class Refusal extends Error {
@@ -32,6 +32,7 @@ function refusal(error: HeifError): Refusal {
   if (error.code.value === HEIF_ERROR.unsupportedFiletype || error.code.value === HEIF_ERROR.unsupportedFeature) {
     return new Refusal({ ok: false, code: 'UNSUPPORTED_MEDIA_TYPE', message: 'The HEIF file uses a coding or feature we cannot read: export it as JPEG.', details: { reason } });
   }
+  // Invalid input (2), a decoder error (5) and the rest: the bytes themselves are bad.
   return new Refusal({ ok: false, code: 'CORRUPT_IMAGE', message: 'The HEIC file is corrupt or truncated.', details: { reason } });
 }
 
