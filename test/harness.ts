@@ -56,6 +56,12 @@ export async function startTestService(overrides: Env = {}, options: { logDestin
   };
 }
 
+/** Any request to the service with a tenant's key added: `api(path, init?)`. */
+export function keyedFetch(service: () => { url: string }, key: () => string) {
+  return (path: string, init: RequestInit = {}) =>
+    fetch(`${service().url}${path}`, { ...init, headers: { authorization: `Bearer ${key()}`, ...(init.headers as Record<string, string> | undefined) } });
+}
+
 /** A JSON call to the service with a tenant's key: `api(method, path, body?)`. */
 export function jsonApi(service: () => { url: string }, key: () => string) {
   return (method: string, path: string, body?: unknown) =>

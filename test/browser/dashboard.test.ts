@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTenant, fixture, startTestService, upload, waitForBatch, waitForRun, type TestService } from '../harness.js';
+import { createTenant, fixture, keyedFetch, startTestService, upload, waitForBatch, waitForRun, type TestService } from '../harness.js';
 import { launchChromium, SCREENSHOTS } from './chromium.js';
 
 interface Rendition { url: string; width: number; height: number; format: string; bytes: number }
@@ -319,8 +319,7 @@ describe('dashboard templates and batch views', () => {
   let key: string;
   let browser: Browser;
   let page: Page;
-  const api = (route: string, init: RequestInit = {}) =>
-    fetch(`${service.url}${route}`, { ...init, headers: { authorization: `Bearer ${key}`, ...(init.headers as Record<string, string> | undefined) } });
+  const api = keyedFetch(() => service, () => key);
 
   beforeAll(async () => {
     browser = await launchChromium();

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startService, type Service } from '../../bin/service.js';
 import type { Env } from '../../lib/env.js';
 import type { BatchCompletedEvent, BatchEventSink, BatchProgressEvent } from '../../workers/batches/events.js';
-import { ADMIN_KEY, createTenant, deleteKeys, REDIS_URL, upload, waitForRun } from '../harness.js';
+import { ADMIN_KEY, createTenant, deleteKeys, keyedFetch, REDIS_URL, upload, waitForRun } from '../harness.js';
 
 /**
  * Pause, resume and cancel act on queued work. The API process runs no batch worker, so queued
@@ -35,8 +35,7 @@ let assetId: string;
 let redis: Redis;
 let queue: Queue;
 
-const api = (route: string, init: RequestInit = {}) =>
-  fetch(`${url}${route}`, { ...init, headers: { authorization: `Bearer ${key}`, ...(init.headers as Record<string, string> | undefined) } });
+const api = keyedFetch(() => ({ url }), () => key);
 const status = async (id: string) => (await (await api(`/v1/batches/${id}`)).json()) as Status;
 const act = async (id: string, action: string) => {
   const res = await api(`/v1/batches/${id}/${action}`, { method: 'POST' });

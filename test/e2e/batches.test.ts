@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fsStorage } from '../../cdn/fs-storage.js';
 import type { BatchStatus } from '../../workers/batches/store.js';
 import type { BatchSubmission } from '../../workers/batches/submit.js';
-import { createTenant, REDIS_URL, startTestService, upload, waitForBatch, waitForRun, type TestService } from '../harness.js';
+import { createTenant, keyedFetch, REDIS_URL, startTestService, upload, waitForBatch, waitForRun, type TestService } from '../harness.js';
 
 const ITEMS = 2000;
 /** Each item renders its own width of one wide, short image: 2,000 distinct, tiny rendition sets. */
@@ -22,8 +22,7 @@ let assetId: string;
 let redis: Redis;
 let batchQueue: Queue;
 
-const api = (route: string, init: RequestInit = {}) =>
-  fetch(`${service.url}${route}`, { ...init, headers: { authorization: `Bearer ${key}`, ...(init.headers as Record<string, string> | undefined) } });
+const api = keyedFetch(() => service, () => key);
 
 async function submit(body: string, type: string): Promise<{ status: number; body: BatchSubmission & { error?: { code: string } } }> {
   const res = await api('/v1/batches', { method: 'POST', headers: { 'content-type': type }, body });
