@@ -15,14 +15,17 @@ export function parseSkuField(raw: string | undefined): string | undefined {
   return raw;
 }
 
-/** Parse a recipe sent as a multipart text field (JSON). Absent → the default recipe. */
-export function parseRecipeField(raw: string | undefined): Recipe {
+/**
+ * Parse a recipe given as JSON text (a multipart field, a command-line flag). Absent or blank →
+ * the default recipe. `source` names where it came from in the error message.
+ */
+export function parseRecipeField(raw: string | undefined, source = 'The `recipe` field'): Recipe {
   if (raw === undefined || raw.trim() === '') return DEFAULT_RECIPE;
   let json: unknown;
   try {
     json = JSON.parse(raw);
   } catch {
-    throw new AppError(422, 'INVALID_RECIPE', 'The `recipe` field is not valid JSON.');
+    throw new AppError(422, 'INVALID_RECIPE', `${source} is not valid JSON.`);
   }
   const parsed = recipeSchema.safeParse(json);
   if (!parsed.success) throw new AppError(422, 'INVALID_RECIPE', `Invalid recipe: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);

@@ -18,9 +18,10 @@ import { inferenceSteps } from '../workers/inference-steps.js';
 import { runStepsInline } from '../workers/inline-steps.js';
 import { generateDeps } from '../workers/generate-deps.js';
 import { resolveGenerate } from '../api/resolve-generate.js';
+import { parseRecipeField } from '../api/start-run.js';
 import { builtinTemplates } from '../templates/builtin.js';
 import { generatorConfigFromEnv } from '../models/generator/index.js';
-import { checkOutputSize, DEFAULT_RECIPE, recipeSchema, validateRecipe, type Recipe } from '../workers/recipe.js';
+import { checkOutputSize, validateRecipe } from '../workers/recipe.js';
 import { progressReporter, type CliIo } from './cli-io.js';
 
 const IMAGE_FILE = /\.(jpe?g|png|webp|avif|tiff?|gif)$/i;
@@ -40,7 +41,7 @@ export interface RenderArgs {
  */
 export async function renderCommand(args: RenderArgs, io: CliIo): Promise<number> {
   restrictImageLoaders();
-  const recipe = parseRecipe(args.recipe);
+  const recipe = parseRecipeField(args.recipe, '--recipe');
   const env: Env = io.env;
   const workers = loadWorkersConfig(env);
   // Templates here are the built-ins (no server, no tenant); a backplate asset cannot be named.
@@ -116,19 +117,6 @@ export async function renderCommand(args: RenderArgs, io: CliIo): Promise<number
   }
   io.stdout.write(`${files.length - failed} of ${files.length} rendered into ${outRoot}\n`);
   return failed ? 1 : 0;
-}
-
-function parseRecipe(raw: string | undefined): Recipe {
-  if (!raw) return DEFAULT_RECIPE;
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    throw new AppError(422, 'INVALID_RECIPE', '--recipe is not valid JSON.');
-  }
-  const parsed = recipeSchema.safeParse(json);
-  if (!parsed.success) throw new AppError(422, 'INVALID_RECIPE', `Invalid recipe: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  return parsed.data;
 }
 
 async function inputFiles(input: string): Promise<string[]> {
