@@ -29,11 +29,29 @@ describe('readCatalog', () => {
 
   it('reads CSV with a header row, quoted JSON cells and line numbers of the file', async () => {
     const csv = 'SKU,source,recipe\na-1,ast_1,\n"b-2",ast_2,"{""steps"":[{""name"":""render""}]}"\nc-3,ast_3,x,extra\n';
-    // A refused row may come before the rows the parser still buffers: order by line.
-    const lines = (await read(csv, 'csv')).sort((a, b) => a.line - b.line);
+    const lines = await read(csv, 'csv');
     expect(lines[0]).toEqual({ line: 2, fields: { sku: 'a-1', source: 'ast_1', recipe: '' } });
     expect(lines[1]).toEqual({ line: 3, fields: { sku: 'b-2', source: 'ast_2', recipe: '{"steps":[{"name":"render"}]}' } });
-    expect(lines[2]).toMatchObject({ line: 4, error: expect.stringContaining('Invalid Record Length') });
+    expect(lines[2]).toMatchObject({ line: 4, error: 'The line has 4 fields; the header names 3.' });
+  });
+
+  it('reports a CSV line over the limit once, at its line, and reads every line after it', async () => {
+    const good = Array.from({ length: 50 }, (_, i) => `s${i},ast_${i}`);
+    for (const size of [20_000, 200_000, 2_000_000]) {
+      const csv = `sku,source\n${good.slice(0, 10).join('\n')}\n${'a'.repeat(size)},x\n${good.slice(10).join('\n')}\n`;
+      // Network-sized chunks: the long line spans many of them.
+      const bytes = Buffer.from(csv);
+      const chunks = Array.from({ length: Math.ceil(bytes.length / 16384) }, (_, i) => bytes.subarray(i * 16384, (i + 1) * 16384).toString('latin1'));
+      const lines = await read(chunks, 'csv', 16384);
+      expect(lines.filter((l) => 'error' in l)).toEqual([{ line: 12, error: 'The line is longer than 16384 bytes.' }]);
+      expect(lines.filter((l) => 'fields' in l).map((l) => l.line)).toEqual([...Array.from({ length: 10 }, (_, i) => i + 2), ...Array.from({ length: 40 }, (_, i) => i + 13)]);
+    }
+  });
+
+  it('reports an unclosed quote at its own line and goes on with the next line', async () => {
+    const lines = await read('sku,source\ns0,a\ns1,"b\ns2,c\n"s3,d\ns4,e', 'csv');
+    expect(lines.map((l) => [l.line, 'fields' in l])).toEqual([[2, true], [3, false], [4, true], [5, false], [6, true]]);
+    expect(lines[1]).toMatchObject({ error: expect.stringContaining('quote') });
   });
 
   it('refuses a CSV whose header lacks the required columns', async () => {

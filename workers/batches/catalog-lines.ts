@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { parse } from 'csv-parse';
+import { splitCsvLine } from './csv-line.js';
 
 /** One data line of a catalog as read: its fields, or why it could not be read. */
 export type CatalogLine =
@@ -19,9 +19,11 @@ export const CATALOG_MEDIA_TYPES: Record<string, CatalogFormat> = {
 export class CatalogHeaderError extends Error {}
 
 /**
- * Read a catalog body line by line, never holding more than one line (and the parser's small
- * buffer) in memory. Line numbers are those of the file, header included, so a merchant can find
- * the line in their spreadsheet.
+ * Read a catalog body line by line, never holding more than one line in memory. Both formats share
+ * one rule: every physical line (`\n`, or `\r\n`) is one item, so each non-blank line comes out
+ * exactly once, as fields or as an error, numbered as in the file (header included) so a merchant
+ * can find it in their spreadsheet. A line over `maxLineBytes` is reported once and skipped as it
+ * streams by.
  */
 export function readCatalog(body: Readable, format: CatalogFormat, maxLineBytes: number): AsyncIterable<CatalogLine> {
   return format === 'csv' ? readCsv(body, maxLineBytes) : readNdjson(body, maxLineBytes);
@@ -31,83 +33,111 @@ const REQUIRED_COLUMNS = ['sku', 'source'];
 const KNOWN_COLUMNS = new Set(['sku', 'source', 'recipe', 'template', 'options']);
 
 async function* readCsv(body: Readable, maxLineBytes: number): AsyncIterable<CatalogLine> {
-  const skipped: CatalogLine[] = [];
-  const parser = parse({
-    bom: true,
-    columns: (header: string[]) => {
-      const names = header.map((h) => h.trim().toLowerCase());
-      const missing = REQUIRED_COLUMNS.filter((c) => !names.includes(c));
-      if (missing.length) throw new CatalogHeaderError(`The header row must name the columns ${REQUIRED_COLUMNS.join(', ')} (missing: ${missing.join(', ')}).`);
-      const unknown = names.filter((n) => !KNOWN_COLUMNS.has(n));
-      if (unknown.length) throw new CatalogHeaderError(`Unknown column(s) ${unknown.join(', ')}; use ${[...KNOWN_COLUMNS].join(', ')}.`);
-      return names;
-    },
-    info: true,
-    skip_empty_lines: true,
-    trim: true,
-    max_record_size: maxLineBytes,
-    skip_records_with_error: true,
-    on_skip: (err) => {
-      const lines = (err as { lines?: number } | undefined)?.lines;
-      skipped.push({ line: typeof lines === 'number' ? lines : 0, error: err?.message ?? 'unreadable CSV line' });
-      return undefined;
-    },
-  });
-  body.on('error', (err) => parser.destroy(err));
-  body.pipe(parser);
-  for await (const entry of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
-    while (skipped.length) yield skipped.shift()!;
-    yield { line: entry.info.lines, fields: entry.record };
+  let columns: string[] | undefined;
+  for await (const raw of physicalLines(body, maxLineBytes)) {
+    if (!columns) {
+      if ('error' in raw) throw new CatalogHeaderError(`The header row: ${raw.error}`);
+      const header = splitCsvLine(raw.text);
+      if ('error' in header) throw new CatalogHeaderError(`The header row: ${header.error}`);
+      columns = checkHeader(header.fields);
+      continue;
+    }
+    if ('error' in raw) {
+      yield raw;
+      continue;
+    }
+    const split = splitCsvLine(raw.text);
+    if ('error' in split) {
+      yield { line: raw.line, error: split.error };
+    } else if (split.fields.length !== columns.length) {
+      yield { line: raw.line, error: `The line has ${split.fields.length} fields; the header names ${columns.length}.` };
+    } else {
+      // Null prototype: a column is only ever an own key.
+      const fields: Record<string, unknown> = Object.create(null);
+      columns.forEach((name, i) => (fields[name] = split.fields[i]));
+      yield { line: raw.line, fields };
+    }
   }
-  while (skipped.length) yield skipped.shift()!;
+  if (!columns) throw new CatalogHeaderError(`The catalog is empty: the header row must name the columns ${REQUIRED_COLUMNS.join(', ')}.`);
+}
+
+function checkHeader(header: string[]): string[] {
+  const names = header.map((h) => h.trim().toLowerCase());
+  const missing = REQUIRED_COLUMNS.filter((c) => !names.includes(c));
+  if (missing.length) throw new CatalogHeaderError(`The header row must name the columns ${REQUIRED_COLUMNS.join(', ')} (missing: ${missing.join(', ')}).`);
+  const unknown = names.filter((n) => !KNOWN_COLUMNS.has(n));
+  if (unknown.length) throw new CatalogHeaderError(`Unknown column(s) ${unknown.join(', ')}; use ${[...KNOWN_COLUMNS].join(', ')}.`);
+  const twice = names.filter((n, i) => names.indexOf(n) !== i);
+  if (twice.length) throw new CatalogHeaderError(`Column(s) named twice: ${[...new Set(twice)].join(', ')}.`);
+  return names;
 }
 
 async function* readNdjson(body: Readable, maxLineBytes: number): AsyncIterable<CatalogLine> {
+  for await (const raw of physicalLines(body, maxLineBytes)) {
+    if ('error' in raw) {
+      yield raw;
+      continue;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(raw.text);
+    } catch {
+      yield { line: raw.line, error: 'The line is not valid JSON.' };
+      continue;
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) yield { line: raw.line, error: 'A line must be one JSON object.' };
+    else yield { line: raw.line, fields: value as Record<string, unknown> };
+  }
+}
+
+type PhysicalLine = { line: number; text: string } | { line: number; error: string };
+
+/**
+ * Split a byte stream at `\n` into non-blank lines (trimmed, a byte-order mark dropped), numbered
+ * from 1. Past `maxLineBytes` the rest of a line is dropped as it streams by: memory stays bounded
+ * and the line is reported once, whatever its length.
+ */
+export async function* physicalLines(body: Readable, maxLineBytes: number): AsyncIterable<PhysicalLine> {
   let line = 0;
   let parts: Buffer[] = [];
   let length = 0;
   let tooLong = false;
-  const finish = (): CatalogLine | undefined => {
+  const finish = (): PhysicalLine | undefined => {
     line += 1;
-    const text = Buffer.concat(parts).toString('utf8').trim();
     const wasTooLong = tooLong;
+    const bytes = Buffer.concat(parts, length);
     parts = [];
     length = 0;
     tooLong = false;
     if (wasTooLong) return { line, error: `The line is longer than ${maxLineBytes} bytes.` };
-    if (text === '') return undefined;
-    try {
-      const value: unknown = JSON.parse(text);
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) return { line, error: 'A line must be one JSON object.' };
-      return { line, fields: value as Record<string, unknown> };
-    } catch {
-      return { line, error: 'The line is not valid JSON.' };
-    }
+    // String trim drops the BOM (U+FEFF) and a `\r` of CRLF endings with the spaces.
+    const text = bytes.toString('utf8').trim();
+    return text === '' ? undefined : { line, text };
   };
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    let start = 0;
-    for (let nl = chunk.indexOf(10, start); nl !== -1; nl = chunk.indexOf(10, start)) {
-      append(chunk.subarray(start, nl));
-      const out = finish();
-      if (out) yield out;
-      start = nl + 1;
-    }
-    append(chunk.subarray(start));
-  }
-  if (length > 0 || tooLong) {
-    const out = finish();
-    if (out) yield out;
-  }
-
-  // Past the limit, the rest of the line is dropped as it streams by: memory stays bounded.
-  function append(piece: Buffer): void {
+  const append = (piece: Buffer): void => {
     if (tooLong || piece.length === 0) return;
     if (length + piece.length > maxLineBytes) {
       tooLong = true;
       parts = [];
+      length = 0;
       return;
     }
     parts.push(piece);
     length += piece.length;
+  };
+  for await (const chunk of body as AsyncIterable<Buffer | string>) {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    let start = 0;
+    for (let nl = buf.indexOf(10, start); nl !== -1; nl = buf.indexOf(10, start)) {
+      append(buf.subarray(start, nl));
+      const out = finish();
+      if (out) yield out;
+      start = nl + 1;
+    }
+    append(buf.subarray(start));
+  }
+  if (length > 0 || tooLong) {
+    const out = finish();
+    if (out) yield out;
   }
 }
