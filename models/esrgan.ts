@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { nameTable } from '../lib/own-keys.js';
 import { kerasToOnnx } from './keras-to-onnx/convert.js';
 import { readLayersModel } from './keras-to-onnx/read-layers-model.js';
 import type { ModelSpec, TensorSpec } from './spec.js';
@@ -24,12 +25,12 @@ export const UPSCALE_FAMILIES = ['slim', 'medium', 'thick'] as const;
 export type UpscaleFamily = (typeof UPSCALE_FAMILIES)[number];
 
 /** The npm package of each family (all pinned to 1.0.0 below). */
-export const UPSCALE_PACKAGES: Record<UpscaleFamily | 'default', string> = {
+export const UPSCALE_PACKAGES = nameTable<Record<UpscaleFamily | 'default', string>>({
   slim: '@upscalerjs/esrgan-slim',
   medium: '@upscalerjs/esrgan-medium',
   thick: '@upscalerjs/esrgan-thick',
   default: '@upscalerjs/default-model',
-};
+});
 
 const VERSION = '1.0.0';
 

@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../lib/errors.js';
+import { PROTOTYPE_NAMES } from '../lib/own-keys.js';
 import { hueDegrees, srgbToOklab } from './colourway-oklab.js';
 import { NAMED_COLOURS, parseColour, recolour, type RgbaImage } from './colourway.js';
 
@@ -180,5 +181,22 @@ describe('recolour on synthetic products', () => {
     const empty: RgbaImage = { data: Buffer.from([1, 2, 3, 0, 4, 5, 6, 0]), width: 2, height: 1, channels: 4 };
     expect(recolour(empty, 'red').data).toEqual(empty.data);
     expect(() => recolour({ ...empty, width: 3 }, 'red')).toThrow(RangeError);
+  });
+});
+
+describe('colour names from input', () => {
+  it('refuses every Object.prototype member name with INVALID_COLOUR, never a crash', () => {
+    for (const name of PROTOTYPE_NAMES) {
+      for (const given of [name, name.toUpperCase(), ` ${name} `]) {
+        let thrown: unknown;
+        try {
+          parseColour(given);
+        } catch (err) {
+          thrown = err;
+        }
+        expect(thrown, given).toBeInstanceOf(AppError);
+        expect((thrown as AppError).code, given).toBe('INVALID_COLOUR');
+      }
+    }
   });
 });

@@ -15,6 +15,7 @@
  *   pixels with alpha 0 are never touched.
  */
 import { badInput } from '../lib/errors.js';
+import { nameTable } from '../lib/own-keys.js';
 import { oklabToSrgb, srgbToOklab } from './colourway-oklab.js';
 
 /** 8-bit RGBA, row-major, straight (not premultiplied) alpha. */
@@ -26,7 +27,7 @@ export interface RgbaImage {
 }
 
 /** The named colours a template or recipe may use, as `#rrggbb`. */
-export const NAMED_COLOURS: Record<string, string> = {
+export const NAMED_COLOURS: Readonly<Record<string, string>> = nameTable({
   black: '#1b1b1d',
   charcoal: '#36393e',
   graphite: '#55585d',
@@ -58,7 +59,7 @@ export const NAMED_COLOURS: Record<string, string> = {
   plum: '#6e2f5b',
   pink: '#e9a3b7',
   blush: '#e8c4bd',
-};
+});
 
 const HEX = /^#[0-9a-f]{6}$/i;
 

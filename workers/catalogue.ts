@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { nameTable } from '../lib/own-keys.js';
 import { CHANNEL_NAMES } from '../templates/channels.js';
 import { OUTPUT_FORMATS } from './steps/types.js';
 import type { QueueKind } from './config.js';
@@ -125,7 +126,7 @@ export type RenderResult = z.output<typeof renderResultSchema>;
  * schema. Processors zod-parse `job.data` against this at start; a worker refuses to start for a
  * queue whose job has no processor.
  */
-export const JOB_CATALOGUE = {
+export const JOB_CATALOGUE = nameTable({
   'remove-background': { queue: 'inference', data: inferenceJobSchema },
   upscale: { queue: 'inference', data: inferenceJobSchema },
   render: { queue: 'render', data: renderJobSchema },
@@ -137,7 +138,7 @@ export const JOB_CATALOGUE = {
   purge: { queue: 'publish', data: purgeJobSchema },
   'deliver-webhook': { queue: 'publish', data: webhookJobSchema },
   'batch-item': { queue: 'batch', data: batchItemJobSchema },
-} as const satisfies Record<string, { queue: QueueKind; data: z.ZodType }>;
+} as const satisfies Record<string, { queue: QueueKind; data: z.ZodType }>);
 
 export type JobName = keyof typeof JOB_CATALOGUE;
 export type JobData<N extends JobName> = z.output<(typeof JOB_CATALOGUE)[N]['data']>;

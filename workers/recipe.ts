@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
+import { nameTable } from '../lib/own-keys.js';
 import { CHANNEL_NAMES, CHANNEL_PRESETS, type ChannelName } from '../templates/channels.js';
 import { templateParamsSchema } from '../templates/params.js';
 import { templateIdSchema } from '../templates/schema.js';
@@ -39,12 +40,12 @@ export type StepName = (typeof STEP_NAMES)[number];
  * Each available step's options schema. A step named in `STEP_NAMES` but absent here is refused
  * with `STEP_NOT_AVAILABLE` (its implementation has not landed), never faked.
  */
-const STEP_OPTIONS: Partial<Record<StepName, z.ZodType<Record<string, unknown>>>> = {
+const STEP_OPTIONS = nameTable<Partial<Record<StepName, z.ZodType<Record<string, unknown>>>>>({
   'remove-background': removeBackgroundOptionsSchema,
   upscale: upscaleOptionsSchema,
   generate: generateStepOptionsSchema,
   render: renderStepOptionsSchema,
-};
+});
 
 const stepSchema = z.object({
   name: z.enum(STEP_NAMES),

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker, type Job, type Processor } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Env } from '../lib/env.js';
+import { ownValue } from '../lib/own-keys.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../lib/metrics.js';
 import { batchItemJobSchema, generateJobSchema, inferenceJobSchema, jobsOnQueue, publishJobSchema, purgeJobSchema, renderJobSchema, type JobName } from './catalogue.js';
@@ -135,7 +136,8 @@ function processorFor(kind: QueueKind, deps: WorkerHostDeps): Processor | string
     },
   };
   return async (job, token, signal) => {
-    const handler = handlers[job.name as JobName] as Processor | undefined;
+    // A job's name is data from Redis: only an own key of the table names a processor.
+    const handler = ownValue(handlers, job.name) as Processor | undefined;
     try {
       if (!handler) throw new Error(`no processor for job "${job.name}" on queue "${kind}"`);
       return await handler(job, token, signal);

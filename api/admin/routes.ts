@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError } from '../../lib/errors.js';
+import { nameTable } from '../../lib/own-keys.js';
 import { requireAdmin } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { errorBodySchema } from '../schemas.js';
@@ -72,11 +73,11 @@ export async function adminRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
   }, { prefix: BOARD_PATH });
 }
 
-const QUEUE_DESCRIPTIONS: Record<string, string> = {
+const QUEUE_DESCRIPTIONS: Readonly<Record<string, string>> = nameTable({
   inference: 'AI steps: remove-background, upscale (ONNX Runtime)',
   render: 'Responsive sets: decode once, encode every width and format (sharp)',
   publish: 'Stable URLs, manifests and batched CDN purges',
-};
+});
 const describeQueue = (name: string) => QUEUE_DESCRIPTIONS[name] ?? name;
 
 /**

@@ -194,9 +194,10 @@ async function planesAtSize(cutout: Buffer, width: number, height: number, size:
 /** One scalar tensor per declared parameter; a missing or unknown name is the caller's 422. */
 function paramFeeds(contract: GeneratorContract, given: Record<string, number>): Record<string, ort.Tensor> {
   const declared = contract.params;
-  const missing = declared.filter((p) => !(p in given));
+  // Own keys only: a model parameter named like an Object.prototype member is not "given" by default.
+  const missing = declared.filter((p) => !Object.hasOwn(given, p));
   const unknown = Object.keys(given).filter((p) => !declared.includes(p));
-  const notFinite = declared.filter((p) => p in given && !Number.isFinite(given[p]));
+  const notFinite = declared.filter((p) => Object.hasOwn(given, p) && !Number.isFinite(given[p]));
   if (missing.length || unknown.length || notFinite.length) {
     const parts = [
       missing.length ? `missing ${missing.join(', ')}` : '',

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { nameTable } from '../../lib/own-keys.js';
 import { splitCsvLine } from './csv-line.js';
 
 /** One data line of a catalog as read: its fields, or why it could not be read. */
@@ -9,11 +10,11 @@ export type CatalogLine =
 export type CatalogFormat = 'csv' | 'ndjson';
 
 /** Media types accepted for a catalog body. */
-export const CATALOG_MEDIA_TYPES: Record<string, CatalogFormat> = {
+export const CATALOG_MEDIA_TYPES: Readonly<Record<string, CatalogFormat>> = nameTable({
   'text/csv': 'csv',
   'application/x-ndjson': 'ndjson',
   'application/jsonl': 'ndjson',
-};
+});
 
 /** The header problems that refuse a whole CSV catalog (a bad data line never does). */
 export class CatalogHeaderError extends Error {}
