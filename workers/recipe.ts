@@ -5,7 +5,8 @@ import { CHANNEL_NAMES, CHANNEL_PRESETS, type ChannelName } from '../templates/c
 import { templateParamsSchema } from '../templates/params.js';
 import { templateIdSchema } from '../templates/schema.js';
 import { removeBackgroundOptionsSchema } from './steps/remove-background-options.js';
-import { OUTPUT_FORMATS } from './steps/types.js';
+import { widestRendition } from './steps/encoder-limits.js';
+import { OUTPUT_FORMATS, type OutputFormat } from './steps/types.js';
 import { pickUpscaleModel, upscaleOptionsSchema, type UpscaleOptions } from './steps/upscale-options.js';
 
 /** Options of the `render` step (the responsive set). */
@@ -103,7 +104,9 @@ export function validateRecipe(recipe: Recipe): ValidRecipe {
 
 /**
  * Refuse, before anything is enqueued, a recipe whose output would exceed the pixel limit (an
- * upscale of a large photo), so it fails in the request instead of minutes later in a worker.
+ * upscale of a large photo) or that no encoder of its formats could render (a strip taller than
+ * 16383 times its width for WebP), so it fails in the request instead of minutes later in a worker.
+ * Everything here is decided from the header's dimensions: call it before decoding.
  */
 export function checkOutputSize(source: { width: number; height: number }, recipe: ValidRecipe, maxOutputPixels: number): void {
   const factor = recipe.steps
@@ -111,15 +114,25 @@ export function checkOutputSize(source: { width: number; height: number }, recip
     .reduce((f, s) => f * (s.options as UpscaleOptions).factor, 1);
   const width = source.width * factor;
   const height = source.height * factor;
-  if (width * height > maxOutputPixels) {
+  // Only an upscale makes an image larger than its source, and MAX_INPUT_PIXELS already bounds the
+  // source: a 100 MP photo rendered (or cut out) as it is makes nothing past that limit, and the
+  // renditions themselves are at most 8192 px wide.
+  if (factor > 1 && width * height > maxOutputPixels) {
     throw new AppError(422, 'IMAGE_TOO_LARGE', `This recipe would make a ${width}x${height} image; the limit is ${maxOutputPixels} pixels.`, {
       outputWidth: width, outputHeight: height, maxOutputPixels,
     });
   }
-  for (const step of recipe.steps.filter((s) => s.name === 'generate')) {
-    const { channels } = step.options as GenerateStepOptions;
-    if (channels) checkLayoutSize(channels, maxOutputPixels);
-  }
+  const generate = recipe.steps.find((s) => s.name === 'generate');
+  const { channels } = (generate?.options ?? {}) as GenerateStepOptions;
+  if (channels) checkLayoutSize(channels, maxOutputPixels);
+  // After generate, render works on the channel layouts (fixed presets that every encoder holds).
+  if (!generate) widestRendition({ width, height }, renderFormats(recipe));
+}
+
+/** The formats the recipe's render step makes (all of them unless it names some). */
+function renderFormats(recipe: ValidRecipe): readonly OutputFormat[] {
+  const render = recipe.steps.find((s) => s.name === 'render');
+  return (render?.options as z.output<typeof renderStepOptionsSchema> | undefined)?.formats ?? OUTPUT_FORMATS;
 }
 
 /** Refuse channel layouts larger than the output limit (a template's default channels are checked once resolved). */

@@ -32,23 +32,50 @@ const byFormat = (variants: EncodedVariant[], format: string) => variants.filter
 
 describe('planWidths', () => {
   it('caps at the source width, de-duplicates and sorts', () => {
-    expect(planWidths(1000, [1280, 320, 640, 320, 960, 1920])).toEqual([320, 640, 960, 1000]);
-    expect(planWidths(3000, [2560, 320, 640])).toEqual([320, 640, 2560]);
+    expect(planWidths({ width: 1000, height: 800 }, [1280, 320, 640, 320, 960, 1920])).toEqual([320, 640, 960, 1000]);
+    expect(planWidths({ width: 3000, height: 2000 }, [2560, 320, 640])).toEqual([320, 640, 2560]);
   });
 
   it('emits exactly the source width when every requested width is larger', () => {
-    expect(planWidths(259, [320, 640, 960])).toEqual([259]);
+    expect(planWidths({ width: 259, height: 194 }, [320, 640, 960])).toEqual([259]);
   });
 
   it('refuses non-positive, fractional and missing widths as INVALID_RECIPE', () => {
     for (const widths of [[0], [-320], [320.5], [], [Number.NaN]]) {
-      expect(() => planWidths(1000, widths)).toThrow(AppError);
+      expect(() => planWidths({ width: 1000, height: 800 }, widths)).toThrow(AppError);
       try {
-        planWidths(1000, widths);
+        planWidths({ width: 1000, height: 800 }, widths);
       } catch (err) {
         expect((err as AppError).code).toBe('INVALID_RECIPE');
       }
     }
+  });
+});
+
+describe('tall and wide images against the encoders\' limits', () => {
+  /** A flat-colour raw image: cheap to make at any size, and what the encoders see after decoding. */
+  const flat = (width: number, height: number): DecodedImage => ({ data: Buffer.alloc(width * height * 3, 200), width, height, channels: 3, hasAlpha: false });
+
+  it('renders an 800x17000 infographic in every format, made narrower so no side passes 16383 px', async () => {
+    const set = await renderResponsiveSet(flat(800, 17000), { widths: [320, 2560], formats: ALL });
+    expect(set.variants.map((v) => [v.format, v.width, v.height])).toEqual([
+      ['avif', 320, 6800], ['avif', 770, 16363],
+      ['webp', 320, 6800], ['webp', 770, 16363],
+      ['jpeg', 320, 6800], ['jpeg', 770, 16363],
+    ]);
+    for (const v of set.variants) expect((await sharp(v.data).metadata()).height).toBe(v.height);
+  });
+
+  it('keeps the whole height where only JPEG is asked for, and caps wide images too', () => {
+    expect(planWidths({ width: 800, height: 17000 }, [2560], ['jpeg'])).toEqual([800]);
+    expect(planWidths({ width: 20000, height: 1 }, [320, 8192])).toEqual([320, 8192]);
+    expect(planWidths({ width: 2, height: 20000 }, [320])).toEqual([1]);
+  });
+
+  it('refuses a strip too thin for any rendition (1x20000) as EXTREME_ASPECT_RATIO, never INTERNAL', async () => {
+    const refused = await renderResponsiveSet(flat(1, 20000), { widths: [320], formats: ALL }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(AppError);
+    expect([(refused as AppError).status, (refused as AppError).code]).toEqual([422, 'EXTREME_ASPECT_RATIO']);
   });
 });
 

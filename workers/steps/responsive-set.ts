@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import sharp, { type AvifOptions, type JpegOptions, type ResizeOptions, type WebpOptions } from 'sharp';
 import { badInput } from '../../lib/errors.js';
+import { widestRendition } from './encoder-limits.js';
 import { computePlaceholder } from './placeholder.js';
 import {
   OUTPUT_FORMATS,
@@ -53,17 +54,20 @@ export const ENCODER_SETTINGS = {
 export const RENDER_PARALLELISM = Math.max(1, Math.min(4, availableParallelism()));
 
 /**
- * The widths actually rendered for a source `sourceWidth` pixels wide: each requested width is
- * capped at the source width (never upscaled), then de-duplicated and sorted ascending. When every
- * requested width exceeds the source the result is exactly `[sourceWidth]`.
+ * The widths actually rendered for a source of this size: each requested width is capped at the
+ * source width (never upscaled) and at the widest rendition the formats' encoders can hold (a tall
+ * image is made narrower, see {@link widestRendition}), then de-duplicated and sorted ascending.
+ * When every requested width exceeds the cap the result is exactly `[cap]`.
  *
- * @throws AppError `INVALID_RECIPE` when a width is not a positive integer or none is given.
+ * @throws AppError `INVALID_RECIPE` when a width is not a positive integer or none is given;
+ *   `EXTREME_ASPECT_RATIO` when no rendition of the image fits the encoders.
  */
-export function planWidths(sourceWidth: number, widths: readonly number[]): number[] {
+export function planWidths(source: { width: number; height: number }, widths: readonly number[], formats: readonly OutputFormat[] = OUTPUT_FORMATS): number[] {
   if (widths.length === 0) throw badInput('INVALID_RECIPE', 'at least one width is required');
   const bad = widths.find((w) => !Number.isInteger(w) || w <= 0);
   if (bad !== undefined) throw badInput('INVALID_RECIPE', `width ${bad} is not a positive integer`);
-  return [...new Set(widths.map((w) => Math.min(w, sourceWidth)))].sort((a, b) => a - b);
+  const cap = widestRendition(source, formats);
+  return [...new Set(widths.map((w) => Math.min(w, cap)))].sort((a, b) => a - b);
 }
 
 /**
@@ -84,9 +88,9 @@ export async function renderResponsiveSet(
   signal?: AbortSignal,
 ): Promise<ResponsiveSet> {
   signal?.throwIfAborted();
-  const widths = planWidths(image.width, options.widths);
   const formats = OUTPUT_FORMATS.filter((f) => options.formats.includes(f));
   if (formats.length === 0) throw badInput('INVALID_RECIPE', 'at least one output format is required');
+  const widths = planWidths(image, options.widths, formats);
 
   // One resize per width, shared by its formats; started lazily by the first encode that needs it.
   const resized = new Map<number, Promise<Resized>>();
