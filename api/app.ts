@@ -9,6 +9,7 @@ import type { ApiDeps } from './deps.js';
 import { adminRoutes } from './admin/routes.js';
 import { UNAVAILABLE_RETRY_AFTER_S } from './guards/guard-redis.js';
 import { registerGuards } from './guards/index.js';
+import { uploadChecks } from './upload-checks.js';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id.js';
 import { assetRoutes } from './routes/assets.js';
 import { batchRoutes } from './routes/batches.js';
@@ -71,6 +72,8 @@ export async function buildApp(deps: ApiDeps, logger: Logger): Promise<FastifyIn
 
   registerGuards(app, deps, logger);
   healthRoutes(app, deps);
+  // The process's upload-check pool (api/upload-checks.ts) takes this API's limits; /readyz reports it.
+  uploadChecks.configure(deps.config.api.uploadChecks);
   tenantRoutes(app, deps);
   assetRoutes(app, deps);
   runRoutes(app, deps);

@@ -29,6 +29,12 @@ const schema = z
     ADMIN_SESSION_TTL_SECONDS: envInt(900),
     /** Templates a tenant may define (`PUT /v1/templates/:id`); built-ins do not count. */
     MAX_TEMPLATES_PER_TENANT: envInt(200),
+    /** Upload checks decoding at once in one process (api/upload-checks.ts). */
+    UPLOAD_CHECK_CONCURRENCY: envInt(2),
+    /** Memory those decodes may hold together, estimated from each header; also the most one may need. */
+    UPLOAD_CHECK_MEMORY_MB: envInt(1024),
+    /** Upload checks that may wait for a slot; past it, 503 with Retry-After (and /readyz says so). */
+    UPLOAD_CHECK_MAX_WAITING: z.coerce.number().int().min(0).default(32),
   })
   .transform((e) => ({
     port: e.PORT,
@@ -44,6 +50,7 @@ const schema = z
     runEvents: { pollMs: e.RUN_EVENTS_POLL_MS, heartbeatSeconds: e.RUN_EVENTS_HEARTBEAT_SECONDS, maxStreams: e.RUN_EVENTS_MAX_STREAMS },
     adminSessionTtlSeconds: e.ADMIN_SESSION_TTL_SECONDS,
     maxTemplatesPerTenant: e.MAX_TEMPLATES_PER_TENANT,
+    uploadChecks: { concurrency: e.UPLOAD_CHECK_CONCURRENCY, memoryBytes: e.UPLOAD_CHECK_MEMORY_MB * 1024 * 1024, maxWaiting: e.UPLOAD_CHECK_MAX_WAITING },
   }));
 
 export type ApiConfig = z.output<typeof schema>;

@@ -10,6 +10,7 @@ import { requireTenant, tenantOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { inspectImage } from '../inspect-image.js';
 import { EXTENSIONS } from '../../lib/image-format.js';
+import type { ResolvedRecipe } from '../resolve-generate.js';
 import { assetSchema, errorBodySchema, idParams, runSchema } from '../schemas.js';
 import { parseRecipeField, parseSkuField, prepareRun, publicRun, startRun } from '../start-run.js';
 import { receiveUpload } from '../upload.js';
@@ -38,8 +39,11 @@ export function assetRoutes(app: FastifyInstance, deps: ApiDeps): void {
         const recipe = parseRecipeField(upload.fields.recipe);
         const sku = parseSkuField(upload.fields.sku);
         const { maxInputPixels, maxInputFrames, decodeTimeoutSeconds } = deps.config.workers;
-        const image = await inspectImage(upload.path, { maxPixels: maxInputPixels, maxFrames: maxInputFrames, decodeTimeoutSeconds });
-        const valid = await prepareRun(deps, tenantId, recipe, image);
+        // The recipe is checked against the header's dimensions, before the costly decode.
+        let valid!: ResolvedRecipe;
+        const image = await inspectImage(upload.path, { maxPixels: maxInputPixels, maxFrames: maxInputFrames, decodeTimeoutSeconds }, async (header) => {
+          valid = await prepareRun(deps, tenantId, recipe, header);
+        });
         const key = originalKey(tenantId, upload.sha256, EXTENSIONS[image.format]);
         const contentReused = (await deps.storage.head(key)) !== undefined;
         if (!contentReused) {

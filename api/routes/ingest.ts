@@ -49,9 +49,9 @@ export async function ingestOriginal(
   const tempPath = path.join(tmpdir(), `ingest-${randomUUID()}`);
   try {
     await writeFile(tempPath, bytes);
-    const image = await inspectImage(tempPath, { maxPixels: maxInputPixels, maxFrames: maxInputFrames, decodeTimeoutSeconds });
     const valid = validateRecipe(recipe);
-    checkOutputSize(image, valid, maxOutputPixels);
+    // The recipe is checked against the header's dimensions, before the costly decode.
+    const image = await inspectImage(tempPath, { maxPixels: maxInputPixels, maxFrames: maxInputFrames, decodeTimeoutSeconds }, (header) => checkOutputSize(header, valid, maxOutputPixels));
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const key = originalKey(tenantId, sha256, EXTENSIONS[image.format]);
     const reused = (await deps.storage.head(key)) !== undefined;
