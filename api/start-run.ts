@@ -1,5 +1,6 @@
 import { SKU_PATTERN } from '../cdn/keys.js';
 import { AppError } from '../lib/errors.js';
+import { checkJsonDepth } from '../lib/json-depth.js';
 import type { Logger } from '../lib/logger.js';
 import { enqueueRun } from '../workers/queues.js';
 import { checkOutputSize, DEFAULT_RECIPE, recipeSchema, validateRecipe, type Recipe, type ValidRecipe } from '../workers/recipe.js';
@@ -27,6 +28,7 @@ export function parseRecipeField(raw: string | undefined, source = 'The `recipe`
   } catch {
     throw new AppError(422, 'INVALID_RECIPE', `${source} is not valid JSON.`);
   }
+  checkJsonDepth(json, source);
   const parsed = recipeSchema.safeParse(json);
   if (!parsed.success) throw new AppError(422, 'INVALID_RECIPE', `Invalid recipe: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return parsed.data;

@@ -4,6 +4,7 @@ import type { ApiDeps } from '../deps.js';
 import { backpressure } from './backpressure.js';
 import { createGuardRedis } from './guard-redis.js';
 import { idempotency } from './idempotency.js';
+import { jsonDepthHook } from './json-depth.js';
 import { rateLimitHook } from './rate-limit.js';
 
 declare module 'fastify' {
@@ -27,6 +28,8 @@ export function registerGuards(app: FastifyInstance, deps: ApiDeps, logger: Logg
   app.addHook('onRequest', rateLimitHook({ redis, prefix, perMinute: api.rateLimitPerMinute, uploadPerMinute: api.uploadRateLimitPerMinute, logger }));
   app.addHook('onRequest', pressure.hook);
   app.addHook('onSend', idem.onSend);
+  // Before validation and every preHandler: nothing recursive sees a body nested past MAX_JSON_DEPTH.
+  app.addHook('preValidation', jsonDepthHook);
   app.decorate('idempotent', idem.preHandler as preHandlerAsyncHookHandler);
   app.addHook('onClose', async () => {
     await pressure.close();

@@ -54,6 +54,12 @@ describe('readCatalog', () => {
     expect(lines[1]).toMatchObject({ error: expect.stringContaining('quote') });
   });
 
+  it('reports a JSON line nested past MAX_JSON_DEPTH at its line, and reads the next', async () => {
+    const deep = `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`;
+    const lines = await read(`{"sku":"a","recipe":${deep}}\n{"sku":"b"}\n`, 'ndjson', 64 * 1024);
+    expect(lines).toEqual([{ line: 1, error: 'The line nests JSON deeper than 32 levels.' }, { line: 2, fields: { sku: 'b' } }]);
+  });
+
   it('refuses a CSV whose header lacks the required columns', async () => {
     await expect(read('name,url\nx,y\n', 'csv')).rejects.toBeInstanceOf(CatalogHeaderError);
   });

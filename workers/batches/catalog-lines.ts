@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { jsonDeeperThan, MAX_JSON_DEPTH } from '../../lib/json-depth.js';
 import { nameTable } from '../../lib/own-keys.js';
 import { splitCsvLine } from './csv-line.js';
 
@@ -87,6 +88,7 @@ async function* readNdjson(body: Readable, maxLineBytes: number): AsyncIterable<
       continue;
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) yield { line: raw.line, error: 'A line must be one JSON object.' };
+    else if (jsonDeeperThan(value)) yield { line: raw.line, error: `The line nests JSON deeper than ${MAX_JSON_DEPTH} levels.` };
     else yield { line: raw.line, fields: value as Record<string, unknown> };
   }
 }

@@ -28,4 +28,10 @@ describe('catalog items', () => {
     expect(itemKey('t2', a)).not.toBe(itemKey('t1', a));
     expect(itemKey('t1', { ...a, sku: 'b' })).not.toBe(itemKey('t1', a));
   });
+
+  it('refuses a recipe or options cell nested past MAX_JSON_DEPTH, naming the column', () => {
+    const deep = `{"steps":[{"name":"render","options":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}]}`;
+    expect(() => checkItem({ sku: 'a', source: ASSET, recipe: deep })).toThrow(/`recipe` nests JSON deeper than 32 levels/);
+    expect(() => checkItem({ sku: 'a', source: ASSET, options: `${'['.repeat(40)}${']'.repeat(40)}` })).toThrow(/`options` nests JSON deeper/);
+  });
 });

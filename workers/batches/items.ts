@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { canonicalJson, SKU_PATTERN } from '../../cdn/keys.js';
 import { AppError, type ErrorCode } from '../../lib/errors.js';
+import { jsonDeeperThan, MAX_JSON_DEPTH } from '../../lib/json-depth.js';
 import { DEFAULT_RECIPE, recipeSchema, renderStepOptionsSchema, validateRecipe, type Recipe } from '../recipe.js';
 
 /** Where an item's image comes from. */
@@ -56,11 +57,15 @@ export function parseSource(raw: unknown): BatchSource {
 function jsonField(raw: unknown, name: string): unknown {
   if (raw === undefined || raw === null || raw === '') return undefined;
   if (typeof raw !== 'string') return raw;
+  const code = name === 'recipe' ? 'INVALID_RECIPE' : 'INVALID_BATCH_ITEM';
+  let value: unknown;
   try {
-    return JSON.parse(raw);
+    value = JSON.parse(raw);
   } catch {
-    throw bad(`\`${name}\` is not valid JSON.`, name === 'recipe' ? 'INVALID_RECIPE' : 'INVALID_BATCH_ITEM');
+    throw bad(`\`${name}\` is not valid JSON.`, code);
   }
+  if (jsonDeeperThan(value)) throw bad(`\`${name}\` nests JSON deeper than ${MAX_JSON_DEPTH} levels.`, code);
+  return value;
 }
 
 /** The recipe a `template` stands for: cut out, lay out in the template's scene, render. */
