@@ -12,7 +12,7 @@ import type { ApiDeps } from '../deps.js';
 import { errorBodySchema } from '../schemas.js';
 import { isAdminKey } from '../tenants.js';
 import { LOGIN_PAGE } from './login-page.js';
-import { adminSessions, readCookie, SESSION_COOKIE, sessionCookie, type AdminSessions } from './session.js';
+import { adminSessions, readCookie, redisSessionRegistry, SESSION_COOKIE, sessionCookie, type AdminSessions } from './session.js';
 
 /** Where the queue admin view (bull-board) is mounted. */
 export const BOARD_PATH = '/admin/queues';
@@ -26,7 +26,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export async function adminRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const { adminApiKey, adminSessionTtlSeconds: ttl } = deps.config.api;
   // Without an admin key nobody can sign in; a random key keeps the code path the same.
-  const sessions = adminSessions(adminApiKey ?? crypto.randomUUID(), ttl);
+  const sessions = adminSessions(adminApiKey ?? crypto.randomUUID(), ttl, redisSessionRegistry(deps.redis, deps.config.workers.queuePrefix));
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.post('/admin/session', {
@@ -36,15 +36,16 @@ export async function adminRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
       response: { 200: z.object({ expiresAt: z.string() }), 401: errorBodySchema, 403: errorBodySchema },
     },
     handler: async (request, reply) => {
-      const { value, expiresAt } = sessions.issue();
+      const { value, expiresAt } = await sessions.issue();
       reply.header('set-cookie', sessionCookie(value, ttl, overHttps(request)));
       return { expiresAt: expiresAt.toISOString() };
     },
   });
 
   r.delete('/admin/session', {
-    schema: { summary: 'End the admin browser session (clears its cookie)', response: { 204: z.null() } },
+    schema: { summary: 'End the admin browser session: revoked on the server, its cookie cleared', response: { 204: z.null() } },
     handler: async (request, reply) => {
+      await sessions.revoke(readCookie(request.headers.cookie, SESSION_COOKIE));
       reply.header('set-cookie', sessionCookie('', 0, overHttps(request)));
       return reply.code(204).send(null);
     },
@@ -97,7 +98,14 @@ function boardAuth(sessions: AdminSessions, adminKey: string | undefined) {
       return;
     }
     const cookie = readCookie(request.headers.cookie, SESSION_COOKIE);
-    if (!sessions.verify(cookie)) {
+    let valid: boolean;
+    try {
+      valid = await sessions.verify(cookie);
+    } catch {
+      // The board has its own error handler: answer here, in the API's shape, and fail closed.
+      return refuse(new AppError(503, 'SERVICE_UNAVAILABLE', 'The admin session cannot be checked now (Redis); try again shortly.'));
+    }
+    if (!valid) {
       const why = cookie ? 'The admin session has expired or is invalid.' : 'No admin session.';
       return refuse(new AppError(401, 'UNAUTHORIZED', `${why} Sign in at /admin/login, or send the admin key as a Bearer token.`));
     }

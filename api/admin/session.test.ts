@@ -1,32 +1,52 @@
 import { describe, expect, it } from 'vitest';
-import { adminSessions, readCookie, sessionCookie } from './session.js';
+import { adminSessions, readCookie, sessionCookie, type SessionRegistry } from './session.js';
 
 const KEY = 'admin-key-for-session-tests-0123456789';
+
+/** The registry as a set (Redis in the service; the e2e admin test runs that one). */
+function memoryRegistry(): SessionRegistry & { ids: Set<string> } {
+  const ids = new Set<string>();
+  return { ids, add: async (id) => void ids.add(id), has: async (id) => ids.has(id), remove: async (id) => void ids.delete(id) };
+}
 
 describe('admin sessions', () => {
   const now = Date.UTC(2026, 0, 1);
 
-  it('accepts a cookie it issued until it expires, then refuses it', () => {
-    const sessions = adminSessions(KEY, 900);
-    const { value, expiresAt } = sessions.issue(now);
+  it('accepts a cookie it issued until it expires, then refuses it', async () => {
+    const sessions = adminSessions(KEY, 900, memoryRegistry());
+    const { value, expiresAt } = await sessions.issue(now);
     expect(expiresAt.getTime()).toBe(now + 900_000);
-    expect(sessions.verify(value, now)).toBe(true);
-    expect(sessions.verify(value, now + 899_000)).toBe(true);
-    expect(sessions.verify(value, now + 900_000)).toBe(false);
+    expect(await sessions.verify(value, now)).toBe(true);
+    expect(await sessions.verify(value, now + 899_000)).toBe(true);
+    expect(await sessions.verify(value, now + 900_000)).toBe(false);
   });
 
-  it('refuses a forged, altered or foreign cookie', () => {
-    const sessions = adminSessions(KEY, 900);
-    const { value } = sessions.issue(now);
-    const [version, exp, mac] = value.split('.');
+  it('refuses a revoked cookie, and only that one', async () => {
+    const registry = memoryRegistry();
+    const sessions = adminSessions(KEY, 900, registry);
+    const a = await sessions.issue(now);
+    const b = await sessions.issue(now);
+    expect(a.value).not.toBe(b.value);
+    await sessions.revoke(a.value);
+    expect(await sessions.verify(a.value, now)).toBe(false);
+    expect(await sessions.verify(b.value, now)).toBe(true);
+    // Junk or a forged value revokes nothing.
+    for (const junk of [undefined, '', 'v2.1.x.y', `${b.value.slice(0, -1)}A`]) await sessions.revoke(junk);
+    expect(registry.ids.size).toBe(1);
+  });
+
+  it('refuses a forged, altered or foreign cookie', async () => {
+    const sessions = adminSessions(KEY, 900, memoryRegistry());
+    const { value } = await sessions.issue(now);
+    const [version, exp, id, mac] = value.split('.');
     // A later expiry with the old signature.
-    expect(sessions.verify(`${version}.${Number(exp) + 3600}.${mac}`, now)).toBe(false);
+    expect(await sessions.verify(`${version}.${Number(exp) + 3600}.${id}.${mac}`, now)).toBe(false);
     // A signature flipped in one character.
     const flipped = mac!.startsWith('A') ? `B${mac!.slice(1)}` : `A${mac!.slice(1)}`;
-    expect(sessions.verify(`${version}.${exp}.${flipped}`, now)).toBe(false);
+    expect(await sessions.verify(`${version}.${exp}.${id}.${flipped}`, now)).toBe(false);
     // Signed under another admin key: changing the key ends every session.
-    expect(adminSessions(`${KEY}-rotated`, 900).verify(value, now)).toBe(false);
-    for (const junk of [undefined, '', 'v1', 'v1.1.x', `${value}.extra`, 'v2.1.abc']) expect(sessions.verify(junk, now)).toBe(false);
+    expect(await adminSessions(`${KEY}-rotated`, 900, memoryRegistry()).verify(value, now)).toBe(false);
+    for (const junk of [undefined, '', 'v2', 'v2.1.x', `${value}.extra`, 'v1.1.abc']) expect(await sessions.verify(junk, now)).toBe(false);
   });
 
   it('reads one cookie out of a Cookie header', () => {

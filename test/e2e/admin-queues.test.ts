@@ -49,7 +49,7 @@ describe('queue admin view at /admin/queues', () => {
     expect(session.status).toBe(200);
     expect(((await session.json()) as { expiresAt: string }).expiresAt).toMatch(/^\d{4}-/);
     const setCookie = session.headers.get('set-cookie')!;
-    expect(setCookie).toMatch(/^pipeline_admin=v1\.\d+\.[\w-]+; Path=\/admin; Max-Age=900; HttpOnly; SameSite=Strict$/);
+    expect(setCookie).toMatch(/^pipeline_admin=v2\.\d+\.[\w-]{22}\.[\w-]{43}; Path=\/admin; Max-Age=900; HttpOnly; SameSite=Strict$/);
     // Plain http here: no Secure flag, or the browser would never send it back.
     expect(setCookie).not.toMatch(/Secure/);
     const cookie = setCookie.split(';')[0]!;
@@ -72,9 +72,16 @@ describe('queue admin view at /admin/queues', () => {
     const foreign = await fetch(`${service.url}/admin/queues/api/queues/render/pause`, { method: 'PUT', headers: { cookie, origin: 'https://evil.example' } });
     expect(foreign.status).toBe(403);
 
-    const out = await fetch(`${service.url}/admin/session`, { method: 'DELETE' });
+    const out = await fetch(`${service.url}/admin/session`, { method: 'DELETE', headers: { cookie } });
     expect(out.status).toBe(204);
     expect(out.headers.get('set-cookie')).toMatch(/^pipeline_admin=; Path=\/admin; Max-Age=0;/);
+    // Revoked on the server: the cookie a browser (or a thief) kept no longer opens anything.
+    expect((await get('/admin/queues', { cookie })).status).toBe(401);
+    expect((await get('/admin/queues/api/queues', { cookie })).status).toBe(401);
+    // Other sessions live on; signing out without a cookie is harmless.
+    const other = (await fetch(`${service.url}/admin/session`, { method: 'POST', headers: bearer(ADMIN_KEY) })).headers.get('set-cookie')!.split(';')[0]!;
+    expect((await fetch(`${service.url}/admin/session`, { method: 'DELETE' })).status).toBe(204);
+    expect((await get('/admin/queues/api/queues', { cookie: other })).status).toBe(200);
   });
 
   it('serves a sign-in page that needs no key to load', async () => {
