@@ -12,6 +12,7 @@ import { registerGuards } from './guards/index.js';
 import { uploadChecks } from './upload-checks.js';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id.js';
 import { assetRoutes } from './routes/assets.js';
+import { pictureRoutes } from './routes/picture.js';
 import { batchRoutes } from './routes/batches.js';
 import { fileRoutes } from './routes/files.js';
 import { healthRoutes } from './routes/health.js';
@@ -71,11 +72,12 @@ export async function buildApp(deps: ApiDeps, logger: Logger): Promise<FastifyIn
   );
 
   registerGuards(app, deps, logger);
-  healthRoutes(app, deps);
   // The process's upload-check pool (api/upload-checks.ts) takes this API's limits; /readyz reports it.
   uploadChecks.configure(deps.config.api.uploadChecks);
+  healthRoutes(app, deps);
   tenantRoutes(app, deps);
   assetRoutes(app, deps);
+  pictureRoutes(app, deps);
   runRoutes(app, deps);
   runEventRoutes(app, deps, logger);
   dashboardRoutes(app, deps);

@@ -58,20 +58,45 @@ describe('buildManifest', () => {
     expect(m.srcset.jpeg).toBe(`${url(320, 'jpg')} 320w, ${url(640, 'jpg')} 640w, ${url(1280, 'jpg')} 1280w, ${url(1920, 'jpg')} 1920w`);
     expect(m.srcset.avif).toBe(`${url(320, 'avif')} 320w, ${url(640, 'avif')} 640w, ${url(1280, 'avif')} 1280w, ${url(1920, 'avif')} 1920w`);
     expect(m.srcset.webp?.split(', ')).toHaveLength(4);
-    expect(m.sizes).toBe('100vw');
   });
 
-  it('writes a <picture> with avif, then webp, then a lazy JPEG <img> of at most 1280px', () => {
+  it('writes a <picture> with avif, then webp, then a lazy JPEG <img> of at most 1280px whose sizes match its layout', () => {
     const m = buildManifest(input());
     expect(m.fallback).toEqual({ url: url(1280, 'jpg'), width: 1280, height: 853, format: 'jpeg' });
+    // At most 1280 CSS px wide, shrinking with its container: sizes says exactly that.
+    const sizes = '(max-width: 1280px) 100vw, 1280px';
+    expect(m.sizes).toBe(sizes);
     expect(m.picture).toBe(
       '<picture>' +
-        `<source type="image/avif" srcset="${m.srcset.avif}" sizes="100vw">` +
-        `<source type="image/webp" srcset="${m.srcset.webp}" sizes="100vw">` +
-        `<img src="${url(1280, 'jpg')}" srcset="${m.srcset.jpeg}" sizes="100vw" width="1280" height="853" alt="" ` +
-        'loading="lazy" decoding="async" style="background:#a1b2c3">' +
+        `<source type="image/avif" srcset="${m.srcset.avif}" sizes="${sizes}">` +
+        `<source type="image/webp" srcset="${m.srcset.webp}" sizes="${sizes}">` +
+        `<img src="${url(1280, 'jpg')}" srcset="${m.srcset.jpeg}" sizes="${sizes}" width="1280" height="853" alt="" ` +
+        'loading="lazy" decoding="async" style="max-width:100%;height:auto;background:#a1b2c3">' +
         '</picture>',
     );
+    expect(m.layout).toMatchObject({ width: 1280, sizes, style: 'max-width:100%;height:auto', loading: 'lazy' });
+    // The manifest says how to override the layout and the loading, per run and per request.
+    expect(m.layout.override).toMatch(/sizes/);
+    expect(m.layout.override).toMatch(/recipe's `picture`/);
+    expect(m.layout.override).toContain('/v1/assets/{id}/picture');
+  });
+
+  it('declares the layout of a narrow set by its own width, and of each channel by its own', () => {
+    const narrow = buildManifest(input({ renditions: [rendition(320, 'jpeg'), rendition(640, 'jpeg'), rendition(640, 'avif')] }));
+    expect(narrow.sizes).toBe('(max-width: 640px) 100vw, 640px');
+    expect(narrow.picture).toContain('width="640"');
+    const channels = buildManifest(input({
+      channels: [{ channel: 'square', width: 800, height: 800, renditions: [rendition(400, 'jpeg'), rendition(800, 'jpeg')], thumbhash: 'x', dominantColor: '#000000', latest: 'https://cdn.example.com/l/' }],
+    }));
+    expect(channels.channels!.square!.sizes).toBe('(max-width: 800px) 100vw, 800px');
+  });
+
+  it('makes a hero snippet when the run asks for eager loading, and takes its sizes override', () => {
+    const hero = buildManifest(input({ picture: { loading: 'eager', sizes: '(max-width: 768px) 50vw, 400px' } }));
+    expect(hero.picture).toContain('loading="eager" fetchpriority="high"');
+    expect(hero.picture).not.toContain('lazy');
+    expect(hero.picture.match(/sizes="\(max-width: 768px\) 50vw, 400px"/g)).toHaveLength(3);
+    expect(hero.layout).toMatchObject({ loading: 'eager', sizes: '(max-width: 768px) 50vw, 400px' });
   });
 
   it('falls back to the largest JPEG when all are wider than 1280px, and to webp without JPEG', () => {
@@ -88,7 +113,7 @@ describe('buildManifest', () => {
     const m = buildManifest(
       input({
         urlFor: (key) => `https://cdn.example.com/${key}?a=1&b="2"<x>`,
-        sizes: '(max-width: 600px) 100vw, "50vw"',
+        picture: { sizes: '(max-width: 600px) 100vw, "50vw"' },
         alt: `Tom's "best" <shoe> & sock`,
       }),
     );

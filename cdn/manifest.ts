@@ -2,6 +2,9 @@ import imgixModule from '@imgix/js-core';
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
 import { CONTENT_TYPES, OUTPUT_FORMATS, type OutputFormat } from './formats.js';
+import { pictureHtml, pictureLayout, pictureLayoutSchema, type PictureOptions } from './picture.js';
+
+export { escapeHtmlAttr } from './picture.js';
 
 // @imgix/js-core is CommonJS (`module.exports = ImgixClient`) but its types declare
 // `export default`, so under NodeNext TypeScript types the default import as
@@ -26,11 +29,14 @@ const responsiveShape = {
   renditions: z.array(renditionSchema).min(1),
   /** `"<url> 320w, <url> 640w"` per format present. */
   srcset: z.object({ avif: z.string().optional(), webp: z.string().optional(), jpeg: z.string().optional() }),
+  /** The `sizes` of the snippet: its declared layout (see `layout`), or the run's override. */
   sizes: z.string(),
   /** The `<img>` fallback: the largest JPEG no wider than 1280 px (else the largest one). */
   fallback: z.object({ url: z.string(), width: z.number(), height: z.number(), format: z.enum(OUTPUT_FORMATS) }),
-  /** A ready `<picture>` element, attributes HTML-escaped. */
+  /** A ready `<picture>` element, attributes HTML-escaped: right when pasted as is (see `layout`). */
   picture: z.string(),
+  /** The layout the snippet declares (width, sizes, style, loading) and how to override it. */
+  layout: pictureLayoutSchema,
   placeholder: z.object({ thumbhash: z.string() }),
   dominantColor: z.string().regex(/^#[0-9a-fA-F]{6}$/),
 };
@@ -98,8 +104,8 @@ export interface BuildManifestInput {
   urlFor: (key: string) => string;
   /** imgix source in front of the bucket; `originalKey` is the original's path on it. */
   imgix?: { domain: string; secureToken?: string | undefined; originalKey: string };
-  /** `sizes` attribute; `100vw` by default. */
-  sizes?: string;
+  /** The run's choices for the `<picture>` snippet (recipe `picture`): loading, a `sizes` override. */
+  picture?: PictureOptions;
   /** `alt` text of the `<img>`; empty by default (the storefront usually sets it). */
   alt?: string;
   /** Defaults to now; fixed in tests. */
@@ -122,11 +128,6 @@ export interface BuildManifestInput {
 /** Widest fallback we pick for `<img src>`: wide enough for most layouts, small enough for old browsers. */
 const FALLBACK_MAX_WIDTH = 1280;
 const IMGIX_PARAMS = { auto: 'format,compress' } as const;
-
-/** Escape a string for a double- or single-quoted HTML attribute value. */
-export function escapeHtmlAttr(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 /**
  * Build the manifest of an asset from its stored renditions. Pure: URLs come from `urlFor`,
@@ -190,21 +191,19 @@ function responsive(input: BuildManifestInput, stored: ManifestRenditionInput[],
   const candidates = byFormat.get(fallbackFormat)!;
   const fallback = [...candidates].reverse().find((r) => r.width <= FALLBACK_MAX_WIDTH) ?? candidates[candidates.length - 1]!;
 
-  const sizes = input.sizes ?? '100vw';
-  const attr = (name: string, value: string | number) => `${name}="${escapeHtmlAttr(String(value))}"`;
-  const sources = OUTPUT_FORMATS.filter((f) => f !== fallbackFormat && srcset[f]).map(
-    (f) => `<source ${attr('type', CONTENT_TYPES[f])} ${attr('srcset', srcset[f]!)} ${attr('sizes', sizes)}>`,
-  );
-  const img =
-    `<img ${attr('src', fallback.url)} ${attr('srcset', srcset[fallbackFormat]!)} ${attr('sizes', sizes)} ` +
-    `${attr('width', fallback.width)} ${attr('height', fallback.height)} ${attr('alt', input.alt ?? '')} ` +
-    `loading="lazy" decoding="async" ${attr('style', `background:${dominantColor}`)}>`;
+  const set = {
+    srcset,
+    fallback: { url: fallback.url, width: fallback.width, height: fallback.height, format: fallbackFormat },
+    dominantColor,
+  };
+  const layout = pictureLayout(set, input.picture);
   return {
     renditions,
     srcset,
-    sizes,
-    fallback: { url: fallback.url, width: fallback.width, height: fallback.height, format: fallbackFormat },
-    picture: `<picture>${sources.join('')}${img}</picture>`,
+    sizes: layout.sizes,
+    fallback: set.fallback,
+    picture: pictureHtml(set, { ...input.picture, ...(input.alt ? { alt: input.alt } : {}) }),
+    layout,
     placeholder: { thumbhash },
     dominantColor,
   };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pictureOptionsSchema } from '../cdn/picture.js';
 import { AppError } from '../lib/errors.js';
 import { nameTable } from '../lib/own-keys.js';
 import { CHANNEL_NAMES, CHANNEL_PRESETS, type ChannelName } from '../templates/channels.js';
@@ -54,7 +55,11 @@ const stepSchema = z.object({
 });
 
 export const recipeSchema = z
-  .object({ steps: z.array(stepSchema).min(1).max(8) })
+  .object({
+    steps: z.array(stepSchema).min(1).max(8),
+    // Only the published HTML depends on it, not the images: it is not part of any step's options.
+    picture: pictureOptionsSchema.optional().describe('How the manifest\'s `<picture>` snippet loads (`lazy` or `eager` for the main image) and an optional `sizes` override.'),
+  })
   .strict()
   .describe('An ordered list of steps. The last step must be `render`; publishing always follows.');
 

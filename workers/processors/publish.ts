@@ -33,6 +33,8 @@ export async function processPublish(job: Pick<Job, 'getChildrenValues'>, data: 
   const childValues = Object.values(await job.getChildrenValues());
   const render = renderResultSchema.parse(childValues[0]);
   const prefixes = aliasPrefixes(data.tenantId, data.assetId, data.sku);
+  // The recipe holds the run's choices for the <picture> snippet (loading, sizes).
+  const run = await deps.runs.get(data.tenantId, data.runId);
   const manifest: AssetManifest = buildManifest({
     assetId: data.assetId,
     tenantId: data.tenantId,
@@ -44,6 +46,7 @@ export async function processPublish(job: Pick<Job, 'getChildrenValues'>, data: 
     urlFor: deps.urlFor,
     ...(deps.imgix ? { imgix: { ...deps.imgix, originalKey: data.source.key } } : {}),
     ...(render.template ? { template: render.template } : {}),
+    ...(run?.recipe.picture ? { picture: run.recipe.picture } : {}),
     ...(render.channels ? {
       channels: render.channels.map((c) => ({
         channel: c.channel, width: c.width, height: c.height, renditions: c.renditions, thumbhash: c.thumbhash, dominantColor: c.dominantColor,
@@ -88,7 +91,7 @@ export async function processPublish(job: Pick<Job, 'getChildrenValues'>, data: 
 
   await deps.runs.setOutputs(data.runId, { manifestKey: key, manifestUrl: deps.urlFor(key) });
   // Remember the recipe with the template, so a template edit can re-render this asset the same way.
-  const recipe = render.template ? (await deps.runs.get(data.tenantId, data.runId))?.recipe : undefined;
+  const recipe = render.template ? run?.recipe : undefined;
   await deps.templateUsage.record(data.tenantId, data.assetId, render.template && { ...render.template, ...(recipe ? { recipe } : {}) });
   const urls = written.map(deps.urlFor);
   if (deps.purging) {
