@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { originalKey, tenantPrefix } from '../cdn/keys.js';
 import type { ObjectStorage } from '../cdn/storage.js';
-import { AppError } from '../lib/errors.js';
+import { AppError, badInput } from '../lib/errors.js';
 import { fetchPublicUrl } from '../lib/safe-fetch.js';
 import type { ResolveBatchSource } from '../workers/batches/item.js';
 import type { SourceImage } from '../workers/queues.js';
@@ -60,7 +60,7 @@ export function batchSourceResolver(deps: BatchSourceDeps): ResolveBatchSource {
 
 async function storeOriginal(deps: BatchSourceDeps, tenantId: string, sku: string, bytes: Buffer, filename: string): Promise<{ assetId: string; source: SourceImage }> {
   const { limits } = deps;
-  if (bytes.length === 0) throw new AppError(422, 'EMPTY_UPLOAD', 'The source is empty.');
+  if (bytes.length === 0) throw badInput('EMPTY_UPLOAD', 'The source is empty.');
   if (bytes.length > limits.maxUploadBytes) throw new AppError(413, 'UPLOAD_TOO_LARGE', `The source exceeds ${limits.maxUploadBytes} bytes.`, { maxBytes: limits.maxUploadBytes });
   const tempPath = path.join(tmpdir(), `batch-source-${randomUUID()}`);
   try {

@@ -9,8 +9,14 @@ const schema = z
     ADMIN_API_KEY: z.string().min(24, 'ADMIN_API_KEY must be at least 24 characters').optional(),
     MAX_UPLOAD_BYTES: envInt(50 * 1024 * 1024),
     MAX_JSON_BYTES: envInt(1024 * 1024),
-    /** An upload whose body stops arriving this long is cut off with 408 (slow-loris, vanished clients). */
-    UPLOAD_IDLE_TIMEOUT_MS: envInt(30_000),
+    /** A request body (upload, catalog, JSON) silent this long is cut off with 408 (slow-loris, vanished clients). */
+    BODY_IDLE_TIMEOUT_MS: envInt(30_000),
+    /**
+     * A request body not all arrived after this long is cut off with 408, however steadily it trickles:
+     * 300 s lets a MAX_UPLOAD_BYTES upload through at 1.4 Mbit/s, and stays under the 10 min an
+     * Idempotency-Key is held while its request runs.
+     */
+    BODY_TIMEOUT_MS: envInt(300_000),
     /** Where uploads are spooled while they are checked; the OS temp folder by default. */
     UPLOAD_TMP_DIR: z.string().min(1).optional(),
     /** Requests per minute per API key (per client IP without one), shared by every API instance. */
@@ -42,7 +48,7 @@ const schema = z
     adminApiKey: e.ADMIN_API_KEY,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     maxJsonBytes: e.MAX_JSON_BYTES,
-    uploadIdleTimeoutMs: e.UPLOAD_IDLE_TIMEOUT_MS,
+    body: { idleMs: e.BODY_IDLE_TIMEOUT_MS, totalMs: e.BODY_TIMEOUT_MS },
     uploadTmpDir: e.UPLOAD_TMP_DIR,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     uploadRateLimitPerMinute: e.UPLOAD_RATE_LIMIT_PER_MINUTE,

@@ -35,12 +35,14 @@ export const ERROR_CODES = [
   'EMPTY_UPLOAD',
   'UPLOAD_TOO_LARGE',
   'UPLOAD_TIMEOUT',
+  'BODY_INCOMPLETE',
+  'URI_TOO_LONG',
   'UNSUPPORTED_MEDIA_TYPE',
   'CORRUPT_IMAGE',
   'IMAGE_TOO_LARGE',
+  'EXTREME_ASPECT_RATIO',
   'STEP_NOT_AVAILABLE',
   'INVALID_RECIPE',
-  'EXTREME_ASPECT_RATIO',
   'RATE_LIMITED',
   'IDEMPOTENCY_CONFLICT',
   'IDEMPOTENCY_MISMATCH',
@@ -63,12 +65,70 @@ export const ERROR_CODES = [
   'INVALID_BATCH_ITEM',
   'BATCH_TOO_LARGE',
   'BATCH_STATE_CONFLICT',
+  'CANCELLED',
   'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
+/**
+ * What each code means to a client, said once. `status` is the one its answers carry (`also`: the
+ * few codes with a second one, both in the README). `transient` marks failures of the transport or
+ * of a dependency, not of the request: the same request sent again may succeed, so no answer
+ * carrying one is kept for an `Idempotency-Key` (nor is any 5xx). Every other 4xx describes the
+ * request itself and fails the same way however often it is sent.
+ */
+export const ERROR_TABLE: Record<ErrorCode, { status: number; also?: readonly number[]; transient?: true }> = {
+  BAD_REQUEST: { status: 400 },
+  UNAUTHORIZED: { status: 401 },
+  FORBIDDEN: { status: 403 },
+  NOT_FOUND: { status: 404 },
+  EMPTY_UPLOAD: { status: 400 },
+  UPLOAD_TOO_LARGE: { status: 413 },
+  // The body stalled or was too slow: the network's fault as far as we can tell.
+  UPLOAD_TIMEOUT: { status: 408, transient: true },
+  // The connection dropped before the body's end.
+  BODY_INCOMPLETE: { status: 400, transient: true },
+  URI_TOO_LONG: { status: 414 },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415 },
+  CORRUPT_IMAGE: { status: 422 },
+  IMAGE_TOO_LARGE: { status: 422 },
+  EXTREME_ASPECT_RATIO: { status: 422 },
+  STEP_NOT_AVAILABLE: { status: 422 },
+  INVALID_RECIPE: { status: 422 },
+  RATE_LIMITED: { status: 429, transient: true },
+  IDEMPOTENCY_CONFLICT: { status: 409, transient: true },
+  IDEMPOTENCY_MISMATCH: { status: 422 },
+  SERVICE_UNAVAILABLE: { status: 503, transient: true },
+  STORAGE_ERROR: { status: 503, transient: true },
+  CDN_PURGE_FAILED: { status: 503, also: [502], transient: true },
+  INVALID_TEMPLATE: { status: 422 },
+  UNKNOWN_TEMPLATE: { status: 422 },
+  GENERATOR_NOT_CONFIGURED: { status: 422 },
+  TOO_MANY_TEMPLATES: { status: 422 },
+  INVALID_COLOUR: { status: 422 },
+  INVALID_GENERATOR_PARAMS: { status: 422 },
+  GENERATOR_MODEL_INVALID: { status: 500 },
+  URL_FORBIDDEN: { status: 422 },
+  // An origin that failed (502) or refused (422) may answer otherwise later: never kept.
+  URL_FETCH_FAILED: { status: 502, also: [422], transient: true },
+  URL_TOO_LARGE: { status: 413 },
+  URL_TIMEOUT: { status: 504, transient: true },
+  WEBHOOK_DELIVERY_FAILED: { status: 502, transient: true },
+  TOO_MANY_WEBHOOKS: { status: 422 },
+  INVALID_BATCH_ITEM: { status: 422 },
+  BATCH_TOO_LARGE: { status: 413 },
+  BATCH_STATE_CONFLICT: { status: 409 },
+  CANCELLED: { status: 409, transient: true },
+  INTERNAL: { status: 500, transient: true },
+};
+
+/** An error raised with its code's status from the table above. */
 export const badInput = (code: ErrorCode, message: string, details?: Record<string, unknown>) =>
-  new AppError(code === 'UPLOAD_TOO_LARGE' ? 413 : code === 'UNSUPPORTED_MEDIA_TYPE' ? 415 : 422, code, message, details);
+  new AppError(ERROR_TABLE[code].status, code, message, details);
+
+/** True when an answer describes the request itself, so replaying it for the same request is right. */
+export const describesRequest = (status: number, code: string | undefined): boolean =>
+  status < 500 && !(code !== undefined && (ERROR_TABLE as Record<string, { transient?: true }>)[code]?.transient);
 
 export const notFound = (what: string) => new AppError(404, 'NOT_FOUND', `${what} not found`);
 

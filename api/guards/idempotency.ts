@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
-import { AppError } from '../../lib/errors.js';
+import { AppError, describesRequest } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { redisUnavailable, UNAVAILABLE_RETRY_AFTER_S, withTimeout } from './guard-redis.js';
 
@@ -85,15 +85,17 @@ export function idempotency(options: IdempotencyOptions) {
   };
 
   /**
-   * A global onSend hook: the request that owns a key stores its answer; a server error frees the
-   * key instead, so a retry does the work (a 5xx says nothing was done, or may be retried).
+   * A global onSend hook: the request that owns a key stores its answer when that answer describes
+   * the request itself (a success, or a 4xx it would get again). A 5xx or a transport failure (a
+   * body that stalled or was cut off, a rate limit: `transient` in the error table) frees the key
+   * instead, so the retry does the work.
    */
   const onSend = async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
     const owned = request.idempotency;
     if (!owned) return payload;
     request.idempotency = undefined;
     try {
-      if (reply.statusCode >= 500 || typeof payload !== 'string') {
+      if (typeof payload !== 'string' || !describesRequest(reply.statusCode, errorCodeOf(reply.statusCode, payload))) {
         await withTimeout(redis.del(owned.redisKey));
       } else {
         const done: Stored = { state: 'done', fingerprint: owned.fingerprint, status: reply.statusCode, body: payload };
@@ -107,6 +109,16 @@ export function idempotency(options: IdempotencyOptions) {
   };
 
   return { preHandler, onSend };
+}
+
+/** The code of one of our error bodies; every error answer goes through the one error handler. */
+function errorCodeOf(status: number, payload: string): string | undefined {
+  if (status < 400) return undefined;
+  try {
+    return (JSON.parse(payload) as { error?: { code?: string } }).error?.code;
+  } catch {
+    return undefined;
+  }
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');

@@ -2,6 +2,7 @@ import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
 import type { Logger } from '../../lib/logger.js';
 import type { ApiDeps } from '../deps.js';
 import { backpressure } from './backpressure.js';
+import { bodyDeadlineHook } from './body-deadline.js';
 import { createGuardRedis } from './guard-redis.js';
 import { idempotency } from './idempotency.js';
 import { jsonDepthHook } from './json-depth.js';
@@ -15,7 +16,7 @@ declare module 'fastify' {
 }
 
 /**
- * Rate limits, backpressure and idempotency keys. Call before the routes are declared: the
+ * Body deadlines, rate limits, backpressure and idempotency keys. Call before the routes are declared: the
  * onRequest guards then run before any body is read, in this order (cheapest refusal first).
  */
 export function registerGuards(app: FastifyInstance, deps: ApiDeps, logger: Logger): void {
@@ -25,6 +26,8 @@ export function registerGuards(app: FastifyInstance, deps: ApiDeps, logger: Logg
   const pressure = backpressure({ redis, prefix, maxDepth: api.maxQueueDepth, logger });
   const idem = idempotency({ redis, prefix, logger });
 
+  // First, so a body's deadlines run from its arrival, whatever the guards after it wait on.
+  app.addHook('onRequest', bodyDeadlineHook(api.body));
   app.addHook('onRequest', rateLimitHook({ redis, prefix, perMinute: api.rateLimitPerMinute, uploadPerMinute: api.uploadRateLimitPerMinute, logger }));
   app.addHook('onRequest', pressure.hook);
   app.addHook('onSend', idem.onSend);

@@ -33,7 +33,7 @@ export function assetRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
     handler: async (request, reply) => {
       const tenantId = tenantOf(request);
-      const upload = await receiveUpload(request, reply, { maxBytes: deps.config.api.maxUploadBytes, idleTimeoutMs: deps.config.api.uploadIdleTimeoutMs, tmpDir: deps.config.api.uploadTmpDir });
+      const upload = await receiveUpload(request, { maxBytes: deps.config.api.maxUploadBytes, tmpDir: deps.config.api.uploadTmpDir });
       try {
         // Everything that can refuse the upload runs before anything is stored or enqueued.
         const recipe = parseRecipeField(upload.fields.recipe);

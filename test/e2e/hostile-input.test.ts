@@ -5,6 +5,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countKeys, createTenant, fixture, startTestService, upload, waitForRun, type TestService } from '../harness.js';
+import { multipartHead, rawExchange } from '../raw-http.js';
 import { blackPng, heicClaimingSize, manyFrameGif, sidewaysJpegWithGps, slowDecodePng } from './hostile-images.js';
 
 type ErrorBody = { error: { code: string; message: string; details?: Record<string, unknown> } };
@@ -13,24 +14,6 @@ async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
   return entries.filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
 }
-
-/** Send raw bytes over TCP and collect whatever comes back until the server closes the connection. */
-function rawExchange(url: string, chunks: Array<string | Buffer>): Promise<string> {
-  const { port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), '127.0.0.1');
-    let answer = '';
-    socket.on('data', (c: Buffer) => (answer += c.toString('latin1')));
-    socket.on('close', () => resolve(answer));
-    socket.on('error', reject);
-    for (const c of chunks) socket.write(c);
-  });
-}
-
-const multipartHead = (boundary: string, key: string, url: string, length: number) =>
-  `POST /v1/assets HTTP/1.1\r\nHost: ${new URL(url).host}\r\nAuthorization: Bearer ${key}\r\n` +
-  `Content-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${length}\r\n\r\n` +
-  `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="slow.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`;
 
 describe('hostile input is refused with a stable code before anything is stored or enqueued', () => {
   let service: TestService;
@@ -41,7 +24,7 @@ describe('hostile input is refused with a stable code before anything is stored 
 
   beforeAll(async () => {
     spool = await mkdtemp(path.join(tmpdir(), 'upload-spool-'));
-    service = await startTestService({ UPLOAD_IDLE_TIMEOUT_MS: '1000', UPLOAD_TMP_DIR: spool, WORKER_QUEUES: 'publish' });
+    service = await startTestService({ BODY_IDLE_TIMEOUT_MS: '1000', UPLOAD_TMP_DIR: spool, WORKER_QUEUES: 'publish' });
     ({ key, tenantId } = await createTenant(service));
     bomb = await blackPng(20000);
   });
