@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { assetRecordKey } from '../cdn/keys.js';
 import type { ObjectStorage } from '../cdn/storage.js';
+import { safeFilename } from '../lib/filename.js';
 
 /** An uploaded original and what we know of it. Stored as JSON next to the asset's manifest. */
 export interface AssetRecord {
@@ -24,6 +25,16 @@ export interface AssetRecord {
 export const assetIdFor = (tenantId: string, sha256: string) =>
   `ast_${createHash('sha256').update(`${tenantId}:${sha256}`).digest('hex').slice(0, 32)}`;
 
+/**
+ * Every way in (upload, URL ingest, inbox, catalog) and out (records written before names were
+ * cleaned) passes here: the file name a client chose is stored and shown only as `safeFilename` makes it.
+ */
+function withSafeFilename(record: AssetRecord): AssetRecord {
+  const { filename, ...original } = record.original;
+  const safe = safeFilename(filename);
+  return safe === filename ? record : { ...record, original: { ...original, ...(safe ? { filename: safe } : {}) } };
+}
+
 /** Asset records live in object storage (the source of truth), under the tenant's prefix. */
 export class AssetStore {
   constructor(private readonly storage: ObjectStorage) {}
@@ -31,11 +42,12 @@ export class AssetStore {
   async get(tenantId: string, assetId: string): Promise<AssetRecord | undefined> {
     if (!/^ast_[0-9a-f]{32}$/.test(assetId)) return undefined;
     const raw = await this.storage.get(assetRecordKey(tenantId, assetId));
-    return raw ? (JSON.parse(raw.toString('utf8')) as AssetRecord) : undefined;
+    return raw ? withSafeFilename(JSON.parse(raw.toString('utf8')) as AssetRecord) : undefined;
   }
 
   /** Return the existing record for these bytes, or write `record` and return it. */
-  async getOrCreate(record: AssetRecord): Promise<{ asset: AssetRecord; created: boolean }> {
+  async getOrCreate(given: AssetRecord): Promise<{ asset: AssetRecord; created: boolean }> {
+    const record = withSafeFilename(given);
     const existing = await this.get(record.tenantId, record.id);
     if (existing) return { asset: existing, created: false };
     await this.storage.put(assetRecordKey(record.tenantId, record.id), Buffer.from(JSON.stringify(record, null, 2)), {

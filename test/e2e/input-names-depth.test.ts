@@ -77,4 +77,32 @@ describe('names and nesting from input', () => {
     expect(atLimit.status).toBe(422);
     expect(((await atLimit.json()) as ErrorBody).error.code).toBe('INVALID_RECIPE');
   });
+
+  it('stores and returns a sanitised, bounded file name: no NUL, bidi or line breaks, at most 255 bytes', async () => {
+    let n = 0;
+    const send = (filename: string) => {
+      // Other bytes each time (past the JPEG's end), so each upload makes its own asset.
+      const image = Buffer.concat([fish, Buffer.from(`name-${(n += 1)}-${Date.now()}`)]);
+      const boundary = 'b0undary';
+      const head = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\nContent-Type: image/jpeg\r\n\r\n`;
+      const body = Buffer.concat([Buffer.from(head, 'utf8'), image, Buffer.from(`\r\n--${boundary}--\r\n`)]);
+      return fetch(`${service.url}/v1/assets`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': `multipart/form-data; boundary=${boundary}` }, body });
+    };
+    const cases: Array<[string, string | undefined]> = [
+      ['fish\u0000.jpg', 'fish.jpg'],
+      ['invoice\u202Egpj.jpg', 'invoicegpj.jpg'],
+      [`${'a'.repeat(10_000)}.jpg`, `${'a'.repeat(251)}.jpg`],
+      ['\u200B\u2066', undefined],
+    ];
+    for (const [given, stored] of cases) {
+      const res = await send(given);
+      expect(res.status, JSON.stringify(given.slice(0, 20))).toBe(202);
+      const { asset } = (await res.json()) as { asset: { id: string; original: { filename?: string } } };
+      const shown = ((await (await api('GET', `/v1/assets/${asset.id}`)).json()) as { asset?: { original: { filename?: string } }; original?: { filename?: string } });
+      for (const filename of [asset.original.filename, (shown.asset ?? shown).original?.filename]) {
+        if (stored === undefined) expect(filename === undefined || !/[\u0000-\u001f\u200b\u2066]/.test(filename)).toBe(true);
+        else expect(filename).toBe(stored);
+      }
+    }
+  });
 });
