@@ -11,6 +11,7 @@ import type { AssetStore } from './asset-store.js';
 import type { TemplateStore } from './template-store.js';
 import type { TenantStore } from './tenants.js';
 import type { TemplateUsage } from '../workers/template-usage.js';
+import type { TakedownDeps } from '../workers/takedown.js';
 
 /** Everything the routes need, built once by the composition root (`bin/`). */
 export interface ApiDeps {
@@ -30,6 +31,8 @@ export interface ApiDeps {
   metrics: Metrics;
   /** The catalog lane: batch submission, control and events. */
   batches: { lane: BatchLane; events: BatchEventSink };
+  /** What `DELETE /v1/assets/:id` and `DELETE /v1/tenants/:id` remove and purge with. */
+  takedown: TakedownDeps;
   /** Webhooks out and URL ingest. */
   connectors: Connectors;
 }

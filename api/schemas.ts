@@ -32,7 +32,7 @@ export const runSchema = z.object({
   id: z.string(),
   assetId: z.string(),
   recipe: recipeSchema,
-  state: z.enum(['queued', 'running', 'completed', 'failed']),
+  state: z.enum(['queued', 'running', 'completed', 'failed', 'cancelled']),
   progress: z.number().min(0).max(100),
   steps: z.array(stepSchema),
   createdAt: z.string(),

@@ -71,6 +71,18 @@ export class TenantStore {
     await this.redis.multi().del(this.apiKeyKey(hash)).hdel(this.tenantKeysKey(tenantId), keyId).exec();
   }
 
+  /** Revoke every key of a tenant (it is being deleted); none is not an error. */
+  async revokeAllKeys(tenantId: string): Promise<void> {
+    const hashes = Object.values(await this.redis.hgetall(this.tenantKeysKey(tenantId)));
+    for (const hash of hashes) await this.redis.del(this.apiKeyKey(hash));
+    await this.redis.del(this.tenantKeysKey(tenantId));
+  }
+
+  /** Remove a tenant's record (after its keys and objects); an absent one is not an error. */
+  async deleteTenant(tenantId: string): Promise<void> {
+    await this.redis.del(this.tenantKey(tenantId));
+  }
+
   /** Issue a replacement for a key and revoke the old one. */
   async rotateKey(tenantId: string, keyId: string): Promise<{ key: string; record: ApiKeyRecord }> {
     if (!(await this.redis.hexists(this.tenantKeysKey(tenantId), keyId))) throw notFound('API key');

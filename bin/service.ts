@@ -19,9 +19,11 @@ import { createMetrics } from '../lib/metrics.js';
 import { serveMetrics } from '../lib/metrics-server.js';
 import { createQueues, queueProbes, schedulePurge } from '../workers/queues.js';
 import { RunStore } from '../workers/run-store.js';
+import { renderDeps } from '../workers/processors/render.js';
 import { inferenceSteps } from '../workers/inference-steps.js';
 import { fetchWarmModels, warmModels } from '../workers/warm-models.js';
 import { startWorkers, type WorkerHost } from '../workers/worker-host.js';
+import { startInferenceChildren } from '../workers/inference-children.js';
 import { generateDeps } from '../workers/generate-deps.js';
 import type { BatchEventSink } from '../workers/batches/events.js';
 import { createBatchLane } from './batch-lane.js';
@@ -106,7 +108,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   };
   if (workerQueues.includes('inference')) {
     // Before taking jobs: the models must be here and verified (fetched with a progress bar on
-    // first start). Sandboxed children open and warm their sessions when they start.
+    // first start). Sandboxed children open and warm their sessions as they start, below.
     await fetchWarmModels(config.models);
     if (!config.workers.sandboxed) await warmModels(config.models, logger);
   }
@@ -133,7 +135,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       connection: workerRedis,
       runs,
       inference,
-      render: { storage, decodeLimits: config.workers.decodeLimits },
+      render: renderDeps(storage, config.cdn, config.workers.decodeLimits),
       generate: generateDeps(storage, config.workers.decodeLimits, options.env, logger),
       publish,
       ...(batches.worker ? { batch: batches.worker } : {}),
@@ -145,6 +147,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     },
     workerQueues,
   );
+  await startInferenceChildren(workers, config.workers, config.models.warm, logger);
 
   const inboxConfig = connectors.config.inbox;
   const inbox = inboxConfig && (wantApi || workerQueues.includes('publish'))
@@ -153,7 +156,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
 
   if (wantApi) {
     const deps: ApiDeps = { config, redis, storage, tenants: new TenantStore(redis, config.workers.queuePrefix), assets: new AssetStore(storage), runs, queues, urlFor, metrics,
-      templates: new TemplateStore(redis, config.workers.queuePrefix, config.api.maxTemplatesPerTenant), templateUsage, connectors, batches: batches.api };
+      templates: new TemplateStore(redis, config.workers.queuePrefix, config.api.maxTemplatesPerTenant), templateUsage, connectors, batches: batches.api, takedown: publish };
     app = await buildApp(deps, logger);
     await app.listen({ port: config.api.port, host: config.api.host });
     const address = app.server.address();

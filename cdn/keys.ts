@@ -9,7 +9,11 @@ import type { OutputFormat } from './formats.js';
  * t/<tenant>/originals/<sha256>.<ext>            uploaded bytes, content-addressed
  * t/<tenant>/assets/<assetId>/asset.json         the asset record
  * t/<tenant>/assets/<assetId>/manifest.json      the published manifest (mutable)
+ * t/<tenant>/assets/<assetId>/published.json     what the asset ever published (private; takedown reads it)
+ * t/<tenant>/assets/<assetId>/latest/…           stable copies of the current renditions (mutable)
+ * t/<tenant>/sku/<sku>/…                         stable copies under the merchant's SKU (mutable)
  * t/<tenant>/r/<setId>/<width>.<avif|webp|jpg>   renditions, content-addressed, immutable
+ * t/<tenant>/r/<setId>/master.png               lossless master of the set's image (imgix source)
  * t/<tenant>/r/<setId>/set.json                  marker written after a whole set
  * t/<tenant>/work/<stepId>.png                   intermediate between steps (private, expirable)
  * ```
@@ -77,12 +81,13 @@ export const SKU_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
  * `t/<tenant>/assets/<assetId>/latest/` and, when the asset has a SKU, `t/<tenant>/sku/<sku>/`.
  */
 export function aliasPrefixes(tenantId: string, assetId: string, sku?: string): string[] {
-  const prefixes = [`${assetPrefix(tenantId, assetId)}latest/`];
-  if (sku !== undefined) {
-    if (!SKU_PATTERN.test(sku)) throw bad('invalid SKU', { sku: sku.slice(0, 80) });
-    prefixes.push(`${tenantPrefix(tenantId)}sku/${sku}/`);
-  }
-  return prefixes;
+  return [`${assetPrefix(tenantId, assetId)}latest/`, ...(sku !== undefined ? [skuAliasPrefix(tenantId, sku)] : [])];
+}
+
+/** `t/<tenant>/sku/<sku>/`: where the stable copies published under a SKU live. */
+export function skuAliasPrefix(tenantId: string, sku: string): string {
+  if (typeof sku !== 'string' || !SKU_PATTERN.test(sku)) throw bad('invalid SKU', { sku: String(sku).slice(0, 80) });
+  return `${tenantPrefix(tenantId)}sku/${sku}/`;
 }
 
 /** Sales-channel names in stable URLs (`latest/<channel>/`): lowercase letters, digits and `-`. */
@@ -96,6 +101,13 @@ export function channelAliasPrefix(prefix: string, channel: string): string {
 
 /** `<alias prefix><width>.<ext>`: the stable URL of one width and format. */
 export const aliasKey = (prefix: string, width: number, format: OutputFormat): string => `${prefix}${width}.${FORMAT_EXTENSIONS[format]}`;
+
+/**
+ * `t/<tenant>/assets/<assetId>/published.json`: private record of every rendition set and SKU an
+ * asset has published (see workers/processors/stable-mirror.ts), so a SKU move and a takedown can
+ * reach every URL the asset ever had.
+ */
+export const publicationKey = (tenantId: string, assetId: string): string => `${assetPrefix(tenantId, assetId)}published.json`;
 
 /** `t/<tenant>/assets/<assetId>/manifest.json`: mutable, served with {@link MUTABLE_CACHE_CONTROL}. */
 export const manifestKey = (tenantId: string, assetId: string): string => `${assetPrefix(tenantId, assetId)}manifest.json`;
@@ -141,6 +153,15 @@ export function renditionKey(tenantId: string, setId: string, width: number, for
   return `${tenantPrefix(tenantId)}r/${setId}/${width}.${ext}`;
 }
 
+/**
+ * `t/<tenant>/r/<setId>/master.png`: the set's image (cut-out or channel scene) at full size,
+ * lossless, metadata stripped: the public, immutable source imgix URLs point at.
+ */
+export function renditionMasterKey(tenantId: string, setId: string): string {
+  checkSha256('rendition set id', setId);
+  return `${tenantPrefix(tenantId)}r/${setId}/master.png`;
+}
+
 /** `t/<tenant>/r/<setId>/set.json`: written last, so its presence means the whole set is stored. */
 export function renditionSetMarkerKey(tenantId: string, setId: string): string {
   checkSha256('rendition set id', setId);
@@ -164,6 +185,8 @@ export function stepOutputId(parts: { inputId: string; step: string; options: un
 
 const PUBLIC_KEY_PATTERNS = [
   new RegExp(`^t/${ID}/r/[0-9a-f]{64}/[1-9][0-9]{0,5}\\.(?:avif|webp|jpg)$`),
+  // The lossless master imgix reads (no EXIF, made by us), never the original.
+  new RegExp(`^t/${ID}/r/[0-9a-f]{64}/master\\.png$`),
   new RegExp(`^t/${ID}/assets/${ID}/manifest\\.json$`),
   new RegExp(`^t/${ID}/assets/${ID}/latest/[1-9][0-9]{0,5}\\.(?:avif|webp|jpg)$`),
   new RegExp(`^t/${ID}/sku/[A-Za-z0-9][A-Za-z0-9._-]{0,63}/(?:[1-9][0-9]{0,5}\\.(?:avif|webp|jpg)|manifest\\.json)$`),

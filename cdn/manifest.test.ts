@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { assetManifestSchema, buildManifest, escapeHtmlAttr, type BuildManifestInput } from './manifest.js';
 
 const SET = 'c'.repeat(64);
-const ORIGINAL = `t/tn_1/originals/${'d'.repeat(64)}.jpg`;
+const MASTER = `t/tn_1/r/${'d'.repeat(64)}/master.png`;
 const rendition = (width: number, format: 'avif' | 'webp' | 'jpeg') => ({
   key: `t/tn_1/r/${SET}/${width}.${format === 'jpeg' ? 'jpg' : format}`,
   width,
@@ -132,11 +132,11 @@ describe('buildManifest', () => {
   });
 
   it('adds unsigned imgix URLs at the same widths as our renditions', () => {
-    const m = buildManifest(input({ imgix: { domain: 'shop.imgix.net', originalKey: ORIGINAL } }));
-    expect(m.imgix?.url).toBe(`https://shop.imgix.net/${ORIGINAL}?auto=format%2Ccompress&w=1280`);
+    const m = buildManifest(input({ imgix: { domain: 'shop.imgix.net', masterKey: MASTER } }));
+    expect(m.imgix?.url).toBe(`https://shop.imgix.net/${MASTER}?auto=format%2Ccompress&w=1280`);
     const entries = m.imgix!.srcset.split(',').map((s) => s.trim());
     expect(entries).toEqual(
-      [320, 640, 1280, 1920].map((w) => `https://shop.imgix.net/${ORIGINAL}?auto=format%2Ccompress&w=${w} ${w}w`),
+      [320, 640, 1280, 1920].map((w) => `https://shop.imgix.net/${MASTER}?auto=format%2Ccompress&w=${w} ${w}w`),
     );
     expect(m.imgix!.srcset).not.toContain('s=');
     expect(m.imgix!.srcset).not.toContain('ixlib=');
@@ -144,15 +144,15 @@ describe('buildManifest', () => {
 
   it('signs imgix URLs with s= when a secure token is given', () => {
     const token = 'sEcReT';
-    const m = buildManifest(input({ imgix: { domain: 'shop.imgix.net', secureToken: token, originalKey: ORIGINAL } }));
+    const m = buildManifest(input({ imgix: { domain: 'shop.imgix.net', secureToken: token, masterKey: MASTER } }));
     const md5 = (s: string) => createHash('md5').update(s).digest('hex');
     const query = 'auto=format%2Ccompress&w=1280';
-    expect(m.imgix?.url).toBe(`https://shop.imgix.net/${ORIGINAL}?${query}&s=${md5(`${token}/${ORIGINAL}?${query}`)}`);
+    expect(m.imgix?.url).toBe(`https://shop.imgix.net/${MASTER}?${query}&s=${md5(`${token}/${MASTER}?${query}`)}`);
     const entries = m.imgix!.srcset.split(',').map((s) => s.trim());
     expect(entries).toHaveLength(4);
     for (const [i, w] of [320, 640, 1280, 1920].entries()) {
       const q = `auto=format%2Ccompress&w=${w}`;
-      expect(entries[i]).toBe(`https://shop.imgix.net/${ORIGINAL}?${q}&s=${md5(`${token}/${ORIGINAL}?${q}`)} ${w}w`);
+      expect(entries[i]).toBe(`https://shop.imgix.net/${MASTER}?${q}&s=${md5(`${token}/${MASTER}?${q}`)} ${w}w`);
     }
   });
 

@@ -48,6 +48,8 @@ export const channelManifestSchema = z.object({
   ...responsiveShape,
   /** Base of the channel's stable URLs: append `<width>.<avif|webp|jpg>`. */
   latest: z.string(),
+  /** imgix URLs of this channel's scene (its published master), when imgix is configured. */
+  imgix: z.object({ url: z.string(), srcset: z.string() }).optional(),
 });
 export type ChannelManifest = z.infer<typeof channelManifestSchema>;
 
@@ -66,7 +68,10 @@ export const assetManifestSchema = z.object({
   }),
   ...responsiveShape,
   createdAt: z.iso.datetime(),
-  /** imgix URLs for the original, when an imgix source is configured. */
+  /**
+   * imgix URLs of the run's result (the published lossless master of the top-level set: the
+   * cut-out, or the first channel's scene), when imgix is configured. Never the original.
+   */
   imgix: z.object({ url: z.string(), srcset: z.string() }).optional(),
   /** The scene template the run applied (generate step). */
   template: z.object({ id: z.string(), version: z.string() }).optional(),
@@ -102,8 +107,11 @@ export interface BuildManifestInput {
   dominantColor: string;
   /** Public URL of a key (see `publicUrlFor`). */
   urlFor: (key: string) => string;
-  /** imgix source in front of the bucket; `originalKey` is the original's path on it. */
-  imgix?: { domain: string; secureToken?: string | undefined; originalKey: string };
+  /**
+   * imgix source in front of the bucket; `masterKey` is the path of the top-level set's published
+   * master on it (`r/<set>/master.png`), never an original's.
+   */
+  imgix?: { domain: string; secureToken?: string | undefined; masterKey: string };
   /** The run's choices for the `<picture>` snippet (recipe `picture`): loading, a `sizes` override. */
   picture?: PictureOptions;
   /** `alt` text of the `<img>`; empty by default (the storefront usually sets it). */
@@ -122,6 +130,8 @@ export interface BuildManifestInput {
     dominantColor: string;
     /** Base URL of the channel's stable copies. */
     latest: string;
+    /** Path of the channel's published master, for its imgix URLs. */
+    masterKey?: string;
   }>;
 }
 
@@ -149,12 +159,16 @@ export function buildManifest(input: BuildManifestInput): AssetManifest {
     },
     ...main,
     createdAt: (input.createdAt ?? new Date()).toISOString(),
-    ...(input.imgix ? { imgix: imgixUrls(input.imgix, main.renditions, main.fallback.width) } : {}),
+    ...(input.imgix ? { imgix: imgixUrls(input.imgix, input.imgix.masterKey, main.renditions, main.fallback.width) } : {}),
     ...(input.template ? { template: input.template } : {}),
     ...(input.channels ? {
-      channels: Object.fromEntries(input.channels.map((c) => [c.channel, {
-        width: c.width, height: c.height, ...responsive(input, c.renditions, c.thumbhash, c.dominantColor), latest: c.latest,
-      }])),
+      channels: Object.fromEntries(input.channels.map((c) => {
+        const set = responsive(input, c.renditions, c.thumbhash, c.dominantColor);
+        return [c.channel, {
+          width: c.width, height: c.height, ...set, latest: c.latest,
+          ...(input.imgix && c.masterKey ? { imgix: imgixUrls(input.imgix, c.masterKey, set.renditions, set.fallback.width) } : {}),
+        }];
+      })),
     } : {}),
   };
   return assetManifestSchema.parse(manifest);
@@ -209,9 +223,10 @@ function responsive(input: BuildManifestInput, stored: ManifestRenditionInput[],
   };
 }
 
-/** imgix URL and srcset of the original, at exactly the widths we rendered (so caches line up). */
+/** imgix URL and srcset of a published master, at exactly the widths we rendered (so caches line up). */
 function imgixUrls(
   imgix: NonNullable<BuildManifestInput['imgix']>,
+  masterKey: string,
   renditions: { width: number }[],
   fallbackWidth: number,
 ): { url: string; srcset: string } {
@@ -222,7 +237,7 @@ function imgixUrls(
   });
   const widths = [...new Set(renditions.map((r) => r.width))].sort((a, b) => a - b);
   return {
-    url: client.buildURL(imgix.originalKey, { ...IMGIX_PARAMS, w: fallbackWidth }),
-    srcset: client.buildSrcSet(imgix.originalKey, { ...IMGIX_PARAMS }, { widths }),
+    url: client.buildURL(masterKey, { ...IMGIX_PARAMS, w: fallbackWidth }),
+    srcset: client.buildSrcSet(masterKey, { ...IMGIX_PARAMS }, { widths }),
   };
 }

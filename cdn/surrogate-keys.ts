@@ -21,24 +21,32 @@ export const surrogateKey = {
 /** The metadata entry that holds an object's surrogate keys, space-separated. */
 export const SURROGATE_KEY_METADATA = 'surrogate-key';
 
-/** Keys of an immutable rendition. */
-export function renditionSurrogateKeys(tenantId: string, assetId: string, sku?: string): string[] {
-  return [surrogateKey.tenant(tenantId), surrogateKey.asset(tenantId, assetId), ...(sku ? [surrogateKey.sku(tenantId, sku)] : [])];
+/**
+ * Keys of an immutable rendition (and its set's master): its tenant and its asset, so a takedown
+ * of either purges it. No SKU key: an asset's SKU can move, a rendition's bytes never do.
+ */
+export function renditionSurrogateKeys(tenantId: string, assetId: string): string[] {
+  return [surrogateKey.tenant(tenantId), surrogateKey.asset(tenantId, assetId)];
 }
 
-/** Keys of a mutable object (manifest, stable URL): the rendition's plus the `stable:` ones purged on change. */
+/** Keys of a mutable object (manifest, stable URL): the rendition's plus the SKU and the `stable:` ones purged on change. */
 export function mutableSurrogateKeys(tenantId: string, assetId: string, sku?: string): string[] {
   return [
-    ...renditionSurrogateKeys(tenantId, assetId, sku),
+    ...renditionSurrogateKeys(tenantId, assetId),
+    ...(sku ? [surrogateKey.sku(tenantId, sku)] : []),
     surrogateKey.stable(tenantId, assetId),
     ...(sku ? [surrogateKey.stableSku(tenantId, sku)] : []),
   ];
 }
 
-/** What re-publishing an asset purges. */
-export function purgeKeysFor(tenantId: string, assetId: string, sku?: string): string[] {
-  return [surrogateKey.stable(tenantId, assetId), ...(sku ? [surrogateKey.stableSku(tenantId, sku)] : [])];
+/** What re-publishing an asset purges: its stable objects, under every SKU it held (`skus`). */
+export function purgeKeysFor(tenantId: string, assetId: string, skus: readonly string[] = []): string[] {
+  return [surrogateKey.stable(tenantId, assetId), ...skus.map((sku) => surrogateKey.stableSku(tenantId, sku))];
 }
+
+/** What a takedown purges: every object the asset (or, without `assetId`, the tenant) ever published. */
+export const takedownPurgeKeys = (tenantId: string, assetId?: string): string[] =>
+  [assetId ? surrogateKey.asset(tenantId, assetId) : surrogateKey.tenant(tenantId)];
 
 /**
  * Cache-Control of mutable objects. With a purging CDN in front, the CDN may keep them until they

@@ -121,13 +121,13 @@ export async function upload(
   return fetch(`${service.url}/v1/assets`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: form });
 }
 
-/** Poll a run until it ends (completed or failed) or the deadline passes. */
+/** Poll a run until it ends (completed, failed or cancelled) or the deadline passes. */
 export async function waitForRun(service: { url: string }, key: string, runId: string, timeoutMs = 90_000): Promise<RunBody> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const res = await fetch(`${service.url}/v1/runs/${runId}`, { headers: { authorization: `Bearer ${key}` } });
     const run = (await res.json()) as RunBody;
-    if (run.state === 'completed' || run.state === 'failed') return run;
+    if (run.state === 'completed' || run.state === 'failed' || run.state === 'cancelled') return run;
     if (Date.now() > deadline) throw new Error(`run ${runId} still ${run.state} after ${timeoutMs} ms: ${JSON.stringify(run)}`);
     await new Promise((r) => setTimeout(r, 200));
   }

@@ -110,6 +110,8 @@ const renderedSetSchema = z.object({
     format: z.enum(OUTPUT_FORMATS),
     bytes: z.number().int(),
   })),
+  /** The set's lossless master (imgix reads it), when one was written. */
+  master: z.object({ key: z.string(), width: z.number().int(), height: z.number().int() }).optional(),
 });
 /**
  * One responsive set; after a generate step with channels, the first channel's set at the top

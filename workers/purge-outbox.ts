@@ -5,7 +5,8 @@ import { z } from 'zod';
 export const purgeRequestSchema = z.object({
   tenantId: z.string().min(1),
   assetId: z.string().min(1),
-  runId: z.string().min(1),
+  /** The run whose publish asked for it; absent for a takedown, which belongs to no run. */
+  runId: z.string().min(1).optional(),
   keys: z.array(z.string()),
   urls: z.array(z.string()),
 });

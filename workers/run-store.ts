@@ -3,7 +3,7 @@ import type { ErrorCode } from '../lib/errors.js';
 import type { Recipe } from './recipe.js';
 
 export type StepState = 'queued' | 'active' | 'retrying' | 'completed' | 'failed';
-export type RunState = 'queued' | 'running' | 'completed' | 'failed';
+export type RunState = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
 
 export interface StepRecord {
   name: string;
@@ -118,6 +118,18 @@ export class RunStore {
     await this.redis.hset(this.key(runId), 'purge', JSON.stringify(purge));
   }
 
+  /**
+   * Mark a run cancelled (its asset was taken down). Steps check this before they start and
+   * publish checks it again after writing, so a cancelled run publishes nothing.
+   */
+  async cancel(runId: string): Promise<void> {
+    if (await this.redis.exists(this.key(runId))) await this.redis.hset(this.key(runId), 'cancelled', new Date().toISOString());
+  }
+
+  async isCancelled(runId: string): Promise<boolean> {
+    return (await this.redis.hexists(this.key(runId), 'cancelled')) === 1;
+  }
+
   async fail(runId: string, error: NonNullable<RunRecord['error']>): Promise<void> {
     await this.redis.hset(this.key(runId), 'error', JSON.stringify(error), 'finishedAt', new Date().toISOString());
   }
@@ -127,7 +139,9 @@ function derive(meta: RunMeta, steps: StepRecord[], fields: Record<string, strin
   const error = fields.error ? (JSON.parse(fields.error) as RunRecord['error']) : undefined;
   const outputs = fields.outputs ? (JSON.parse(fields.outputs) as RunRecord['outputs']) : undefined;
   const purge = fields.purge ? (JSON.parse(fields.purge) as PurgeRecord) : undefined;
-  const state: RunState = error
+  const state: RunState = fields.cancelled
+    ? 'cancelled'
+    : error
     ? 'failed'
     : outputs && steps.every((s) => s.state === 'completed')
       ? 'completed'
@@ -144,7 +158,7 @@ function derive(meta: RunMeta, steps: StepRecord[], fields: Record<string, strin
     progress,
     steps,
     createdAt: meta.createdAt,
-    ...(fields.finishedAt ? { finishedAt: fields.finishedAt } : {}),
+    ...(fields.finishedAt ?? fields.cancelled ? { finishedAt: fields.finishedAt ?? fields.cancelled } : {}),
     ...(error ? { error } : {}),
     ...(outputs ? { outputs } : {}),
     ...(purge ? { purge } : {}),

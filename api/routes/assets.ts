@@ -1,18 +1,19 @@
-import { createReadStream } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { manifestKey, originalKey } from '../../cdn/keys.js';
+import { isValidId, manifestKey } from '../../cdn/keys.js';
+import { takedownAsset } from '../../workers/takedown.js';
 import { notFound } from '../../lib/errors.js';
-import { recipeSchema } from '../../workers/recipe.js';
-import { assetIdFor, type AssetRecord } from '../asset-store.js';
+import { parseRecipe, recipeInputSchema } from '../../workers/recipe.js';
+import { admitOriginal } from '../admission.js';
+import type { AssetRecord } from '../asset-store.js';
 import { requireTenant, tenantOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { inspectImage } from '../inspect-image.js';
 import { EXTENSIONS } from '../../lib/image-format.js';
 import type { ResolvedRecipe } from '../resolve-generate.js';
 import { assetSchema, errorBodySchema, idParams, runSchema } from '../schemas.js';
-import { parseRecipeField, parseSkuField, prepareRun, publicRun, startRun } from '../start-run.js';
+import { prepareRun, publicRun, startRun } from '../start-run.js';
 import { receiveUpload } from '../upload.js';
 
 const errors = { 400: errorBodySchema, 401: errorBodySchema, 404: errorBodySchema, 408: errorBodySchema, 413: errorBodySchema, 415: errorBodySchema, 422: errorBodySchema };
@@ -59,7 +60,7 @@ export function assetRoutes(app: FastifyInstance, deps: ApiDeps): void {
         const { asset } = await deps.assets.getOrCreate(record);
         const run = await startRun(deps, asset, recipe, valid, request.log);
         deps.metrics.bytesIn.inc(upload.bytes);
-        return reply.code(202).send({ asset: publicAsset(asset), run: publicRun(run), reused: contentReused });
+        return reply.code(202).send({ asset: publicAsset(asset), run: publicRun(run), reused });
       } finally {
         await upload.cleanup();
       }
@@ -83,14 +84,35 @@ export function assetRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
   });
 
+  r.delete('/v1/assets/:id', {
+    preHandler: auth,
+    schema: {
+      summary: 'Take an asset down',
+      description:
+        'Cancels its queued and running runs (they publish nothing), removes its original, manifest, stable URLs ' +
+        '(`latest/`, channels, its objects under every SKU it held) and every rendition set it published, then purges ' +
+        'all of it from the CDN by surrogate key and URL. Idempotent: deleting an asset already gone answers 204 too. ' +
+        'The same bytes may be uploaded again afterwards, as a new asset.',
+      params: idParams,
+      response: { 204: z.null(), ...errors },
+    },
+    handler: async (request, reply) => {
+      if (!isValidId(request.params.id)) throw notFound('Asset');
+      const result = await takedownAsset(deps.takedown, tenantOf(request), request.params.id);
+      request.log.info({ assetId: request.params.id, ...result }, 'asset taken down');
+      return reply.code(204).send(null);
+    },
+  });
+
   r.post('/v1/assets/:id/runs', {
     preHandler: [auth, app.idempotent],
-    schema: { summary: 'Start a run of a recipe on an asset', params: idParams, body: recipeSchema, response: { 202: runSchema, ...errors } },
+    schema: { summary: 'Start a run of a recipe on an asset', params: idParams, body: recipeInputSchema, response: { 202: runSchema, ...errors } },
     handler: async (request, reply) => {
       const tenantId = tenantOf(request);
       const asset = await deps.assets.get(tenantId, request.params.id);
       if (!asset) throw notFound('Asset');
-      const run = await startRun(deps, asset, request.body, await prepareRun(deps, tenantId, request.body, asset.original), request.log);
+      const recipe = parseRecipe(request.body);
+      const run = await startRun(deps, asset, recipe, await prepareRun(deps, tenantId, recipe, asset.original), request.log);
       return reply.code(202).send(publicRun(run));
     },
   });

@@ -1,6 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { isValidId } from '../../cdn/keys.js';
+import { notFound } from '../../lib/errors.js';
+import { takedownTenant } from '../../workers/takedown.js';
 import { requireAdmin } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { errorBodySchema, idParams } from '../schemas.js';
@@ -54,6 +57,27 @@ export function tenantRoutes(app: FastifyInstance, deps: ApiDeps): void {
     handler: async (request, reply) => {
       const { key, record } = await deps.tenants.rotateKey(request.params.id, request.params.keyId);
       return reply.code(201).send({ key, keyId: record.keyId, tenantId: record.tenantId });
+    },
+  });
+
+  r.delete('/v1/tenants/:id', {
+    preHandler: admin,
+    schema: {
+      summary: 'Delete a tenant and take down everything it published (admin key only)',
+      description:
+        'Revokes its API keys first (no new uploads), takes down every asset as `DELETE /v1/assets/:id` does, removes ' +
+        "everything else under the tenant's prefix, purges its `tenant:` surrogate key, then deletes the tenant. " +
+        'Idempotent: a tenant already gone answers 204.',
+      params: idParams,
+      response: { 204: z.null(), ...errors },
+    },
+    handler: async (request, reply) => {
+      if (!isValidId(request.params.id)) throw notFound('Tenant');
+      await deps.tenants.revokeAllKeys(request.params.id);
+      const result = await takedownTenant(deps.takedown, request.params.id);
+      await deps.tenants.deleteTenant(request.params.id);
+      request.log.info({ tenantId: request.params.id, ...result }, 'tenant deleted');
+      return reply.code(204).send(null);
     },
   });
 

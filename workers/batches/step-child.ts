@@ -5,6 +5,7 @@
 import { setPriority } from 'node:os';
 import { loadCdnConfig } from '../../cdn/config.js';
 import { createStorage } from '../../cdn/create-storage.js';
+import { renderDeps } from '../processors/render.js';
 import { AppError } from '../../lib/errors.js';
 import { restrictImageLoaders } from '../../lib/image-policy.js';
 import { createLogger } from '../../lib/logger.js';
@@ -25,10 +26,11 @@ try {
 restrictImageLoaders();
 
 const workers = loadWorkersConfig(process.env);
-const storage = createStorage(loadCdnConfig(process.env));
+const cdn = loadCdnConfig(process.env);
+const storage = createStorage(cdn);
 const logger = createLogger(process.env.LOG_LEVEL ?? 'info', { process: 'batch-child' });
 const deps = {
-  render: { storage, decodeLimits: workers.decodeLimits },
+  render: renderDeps(storage, cdn, workers.decodeLimits),
   generate: generateDeps(storage, workers.decodeLimits, process.env, logger),
   inference: {
     storage,

@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import { buildManifest, type AssetManifest } from '../../cdn/manifest.js';
-import { aliasKey, aliasPrefixes, channelAliasPrefix, manifestKey } from '../../cdn/keys.js';
+import { aliasKey, aliasPrefixes, channelAliasPrefix, manifestKey, skuAliasPrefix } from '../../cdn/keys.js';
 import type { ObjectStorage } from '../../cdn/storage.js';
 import type { CdnConfig } from '../../cdn/config.js';
 import { mutableCacheControl, mutableSurrogateKeys, purgeKeysFor, surrogateKey, SURROGATE_KEY_METADATA } from '../../cdn/surrogate-keys.js';
@@ -10,6 +10,8 @@ import { renderResultSchema, type JobData } from '../catalogue.js';
 import type { PurgeRequestEntry } from '../purge-outbox.js';
 import type { RunStore } from '../run-store.js';
 import type { TemplateUsage } from '../template-usage.js';
+import { takedownAsset } from '../takedown.js';
+import { readPublication, removeOwned, removeStale, writePublication } from './stable-mirror.js';
 
 export interface PublishDeps {
   storage: ObjectStorage;
@@ -24,14 +26,27 @@ export interface PublishDeps {
   requestPurge(purge: PurgeRequestEntry): Promise<void>;
 }
 
+const cancelled = () => new AppError(409, 'CANCELLED', 'The asset was taken down: this run publishes nothing.');
+
 /**
  * The publish step: write the asset's mutable objects — its manifest and the stable URLs (per
- * asset `latest/`, per SKU) that merchants paste once — then, and only then, ask the CDN to purge
- * them. Renditions are immutable and never purged.
+ * asset `latest/`, per channel, per SKU) that merchants paste once — then remove every stable
+ * object the new manifest no longer lists (and the asset's objects under a SKU it left), then,
+ * and only then, ask the CDN to purge all of them. Renditions are immutable and never purged.
+ *
+ * Crash-safe: the publication record naming every SKU the asset may still occupy is written
+ * before any public object, and shrinks only after the clean-up; a worker killed anywhere leaves
+ * stale objects that the retry (or the next publish) removes, because each pass lists the
+ * namespace rather than trusting what it remembers.
  */
 export async function processPublish(job: Pick<Job, 'getChildrenValues'>, data: JobData<'publish'>, deps: PublishDeps): Promise<{ manifestKey: string; stableUrls: string[] }> {
+  if (await deps.runs.isCancelled(data.runId)) throw cancelled();
   const childValues = Object.values(await job.getChildrenValues());
   const render = renderResultSchema.parse(childValues[0]);
+  const sets = [render, ...(render.channels ?? [])];
+  const previous = await readPublication(deps.storage, data.tenantId, data.assetId);
+  const skus = [...new Set([...previous.skus, ...(data.sku ? [data.sku] : [])])];
+  await writePublication(deps.storage, data.tenantId, data.assetId, { sets: [...previous.sets, ...sets.map((s) => s.setId)], skus });
   const prefixes = aliasPrefixes(data.tenantId, data.assetId, data.sku);
   // The recipe holds the run's choices for the <picture> snippet (loading, sizes).
   const run = await deps.runs.get(data.tenantId, data.runId);
@@ -44,13 +59,15 @@ export async function processPublish(job: Pick<Job, 'getChildrenValues'>, data: 
     thumbhash: render.thumbhash,
     dominantColor: render.dominantColor,
     urlFor: deps.urlFor,
-    ...(deps.imgix ? { imgix: { ...deps.imgix, originalKey: data.source.key } } : {}),
+    // imgix reads the published master of the result (render writes one when imgix is configured).
+    ...(deps.imgix && render.master ? { imgix: { ...deps.imgix, masterKey: render.master.key } } : {}),
     ...(render.template ? { template: render.template } : {}),
     ...(run?.recipe.picture ? { picture: run.recipe.picture } : {}),
     ...(render.channels ? {
       channels: render.channels.map((c) => ({
         channel: c.channel, width: c.width, height: c.height, renditions: c.renditions, thumbhash: c.thumbhash, dominantColor: c.dominantColor,
         latest: deps.urlFor(channelAliasPrefix(prefixes[0]!, c.channel)),
+        ...(c.master ? { masterKey: c.master.key } : {}),
       })),
     } : {}),
   });
@@ -89,6 +106,19 @@ export async function processPublish(job: Pick<Job, 'getChildrenValues'>, data: 
   await deps.storage.put(key, manifestBody, { contentType: 'application/json', ...mutable });
   written.push(key);
 
+  // The namespace now mirrors the manifest exactly: what it no longer lists goes (and is purged).
+  const removed = await removeStale(deps.storage, prefixes, new Set(written));
+  // A SKU the asset left (its SKU moved): its objects there go; another asset's there stay.
+  for (const sku of skus) {
+    if (sku !== data.sku) removed.push(...(await removeOwned(deps.storage, skuAliasPrefix(data.tenantId, sku), data.tenantId, data.assetId)));
+  }
+  await writePublication(deps.storage, data.tenantId, data.assetId, { sets: [...previous.sets, ...sets.map((s) => s.setId)], skus: data.sku ? [data.sku] : [] });
+  if (await deps.runs.isCancelled(data.runId)) {
+    // Taken down while we wrote: remove what we wrote too, whichever finished first.
+    await takedownAsset(deps, data.tenantId, data.assetId);
+    throw cancelled();
+  }
+
   await deps.runs.setOutputs(data.runId, { manifestKey: key, manifestUrl: deps.urlFor(key) });
   // Remember the recipe with the template, so a template edit can re-render this asset the same way.
   const recipe = render.template ? run?.recipe : undefined;
@@ -96,7 +126,7 @@ export async function processPublish(job: Pick<Job, 'getChildrenValues'>, data: 
   const urls = written.map(deps.urlFor);
   if (deps.purging) {
     await deps.runs.setPurge(data.runId, { state: 'queued', attempts: 0 });
-    await deps.requestPurge({ tenantId: data.tenantId, assetId: data.assetId, runId: data.runId, keys: purgeKeysFor(data.tenantId, data.assetId, data.sku), urls });
+    await deps.requestPurge({ tenantId: data.tenantId, assetId: data.assetId, runId: data.runId, keys: purgeKeysFor(data.tenantId, data.assetId, skus), urls: [...urls, ...removed.map(deps.urlFor)] });
   }
   return { manifestKey: key, stableUrls: urls.filter((u) => !u.endsWith('.json')) };
 }

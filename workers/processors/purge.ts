@@ -27,7 +27,7 @@ export async function processPurge(deps: PurgeDeps, attempt: { number: number; l
   const batch = await deps.outbox.take(MAX_BATCH);
   if (batch.length === 0) return undefined;
   const mark = (state: 'active' | 'retrying' | 'failed' | 'completed', extra: object = {}) =>
-    Promise.all(batch.map((e) => deps.runs.setPurge(e.runId, { state, attempts: attempt.number, ...extra })));
+    Promise.all(batch.flatMap((e) => (e.runId ? [deps.runs.setPurge(e.runId, { state, attempts: attempt.number, ...extra })] : [])));
   await mark('active');
   try {
     const result = await deps.invalidator.purge({

@@ -1,5 +1,8 @@
+import sharp from 'sharp';
+import type { CdnConfig } from '../../cdn/config.js';
 import type { ObjectStorage } from '../../cdn/storage.js';
-import { IMMUTABLE_CACHE_CONTROL, renditionKey, renditionSetId, renditionSetMarkerKey } from '../../cdn/keys.js';
+import { IMMUTABLE_CACHE_CONTROL, renditionKey, renditionMasterKey, renditionSetId, renditionSetMarkerKey } from '../../cdn/keys.js';
+import { renditionSurrogateKeys, SURROGATE_KEY_METADATA } from '../../cdn/surrogate-keys.js';
 import { AppError } from '../../lib/errors.js';
 import { renderResultSchema, type JobData, type RenderResult } from '../catalogue.js';
 import { decodeSource, type DecodeLimits } from '../steps/decode.js';
@@ -10,7 +13,13 @@ import type { StepInput } from '../step-input.js';
 export interface RenderDeps {
   storage: ObjectStorage;
   decodeLimits: DecodeLimits;
+  /** Write a lossless master of each set (`r/<set>/master.png`) for imgix to read: set when IMGIX_DOMAIN is. */
+  writeMaster?: boolean;
 }
+
+/** The render step's dependencies, one way for every process that renders (workers, sandbox, batch child, CLI). */
+export const renderDeps = (storage: ObjectStorage, cdn: Pick<CdnConfig, 'imgix'>, decodeLimits: DecodeLimits): RenderDeps =>
+  ({ storage, decodeLimits, writeMaster: cdn.imgix !== undefined });
 
 type RenderedSet = Omit<RenderResult, 'channels' | 'template'>;
 
@@ -56,7 +65,11 @@ async function renderSet(
   });
   const markerKey = renditionSetMarkerKey(data.tenantId, setId);
   const existing = await deps.storage.get(markerKey);
-  if (existing) return renderResultSchema.parse(JSON.parse(existing.toString('utf8')));
+  // A set made before imgix was configured has no master: render it again (same bytes), with one.
+  if (existing) {
+    const stored = renderResultSchema.parse(JSON.parse(existing.toString('utf8')));
+    if (stored.master || !deps.writeMaster) return stored;
+  }
 
   const source = await deps.storage.get(input.key);
   if (!source) throw new AppError(404, 'NOT_FOUND', `The step input ${input.key} is missing from storage.`);
@@ -66,13 +79,30 @@ async function renderSet(
   const set = await renderResponsiveSet(decoded, data.options, signal);
   await reportProgress(85);
 
+  // A set belongs to one asset: its id derives from the asset's original (see renditionSetId), and
+  // an asset id is the hash of tenant + original. So the tenant and asset keys it is written with
+  // are the only ones it will ever need, and a purge of either reaches it.
+  const immutable = {
+    cacheControl: IMMUTABLE_CACHE_CONTROL,
+    metadata: { [SURROGATE_KEY_METADATA]: renditionSurrogateKeys(data.tenantId, data.assetId).join(' ') },
+  };
   const renditions = await Promise.all(
     set.variants.map(async (v) => {
       const key = renditionKey(data.tenantId, setId, v.width, v.format);
-      await deps.storage.put(key, v.data, { contentType: CONTENT_TYPES[v.format], cacheControl: IMMUTABLE_CACHE_CONTROL });
+      await deps.storage.put(key, v.data, { contentType: CONTENT_TYPES[v.format], ...immutable });
       return { key, width: v.width, height: v.height, format: v.format, bytes: v.data.length };
     }),
   );
+  let master: RenderedSet['master'];
+  if (deps.writeMaster) {
+    // Lossless and built from the decoded pixels, so it carries no EXIF/GPS of the original.
+    const png = await sharp(decoded.data, { raw: { width: decoded.width, height: decoded.height, channels: decoded.channels } })
+      .png({ compressionLevel: 6 })
+      .toBuffer();
+    signal?.throwIfAborted();
+    master = { key: renditionMasterKey(data.tenantId, setId), width: decoded.width, height: decoded.height };
+    await deps.storage.put(master.key, png, { contentType: 'image/png', ...immutable });
+  }
   const result: RenderedSet = {
     setId,
     width: set.width,
@@ -81,9 +111,10 @@ async function renderSet(
     thumbhash: set.thumbhash,
     dominantColor: set.dominantColor,
     renditions,
+    ...(master ? { master } : {}),
   };
   // The marker goes last: its presence means every rendition before it is whole.
-  await deps.storage.put(markerKey, Buffer.from(JSON.stringify(result)), { contentType: 'application/json', cacheControl: IMMUTABLE_CACHE_CONTROL });
+  await deps.storage.put(markerKey, Buffer.from(JSON.stringify(result)), { contentType: 'application/json', ...immutable });
   await reportProgress(100);
   return result;
 }

@@ -15,7 +15,7 @@ import { toJobError } from '../job-errors.js';
 import { jobLogger } from '../job-log.js';
 import { resolveStepInput } from '../step-input.js';
 import { processGenerate } from '../processors/generate.js';
-import { processRender, type RenderDeps } from '../processors/render.js';
+import { processRender, renderDeps, type RenderDeps } from '../processors/render.js';
 
 // A child process decodes untrusted uploads too: the same loader policy as its parent.
 restrictImageLoaders();
@@ -26,10 +26,10 @@ let deps: RenderDeps | undefined;
 let logger: Logger | undefined;
 
 export default async function renderSandboxed(job: SandboxedJob) {
-  deps ??= {
-    storage: createStorage(loadCdnConfig(process.env)),
-    decodeLimits: loadWorkersConfig(process.env).decodeLimits,
-  };
+  if (!deps) {
+    const cdn = loadCdnConfig(process.env);
+    deps = renderDeps(createStorage(cdn), cdn, loadWorkersConfig(process.env).decodeLimits);
+  }
   logger ??= createLogger(process.env.LOG_LEVEL ?? 'info', { process: 'render-child' });
   const log = jobLogger(logger, job);
   log.debug('step running in sandboxed child');
