@@ -66,7 +66,6 @@ export const ERROR_CODES = [
   'BATCH_TOO_LARGE',
   'BATCH_STATE_CONFLICT',
   'CANCELLED',
-  'CANCELLED',
   'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
