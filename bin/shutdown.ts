@@ -1,22 +1,36 @@
 import type { Logger } from '../lib/logger.js';
 
 /**
- * SIGTERM/SIGINT run the service's idempotent close once; a second signal while closing forces
- * exit, so an operator is never stuck behind a job that will not finish.
+ * A Ctrl-C reaches every process of the terminal's group, and `npm start` forwards its own copy to
+ * the server: one keypress arrives twice within milliseconds. Repeats closer than this are that
+ * echo, not an operator insisting.
+ */
+const REPEAT_ECHO_MS = 1000;
+
+/**
+ * SIGTERM/SIGINT run the service's idempotent close once and end with one `stopped` line that says
+ * how long it took; a second signal while closing forces exit, so an operator is never stuck
+ * behind a job that will not finish.
  */
 export function onShutdownSignals(close: () => Promise<void>, logger: Logger): void {
-  let signalled = false;
+  let startedAt: number | undefined;
   const handler = (signal: NodeJS.Signals) => {
-    if (signalled) {
+    if (startedAt !== undefined) {
+      if (Date.now() - startedAt < REPEAT_ECHO_MS) return;
       logger.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
     }
-    signalled = true;
+    const began = Date.now();
+    startedAt = began;
     logger.info({ signal }, 'shutting down: no new requests, finishing running jobs');
     close().then(
-      () => process.exit(0),
+      () => {
+        const durationMs = Date.now() - began;
+        logger.info({ signal, durationMs }, `stopped in ${durationMs} ms`);
+        process.exit(0);
+      },
       (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
+        logger.error({ err, durationMs: Date.now() - began }, 'shutdown failed');
         process.exit(1);
       },
     );

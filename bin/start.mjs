@@ -1,0 +1,14 @@
+/**
+ * `npm start`: build only when the sources changed, then run the server in this same process.
+ * One process, not `npm run build && node …`: npm forwards SIGTERM/SIGINT to the one child it
+ * started, and a shell between them died of the signal and left the server running, re-parented.
+ */
+import { buildIfChanged } from './build.mjs';
+
+try {
+  buildIfChanged();
+} catch (err) {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+}
+await import('../dist/bin/serve.js');
