@@ -23,6 +23,7 @@ import { renderDeps } from '../workers/processors/render.js';
 import { inferenceSteps } from '../workers/inference-steps.js';
 import { fetchWarmModels, warmModels } from '../workers/warm-models.js';
 import { startWorkers, type WorkerHost } from '../workers/worker-host.js';
+import { startInferenceChildren } from '../workers/inference-children.js';
 import { generateDeps } from '../workers/generate-deps.js';
 import type { BatchEventSink } from '../workers/batches/events.js';
 import { createBatchLane } from './batch-lane.js';
@@ -107,7 +108,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   };
   if (workerQueues.includes('inference')) {
     // Before taking jobs: the models must be here and verified (fetched with a progress bar on
-    // first start). Sandboxed children open and warm their sessions when they start.
+    // first start). Sandboxed children open and warm their sessions as they start, below.
     await fetchWarmModels(config.models);
     if (!config.workers.sandboxed) await warmModels(config.models, logger);
   }
@@ -146,6 +147,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     },
     workerQueues,
   );
+  await startInferenceChildren(workers, config.workers, config.models.warm, logger);
 
   const inboxConfig = connectors.config.inbox;
   const inbox = inboxConfig && (wantApi || workerQueues.includes('publish'))

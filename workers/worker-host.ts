@@ -150,7 +150,7 @@ function processorFor(kind: QueueKind, deps: WorkerHostDeps): Processor | string
 /** Under tsx/vitest the sources are `.ts` and children need the tsx loader; built code is `.js`. */
 const HERE = fileURLToPath(import.meta.url);
 
-function sandboxFile(name: string): string {
+export function sandboxFile(name: string): string {
   return path.join(path.dirname(HERE), 'sandbox', `${name}${path.extname(HERE)}`);
 }
 

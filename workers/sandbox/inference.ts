@@ -31,8 +31,6 @@ function buildDeps(): InferenceDeps {
     decodeLimits: workers.decodeLimits,
     steps: inferenceSteps({ maxOutputPixels: workers.maxOutputPixels }),
   };
-  // Load the warm models as soon as the child starts; jobs that need them wait for the same promise.
-  warmModels(deps.models, logger).catch((err: unknown) => logger.error({ err }, 'model warm-up failed'));
   return deps;
 }
 
@@ -40,11 +38,14 @@ function buildDeps(): InferenceDeps {
 restrictImageLoaders();
 exitWithParent();
 
-let deps: InferenceDeps | undefined;
+const deps = buildDeps();
+// Load the warm models while the child starts: BullMQ counts the child started once this module
+// has loaded, and the worker forks its children before taking jobs (startInferenceChildren), so
+// the first job finds its session open. A failure is logged; a job then opens the session itself.
+await warmModels(deps.models, deps.logger).catch((err: unknown) => deps.logger.error({ err }, 'model warm-up failed'));
 let generate: GenerateDeps | undefined;
 
 export default async function inferenceSandboxed(job: SandboxedJob) {
-  deps ??= buildDeps();
   // Every line about this job (model sessions opened for it included) names its run and step.
   const log = jobLogger(deps.logger, job);
   log.debug('step running in sandboxed child');
