@@ -183,7 +183,7 @@ export function stepOutputId(parts: { inputId: string; step: string; options: un
   return createHash('sha256').update(canonicalJson({ scheme: 1, ...parts, modelSha256: parts.modelSha256 ?? null })).digest('hex');
 }
 
-const PUBLIC_KEY_PATTERNS = [
+export const PUBLIC_KEY_PATTERNS: readonly RegExp[] = [
   new RegExp(`^t/${ID}/r/[0-9a-f]{64}/[1-9][0-9]{0,5}\\.(?:avif|webp|jpg)$`),
   // The lossless master imgix reads (no EXIF, made by us), never the original.
   new RegExp(`^t/${ID}/r/[0-9a-f]{64}/master\\.png$`),

@@ -5,8 +5,12 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { renderPublicKeysVcl } from '../cdn/varnish/public-keys.js';
 
-/** Where the shipped default.vcl lives; each run renders its own site.vcl (backend, ACL) ahead of it on vcl_path. */
+/**
+ * Where the shipped default.vcl lives; each run renders its own site.vcl (backend, ACL, host, key
+ * prefix) and public-keys.vcl ahead of it on vcl_path.
+ */
 export const VCL_DIR = fileURLToPath(new URL('../cdn/varnish/', import.meta.url));
 
 /** Options for {@link startVarnish}. */
@@ -15,8 +19,15 @@ export interface StartVarnishOptions {
   origin: string;
   /** Addresses or networks allowed to PURGE and BAN (the `purgers` ACL). Loopback by default. */
   purgers?: string[];
-  /** Host header to send to the origin instead of the client's (e.g. an S3 bucket host). */
+  /** Host header to send to the origin instead of the site's (e.g. an S3 bucket host). */
   originHost?: string;
+  /** The public host every request is normalised to; `cdn.example.test` by default. */
+  siteHost?: string;
+  /**
+   * The URL path before an object key on the origin: `/files/` for the API's file route,
+   * `/<bucket>/` for a path-style bucket; `/` (keys at the root) by default.
+   */
+  keyPrefix?: string;
   /** varnishd binary; `VARNISHD` or `/usr/sbin/varnishd` by default. */
   varnishd?: string;
 }
@@ -47,7 +58,7 @@ const vclString = (value: string, what: string) => {
 };
 
 /** The per-run site.vcl that cdn/varnish/default.vcl includes. */
-export function renderSiteVcl(options: Pick<StartVarnishOptions, 'origin' | 'purgers' | 'originHost'>): string {
+export function renderSiteVcl(options: Pick<StartVarnishOptions, 'origin' | 'purgers' | 'originHost' | 'siteHost' | 'keyPrefix'>): string {
   const origin = new URL(options.origin);
   if (origin.protocol !== 'http:' || (origin.pathname !== '/' && origin.pathname !== '') || origin.search) {
     throw new Error(`startVarnish: origin must be http://host:port, got ${options.origin}`);
@@ -58,6 +69,9 @@ export function renderSiteVcl(options: Pick<StartVarnishOptions, 'origin' | 'pur
     const [address, bits] = p.split('/');
     return `    ${vclString(address!, 'purger')}${bits ? `/${Number(bits)}` : ''};`;
   });
+  const keyPrefix = options.keyPrefix ?? '/';
+  if (!/^\/(?:[A-Za-z0-9._-]+\/)*$/.test(keyPrefix)) throw new Error(`startVarnish: keyPrefix must be like /files/, got ${keyPrefix}`);
+  const prefixRegex = vclString(`^${keyPrefix.replace(/\./g, '[.]')}`, 'keyPrefix');
   return [
     'backend origin {',
     `    .host = ${vclString(host, 'origin host')};`,
@@ -68,6 +82,13 @@ export function renderSiteVcl(options: Pick<StartVarnishOptions, 'origin' | 'pur
     '',
     'acl purgers {',
     ...acl,
+    '}',
+    '',
+    'sub site_recv {',
+    `    set req.http.host = ${vclString(options.siteHost ?? 'cdn.example.test', 'siteHost')};`,
+    `    if (req.url ~ ${prefixRegex}) {`,
+    `        set req.http.x-object-key = regsub(req.url, ${prefixRegex}, "");`,
+    '    }',
     '}',
     '',
     'sub site_backend_fetch {',
@@ -118,6 +139,8 @@ export async function startVarnish(options: StartVarnishOptions): Promise<Varnis
   const workdir = await mkdtemp(path.join(tmpdir(), 'varnish-'));
   try {
     await writeFile(path.join(workdir, 'site.vcl'), renderSiteVcl(options));
+    // The public keys as the code has them now (cdn/varnish/public-keys.test.ts checks the shipped copy).
+    await writeFile(path.join(workdir, 'public-keys.vcl'), renderPublicKeysVcl());
     // A port taken between freePort() and varnishd's bind makes it exit: try a few ports.
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();

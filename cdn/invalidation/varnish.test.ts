@@ -81,9 +81,11 @@ describe('Varnish with cdn/varnish/default.vcl (real varnishd)', () => {
 
   it('BANs exactly the purged URL and no other', async () => {
     const key = `asset:${randomUUID()}`;
-    const purged = object(MUTABLE, key);
-    const sibling = object(MUTABLE, key);
-    const prefixed = `${purged}.bak`;
+    // Public keys only reach the origin: one stable URL whose path is a prefix of another's.
+    const base = `/t/${randomUUID()}/assets/a1/latest/`;
+    const [purged, sibling, prefixed] = [`${base}200.jpg`, `${base}300.jpg`, `${base}2000.jpg`];
+    origin.set(purged, { body: 'x', cacheControl: MUTABLE, surrogateKey: key });
+    origin.set(sibling, { body: 'x', cacheControl: MUTABLE, surrogateKey: key });
     origin.set(prefixed, { body: 'x', cacheControl: MUTABLE });
     for (const p of [purged, sibling, prefixed]) await get(p);
     const result = await driver().purge({ surrogateKeys: [], urls: [`https://cdn.example.test${purged}`] });
@@ -115,6 +117,19 @@ describe('Varnish with cdn/varnish/default.vcl (real varnishd)', () => {
     await get(plain); // stale: served from grace while Varnish refetches in the background
     await expect.poll(() => origin.hits(plain), { timeout: 2000 }).toBe(2);
     expect(origin.hits(immutable)).toBe(1);
+  });
+
+  it('gives Age 0 only for objects it keeps longer than browsers may; others keep their true Age', async () => {
+    const held = object('public, max-age=60, s-maxage=31536000');
+    const immutable = object('public, max-age=31536000, immutable');
+    const plain = object('public, max-age=60');
+    for (const p of [held, immutable, plain]) await get(p);
+    await new Promise((r) => setTimeout(r, 1100));
+    expect((await get(held)).headers.get('age')).toBe('0');
+    expect((await get(immutable)).headers.get('age')).toBe('0');
+    const { cache, headers } = await get(plain);
+    expect(cache).toBe('HIT');
+    expect(Number(headers.get('age'))).toBeGreaterThanOrEqual(1);
   });
 
   it('soft purge serves the stale object once while it refetches, then the new one', async () => {

@@ -9,8 +9,17 @@ vcl 4.1;
 # Deployment-specific parts live in "site.vcl", found on vcl_path, which must define:
 #   backend origin { .host = "..."; .port = "..."; }   the origin (the only, hence default, backend)
 #   acl purgers { "127.0.0.1"; "::1"; }                who may PURGE and BAN
+#   sub site_recv { }                                  sets req.http.host to the public host, and
+#                                                      req.http.x-object-key to the object key the
+#                                                      URL names (the URL less the origin's prefix)
 #   sub site_backend_fetch { }                         per-site bereq changes (e.g. the S3 Host)
 # cdn/varnish/site.example.vcl is a template; test/varnish.ts renders one per test run.
+#
+# The edge fronts only what is public. "public-keys.vcl" (generated from PUBLIC_KEY_PATTERNS in
+# cdn/keys.ts by `npx tsx cdn/varnish/public-keys.ts`; a test fails when it is stale) lists the
+# keys an anonymous client may read: renditions, manifests and stable copies. Any other URL
+# (originals, asset records, bucket listings, the API's /metrics, /docs, /readyz...) and any
+# method but GET and HEAD gets a synthetic answer here and never reaches the origin.
 #
 # Purge API (only from `purgers`; anyone else gets 403):
 #   PURGE /  with `xkey: k1 k2 ...`        hard-purge every object tagged with any of the keys
@@ -25,6 +34,7 @@ vcl 4.1;
 import std;
 import xkey;
 
+include "public-keys.vcl";
 include "site.vcl";
 
 sub vcl_recv {
@@ -43,12 +53,27 @@ sub vcl_recv {
     if (req.method == "GET" && req.url == "/_varnish/health") {
         return (synth(200, "OK"));
     }
-    if (req.method == "GET" || req.method == "HEAD") {
-        # Objects are public and never vary by cookie; a cookie on the CDN's domain must not turn
-        # every request into a pass.
-        unset req.http.Cookie;
+    if (req.method != "GET" && req.method != "HEAD") {
+        # The builtin would pass these (or pipe unknown ones) to the origin: a PUT, DELETE or
+        # POST to a bucket must never be relayed by the CDN.
+        return (synth(405, "Method Not Allowed"));
     }
-    # Falls through to the builtin vcl_recv (host normalisation, pass for non-GET and Authorization).
+    # Objects are public and never vary by cookie or credentials: neither may turn a request into
+    # a pass to the origin.
+    unset req.http.Cookie;
+    unset req.http.Authorization;
+    # A query string names no other object, only a way to make new cache entries (`?v=1`, `?v=2`)
+    # or to ask S3 for something else (`?acl`, `?tagging`, `?list-type=2`): drop it.
+    set req.url = regsub(req.url, "[?#].*$", "");
+    unset req.http.x-object-key;
+    call site_recv;
+    if (!req.http.x-object-key) {
+        return (synth(404, "Not Found"));
+    }
+    # 404 unless the key is public (public-keys.vcl).
+    call cdn_public_key;
+    unset req.http.x-object-key;
+    return (hash);
 }
 
 sub cdn_purge {
@@ -115,6 +140,23 @@ sub vcl_backend_response {
         beresp.ttl > 0s && beresp.ttl < 365d) {
         set beresp.ttl = 365d;
     }
+    # Browsers may keep an object `max-age` seconds from when they get it; the edge keeps mutable
+    # objects until a purge (s-maxage) and immutable ones a year. Passing on the edge's Age would
+    # make a browser see a manifest cached an hour ago as 59 minutes stale and revalidate it on
+    # every view: when the edge may keep an object longer than a browser, deliver it with Age 0.
+    # An immutable object never changes under its URL, so its age means nothing to a browser.
+    # (Any other object the edge keeps no longer than browsers keeps its true Age, so the two
+    # never add up.)
+    unset beresp.http.x-age-reset;
+    set beresp.http.x-browser-ttl = "0";
+    if (beresp.http.Cache-Control ~ "(?i)(^|[\s,])max-age=[0-9]+") {
+        set beresp.http.x-browser-ttl = regsub(beresp.http.Cache-Control, "(?i)^(.*[\s,])?max-age=([0-9]+).*$", "\2");
+    }
+    if (beresp.ttl > std.duration(beresp.http.x-browser-ttl + "s", 0s) ||
+        (beresp.ttl > 0s && beresp.http.Cache-Control ~ "(?i)(^|[\s,])immutable($|[\s,])")) {
+        set beresp.http.x-age-reset = "1";
+    }
+    unset beresp.http.x-browser-ttl;
     # Falls through to the builtin vcl_backend_response, which honours Cache-Control/Expires
     # (s-maxage, max-age) and makes no-store/no-cache/private/Set-Cookie answers hit-for-miss.
 }
@@ -134,20 +176,29 @@ sub vcl_deliver {
     unset resp.http.x-amz-request-id;
     unset resp.http.x-amz-id-2;
     unset resp.http.X-Varnish;
+    if (resp.http.x-age-reset) {
+        set resp.http.Age = "0";
+        unset resp.http.x-age-reset;
+    }
 }
 
 sub vcl_synth {
-    if (req.method == "PURGE" || req.method == "BAN" || req.url == "/_varnish/health") {
-        # Plain answers for tools; the builtin would send an HTML page and `Retry-After: 5`.
-        set resp.http.Content-Type = "text/plain; charset=utf-8";
-        if (req.method == "PURGE" && req.http.X-Purged) {
-            set resp.http.X-Purged = req.http.X-Purged;
-        }
-        if (req.method == "BAN" && req.http.x-ban-error) {
-            set resp.reason = resp.reason + ": " + req.http.x-ban-error;
-        }
-        set resp.body = resp.reason + {"
-"};
-        return (deliver);
+    # Plain answers for tools and refusals; the builtin would send an HTML page and `Retry-After: 5`.
+    set resp.http.Content-Type = "text/plain; charset=utf-8";
+    if (req.method == "PURGE" && req.http.X-Purged) {
+        set resp.http.X-Purged = req.http.X-Purged;
     }
+    if (req.method == "BAN" && req.http.x-ban-error) {
+        set resp.reason = resp.reason + ": " + req.http.x-ban-error;
+    }
+    if (resp.status == 405) {
+        set resp.http.Allow = "GET, HEAD";
+    }
+    if (resp.status == 404) {
+        # A refusal for a private URL must not be cached by browsers or proxies either.
+        set resp.http.Cache-Control = "no-store";
+    }
+    set resp.body = resp.reason + {"
+"};
+    return (deliver);
 }

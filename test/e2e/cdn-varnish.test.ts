@@ -28,7 +28,7 @@ describe('stable URLs through a real Varnish', () => {
 
   beforeAll(async () => {
     const port = await freePort();
-    varnish = await startVarnish({ origin: `http://127.0.0.1:${port}` });
+    varnish = await startVarnish({ origin: `http://127.0.0.1:${port}`, keyPrefix: '/files/' });
     service = await startTestService({
       PORT: String(port),
       CDN_INVALIDATOR: 'varnish',
