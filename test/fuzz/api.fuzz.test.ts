@@ -33,7 +33,7 @@ describe('fuzz: the API answers hostile requests with success or a documented 4x
   let service: TestService;
   let key: string;
   let fish: Buffer;
-  const call = (method: string, path: string, init: { body?: BodyInit; headers?: Record<string, string> } = {}) =>
+  const call = (method: string, path: string, init: { body?: string | Buffer; headers?: Record<string, string> } = {}) =>
     fetch(`${service.url}${path}`, { method, ...init, headers: { authorization: `Bearer ${key}`, ...init.headers }, signal: AbortSignal.timeout(ANSWER_MS) });
 
   beforeAll(async () => {
@@ -70,7 +70,8 @@ describe('fuzz: the API answers hostile requests with success or a documented 4x
       fish,
       Buffer.from(`\r\n--${boundary}--\r\n`),
     ]);
-    const mutation = fc.oneof(
+    type Mutation = (b: Buffer) => Buffer;
+    const mutation: fc.Arbitrary<Mutation> = fc.oneof(
       fc.double({ min: 0, max: 1, noNaN: true }).map((f) => (b: Buffer) => b.subarray(0, Math.floor(f * b.length))),
       fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.uint8Array({ maxLength: 64 })).map(([f, junk]) => (b: Buffer) => Buffer.concat([b.subarray(0, Math.floor(f * b.length)), Buffer.from(junk), b.subarray(Math.floor(f * b.length))])),
       fc.constantFrom(
@@ -84,7 +85,7 @@ describe('fuzz: the API answers hostile requests with success or a documented 4x
     );
     const contentType = fc.constantFrom(`multipart/form-data; boundary=${boundary}`, 'multipart/form-data', 'multipart/form-data; boundary=other', `multipart/mixed; boundary=${boundary}`, 'text/plain', 'application/json');
     await fc.assert(fc.asyncProperty(fc.array(mutation, { maxLength: 3 }), contentType, async (mutations, type) => {
-      const body = mutations.reduce((b, m) => m(b), valid);
+      const body = mutations.reduce<Buffer>((b, m) => m(b), valid);
       await judged(await call('POST', '/v1/assets', { body, headers: { 'content-type': type } }), `upload (${mutations.length} mutations, ${type})`);
     }), fuzzParams(40));
   }, fuzzTimeout(120_000));
