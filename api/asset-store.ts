@@ -7,7 +7,11 @@ import { safeFilename } from '../lib/filename.js';
 export interface AssetRecord {
   id: string;
   tenantId: string;
-  /** The merchant's SKU, set on the first upload: its stable URLs live under `sku/<sku>/`. */
+  /**
+   * The merchant's SKU: its stable URLs live under `sku/<sku>/`. Set by the upload that names one;
+   * a later upload of the same bytes naming another SKU moves the asset there (its next publish
+   * removes its objects from the old SKU's URLs).
+   */
   sku?: string;
   original: {
     key: string;
@@ -45,15 +49,23 @@ export class AssetStore {
     return raw ? withSafeFilename(JSON.parse(raw.toString('utf8')) as AssetRecord) : undefined;
   }
 
-  /** Return the existing record for these bytes, or write `record` and return it. */
+  /**
+   * Return the existing record for these bytes, or write `record` and return it. An upload that
+   * names a SKU other than the stored one moves the asset to it; one that names none keeps it.
+   */
   async getOrCreate(given: AssetRecord): Promise<{ asset: AssetRecord; created: boolean }> {
     const record = withSafeFilename(given);
     const existing = await this.get(record.tenantId, record.id);
-    if (existing) return { asset: existing, created: false };
+    if (existing && (record.sku === undefined || record.sku === existing.sku)) return { asset: existing, created: false };
+    const asset = existing ? { ...existing, sku: record.sku } : record;
+    await this.write(asset);
+    return { asset, created: !existing };
+  }
+
+  private async write(record: AssetRecord): Promise<void> {
     await this.storage.put(assetRecordKey(record.tenantId, record.id), Buffer.from(JSON.stringify(record, null, 2)), {
       contentType: 'application/json',
       cacheControl: 'private, no-store',
     });
-    return { asset: record, created: true };
   }
 }

@@ -7,7 +7,8 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
  * - `reset`: forward a request's head and up to `afterBytes` of its body, then reset both sides
  *   (a connection lost mid-upload: the server sees a truncated body); only requests whose method
  *   is in `methods`, when given, the others pass;
- * - `stall`: accept requests and never answer (a hung server; only client timeouts end them);
+ * - `stall`: accept requests and never answer (a hung server; only client timeouts end them); only
+ *   requests whose method is in `methods`, when given, the others pass;
  * - `status`: answer the next `count` requests with a canned HTTP `status` (e.g. 500) without
  *   forwarding them, then go back to `pass`.
  */
@@ -15,7 +16,7 @@ export type FaultMode =
   | { kind: 'pass' }
   | { kind: 'refuse' }
   | { kind: 'reset'; afterBytes: number; methods?: string[] }
-  | { kind: 'stall' }
+  | { kind: 'stall'; methods?: string[] }
   | { kind: 'status'; status: number; count: number };
 
 /** What the proxy saw and did, for assertions and for RELIABILITY.md. */
@@ -130,7 +131,7 @@ export async function startFaultProxy(target: { host: string; port: number }): P
       if (/\r\ntransfer-encoding:\s*chunked/i.test(text)) passthrough = true;
       resetAfter = Infinity;
       const current = mode;
-      if (current.kind === 'stall') {
+      if (current.kind === 'stall' && (!current.methods || current.methods.includes(method))) {
         stats.stalled++;
         bodyAction = 'swallow';
         passthrough = false;
