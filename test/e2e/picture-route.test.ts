@@ -48,6 +48,13 @@ describe('the <picture> snippet per request', () => {
     expect((await fetch(`${service.url}/v1/assets/${assetId}/picture`)).status).toBe(401);
   });
 
+  it('is listed in the OpenAPI document as text/html', async () => {
+    const doc = (await (await fetch(`${service.url}/openapi.json`)).json()) as { paths: Record<string, { get?: { responses: Record<string, { content?: Record<string, unknown> }> } }> };
+    const route = doc.paths['/v1/assets/{id}/picture']?.get;
+    expect(route).toBeDefined();
+    expect(Object.keys(route!.responses['200']?.content ?? {})).toEqual(['text/html']);
+  });
+
   it('refuses a recipe whose picture choices are invalid with 422 INVALID_RECIPE, as any bad recipe', async () => {
     for (const picture of [{ loading: 'soon' }, { sizes: 'a"b' }, { fetchpriority: 'high' }]) {
       const res = await upload(service, key, await readFile(fixture('coffee.png')), { recipe: { ...RECIPE, picture } });
