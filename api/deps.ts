@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../lib/redis.js';
 import type { ObjectStorage } from '../cdn/storage.js';
 import type { AppConfig } from '../lib/config.js';
 import type { Metrics } from '../lib/metrics.js';
@@ -16,7 +16,7 @@ import type { TakedownDeps } from '../workers/takedown.js';
 /** Everything the routes need, built once by the composition root (`bin/`). */
 export interface ApiDeps {
   config: AppConfig;
-  redis: Redis;
+  redis: RedisConnection;
   storage: ObjectStorage;
   tenants: TenantStore;
   assets: AssetStore;

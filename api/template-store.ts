@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../lib/redis.js';
 import { AppError } from '../lib/errors.js';
 import { builtinTemplates } from '../templates/builtin.js';
 import { parseTemplate, type VersionedTemplate } from '../templates/schema.js';
@@ -13,7 +13,7 @@ export interface StoredTemplate extends VersionedTemplate {
  * validated on the way in and again on the way out, so a schema change never serves a bad one.
  */
 export class TemplateStore {
-  constructor(private readonly redis: Redis, private readonly prefix: string, private readonly maxPerTenant: number) {}
+  constructor(private readonly redis: RedisConnection, private readonly prefix: string, private readonly maxPerTenant: number) {}
 
   private key = (tenantId: string) => `${this.prefix}:templates:${tenantId}`;
 

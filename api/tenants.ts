@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../lib/redis.js';
 import { notFound } from '../lib/errors.js';
 
 export interface Tenant {
@@ -23,7 +23,7 @@ const newId = (prefix: string, bytes: number) => `${prefix}_${randomBytes(bytes)
 
 /** Tenants and their API keys, in Redis. */
 export class TenantStore {
-  constructor(private readonly redis: Redis, private readonly prefix: string) {}
+  constructor(private readonly redis: RedisConnection, private readonly prefix: string) {}
 
   private tenantKey = (id: string) => `${this.prefix}:tenant:${id}`;
   private apiKeyKey = (hash: string) => `${this.prefix}:apikey:${hash}`;

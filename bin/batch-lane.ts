@@ -6,7 +6,7 @@ import type { ObjectStorage } from '../cdn/storage.js';
 import type { AppConfig } from '../lib/config.js';
 import type { Env } from '../lib/env.js';
 import type { Logger } from '../lib/logger.js';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../lib/redis.js';
 import { loadBatchConfig } from '../workers/batches/config.js';
 import { noBatchEvents, type BatchEventSink } from '../workers/batches/events.js';
 import type { BatchItemDeps } from '../workers/batches/item.js';
@@ -31,7 +31,7 @@ export interface BatchLaneParts {
 export function createBatchLane(input: {
   env: Env;
   config: AppConfig;
-  redis: Redis;
+  redis: RedisConnection;
   storage: ObjectStorage;
   queues: Queues;
   runs: RunStore;

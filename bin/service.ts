@@ -78,10 +78,10 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const config = loadConfig(options.env);
   restrictImageLoaders();
   const logger = createLogger(config.logLevel, {}, options.logDestination);
-  await assertRedisReachable(config.workers.redisUrl);
+  await assertRedisReachable(config.workers.redis);
 
-  const redis = createRedis(config.workers.redisUrl, 'api');
-  const workerRedis = createRedis(config.workers.redisUrl, 'workers');
+  const redis = createRedis(config.workers.redis, 'api');
+  const workerRedis = createRedis(config.workers.redis, 'workers');
   // Log connection errors (ioredis reconnects by itself) instead of ioredis's "Unhandled error event".
   for (const r of [redis, workerRedis]) r.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
   const storage = createStorage(config.cdn);
@@ -151,7 +151,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
 
   const inboxConfig = connectors.config.inbox;
   const inbox = inboxConfig && (wantApi || workerQueues.includes('publish'))
-    ? createInbox({ ingest: { config, storage, assets: new AssetStore(storage), runs, queues }, redis, prefix: config.workers.queuePrefix, folder: inboxConfig.folder, pollMs: inboxConfig.pollMs, logger })
+    ? createInbox({ ingest: { config, storage, assets: new AssetStore(storage), runs, queues, templates: new TemplateStore(redis, config.workers.queuePrefix, config.api.maxTemplatesPerTenant) }, redis, prefix: config.workers.queuePrefix, folder: inboxConfig.folder, pollMs: inboxConfig.pollMs, logger })
     : undefined;
 
   if (wantApi) {

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import path from 'node:path';
-import type { Redis } from 'ioredis';
+import { scanKeys, type RedisConnection } from '../lib/redis.js';
 import { ingestOriginal, type IngestDeps } from '../api/routes/ingest.js';
 import { isValidId, tenantPrefix } from '../cdn/keys.js';
 import { AppError } from '../lib/errors.js';
@@ -18,7 +18,7 @@ import type { Logger } from '../lib/logger.js';
  */
 export interface InboxDeps {
   ingest: IngestDeps;
-  redis: Redis;
+  redis: RedisConnection;
   /** The deployment's Redis key prefix (QUEUE_PREFIX). */
   prefix: string;
   /** Folder under each tenant's prefix (INBOX_PREFIX). */
@@ -57,11 +57,10 @@ export function createInbox(deps: InboxDeps, options: { autostart?: boolean } = 
   async function tenantIds(): Promise<string[]> {
     const ids: string[] = [];
     // Tenant records are `<prefix>:tenant:<id>` (api/tenants.ts); `tenant-keys:` does not match.
-    for await (const keys of redis.scanStream({ match: `${prefix}:tenant:*`, count: 500 })) {
-      for (const key of keys as string[]) {
-        const id = key.slice(`${prefix}:tenant:`.length);
-        if (isValidId(id)) ids.push(id);
-      }
+    // QUEUE_PREFIX holds no glob characters (a hash tag's braces are literal in MATCH).
+    for (const key of await scanKeys(redis, `${prefix}:tenant:*`)) {
+      const id = key.slice(`${prefix}:tenant:`.length);
+      if (isValidId(id)) ids.push(id);
     }
     return ids.sort();
   }

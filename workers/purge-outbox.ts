@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../lib/redis.js';
 import { z } from 'zod';
 
 /** One run's purge request, waiting in the outbox for the next batch. */
@@ -18,7 +18,7 @@ export type PurgeRequestEntry = z.output<typeof purgeRequestSchema>;
  * re-renders costs the CDN a few requests, not one per run.
  */
 export class PurgeOutbox {
-  constructor(private readonly redis: Redis, private readonly prefix: string) {}
+  constructor(private readonly redis: RedisConnection, private readonly prefix: string) {}
 
   private get key() {
     return `${this.prefix}:purge-outbox`;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { FlowProducer, Queue, type FlowJob, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../lib/redis.js';
 import type { QueueProbe } from '../lib/metrics.js';
 import { QUEUE_KINDS, type QueueKind, type WorkersConfig } from './config.js';
 import { generateJobOptionsSchema, JOB_CATALOGUE, type JobData, type JobName } from './catalogue.js';
@@ -16,7 +16,7 @@ export interface Queues {
   close(): Promise<void>;
 }
 
-export function createQueues(connection: Redis, prefix: string, onError?: (err: Error) => void): Queues {
+export function createQueues(connection: RedisConnection, prefix: string, onError?: (err: Error) => void): Queues {
   const queues = Object.fromEntries(QUEUE_KINDS.map((k) => [k, new Queue(k, { connection, prefix })])) as Record<QueueKind, Queue>;
   const flow = new FlowProducer({ connection, prefix });
   // Without a listener BullMQ prints connection errors (a Redis restart) bare on stderr.

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../lib/redis.js';
 import type { ErrorCode } from '../lib/errors.js';
 import type { Recipe } from './recipe.js';
 
@@ -68,7 +68,7 @@ const RUNS_PER_ASSET = 100;
  * steps never overwrite each other; the run's state is derived on read, never stored twice.
  */
 export class RunStore {
-  constructor(private readonly redis: Redis, private readonly prefix: string) {}
+  constructor(private readonly redis: RedisConnection, private readonly prefix: string) {}
 
   private key = (runId: string) => `${this.prefix}:run:${runId}`;
   private assetRunsKey = (tenantId: string, assetId: string) => `${this.prefix}:asset-runs:${tenantId}:${assetId}`;
@@ -119,8 +119,8 @@ export class RunStore {
   }
 
   /**
-   * Mark a run cancelled (its asset was taken down). Steps check this before they start and
-   * publish checks it again after writing, so a cancelled run publishes nothing.
+   * Mark a run cancelled (its asset was taken down). Its state reads `cancelled` at once; publish
+   * checks this before writing and again after, so a cancelled run publishes nothing.
    */
   async cancel(runId: string): Promise<void> {
     if (await this.redis.exists(this.key(runId))) await this.redis.hset(this.key(runId), 'cancelled', new Date().toISOString());

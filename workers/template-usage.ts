@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../lib/redis.js';
 
 /** The template (id and version, the run's params applied) an asset's latest run used, and that run's recipe. */
 export interface TemplateUse {
@@ -13,7 +13,7 @@ export interface TemplateUse {
  * one set of asset ids per template, so a template edit can find the catalog to re-render.
  */
 export class TemplateUsage {
-  constructor(private readonly redis: Redis, private readonly prefix: string) {}
+  constructor(private readonly redis: RedisConnection, private readonly prefix: string) {}
 
   private byAssetKey = (tenantId: string) => `${this.prefix}:asset-template:${tenantId}`;
   private byTemplateKey = (tenantId: string, templateId: string) => `${this.prefix}:template-assets:${tenantId}:${templateId}`;

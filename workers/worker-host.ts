@@ -2,8 +2,9 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker, type Job, type Processor } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../lib/redis.js';
 import type { Env } from '../lib/env.js';
+import { forkExecArgv } from '../lib/fork-args.js';
 import { ownValue } from '../lib/own-keys.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../lib/metrics.js';
@@ -27,7 +28,7 @@ import { webhookJobSchema } from './webhooks/types.js';
 export interface WorkerHostDeps {
   config: WorkersConfig;
   /** A connection with `maxRetriesPerRequest: null`, as BullMQ workers require. */
-  connection: Redis;
+  connection: RedisConnection;
   runs: RunStore;
   inference: InferenceDeps;
   render: RenderDeps;
@@ -155,11 +156,10 @@ export function sandboxFile(name: string): string {
 }
 
 function sandboxOptions(deps: WorkerHostDeps) {
-  const fromSource = path.extname(HERE) === '.ts';
   return {
     workerForkOptions: {
       env: deps.childEnv as NodeJS.ProcessEnv,
-      execArgv: fromSource ? ['--import', 'tsx'] : [],
+      execArgv: forkExecArgv(HERE),
     },
   };
 }

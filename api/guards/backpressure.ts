@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../lib/redis.js';
 import { AppError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { redisUnavailable, UNAVAILABLE_RETRY_AFTER_S, withTimeout } from './guard-redis.js';
@@ -16,7 +16,7 @@ const PENDING_STATES = ['waiting', 'prioritized', 'delayed', 'active'] as const;
 export const WORK_ROUTES = new Set(['POST /v1/assets', 'POST /v1/assets/:id/runs', 'POST /v1/assets/from-url']);
 
 export interface BackpressureOptions {
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
   maxDepth: number;
   logger: Logger;

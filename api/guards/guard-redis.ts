@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { duplicateRedis, type RedisConnection } from '../../lib/redis.js';
 import { AppError } from '../../lib/errors.js';
 
 /** How long a guard may wait on Redis before it calls Redis down. */
@@ -10,8 +10,8 @@ export const GUARD_TIMEOUT_MS = 1000;
  * its commands queue and wait forever; a guard must instead fail at once, so this connection has
  * no offline queue and a command timeout.
  */
-export function createGuardRedis(shared: Redis): Redis {
-  const redis = shared.duplicate({
+export function createGuardRedis(shared: RedisConnection): RedisConnection {
+  const redis = duplicateRedis(shared, {
     connectionName: 'api-guards',
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,

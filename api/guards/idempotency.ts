@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../lib/redis.js';
 import { AppError, describesRequest } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { redisUnavailable, UNAVAILABLE_RETRY_AFTER_S, withTimeout } from './guard-redis.js';
@@ -24,7 +24,7 @@ declare module 'fastify' {
 type Stored = { state: 'pending'; fingerprint: string } | { state: 'done'; fingerprint: string; status: number; body: string };
 
 export interface IdempotencyOptions {
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
   logger: Logger;
 }

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../lib/redis.js';
 import { AppError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { hashApiKey } from '../tenants.js';
@@ -23,7 +23,7 @@ return {n, ttl}`;
 const UNLIMITED = /^\/(healthz|readyz|metrics|openapi\.json)(\?|$)|^\/(files|docs)(\/|\?|$)/;
 
 export interface RateLimitOptions {
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
   perMinute: number;
   uploadPerMinute: number;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Env } from '../../lib/env.js';
 import { AppError, type ErrorCode } from '../../lib/errors.js';
+import { forkExecArgv } from '../../lib/fork-args.js';
 import type { RenderResult } from '../catalogue.js';
 import type { InlineStepEvent, InlineStepsTask } from '../inline-steps.js';
 
@@ -52,7 +53,7 @@ export function createStepPool(size: number, env: Env): StepPool {
   const spawn = (): ChildProcess => {
     const child = fork(CHILD, [], {
       env: env as NodeJS.ProcessEnv,
-      execArgv: path.extname(HERE) === '.ts' ? ['--import', 'tsx'] : [],
+      execArgv: forkExecArgv(HERE),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     all.add(child);

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../lib/redis.js';
 import type { ErrorCode } from '../../lib/errors.js';
 import type { Recipe } from '../recipe.js';
 import type { BatchEventCounts } from './events.js';
@@ -91,7 +91,7 @@ return {1, tonumber(n[1]) or 0, tonumber(n[2]) or 0}
 
 /** Batch records in Redis: counters are the truth for status; items and results for the export. */
 export class BatchStore {
-  constructor(readonly redis: Redis, readonly prefix: string) {}
+  constructor(readonly redis: RedisConnection, readonly prefix: string) {}
 
   key = (batchId: string, part: 'meta' | 'n' | 'items' | 'state' | 'result' | 'waiting' | 'parked' | 'failures' | 'done') =>
     `${this.prefix}:batch:${batchId}:${part}`;

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../lib/redis.js';
 import type { Logger } from '../../lib/logger.js';
 import type { GuardOptions } from '../../lib/safe-fetch.js';
 import type { ConnectorsConfig } from './config.js';
@@ -18,7 +18,7 @@ export interface Connectors {
   delivery: DeliveryDeps;
 }
 
-export function createConnectors(deps: { redis: Redis; prefix: string; publishQueue: Queue; config: ConnectorsConfig; logger: Logger }): Connectors {
+export function createConnectors(deps: { redis: RedisConnection; prefix: string; publishQueue: Queue; config: ConnectorsConfig; logger: Logger }): Connectors {
   const store = new WebhookStore(deps.redis, deps.prefix);
   const guard: GuardOptions = { allowLoopbackForTests: deps.config.urlFetch.allowLoopbackForTests };
   const publisher = createEventPublisher({ store, queue: deps.publishQueue, config: deps.config.webhooks, logger: deps.logger });

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../lib/redis.js';
 import type { DeliveryAttempt, DeliveryRecord, WebhookEventType, WebhookSubscription } from './types.js';
 
 /** Delivery records live this long after their last write. */
@@ -18,7 +18,7 @@ export const deliveryIdFor = (subscriptionId: string, eventId: string) =>
  * hold what a tenant can read back).
  */
 export class WebhookStore {
-  constructor(private readonly redis: Redis, private readonly prefix: string) {}
+  constructor(private readonly redis: RedisConnection, private readonly prefix: string) {}
 
   private subKey = (id: string) => `${this.prefix}:webhook:${id}`;
   private tenantSubsKey = (tenantId: string) => `${this.prefix}:webhooks:${tenantId}`;
