@@ -1,9 +1,11 @@
+import { nameTable } from './own-keys.js';
+
 /** Formats accepted as originals, identified from their bytes (never the name or declared type). */
 export type SourceFormat = 'jpeg' | 'png' | 'webp' | 'avif' | 'heic' | 'tiff' | 'gif';
 
-export const EXTENSIONS: Record<SourceFormat, string> = {
+export const EXTENSIONS = nameTable<Record<SourceFormat, string>>({
   jpeg: 'jpg', png: 'png', webp: 'webp', avif: 'avif', heic: 'heic', tiff: 'tif', gif: 'gif',
-};
+});
 
 /** ISO-BMFF brands of HEVC-coded HEIF (iPhone photos); `mif1`/`msf1` are the generic HEIF brands. */
 const HEIC_BRANDS = /heic|heix|hevc|hevx|heim|heis|mif1|msf1/;
