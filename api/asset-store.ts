@@ -13,6 +13,8 @@ export interface AssetRecord {
    * removes its objects from the old SKU's URLs).
    */
   sku?: string;
+  /** SKUs the asset was moved off: publishing no longer refreshes them and removes its files there. */
+  releasedSkus?: string[];
   original: {
     key: string;
     sha256: string;
@@ -57,7 +59,7 @@ export class AssetStore {
     const record = withSafeFilename(given);
     const existing = await this.get(record.tenantId, record.id);
     if (existing && (record.sku === undefined || record.sku === existing.sku)) return { asset: existing, created: false };
-    const asset = existing ? { ...existing, sku: record.sku } : record;
+    const asset = existing ? moveSku(existing, record.sku!) : record;
     await this.write(asset);
     return { asset, created: !existing };
   }
@@ -68,4 +70,11 @@ export class AssetStore {
       cacheControl: 'private, no-store',
     });
   }
+}
+
+/** The asset under `sku`, its previous SKU released (and `sku` no longer released, if it was). */
+function moveSku(asset: AssetRecord, sku: string): AssetRecord {
+  const released = [...(asset.releasedSkus ?? []), ...(asset.sku ? [asset.sku] : [])].filter((s) => s !== sku);
+  const { releasedSkus: _old, ...rest } = asset;
+  return { ...rest, sku, ...(released.length ? { releasedSkus: [...new Set(released)] } : {}) };
 }

@@ -30,12 +30,12 @@ export function renditionSurrogateKeys(tenantId: string, assetId: string): strin
 }
 
 /** Keys of a mutable object (manifest, stable URL): the rendition's plus the SKU and the `stable:` ones purged on change. */
-export function mutableSurrogateKeys(tenantId: string, assetId: string, sku?: string): string[] {
+export function mutableSurrogateKeys(tenantId: string, assetId: string, skus: readonly string[] = []): string[] {
   return [
     ...renditionSurrogateKeys(tenantId, assetId),
-    ...(sku ? [surrogateKey.sku(tenantId, sku)] : []),
+    ...skus.map((sku) => surrogateKey.sku(tenantId, sku)),
     surrogateKey.stable(tenantId, assetId),
-    ...(sku ? [surrogateKey.stableSku(tenantId, sku)] : []),
+    ...skus.map((sku) => surrogateKey.stableSku(tenantId, sku)),
   ];
 }
 

@@ -14,6 +14,7 @@ import type { PurgeRequestEntry } from '../purge-outbox.js';
 import { RunStore } from '../run-store.js';
 import { TemplateUsage } from '../template-usage.js';
 import { processPublish, type PublishDeps } from './publish.js';
+import { assetIdFor, AssetStore } from '../../api/asset-store.js';
 
 /**
  * The publish step against a real disk bucket and real Redis: the stable namespace mirrors the
@@ -93,16 +94,32 @@ describe('publish keeps stable URLs an exact mirror of the manifest', () => {
     }
   });
 
-  it('moves an asset off its old SKU: the old SKU URLs stop serving it and are purged', async () => {
-    const asset = 'ast_move';
+  it('moves an asset off the SKU an upload moved it from: the old SKU URLs stop serving it and are purged', async () => {
+    const assets = new AssetStore(storage);
+    const sha = 'b'.repeat(64);
+    const record = (sku: string) => ({ id: assetIdFor(T, sha), tenantId: T, sku, original: { key: 'k', sha256: sha, format: 'jpeg', width: 1, height: 1, bytes: 1 }, createdAt: '' });
+    const asset = (await assets.getOrCreate(record('OLD-1'))).asset.id;
     await (await publish(asset, await renderedSet('m1', [200], ['jpeg']), 'OLD-1')).run();
     expect(await list('sku/OLD-1/')).toEqual(['200.jpg']);
     purges.length = 0;
+    await assets.getOrCreate(record('NEW-1'));
     await (await publish(asset, await renderedSet('m2', [200], ['jpeg']), 'NEW-1')).run();
     expect(await list('sku/OLD-1/')).toEqual([]);
     expect(await list('sku/NEW-1/')).toEqual(['200.jpg']);
     expect(purges[0]!.keys).toEqual(expect.arrayContaining([`stable-sku:${T}/OLD-1`, `stable-sku:${T}/NEW-1`]));
     expect(purges[0]!.urls).toContain(`https://cdn.test/t/${T}/sku/OLD-1/200.jpg`);
+  });
+
+  it('keeps every SKU a catalog published one photo under, and refreshes them all on a re-render', async () => {
+    const asset = 'ast_variants';
+    await (await publish(asset, await renderedSet('v1', [200, 400], ['jpeg']), 'VAR-RED')).run();
+    await (await publish(asset, await renderedSet('v1', [200, 400], ['jpeg']), 'VAR-BLUE')).run();
+    expect(await list('sku/VAR-RED/')).toEqual(['200.jpg', '400.jpg']);
+    await (await publish(asset, await renderedSet('v2', [200], ['webp']))).run();
+    for (const sku of ['VAR-RED', 'VAR-BLUE']) {
+      expect(await list(`sku/${sku}/`)).toEqual(['200.webp']);
+      expect((await storage.get(`t/${T}/sku/${sku}/200.webp`))!.toString()).toBe('v2 200 webp');
+    }
   });
 
   it('lets the latest publish own a SKU two assets claim; the one that leaves does not remove the other', async () => {

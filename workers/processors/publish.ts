@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import { buildManifest, type AssetManifest } from '../../cdn/manifest.js';
-import { aliasKey, aliasPrefixes, channelAliasPrefix, manifestKey, skuAliasPrefix } from '../../cdn/keys.js';
+import { aliasKey, aliasPrefixes, assetRecordKey, channelAliasPrefix, manifestKey, skuAliasPrefix } from '../../cdn/keys.js';
 import type { ObjectStorage } from '../../cdn/storage.js';
 import type { CdnConfig } from '../../cdn/config.js';
 import { mutableCacheControl, mutableSurrogateKeys, purgeKeysFor, surrogateKey, SURROGATE_KEY_METADATA } from '../../cdn/surrogate-keys.js';
@@ -11,7 +11,7 @@ import type { PurgeRequestEntry } from '../purge-outbox.js';
 import type { RunStore } from '../run-store.js';
 import type { TemplateUsage } from '../template-usage.js';
 import { takedownAsset } from '../takedown.js';
-import { readPublication, removeOwned, removeStale, writePublication } from './stable-mirror.js';
+import { readPublication, removeOwned, removeStale, stillHolds, writePublication } from './stable-mirror.js';
 
 export interface PublishDeps {
   storage: ObjectStorage;
@@ -45,9 +45,11 @@ export async function processPublish(job: Pick<Job, 'getChildrenValues'>, data: 
   const render = renderResultSchema.parse(childValues[0]);
   const sets = [render, ...(render.channels ?? [])];
   const previous = await readPublication(deps.storage, data.tenantId, data.assetId);
-  const skus = [...new Set([...previous.skus, ...(data.sku ? [data.sku] : [])])];
-  await writePublication(deps.storage, data.tenantId, data.assetId, { sets: [...previous.sets, ...sets.map((s) => s.setId)], skus });
-  const prefixes = aliasPrefixes(data.tenantId, data.assetId, data.sku);
+  const targets = await skusToPublish(deps, data, previous.skus);
+  const skus = [...new Set([...previous.skus, ...targets])];
+  const publishedSets = [...previous.sets, ...sets.map((s) => s.setId)];
+  await writePublication(deps.storage, data.tenantId, data.assetId, { sets: publishedSets, skus });
+  const prefixes = [...aliasPrefixes(data.tenantId, data.assetId), ...targets.map((sku) => skuAliasPrefix(data.tenantId, sku))];
   // The recipe holds the run's choices for the <picture> snippet (loading, sizes).
   const run = await deps.runs.get(data.tenantId, data.runId);
   const manifest: AssetManifest = buildManifest({
@@ -75,7 +77,7 @@ export async function processPublish(job: Pick<Job, 'getChildrenValues'>, data: 
     cacheControl: mutableCacheControl(deps.purging),
     metadata: {
       [SURROGATE_KEY_METADATA]: [
-        ...mutableSurrogateKeys(data.tenantId, data.assetId, data.sku),
+        ...mutableSurrogateKeys(data.tenantId, data.assetId, targets),
         ...(render.template ? [surrogateKey.template(data.tenantId, render.template.id)] : []),
       ].join(' '),
     },
@@ -108,11 +110,11 @@ export async function processPublish(job: Pick<Job, 'getChildrenValues'>, data: 
 
   // The namespace now mirrors the manifest exactly: what it no longer lists goes (and is purged).
   const removed = await removeStale(deps.storage, prefixes, new Set(written));
-  // A SKU the asset left (its SKU moved): its objects there go; another asset's there stay.
+  // A SKU the asset left (moved off it, or another asset took it): its own objects there go.
   for (const sku of skus) {
-    if (sku !== data.sku) removed.push(...(await removeOwned(deps.storage, skuAliasPrefix(data.tenantId, sku), data.tenantId, data.assetId)));
+    if (!targets.includes(sku)) removed.push(...(await removeOwned(deps.storage, skuAliasPrefix(data.tenantId, sku), data.tenantId, data.assetId)));
   }
-  await writePublication(deps.storage, data.tenantId, data.assetId, { sets: [...previous.sets, ...sets.map((s) => s.setId)], skus: data.sku ? [data.sku] : [] });
+  await writePublication(deps.storage, data.tenantId, data.assetId, { sets: publishedSets, skus: targets });
   if (await deps.runs.isCancelled(data.runId)) {
     // Taken down while we wrote: remove what we wrote too, whichever finished first.
     await takedownAsset(deps, data.tenantId, data.assetId);
@@ -129,4 +131,20 @@ export async function processPublish(job: Pick<Job, 'getChildrenValues'>, data: 
     await deps.requestPurge({ tenantId: data.tenantId, assetId: data.assetId, runId: data.runId, keys: purgeKeysFor(data.tenantId, data.assetId, skus), urls: [...urls, ...removed.map(deps.urlFor)] });
   }
   return { manifestKey: key, stableUrls: urls.filter((u) => !u.endsWith('.json')) };
+}
+
+/**
+ * The SKUs this publish refreshes: the run's own, and every other one the asset still holds (a
+ * catalog can publish one photo under several SKUs), except those it moved off (an upload naming
+ * another SKU, recorded in the asset record) and those another asset has published under since.
+ */
+async function skusToPublish(deps: PublishDeps, data: JobData<'publish'>, held: readonly string[]): Promise<string[]> {
+  const raw = await deps.storage.get(assetRecordKey(data.tenantId, data.assetId));
+  const released = new Set(raw ? ((JSON.parse(raw.toString('utf8')) as { releasedSkus?: string[] }).releasedSkus ?? []) : []);
+  const targets = data.sku ? [data.sku] : [];
+  for (const sku of held) {
+    if (targets.includes(sku) || released.has(sku)) continue;
+    if (await stillHolds(deps.storage, skuAliasPrefix(data.tenantId, sku), data.tenantId, data.assetId)) targets.push(sku);
+  }
+  return targets;
 }

@@ -15,7 +15,7 @@ import { surrogateKey, SURROGATE_KEY_METADATA } from '../../cdn/surrogate-keys.j
 const publicationSchema = z.object({
   /** Rendition set ids the asset has published, ever (a takedown removes them all). */
   sets: z.array(z.string()),
-  /** SKUs whose namespace may still hold this asset's objects; shrinks to the current one after a clean publish. */
+  /** SKUs whose namespace may still hold this asset's objects; after a clean publish, the ones it holds. */
   skus: z.array(z.string()),
 });
 export type Publication = z.output<typeof publicationSchema>;
@@ -41,6 +41,20 @@ export async function removeStale(storage: ObjectStorage, prefixes: string[], ke
     }
   }
   return removed;
+}
+
+/**
+ * True unless another asset has published under `prefix` since (an object there carries another
+ * asset's key): the SKU then shows that asset, and this one no longer refreshes it.
+ */
+export async function stillHolds(storage: ObjectStorage, prefix: string, tenantId: string, assetId: string): Promise<boolean> {
+  const mine = surrogateKey.asset(tenantId, assetId);
+  const anyAsset = surrogateKey.asset(tenantId, '');
+  for await (const key of storage.list(prefix)) {
+    const tags = (await storage.head(key))?.metadata?.[SURROGATE_KEY_METADATA]?.split(' ') ?? [];
+    if (tags.some((t) => t.startsWith(anyAsset) && t !== mine)) return false;
+  }
+  return true;
 }
 
 /**
