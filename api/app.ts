@@ -2,12 +2,12 @@ import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
-import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { AppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { ApiDeps } from './deps.js';
 import { adminRoutes } from './admin/routes.js';
-import { UNAVAILABLE_RETRY_AFTER_S } from './guards/guard-redis.js';
+import { clientErrorHandler, sendError } from './error-shape.js';
 import { registerGuards } from './guards/index.js';
 import { uploadChecks } from './upload-checks.js';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id.js';
@@ -30,7 +30,13 @@ export async function buildApp(deps: ApiDeps, logger: Logger): Promise<FastifyIn
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: deps.config.api.maxJsonBytes,
     genReqId: requestIdFor,
+    // Errors raised before a route is found (a path id over 100 characters, a bad URL) and by Node's
+    // HTTP parser get our shape too.
+    frameworkErrors: (err, request, reply) => sendError(err, request, reply),
+    clientErrorHandler,
   });
+  // A text/plain body is no JSON: 415 on every JSON route, instead of a string the schema refuses with 400.
+  app.removeContentTypeParser('text/plain');
   // Echo the request id on every answer, errors included, so a caller can quote it.
   app.addHook('onRequest', async (request, reply) => {
     reply.header(REQUEST_ID_HEADER, request.id);
@@ -50,13 +56,7 @@ export async function buildApp(deps: ApiDeps, logger: Logger): Promise<FastifyIn
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  app.setErrorHandler((err: FastifyError, request, reply) => {
-    const appError = toAppError(err);
-    if (appError.status >= 500) request.log.error({ err }, 'request failed');
-    // Work refused for now (a busy decoder, say) tells the client when to come back.
-    if (appError.code === 'SERVICE_UNAVAILABLE') reply.header('retry-after', UNAVAILABLE_RETRY_AFTER_S);
-    return reply.code(appError.status).send(appError.toJSON());
-  });
+  app.setErrorHandler((err: FastifyError, request, reply) => sendError(err, request, reply));
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send(new AppError(404, 'NOT_FOUND', `No route for ${request.method} ${request.url}`).toJSON()),
   );
@@ -88,18 +88,4 @@ export async function buildApp(deps: ApiDeps, logger: Logger): Promise<FastifyIn
   webhookRoutes(app, deps);
   if (deps.storage.name === 'fs') fileRoutes(app, deps);
   return app;
-}
-
-/** Map anything thrown in a route to the one error type; never leak internals. */
-function toAppError(err: FastifyError): AppError {
-  if (err instanceof AppError) return err;
-  if (hasZodFastifySchemaValidationErrors(err)) {
-    return new AppError(400, 'BAD_REQUEST', 'The request does not match the schema.', {
-      issues: err.validation.map((v) => ({ path: v.instancePath, message: v.message })),
-    });
-  }
-  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new AppError(413, 'UPLOAD_TOO_LARGE', err.message);
-  if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', err.message);
-  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return new AppError(err.statusCode, 'BAD_REQUEST', err.message);
-  return new AppError(500, 'INTERNAL', 'Something went wrong on our side; it has been logged.');
 }

@@ -1,13 +1,12 @@
 import { SKU_PATTERN } from '../cdn/keys.js';
 import { AppError } from '../lib/errors.js';
-import { checkJsonDepth } from '../lib/json-depth.js';
 import type { Logger } from '../lib/logger.js';
 import { enqueueRun } from '../workers/queues.js';
-import { checkOutputSize, DEFAULT_RECIPE, recipeSchema, validateRecipe, type Recipe, type ValidRecipe } from '../workers/recipe.js';
+import { checkOutputSize, parseRecipe, validateRecipe, type Recipe, type ValidRecipe } from '../workers/recipe.js';
 import type { RunRecord } from '../workers/run-store.js';
 import type { AssetRecord } from './asset-store.js';
 import type { ApiDeps } from './deps.js';
-import { resolveGenerate, type ResolvedRecipe } from './resolve-generate.js';
+import { resolveGenerate, type GenerateResolverDeps, type ResolvedRecipe } from './resolve-generate.js';
 
 /** Parse the optional `sku` form field. */
 export function parseSkuField(raw: string | undefined): string | undefined {
@@ -16,36 +15,21 @@ export function parseSkuField(raw: string | undefined): string | undefined {
   return raw;
 }
 
-/**
- * Parse a recipe given as JSON text (a multipart field, a command-line flag). Absent or blank →
- * the default recipe. `source` names where it came from in the error message.
- */
-export function parseRecipeField(raw: string | undefined, source = 'The `recipe` field'): Recipe {
-  if (raw === undefined || raw.trim() === '') return DEFAULT_RECIPE;
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    throw new AppError(422, 'INVALID_RECIPE', `${source} is not valid JSON.`);
-  }
-  checkJsonDepth(json, source);
-  const parsed = recipeSchema.safeParse(json);
-  if (!parsed.success) throw new AppError(422, 'INVALID_RECIPE', `Invalid recipe: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  return parsed.data;
-}
+/** A recipe given as text (a form field, a command-line flag): `parseRecipe`, naming where it came from. */
+export const parseRecipeField = (raw: string | undefined, source = 'The `recipe` field'): Recipe => parseRecipe(raw, source);
 
 /**
  * Everything that can refuse a recipe for a source of this size: call it before writing anything,
  * so a refused request leaves nothing behind.
  */
-export async function prepareRun(deps: ApiDeps, tenantId: string, recipe: Recipe, source: { width: number; height: number }): Promise<ResolvedRecipe> {
+export async function prepareRun(deps: GenerateResolverDeps, tenantId: string, recipe: Recipe, source: { width: number; height: number }): Promise<ResolvedRecipe> {
   const valid: ValidRecipe = validateRecipe(recipe);
   checkOutputSize(source, valid, deps.config.workers.maxOutputPixels);
   return resolveGenerate(deps, tenantId, valid);
 }
 
 /** Start a run of a recipe already checked by `prepareRun`; `log` (the request's) ties its id to the run's. */
-export async function startRun(deps: ApiDeps, asset: AssetRecord, recipe: Recipe, resolved: ResolvedRecipe, log?: Pick<Logger, 'info'>): Promise<RunRecord> {
+export async function startRun(deps: Pick<ApiDeps, 'queues' | 'runs' | 'config'>, asset: AssetRecord, recipe: Recipe, resolved: ResolvedRecipe, log?: Pick<Logger, 'info'>): Promise<RunRecord> {
   const run = await enqueueRun(
     { queues: deps.queues, runs: deps.runs, config: deps.config.workers },
     { tenantId: asset.tenantId, assetId: asset.id, source: asset.original, recipe, valid: resolved.valid, ...(asset.sku ? { sku: asset.sku } : {}) },

@@ -78,7 +78,8 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
  * request itself and fails the same way however often it is sent.
  */
 export const ERROR_TABLE: Record<ErrorCode, { status: number; also?: readonly number[]; transient?: true }> = {
-  BAD_REQUEST: { status: 400 },
+  // 431: request headers too large (Node's HTTP parser).
+  BAD_REQUEST: { status: 400, also: [431] },
   UNAUTHORIZED: { status: 401 },
   FORBIDDEN: { status: 403 },
   NOT_FOUND: { status: 404 },

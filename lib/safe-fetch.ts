@@ -46,7 +46,8 @@ export async function fetchPublicUrl(url: string, options: FetchPublicUrlOptions
       const location = response.headers.location;
       if (REDIRECTS.has(response.status) && location) {
         if (hop >= maxRedirects) {
-          throw new AppError(502, 'URL_FETCH_FAILED', `More than ${maxRedirects} redirects from ${url}.`, { maxRedirects });
+          // A loop or a chain this long is how the URL is set up, not a passing fault: 422, never retried.
+          throw new AppError(422, 'URL_FETCH_FAILED', `More than ${maxRedirects} redirects from ${url}.`, { maxRedirects });
         }
         current = parseUrl(location, current);
         checkUrlShape(current, `Redirect ${hop + 1} refused: `);

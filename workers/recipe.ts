@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { pictureOptionsSchema } from '../cdn/picture.js';
 import { AppError } from '../lib/errors.js';
+import { checkJsonDepth } from '../lib/json-depth.js';
 import { nameTable } from '../lib/own-keys.js';
 import { CHANNEL_NAMES, CHANNEL_PRESETS, type ChannelName } from '../templates/channels.js';
 import { templateParamsSchema } from '../templates/params.js';
@@ -67,6 +68,36 @@ export type Recipe = z.output<typeof recipeSchema>;
 export type RecipeStep = Recipe['steps'][number];
 
 export const DEFAULT_RECIPE: Recipe = { steps: [{ name: 'render' }] };
+
+/**
+ * The one way a recipe from a client is read, on every entry point (upload field, JSON body, run
+ * on an asset, catalog line, command line): absent or blank → the default recipe; JSON text or a
+ * parsed value; its shape checked. A fault is 422 `INVALID_RECIPE` wherever it was sent (a route's
+ * own schema would say 400 on one route and 422 on another). `source` names it in the message.
+ */
+export function parseRecipe(input: unknown, source = 'The recipe'): Recipe {
+  if (input === undefined || input === null || (typeof input === 'string' && input.trim() === '')) return DEFAULT_RECIPE;
+  let json = input;
+  if (typeof input === 'string') {
+    try {
+      json = JSON.parse(input);
+    } catch {
+      throw new AppError(422, 'INVALID_RECIPE', `${source} is not valid JSON.`);
+    }
+    checkJsonDepth(json, source);
+  }
+  const parsed = recipeSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new AppError(422, 'INVALID_RECIPE', `Invalid recipe: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(recipe)'}: ${i.message}`).join('; ')}`);
+  }
+  return parsed.data;
+}
+
+/**
+ * A recipe in a route's schema: documented as the recipe it is, accepted as any JSON so that
+ * `parseRecipe` judges it (422 on every route) instead of the route's validator (400).
+ */
+export const recipeInputSchema = z.unknown().meta((({ $schema: _s, ...doc }) => doc)(z.toJSONSchema(recipeSchema, { io: 'input', unrepresentable: 'any' })));
 
 /** A recipe after checking: each step's options parsed (defaults filled) by that step's own schema. */
 export interface ValidRecipe {

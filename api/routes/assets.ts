@@ -1,19 +1,16 @@
-import { createReadStream } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { isValidId, manifestKey, originalKey } from '../../cdn/keys.js';
+import { isValidId, manifestKey } from '../../cdn/keys.js';
 import { takedownAsset } from '../../workers/takedown.js';
 import { notFound } from '../../lib/errors.js';
-import { recipeSchema } from '../../workers/recipe.js';
-import { assetIdFor, type AssetRecord } from '../asset-store.js';
+import { parseRecipe, recipeInputSchema } from '../../workers/recipe.js';
+import { admitOriginal } from '../admission.js';
+import type { AssetRecord } from '../asset-store.js';
 import { requireTenant, tenantOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
-import { inspectImage } from '../inspect-image.js';
-import { EXTENSIONS } from '../../lib/image-format.js';
-import type { ResolvedRecipe } from '../resolve-generate.js';
 import { assetSchema, errorBodySchema, idParams, runSchema } from '../schemas.js';
-import { parseRecipeField, parseSkuField, prepareRun, publicRun, startRun } from '../start-run.js';
+import { prepareRun, publicRun, startRun } from '../start-run.js';
 import { receiveUpload } from '../upload.js';
 
 const errors = { 400: errorBodySchema, 401: errorBodySchema, 404: errorBodySchema, 408: errorBodySchema, 413: errorBodySchema, 415: errorBodySchema, 422: errorBodySchema };
@@ -36,31 +33,9 @@ export function assetRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const tenantId = tenantOf(request);
       const upload = await receiveUpload(request, { maxBytes: deps.config.api.maxUploadBytes, tmpDir: deps.config.api.uploadTmpDir });
       try {
-        // Everything that can refuse the upload runs before anything is stored or enqueued.
-        const recipe = parseRecipeField(upload.fields.recipe);
-        const sku = parseSkuField(upload.fields.sku);
-        const { maxInputPixels, maxInputFrames, decodeTimeoutSeconds } = deps.config.workers;
-        // The recipe is checked against the header's dimensions, before the costly decode.
-        let valid!: ResolvedRecipe;
-        const image = await inspectImage(upload.path, { maxPixels: maxInputPixels, maxFrames: maxInputFrames, decodeTimeoutSeconds }, async (header) => {
-          valid = await prepareRun(deps, tenantId, recipe, header);
-        });
-        const key = originalKey(tenantId, upload.sha256, EXTENSIONS[image.format]);
-        const contentReused = (await deps.storage.head(key)) !== undefined;
-        if (!contentReused) {
-          await deps.storage.put(key, createReadStream(upload.path), { contentType: `image/${image.format}`, cacheControl: 'private, no-store' });
-        }
-        const record: AssetRecord = {
-          id: assetIdFor(tenantId, upload.sha256),
-          tenantId,
-          ...(sku ? { sku } : {}),
-          original: { key, sha256: upload.sha256, format: image.format, width: image.width, height: image.height, bytes: upload.bytes, ...(upload.filename ? { filename: upload.filename } : {}) },
-          createdAt: new Date().toISOString(),
-        };
-        const { asset } = await deps.assets.getOrCreate(record);
-        const run = await startRun(deps, asset, recipe, valid, request.log);
+        const { asset, run, reused } = await admitOriginal(deps, { tenantId, file: upload, recipe: upload.fields.recipe, sku: upload.fields.sku }, request.log);
         deps.metrics.bytesIn.inc(upload.bytes);
-        return reply.code(202).send({ asset: publicAsset(asset), run: publicRun(run), reused: contentReused });
+        return reply.code(202).send({ asset: publicAsset(asset), run: publicRun(run), reused });
       } finally {
         await upload.cleanup();
       }
@@ -106,12 +81,13 @@ export function assetRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   r.post('/v1/assets/:id/runs', {
     preHandler: [auth, app.idempotent],
-    schema: { summary: 'Start a run of a recipe on an asset', params: idParams, body: recipeSchema, response: { 202: runSchema, ...errors } },
+    schema: { summary: 'Start a run of a recipe on an asset', params: idParams, body: recipeInputSchema, response: { 202: runSchema, ...errors } },
     handler: async (request, reply) => {
       const tenantId = tenantOf(request);
       const asset = await deps.assets.get(tenantId, request.params.id);
       if (!asset) throw notFound('Asset');
-      const run = await startRun(deps, asset, request.body, await prepareRun(deps, tenantId, request.body, asset.original), request.log);
+      const recipe = parseRecipe(request.body);
+      const run = await startRun(deps, asset, recipe, await prepareRun(deps, tenantId, recipe, asset.original), request.log);
       return reply.code(202).send(publicRun(run));
     },
   });

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AssetStore } from '../../api/asset-store.js';
+import { TemplateStore } from '../../api/template-store.js';
 import { createStorage } from '../../cdn/create-storage.js';
 import type { ObjectStorage } from '../../cdn/storage.js';
 import { createLogger } from '../../lib/logger.js';
@@ -32,7 +33,7 @@ function describeInbox(driver: 'fs' | 's3') {
     /** Another instance of the poller, as a second process would run it. */
     const anotherInbox = (store: ObjectStorage = storage) => {
       const deps: InboxDeps = {
-        ingest: { config: service.config, storage: store, assets: new AssetStore(store), runs: new RunStore(redis, service.prefix), queues },
+        ingest: { config: service.config, storage: store, assets: new AssetStore(store), runs: new RunStore(redis, service.prefix), queues, templates: new TemplateStore(redis, service.prefix, 200) },
         redis, prefix: service.prefix, folder: 'inbox', pollMs: 3_600_000, logger: createLogger('silent'),
       };
       const inbox = createInbox(deps, { autostart: false });

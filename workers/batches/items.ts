@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { canonicalJson, SKU_PATTERN } from '../../cdn/keys.js';
 import { AppError, type ErrorCode } from '../../lib/errors.js';
 import { jsonDeeperThan, MAX_JSON_DEPTH } from '../../lib/json-depth.js';
-import { DEFAULT_RECIPE, recipeSchema, renderStepOptionsSchema, validateRecipe, type Recipe } from '../recipe.js';
+import { DEFAULT_RECIPE, parseRecipe, renderStepOptionsSchema, validateRecipe, type Recipe } from '../recipe.js';
 
 /** Where an item's image comes from. */
 export type BatchSource =
@@ -82,9 +82,7 @@ function buildRecipe(fields: BatchItemInput): Recipe {
     if (typeof template !== 'string') throw bad('`template` is a template name.', 'INVALID_RECIPE');
     recipe = templateRecipe(template);
   } else if (recipeJson !== undefined) {
-    const parsed = recipeSchema.safeParse(recipeJson);
-    if (!parsed.success) throw bad(`Invalid recipe: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 'INVALID_RECIPE');
-    recipe = parsed.data;
+    recipe = parseRecipe(recipeJson, '`recipe`');
   } else {
     recipe = DEFAULT_RECIPE;
   }

@@ -1,0 +1,65 @@
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { AppError, badInput, type ErrorCode } from '../lib/errors.js';
+import { UNAVAILABLE_RETRY_AFTER_S } from './guards/guard-redis.js';
+import { REQUEST_ID_HEADER } from './request-id.js';
+
+/**
+ * Every error the framework raises by its own code, turned into ours. Whatever fastify, its
+ * router, its body parsers or Node's HTTP parser refuses reaches the client as
+ * `{ error: { code, message } }` with a documented code, never in fastify's own shape.
+ */
+const FRAMEWORK_CODES: Record<string, ErrorCode> = Object.assign(Object.create(null) as Record<string, ErrorCode>, {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'UPLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'BAD_REQUEST',
+  FST_ERR_MAX_PARAM_LENGTH: 'URI_TOO_LONG',
+  FST_ERR_BAD_URL: 'BAD_REQUEST',
+});
+
+/** Map anything thrown in a route (or by the framework) to the one error type; never leak internals. */
+export function toAppError(err: FastifyError): AppError {
+  if (err instanceof AppError) return err;
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    return new AppError(400, 'BAD_REQUEST', 'The request does not match the schema.', {
+      issues: err.validation.map((v) => ({ path: v.instancePath, message: v.message })),
+    });
+  }
+  const code = FRAMEWORK_CODES[err.code];
+  if (code === 'URI_TOO_LONG') return badInput(code, 'A path segment is longer than 100 characters: no id is that long.', { maxLength: 100 });
+  if (code) return badInput(code, err.message);
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return new AppError(400, 'BAD_REQUEST', err.message);
+  return new AppError(500, 'INTERNAL', 'Something went wrong on our side; it has been logged.');
+}
+
+/** The one error handler: the route's errors, and the framework's before a route was found (`frameworkErrors`). */
+export function sendError(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const appError = toAppError(err);
+  if (appError.status >= 500) request.log.error({ err }, 'request failed');
+  // Work refused for now (a busy decoder, say) tells the client when to come back.
+  if (appError.code === 'SERVICE_UNAVAILABLE') reply.header('retry-after', UNAVAILABLE_RETRY_AFTER_S);
+  reply.header(REQUEST_ID_HEADER, request.id);
+  return reply.code(appError.status).send(appError.toJSON());
+}
+
+/**
+ * Node's HTTP parser refused the request before fastify saw it (a malformed request line or
+ * header, headers too large, headers too slow): answer in our shape, then close.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket) {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const error =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? badInput('UPLOAD_TIMEOUT', 'The request did not arrive in time.')
+    : err.code === 'HPE_HEADER_OVERFLOW' ? new AppError(431, 'BAD_REQUEST', 'The request headers are too large.')
+    : new AppError(400, 'BAD_REQUEST', 'The request is not valid HTTP/1.1.');
+  const body = JSON.stringify(error.toJSON());
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${error.status} ${http.STATUS_CODES[error.status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
+}
