@@ -89,8 +89,9 @@ describe('API on local-disk storage', () => {
       body: JSON.stringify(body),
     });
     const unknownStep = await send({ steps: [{ name: 'sharpen' }] });
-    expect(unknownStep.status).toBe(400);
-    expect(((await unknownStep.json()) as { error: { code: string } }).error.code).toBe('BAD_REQUEST');
+    // The same answer as from an upload's recipe field: one parser reads every recipe.
+    expect(unknownStep.status).toBe(422);
+    expect(((await unknownStep.json()) as { error: { code: string } }).error.code).toBe('INVALID_RECIPE');
     const badWidth = await send({ steps: [{ name: 'render', options: { widths: [-5] } }] });
     expect(badWidth.status).toBe(422);
     expect(((await badWidth.json()) as { error: { code: string } }).error.code).toBe('INVALID_RECIPE');
