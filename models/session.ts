@@ -36,6 +36,10 @@ async function createSession(spec: ModelSpec, config: ModelsConfig, logger: Logg
   const options = (provider: ExecutionProvider): ort.InferenceSession.SessionOptions => ({
     executionProviders: [provider],
     graphOptimizationLevel: 'all',
+    // The CPU arena keeps the peak of every run's activations for the session's life: ISNet at
+    // 1024² left 900 MB resident in every inference process (bench/memory.ts). Without it they are
+    // freed after each run; inference time was the same within this machine's noise (±10%).
+    enableCpuMemArena: false,
     ...(config.intraOpThreads > 0 ? { intraOpNumThreads: config.intraOpThreads } : {}),
   });
   const started = Date.now();

@@ -45,4 +45,19 @@ describe('checkOutputSize', () => {
     expect(codeOf(check(1, 16_384, upscale(2)))).toBe('EXTREME_ASPECT_RATIO');
     expect(codeOf(check(1, 20_000, { steps: [{ name: 'generate', options: { template: 'studio' } }, { name: 'render' }] }))).toBeUndefined();
   });
+
+  it('holds each step to its memory budget per process (1536 MB): remove-background up to about 72 MP', () => {
+    const cutout: Recipe = { steps: [{ name: 'remove-background' }, { name: 'render' }] };
+    expect(codeOf(check(8_000, 8_000, cutout))).toBeUndefined();
+    expect(codeOf(check(10_000, 10_000, cutout))).toBe('IMAGE_TOO_LARGE');
+    try {
+      check(10_000, 10_000, cutout)();
+    } catch (err) {
+      expect((err as AppError).details).toMatchObject({ step: 'remove-background', budgetMb: 1536, maxMegapixels: 72 });
+    }
+    // Upscaled first, the cut-out works on the larger image.
+    expect(codeOf(check(4_500, 4_500, { steps: [{ name: 'upscale', options: { factor: 2 } }, { name: 'remove-background' }, { name: 'render' }] }))).toBe('IMAGE_TOO_LARGE');
+    // Rendering 100 MP as it is stays within the budget (about 860 MB).
+    expect(codeOf(check(10_000, 10_000))).toBeUndefined();
+  });
 });

@@ -7,6 +7,7 @@ import { CHANNEL_NAMES, CHANNEL_PRESETS, type ChannelName } from '../templates/c
 import { templateParamsSchema } from '../templates/params.js';
 import { templateIdSchema } from '../templates/schema.js';
 import { removeBackgroundOptionsSchema } from './steps/remove-background-options.js';
+import { checkStepMemory } from './step-memory.js';
 import { widestRendition } from './steps/encoder-limits.js';
 import { OUTPUT_FORMATS, type OutputFormat } from './steps/types.js';
 import { pickUpscaleModel, upscaleOptionsSchema, type UpscaleOptions } from './steps/upscale-options.js';
@@ -163,6 +164,7 @@ export function checkOutputSize(source: { width: number; height: number }, recip
   if (channels) checkLayoutSize(channels, maxOutputPixels);
   // After generate, render works on the channel layouts (fixed presets that every encoder holds).
   if (!generate) widestRendition({ width, height }, renderFormats(recipe));
+  checkStepMemory(source, recipe.steps);
 }
 
 /** The formats the recipe's render step makes (all of them unless it names some). */

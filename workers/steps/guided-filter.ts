@@ -64,9 +64,11 @@ export function boxMean(src: Float32Array, width: number, height: number, radius
 
 /**
  * Guided filter of `input` by `guide` (both one plane of `width × height`, guide on 0..1).
- * Returns a new plane; values are not clamped (callers clamp alpha to 0..1).
+ * Returns a new plane, or `out` filled; values are not clamped (callers clamp alpha to 0..1).
+ * `out` may be `input` itself (input is not read once the coefficients are computed), which saves
+ * a full-size plane: 256 MB at 64 MP.
  */
-export function guidedFilter(guide: Float32Array, input: Float32Array, width: number, height: number, options: GuidedFilterOptions): Float32Array {
+export function guidedFilter(guide: Float32Array, input: Float32Array, width: number, height: number, options: GuidedFilterOptions, out?: Float32Array): Float32Array {
   const s = Math.max(1, Math.floor(options.subsample ?? 1));
   const lw = Math.ceil(width / s);
   const lh = Math.ceil(height / s);
@@ -99,13 +101,13 @@ export function guidedFilter(guide: Float32Array, input: Float32Array, width: nu
   const meanA = boxMean(a, lw, lh, r, meanI);
   const meanB = boxMean(b, lw, lh, r, meanP);
 
-  const out = new Float32Array(width * height);
+  const dst = out ?? new Float32Array(width * height);
   if (s === 1) {
-    for (let i = 0; i < out.length; i++) out[i] = meanA[i]! * guide[i]! + meanB[i]!;
-    return out;
+    for (let i = 0; i < dst.length; i++) dst[i] = meanA[i]! * guide[i]! + meanB[i]!;
+    return dst;
   }
-  upsampleAffine(meanA, meanB, lw, lh, guide, width, height, s, out);
-  return out;
+  upsampleAffine(meanA, meanB, lw, lh, guide, width, height, s, dst);
+  return dst;
 }
 
 /** Area average over `s × s` blocks (partial blocks at the right and bottom average what they hold). */

@@ -16,7 +16,7 @@ export { removeBackgroundModel, removeBackgroundOptionsSchema, type RemoveBackgr
  * ten rendered product shots (see BENCHMARKS.md).
  */
 export const REMOVE_BACKGROUND_SETTINGS = {
-  version: 'remove-background/1',
+  version: 'remove-background/2',
   /**
    * Into the model: bilinear, as ISNet's training data loader and reference inference resize.
    * Measured on the renders: same IoU as lanczos3/cubic on nine, much better on the hard one
@@ -49,6 +49,14 @@ export const REMOVE_BACKGROUND_SETTINGS = {
    * grows by the guided filter's radius + 1 to keep the soft edge.
    */
   trim: { threshold: 0.5, minFraction: 0.01 },
+  /**
+   * Largest region (px) whose foreground colours are estimated at full resolution. The estimate
+   * holds about 36 bytes a pixel plus a pyramid whose top level is half the side: a 64 MP photo's
+   * product box took it past 1.4 GB. Larger regions are estimated on a grid of k×k block averages
+   * (k the smallest integer that fits) and each edge pixel takes its block's colour: foreground
+   * colour varies slowly along an edge, and the mask itself is untouched.
+   */
+  maxForegroundPixels: 4_000_000,
 } as const;
 
 /**
@@ -82,9 +90,7 @@ export async function removeBackground(
   signal?.throwIfAborted();
 
   const { width, height } = image;
-  const raw = await predictAlpha(image, session, signal);
-  let alpha: Float32Array = new Float32Array(raw.length);
-  for (let i = 0; i < raw.length; i++) alpha[i] = raw[i]! / 255;
+  let alpha = toUnit(await predictAlpha(image, session, signal));
   if (opts.refine) {
     signal?.throwIfAborted();
     alpha = refineAlpha(image, alpha);
@@ -107,6 +113,13 @@ export async function removeBackground(
     }
   }
   return cutout(image, alpha, box, pad, opts.refine);
+}
+
+/** 8-bit alpha on 0..1 (a separate function, so the 8-bit plane is garbage as soon as it returns). */
+function toUnit(bytes: Uint8Array): Float32Array {
+  const out = new Float32Array(bytes.length);
+  for (let i = 0; i < bytes.length; i++) out[i] = bytes[i]! / 255;
+  return out;
 }
 
 /**
@@ -143,7 +156,7 @@ export async function predictAlpha(image: DecodedImage, session: ModelSession, s
  * Guided filter of the mask by the photo's luma, then a mild contrast to keep edges crisp. The
  * radius follows the photo's size because the model sees it at 1024²: a 4000 px photo's mask edge
  * is blurred over ~4× more pixels than a 1000 px one's. Large photos compute the coefficients on a
- * coarser grid (fast guided filter).
+ * coarser grid (fast guided filter). `alpha` is refined in place and returned.
  */
 export function refineAlpha(image: DecodedImage, alpha: Float32Array): Float32Array {
   const { width, height } = image;
@@ -152,7 +165,8 @@ export function refineAlpha(image: DecodedImage, alpha: Float32Array): Float32Ar
   const radius = guidedRadius(width, height);
   const subsample = Math.max(1, Math.ceil(side / s.maxGuidedSide));
   const guide = luma(image.data, width, height, image.channels);
-  const out = guidedFilter(guide, alpha, width, height, { radius, eps: s.eps, subsample });
+  // In place: the unrefined mask is not needed afterwards, and a second full-size plane is 256 MB at 64 MP.
+  const out = guidedFilter(guide, alpha, width, height, { radius, eps: s.eps, subsample }, alpha);
   const k = s.contrast;
   for (let i = 0; i < out.length; i++) {
     const v = (out[i]! - 0.5) * k + 0.5;
@@ -191,8 +205,14 @@ function cutout(image: DecodedImage, alpha: Float32Array, box: Box, pad: number,
   const ey = Math.max(0, box.top - m);
   const ew = Math.min(W, box.left + box.width + m) - ex;
   const eh = Math.min(image.height, box.top + box.height + m) - ey;
+  // Block size of the grid the colours are estimated on (1: every pixel).
+  const k = Math.max(1, Math.ceil(Math.sqrt((ew * eh) / REMOVE_BACKGROUND_SETTINGS.maxForegroundPixels)));
+  const fw = Math.ceil(ew / k);
   let F: Float32Array | undefined;
-  if (decontaminate && ew === W && eh === image.height) {
+  if (decontaminate && k > 1) {
+    const grid = blockAverages(image, alpha, { left: ex, top: ey, width: ew, height: eh }, k);
+    F = estimateForeground(grid.pixels, 3, grid.alpha, fw, Math.ceil(eh / k)).foreground;
+  } else if (decontaminate && ew === W && eh === image.height) {
     F = estimateForeground(image.data, C, alpha, W, eh).foreground;
   } else if (decontaminate) {
     const px = new Uint8Array(ew * eh * C);
@@ -219,7 +239,7 @@ function cutout(image: DecodedImage, alpha: Float32Array, box: Box, pad: number,
       if (a === 0) continue; // fully transparent: colour meaningless; zeros compress best
       const i = p * C;
       if (F && a < 255) {
-        const f = ((sy - ey) * ew + (sx - ex)) * 3;
+        const f = k === 1 ? ((sy - ey) * ew + (sx - ex)) * 3 : ((((sy - ey) / k) | 0) * fw + (((sx - ex) / k) | 0)) * 3;
         data[o] = Math.round(F[f]! * 255);
         data[o + 1] = Math.round(F[f + 1]! * 255);
         data[o + 2] = Math.round(F[f + 2]! * 255);
@@ -233,4 +253,41 @@ function cutout(image: DecodedImage, alpha: Float32Array, box: Box, pad: number,
   }
   // DecodedImage's contract: hasAlpha only when some pixel is not fully opaque.
   return { data, width: ow, height: oh, channels: 4, hasAlpha: !opaque };
+}
+
+/**
+ * Mean RGB and alpha of each `k × k` block of `region` (partial blocks at the right and bottom
+ * average what they hold): the grid large regions' foreground colours are estimated on.
+ */
+function blockAverages(image: DecodedImage, alpha: Float32Array, region: Box, k: number): { pixels: Uint8Array; alpha: Float32Array } {
+  const { width: W, channels: C } = image;
+  const fw = Math.ceil(region.width / k);
+  const fh = Math.ceil(region.height / k);
+  const sums = new Float64Array(fw * 4);
+  const pixels = new Uint8Array(fw * fh * 3);
+  const a = new Float32Array(fw * fh);
+  for (let by = 0; by < fh; by++) {
+    sums.fill(0);
+    const y0 = region.top + by * k;
+    const y1 = Math.min(region.top + region.height, y0 + k);
+    for (let y = y0; y < y1; y++) {
+      for (let x = 0; x < region.width; x++) {
+        const p = y * W + region.left + x;
+        const s = ((x / k) | 0) * 4;
+        sums[s]! += image.data[p * C]!;
+        sums[s + 1]! += image.data[p * C + 1]!;
+        sums[s + 2]! += image.data[p * C + 2]!;
+        sums[s + 3]! += alpha[p]!;
+      }
+    }
+    for (let bx = 0; bx < fw; bx++) {
+      const count = (y1 - y0) * (Math.min(region.width, (bx + 1) * k) - bx * k);
+      const o = (by * fw + bx) * 3;
+      pixels[o] = Math.round(sums[bx * 4]! / count);
+      pixels[o + 1] = Math.round(sums[bx * 4 + 1]! / count);
+      pixels[o + 2] = Math.round(sums[bx * 4 + 2]! / count);
+      a[by * fw + bx] = sums[bx * 4 + 3]! / count;
+    }
+  }
+  return { pixels, alpha: a };
 }
