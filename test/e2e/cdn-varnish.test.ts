@@ -110,7 +110,8 @@ describe('stable URLs through a real Varnish', () => {
     expect((await get(stableUrl(other.assetId))).cache).toBe('HIT');
 
     expect(await waitForPurge(run2.id)).toMatchObject({ state: 'completed', result: { driver: 'varnish' } });
-  });
+    // Two uploads and a background removal: 80 s on the loaded 2-core build machine.
+  }, 240_000);
 });
 
 describe('a CDN that cannot be reached', () => {

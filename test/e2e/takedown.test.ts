@@ -131,6 +131,24 @@ for (const [origin, start] of [['the /files route', inFrontOfFiles], ['s3rver', 
       expect(await statuses([urls[0]!.replace('manifest.json', 'latest/300.jpg')])).toEqual([404]);
     }, 240_000);
 
+    it('a re-render that lists fewer files: the ones it dropped answer 404 through Varnish, under latest/ and the SKU', async () => {
+      const { key, tenantId } = await createTenant(edge.service, 'Mirror');
+      const first = await uploadWithSku(key, fish, 'MIRROR-1', [RENDER([200, 259], ['avif', 'webp', 'jpeg'])]);
+      expect((await waitForRun(edge.service, key, first.runId)).state).toBe('completed');
+      const before = await publishedUrls(key, tenantId, first.assetId, 'MIRROR-1');
+      const stable = before.filter((u) => u.includes('/latest/') || u.includes('/sku/'));
+      expect(stable).toHaveLength(12);
+      await statuses(stable);
+      expect(await statuses(stable)).toEqual(stable.map(() => 200));
+
+      const again = await call(key, 'POST', `/v1/assets/${first.assetId}/runs`, { steps: [RENDER([200], ['webp'])] });
+      expect((await waitForRun(edge.service, key, ((await again.json()) as { id: string }).id)).state).toBe('completed');
+      const kept = stable.filter((u) => u.endsWith('/200.webp'));
+      const dropped = stable.filter((u) => !u.endsWith('/200.webp'));
+      expect(await allGone(dropped)).toEqual(dropped.map(() => 404));
+      expect(await statuses(kept)).toEqual(kept.map(() => 200));
+    }, 240_000);
+
     it('DELETE /v1/tenants/:id (admin) takes down every asset, revokes the keys, and is idempotent', async () => {
       const { key, tenantId } = await createTenant(edge.service, 'Closing');
       const coffee = await readFile(fixture('coffee.png'));
