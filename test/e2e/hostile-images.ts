@@ -19,8 +19,8 @@ function pngChunk(type: string, data: Buffer): Buffer {
  */
 export async function blackPng(size: number): Promise<Buffer> {
   const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(size, 0);
-  ihdr.writeUInt32BE(size, 4);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
   ihdr[8] = 8; // bit depth
   ihdr[9] = 0; // greyscale
   const deflate = createDeflate({ level: 9 });
@@ -99,14 +99,15 @@ async function zeroBlocks(length: number): Promise<Buffer> {
 }
 
 /**
- * A valid 16-bit RGBA PNG of 20000×20000 zeros (3.2 GB of samples) in about 3 MB, built in
- * milliseconds: one deflate piece for 64 rows, repeated, then a final empty block and the
+ * A valid 16-bit RGBA PNG of 20000×`height` zeros (3.2 GB of samples at 20000 rows) in about 3 MB,
+ * built in milliseconds: one deflate piece for 64 rows, repeated, then a final empty block and the
  * Adler-32 of all-zero data (a = 1, b = length mod 65521). Every decoder must inflate and convert
- * all 3.2 GB, which takes seconds on any machine: the input for the decode time limit.
+ * every sample, which takes seconds on any machine: the input for the decode time limit.
  */
-export async function slowDecodePng(): Promise<Buffer> {
-  const size = 20000;
-  const rowBytes = 1 + size * 8;
+export async function slowDecodePng(height = 20000): Promise<Buffer> {
+  const width = 20000;
+  const size = height;
+  const rowBytes = 1 + width * 8;
   const rowsPerPiece = 64;
   const piece = await zeroBlocks(rowBytes * rowsPerPiece);
   const total = rowBytes * size;
