@@ -5,6 +5,7 @@ import { backpressure } from './backpressure.js';
 import { bodyDeadlineHook } from './body-deadline.js';
 import { createGuardRedis } from './guard-redis.js';
 import { idempotency } from './idempotency.js';
+import { mediaTypeHook } from './media-type.js';
 import { jsonDepthHook } from './json-depth.js';
 import { rateLimitHook } from './rate-limit.js';
 
@@ -30,6 +31,7 @@ export function registerGuards(app: FastifyInstance, deps: ApiDeps, logger: Logg
   app.addHook('onRequest', bodyDeadlineHook(api.body));
   app.addHook('onRequest', rateLimitHook({ redis, prefix, perMinute: api.rateLimitPerMinute, uploadPerMinute: api.uploadRateLimitPerMinute, logger }));
   app.addHook('onRequest', pressure.hook);
+  app.addHook('preParsing', mediaTypeHook);
   app.addHook('onSend', idem.onSend);
   // Before validation and every preHandler: nothing recursive sees a body nested past MAX_JSON_DEPTH.
   app.addHook('preValidation', jsonDepthHook);

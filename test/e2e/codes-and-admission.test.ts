@@ -140,6 +140,16 @@ describe('documented codes, one admission path', () => {
     expect(await outcome(res)).toEqual({ status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
   });
 
+  it.each([
+    ['a catalog (text/csv) on /v1/assets/from-url', '/v1/assets/from-url', 'text/csv', 'url\nhttp://example.com/a.jpg\n'],
+    ['a form on /v1/assets/from-url', '/v1/assets/from-url', 'multipart/form-data; boundary=b0und', '--b0und\r\nContent-Disposition: form-data; name="url"\r\n\r\nhttp://example.com/a.jpg\r\n--b0und--\r\n'],
+    ['JSON on /v1/assets (an upload)', '/v1/assets', 'application/json', '{"file":"x"}'],
+    ['JSON on /v1/batches', '/v1/batches', 'application/json', '{"sku":"A"}'],
+  ])('refuses %s with 415: each route takes only its own media types', async (_name, path, type, body) => {
+    const res = await api(path, { method: 'POST', headers: { 'content-type': type }, body });
+    expect(await outcome(res)).toEqual({ status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
+  });
+
   it('answers a path id over 100 characters with 414 in our error shape', async () => {
     const res = await api(`/v1/assets/${'a'.repeat(101)}`);
     const body = (await res.json()) as ErrorBody;
