@@ -9,7 +9,7 @@ import type { OutputFormat } from './formats.js';
  * t/<tenant>/originals/<sha256>.<ext>            uploaded bytes, content-addressed
  * t/<tenant>/assets/<assetId>/asset.json         the asset record
  * t/<tenant>/assets/<assetId>/manifest.json      the published manifest (mutable)
- * t/<tenant>/assets/<assetId>/published.json     what the asset ever published (private; takedown reads it)
+ * t/<tenant>/assets/<assetId>/published/…       what the asset ever published (private; takedown reads it)
  * t/<tenant>/assets/<assetId>/latest/…           stable copies of the current renditions (mutable)
  * t/<tenant>/sku/<sku>/…                         stable copies under the merchant's SKU (mutable)
  * t/<tenant>/r/<setId>/<width>.<avif|webp|jpg>   renditions, content-addressed, immutable
@@ -103,11 +103,13 @@ export function channelAliasPrefix(prefix: string, channel: string): string {
 export const aliasKey = (prefix: string, width: number, format: OutputFormat): string => `${prefix}${width}.${FORMAT_EXTENSIONS[format]}`;
 
 /**
- * `t/<tenant>/assets/<assetId>/published.json`: private record of every rendition set and SKU an
- * asset has published (see workers/processors/stable-mirror.ts), so a SKU move and a takedown can
- * reach every URL the asset ever had.
+ * `t/<tenant>/assets/<assetId>/published/`: private, empty marker objects, `set/<setId>` and
+ * `sku/<sku>`, one per rendition set and SKU the asset has published (see
+ * workers/processors/stable-mirror.ts), so a SKU move and a takedown can reach every URL the asset
+ * ever had. Markers, not one JSON record: concurrent publishes of one asset only add objects, so
+ * nothing is read, changed and written back, and no torn write can make the record unreadable.
  */
-export const publicationKey = (tenantId: string, assetId: string): string => `${assetPrefix(tenantId, assetId)}published.json`;
+export const publicationPrefix = (tenantId: string, assetId: string): string => `${assetPrefix(tenantId, assetId)}published/`;
 
 /** `t/<tenant>/assets/<assetId>/manifest.json`: mutable, served with {@link MUTABLE_CACHE_CONTROL}. */
 export const manifestKey = (tenantId: string, assetId: string): string => `${assetPrefix(tenantId, assetId)}manifest.json`;

@@ -1,4 +1,4 @@
-import { assetPrefix, assetRecordKey, isPublicKey, publicationKey, skuAliasPrefix, tenantPrefix } from '../cdn/keys.js';
+import { assetPrefix, assetRecordKey, isPublicKey, publicationPrefix, skuAliasPrefix, tenantPrefix } from '../cdn/keys.js';
 import type { ObjectStorage } from '../cdn/storage.js';
 import { takedownPurgeKeys } from '../cdn/surrogate-keys.js';
 import type { PurgeRequestEntry } from './purge-outbox.js';
@@ -26,8 +26,8 @@ export interface TakedownResult {
  * Take an asset down (a recalled product, a photo used without rights): cancel its unfinished runs,
  * remove everything it ever published (stable URLs, manifest, every rendition set and master, its
  * objects under every SKU it held), its original and records, then purge the CDN by its `asset:`
- * surrogate key and by URL. Idempotent, and safe to repeat after a crash: the publication record
- * that names its sets and SKUs is removed last.
+ * surrogate key and by URL. Idempotent, and safe to repeat after a crash: the publication markers
+ * that name its sets and SKUs are removed last.
  *
  * Runs are cancelled before anything is removed; a publish re-checks after its writes and, if
  * cancelled, calls this again, so no publish can leave objects behind a takedown.
@@ -39,7 +39,9 @@ export async function takedownAsset(deps: TakedownDeps, tenantId: string, assetI
   const record = await storage.get(assetRecordKey(tenantId, assetId));
   const originalKey = record ? (JSON.parse(record.toString('utf8')) as { original?: { key?: string } }).original?.key : undefined;
 
-  const keep = new Set([assetRecordKey(tenantId, assetId), publicationKey(tenantId, assetId)]);
+  const keep = new Set([assetRecordKey(tenantId, assetId)]);
+  const markers = publicationPrefix(tenantId, assetId);
+  for await (const key of storage.list(markers)) keep.add(key);
   const removed = [
     // Public objects first: the manifest and stable URLs, then the renditions and masters.
     ...(await removeStale(storage, [assetPrefix(tenantId, assetId)], keep)),
@@ -55,7 +57,7 @@ export async function takedownAsset(deps: TakedownDeps, tenantId: string, assetI
   await purge(deps, tenantId, assetId, removed);
   // Records last: until they go, a repeated call finds what is left to do.
   await storage.delete(assetRecordKey(tenantId, assetId));
-  await storage.delete(publicationKey(tenantId, assetId));
+  await removeStale(storage, [markers], new Set());
   return { removed: removed.length + (record ? 1 : 0), cancelledRuns };
 }
 

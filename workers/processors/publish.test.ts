@@ -110,16 +110,17 @@ describe('publish keeps stable URLs an exact mirror of the manifest', () => {
     expect(purges[0]!.urls).toContain(`https://cdn.test/t/${T}/sku/OLD-1/200.jpg`);
   });
 
-  it('keeps every SKU a catalog published one photo under, and refreshes them all on a re-render', async () => {
+  it('keeps each SKU a catalog published one photo under as its own line left it', async () => {
     const asset = 'ast_variants';
-    await (await publish(asset, await renderedSet('v1', [200, 400], ['jpeg']), 'VAR-RED')).run();
-    await (await publish(asset, await renderedSet('v1', [200, 400], ['jpeg']), 'VAR-BLUE')).run();
+    await (await publish(asset, await renderedSet('red', [200, 400], ['jpeg']), 'VAR-RED')).run();
+    await (await publish(asset, await renderedSet('blue', [200], ['webp']), 'VAR-BLUE')).run();
     expect(await list('sku/VAR-RED/')).toEqual(['200.jpg', '400.jpg']);
-    await (await publish(asset, await renderedSet('v2', [200], ['webp']))).run();
-    for (const sku of ['VAR-RED', 'VAR-BLUE']) {
-      expect(await list(`sku/${sku}/`)).toEqual(['200.webp']);
-      expect((await storage.get(`t/${T}/sku/${sku}/200.webp`))!.toString()).toBe('v2 200 webp');
-    }
+    expect(await list('sku/VAR-BLUE/')).toEqual(['200.webp']);
+    expect(await list(`assets/${asset}/latest/`)).toEqual(['200.webp']);
+    // A re-render under one SKU mirrors that SKU only.
+    await (await publish(asset, await renderedSet('blue2', [300], ['jpeg']), 'VAR-BLUE')).run();
+    expect(await list('sku/VAR-BLUE/')).toEqual(['300.jpg']);
+    expect((await storage.get(`t/${T}/sku/VAR-RED/400.jpg`))!.toString()).toBe('red 400 jpeg');
   });
 
   it('lets the latest publish own a SKU two assets claim; the one that leaves does not remove the other', async () => {

@@ -11,7 +11,7 @@ import type { PurgeRequestEntry } from '../purge-outbox.js';
 import type { RunStore } from '../run-store.js';
 import type { TemplateUsage } from '../template-usage.js';
 import { takedownAsset } from '../takedown.js';
-import { readPublication, removeOwned, removeStale, stillHolds, writePublication } from './stable-mirror.js';
+import { readPublication, recordPublication, releaseSkus, removeOwned, removeStale } from './stable-mirror.js';
 
 export interface PublishDeps {
   storage: ObjectStorage;
@@ -34,8 +34,8 @@ const cancelled = () => new AppError(409, 'CANCELLED', 'The asset was taken down
  * object the new manifest no longer lists (and the asset's objects under a SKU it left), then,
  * and only then, ask the CDN to purge all of them. Renditions are immutable and never purged.
  *
- * Crash-safe: the publication record naming every SKU the asset may still occupy is written
- * before any public object, and shrinks only after the clean-up; a worker killed anywhere leaves
+ * Crash-safe: the publication markers naming every SKU the asset may still occupy are written
+ * before any public object, and a SKU's goes only after its clean-up; a worker killed anywhere leaves
  * stale objects that the retry (or the next publish) removes, because each pass lists the
  * namespace rather than trusting what it remembers.
  */
@@ -45,11 +45,10 @@ export async function processPublish(job: Pick<Job, 'getChildrenValues'>, data: 
   const render = renderResultSchema.parse(childValues[0]);
   const sets = [render, ...(render.channels ?? [])];
   const previous = await readPublication(deps.storage, data.tenantId, data.assetId);
-  const targets = await skusToPublish(deps, data, previous.skus);
-  const skus = [...new Set([...previous.skus, ...targets])];
-  const publishedSets = [...previous.sets, ...sets.map((s) => s.setId)];
-  await writePublication(deps.storage, data.tenantId, data.assetId, { sets: publishedSets, skus });
-  const prefixes = [...aliasPrefixes(data.tenantId, data.assetId), ...targets.map((sku) => skuAliasPrefix(data.tenantId, sku))];
+  const targets = data.sku ? [data.sku] : [];
+  const left = await releasedSkus(deps, data, previous.skus);
+  await recordPublication(deps.storage, data.tenantId, data.assetId, { sets: sets.map((s) => s.setId), skus: targets });
+  const prefixes = aliasPrefixes(data.tenantId, data.assetId, data.sku);
   // The recipe holds the run's choices for the <picture> snippet (loading, sizes).
   const run = await deps.runs.get(data.tenantId, data.runId);
   const manifest: AssetManifest = buildManifest({
@@ -111,10 +110,8 @@ export async function processPublish(job: Pick<Job, 'getChildrenValues'>, data: 
   // The namespace now mirrors the manifest exactly: what it no longer lists goes (and is purged).
   const removed = await removeStale(deps.storage, prefixes, new Set(written));
   // A SKU the asset left (moved off it, or another asset took it): its own objects there go.
-  for (const sku of skus) {
-    if (!targets.includes(sku)) removed.push(...(await removeOwned(deps.storage, skuAliasPrefix(data.tenantId, sku), data.tenantId, data.assetId)));
-  }
-  await writePublication(deps.storage, data.tenantId, data.assetId, { sets: publishedSets, skus: targets });
+  for (const sku of left) removed.push(...(await removeOwned(deps.storage, skuAliasPrefix(data.tenantId, sku), data.tenantId, data.assetId)));
+  await releaseSkus(deps.storage, data.tenantId, data.assetId, left);
   if (await deps.runs.isCancelled(data.runId)) {
     // Taken down while we wrote: remove what we wrote too, whichever finished first.
     await takedownAsset(deps, data.tenantId, data.assetId);
@@ -128,23 +125,17 @@ export async function processPublish(job: Pick<Job, 'getChildrenValues'>, data: 
   const urls = written.map(deps.urlFor);
   if (deps.purging) {
     await deps.runs.setPurge(data.runId, { state: 'queued', attempts: 0 });
-    await deps.requestPurge({ tenantId: data.tenantId, assetId: data.assetId, runId: data.runId, keys: purgeKeysFor(data.tenantId, data.assetId, skus), urls: [...urls, ...removed.map(deps.urlFor)] });
+    await deps.requestPurge({ tenantId: data.tenantId, assetId: data.assetId, runId: data.runId, keys: purgeKeysFor(data.tenantId, data.assetId, [...targets, ...left]), urls: [...urls, ...removed.map(deps.urlFor)] });
   }
   return { manifestKey: key, stableUrls: urls.filter((u) => !u.endsWith('.json')) };
 }
 
 /**
- * The SKUs this publish refreshes: the run's own, and every other one the asset still holds (a
- * catalog can publish one photo under several SKUs), except those it moved off (an upload naming
- * another SKU, recorded in the asset record) and those another asset has published under since.
+ * SKUs the asset was moved off by an upload naming another one (`releasedSkus` in its record),
+ * among those it may still occupy: its objects there are removed. The run's own SKU never is.
  */
-async function skusToPublish(deps: PublishDeps, data: JobData<'publish'>, held: readonly string[]): Promise<string[]> {
+async function releasedSkus(deps: PublishDeps, data: JobData<'publish'>, held: readonly string[]): Promise<string[]> {
   const raw = await deps.storage.get(assetRecordKey(data.tenantId, data.assetId));
   const released = new Set(raw ? ((JSON.parse(raw.toString('utf8')) as { releasedSkus?: string[] }).releasedSkus ?? []) : []);
-  const targets = data.sku ? [data.sku] : [];
-  for (const sku of held) {
-    if (targets.includes(sku) || released.has(sku)) continue;
-    if (await stillHolds(deps.storage, skuAliasPrefix(data.tenantId, sku), data.tenantId, data.assetId)) targets.push(sku);
-  }
-  return targets;
+  return held.filter((sku) => sku !== data.sku && released.has(sku));
 }

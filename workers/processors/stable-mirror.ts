@@ -1,5 +1,4 @@
-import { z } from 'zod';
-import { publicationKey } from '../../cdn/keys.js';
+import { publicationPrefix, SKU_PATTERN } from '../../cdn/keys.js';
 import type { ObjectStorage } from '../../cdn/storage.js';
 import { surrogateKey, SURROGATE_KEY_METADATA } from '../../cdn/surrogate-keys.js';
 
@@ -7,27 +6,42 @@ import { surrogateKey, SURROGATE_KEY_METADATA } from '../../cdn/surrogate-keys.j
  * Keeping an asset's stable namespace (`latest/`, `latest/<channel>/`, `sku/<sku>/`) an exact
  * mirror of its latest manifest, and remembering everything it ever published.
  *
- * The publication record (`published.json`, private) is written before any public object, so a
- * worker killed at any point leaves a record that names every SKU whose URLs may still hold this
- * asset's bytes and every rendition set it published: the retry (or the next publish, or a
- * takedown) reads it and finishes the clean-up.
+ * The publication markers (`published/set/<id>`, `published/sku/<sku>`, private, empty) are written
+ * before any public object, so a worker killed at any point leaves markers that name every SKU
+ * whose URLs may still hold this asset's bytes and every rendition set it published: the retry (or
+ * the next publish, or a takedown) lists them and finishes the clean-up. Publishes of one asset
+ * running at once only add markers, and a SKU's marker goes only after its clean-up.
  */
-const publicationSchema = z.object({
+export interface Publication {
   /** Rendition set ids the asset has published, ever (a takedown removes them all). */
-  sets: z.array(z.string()),
+  sets: string[];
   /** SKUs whose namespace may still hold this asset's objects; after a clean publish, the ones it holds. */
-  skus: z.array(z.string()),
-});
-export type Publication = z.output<typeof publicationSchema>;
-
-export async function readPublication(storage: ObjectStorage, tenantId: string, assetId: string): Promise<Publication> {
-  const raw = await storage.get(publicationKey(tenantId, assetId));
-  return raw ? publicationSchema.parse(JSON.parse(raw.toString('utf8'))) : { sets: [], skus: [] };
+  skus: string[];
 }
 
-export async function writePublication(storage: ObjectStorage, tenantId: string, assetId: string, publication: Publication): Promise<void> {
-  const body = { sets: [...new Set(publication.sets)], skus: [...new Set(publication.skus)] };
-  await storage.put(publicationKey(tenantId, assetId), Buffer.from(JSON.stringify(body)), { contentType: 'application/json', cacheControl: 'private, no-store' });
+const SET_ID = /^[0-9a-f]{64}$/;
+
+export async function readPublication(storage: ObjectStorage, tenantId: string, assetId: string): Promise<Publication> {
+  const prefix = publicationPrefix(tenantId, assetId);
+  const found: Publication = { sets: [], skus: [] };
+  for await (const key of storage.list(prefix)) {
+    const [kind, name = ''] = key.slice(prefix.length).split('/');
+    if (kind === 'set' && SET_ID.test(name)) found.sets.push(name);
+    if (kind === 'sku' && SKU_PATTERN.test(name)) found.skus.push(name);
+  }
+  return found;
+}
+
+/** Add markers for these sets and SKUs (idempotent). */
+export async function recordPublication(storage: ObjectStorage, tenantId: string, assetId: string, add: Publication): Promise<void> {
+  const prefix = publicationPrefix(tenantId, assetId);
+  const keys = [...add.sets.map((s) => `${prefix}set/${s}`), ...add.skus.map((s) => `${prefix}sku/${s}`)];
+  for (const key of new Set(keys)) await storage.put(key, Buffer.alloc(0), { contentType: 'application/octet-stream', cacheControl: 'private, no-store' });
+}
+
+/** Drop the markers of SKUs the asset no longer holds, once its objects there are gone. */
+export async function releaseSkus(storage: ObjectStorage, tenantId: string, assetId: string, skus: readonly string[]): Promise<void> {
+  for (const sku of skus) await storage.delete(`${publicationPrefix(tenantId, assetId)}sku/${sku}`);
 }
 
 /** Remove every object under `prefixes` that is not in `keep`; returns the keys removed. */
@@ -41,20 +55,6 @@ export async function removeStale(storage: ObjectStorage, prefixes: string[], ke
     }
   }
   return removed;
-}
-
-/**
- * True unless another asset has published under `prefix` since (an object there carries another
- * asset's key): the SKU then shows that asset, and this one no longer refreshes it.
- */
-export async function stillHolds(storage: ObjectStorage, prefix: string, tenantId: string, assetId: string): Promise<boolean> {
-  const mine = surrogateKey.asset(tenantId, assetId);
-  const anyAsset = surrogateKey.asset(tenantId, '');
-  for await (const key of storage.list(prefix)) {
-    const tags = (await storage.head(key))?.metadata?.[SURROGATE_KEY_METADATA]?.split(' ') ?? [];
-    if (tags.some((t) => t.startsWith(anyAsset) && t !== mine)) return false;
-  }
-  return true;
 }
 
 /**
