@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROTOTYPE_NAMES } from '../../lib/own-keys.js';
 import { MAX_JSON_DEPTH } from '../../lib/json-depth.js';
-import { createTenant, fixture, jsonApi, startTestService, upload, type TestService } from '../harness.js';
+import { createTenant, fixture, jsonApi, startTestService, upload, waitForBatch, type TestService } from '../harness.js';
 
 type ErrorBody = { error: { code: string; message: string; details?: Record<string, unknown> } };
 
@@ -25,7 +25,7 @@ describe('names and nesting from input', () => {
   };
 
   beforeAll(async () => {
-    service = await startTestService({ WORKER_QUEUES: 'publish' });
+    service = await startTestService({ WORKER_QUEUES: 'publish,batch' });
     ({ key } = await createTenant(service));
     fish = await readFile(fixture('HappyFish.jpg'));
   });
@@ -54,6 +54,21 @@ describe('names and nesting from input', () => {
       expect(template.status, `template id "${name}"`).toBeLessThan(500);
       expect(template.status).toBeGreaterThanOrEqual(400);
     }
+  });
+
+  it('fails a catalog item whose colourway is a prototype name on its line with INVALID_COLOUR, at once (not INTERNAL after retries)', async () => {
+    const up = (await (await upload(service, key, fish, { filename: 'fish.jpg', type: 'image/jpeg' })).json()) as { asset: { id: string } };
+    const names = ['constructor', '__proto__', 'toString', 'hasOwnProperty'];
+    const body = names.map((name, i) => JSON.stringify({
+      sku: `proto-${i}`, source: up.asset.id,
+      recipe: { steps: [{ name: 'generate', options: { template: 'marketplace-white', colourway: name } }, { name: 'render' }] },
+    })).join('\n');
+    const res = await fetch(`${service.url}/v1/batches`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/x-ndjson' }, body });
+    expect(res.status).toBe(202);
+    const { batch } = (await res.json()) as { batch: { id: string } };
+    const done = await waitForBatch(service, key, batch.id);
+    expect(done.counts).toMatchObject({ total: names.length, failed: names.length });
+    expect(done.failures.map((f) => [f.line, f.code]).sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual(names.map((_, i) => [i + 1, 'INVALID_COLOUR']));
   });
 
   it(`refuses JSON nested deeper than ${MAX_JSON_DEPTH} levels in every body and field with 400 BAD_REQUEST, keyed or not`, async () => {
