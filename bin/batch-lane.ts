@@ -1,6 +1,6 @@
 import { AssetStore } from '../api/asset-store.js';
 import { batchSourceResolver } from '../api/batch-sources.js';
-import { resolveGenerate } from '../api/resolve-generate.js';
+import { prepareRun } from '../api/start-run.js';
 import { TemplateStore } from '../api/template-store.js';
 import type { ObjectStorage } from '../cdn/storage.js';
 import type { AppConfig } from '../lib/config.js';
@@ -78,11 +78,10 @@ export function createBatchLane(input: {
       inboxFolder: input.connectors.inbox?.folder ?? 'inbox',
       fetch: input.connectors.urlFetch,
     }),
-    resolveRecipe: async (tenantId, valid) => (await resolveGenerate(templateResolver, tenantId, valid)).valid,
+    admitRecipe: async (tenantId, recipe, source) => (await prepareRun(templateResolver, tenantId, recipe, source)).valid,
     runs: input.runs,
     steps: pool,
     publish: input.publish,
-    maxOutputPixels: config.workers.maxOutputPixels,
     defaultWidths: config.workers.renderWidths,
     logger: input.logger,
   };

@@ -5,7 +5,7 @@ import type { JobData } from '../catalogue.js';
 import { describeJobFailure, toJobError } from '../job-errors.js';
 import { processPublish, type PublishDeps } from '../processors/publish.js';
 import type { SourceImage } from '../queues.js';
-import { checkOutputSize, validateRecipe, type ValidRecipe } from '../recipe.js';
+import type { Recipe, ValidRecipe } from '../recipe.js';
 import type { RunStore } from '../run-store.js';
 import type { BatchConfig } from './config.js';
 import { emitSafely, type BatchEventSink } from './events.js';
@@ -21,12 +21,14 @@ export interface BatchItemDeps {
   config: BatchConfig;
   events: BatchEventSink;
   resolveSource: ResolveBatchSource;
-  /** Resolve a recipe's `generate` step for the tenant (its template and params), as the API does. */
-  resolveRecipe: (tenantId: string, valid: ValidRecipe) => Promise<ValidRecipe>;
+  /**
+   * Admit a recipe for a source of this size exactly as the API does (its `prepareRun`): each step
+   * checked, the output size, the `generate` step resolved for the tenant.
+   */
+  admitRecipe: (tenantId: string, recipe: Recipe, source: { width: number; height: number }) => Promise<ValidRecipe>;
   runs: RunStore;
   steps: StepPool;
   publish: PublishDeps;
-  maxOutputPixels: number;
   defaultWidths: number[];
   logger: Logger;
 }
@@ -73,8 +75,7 @@ export async function processBatchItem(
   try {
     if (!item.source || !item.recipe || !item.sku) throw new AppError(422, 'INVALID_BATCH_ITEM', 'The item record is incomplete.');
     const resolved = await deps.resolveSource(data.tenantId, item.sku, item.source, signal);
-    const valid = await deps.resolveRecipe(data.tenantId, validateRecipe(item.recipe));
-    checkOutputSize(resolved.source, valid, deps.maxOutputPixels);
+    const valid = await deps.admitRecipe(data.tenantId, item.recipe, resolved.source);
     await store.setResult(data.batchId, data.line, { runId, assetId: resolved.assetId });
     const stepNames = [...valid.steps.map((s) => s.name), 'publish'];
     if (!(await deps.runs.get(data.tenantId, runId))) {
