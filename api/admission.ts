@@ -1,4 +1,8 @@
+import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { originalKey } from '../cdn/keys.js';
 import type { ObjectStorage } from '../cdn/storage.js';
 import type { AppConfig } from '../lib/config.js';
@@ -30,12 +34,60 @@ export interface ReceivedOriginal {
   filename?: string;
 }
 
+/** What storing an original is checked against (the API's and the workers' settings). */
+export interface OriginalLimits {
+  maxUploadBytes: number;
+  maxInputPixels: number;
+  maxInputFrames: number;
+  decodeTimeoutSeconds: number;
+}
+
+/**
+ * Store an original the one way, whatever brought it (upload, URL, bucket inbox, catalog source):
+ * its size checked, the image inspected (`beforeDecode` judges the header first: a recipe, say),
+ * then the content-addressed original stored and the asset made. A refusal leaves nothing.
+ */
+export async function storeOriginal(
+  deps: { storage: ObjectStorage; assets: AssetStore; limits: OriginalLimits },
+  tenantId: string,
+  file: ReceivedOriginal,
+  options: { sku?: string; beforeDecode?: (header: { width: number; height: number }) => Promise<void> } = {},
+): Promise<{ asset: AssetRecord; reused: boolean }> {
+  const { limits } = deps;
+  if (file.bytes === 0) throw badInput('EMPTY_UPLOAD', 'The image is empty.');
+  if (file.bytes > limits.maxUploadBytes) throw badInput('UPLOAD_TOO_LARGE', `The image exceeds the limit of ${limits.maxUploadBytes} bytes.`, { maxBytes: limits.maxUploadBytes });
+  const image = await inspectImage(file.path, { maxPixels: limits.maxInputPixels, maxFrames: limits.maxInputFrames, decodeTimeoutSeconds: limits.decodeTimeoutSeconds }, options.beforeDecode);
+  const key = originalKey(tenantId, file.sha256, EXTENSIONS[image.format]);
+  const reused = (await deps.storage.head(key)) !== undefined;
+  if (!reused) await deps.storage.put(key, createReadStream(file.path), { contentType: `image/${image.format}`, cacheControl: 'private, no-store' });
+  const record: AssetRecord = {
+    id: assetIdFor(tenantId, file.sha256),
+    tenantId,
+    ...(options.sku ? { sku: options.sku } : {}),
+    original: { key, sha256: file.sha256, format: image.format, width: image.width, height: image.height, bytes: file.bytes, ...(file.filename ? { filename: file.filename } : {}) },
+    createdAt: new Date().toISOString(),
+  };
+  const { asset } = await deps.assets.getOrCreate(record);
+  return { asset, reused };
+}
+
+/** Bytes held in memory (a fetched URL, an inbox object), spooled to a temporary file and hashed for `fn`, then removed. */
+export async function withSpooledBytes<T>(bytes: Buffer, filename: string | undefined, fn: (file: ReceivedOriginal) => Promise<T>): Promise<T> {
+  const tempPath = path.join(tmpdir(), `original-${randomUUID()}`);
+  try {
+    await writeFile(tempPath, bytes);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    return await fn({ path: tempPath, bytes: bytes.length, sha256, ...(filename ? { filename } : {}) });
+  } finally {
+    await rm(tempPath, { force: true });
+  }
+}
+
 /**
  * The one way an original and its first run are admitted, whatever brought them (upload, URL,
  * bucket inbox), so the same fault gets the same status and code from each: the recipe read by
- * `parseRecipe`, the SKU checked, the image inspected with the recipe judged against its header
- * (before the costly decode) and its generate step resolved for the tenant. Only then is the
- * content-addressed original stored, the asset made and the run enqueued: a refusal leaves nothing.
+ * `parseRecipe`, the SKU checked, the recipe judged against the image's header (before the costly
+ * decode) and its generate step resolved for the tenant, the original stored, then the run enqueued.
  */
 export async function admitOriginal(
   deps: AdmissionDeps,
@@ -43,27 +95,17 @@ export async function admitOriginal(
   log?: Pick<Logger, 'info'>,
 ): Promise<{ asset: AssetRecord; run: RunRecord; reused: boolean }> {
   const { tenantId, file } = input;
-  const { maxUploadBytes } = deps.config.api;
-  if (file.bytes === 0) throw badInput('EMPTY_UPLOAD', 'The image is empty.');
-  if (file.bytes > maxUploadBytes) throw badInput('UPLOAD_TOO_LARGE', `The image exceeds the limit of ${maxUploadBytes} bytes.`, { maxBytes: maxUploadBytes });
   const recipe = parseRecipe(input.recipe, 'The `recipe`');
   const sku = parseSkuField(input.sku);
   const { maxInputPixels, maxInputFrames, decodeTimeoutSeconds } = deps.config.workers;
+  const limits = { maxUploadBytes: deps.config.api.maxUploadBytes, maxInputPixels, maxInputFrames, decodeTimeoutSeconds };
   let resolved!: ResolvedRecipe;
-  const image = await inspectImage(file.path, { maxPixels: maxInputPixels, maxFrames: maxInputFrames, decodeTimeoutSeconds }, async (header) => {
-    resolved = await prepareRun(deps, tenantId, recipe, header);
-  });
-  const key = originalKey(tenantId, file.sha256, EXTENSIONS[image.format]);
-  const reused = (await deps.storage.head(key)) !== undefined;
-  if (!reused) await deps.storage.put(key, createReadStream(file.path), { contentType: `image/${image.format}`, cacheControl: 'private, no-store' });
-  const record: AssetRecord = {
-    id: assetIdFor(tenantId, file.sha256),
-    tenantId,
+  const { asset, reused } = await storeOriginal({ storage: deps.storage, assets: deps.assets, limits }, tenantId, file, {
     ...(sku ? { sku } : {}),
-    original: { key, sha256: file.sha256, format: image.format, width: image.width, height: image.height, bytes: file.bytes, ...(file.filename ? { filename: file.filename } : {}) },
-    createdAt: new Date().toISOString(),
-  };
-  const { asset } = await deps.assets.getOrCreate(record);
+    beforeDecode: async (header) => {
+      resolved = await prepareRun(deps, tenantId, recipe, header);
+    },
+  });
   const run = await startRun(deps, asset, recipe, resolved, log);
   return { asset, run, reused };
 }

@@ -1,21 +1,17 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { originalKey, tenantPrefix } from '../cdn/keys.js';
+import { tenantPrefix } from '../cdn/keys.js';
 import type { ObjectStorage } from '../cdn/storage.js';
-import { AppError, badInput } from '../lib/errors.js';
+import { AppError } from '../lib/errors.js';
 import { fetchPublicUrl } from '../lib/safe-fetch.js';
 import type { ResolveBatchSource } from '../workers/batches/item.js';
 import type { SourceImage } from '../workers/queues.js';
-import { assetIdFor, type AssetStore } from './asset-store.js';
-import { inspectImage } from './inspect-image.js';
-import { EXTENSIONS } from '../lib/image-format.js';
+import { storeOriginal, withSpooledBytes, type OriginalLimits } from './admission.js';
+import type { AssetStore } from './asset-store.js';
 
 export interface BatchSourceDeps {
   storage: ObjectStorage;
   assets: AssetStore;
-  limits: { maxUploadBytes: number; maxInputPixels: number; maxInputFrames: number; decodeTimeoutSeconds: number };
+  limits: OriginalLimits;
   /** The tenant folder of the bucket inbox (INBOX_PREFIX, else `inbox`): `inbox/<path>` in a catalog names `t/<tenant>/<folder>/<path>`. */
   inboxFolder: string;
   /** Limits on one URL fetch (URL_FETCH_*), and the loopback switch tests use. */
@@ -54,30 +50,13 @@ export function batchSourceResolver(deps: BatchSourceDeps): ResolveBatchSource {
       if (!bytes) throw new AppError(404, 'NOT_FOUND', `No object at ${source.key} in this tenant's inbox.`);
       filename = path.posix.basename(key);
     }
-    return storeOriginal(deps, tenantId, sku, bytes, filename);
+    return storeSource(deps, tenantId, sku, bytes, filename);
   };
 }
 
-async function storeOriginal(deps: BatchSourceDeps, tenantId: string, sku: string, bytes: Buffer, filename: string): Promise<{ assetId: string; source: SourceImage }> {
-  const { limits } = deps;
-  if (bytes.length === 0) throw badInput('EMPTY_UPLOAD', 'The source is empty.');
-  if (bytes.length > limits.maxUploadBytes) throw new AppError(413, 'UPLOAD_TOO_LARGE', `The source exceeds ${limits.maxUploadBytes} bytes.`, { maxBytes: limits.maxUploadBytes });
-  const tempPath = path.join(tmpdir(), `batch-source-${randomUUID()}`);
-  try {
-    await writeFile(tempPath, bytes);
-    const image = await inspectImage(tempPath, { maxPixels: limits.maxInputPixels, maxFrames: limits.maxInputFrames, decodeTimeoutSeconds: limits.decodeTimeoutSeconds });
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
-    const key = originalKey(tenantId, sha256, EXTENSIONS[image.format]);
-    if (!(await deps.storage.head(key))) await deps.storage.put(key, bytes, { contentType: `image/${image.format}`, cacheControl: 'private, no-store' });
-    const { asset } = await deps.assets.getOrCreate({
-      id: assetIdFor(tenantId, sha256),
-      tenantId,
-      sku,
-      original: { key, sha256, format: image.format, width: image.width, height: image.height, bytes: bytes.length, filename },
-      createdAt: new Date().toISOString(),
-    });
+/** A fetched or inbox source stored exactly as an upload's original is (`storeOriginal`). */
+const storeSource = (deps: BatchSourceDeps, tenantId: string, sku: string, bytes: Buffer, filename: string): Promise<{ assetId: string; source: SourceImage }> =>
+  withSpooledBytes(bytes, filename, async (file) => {
+    const { asset } = await storeOriginal(deps, tenantId, file, { sku });
     return { assetId: asset.id, source: asset.original };
-  } finally {
-    await rm(tempPath, { force: true });
-  }
-}
+  });

@@ -1,6 +1,3 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -9,7 +6,7 @@ import type { Logger } from '../../lib/logger.js';
 import { fetchPublicUrl } from '../../lib/safe-fetch.js';
 import { parseRecipe, recipeInputSchema, validateRecipe } from '../../workers/recipe.js';
 import type { RunRecord } from '../../workers/run-store.js';
-import { admitOriginal, type AdmissionDeps } from '../admission.js';
+import { admitOriginal, withSpooledBytes, type AdmissionDeps } from '../admission.js';
 import type { AssetRecord } from '../asset-store.js';
 import { requireTenant, tenantOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
@@ -29,15 +26,8 @@ export async function ingestOriginal(
   log?: Pick<Logger, 'info'>,
 ): Promise<{ asset: AssetRecord; run: RunRecord; reused: boolean }> {
   const { tenantId, bytes } = input;
-  const tempPath = path.join(tmpdir(), `ingest-${randomUUID()}`);
-  try {
-    await writeFile(tempPath, bytes);
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
-    const file = { path: tempPath, bytes: bytes.length, sha256, ...(input.filename ? { filename: input.filename } : {}) };
-    return await admitOriginal(deps, { tenantId, file, recipe: input.recipe, ...(input.sku !== undefined ? { sku: input.sku } : {}) }, log);
-  } finally {
-    await rm(tempPath, { force: true });
-  }
+  return withSpooledBytes(bytes, input.filename, (file) =>
+    admitOriginal(deps, { tenantId, file, recipe: input.recipe, ...(input.sku !== undefined ? { sku: input.sku } : {}) }, log));
 }
 
 const errors = Object.fromEntries([400, 401, 413, 415, 422, 502, 504].map((s) => [s, errorBodySchema]));
