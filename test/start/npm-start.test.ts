@@ -26,9 +26,10 @@ interface Started {
 let dir: string;
 const prefix = `test-${randomUUID()}`;
 
-async function npmStart(): Promise<Started> {
+async function npmStart(options: { detached?: boolean } = {}): Promise<Started> {
   const npm = spawn('npm', ['start'], {
     cwd: dir,
+    detached: options.detached ?? false,
     env: { ...process.env, REDIS_URL, QUEUE_PREFIX: prefix, PORT: '0', HOST: '127.0.0.1', DATA_DIR: path.join(dir, 'data'), WORKER_QUEUES: 'render,publish', MODELS_WARM: '', LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -109,5 +110,15 @@ describe('npm start', { timeout: 300_000 }, () => {
     expect(last.pid).toBe(started.serverPid);
     expect(last.msg).toMatch(/^stopped in \d+ ms$/);
     expect(last.durationMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('Ctrl-C (SIGINT to the whole process group, which npm forwards once more) shuts down gracefully, not as a forced second signal', async () => {
+    const started = await npmStart({ detached: true });
+    process.kill(-started.npm.pid!, 'SIGINT');
+    await started.exited;
+    expect(await waitUntil(() => !alive(started.serverPid), 30_000)).toBe(true);
+    const { stdout } = started.output();
+    expect(stdout).not.toContain('second signal');
+    expect(stdout.split('\n').filter((l) => l.startsWith('{')).at(-1)).toMatch(/"msg":"stopped in \d+ ms"/);
   });
 });
