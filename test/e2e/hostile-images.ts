@@ -19,8 +19,8 @@ function pngChunk(type: string, data: Buffer): Buffer {
  */
 export async function blackPng(size: number): Promise<Buffer> {
   const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
+  ihdr.writeUInt32BE(size, 0);
+  ihdr.writeUInt32BE(size, 4);
   ihdr[8] = 8; // bit depth
   ihdr[9] = 0; // greyscale
   const deflate = createDeflate({ level: 9 });
@@ -121,8 +121,8 @@ export async function slowDecodePng(height = 20000): Promise<Buffer> {
     adler,
   ]);
   const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(size, 0);
-  ihdr.writeUInt32BE(size, 4);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
   ihdr[8] = 16; // bit depth
   ihdr[9] = 6; // RGBA
   return Buffer.concat([
