@@ -70,9 +70,9 @@ export function createRedis(target: string | RedisTarget, name: string): RedisCo
 /**
  * A cluster connection whose `disconnect()` always ends in `end`, and whose duplicates (BullMQ's
  * blocking connections) do too. ioredis emits `end` only after a `close` that finds its close
- * handler armed; a cluster that lost every node in a failover and reconnected could stay at
- * `close` for good, and BullMQ, which waits for `end` to stop a worker, hung the shutdown (2 of 4
- * runs of test/cluster/cluster.test.ts before this; its afterAll now fails when close() hangs).
+ * handler armed; a cluster that lost every node in a failover could stay at `close`, and BullMQ
+ * waits for `end` to stop a worker. Shutdown after a failover can still hang in another way (a
+ * publish worker's blocking connection reconnects while it closes; RELIABILITY.md, known issues).
  */
 function endingCluster(cluster: Cluster): Cluster {
   const setStatus = (status: string) => (cluster as unknown as { setStatus(s: string): void }).setStatus(status);

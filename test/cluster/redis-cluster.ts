@@ -59,11 +59,24 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
-/** Every process a cluster here started, killed when the test process exits however it exits. */
-const everyNode = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const c of everyNode) c.kill('SIGKILL');
-});
+/**
+ * Each node runs under a small shell that SIGKILLs it when told to (SIGTERM) and also when this
+ * test process is gone, however it went (a timed-out hook, a killed test worker): no node outlives
+ * the test.
+ */
+const WATCHED = `parent=$1; shift
+redis-server "$@" & node=$!
+trap 'kill -9 $node 2>/dev/null' TERM INT
+while kill -0 "$parent" 2>/dev/null && kill -0 $node 2>/dev/null; do sleep 0.5; done
+kill -9 $node 2>/dev/null; wait $node 2>/dev/null`;
+
+/** SIGKILL the node under `child` (its watcher) and wait until the watcher is gone. */
+async function killNode(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
 
 /**
  * Six `redis-server --cluster-enabled yes` on free loopback ports, joined by `redis-cli --cluster
@@ -76,21 +89,14 @@ export async function startOwnCluster(nodeTimeoutMs = 2000): Promise<OwnCluster>
   let destroyed: Promise<void> | undefined;
   const destroy = () =>
     (destroyed ??= (async () => {
-      await Promise.all([...children.values()].map(async (c) => {
-        if (c.exitCode === null && c.signalCode === null) {
-          const exited = new Promise((r) => c.once('exit', r));
-          c.kill('SIGKILL');
-          await exited;
-        }
-        everyNode.delete(c);
-      }));
+      await Promise.all([...children.values()].map(killNode));
       await rm(dir, { recursive: true, force: true });
     })());
 
   try {
     for (let i = 0; i < 6; i++) {
       const port = await freeNodePort(taken);
-      const child = spawn('redis-server', [
+      const child = spawn('bash', ['-c', WATCHED, 'redis-node', String(process.pid),
         '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--dbfilename', `dump-${port}.rdb`,
         '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', String(nodeTimeoutMs),
         '--appendonly', 'yes', '--appendfilename', `aof-${port}.aof`, '--appenddirname', `aof-${port}`,
@@ -99,7 +105,6 @@ export async function startOwnCluster(nodeTimeoutMs = 2000): Promise<OwnCluster>
         '--cluster-replica-validity-factor', '0',
       ], { stdio: 'ignore' });
       children.set(port, child);
-      everyNode.add(child);
     }
     const ports = [...children.keys()];
     for (const port of ports) await until(`redis-server on ${port}`, async () => ((await cli(port, 'PING')).trim() === 'PONG' ? true : undefined), 20_000);
@@ -134,10 +139,7 @@ export async function startOwnCluster(nodeTimeoutMs = 2000): Promise<OwnCluster>
     async killMasterAndFailOver(node) {
       const port = Number(node.split(':')[1]);
       const replica = await replicaOf(port);
-      const child = children.get(port)!;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGKILL');
-      await exited;
+      await killNode(children.get(port)!);
       await until(`replica ${replica} to be promoted`, async () => ((await cli(replica, 'ROLE')).startsWith('master') ? true : undefined), 60_000);
       await Promise.all(alive().map((p) => untilWhole(p)));
       return { promoted: `127.0.0.1:${replica}` };
