@@ -6,7 +6,7 @@ import path from 'node:path';
 import { originalKey } from '../cdn/keys.js';
 import type { ObjectStorage } from '../cdn/storage.js';
 import type { AppConfig } from '../lib/config.js';
-import { badInput } from '../lib/errors.js';
+import { AppError } from '../lib/errors.js';
 import { EXTENSIONS } from '../lib/image-format.js';
 import type { Logger } from '../lib/logger.js';
 import type { Queues } from '../workers/queues.js';
@@ -54,8 +54,8 @@ export async function storeOriginal(
   options: { sku?: string; beforeDecode?: (header: { width: number; height: number }) => Promise<void> } = {},
 ): Promise<{ asset: AssetRecord; reused: boolean }> {
   const { limits } = deps;
-  if (file.bytes === 0) throw badInput('EMPTY_UPLOAD', 'The image is empty.');
-  if (file.bytes > limits.maxUploadBytes) throw badInput('UPLOAD_TOO_LARGE', `The image exceeds the limit of ${limits.maxUploadBytes} bytes.`, { maxBytes: limits.maxUploadBytes });
+  if (file.bytes === 0) throw new AppError('EMPTY_UPLOAD', 'The image is empty.');
+  if (file.bytes > limits.maxUploadBytes) throw new AppError('UPLOAD_TOO_LARGE', `The image exceeds the limit of ${limits.maxUploadBytes} bytes.`, { maxBytes: limits.maxUploadBytes });
   const image = await inspectImage(file.path, { maxPixels: limits.maxInputPixels, maxFrames: limits.maxInputFrames, decodeTimeoutSeconds: limits.decodeTimeoutSeconds }, options.beforeDecode);
   const key = originalKey(tenantId, file.sha256, EXTENSIONS[image.format]);
   const reused = (await deps.storage.head(key)) !== undefined;

@@ -58,7 +58,7 @@ export async function buildApp(deps: ApiDeps, logger: Logger): Promise<FastifyIn
 
   app.setErrorHandler((err: FastifyError, request, reply) => sendError(err, request, reply));
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send(new AppError(404, 'NOT_FOUND', `No route for ${request.method} ${request.url}`).toJSON()),
+    reply.code(404).send(new AppError('NOT_FOUND', `No route for ${request.method} ${request.url}`).toJSON()),
   );
 
   // Route templates (not raw URLs) as labels, so ids never explode the metric's cardinality.

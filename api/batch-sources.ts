@@ -28,7 +28,7 @@ export function batchSourceResolver(deps: BatchSourceDeps): ResolveBatchSource {
   return async (tenantId, sku, source) => {
     if (source.kind === 'asset') {
       const asset = await deps.assets.get(tenantId, source.assetId);
-      if (!asset) throw new AppError(404, 'NOT_FOUND', `Asset ${source.assetId} not found for this tenant.`);
+      if (!asset) throw new AppError('NOT_FOUND', `Asset ${source.assetId} not found for this tenant.`);
       return { assetId: asset.id, source: asset.original };
     }
     let bytes: Buffer | undefined;
@@ -47,7 +47,7 @@ export function batchSourceResolver(deps: BatchSourceDeps): ResolveBatchSource {
       const key = `${tenantPrefix(tenantId)}${deps.inboxFolder}/${relative}`;
       // The inbox watcher moves what it has taken in to `<folder>-processed/`: the object is still the one named.
       bytes = (await deps.storage.get(key)) ?? (await deps.storage.get(`${tenantPrefix(tenantId)}${deps.inboxFolder}-processed/${relative}`));
-      if (!bytes) throw new AppError(404, 'NOT_FOUND', `No object at ${source.key} in this tenant's inbox.`);
+      if (!bytes) throw new AppError('NOT_FOUND', `No object at ${source.key} in this tenant's inbox.`);
       filename = path.posix.basename(key);
     }
     return storeSource(deps, tenantId, sku, bytes, filename);

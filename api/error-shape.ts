@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { AppError, badInput, type ErrorCode } from '../lib/errors.js';
+import { AppError, type ErrorCode } from '../lib/errors.js';
 import { UNAVAILABLE_RETRY_AFTER_S } from './guards/guard-redis.js';
 import { REQUEST_ID_HEADER } from './request-id.js';
 
@@ -23,15 +23,15 @@ const FRAMEWORK_CODES: Record<string, ErrorCode> = Object.assign(Object.create(n
 export function toAppError(err: FastifyError): AppError {
   if (err instanceof AppError) return err;
   if (hasZodFastifySchemaValidationErrors(err)) {
-    return new AppError(400, 'BAD_REQUEST', 'The request does not match the schema.', {
+    return new AppError('BAD_REQUEST', 'The request does not match the schema.', {
       issues: err.validation.map((v) => ({ path: v.instancePath, message: v.message })),
     });
   }
   const code = FRAMEWORK_CODES[err.code];
-  if (code === 'URI_TOO_LONG') return badInput(code, 'A path segment is longer than 100 characters: no id is that long.', { maxLength: 100 });
-  if (code) return badInput(code, err.message);
-  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return new AppError(400, 'BAD_REQUEST', err.message);
-  return new AppError(500, 'INTERNAL', 'Something went wrong on our side; it has been logged.');
+  if (code === 'URI_TOO_LONG') return new AppError(code, 'A path segment is longer than 100 characters: no id is that long.', { maxLength: 100 });
+  if (code) return new AppError(code, err.message);
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return new AppError('BAD_REQUEST', err.message);
+  return new AppError('INTERNAL', 'Something went wrong on our side; it has been logged.');
 }
 
 /** The one error handler: the route's errors, and the framework's before a route was found (`frameworkErrors`). */
@@ -51,9 +51,9 @@ export function sendError(err: FastifyError, request: FastifyRequest, reply: Fas
 export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket) {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const error =
-    err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? badInput('UPLOAD_TIMEOUT', 'The request did not arrive in time.')
-    : err.code === 'HPE_HEADER_OVERFLOW' ? new AppError(431, 'BAD_REQUEST', 'The request headers are too large.')
-    : new AppError(400, 'BAD_REQUEST', 'The request is not valid HTTP/1.1.');
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? new AppError('UPLOAD_TIMEOUT', 'The request did not arrive in time.')
+    : err.code === 'HPE_HEADER_OVERFLOW' ? new AppError('BAD_REQUEST', 'The request headers are too large.', undefined, { status: 431 })
+    : new AppError('BAD_REQUEST', 'The request is not valid HTTP/1.1.');
   const body = JSON.stringify(error.toJSON());
   if (socket.writable) {
     socket.write(

@@ -39,7 +39,7 @@ describe('inspectImage: cheap checks first, the decode within a memory budget', 
   it('hands the header to `beforeDecode` before decoding, so a refused recipe never costs a decode', async () => {
     const whole = await readFile(new URL('../test/fixtures/coffee.png', import.meta.url));
     const truncated = await file('truncated.png', whole.subarray(0, Math.floor(whole.length * 0.6)));
-    const refusal = new AppError(422, 'IMAGE_TOO_LARGE', 'recipe refused');
+    const refusal = new AppError('IMAGE_TOO_LARGE', 'recipe refused');
     let seen: unknown;
     const err = await inspectImage(truncated, LIMITS, (image) => {
       seen = image;

@@ -1,6 +1,6 @@
 import { open, readFile } from 'node:fs/promises';
 import sharp, { type Metadata, type SharpOptions } from 'sharp';
-import { AppError, badInput } from '../lib/errors.js';
+import { AppError } from '../lib/errors.js';
 import { decodeHeic } from '../lib/heic/decode-heic.js';
 import { sniffFormat, type SourceFormat } from '../lib/image-format.js';
 import { uploadChecks, type UploadCheckPool } from './upload-checks.js';
@@ -44,7 +44,7 @@ export async function inspectImage(
   const head = await readHead(path, 64);
   const format = sniffFormat(head);
   if (!format) {
-    throw badInput('UNSUPPORTED_MEDIA_TYPE', 'The upload is not an image in a supported format (JPEG, PNG, WebP, AVIF, HEIC, TIFF, GIF).');
+    throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'The upload is not an image in a supported format (JPEG, PNG, WebP, AVIF, HEIC, TIFF, GIF).');
   }
   // HEIC decodes in its own bounded thread pool (lib/heic), header and pixels in one go.
   if (format === 'heic') return inspectHeic(path, limits, beforeDecode);
@@ -56,18 +56,18 @@ export async function inspectImage(
     // limit" before we could read (and report) its dimensions; the limit is checked just below.
     meta = await sharp(path, { ...options, limitInputPixels: false }).metadata();
   } catch {
-    throw badInput('CORRUPT_IMAGE', `The ${format.toUpperCase()} file could not be read: it is corrupt or truncated.`);
+    throw new AppError('CORRUPT_IMAGE', `The ${format.toUpperCase()} file could not be read: it is corrupt or truncated.`);
   }
   const { width, height, pages = 1, channels = 0, depth = 'uchar' } = meta;
-  if (!width || !height) throw badInput('CORRUPT_IMAGE', 'The image has no dimensions.');
+  if (!width || !height) throw new AppError('CORRUPT_IMAGE', 'The image has no dimensions.');
   if (pages > limits.maxFrames) {
-    throw badInput('IMAGE_TOO_LARGE', `The image has ${pages} frames; the limit is ${limits.maxFrames}.`, { frames: pages, maxFrames: limits.maxFrames });
+    throw new AppError('IMAGE_TOO_LARGE', `The image has ${pages} frames; the limit is ${limits.maxFrames}.`, { frames: pages, maxFrames: limits.maxFrames });
   }
   if (channels > 4 || !ACCEPTED_DEPTHS.has(depth)) {
-    throw badInput('UNSUPPORTED_MEDIA_TYPE', `Images with ${channels} channels of ${depth} samples are not supported: use 1-4 channels of 8 or 16 bits.`, { channels, depth });
+    throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Images with ${channels} channels of ${depth} samples are not supported: use 1-4 channels of 8 or 16 bits.`, { channels, depth });
   }
   if (width * height > limits.maxPixels) {
-    throw badInput('IMAGE_TOO_LARGE', `The image has ${width}x${height} pixels; the limit is ${limits.maxPixels} pixels.`, {
+    throw new AppError('IMAGE_TOO_LARGE', `The image has ${width}x${height} pixels; the limit is ${limits.maxPixels} pixels.`, {
       width, height, maxPixels: limits.maxPixels,
     });
   }
@@ -124,9 +124,9 @@ async function checkDecodes(path: string, format: SourceFormat, options: SharpOp
   } catch (err) {
     if (err instanceof AppError) throw err;
     if (err === DEADLINE || /timeout/i.test((err as Error).message)) {
-      throw badInput('IMAGE_TOO_LARGE', `The image takes longer than ${limits.decodeTimeoutSeconds} s to decode.`, { decodeTimeoutSeconds: limits.decodeTimeoutSeconds });
+      throw new AppError('IMAGE_TOO_LARGE', `The image takes longer than ${limits.decodeTimeoutSeconds} s to decode.`, { decodeTimeoutSeconds: limits.decodeTimeoutSeconds });
     }
-    throw badInput('CORRUPT_IMAGE', `The ${format.toUpperCase()} file is corrupt or truncated.`);
+    throw new AppError('CORRUPT_IMAGE', `The ${format.toUpperCase()} file is corrupt or truncated.`);
   }
 }
 

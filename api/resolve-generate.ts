@@ -29,25 +29,25 @@ export async function resolveGenerate(deps: GenerateResolverDeps, tenantId: stri
     const options = step.options as GenerateStepOptions;
     const stored = await deps.templates.get(tenantId, options.template);
     if (!stored) {
-      throw new AppError(422, 'UNKNOWN_TEMPLATE', `No template "${options.template}" for this tenant (GET /v1/templates lists them).`, { template: options.template });
+      throw new AppError('UNKNOWN_TEMPLATE', `No template "${options.template}" for this tenant (GET /v1/templates lists them).`, { template: options.template });
     }
     const { template: applied, version: appliedVersion } = applyParams(stored.template, options.params);
     const channels = options.channels ?? applied.channels;
     checkLayoutSize(channels, deps.config.workers.maxOutputPixels);
     if (applied.backdrop.type === 'generator' && !deps.config.generator) {
-      throw new AppError(422, 'GENERATOR_NOT_CONFIGURED', `Template "${options.template}" needs the scene generator, and none is configured here (GENERATOR_MODEL_PATH).`, { template: options.template });
+      throw new AppError('GENERATOR_NOT_CONFIGURED', `Template "${options.template}" needs the scene generator, and none is configured here (GENERATOR_MODEL_PATH).`, { template: options.template });
     }
     if (options.colourway !== undefined) parseColour(options.colourway);
     let backplate: GenerateJobOptions['backplate'];
     if (applied.backdrop.type === 'backplate') {
       const assetId = applied.backdrop.assetId;
       if (!assetId) {
-        throw new AppError(422, 'INVALID_TEMPLATE', `Template "${options.template}" needs a backplate photo: set backdrop.assetId or params.backplate.`, {
+        throw new AppError('INVALID_TEMPLATE', `Template "${options.template}" needs a backplate photo: set backdrop.assetId or params.backplate.`, {
           issues: [{ path: 'params.backplate', message: 'required by a backplate template without backdrop.assetId' }],
         });
       }
       const asset = await deps.assets.get(tenantId, assetId);
-      if (!asset) throw new AppError(422, 'INVALID_RECIPE', `The backplate asset ${assetId} does not exist for this tenant.`, { backplate: assetId });
+      if (!asset) throw new AppError('INVALID_RECIPE', `The backplate asset ${assetId} does not exist for this tenant.`, { backplate: assetId });
       backplate = { key: asset.original.key, sha256: asset.original.sha256 };
     }
     const resolved: GenerateJobOptions = {

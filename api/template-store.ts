@@ -37,13 +37,13 @@ export class TemplateStore {
     const body = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? { id, ...(raw as Record<string, unknown>) } : raw;
     const versioned = parseTemplate(body);
     if (versioned.template.id !== id) {
-      throw new AppError(422, 'INVALID_TEMPLATE', `Invalid template: id: "${versioned.template.id}" does not match the URL's "${id}"`, {
+      throw new AppError('INVALID_TEMPLATE', `Invalid template: id: "${versioned.template.id}" does not match the URL's "${id}"`, {
         issues: [{ path: 'id', message: "does not match the URL's id" }],
       });
     }
     const exists = await this.redis.hexists(this.key(tenantId), id);
     if (!exists && (await this.redis.hlen(this.key(tenantId))) >= this.maxPerTenant) {
-      throw new AppError(422, 'TOO_MANY_TEMPLATES', `A tenant may define at most ${this.maxPerTenant} templates (MAX_TEMPLATES_PER_TENANT); delete one first.`, { limit: this.maxPerTenant });
+      throw new AppError('TOO_MANY_TEMPLATES', `A tenant may define at most ${this.maxPerTenant} templates (MAX_TEMPLATES_PER_TENANT); delete one first.`, { limit: this.maxPerTenant });
     }
     await this.redis.hset(this.key(tenantId), id, JSON.stringify(versioned.template));
     return { stored: { ...versioned, builtin: false }, created: !exists };

@@ -1,4 +1,4 @@
-import { AppError, badInput } from '../lib/errors.js';
+import { AppError } from '../lib/errors.js';
 
 /** Bounds on the decodes that check uploads (and URL, inbox and catalog originals) in one process. */
 export interface UploadCheckLimits {
@@ -56,13 +56,13 @@ export class UploadCheckPool {
     const { memoryBytes, maxWaiting } = this.limits;
     if (bytes > memoryBytes) {
       const mib = (n: number) => Math.ceil(n / 1024 / 1024);
-      throw badInput('IMAGE_TOO_LARGE', `Decoding this image would take about ${mib(bytes)} MiB of memory; the limit is ${mib(memoryBytes)} MiB (UPLOAD_CHECK_MEMORY_MB).`, {
+      throw new AppError('IMAGE_TOO_LARGE', `Decoding this image would take about ${mib(bytes)} MiB of memory; the limit is ${mib(memoryBytes)} MiB (UPLOAD_CHECK_MEMORY_MB).`, {
         decodeBytes: bytes, maxDecodeBytes: memoryBytes,
       });
     }
     if (this.waiters.length > 0 || !this.fits(bytes)) {
       if (this.waiters.length >= maxWaiting) {
-        throw new AppError(503, 'SERVICE_UNAVAILABLE', `${this.waiters.length} images are already waiting to be checked here: retry shortly.`, { uploadChecksWaiting: this.waiters.length });
+        throw new AppError('SERVICE_UNAVAILABLE', `${this.waiters.length} images are already waiting to be checked here: retry shortly.`, { uploadChecksWaiting: this.waiters.length });
       }
       await new Promise<void>((admit) => this.waiters.push({ bytes, admit }));
     } else {

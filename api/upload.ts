@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyRequest } from 'fastify';
-import { AppError, badInput } from '../lib/errors.js';
+import { AppError } from '../lib/errors.js';
 
 /** An upload received whole on local disk, hashed on the way in. */
 export interface ReceivedUpload {
@@ -38,7 +38,7 @@ export async function receiveUpload(request: FastifyRequest, limits: UploadLimit
   const { maxBytes } = limits;
   if (request.headers['content-length'] === '0') throw emptyUpload();
   if (!request.isMultipart()) {
-    throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the image as multipart/form-data with a `file` part.');
+    throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the image as multipart/form-data with a `file` part.');
   }
   // Every part is read, not just the first file: a second file, an eleventh field or a field named
   // after an Object.prototype member (`__proto__`, `constructor`) refuses the whole upload.
@@ -90,13 +90,13 @@ const MAX_FIELDS = 10;
 const MAX_FIELD_BYTES = 64 * 1024;
 
 const emptyBody = (request: FastifyRequest) => /^0*$/.test(String(request.headers['content-length'] ?? ''));
-const tooManyParts = () => new AppError(400, 'BAD_REQUEST', `Send exactly one \`file\` part and at most ${MAX_FIELDS} small fields.`);
+const tooManyParts = () => new AppError('BAD_REQUEST', `Send exactly one \`file\` part and at most ${MAX_FIELDS} small fields.`);
 const fieldTooLarge = () =>
-  new AppError(400, 'BAD_REQUEST', `A form field is at most ${MAX_FIELD_BYTES} bytes (and its name 100).`, { maxFieldBytes: MAX_FIELD_BYTES });
-const malformed = () => new AppError(400, 'BAD_REQUEST', 'The multipart body could not be read: check its boundary and part headers.');
-const emptyUpload = () => new AppError(400, 'EMPTY_UPLOAD', 'The upload is empty: send an image in a multipart `file` part.');
+  new AppError('BAD_REQUEST', `A form field is at most ${MAX_FIELD_BYTES} bytes (and its name 100).`, { maxFieldBytes: MAX_FIELD_BYTES });
+const malformed = () => new AppError('BAD_REQUEST', 'The multipart body could not be read: check its boundary and part headers.');
+const emptyUpload = () => new AppError('EMPTY_UPLOAD', 'The upload is empty: send an image in a multipart `file` part.');
 const tooLarge = (maxBytes: number) =>
-  badInput('UPLOAD_TOO_LARGE', `The upload exceeds the limit of ${maxBytes} bytes.`, { maxBytes });
+  new AppError('UPLOAD_TOO_LARGE', `The upload exceeds the limit of ${maxBytes} bytes.`, { maxBytes });
 
 function translateMultipartError(request: FastifyRequest, err: unknown, maxBytes: number): Error {
   if (request.bodyTimeout) return request.bodyTimeout;
@@ -105,15 +105,15 @@ function translateMultipartError(request: FastifyRequest, err: unknown, maxBytes
   if (code === 'FST_REQ_FILE_TOO_LARGE') return tooLarge(maxBytes);
   if (code === 'FST_FILES_LIMIT' || code === 'FST_PARTS_LIMIT' || code === 'FST_FIELDS_LIMIT') return tooManyParts();
   if (code === 'FST_PROTO_VIOLATION') {
-    return new AppError(400, 'BAD_REQUEST', 'A form field may not be named after an object property such as `__proto__` or `constructor`.');
+    return new AppError('BAD_REQUEST', 'A form field may not be named after an object property such as `__proto__` or `constructor`.');
   }
   if (code === 'FST_INVALID_MULTIPART_CONTENT_TYPE') {
-    return new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the image as multipart/form-data with a `file` part.');
+    return new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the image as multipart/form-data with a `file` part.');
   }
   if (code === 'FST_INVALID_JSON_FIELD_ERROR') return malformed();
   // The body ended before its declared length: the connection dropped, not a fault of the request.
   if (!request.raw.complete && (request.raw.socket?.destroyed ?? true)) {
-    return new AppError(400, 'BODY_INCOMPLETE', 'The connection closed before the whole body arrived. Nothing was stored; send it again.');
+    return new AppError('BODY_INCOMPLETE', 'The connection closed before the whole body arrived. Nothing was stored; send it again.');
   }
   return malformed();
 }

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { AppError } from '../lib/errors.js';
+import { AppError, type ErrorCode } from '../lib/errors.js';
 import type { BatchStatus } from '../workers/batches/store.js';
 import type { BatchSubmission } from '../workers/batches/submit.js';
 import type { CliIo } from './cli-io.js';
@@ -23,7 +23,7 @@ async function call(server: ServerArgs, route: string, init: RequestInit & { dup
   });
   if (!res.ok) {
     const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
-    throw new AppError(res.status, (body.error?.code ?? 'INTERNAL') as 'INTERNAL', body.error?.message ?? `the server answered ${res.status}`);
+    throw new AppError((body.error?.code ?? 'INTERNAL') as ErrorCode, body.error?.message ?? `the server answered ${res.status}`, undefined, { status: res.status });
   }
   return res;
 }
@@ -38,8 +38,8 @@ const failureLines = (s: BatchStatus) => s.failures.map((f) => `  line ${f.line}
 /** `batch submit <file>`: the file is streamed to the server, never read whole. */
 export async function submitCommand(server: ServerArgs, file: string, io: CliIo): Promise<number> {
   const type = TYPES[path.extname(file).toLowerCase()];
-  if (!type) throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', `A catalog is a .csv, .jsonl or .ndjson file, not ${path.basename(file)}.`);
-  await stat(file).catch(() => { throw new AppError(404, 'NOT_FOUND', `${file} does not exist.`); });
+  if (!type) throw new AppError('UNSUPPORTED_MEDIA_TYPE', `A catalog is a .csv, .jsonl or .ndjson file, not ${path.basename(file)}.`);
+  await stat(file).catch(() => { throw new AppError('NOT_FOUND', `${file} does not exist.`); });
   const res = await call(server, '/v1/batches', {
     method: 'POST',
     headers: { 'content-type': type },

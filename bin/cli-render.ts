@@ -52,7 +52,7 @@ export async function renderCommand(args: RenderArgs, io: CliIo): Promise<number
   };
   const valid = (await resolveGenerate(localTemplates, LOCAL_TENANT, validateRecipe(recipe))).valid;
   const files = await inputFiles(args.input);
-  if (!files.length) throw new AppError(400, 'BAD_REQUEST', `No images (${IMAGE_FILE.source}) in ${args.input}.`);
+  if (!files.length) throw new AppError('BAD_REQUEST', `No images (${IMAGE_FILE.source}) in ${args.input}.`);
   const outRoot = path.resolve(args.out ?? path.join(path.dirname(files[0]!), 'rendered'));
   const work = await mkdtemp(path.join(tmpdir(), 'pipeline-render-'));
   const storage = fsStorage({ root: work });
@@ -121,7 +121,7 @@ export async function renderCommand(args: RenderArgs, io: CliIo): Promise<number
 
 async function inputFiles(input: string): Promise<string[]> {
   const info = await stat(input).catch(() => undefined);
-  if (!info) throw new AppError(404, 'NOT_FOUND', `${input} does not exist.`);
+  if (!info) throw new AppError('NOT_FOUND', `${input} does not exist.`);
   if (info.isFile()) return [path.resolve(input)];
   return (await readdir(input)).filter((f) => IMAGE_FILE.test(f)).sort().map((f) => path.resolve(input, f));
 }

@@ -48,7 +48,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     if (command === 'render' && sub) return await renderCommand({ input: sub, recipe: values.recipe, out: values.out }, io);
     if (command === 'batch' && sub && target) {
       const key = values.key ?? io.env.PIPELINE_API_KEY;
-      if (!key) throw new AppError(401, 'UNAUTHORIZED', 'Give an API key with --key or PIPELINE_API_KEY.');
+      if (!key) throw new AppError('UNAUTHORIZED', 'Give an API key with --key or PIPELINE_API_KEY.');
       const server: ServerArgs = { url: values.url ?? io.env.PIPELINE_URL ?? 'http://127.0.0.1:3000', key, json: values.json };
       if (sub === 'submit') return await submitCommand(server, target, io);
       if (sub === 'status') return await statusCommand(server, target, io);

@@ -59,12 +59,12 @@ export function fsStorage(options: FsStorageOptions): ObjectStorage {
     assertObjectKey(key);
     const segments = key.split('/');
     if (segments.some((s) => Buffer.byteLength(s, 'utf8') > MAX_SEGMENT_BYTES)) {
-      throw new AppError(400, 'BAD_REQUEST', `object key segments may be at most ${MAX_SEGMENT_BYTES} bytes`);
+      throw new AppError('BAD_REQUEST', `object key segments may be at most ${MAX_SEGMENT_BYTES} bytes`);
     }
     const data = path.join(root, ...segments);
     const meta = path.join(root, META_DIR, ...segments) + '.json';
     // Defence in depth: assertObjectKey already rules out anything that could leave the root.
-    if (!data.startsWith(root + path.sep)) throw new AppError(400, 'BAD_REQUEST', 'object key escapes the root');
+    if (!data.startsWith(root + path.sep)) throw new AppError('BAD_REQUEST', 'object key escapes the root');
     return { data, meta };
   }
 
@@ -152,7 +152,7 @@ export function fsStorage(options: FsStorageOptions): ObjectStorage {
     if (err instanceof AppError) return err;
     const code = (err as NodeJS.ErrnoException | undefined)?.code;
     if (code === 'ENOTDIR' || code === 'EISDIR' || code === 'EEXIST') {
-      return new AppError(400, 'BAD_REQUEST', 'object key clashes with another key used as a directory');
+      return new AppError('BAD_REQUEST', 'object key clashes with another key used as a directory');
     }
     return storageError(operation, err);
   }

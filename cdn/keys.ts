@@ -37,7 +37,7 @@ const MAX_WIDTH = 100_000;
 /** File extension of each output format in rendition keys. */
 export const FORMAT_EXTENSIONS: Record<OutputFormat, string> = { avif: 'avif', webp: 'webp', jpeg: 'jpg' };
 
-const bad = (message: string, details: Record<string, unknown>) => new AppError(400, 'BAD_REQUEST', message, details);
+const bad = (message: string, details: Record<string, unknown>) => new AppError('BAD_REQUEST', message, details);
 
 function checkId(kind: 'tenant' | 'asset', id: string): string {
   if (typeof id !== 'string' || !ID_PATTERN.test(id)) throw bad(`invalid ${kind} id`, { [`${kind}Id`]: String(id).slice(0, 80) });

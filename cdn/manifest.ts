@@ -176,7 +176,7 @@ export function buildManifest(input: BuildManifestInput): AssetManifest {
 
 /** Renditions, srcsets, fallback and `<picture>` of one responsive set. */
 function responsive(input: BuildManifestInput, stored: ManifestRenditionInput[], thumbhash: string, dominantColor: string) {
-  if (stored.length === 0) throw new AppError(500, 'INTERNAL', 'cannot build a manifest without renditions');
+  if (stored.length === 0) throw new AppError('INTERNAL', 'cannot build a manifest without renditions');
 
   const renditions = [...stored]
     .sort((a, b) => OUTPUT_FORMATS.indexOf(a.format) - OUTPUT_FORMATS.indexOf(b.format) || a.width - b.width)

@@ -20,7 +20,7 @@ const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 const badKey = (message: string, key: string) =>
-  new AppError(400, 'BAD_REQUEST', message, { key: key.slice(0, 200) });
+  new AppError('BAD_REQUEST', message, { key: key.slice(0, 200) });
 
 function checkSegments(segments: string[], key: string): void {
   for (const s of segments) {
@@ -84,10 +84,10 @@ export function assertMetadata(metadata: Record<string, string> | undefined): vo
   if (!metadata) return;
   for (const [name, value] of Object.entries(metadata)) {
     if (!META_NAME.test(name)) {
-      throw new AppError(400, 'BAD_REQUEST', 'metadata names must be lowercase [a-z0-9-]', { name });
+      throw new AppError('BAD_REQUEST', 'metadata names must be lowercase [a-z0-9-]', { name });
     }
     if (typeof value !== 'string' || !META_VALUE.test(value)) {
-      throw new AppError(400, 'BAD_REQUEST', 'metadata values must be printable ASCII', { name });
+      throw new AppError('BAD_REQUEST', 'metadata values must be printable ASCII', { name });
     }
   }
 }
@@ -102,7 +102,7 @@ export function compareKeys(a: string, b: string): number {
  * The cause is kept for logs but is not part of the client-facing body.
  */
 export function storageError(operation: string, cause: unknown): AppError {
-  const err = new AppError(503, 'STORAGE_ERROR', 'object storage is unavailable', { operation });
+  const err = new AppError('STORAGE_ERROR', 'object storage is unavailable', { operation });
   err.cause = cause;
   return err;
 }

@@ -87,7 +87,7 @@ export function describeStorageConformance(
 
     it('rejects with the body stream\'s own error and stores nothing when the stream fails', async () => {
       const key = `${prefix()}aborted.bin`;
-      const failure = new AppError(413, 'UPLOAD_TOO_LARGE', 'too big');
+      const failure = new AppError('UPLOAD_TOO_LARGE', 'too big');
       async function* body() {
         yield randomBytes(64 * 1024);
         throw failure;

@@ -3,17 +3,22 @@
  * `AppError` with a stable `code`: clients branch on the code, never on the message.
  */
 export class AppError extends Error {
+  /** HTTP status the API answers with: the code's own from `ERROR_TABLE`, so every site agrees. */
+  readonly status: number;
+
   constructor(
-    /** HTTP status the API answers with. */
-    readonly status: number,
     /** Stable, documented, SCREAMING_SNAKE code. */
     readonly code: ErrorCode,
     message: string,
     /** Extra machine-readable facts (limits, offending values). Never stack traces. */
     readonly details?: Record<string, unknown>,
+    /** The code's second status (`also` in the table), where the README documents one; any other is ignored. */
+    options?: { status?: number },
   ) {
     super(message);
     this.name = 'AppError';
+    const entry = ERROR_TABLE[code] ?? ERROR_TABLE.INTERNAL;
+    this.status = options?.status !== undefined && entry.also?.includes(options.status) ? options.status : entry.status;
   }
 
   /** The JSON problem body sent to clients. */
@@ -123,15 +128,19 @@ export const ERROR_TABLE: Record<ErrorCode, { status: number; also?: readonly nu
   INTERNAL: { status: 500, transient: true },
 };
 
-/** An error raised with its code's status from the table above. */
-export const badInput = (code: ErrorCode, message: string, details?: Record<string, unknown>) =>
-  new AppError(ERROR_TABLE[code].status, code, message, details);
-
 /** True when an answer describes the request itself, so replaying it for the same request is right. */
 export const describesRequest = (status: number, code: string | undefined): boolean =>
   status < 500 && !(code !== undefined && (ERROR_TABLE as Record<string, { transient?: true }>)[code]?.transient);
 
-export const notFound = (what: string) => new AppError(404, 'NOT_FOUND', `${what} not found`);
+export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not found`);
+
+/**
+ * An object the pipeline wrote itself (a step's intermediate, a rendition) is gone when the next
+ * step reads it: the store's failure, not the request's, so a job retries it (a read that missed a
+ * fresh write may find it next time) and a run that runs out of attempts reports STORAGE_ERROR.
+ */
+export const missingObject = (key: string, what = 'The step input') =>
+  new AppError('STORAGE_ERROR', `${what} ${key} is missing from storage.`, { key });
 
 /**
  * True for failures that retrying cannot fix, so jobs must not retry them: bad input (4xx), or

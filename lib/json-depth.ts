@@ -22,7 +22,7 @@ export function jsonDeeperThan(value: unknown, limit = MAX_JSON_DEPTH): boolean 
 
 /** The 400 for JSON nested past the limit; `what` names the body or field ("The body", "The `recipe` field"). */
 export const tooDeep = (what: string): AppError =>
-  new AppError(400, 'BAD_REQUEST', `${what} nests JSON deeper than ${MAX_JSON_DEPTH} levels.`, { maxDepth: MAX_JSON_DEPTH });
+  new AppError('BAD_REQUEST', `${what} nests JSON deeper than ${MAX_JSON_DEPTH} levels.`, { maxDepth: MAX_JSON_DEPTH });
 
 /** Throw `tooDeep(what)` when a parsed value nests past the limit. */
 export function checkJsonDepth(value: unknown, what: string): void {

@@ -22,22 +22,22 @@ export interface GuardOptions {
 }
 
 export const forbidden = (url: URL, verdict: ForbiddenAddress, context = ''): AppError =>
-  new AppError(422, 'URL_FORBIDDEN', `${context}${url.host} is ${describeForbidden(verdict)}; only public addresses may be fetched.`, {
+  new AppError('URL_FORBIDDEN', `${context}${url.host} is ${describeForbidden(verdict)}; only public addresses may be fetched.`, {
     host: url.hostname,
     addressClass: verdict.addressClass,
     ...(verdict.via ? { via: verdict.via } : {}),
   });
 
 const fetchFailed = (url: URL, reason: string, details: Record<string, unknown> = {}) =>
-  new AppError(502, 'URL_FETCH_FAILED', `Could not fetch from ${url.host}: ${reason}.`, { host: url.hostname, ...details });
+  new AppError('URL_FETCH_FAILED', `Could not fetch from ${url.host}: ${reason}.`, { host: url.hostname, ...details });
 
 /** Refuse anything but http(s) URLs without credentials. */
 export function checkUrlShape(url: URL, context = ''): void {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new AppError(422, 'URL_FORBIDDEN', `${context}only http and https URLs may be fetched, not ${url.protocol}`, { scheme: url.protocol.replace(/:$/, '') });
+    throw new AppError('URL_FORBIDDEN', `${context}only http and https URLs may be fetched, not ${url.protocol}`, { scheme: url.protocol.replace(/:$/, '') });
   }
   if (url.username || url.password) {
-    throw new AppError(422, 'URL_FORBIDDEN', `${context}URLs with credentials are not fetched.`, { host: url.hostname });
+    throw new AppError('URL_FORBIDDEN', `${context}URLs with credentials are not fetched.`, { host: url.hostname });
   }
 }
 
@@ -187,14 +187,14 @@ export async function guardedRequest(url: URL, options: GuardedRequestOptions): 
 }
 
 const tooLarge = (url: URL, maxBytes: number) =>
-  new AppError(413, 'URL_TOO_LARGE', `The response from ${url.host} exceeds the limit of ${maxBytes} bytes.`, { maxBytes });
+  new AppError('URL_TOO_LARGE', `The response from ${url.host} exceeds the limit of ${maxBytes} bytes.`, { maxBytes });
 
 function translate(err: unknown, url: URL, signal: AbortSignal): Error {
   if (err instanceof AppError) return err;
   if (signal.aborted) {
     const reason: unknown = signal.reason;
     if (reason instanceof AppError) return reason;
-    return new AppError(504, 'URL_TIMEOUT', `Fetching from ${url.host} took too long.`, { host: url.hostname });
+    return new AppError('URL_TIMEOUT', `Fetching from ${url.host} took too long.`, { host: url.hostname });
   }
   const code = (err as NodeJS.ErrnoException).code;
   return fetchFailed(url, code ? `connection failed (${code})` : 'connection failed', code ? { cause: code } : {});

@@ -47,7 +47,7 @@ export async function fetchPublicUrl(url: string, options: FetchPublicUrlOptions
       if (REDIRECTS.has(response.status) && location) {
         if (hop >= maxRedirects) {
           // A loop or a chain this long is how the URL is set up, not a passing fault: 422, never retried.
-          throw new AppError(422, 'URL_FETCH_FAILED', `More than ${maxRedirects} redirects from ${url}.`, { maxRedirects });
+          throw new AppError('URL_FETCH_FAILED', `More than ${maxRedirects} redirects from ${url}.`, { maxRedirects }, { status: 422 });
         }
         current = parseUrl(location, current);
         checkUrlShape(current, `Redirect ${hop + 1} refused: `);
@@ -56,7 +56,7 @@ export async function fetchPublicUrl(url: string, options: FetchPublicUrlOptions
       if (response.status < 200 || response.status > 299) {
         // The far side refused (4xx): retrying will not help. A 5xx may pass.
         const status = response.status >= 400 && response.status < 500 ? 422 : 502;
-        throw new AppError(status, 'URL_FETCH_FAILED', `${current.host} answered ${response.status}.`, { upstreamStatus: response.status, host: current.hostname });
+        throw new AppError('URL_FETCH_FAILED', `${current.host} answered ${response.status}.`, { upstreamStatus: response.status, host: current.hostname }, { status });
       }
       const format = sniffFormat(response.body.subarray(0, 64));
       return { bytes: response.body, contentType: format ? `image/${format}` : 'application/octet-stream', finalUrl: current.href };
@@ -109,7 +109,7 @@ function parseUrl(text: string, base?: URL): URL {
   try {
     return new URL(text, base);
   } catch {
-    throw new AppError(422, 'URL_FORBIDDEN', `Not a valid absolute URL: ${text.slice(0, 200)}`);
+    throw new AppError('URL_FORBIDDEN', `Not a valid absolute URL: ${text.slice(0, 200)}`);
   }
 }
 
@@ -117,7 +117,7 @@ function parseUrl(text: string, base?: URL): URL {
 function deadline(timeoutMs: number, url: URL): { signal: AbortSignal; done: () => void } {
   const controller = new AbortController();
   const timer = setTimeout(
-    () => controller.abort(new AppError(504, 'URL_TIMEOUT', `Fetching from ${url.host} took longer than ${timeoutMs} ms.`, { timeoutMs })),
+    () => controller.abort(new AppError('URL_TIMEOUT', `Fetching from ${url.host} took longer than ${timeoutMs} ms.`, { timeoutMs })),
     timeoutMs,
   );
   return { signal: controller.signal, done: () => clearTimeout(timer) };

@@ -28,11 +28,11 @@ export function loadTemplatesFrom(dir: string): Map<string, VersionedTemplate> {
     try {
       raw = JSON.parse(readFileSync(path.join(dir, file), 'utf8'));
     } catch (err) {
-      throw new AppError(422, 'INVALID_TEMPLATE', `Invalid template file ${file}: not JSON (${(err as Error).message})`, { file });
+      throw new AppError('INVALID_TEMPLATE', `Invalid template file ${file}: not JSON (${(err as Error).message})`, { file });
     }
     const versioned = parseTemplate(raw, `template file ${file}`);
     if (`${versioned.template.id}.json` !== file) {
-      throw new AppError(422, 'INVALID_TEMPLATE', `Invalid template file ${file}: id: "${versioned.template.id}" must match the file name`, {
+      throw new AppError('INVALID_TEMPLATE', `Invalid template file ${file}: id: "${versioned.template.id}" must match the file name`, {
         file, issues: [{ path: 'id', message: 'must match the file name' }],
       });
     }

@@ -14,7 +14,7 @@
  * - edges: the result is blended with the original by alpha, so soft and antialiased edges fade;
  *   pixels with alpha 0 are never touched.
  */
-import { badInput } from '../lib/errors.js';
+import { AppError } from '../lib/errors.js';
 import { nameTable } from '../lib/own-keys.js';
 import { oklabToSrgb, srgbToOklab } from './colourway-oklab.js';
 
@@ -69,7 +69,7 @@ export function parseColour(target: string): [number, number, number] {
   const hex = HEX.test(value) ? value : NAMED_COLOURS[value.toLowerCase()];
   if (!hex) {
     const names = Object.keys(NAMED_COLOURS);
-    throw badInput('INVALID_COLOUR', `colour "${String(target)}" is neither #rrggbb nor a known name (${names.join(', ')})`, {
+    throw new AppError('INVALID_COLOUR', `colour "${String(target)}" is neither #rrggbb nor a known name (${names.join(', ')})`, {
       colour: String(target),
       names,
     });

@@ -36,7 +36,7 @@ export function applyParams(template: Template, params: TemplateParams | undefin
   const set = (field: string, value: unknown, allowed: string[]) => {
     if (value === undefined) return;
     if (!allowed.includes(b.type as string)) {
-      throw new AppError(422, 'INVALID_TEMPLATE', `params.${field} does not apply to a ${String(b.type)} backdrop.`, {
+      throw new AppError('INVALID_TEMPLATE', `params.${field} does not apply to a ${String(b.type)} backdrop.`, {
         issues: [{ path: `params.${field}`, message: `not a parameter of a ${String(b.type)} backdrop` }],
       });
     }
@@ -55,7 +55,7 @@ export function applyParams(template: Template, params: TemplateParams | undefin
   if (params.anchorY !== undefined) t.layout.anchor = { ...t.layout.anchor, y: params.anchorY };
   if (params.azimuth !== undefined || params.elevation !== undefined) {
     if (!t.shadows.drop) {
-      throw new AppError(422, 'INVALID_TEMPLATE', 'params.azimuth and params.elevation need a template with a drop shadow.', {
+      throw new AppError('INVALID_TEMPLATE', 'params.azimuth and params.elevation need a template with a drop shadow.', {
         issues: [{ path: 'params.azimuth', message: 'the template has no drop shadow' }],
       });
     }
@@ -65,7 +65,7 @@ export function applyParams(template: Template, params: TemplateParams | undefin
   const parsed = templateSchema.safeParse(t);
   if (!parsed.success) {
     const issues = describeIssues(parsed.error);
-    throw new AppError(422, 'INVALID_TEMPLATE', `The params make an invalid template: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
+    throw new AppError('INVALID_TEMPLATE', `The params make an invalid template: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
   }
   return { template: parsed.data, version: templateVersion(parsed.data) };
 }

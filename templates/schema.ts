@@ -129,7 +129,7 @@ export function parseTemplate(raw: unknown, where = 'template'): VersionedTempla
   const parsed = templateSchema.safeParse(raw);
   if (!parsed.success) {
     const issues = describeIssues(parsed.error);
-    throw new AppError(422, 'INVALID_TEMPLATE', `Invalid ${where}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
+    throw new AppError('INVALID_TEMPLATE', `Invalid ${where}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
   }
   return { template: parsed.data, version: templateVersion(parsed.data) };
 }

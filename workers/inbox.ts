@@ -101,7 +101,7 @@ export function createInbox(deps: InboxDeps, options: { autostart?: boolean } = 
       }
       try {
         const maxBytes = deps.ingest.config.api.maxUploadBytes;
-        if (meta.size > maxBytes) throw new AppError(413, 'UPLOAD_TOO_LARGE', `The object exceeds the limit of ${maxBytes} bytes.`, { maxBytes });
+        if (meta.size > maxBytes) throw new AppError('UPLOAD_TOO_LARGE', `The object exceeds the limit of ${maxBytes} bytes.`, { maxBytes });
         const bytes = await storage.get(key);
         if (!bytes) return;
         const { asset, run } = await ingestOriginal(deps.ingest, { tenantId, bytes, filename: path.posix.basename(key) });

@@ -83,13 +83,13 @@ export function parseRecipe(input: unknown, source = 'The recipe'): Recipe {
     try {
       json = JSON.parse(input);
     } catch {
-      throw new AppError(422, 'INVALID_RECIPE', `${source} is not valid JSON.`);
+      throw new AppError('INVALID_RECIPE', `${source} is not valid JSON.`);
     }
     checkJsonDepth(json, source);
   }
   const parsed = recipeSchema.safeParse(json);
   if (!parsed.success) {
-    throw new AppError(422, 'INVALID_RECIPE', `Invalid recipe: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(recipe)'}: ${i.message}`).join('; ')}`);
+    throw new AppError('INVALID_RECIPE', `Invalid recipe: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(recipe)'}: ${i.message}`).join('; ')}`);
   }
   return parsed.data;
 }
@@ -113,21 +113,21 @@ export function validateRecipe(recipe: Recipe): ValidRecipe {
   const unavailable = recipe.steps.filter((s) => !STEP_OPTIONS[s.name]).map((s) => s.name);
   if (unavailable.length) {
     const available = STEP_NAMES.filter((n) => STEP_OPTIONS[n]);
-    throw new AppError(422, 'STEP_NOT_AVAILABLE', `Step(s) not available in this version: ${unavailable.join(', ')}. Available: ${available.join(', ')}.`, { steps: unavailable });
+    throw new AppError('STEP_NOT_AVAILABLE', `Step(s) not available in this version: ${unavailable.join(', ')}. Available: ${available.join(', ')}.`, { steps: unavailable });
   }
   const renderAt = recipe.steps.findIndex((s) => s.name === 'render');
   if (renderAt !== recipe.steps.length - 1 || recipe.steps.filter((s) => s.name === 'render').length !== 1) {
-    throw new AppError(422, 'INVALID_RECIPE', 'A recipe must end with exactly one `render` step.');
+    throw new AppError('INVALID_RECIPE', 'A recipe must end with exactly one `render` step.');
   }
   const generates = recipe.steps.filter((s) => s.name === 'generate').length;
   if (generates > 1 || (generates === 1 && recipe.steps[renderAt - 1]?.name !== 'generate')) {
-    throw new AppError(422, 'INVALID_RECIPE', 'A recipe may have one `generate` step, right before `render`.');
+    throw new AppError('INVALID_RECIPE', 'A recipe may have one `generate` step, right before `render`.');
   }
   return {
     steps: recipe.steps.map((step, index) => {
       const parsed = STEP_OPTIONS[step.name]!.safeParse(step.options ?? {});
       if (!parsed.success) {
-        throw new AppError(422, 'INVALID_RECIPE', `Invalid options for step ${index} (${step.name}): ${z.prettifyError(parsed.error)}`);
+        throw new AppError('INVALID_RECIPE', `Invalid options for step ${index} (${step.name}): ${z.prettifyError(parsed.error)}`);
       }
       // Combinations a schema cannot express: an upscaling model must ship for that factor.
       if (step.name === 'upscale') {
@@ -155,7 +155,7 @@ export function checkOutputSize(source: { width: number; height: number }, recip
   // source: a 100 MP photo rendered (or cut out) as it is makes nothing past that limit, and the
   // renditions themselves are at most 8192 px wide.
   if (factor > 1 && width * height > maxOutputPixels) {
-    throw new AppError(422, 'IMAGE_TOO_LARGE', `This recipe would make a ${width}x${height} image; the limit is ${maxOutputPixels} pixels.`, {
+    throw new AppError('IMAGE_TOO_LARGE', `This recipe would make a ${width}x${height} image; the limit is ${maxOutputPixels} pixels.`, {
       outputWidth: width, outputHeight: height, maxOutputPixels,
     });
   }
@@ -178,7 +178,7 @@ export function checkLayoutSize(channels: readonly ChannelName[], maxOutputPixel
   for (const channel of channels) {
     const { width, height } = CHANNEL_PRESETS[channel];
     if (width * height > maxOutputPixels) {
-      throw new AppError(422, 'IMAGE_TOO_LARGE', `The ${channel} layout is ${width}x${height}; the limit is ${maxOutputPixels} pixels.`, {
+      throw new AppError('IMAGE_TOO_LARGE', `The ${channel} layout is ${width}x${height}; the limit is ${maxOutputPixels} pixels.`, {
         channel, outputWidth: width, outputHeight: height, maxOutputPixels,
       });
     }

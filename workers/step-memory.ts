@@ -32,7 +32,7 @@ export function checkStepMemory(source: { width: number; height: number }, steps
     const estimatedMb = cost ? Math.ceil(cost.fixedMb + (pixels * cost.bytesPerPixel) / 1024 / 1024) : 0;
     if (estimatedMb > STEP_MEMORY_BUDGET_MB) {
       const maxMegapixels = Math.floor(((STEP_MEMORY_BUDGET_MB - cost!.fixedMb) * 1024 * 1024) / cost!.bytesPerPixel / 1e6);
-      throw new AppError(422, 'IMAGE_TOO_LARGE', `The ${step.name} step would need about ${estimatedMb} MB for a ${(pixels / 1e6).toFixed(1)} MP image; the limit per step is ${STEP_MEMORY_BUDGET_MB} MB (about ${maxMegapixels} MP for this step).`, {
+      throw new AppError('IMAGE_TOO_LARGE', `The ${step.name} step would need about ${estimatedMb} MB for a ${(pixels / 1e6).toFixed(1)} MP image; the limit per step is ${STEP_MEMORY_BUDGET_MB} MB (about ${maxMegapixels} MP for this step).`, {
         step: step.name, estimatedMb, budgetMb: STEP_MEMORY_BUDGET_MB, maxMegapixels,
       });
     }

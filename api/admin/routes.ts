@@ -93,8 +93,8 @@ function boardAuth(sessions: AdminSessions, adminKey: string | undefined) {
     const header = request.headers.authorization;
     if (header) {
       const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
-      if (!token) return refuse(new AppError(401, 'UNAUTHORIZED', 'Send an API key as `Authorization: Bearer <key>`.'));
-      if (!isAdminKey(token, adminKey)) return refuse(new AppError(403, 'FORBIDDEN', 'The queue admin view needs the admin API key.'));
+      if (!token) return refuse(new AppError('UNAUTHORIZED', 'Send an API key as `Authorization: Bearer <key>`.'));
+      if (!isAdminKey(token, adminKey)) return refuse(new AppError('FORBIDDEN', 'The queue admin view needs the admin API key.'));
       return;
     }
     const cookie = readCookie(request.headers.cookie, SESSION_COOKIE);
@@ -103,14 +103,14 @@ function boardAuth(sessions: AdminSessions, adminKey: string | undefined) {
       valid = await sessions.verify(cookie);
     } catch {
       // The board has its own error handler: answer here, in the API's shape, and fail closed.
-      return refuse(new AppError(503, 'SERVICE_UNAVAILABLE', 'The admin session cannot be checked now (Redis); try again shortly.'));
+      return refuse(new AppError('SERVICE_UNAVAILABLE', 'The admin session cannot be checked now (Redis); try again shortly.'));
     }
     if (!valid) {
       const why = cookie ? 'The admin session has expired or is invalid.' : 'No admin session.';
-      return refuse(new AppError(401, 'UNAUTHORIZED', `${why} Sign in at /admin/login, or send the admin key as a Bearer token.`));
+      return refuse(new AppError('UNAUTHORIZED', `${why} Sign in at /admin/login, or send the admin key as a Bearer token.`));
     }
     if (!SAFE_METHODS.has(request.method) && !sameOrigin(request)) {
-      return refuse(new AppError(403, 'FORBIDDEN', 'A state-changing admin request must come from this origin.'));
+      return refuse(new AppError('FORBIDDEN', 'A state-changing admin request must come from this origin.'));
     }
   };
 }

@@ -69,7 +69,7 @@ export function backpressure(options: BackpressureOptions): Backpressure {
         options.logger.warn({ err: reading.error }, 'work refused: Redis unavailable');
         error = redisUnavailable();
       } else if (reading.depth > options.maxDepth) {
-        error = new AppError(503, 'SERVICE_UNAVAILABLE', 'The queues are full; nothing was accepted. Retry later.', {
+        error = new AppError('SERVICE_UNAVAILABLE', 'The queues are full; nothing was accepted. Retry later.', {
           retryAfterSeconds: UNAVAILABLE_RETRY_AFTER_S,
         });
       }

@@ -51,7 +51,7 @@ export function bodyDeadlineHook(limits: BodyDeadlineLimits) {
     const cutOff = (message: string, details: Record<string, unknown>) => {
       stop();
       if (raw.complete) return;
-      const err = new AppError(408, 'UPLOAD_TIMEOUT', `${message} Nothing was stored; send it again.`, details);
+      const err = new AppError('UPLOAD_TIMEOUT', `${message} Nothing was stored; send it again.`, details);
       request.bodyTimeout = err;
       // The rest of the body will never be read: answer, then drop the connection.
       reply.header('connection', 'close');

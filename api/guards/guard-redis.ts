@@ -41,6 +41,6 @@ export const UNAVAILABLE_RETRY_AFTER_S = 5;
 
 /** The 503 for "Redis cannot be reached right now". */
 export const redisUnavailable = () =>
-  new AppError(503, 'SERVICE_UNAVAILABLE', 'The queue store is unreachable; nothing was accepted. Retry later.', {
+  new AppError('SERVICE_UNAVAILABLE', 'The queue store is unreachable; nothing was accepted. Retry later.', {
     retryAfterSeconds: UNAVAILABLE_RETRY_AFTER_S,
   });

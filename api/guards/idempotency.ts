@@ -47,7 +47,7 @@ export function idempotency(options: IdempotencyOptions) {
     if (header === undefined) return;
     const key = Array.isArray(header) ? header[0] ?? '' : header;
     if (key.length === 0 || key.length > MAX_KEY_LENGTH) {
-      throw new AppError(400, 'BAD_REQUEST', `An Idempotency-Key is 1-${MAX_KEY_LENGTH} characters.`, { maxLength: MAX_KEY_LENGTH });
+      throw new AppError('BAD_REQUEST', `An Idempotency-Key is 1-${MAX_KEY_LENGTH} characters.`, { maxLength: MAX_KEY_LENGTH });
     }
     const scope = request.tenantId ?? 'admin';
     const redisKey = `${prefix}:idempotency:${scope}:${sha256(key)}`;
@@ -62,7 +62,7 @@ export function idempotency(options: IdempotencyOptions) {
       }
       const raw = await withTimeout(redis.get(redisKey));
       // Gone between SET and GET (a failed first attempt released it): the client may retry.
-      if (raw === null) throw new AppError(409, 'IDEMPOTENCY_CONFLICT', 'A request with this Idempotency-Key just ended; retry.');
+      if (raw === null) throw new AppError('IDEMPOTENCY_CONFLICT', 'A request with this Idempotency-Key just ended; retry.');
       stored = JSON.parse(raw) as Stored;
     } catch (err) {
       if (err instanceof AppError) throw err;
@@ -71,11 +71,11 @@ export function idempotency(options: IdempotencyOptions) {
       throw redisUnavailable();
     }
     if (stored.fingerprint !== fingerprint) {
-      throw new AppError(422, 'IDEMPOTENCY_MISMATCH', 'This Idempotency-Key was used for a different request.');
+      throw new AppError('IDEMPOTENCY_MISMATCH', 'This Idempotency-Key was used for a different request.');
     }
     if (stored.state === 'pending') {
       reply.header('retry-after', 1);
-      throw new AppError(409, 'IDEMPOTENCY_CONFLICT', 'A request with this Idempotency-Key is still in progress.');
+      throw new AppError('IDEMPOTENCY_CONFLICT', 'A request with this Idempotency-Key is still in progress.');
     }
     return reply
       .code(stored.status)

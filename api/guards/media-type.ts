@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { badInput } from '../../lib/errors.js';
+import { AppError } from '../../lib/errors.js';
 
 /**
  * A preParsing hook for every route that takes a body: its media type must be one the route
@@ -16,6 +16,6 @@ export async function mediaTypeHook(request: FastifyRequest) {
   if (!hasBody || type === '') return;
   const accepted = schema.consumes ?? ['application/json'];
   if (!accepted.includes(type)) {
-    throw badInput('UNSUPPORTED_MEDIA_TYPE', `This route takes ${accepted.join(' or ')}, not ${type}.`, { accepted });
+    throw new AppError('UNSUPPORTED_MEDIA_TYPE', `This route takes ${accepted.join(' or ')}, not ${type}.`, { accepted });
   }
 }

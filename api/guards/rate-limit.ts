@@ -55,7 +55,7 @@ export function rateLimitHook(options: RateLimitOptions) {
     reply.header('x-ratelimit-limit', limit).header('x-ratelimit-remaining', Math.max(0, limit - count));
     if (count <= limit) return;
     const retryAfter = Math.max(1, Math.ceil(ttlMs / 1000));
-    const error = new AppError(429, 'RATE_LIMITED', `Over ${limit} requests per minute; retry in ${retryAfter} s.`, { limit, retryAfterSeconds: retryAfter });
+    const error = new AppError('RATE_LIMITED', `Over ${limit} requests per minute; retry in ${retryAfter} s.`, { limit, retryAfterSeconds: retryAfter });
     return reply.code(429).header('retry-after', retryAfter).send(error.toJSON());
   };
 }

@@ -66,7 +66,7 @@ export function batchRoutes(app: FastifyInstance, deps: ApiDeps): void {
         const submission = await submitCatalogLines(lane, tenantOf(request), lines, 'api');
         return reply.code(202).send(submission);
       } catch (err) {
-        if (err instanceof CatalogHeaderError) throw new AppError(422, 'INVALID_BATCH_ITEM', err.message, { line: 1 });
+        if (err instanceof CatalogHeaderError) throw new AppError('INVALID_BATCH_ITEM', err.message, { line: 1 });
         // The rest of a refused body is not read: the connection cannot be reused.
         if (err instanceof AppError && err.code === 'BATCH_TOO_LARGE') reply.header('connection', 'close');
         throw err;
@@ -133,6 +133,6 @@ export function batchRoutes(app: FastifyInstance, deps: ApiDeps): void {
 function catalogFormat(request: FastifyRequest) {
   const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   const format = CATALOG_MEDIA_TYPES[type];
-  if (!format) throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', `Send the catalog as ${Object.keys(CATALOG_MEDIA_TYPES).join(' or ')}.`);
+  if (!format) throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Send the catalog as ${Object.keys(CATALOG_MEDIA_TYPES).join(' or ')}.`);
   return format;
 }

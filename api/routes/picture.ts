@@ -41,7 +41,7 @@ export function pictureRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const manifest = JSON.parse(stored.toString('utf8')) as AssetManifest;
       const { channel, alt, ...options } = request.query;
       const set = channel === undefined ? manifest : manifest.channels?.[channel];
-      if (!set) throw new AppError(404, 'NOT_FOUND', `Channel ${channel} not found in the published manifest`);
+      if (!set) throw new AppError('NOT_FOUND', `Channel ${channel} not found in the published manifest`);
       const html = pictureHtml(set, { ...options, ...(alt ? { alt } : {}) });
       return reply.header('content-type', 'text/html; charset=utf-8').send(html);
     },

@@ -97,7 +97,7 @@ export function templateRoutes(app: FastifyInstance, deps: ApiDeps): void {
     handler: async (request, reply) => {
       const tenantId = tenantOf(request);
       if (!(await deps.templates.delete(tenantId, request.params.id))) {
-        throw new AppError(404, 'NOT_FOUND', `You have no template "${request.params.id}" (built-in templates cannot be deleted).`);
+        throw new AppError('NOT_FOUND', `You have no template "${request.params.id}" (built-in templates cannot be deleted).`);
       }
       // Deleting an override brings the built-in back: its users re-render with it.
       await rerenderTemplate(deps, tenantId, request.params.id);
@@ -121,7 +121,7 @@ export function templateRoutes(app: FastifyInstance, deps: ApiDeps): void {
       if (request.headers['if-none-match'] === etag) return reply.code(304).send();
       const backdrop = t.template.backdrop;
       if (backdrop.type === 'generator' && !deps.config.generator) {
-        throw new AppError(422, 'GENERATOR_NOT_CONFIGURED', 'This template needs the scene generator, and none is configured here (GENERATOR_MODEL_PATH).');
+        throw new AppError('GENERATOR_NOT_CONFIGURED', 'This template needs the scene generator, and none is configured here (GENERATOR_MODEL_PATH).');
       }
       let backplate;
       if (backdrop.type === 'backplate' && backdrop.assetId) {

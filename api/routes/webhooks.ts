@@ -69,7 +69,7 @@ export function webhookRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const tenantId = tenantOf(request);
       const url = await checkPublicUrl(request.body.url, guard);
       if ((await store.count(tenantId)) >= config.webhooks.maxPerTenant) {
-        throw new AppError(422, 'TOO_MANY_WEBHOOKS', `A tenant may have ${config.webhooks.maxPerTenant} webhooks; delete one first.`, { maxPerTenant: config.webhooks.maxPerTenant });
+        throw new AppError('TOO_MANY_WEBHOOKS', `A tenant may have ${config.webhooks.maxPerTenant} webhooks; delete one first.`, { maxPerTenant: config.webhooks.maxPerTenant });
       }
       const sub = await store.create({ tenantId, url: url.href, events: request.body.events, secret: newWebhookSecret() });
       return reply.code(201).send({ webhook: publicWebhook(sub), secret: sub.secret });

@@ -40,7 +40,7 @@ const isWildcard = (path: string) => path.endsWith('*');
 /** Invalidation paths: absolute, no whitespace, `*` only as the last character. */
 function checkPath(path: unknown, key: string): string {
   if (typeof path !== 'string' || !/^\/[!-~]*$/.test(path) || path.slice(0, -1).includes('*')) {
-    throw new AppError(400, 'BAD_REQUEST', 'keyPaths returned an invalid CloudFront path', { key, path: String(path).slice(0, 200) });
+    throw new AppError('BAD_REQUEST', 'keyPaths returned an invalid CloudFront path', { key, path: String(path).slice(0, 200) });
   }
   return path;
 }

@@ -54,7 +54,7 @@ export interface NormalizedPurge {
   urls: URL[];
 }
 
-const badRequest = (message: string, details: Record<string, unknown>) => new AppError(400, 'BAD_REQUEST', message, details);
+const badRequest = (message: string, details: Record<string, unknown>) => new AppError('BAD_REQUEST', message, details);
 
 /** Validate and de-duplicate a purge request. Throws `BAD_REQUEST` naming the first bad entry. */
 export function normalizePurgeRequest(req: PurgeRequest): NormalizedPurge {
@@ -103,7 +103,7 @@ export function purgeFailed(driver: InvalidatorName, message: string, failure: P
   if (failure.status !== undefined) details.cdnStatus = failure.status;
   if (failure.retryAfterMs !== undefined) details.retryAfterMs = Math.max(0, Math.round(failure.retryAfterMs));
   if (failure.reason) details.reason = failure.reason.slice(0, 300);
-  return new AppError(failure.retryable ? 503 : 502, 'CDN_PURGE_FAILED', `${driver}: ${message}`, details);
+  return new AppError('CDN_PURGE_FAILED', `${driver}: ${message}`, details, { status: failure.retryable ? 503 : 502 });
 }
 
 /** True for a `CDN_PURGE_FAILED` that retrying later can fix (a job should retry with backoff). */

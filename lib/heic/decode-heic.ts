@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { AppError, badInput } from '../errors.js';
+import { AppError } from '../errors.js';
 import { DecoderThread } from './decoder-thread.js';
 import type { HeicThreadReply, HeicThreadRequest } from './heic-protocol.js';
 
@@ -39,7 +39,7 @@ export async function decodeHeic(bytes: Uint8Array, limits: HeicLimits, options:
   options.signal?.throwIfAborted();
   const request: HeicThreadRequest = { bytes, maxPixels: limits.maxPixels, maxImages: limits.maxImages ?? 1000, pixels: options.pixels };
   const reply = await pool.run(request, limits.timeoutSeconds ?? 0, options.signal);
-  if (!reply.ok) throw badInput(reply.code, reply.message, reply.details);
+  if (!reply.ok) throw new AppError(reply.code, reply.message, reply.details);
   return {
     width: reply.width,
     height: reply.height,
@@ -69,7 +69,7 @@ export class DecoderPool {
 
   async run(request: HeicThreadRequest, timeoutSeconds: number, signal?: AbortSignal): Promise<HeicThreadReply> {
     if (this.free.length === 0 && this.waiting.length >= this.maxWaiting) {
-      throw new AppError(503, 'SERVICE_UNAVAILABLE', `${this.waiting.length} HEIC images are already waiting to be decoded here: retry shortly.`, { heicDecodesWaiting: this.waiting.length });
+      throw new AppError('SERVICE_UNAVAILABLE', `${this.waiting.length} HEIC images are already waiting to be decoded here: retry shortly.`, { heicDecodesWaiting: this.waiting.length });
     }
     const thread = this.free.pop() ?? (await new Promise<DecoderThread>((resolve) => this.waiting.push(resolve)));
     try {

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { AppError, badInput } from '../errors.js';
+import { AppError } from '../errors.js';
 import type { HeicThreadInit, HeicThreadReply, HeicThreadRequest } from './heic-protocol.js';
 import { compileLibHeif } from './libheif-wasm.js';
 
@@ -40,11 +40,11 @@ export class DecoderThread {
       };
       const onMessage = (reply: HeicThreadReply) => finish(() => resolve(reply), reply.ok || !reply.decoderBroken);
       // The decoder failed to start or crashed outside libheif: ours to fix, so retryable (500).
-      const onError = (err: Error) => finish(() => reject(new AppError(500, 'INTERNAL', `HEIC decoder failed: ${err.message}`)), false);
-      const onExit = (code: number) => finish(() => reject(new AppError(500, 'INTERNAL', `HEIC decoder exited with code ${code} before answering`)), false);
+      const onError = (err: Error) => finish(() => reject(new AppError('INTERNAL', `HEIC decoder failed: ${err.message}`)), false);
+      const onExit = (code: number) => finish(() => reject(new AppError('INTERNAL', `HEIC decoder exited with code ${code} before answering`)), false);
       const onAbort = () => finish(() => reject(signal!.reason), false);
       const deadline = timeoutSeconds > 0
-        ? setTimeout(() => finish(() => reject(badInput('IMAGE_TOO_LARGE', `The image takes longer than ${timeoutSeconds} s to decode.`, { decodeTimeoutSeconds: timeoutSeconds })), false), timeoutSeconds * 1000)
+        ? setTimeout(() => finish(() => reject(new AppError('IMAGE_TOO_LARGE', `The image takes longer than ${timeoutSeconds} s to decode.`, { decodeTimeoutSeconds: timeoutSeconds })), false), timeoutSeconds * 1000)
         : undefined;
       signal?.addEventListener('abort', onAbort, { once: true });
       worker.on('message', onMessage).on('error', onError).on('exit', onExit);

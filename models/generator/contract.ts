@@ -27,7 +27,7 @@ type Metadata = InferenceSession.ValueMetadata;
 
 /** A generator model that breaks the contract: an operator's fault, never retried. */
 export function invalidModel(modelPath: string, message: string, details: Record<string, unknown> = {}): AppError {
-  return new AppError(500, 'GENERATOR_MODEL_INVALID', `generator model ${modelPath}: ${message}`, { modelPath, ...details, retryable: false });
+  return new AppError('GENERATOR_MODEL_INVALID', `generator model ${modelPath}: ${message}`, { modelPath, ...details, retryable: false });
 }
 
 const isDynamic = (d: number | string | undefined) => typeof d === 'string' || d === undefined || d < 0;

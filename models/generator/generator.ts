@@ -9,7 +9,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import { badInput } from '../../lib/errors.js';
+import { AppError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../config.js';
 import type { GeneratorConfig } from './config.js';
@@ -204,7 +204,7 @@ function paramFeeds(contract: GeneratorContract, given: Record<string, number>):
       unknown.length ? `unknown ${unknown.join(', ')}` : '',
       notFinite.length ? `not a finite number: ${notFinite.join(', ')}` : '',
     ].filter(Boolean);
-    throw badInput('INVALID_GENERATOR_PARAMS', `generator parameters: ${parts.join('; ')} (the model takes: ${declared.join(', ') || 'none'})`, {
+    throw new AppError('INVALID_GENERATOR_PARAMS', `generator parameters: ${parts.join('; ')} (the model takes: ${declared.join(', ') || 'none'})`, {
       expected: declared,
       missing,
       unknown,

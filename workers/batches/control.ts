@@ -90,4 +90,4 @@ async function announce(lane: BatchLane, events: BatchEventSink, batchId: string
 }
 
 const conflict = (status: BatchStatus, action: string) =>
-  new AppError(409, 'BATCH_STATE_CONFLICT', `Cannot ${action} a batch that is ${status.state}.`, { state: status.state });
+  new AppError('BATCH_STATE_CONFLICT', `Cannot ${action} a batch that is ${status.state}.`, { state: status.state });

@@ -73,7 +73,7 @@ export async function processBatchItem(
 
   const runId = result.runId ?? runIdFor(data.batchId, data.line);
   try {
-    if (!item.source || !item.recipe || !item.sku) throw new AppError(422, 'INVALID_BATCH_ITEM', 'The item record is incomplete.');
+    if (!item.source || !item.recipe || !item.sku) throw new AppError('INVALID_BATCH_ITEM', 'The item record is incomplete.');
     const resolved = await deps.resolveSource(data.tenantId, item.sku, item.source, signal);
     const valid = await deps.admitRecipe(data.tenantId, item.recipe, resolved.source);
     await store.setResult(data.batchId, data.line, { runId, assetId: resolved.assetId });

@@ -35,7 +35,7 @@ const ASSET_ID = /^ast_[0-9a-f]{32}$/;
 const INBOX_KEY = /^inbox\/(?:[A-Za-z0-9._-]+\/)*[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
 const MAX_URL_LENGTH = 2048;
 
-const bad = (message: string, code: ErrorCode = 'INVALID_BATCH_ITEM') => new AppError(422, code, message);
+const bad = (message: string, code: ErrorCode = 'INVALID_BATCH_ITEM') => new AppError(code, message);
 
 export function parseSource(raw: unknown): BatchSource {
   if (typeof raw !== 'string' || raw.trim() === '') throw bad('`source` is required: an asset id, an http(s) URL or inbox/<path>.');

@@ -66,7 +66,7 @@ export function createStepPool(size: number, env: Env): StepPool {
       owner.delete(child);
       release(child);
       if ('result' in reply) p.resolve(reply.result);
-      else p.reject(reply.error.code ? new AppError(reply.error.status ?? 500, reply.error.code, reply.error.message, reply.error.details) : new Error(reply.error.message));
+      else p.reject(reply.error.code ? new AppError(reply.error.code, reply.error.message, reply.error.details, { status: reply.error.status }) : new Error(reply.error.message));
     });
     child.on('exit', (code, sig) => {
       all.delete(child);

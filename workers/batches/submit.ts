@@ -91,7 +91,7 @@ export async function submitCatalogLines(lane: BatchLane, tenantId: string, line
     for await (const entry of lines) {
       items += 1;
       if (items > lane.config.maxItems) {
-        throw new AppError(413, 'BATCH_TOO_LARGE', `A batch holds at most ${lane.config.maxItems} items (MAX_BATCH_ITEMS); split the catalog.`, { maxItems: lane.config.maxItems });
+        throw new AppError('BATCH_TOO_LARGE', `A batch holds at most ${lane.config.maxItems} items (MAX_BATCH_ITEMS); split the catalog.`, { maxItems: lane.config.maxItems });
       }
       lastLine = Math.max(lastLine, entry.line);
       if ('error' in entry) {
@@ -111,7 +111,7 @@ export async function submitCatalogLines(lane: BatchLane, tenantId: string, line
       if (chunk.length >= CHUNK) await flush();
     }
     await flush();
-    if (items === 0) throw new AppError(422, 'INVALID_BATCH_ITEM', 'The catalog has no item lines.');
+    if (items === 0) throw new AppError('INVALID_BATCH_ITEM', 'The catalog has no item lines.');
   } catch (err) {
     // Refused whole: leave nothing behind.
     await store.redis.unlink(...store.allKeys(meta.id));

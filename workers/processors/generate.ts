@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { intermediateKey, stepOutputId } from '../../cdn/keys.js';
 import type { ObjectStorage } from '../../cdn/storage.js';
-import { AppError } from '../../lib/errors.js';
+import { AppError, missingObject } from '../../lib/errors.js';
 import type { SceneGenerator } from '../../models/generator/index.js';
 import { CHANNEL_PRESETS } from '../../templates/channels.js';
 import { recolour } from '../../templates/colourway.js';
@@ -42,7 +42,7 @@ export async function processGenerate(
   const template = templateSchema.parse(options.template);
   let generator: SceneGenerator | undefined;
   if (template.backdrop.type === 'generator') {
-    if (!deps.generator) throw new AppError(422, 'GENERATOR_NOT_CONFIGURED', 'This template needs the scene generator, and none is configured on this worker (GENERATOR_MODEL_PATH).');
+    if (!deps.generator) throw new AppError('GENERATOR_NOT_CONFIGURED', 'This template needs the scene generator, and none is configured on this worker (GENERATOR_MODEL_PATH).');
     generator = await deps.generator();
   }
   const id = stepOutputId({
@@ -100,6 +100,6 @@ export async function processGenerate(
 
 async function readRgba(deps: GenerateDeps, key: string, signal?: AbortSignal): Promise<RgbaImage> {
   const bytes = await deps.storage.get(key);
-  if (!bytes) throw new AppError(404, 'NOT_FOUND', `The step input ${key} is missing from storage.`);
+  if (!bytes) throw missingObject(key);
   return toRgba(await decodeSource(bytes, deps.decodeLimits, signal));
 }

@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import type { z } from 'zod';
 import { intermediateKey, stepOutputId } from '../../cdn/keys.js';
 import type { ObjectStorage } from '../../cdn/storage.js';
-import { AppError } from '../../lib/errors.js';
+import { missingObject } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { ModelsConfig } from '../../models/config.js';
 import { getSession, type ModelSession } from '../../models/session.js';
@@ -66,7 +66,7 @@ export async function processInference(
     return ms;
   };
   const bytes = await deps.storage.get(input.key);
-  if (!bytes) throw new AppError(404, 'NOT_FOUND', `The step input ${input.key} is missing from storage.`);
+  if (!bytes) throw missingObject(input.key);
   const image = await decodeSource(bytes, deps.decodeLimits, signal);
   const decodeMs = lap();
   await reportProgress(5);

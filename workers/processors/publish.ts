@@ -5,7 +5,7 @@ import type { ObjectStorage } from '../../cdn/storage.js';
 import type { CdnConfig } from '../../cdn/config.js';
 import { mutableCacheControl, mutableSurrogateKeys, purgeKeysFor, surrogateKey, SURROGATE_KEY_METADATA } from '../../cdn/surrogate-keys.js';
 import { CONTENT_TYPES } from '../../cdn/formats.js';
-import { AppError } from '../../lib/errors.js';
+import { AppError, missingObject } from '../../lib/errors.js';
 import { renderResultSchema, type JobData } from '../catalogue.js';
 import type { PurgeRequestEntry } from '../purge-outbox.js';
 import type { RunStore } from '../run-store.js';
@@ -26,7 +26,7 @@ export interface PublishDeps {
   requestPurge(purge: PurgeRequestEntry): Promise<void>;
 }
 
-const cancelled = () => new AppError(409, 'CANCELLED', 'The asset was taken down: this run publishes nothing.');
+const cancelled = () => new AppError('CANCELLED', 'The asset was taken down: this run publishes nothing.');
 
 /**
  * The publish step: write the asset's mutable objects — its manifest and the stable URLs (per
@@ -93,7 +93,7 @@ export async function processPublish(job: Pick<Job, 'getChildrenValues'>, data: 
     for (const rendition of copy.renditions) {
       // Read each rendition once, however many stable URLs (asset, SKU) it is copied to.
       const bytes = await deps.storage.get(rendition.key);
-      if (!bytes) throw new AppError(503, 'STORAGE_ERROR', `rendition ${rendition.key} is missing`);
+      if (!bytes) throw missingObject(rendition.key, 'The rendition');
       for (const prefix of copy.prefixes) {
         const key = aliasKey(prefix, rendition.width, rendition.format);
         await deps.storage.put(key, bytes, { contentType: CONTENT_TYPES[rendition.format], ...mutable });

@@ -58,7 +58,7 @@ describe('processPurge', () => {
 
   it('puts requests back on a retryable failure, and gives up on the last attempt', async () => {
     await outbox.push({ tenantId: 't1', assetId: 'a1', runId: 'run_a', keys: ['stable:t1/a1'], urls: [] });
-    const down = recorder(new AppError(503, 'CDN_PURGE_FAILED', 'varnish: could not reach the CDN', { retryable: true }));
+    const down = recorder(new AppError('CDN_PURGE_FAILED', 'varnish: could not reach the CDN', { retryable: true }));
     await expect(processPurge({ outbox, invalidator: down.invalidator, runs, schedule: async () => {}, metrics }, { number: 1, last: false })).rejects.toThrow(/CDN_PURGE_FAILED/);
     expect(await outbox.size()).toBe(1);
     expect((await runs.get('t1', 'run_a'))!.purge).toMatchObject({ state: 'retrying', error: { code: 'CDN_PURGE_FAILED' } });

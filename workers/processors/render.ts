@@ -3,7 +3,7 @@ import type { CdnConfig } from '../../cdn/config.js';
 import type { ObjectStorage } from '../../cdn/storage.js';
 import { IMMUTABLE_CACHE_CONTROL, renditionKey, renditionMasterKey, renditionSetId, renditionSetMarkerKey } from '../../cdn/keys.js';
 import { renditionSurrogateKeys, SURROGATE_KEY_METADATA } from '../../cdn/surrogate-keys.js';
-import { AppError } from '../../lib/errors.js';
+import { missingObject } from '../../lib/errors.js';
 import { renderResultSchema, type JobData, type RenderResult } from '../catalogue.js';
 import { decodeSource, type DecodeLimits } from '../steps/decode.js';
 import { ENCODER_SETTINGS, renderResponsiveSet } from '../steps/responsive-set.js';
@@ -72,7 +72,7 @@ async function renderSet(
   }
 
   const source = await deps.storage.get(input.key);
-  if (!source) throw new AppError(404, 'NOT_FOUND', `The step input ${input.key} is missing from storage.`);
+  if (!source) throw missingObject(input.key);
   await reportProgress(5);
   const decoded = await decodeSource(source, deps.decodeLimits, signal);
   await reportProgress(15);

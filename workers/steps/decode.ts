@@ -1,5 +1,5 @@
 import sharp, { type OutputInfo, type SharpOptions } from 'sharp';
-import { AppError, badInput } from '../../lib/errors.js';
+import { AppError } from '../../lib/errors.js';
 import { decodeHeic } from '../../lib/heic/decode-heic.js';
 import { heicSharpInput } from '../../lib/heic/sharp-input.js';
 import { sniffFormat } from '../../lib/image-format.js';
@@ -33,7 +33,7 @@ export async function decodeSource(
   signal?: AbortSignal,
 ): Promise<DecodedImage> {
   signal?.throwIfAborted();
-  if (input.length === 0) throw badInput('EMPTY_UPLOAD', 'the image is empty');
+  if (input.length === 0) throw new AppError('EMPTY_UPLOAD', 'the image is empty');
 
   // libvips reads AV1-coded HEIF only; HEVC-coded HEIF (iPhone photos) is decoded by libheif and
   // then goes through the same normalisation as everything else.
@@ -66,7 +66,7 @@ export async function decodeSource(
   const { width, height, channels } = decoded.info;
   if (channels !== 3 && channels !== 4) {
     // toColourspace('srgb') always yields RGB(A); anything else is a libvips surprise, not bad input.
-    throw new AppError(500, 'INTERNAL', `decoder produced ${channels} channels`);
+    throw new AppError('INTERNAL', `decoder produced ${channels} channels`);
   }
   if (channels === 4 && isOpaque(decoded.data)) {
     // PNG exports often carry an alpha channel that is 255 everywhere. Dropping it lets JPEG skip
@@ -86,17 +86,17 @@ function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   const message = err instanceof Error ? err.message : String(err);
   if (/pixel limit/i.test(message)) {
-    return badInput('IMAGE_TOO_LARGE', 'the image has more pixels than allowed', { reason: message });
+    return new AppError('IMAGE_TOO_LARGE', 'the image has more pixels than allowed', { reason: message });
   }
   if (/timeout/i.test(message)) {
-    return badInput('IMAGE_TOO_LARGE', 'the image takes too long to decode', { reason: message });
+    return new AppError('IMAGE_TOO_LARGE', 'the image takes too long to decode', { reason: message });
   }
   if (/unsupported image format/i.test(message)) {
-    return badInput('UNSUPPORTED_MEDIA_TYPE', 'the file is not an image format we can read');
+    return new AppError('UNSUPPORTED_MEDIA_TYPE', 'the file is not an image format we can read');
   }
   // Everything else libvips reports while reading (premature end, bad Huffman code, CRC error,
   // invalid header) is a property of the bytes: retrying cannot fix it.
-  return badInput('CORRUPT_IMAGE', 'the image is corrupt or truncated', { reason: message });
+  return new AppError('CORRUPT_IMAGE', 'the image is corrupt or truncated', { reason: message });
 }
 
 /** True when every alpha byte of interleaved RGBA data is 255. */

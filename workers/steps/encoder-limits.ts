@@ -1,4 +1,4 @@
-import { badInput } from '../../lib/errors.js';
+import { AppError } from '../../lib/errors.js';
 import type { OutputFormat } from './types.js';
 
 /**
@@ -23,7 +23,7 @@ export function widestRendition(image: { width: number; height: number }, format
   // floor keeps the height, width·H/W, at most maxSide whichever way the resizer rounds it.
   const widest = Math.min(image.width, maxSide, Math.floor((maxSide * image.width) / image.height));
   if (widest < 1) {
-    throw badInput('EXTREME_ASPECT_RATIO', `A ${image.width}x${image.height} image cannot be rendered: its height is more than ${maxSide} times its width, the most that ${formats.join(', ')} can encode.`, {
+    throw new AppError('EXTREME_ASPECT_RATIO', `A ${image.width}x${image.height} image cannot be rendered: its height is more than ${maxSide} times its width, the most that ${formats.join(', ')} can encode.`, {
       width: image.width, height: image.height, maxSide, formats: [...formats],
     });
   }

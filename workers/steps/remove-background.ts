@@ -82,10 +82,10 @@ export async function removeBackground(
   signal?: AbortSignal,
 ): Promise<DecodedImage> {
   const parsed = removeBackgroundOptionsSchema.safeParse(options);
-  if (!parsed.success) throw new AppError(422, 'INVALID_RECIPE', `remove-background: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+  if (!parsed.success) throw new AppError('INVALID_RECIPE', `remove-background: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
   const opts = parsed.data;
   if (session.spec.task !== 'background-removal') {
-    throw new AppError(500, 'INTERNAL', `remove-background was given the ${session.spec.name} session`);
+    throw new AppError('INTERNAL', `remove-background was given the ${session.spec.name} session`);
   }
   signal?.throwIfAborted();
 
@@ -148,7 +148,7 @@ export async function predictAlpha(image: DecodedImage, session: ModelSession, s
     .toColourspace('b-w')
     .raw()
     .toBuffer({ resolveWithObject: true });
-  if (data.length !== image.width * image.height) throw new AppError(500, 'INTERNAL', `mask resize gave ${data.length} bytes`);
+  if (data.length !== image.width * image.height) throw new AppError('INTERNAL', `mask resize gave ${data.length} bytes`);
   return new Uint8Array(data.buffer, data.byteOffset, data.length);
 }
 

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import sharp, { type AvifOptions, type JpegOptions, type ResizeOptions, type WebpOptions } from 'sharp';
-import { badInput } from '../../lib/errors.js';
+import { AppError } from '../../lib/errors.js';
 import { widestRendition } from './encoder-limits.js';
 import { computePlaceholder } from './placeholder.js';
 import {
@@ -63,9 +63,9 @@ export const RENDER_PARALLELISM = Math.max(1, Math.min(4, availableParallelism()
  *   `EXTREME_ASPECT_RATIO` when no rendition of the image fits the encoders.
  */
 export function planWidths(source: { width: number; height: number }, widths: readonly number[], formats: readonly OutputFormat[] = OUTPUT_FORMATS): number[] {
-  if (widths.length === 0) throw badInput('INVALID_RECIPE', 'at least one width is required');
+  if (widths.length === 0) throw new AppError('INVALID_RECIPE', 'at least one width is required');
   const bad = widths.find((w) => !Number.isInteger(w) || w <= 0);
-  if (bad !== undefined) throw badInput('INVALID_RECIPE', `width ${bad} is not a positive integer`);
+  if (bad !== undefined) throw new AppError('INVALID_RECIPE', `width ${bad} is not a positive integer`);
   const cap = widestRendition(source, formats);
   return [...new Set(widths.map((w) => Math.min(w, cap)))].sort((a, b) => a - b);
 }
@@ -89,7 +89,7 @@ export async function renderResponsiveSet(
 ): Promise<ResponsiveSet> {
   signal?.throwIfAborted();
   const formats = OUTPUT_FORMATS.filter((f) => options.formats.includes(f));
-  if (formats.length === 0) throw badInput('INVALID_RECIPE', 'at least one output format is required');
+  if (formats.length === 0) throw new AppError('INVALID_RECIPE', 'at least one output format is required');
   const widths = planWidths(image, options.widths, formats);
 
   // One resize per width, shared by its formats; started lazily by the first encode that needs it.

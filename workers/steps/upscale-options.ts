@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { badInput } from '../../lib/errors.js';
+import { AppError } from '../../lib/errors.js';
 import { UPSCALE_FAMILIES, UPSCALE_MODELS, UPSCALE_PACKAGES, type UpscaleFamily } from '../../models/esrgan.js';
 import type { ModelSpec } from '../../models/spec.js';
 
@@ -40,7 +40,7 @@ export function pickUpscaleModel(factor: number, model: UpscaleFamily): ModelSpe
   const spec = UPSCALE_MODELS.find((m) => m.source.package === pkg && m.scale === factor);
   if (!spec) {
     const have = UPSCALE_MODELS.filter((m) => m.source.package === pkg).map((m) => `×${m.scale}`);
-    throw badInput('INVALID_RECIPE', `No ${model} upscaling model for ×${factor} (it ships ${have.join(', ') || 'none'})`, { factor, model });
+    throw new AppError('INVALID_RECIPE', `No ${model} upscaling model for ×${factor} (it ships ${have.join(', ') || 'none'})`, { factor, model });
   }
   return spec;
 }

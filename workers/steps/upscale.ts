@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { badInput } from '../../lib/errors.js';
+import { AppError } from '../../lib/errors.js';
 import { ort, type ModelSession } from '../../models/session.js';
 import { axisWeights, BlendBuffer, planTiles } from './tiling.js';
 import { UPSCALE_DEFAULTS, type UpscaleOptions } from './upscale-options.js';
@@ -26,7 +26,7 @@ export async function upscale(
   const outHeight = image.height * scale;
   const maxOutputPixels = options.maxOutputPixels ?? UPSCALE_DEFAULTS.maxOutputPixels;
   if (outWidth * outHeight > maxOutputPixels) {
-    throw badInput(
+    throw new AppError(
       'IMAGE_TOO_LARGE',
       `Upscaling ${image.width}×${image.height} by ${scale} gives ${outWidth}×${outHeight} (${mp(outWidth * outHeight)} MP), above the ${mp(maxOutputPixels)} MP limit`,
       { width: image.width, height: image.height, factor: scale, outputWidth: outWidth, outputHeight: outHeight, maxOutputPixels },

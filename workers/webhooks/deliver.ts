@@ -55,7 +55,7 @@ export async function processDelivery(deps: DeliveryDeps, deliveryId: string, at
     });
     status = response.status;
     if (status < 200 || status > 299) {
-      throw new AppError(502, 'WEBHOOK_DELIVERY_FAILED', `The receiver answered ${status}.`, { status });
+      throw new AppError('WEBHOOK_DELIVERY_FAILED', `The receiver answered ${status}.`, { status });
     }
   } catch (err) {
     const error = describeJobFailure(toJobError(err).message);
