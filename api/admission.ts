@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { originalKey } from '../cdn/keys.js';
 import type { ObjectStorage } from '../cdn/storage.js';
-import type { AppConfig } from '../lib/config.js';
+import type { AppConfig } from './deps.js';
 import { AppError } from '../lib/errors.js';
 import { EXTENSIONS } from '../lib/image-format.js';
 import type { Logger } from '../lib/logger.js';

@@ -1,6 +1,10 @@
+import type { CdnConfig } from '../cdn/config.js';
 import type { RedisConnection } from '../lib/redis.js';
+import type { ModelsConfig } from '../models/config.js';
+import type { GeneratorConfig } from '../models/generator/index.js';
+import type { WorkersConfig } from '../workers/config.js';
+import type { ApiConfig } from './config.js';
 import type { ObjectStorage } from '../cdn/storage.js';
-import type { AppConfig } from '../lib/config.js';
 import type { Metrics } from '../lib/metrics.js';
 import type { Queues } from '../workers/queues.js';
 import type { RunStore } from '../workers/run-store.js';
@@ -12,6 +16,21 @@ import type { TemplateStore } from './template-store.js';
 import type { TenantStore } from './tenants.js';
 import type { TemplateUsage } from '../workers/template-usage.js';
 import type { TakedownDeps } from '../workers/takedown.js';
+
+/**
+ * Every folder's configuration, as the composition root reads it once per process
+ * (`loadConfig`, bin/config.ts). Declared here, the highest layer that reads all of it, so no
+ * route depends on bin/.
+ */
+export interface AppConfig {
+  api: ApiConfig;
+  workers: WorkersConfig;
+  cdn: CdnConfig;
+  models: ModelsConfig;
+  /** The operator's scene generator; absent when `GENERATOR_MODEL_PATH` is not set. */
+  generator: GeneratorConfig | undefined;
+  logLevel: string;
+}
 
 /** Everything the routes need, built once by the composition root (`bin/`). */
 export interface ApiDeps {

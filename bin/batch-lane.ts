@@ -3,7 +3,7 @@ import { batchSourceResolver } from '../api/batch-sources.js';
 import { prepareRun } from '../api/start-run.js';
 import { TemplateStore } from '../api/template-store.js';
 import type { ObjectStorage } from '../cdn/storage.js';
-import type { AppConfig } from '../lib/config.js';
+import type { AppConfig } from '../api/deps.js';
 import type { Env } from '../lib/env.js';
 import type { Logger } from '../lib/logger.js';
 import type { RedisConnection } from '../lib/redis.js';

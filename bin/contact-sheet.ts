@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import sharp, { type OverlayOptions } from 'sharp';
-import { createLogger } from '../lib/logger.js';
+import { createLogger, logLevelFromEnv } from '../lib/logger.js';
 import { loadModelsConfig } from '../models/config.js';
 import { getSession } from '../models/session.js';
 import { builtinTemplates, templatesDataDir } from '../templates/builtin.js';
@@ -31,7 +31,7 @@ const label = (text: string, width: number, height: number, size = 15) =>
     `<text x="${width / 2}" y="${height / 2}" font-family="sans-serif" font-size="${size}" fill="#222" text-anchor="middle" dominant-baseline="middle">${escapeXml(text)}</text></svg>`);
 
 async function cutouts(model: 'small' | 'medium'): Promise<Array<{ name: string; cutout: RgbaImage }>> {
-  const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
+  const logger = createLogger(logLevelFromEnv({ LOG_LEVEL: 'warn', ...process.env }));
   const fixtures = path.join(root, '..', 'shared', 'fixtures');
   const out: Array<{ name: string; cutout: RgbaImage }> = [];
   const options = removeBackgroundOptionsSchema.parse({ model, output: 'cutout' });

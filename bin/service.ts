@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { AssetStore } from '../api/asset-store.js';
+import { ingestInto } from '../api/routes/ingest.js';
 import { buildApp } from '../api/app.js';
 import type { ApiDeps } from '../api/deps.js';
 import { TenantStore } from '../api/tenants.js';
@@ -7,7 +8,8 @@ import { TemplateStore } from '../api/template-store.js';
 import { TemplateUsage } from '../workers/template-usage.js';
 import { createStorage } from '../cdn/create-storage.js';
 import { publicUrlFor } from '../cdn/public-url.js';
-import { loadConfig, type AppConfig } from '../lib/config.js';
+import type { AppConfig } from '../api/deps.js';
+import { loadConfig } from './config.js';
 import type { Env } from '../lib/env.js';
 import { createLogger, type DestinationStream, type Logger } from '../lib/logger.js';
 import { assertRedisReachable, createRedis } from '../lib/redis.js';
@@ -19,12 +21,10 @@ import { createMetrics } from '../lib/metrics.js';
 import { serveMetrics } from '../lib/metrics-server.js';
 import { createQueues, queueProbes, schedulePurge } from '../workers/queues.js';
 import { RunStore } from '../workers/run-store.js';
-import { renderDeps } from '../workers/processors/render.js';
-import { inferenceSteps } from '../workers/inference-steps.js';
+import { stepDeps } from '../workers/jobs/deps.js';
 import { fetchWarmModels, warmModels } from '../workers/warm-models.js';
 import { startWorkers, type WorkerHost } from '../workers/worker-host.js';
 import { startInferenceChildren } from '../workers/inference-children.js';
-import { generateDeps } from '../workers/generate-deps.js';
 import type { BatchEventSink } from '../workers/batches/events.js';
 import { createBatchLane } from './batch-lane.js';
 import { loadConnectorsConfig } from '../workers/webhooks/config.js';
@@ -99,13 +99,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   let boundPort: number | undefined;
 
   const workerQueues = options.workerQueues ?? config.workers.queues;
-  const inference = {
-    storage,
-    models: config.models,
-    logger,
-    decodeLimits: config.workers.decodeLimits,
-    steps: inferenceSteps({ maxOutputPixels: config.workers.maxOutputPixels }),
-  };
+  const steps = stepDeps({ storage, cdn: config.cdn, workers: config.workers, models: config.models, env: options.env, logger });
   if (workerQueues.includes('inference')) {
     // Before taking jobs: the models must be here and verified (fetched with a progress bar on
     // first start). Sandboxed children open and warm their sessions as they start, below.
@@ -134,13 +128,14 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       config: config.workers,
       connection: workerRedis,
       runs,
-      inference,
-      render: renderDeps(storage, config.cdn, config.workers.decodeLimits),
-      generate: generateDeps(storage, config.workers.decodeLimits, options.env, logger),
-      publish,
-      ...(batches.worker ? { batch: batches.worker } : {}),
-      purge: { outbox, invalidator: createInvalidator(config.cdn.invalidation), runs, schedule: () => schedulePurge(queues), metrics },
-      webhooks: { delivery: connectors.delivery, publisher: connectors.publisher },
+      jobs: {
+        steps,
+        publish,
+        ...(batches.worker ? { batch: batches.worker } : {}),
+        purge: { outbox, invalidator: createInvalidator(config.cdn.invalidation), runs, schedule: () => schedulePurge(queues), metrics },
+        delivery: connectors.delivery,
+      },
+      publisher: connectors.publisher,
       metrics,
       logger,
       childEnv: options.env,
@@ -151,7 +146,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
 
   const inboxConfig = connectors.config.inbox;
   const inbox = inboxConfig && (wantApi || workerQueues.includes('publish'))
-    ? createInbox({ ingest: { config, storage, assets: new AssetStore(storage), runs, queues, templates: new TemplateStore(redis, config.workers.queuePrefix, config.api.maxTemplatesPerTenant) }, redis, prefix: config.workers.queuePrefix, folder: inboxConfig.folder, pollMs: inboxConfig.pollMs, logger })
+    ? createInbox({ storage, maxUploadBytes: config.api.maxUploadBytes, ingest: ingestInto({ config, storage, assets: new AssetStore(storage), runs, queues, templates: new TemplateStore(redis, config.workers.queuePrefix, config.api.maxTemplatesPerTenant) }), redis, prefix: config.workers.queuePrefix, folder: inboxConfig.folder, pollMs: inboxConfig.pollMs, logger })
     : undefined;
 
   if (wantApi) {

@@ -1,8 +1,20 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { z } from 'zod';
+import { parseEnv, type Env } from './env.js';
+
+const logSchema = z.object({
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
 
 /**
- * Structured JSON logs. `LOG_LEVEL` is read once in config; this only builds the logger. The
- * destination is stdout unless given (tests capture the lines from a stream).
+ * `LOG_LEVEL`, validated: the one reader of it, for the service's configuration (bin/config.ts)
+ * and for every child process, so a bad value fails the same way, naming the variable, everywhere.
+ */
+export const logLevelFromEnv = (env: Env): string => parseEnv(logSchema, env, 'logging').LOG_LEVEL;
+
+/**
+ * Structured JSON logs. `LOG_LEVEL` is read once per process by {@link logLevelFromEnv}; this only
+ * builds the logger. The destination is stdout unless given (tests capture the lines from a stream).
  */
 export function createLogger(level: string, bindings: Record<string, unknown> = {}, destination?: DestinationStream): Logger {
   const options = { level, base: { service: 'product-image-pipeline', pid: process.pid, ...bindings } };

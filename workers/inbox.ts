@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { scanKeys, type RedisConnection } from '../lib/redis.js';
-import { ingestOriginal, type IngestDeps } from '../api/routes/ingest.js';
 import { isValidId, tenantPrefix } from '../cdn/keys.js';
+import type { ObjectStorage } from '../cdn/storage.js';
 import { AppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 
@@ -17,7 +17,14 @@ import type { Logger } from '../lib/logger.js';
  * `<path>.error.json` that says why.
  */
 export interface InboxDeps {
-  ingest: IngestDeps;
+  storage: ObjectStorage;
+  /** MAX_UPLOAD_BYTES: a larger object is refused before it is read. */
+  maxUploadBytes: number;
+  /**
+   * Admit one object as an upload is admitted (the API's `ingestOriginal`, handed in by the
+   * composition root: workers/ does not import api/).
+   */
+  ingest: (input: { tenantId: string; bytes: Buffer; filename: string }) => Promise<{ asset: { id: string }; run: { id: string } }>;
   redis: RedisConnection;
   /** The deployment's Redis key prefix (QUEUE_PREFIX). */
   prefix: string;
@@ -48,7 +55,7 @@ const DONE_SECONDS = 30 * 24 * 3600;
 
 export function createInbox(deps: InboxDeps, options: { autostart?: boolean } = {}): Inbox {
   const { redis, prefix, folder, logger } = deps;
-  const { storage } = deps.ingest;
+  const { storage } = deps;
   const owner = randomUUID();
   let running: Promise<InboxReport> | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -100,11 +107,11 @@ export function createInbox(deps: InboxDeps, options: { autostart?: boolean } = 
         return;
       }
       try {
-        const maxBytes = deps.ingest.config.api.maxUploadBytes;
+        const maxBytes = deps.maxUploadBytes;
         if (meta.size > maxBytes) throw new AppError('UPLOAD_TOO_LARGE', `The object exceeds the limit of ${maxBytes} bytes.`, { maxBytes });
         const bytes = await storage.get(key);
         if (!bytes) return;
-        const { asset, run } = await ingestOriginal(deps.ingest, { tenantId, bytes, filename: path.posix.basename(key) });
+        const { asset, run } = await deps.ingest({ tenantId, bytes, filename: path.posix.basename(key) });
         await redis.set(doneKey, JSON.stringify({ assetId: asset.id, runId: run.id }), 'EX', DONE_SECONDS);
         report.ingested.push({ key, assetId: asset.id, runId: run.id });
         logger.info({ tenantId, key, assetId: asset.id, runId: run.id }, 'inbox object ingested');

@@ -67,3 +67,7 @@ export function ingestRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
   });
 }
+
+/** {@link ingestOriginal} bound to its dependencies: how the bucket inbox (workers/inbox.ts) admits an object. */
+export const ingestInto = (deps: IngestDeps) =>
+  (input: { tenantId: string; bytes: Buffer; filename: string }) => ingestOriginal(deps, input);

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AssetStore } from '../../api/asset-store.js';
+import { ingestInto } from '../../api/routes/ingest.js';
 import { TemplateStore } from '../../api/template-store.js';
 import { createStorage } from '../../cdn/create-storage.js';
 import type { ObjectStorage } from '../../cdn/storage.js';
@@ -33,7 +34,9 @@ function describeInbox(driver: 'fs' | 's3') {
     /** Another instance of the poller, as a second process would run it. */
     const anotherInbox = (store: ObjectStorage = storage) => {
       const deps: InboxDeps = {
-        ingest: { config: service.config, storage: store, assets: new AssetStore(store), runs: new RunStore(redis, service.prefix), queues, templates: new TemplateStore(redis, service.prefix, 200) },
+        storage: store,
+        maxUploadBytes: service.config.api.maxUploadBytes,
+        ingest: ingestInto({ config: service.config, storage: store, assets: new AssetStore(store), runs: new RunStore(redis, service.prefix), queues, templates: new TemplateStore(redis, service.prefix, 200) }),
         redis, prefix: service.prefix, folder: 'inbox', pollMs: 3_600_000, logger: createLogger('silent'),
       };
       const inbox = createInbox(deps, { autostart: false });

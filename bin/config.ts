@@ -1,24 +1,11 @@
-import { z } from 'zod';
 import { loadApiConfig, type ApiConfig } from '../api/config.js';
+import type { AppConfig } from '../api/deps.js';
 import { loadCdnConfig, type CdnConfig } from '../cdn/config.js';
-import { loadModelsConfig, type ModelsConfig } from '../models/config.js';
-import { generatorConfigFromEnv, type GeneratorConfig } from '../models/generator/index.js';
-import { loadWorkersConfig, type WorkersConfig } from '../workers/config.js';
-import { parseEnv, type Env } from './env.js';
-
-export interface AppConfig {
-  api: ApiConfig;
-  workers: WorkersConfig;
-  cdn: CdnConfig;
-  models: ModelsConfig;
-  /** The operator's scene generator; absent when `GENERATOR_MODEL_PATH` is not set. */
-  generator: GeneratorConfig | undefined;
-  logLevel: string;
-}
-
-const logSchema = z.object({
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-});
+import { loadModelsConfig } from '../models/config.js';
+import { generatorConfigFromEnv } from '../models/generator/index.js';
+import { loadWorkersConfig } from '../workers/config.js';
+import type { Env } from '../lib/env.js';
+import { logLevelFromEnv } from '../lib/logger.js';
 
 /** Hosts only this machine reaches: the only ones where the fs origin's default URL is right. */
 const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\])$/i;
@@ -37,7 +24,10 @@ function checkPublicBaseUrl(api: ApiConfig, cdn: CdnConfig): void {
   );
 }
 
-/** Read and validate every folder's configuration once, at boot. Throws naming each bad variable. */
+/**
+ * Read and validate every folder's configuration once per process, at boot: the composition root
+ * (bin/) aggregates the folders' loaders, so lib/ stays below them. Throws naming each bad variable.
+ */
 export function loadConfig(env: Env): AppConfig {
   const api = loadApiConfig(env);
   const cdn = loadCdnConfig(env);
@@ -48,6 +38,6 @@ export function loadConfig(env: Env): AppConfig {
     cdn,
     models: loadModelsConfig(env),
     generator: generatorConfigFromEnv(env),
-    logLevel: parseEnv(logSchema, env, 'logging').LOG_LEVEL,
+    logLevel: logLevelFromEnv(env),
   };
 }

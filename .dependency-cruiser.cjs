@@ -1,0 +1,46 @@
+/**
+ * The layers, enforced in `npm test` (`npm run lint:layers`); docs/architecture.md draws them.
+ * Imports point down only: bin/ (the composition root) → api/ → workers/ → templates/, models/,
+ * cdn/ → lib/. Test files may reach across (an end-to-end test wires real parts), so they are
+ * left out; test helpers under `testing/` follow their folder's rule like any module.
+ */
+const ours = '^(api|workers|templates|models|cdn|lib|bin)/';
+module.exports = {
+  forbidden: [
+    {
+      name: 'lib-imports-nothing-of-ours',
+      comment: 'lib/ is the ground floor: it imports only packages and node:, and other lib/ modules.',
+      severity: 'error',
+      from: { path: '^lib/' },
+      to: { path: '^(api|workers|templates|models|cdn|bin)/' },
+    },
+    {
+      name: 'domain-imports-no-service',
+      comment: 'templates/, models/ and cdn/ are libraries of the service: they import no api/ or workers/.',
+      severity: 'error',
+      from: { path: '^(templates|models|cdn)/' },
+      to: { path: '^(api|workers|bin)/' },
+    },
+    {
+      name: 'workers-import-no-api',
+      comment: 'workers/ runs without the HTTP API: what both need lives in workers/ or below.',
+      severity: 'error',
+      from: { path: '^workers/' },
+      to: { path: '^(api|bin)/' },
+    },
+    {
+      name: 'only-bin-imports-bin',
+      comment: 'bin/ composes the process (configuration, wiring); nothing below may depend on it.',
+      severity: 'error',
+      from: { path: ours, pathNot: '^bin/' },
+      to: { path: '^bin/' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '(^|/)(node_modules|dist)/|\\.test\\.ts$' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    moduleSystems: ['es6'],
+  },
+};
