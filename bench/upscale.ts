@@ -24,7 +24,7 @@ import sharp, { type Sharp } from 'sharp';
 import { createLogger } from '../lib/logger.js';
 import { loadModelsConfig } from '../models/config.js';
 import { UPSCALE_FAMILIES, type UpscaleFamily } from '../models/esrgan.js';
-import { cachedSourcesOf } from '../models/keras-to-onnx/package-cache.js';
+import { cachedSourcesOf } from '../models/keras-to-onnx/testing/package-cache.js';
 import { getSession, ort, type ModelSession } from '../models/session.js';
 import type { DecodedImage } from '../workers/steps/types.js';
 import { pickUpscaleModel, upscale, UPSCALE_DEFAULTS, upscaleOptionsSchema } from '../workers/steps/upscale.js';
@@ -75,7 +75,7 @@ function ensureTfjs(): void {
 
 /** The peer: the original layers model on tfjs-wasm, whole image at once, output clipped and rounded as UpscalerJS does. */
 async function makePeer() {
-  const { loadTfjs, loadTfjsModel, runTfjs } = await import('../models/keras-to-onnx/tfjs-reference.js');
+  const { loadTfjs, loadTfjsModel, runTfjs } = await import('../models/keras-to-onnx/testing/tfjs-reference.js');
   const tf = await loadTfjs('wasm');
   const dir = (await cachedSourcesOf(config, [spec])).get(spec)!;
   const model = await loadTfjsModel(tf, path.join(dir, spec.source.files[0]!));

@@ -4,7 +4,7 @@ import { createServer as createTlsServer } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from './errors.js';
 import { fetchPublicUrl, postToPublicUrl, checkPublicUrl } from './safe-fetch.js';
-import { loopbackOnlyNetwork, SELF_SIGNED_TLS } from './safe-fetch.testing.js';
+import { loopbackOnlyNetwork, SELF_SIGNED_TLS } from './testing/loopback-network.js';
 
 const fish = await readFile(new URL('../test/fixtures/HappyFish.jpg', import.meta.url));
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attr, GraphBuilder, type ValueInfo } from '../keras-to-onnx/graph-builder.js';
 import { writeOnnx } from '../keras-to-onnx/write-onnx.js';
 import { loadGenerator } from './generator.js';
-import { writeTestGenerator } from './test-graph.js';
+import { writeTestGenerator } from './testing/test-graph.js';
 
 const logger = pino({ level: 'silent' });
 const IMAGE: ValueInfo = { name: 'image', dims: [1, 3, 'H', 'W'] };

@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../lib/errors.js';
 import { loadGenerator } from './generator.js';
-import { expectedTestGeneratorOutput, writeTestGenerator, type TestGeneratorParams } from './test-graph.js';
+import { expectedTestGeneratorOutput, writeTestGenerator, type TestGeneratorParams } from './testing/test-graph.js';
 
 /** A logger that keeps its JSON lines, to check what loading reported. */
 function recordingLogger() {

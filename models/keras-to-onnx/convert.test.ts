@@ -11,8 +11,8 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kerasToOnnx } from './convert.js';
 import { readLayersModel } from './read-layers-model.js';
-import { seededRandom, writeSyntheticModel, type SyntheticLayer } from './synthetic-model.js';
-import { loadTfjs, loadTfjsModel, runTfjs, type Tfjs } from './tfjs-reference.js';
+import { seededRandom, writeSyntheticModel, type SyntheticLayer } from './testing/synthetic-model.js';
+import { loadTfjs, loadTfjsModel, runTfjs, type Tfjs } from './testing/tfjs-reference.js';
 
 let tf: Tfjs;
 let dir: string;

@@ -12,9 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModelsConfig } from '../config.js';
 import { UPSCALE_MODELS } from '../esrgan.js';
 import type { ModelSpec } from '../spec.js';
-import { cachedSourcesOf } from './package-cache.js';
-import { seededRandom } from './synthetic-model.js';
-import { loadTfjs, loadTfjsModel, runTfjs, type Tfjs } from './tfjs-reference.js';
+import { cachedSourcesOf } from './testing/package-cache.js';
+import { seededRandom } from './testing/synthetic-model.js';
+import { loadTfjs, loadTfjsModel, runTfjs, type Tfjs } from './testing/tfjs-reference.js';
 
 const TOLERANCE = 1e-3;
 let tf: Tfjs;

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -52,4 +52,35 @@ describe('the layer lint', () => {
       'error workers-import-no-api: workers/up.ts → api/route.ts',
     ]);
   }, 120_000);
+});
+
+/** Compiled by `npm run build` (tsconfig.build.json): everything in these folders but tests and test helpers. */
+const BUILT = ['api', 'workers', 'models', 'templates', 'cdn', 'lib', 'bin'];
+const notBuilt = (rel: string) => /\.(test|conformance)\.ts$/.test(rel) || rel.split('/').includes('testing') || rel.endsWith('.d.ts');
+/** Run by hand, not imported by the service: `npx tsx cdn/varnish/public-keys.ts` regenerates the VCL. */
+const SCRIPTS = ['cdn/varnish/public-keys.ts'];
+
+describe('test helpers', () => {
+  it('live under testing/ folders, which the build leaves out of dist/', async () => {
+    const build = JSON.parse(await readFile(path.join(root, 'tsconfig.build.json'), 'utf8')) as { exclude: string[] };
+    expect(build.exclude).toContain('**/testing/**');
+    const files = (await readdir(root, { recursive: true }))
+      .map((f) => f.split(path.sep).join('/'))
+      .filter((f) => f.endsWith('.ts') && !f.startsWith('node_modules/') && !f.startsWith('dist/'));
+    const importedBy = new Map<string, string[]>();
+    for (const file of files) {
+      const text = await readFile(path.join(root, file), 'utf8');
+      for (const m of text.matchAll(/(?:from|import\()\s*'(\.[^']+)'/g)) {
+        const target = path.posix.normalize(path.posix.join(path.posix.dirname(file), m[1]!)).replace(/\.js$/, '.ts');
+        importedBy.set(target, [...(importedBy.get(target) ?? []), file]);
+      }
+    }
+    const isTestSide = (f: string) => notBuilt(f) || !BUILT.includes(f.split('/')[0]!);
+    const helpersInDist = files.filter((f) => {
+      if (!BUILT.includes(f.split('/')[0]!) || notBuilt(f) || f.startsWith('bin/') || SCRIPTS.includes(f)) return false;
+      const by = importedBy.get(f) ?? [];
+      return by.length > 0 && by.every(isTestSide);
+    });
+    expect(helpersInDist).toEqual([]);
+  });
 });

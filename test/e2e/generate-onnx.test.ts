@@ -5,7 +5,7 @@ import { Queue } from 'bullmq';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis } from '../../lib/redis.js';
-import { writeTestGenerator } from '../../models/generator/test-graph.js';
+import { writeTestGenerator } from '../../models/generator/testing/test-graph.js';
 import { createTenant, fixture, REDIS_URL, startTestService, upload, waitForRun, type TestService } from '../harness.js';
 
 /**

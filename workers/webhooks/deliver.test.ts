@@ -4,7 +4,7 @@ import { UnrecoverableError } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../lib/logger.js';
-import { loopbackOnlyNetwork } from '../../lib/safe-fetch.testing.js';
+import { loopbackOnlyNetwork } from '../../lib/testing/loopback-network.js';
 import { deleteKeys, REDIS_URL } from '../../test/harness.js';
 import { processDelivery, type DeliveryDeps } from './deliver.js';
 import { verifySignature } from './signature.js';

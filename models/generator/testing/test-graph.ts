@@ -13,8 +13,8 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { attr, GraphBuilder } from '../keras-to-onnx/graph-builder.js';
-import { writeOnnx } from '../keras-to-onnx/write-onnx.js';
+import { attr, GraphBuilder } from '../../keras-to-onnx/graph-builder.js';
+import { writeOnnx } from '../../keras-to-onnx/write-onnx.js';
 
 /** The parameters the test model declares, in the order the gradient reads them. */
 export const TEST_GENERATOR_PARAMS = ['top_r', 'top_g', 'top_b', 'bottom_r', 'bottom_g', 'bottom_b', 'tint'] as const;

@@ -5,7 +5,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { KerasLayer, WeightEntry } from './read-layers-model.js';
+import type { KerasLayer, WeightEntry } from '../read-layers-model.js';
 
 export interface SyntheticLayer {
   class_name: string;

@@ -46,7 +46,7 @@ export const TFJS_INSTALL_HINT =
   '(or install them into a folder outside the repo and point TFJS_DIR at it, e.g. ' +
   '`npm install --prefix /tmp/tfjs @tensorflow/tfjs @tensorflow/tfjs-backend-wasm` and TFJS_DIR=/tmp/tfjs).';
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 
 function resolver(): NodeJS.Require[] {
   const bases = [process.env.TFJS_DIR, repoRoot].filter((b): b is string => !!b);
