@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { AppError } from '../lib/errors.js';
 import {
   assetRecordKey,
-  canonicalJson,
   IMMUTABLE_CACHE_CONTROL,
   isPublicKey,
   isTenantKey,
@@ -134,26 +133,5 @@ describe('renditionSetId', () => {
 
   it('treats an absent templateVersion like an undefined one', () => {
     expect(renditionSetId({ ...base, templateVersion: undefined })).toBe(renditionSetId(base));
-  });
-});
-
-describe('canonicalJson', () => {
-  it('sorts keys, drops undefined members, keeps arrays', () => {
-    expect(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: undefined }, 'é': 'x' })).toBe('{"a":{"d":[3,{"y":2,"z":1}]},"b":1,"é":"x"}');
-    expect(canonicalJson([undefined, null, true, 'a"b'])).toBe('[null,null,true,"a\\"b"]');
-    expect(canonicalJson(new Date(0))).toBe('"1970-01-01T00:00:00.000Z"');
-  });
-
-  it('refuses what JSON cannot carry faithfully', () => {
-    const cyclic: Record<string, unknown> = {};
-    cyclic.self = cyclic;
-    for (const bad of [NaN, Infinity, 1n, () => 1, Symbol('x'), new Map(), cyclic, undefined]) {
-      expect(() => canonicalJson(bad)).toThrow(TypeError);
-    }
-  });
-
-  it('allows the same object twice when it is not a cycle', () => {
-    const shared = { a: 1 };
-    expect(canonicalJson({ x: shared, y: shared })).toBe('{"x":{"a":1},"y":{"a":1}}');
   });
 });

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { canonicalJson, sha256Hex } from '../lib/canonical-json.js';
 import { AppError } from '../lib/errors.js';
 import type { OutputFormat } from './formats.js';
 
@@ -143,7 +143,7 @@ export function renditionSetId(parts: RenditionSetParts): string {
     encoderVersion: parts.encoderVersion,
     templateVersion: parts.templateVersion ?? null,
   };
-  return createHash('sha256').update(canonicalJson(hashed)).digest('hex');
+  return sha256Hex(canonicalJson(hashed));
 }
 
 /** `t/<tenant>/r/<setId>/<width>.<ext>`. */
@@ -182,7 +182,7 @@ export function intermediateKey(tenantId: string, stepId: string): string {
 /** The id of a step's output: a hash of its input's id, the step, its options and its model. */
 export function stepOutputId(parts: { inputId: string; step: string; options: unknown; modelSha256?: string }): string {
   checkSha256('input id', parts.inputId);
-  return createHash('sha256').update(canonicalJson({ scheme: 1, ...parts, modelSha256: parts.modelSha256 ?? null })).digest('hex');
+  return sha256Hex(canonicalJson({ scheme: 1, ...parts, modelSha256: parts.modelSha256 ?? null }));
 }
 
 export const PUBLIC_KEY_PATTERNS: readonly RegExp[] = [
@@ -202,49 +202,3 @@ export const PUBLIC_KEY_PATTERNS: readonly RegExp[] = [
  * can carry GPS and other EXIF data), asset records and set markers are never public.
  */
 export const isPublicKey = (key: string): boolean => typeof key === 'string' && PUBLIC_KEY_PATTERNS.some((p) => p.test(key));
-
-/**
- * JSON with object keys sorted (by UTF-16 code unit, as `Array.prototype.sort` does) at every
- * depth and no whitespace, so equal values always give equal strings. `undefined` object members
- * are dropped (as `JSON.stringify` does); values JSON cannot represent faithfully (functions,
- * symbols, bigints, non-finite numbers, Maps/Sets, cycles) throw instead of hashing as something
- * else.
- */
-export function canonicalJson(value: unknown): string {
-  const seen = new Set<object>();
-  const encode = (v: unknown): string => {
-    if (v === null) return 'null';
-    if (typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function') {
-      return encode((v as { toJSON: () => unknown }).toJSON());
-    }
-    switch (typeof v) {
-      case 'string':
-      case 'boolean':
-        return JSON.stringify(v);
-      case 'number':
-        if (!Number.isFinite(v)) throw new TypeError('canonicalJson: non-finite number');
-        return JSON.stringify(v);
-      case 'object': {
-        if (seen.has(v)) throw new TypeError('canonicalJson: cyclic value');
-        seen.add(v);
-        let out: string;
-        if (Array.isArray(v)) {
-          out = `[${v.map((item) => (item === undefined ? 'null' : encode(item))).join(',')}]`;
-        } else {
-          const proto = Object.getPrototypeOf(v) as unknown;
-          if (proto !== Object.prototype && proto !== null) throw new TypeError('canonicalJson: only plain objects');
-          const members = Object.keys(v)
-            .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
-            .sort()
-            .map((k) => `${JSON.stringify(k)}:${encode((v as Record<string, unknown>)[k])}`);
-          out = `{${members.join(',')}}`;
-        }
-        seen.delete(v);
-        return out;
-      }
-      default:
-        throw new TypeError(`canonicalJson: cannot encode a ${typeof v}`);
-    }
-  };
-  return encode(value);
-}

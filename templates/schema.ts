@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
-import { canonicalJson, sha256Hex } from './canonical-json.js';
+import { canonicalJson, sha256Hex } from '../lib/canonical-json.js';
 import { CHANNEL_NAMES } from './channels.js';
 
 /** Template ids: lowercase letters, digits and `-`, like a URL slug. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { canonicalJson, SKU_PATTERN } from '../../cdn/keys.js';
+import { SKU_PATTERN } from '../../cdn/keys.js';
+import { canonicalJson } from '../../lib/canonical-json.js';
 import { AppError, type ErrorCode } from '../../lib/errors.js';
 import { jsonDeeperThan, MAX_JSON_DEPTH } from '../../lib/json-depth.js';
 import { DEFAULT_RECIPE, parseRecipe, renderStepOptionsSchema, validateRecipe, type Recipe } from '../recipe.js';
