@@ -4,6 +4,7 @@ import { AppError } from '../lib/errors.js';
 import { decodeHeic } from '../lib/heic/decode-heic.js';
 import { sniffFormat, type SourceFormat } from '../lib/image-format.js';
 import { uploadChecks, type UploadCheckPool } from './upload-checks.js';
+import { withTimeout } from '../lib/deadline.js';
 
 export interface InspectedImage {
   format: SourceFormat;
@@ -120,7 +121,7 @@ async function checkDecodes(path: string, format: SourceFormat, options: SharpOp
     // whole decode ended: 256 pixels gives it strips to stop at (JPEG still shrinks 8x on load
     // from 2048 px up). Our own deadline answers on time even while libvips winds down.
     const decode = sharp(path, options).timeout({ seconds: limits.decodeTimeoutSeconds }).resize(256, 256, { fit: 'inside' }).raw().toBuffer();
-    await withDeadline(decode, limits.decodeTimeoutSeconds * 1000);
+    await withTimeout(decode, limits.decodeTimeoutSeconds * 1000, () => DEADLINE);
   } catch (err) {
     if (err instanceof AppError) throw err;
     if (err === DEADLINE || /timeout/i.test((err as Error).message)) {
@@ -148,18 +149,6 @@ async function inspectHeic(path: string, limits: InspectLimits, beforeDecode?: (
 }
 
 const DEADLINE = new Error('timeout');
-
-/** `work`, or a rejection with {@link DEADLINE} after `ms`; `work` is left to finish (or be killed) on its own. */
-async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(DEADLINE), ms)));
-  work.catch(() => undefined); // a late failure after the deadline is already answered
-  try {
-    return await Promise.race([work, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 async function readHead(path: string, bytes: number): Promise<Buffer> {
   const file = await open(path, 'r');

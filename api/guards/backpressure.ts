@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RedisConnection } from '../../lib/redis.js';
 import { AppError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
-import { redisUnavailable, UNAVAILABLE_RETRY_AFTER_S, withTimeout } from './guard-redis.js';
+import { redisUnavailable, UNAVAILABLE_RETRY_AFTER_S, withinGuardTimeout } from './guard-redis.js';
 
 /** The queue depth is read at most this often; between reads every request uses the cached figure. */
 const DEPTH_CACHE_MS = 1000;
@@ -53,7 +53,7 @@ export function backpressure(options: BackpressureOptions): Backpressure {
   // so an outage does not turn each request into a new round trip).
   const read = (): Promise<Reading> => {
     if (cached && Date.now() - cached.at < DEPTH_CACHE_MS) return cached.reading;
-    const reading = withTimeout(Promise.all(queues.map((q) => q.getJobCounts(...PENDING_STATES))))
+    const reading = withinGuardTimeout(Promise.all(queues.map((q) => q.getJobCounts(...PENDING_STATES))))
       .then((all) => ({ depth: all.flatMap((c) => Object.values(c)).reduce((a, b) => a + b, 0) }))
       .catch((error: unknown) => ({ error }));
     cached = { at: Date.now(), reading };

@@ -1,5 +1,6 @@
 import { duplicateRedis, type RedisConnection } from '../../lib/redis.js';
 import { AppError } from '../../lib/errors.js';
+import { withTimeout } from '../../lib/deadline.js';
 
 /** How long a guard may wait on Redis before it calls Redis down. */
 export const GUARD_TIMEOUT_MS = 1000;
@@ -23,18 +24,9 @@ export function createGuardRedis(shared: RedisConnection): RedisConnection {
   return redis;
 }
 
-/** Race a Redis call against a timer, so no guard can hang a request. */
-export async function withTimeout<T>(work: Promise<T>, ms = GUARD_TIMEOUT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      work,
-      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`Redis gave no answer within ${ms} ms`)), ms))),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+/** A Redis call raced against a timer, so no guard can hang a request. */
+export const withinGuardTimeout = <T>(work: Promise<T>, ms = GUARD_TIMEOUT_MS): Promise<T> =>
+  withTimeout(work, ms, () => new Error(`Redis gave no answer within ${ms} ms`));
 
 /** Seconds a client should wait before retrying when we refuse work (503). */
 export const UNAVAILABLE_RETRY_AFTER_S = 5;

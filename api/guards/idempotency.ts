@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RedisConnection } from '../../lib/redis.js';
 import { AppError, describesRequest } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
-import { redisUnavailable, UNAVAILABLE_RETRY_AFTER_S, withTimeout } from './guard-redis.js';
+import { redisUnavailable, UNAVAILABLE_RETRY_AFTER_S, withinGuardTimeout } from './guard-redis.js';
 
 /** Stored answers are replayed for this long. */
 const ANSWER_TTL_MS = 24 * 3600 * 1000;
@@ -55,12 +55,12 @@ export function idempotency(options: IdempotencyOptions) {
     let stored: Stored | undefined;
     try {
       const pending: Stored = { state: 'pending', fingerprint };
-      const won = await withTimeout(redis.set(redisKey, JSON.stringify(pending), 'PX', PENDING_TTL_MS, 'NX'));
+      const won = await withinGuardTimeout(redis.set(redisKey, JSON.stringify(pending), 'PX', PENDING_TTL_MS, 'NX'));
       if (won === 'OK') {
         request.idempotency = { redisKey, fingerprint };
         return;
       }
-      const raw = await withTimeout(redis.get(redisKey));
+      const raw = await withinGuardTimeout(redis.get(redisKey));
       // Gone between SET and GET (a failed first attempt released it): the client may retry.
       if (raw === null) throw new AppError('IDEMPOTENCY_CONFLICT', 'A request with this Idempotency-Key just ended; retry.');
       stored = JSON.parse(raw) as Stored;
@@ -96,10 +96,10 @@ export function idempotency(options: IdempotencyOptions) {
     request.idempotency = undefined;
     try {
       if (typeof payload !== 'string' || !describesRequest(reply.statusCode, errorCodeOf(reply.statusCode, payload))) {
-        await withTimeout(redis.del(owned.redisKey));
+        await withinGuardTimeout(redis.del(owned.redisKey));
       } else {
         const done: Stored = { state: 'done', fingerprint: owned.fingerprint, status: reply.statusCode, body: payload };
-        await withTimeout(redis.set(owned.redisKey, JSON.stringify(done), 'PX', ANSWER_TTL_MS));
+        await withinGuardTimeout(redis.set(owned.redisKey, JSON.stringify(done), 'PX', ANSWER_TTL_MS));
       }
     } catch (err) {
       // The answer still goes out; the pending record expires on its own (PENDING_TTL_MS).

@@ -3,7 +3,7 @@ import type { RedisConnection } from '../../lib/redis.js';
 import { AppError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { hashApiKey } from '../tenants.js';
-import { withTimeout } from './guard-redis.js';
+import { withinGuardTimeout } from './guard-redis.js';
 
 const WINDOW_MS = 60_000;
 
@@ -45,7 +45,7 @@ export function rateLimitHook(options: RateLimitOptions) {
     let count: number;
     let ttlMs: number;
     try {
-      [count, ttlMs] = (await withTimeout(options.redis.eval(HIT_SCRIPT, 1, `${options.prefix}:ratelimit:${bucket}:${who}`, WINDOW_MS))) as [number, number];
+      [count, ttlMs] = (await withinGuardTimeout(options.redis.eval(HIT_SCRIPT, 1, `${options.prefix}:ratelimit:${bucket}:${who}`, WINDOW_MS))) as [number, number];
     } catch (err) {
       // Fail open: a Redis outage must not turn every read into an error. Work-creating requests
       // are refused by the backpressure guard instead, which fails closed.

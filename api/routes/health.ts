@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps.js';
 import { uploadChecks } from '../upload-checks.js';
+import { withTimeout } from '../../lib/deadline.js';
 
 const checkSchema = z.object({ ok: z.boolean(), error: z.string().optional() });
 const readySchema = z.object({ status: z.enum(['ready', 'unavailable']), checks: z.object({ redis: checkSchema, storage: checkSchema, uploads: checkSchema }) });
@@ -42,16 +43,10 @@ function uploadCapacity(): { ok: boolean; error?: string } {
 }
 
 async function check(probe: () => Promise<unknown>): Promise<{ ok: boolean; error?: string }> {
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      probe(),
-      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS))),
-    ]);
+    await withTimeout(probe(), CHECK_TIMEOUT_MS, () => new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`));
     return { ok: true };
   } catch (err) {
     return { ok: false, error: err instanceof Error ? err.message : String(err) };
-  } finally {
-    clearTimeout(timer);
   }
 }
