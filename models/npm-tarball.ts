@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
-import type { ProgressReporter } from './progress.js';
+import type { ProgressReporter } from '../lib/progress.js';
 
 interface PackageDist {
   tarball: string;

@@ -1,3 +1,12 @@
+/** Clears the terminal line and returns to its start: a bar is redrawn in place. */
+export const REDRAW = '\r\x1b[2K';
+
+/** The one bar drawing: `[#####-----]`, `fraction` (0..1) of `width` filled. */
+export const bar = (fraction: number, width: number): string => {
+  const filled = Math.round(Math.min(Math.max(fraction, 0), 1) * width);
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
+};
+
 /** Called as bytes arrive; `total` is undefined when the server does not say. */
 export type ProgressReporter = (done: number, total: number | undefined) => void;
 
@@ -14,9 +23,8 @@ export function progressBar(label: string, stream: NodeJS.WriteStream = process.
     if (stream.isTTY) {
       if (Date.now() - lastDraw < 100 && fraction !== 1) return;
       lastDraw = Date.now();
-      const width = 30;
-      const bar = fraction === undefined ? '' : `[${'#'.repeat(Math.round(fraction * width)).padEnd(width, '.')}] `;
-      stream.write(`\r${label} ${bar}${mb(done)}${total ? `/${mb(total)}` : ''} MB`);
+      const drawn = fraction === undefined ? '' : `${bar(fraction, 30)} `;
+      stream.write(`${REDRAW}${label} ${drawn}${mb(done)}${total ? `/${mb(total)}` : ''} MB`);
       return;
     }
     const decile = fraction === undefined ? Math.floor(done / 10_485_760) : Math.floor(fraction * 10);
