@@ -14,9 +14,8 @@ import { restrictImageLoaders } from '../lib/image-policy.js';
 import { createLogger } from '../lib/logger.js';
 import { loadModelsConfig } from '../models/config.js';
 import { loadWorkersConfig } from '../workers/config.js';
-import { inferenceSteps } from '../workers/inference-steps.js';
 import { runStepsInline } from '../workers/inline-steps.js';
-import { generateDeps } from '../workers/generate-deps.js';
+import { stepDeps } from '../workers/jobs/deps.js';
 import { resolveGenerate } from '../api/resolve-generate.js';
 import { parseRecipeField } from '../api/start-run.js';
 import { builtinTemplates } from '../templates/builtin.js';
@@ -57,17 +56,8 @@ export async function renderCommand(args: RenderArgs, io: CliIo): Promise<number
   const work = await mkdtemp(path.join(tmpdir(), 'pipeline-render-'));
   const storage = fsStorage({ root: work });
   const logger = createLogger(env.LOG_LEVEL ?? 'warn', { process: 'cli' });
-  const deps = {
-    render: { storage, decodeLimits: workers.decodeLimits },
-    generate: generateDeps(storage, workers.decodeLimits, env, logger),
-    inference: {
-      storage,
-      models: loadModelsConfig(env),
-      logger,
-      decodeLimits: workers.decodeLimits,
-      steps: inferenceSteps({ maxOutputPixels: workers.maxOutputPixels }),
-    },
-  };
+  // No CDN here: no imgix master is written.
+  const deps = stepDeps({ storage, cdn: { imgix: undefined }, workers, models: loadModelsConfig(env), env, logger });
   const progress = progressReporter(io, files.length);
   let failed = 0;
   try {

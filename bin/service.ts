@@ -21,12 +21,10 @@ import { createMetrics } from '../lib/metrics.js';
 import { serveMetrics } from '../lib/metrics-server.js';
 import { createQueues, queueProbes, schedulePurge } from '../workers/queues.js';
 import { RunStore } from '../workers/run-store.js';
-import { renderDeps } from '../workers/processors/render.js';
-import { inferenceSteps } from '../workers/inference-steps.js';
+import { stepDeps } from '../workers/jobs/deps.js';
 import { fetchWarmModels, warmModels } from '../workers/warm-models.js';
 import { startWorkers, type WorkerHost } from '../workers/worker-host.js';
 import { startInferenceChildren } from '../workers/inference-children.js';
-import { generateDeps } from '../workers/generate-deps.js';
 import type { BatchEventSink } from '../workers/batches/events.js';
 import { createBatchLane } from './batch-lane.js';
 import { loadConnectorsConfig } from '../workers/webhooks/config.js';
@@ -101,13 +99,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   let boundPort: number | undefined;
 
   const workerQueues = options.workerQueues ?? config.workers.queues;
-  const inference = {
-    storage,
-    models: config.models,
-    logger,
-    decodeLimits: config.workers.decodeLimits,
-    steps: inferenceSteps({ maxOutputPixels: config.workers.maxOutputPixels }),
-  };
+  const steps = stepDeps({ storage, cdn: config.cdn, workers: config.workers, models: config.models, env: options.env, logger });
   if (workerQueues.includes('inference')) {
     // Before taking jobs: the models must be here and verified (fetched with a progress bar on
     // first start). Sandboxed children open and warm their sessions as they start, below.
@@ -136,13 +128,14 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       config: config.workers,
       connection: workerRedis,
       runs,
-      inference,
-      render: renderDeps(storage, config.cdn, config.workers.decodeLimits),
-      generate: generateDeps(storage, config.workers.decodeLimits, options.env, logger),
-      publish,
-      ...(batches.worker ? { batch: batches.worker } : {}),
-      purge: { outbox, invalidator: createInvalidator(config.cdn.invalidation), runs, schedule: () => schedulePurge(queues), metrics },
-      webhooks: { delivery: connectors.delivery, publisher: connectors.publisher },
+      jobs: {
+        steps,
+        publish,
+        ...(batches.worker ? { batch: batches.worker } : {}),
+        purge: { outbox, invalidator: createInvalidator(config.cdn.invalidation), runs, schedule: () => schedulePurge(queues), metrics },
+        delivery: connectors.delivery,
+      },
+      publisher: connectors.publisher,
       metrics,
       logger,
       childEnv: options.env,

@@ -1,9 +1,6 @@
 import { z } from 'zod';
-import { nameTable } from '../lib/own-keys.js';
 import { CHANNEL_NAMES } from '../templates/channels.js';
 import { OUTPUT_FORMATS } from './steps/types.js';
-import type { QueueKind } from './config.js';
-import { webhookJobSchema } from './webhooks/types.js';
 
 /** Fields every job carries: whose work it is and where it sits in its run. */
 const jobBase = z.object({
@@ -123,30 +120,9 @@ export const renderResultSchema = renderedSetSchema.extend({
 });
 export type RenderResult = z.output<typeof renderResultSchema>;
 
-/**
- * The typed job catalogue (immich's `job.interface.ts`): every job name, its queue and its payload
- * schema. Processors zod-parse `job.data` against this at start; a worker refuses to start for a
- * queue whose job has no processor.
- */
-export const JOB_CATALOGUE = nameTable({
-  'remove-background': { queue: 'inference', data: inferenceJobSchema },
-  upscale: { queue: 'inference', data: inferenceJobSchema },
-  render: { queue: 'render', data: renderJobSchema },
-  /** Template scenes are CPU work (sharp): the render queue. */
-  generate: { queue: 'render', data: generateJobSchema },
-  /** The same processor, for templates whose backdrop comes from the ONNX generator: the inference queue. */
-  'generate-onnx': { queue: 'inference', data: generateJobSchema },
-  publish: { queue: 'publish', data: publishJobSchema },
-  purge: { queue: 'publish', data: purgeJobSchema },
-  'deliver-webhook': { queue: 'publish', data: webhookJobSchema },
-  'batch-item': { queue: 'batch', data: batchItemJobSchema },
-} as const satisfies Record<string, { queue: QueueKind; data: z.ZodType }>);
-
-export type JobName = keyof typeof JOB_CATALOGUE;
-export type JobData<N extends JobName> = z.output<(typeof JOB_CATALOGUE)[N]['data']>;
-/** The union of `{ name, data }` pairs. */
-export type AnyJob = { [N in JobName]: { name: N; data: JobData<N> } }[JobName];
-
-/** Job names that run on a queue kind. */
-export const jobsOnQueue = (kind: QueueKind): JobName[] =>
-  (Object.keys(JOB_CATALOGUE) as JobName[]).filter((n) => JOB_CATALOGUE[n].queue === kind);
+/** Each job's payload as its processor reads it (the job table, workers/jobs/, pairs them with names and queues). */
+export type InferenceJobData = z.output<typeof inferenceJobSchema>;
+export type GenerateJobData = z.output<typeof generateJobSchema>;
+export type RenderJobData = z.output<typeof renderJobSchema>;
+export type PublishJobData = z.output<typeof publishJobSchema>;
+export type BatchItemJobData = z.output<typeof batchItemJobSchema>;

@@ -1,10 +1,8 @@
-import { generateJobOptionsSchema, type JobData, type RenderResult } from './catalogue.js';
-import { processGenerate, type GenerateDeps } from './processors/generate.js';
-import { processInference, type InferenceDeps } from './processors/inference.js';
-import { processRender, type RenderDeps } from './processors/render.js';
+import { renderResultSchema, type RenderResult } from './catalogue.js';
+import { jobForStep } from './jobs/index.js';
+import type { StepDeps } from './jobs/types.js';
 import type { ValidRecipe } from './recipe.js';
-import type { StepInput } from './step-input.js';
-import { OUTPUT_FORMATS, type OutputFormat } from './steps/types.js';
+import { resolveStepInput, type StepInput } from './step-input.js';
 
 /** A recipe's steps to run in this process, one after another, without queues. */
 export interface InlineStepsTask {
@@ -34,38 +32,36 @@ export interface InlineStepEvent {
  */
 export async function runStepsInline(
   task: InlineStepsTask,
-  deps: { inference: InferenceDeps; render: RenderDeps; generate: GenerateDeps },
+  deps: StepDeps,
   onStep: (event: InlineStepEvent) => void = () => undefined,
   signal?: AbortSignal,
 ): Promise<RenderResult> {
   let input: StepInput = { key: task.source.key, id: task.source.sha256 };
   const base = { tenantId: task.tenantId, assetId: task.assetId, runId: task.runId, source: task.source };
-  const noProgress = async () => undefined;
   for (const [index, step] of task.steps.entries()) {
     signal?.throwIfAborted();
     const started = performance.now();
     onStep({ index, name: step.name, state: 'active' });
-    const done = (extra: Partial<InlineStepEvent>) =>
-      onStep({ index, name: step.name, state: 'completed', durationMs: Math.round(performance.now() - started), ...extra });
-    if (step.name === 'render') {
-      const options = step.options as { widths?: number[]; formats?: OutputFormat[] };
-      const data: JobData<'render'> = { ...base, stepIndex: index, options: { widths: options.widths ?? task.defaultWidths, formats: options.formats ?? [...OUTPUT_FORMATS] } };
-      const result = await processRender(data, input, deps.render, noProgress, signal);
-      done({});
-      return result;
-    }
-    if (step.name === 'generate') {
-      // Options were resolved for the tenant before the task was sent (template, params, channels).
-      const options = generateJobOptionsSchema.parse(step.options);
-      const output = await processGenerate({ ...base, stepIndex: index, options }, input, deps.generate, noProgress, signal);
-      done(output.model ? { model: output.model } : {});
-      input = { key: output.key, id: output.id, layouts: output.layouts, template: output.template };
-      continue;
-    }
-    if (step.name !== 'remove-background' && step.name !== 'upscale') throw new Error(`no inline runner for step ${step.name}`);
-    const output = await processInference(step.name, { ...base, stepIndex: index, options: step.options }, input, deps.inference, noProgress, signal);
-    done({ model: output.model, ...(output.timings ? { timings: { ...output.timings } } : {}) });
-    input = { key: output.key, id: output.id };
+    // The same job, payload and handler as the queues would use (workers/jobs/).
+    const { job, data } = jobForStep(step, { ...base, stepIndex: index }, { renderWidths: task.defaultWidths });
+    const stepInput = input;
+    const output = (await job.handler({
+      data: job.data.parse(data),
+      attempt: { number: 1, last: true },
+      input: async () => stepInput,
+      children: async () => ({}),
+      progress: async () => undefined,
+      logger: deps.inference.logger,
+      signal,
+    }, deps)) as { model?: string; timings?: Record<string, number> };
+    onStep({
+      index, name: step.name, state: 'completed', durationMs: Math.round(performance.now() - started),
+      ...(output.model ? { model: output.model } : {}), ...(output.timings ? { timings: { ...output.timings } } : {}),
+    });
+    // A checked recipe ends with render: its set is the result.
+    if (index === task.steps.length - 1) return renderResultSchema.parse(output);
+    // The next step reads this one's output exactly as a queued job reads its child's.
+    input = resolveStepInput(task.source, { [step.name]: output });
   }
   throw new Error('a recipe must end with render');
 }

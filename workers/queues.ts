@@ -3,11 +3,9 @@ import { FlowProducer, Queue, type FlowJob, type JobsOptions } from 'bullmq';
 import type { RedisConnection } from '../lib/redis.js';
 import type { QueueProbe } from '../lib/metrics.js';
 import { QUEUE_KINDS, type QueueKind, type WorkersConfig } from './config.js';
-import { generateJobOptionsSchema, JOB_CATALOGUE, type JobData, type JobName } from './catalogue.js';
-import { templateSchema } from '../templates/schema.js';
+import { JOBS, jobForStep, type JobData, type JobName } from './jobs/index.js';
 import type { Recipe, ValidRecipe } from './recipe.js';
 import type { RunRecord, RunStore } from './run-store.js';
-import { OUTPUT_FORMATS, type OutputFormat } from './steps/types.js';
 
 /** The producer side: what the API needs to enqueue runs and to look at queue health. */
 export interface Queues {
@@ -87,28 +85,14 @@ export async function enqueueRun(
     removeOnFail: { age: 7 * 24 * 3600 },
   });
 
+  // Each step's job, its queue and its options (defaults filled) come from the job table.
   // Steps run in recipe order: in a BullMQ flow a parent waits for its children, so the chain is
   // built inside out, the last step (publish) being the root.
   let chain: FlowJob | undefined;
   input.valid.steps.forEach((step, stepIndex) => {
-    const common = { ...base, stepIndex, source: { key: input.source.key, sha256: input.source.sha256 } };
-    const jobOpts = { ...opts(stepIndex), failParentOnFailure: true };
-    if (step.name === 'render') {
-      const options = step.options as { widths?: number[]; formats?: OutputFormat[] };
-      chain = job('render', {
-        ...common,
-        options: { widths: options.widths ?? deps.config.renderWidths, formats: options.formats ?? [...OUTPUT_FORMATS] },
-      }, jobOpts, chain);
-    } else if (step.name === 'generate') {
-      // The API resolved the template (see api/resolve-generate.ts); a generator backdrop needs the model: inference queue.
-      const options = generateJobOptionsSchema.parse(step.options);
-      const onnx = templateSchema.parse(options.template).backdrop.type === 'generator';
-      chain = job(onnx ? 'generate-onnx' : 'generate', { ...common, options }, jobOpts, chain);
-    } else if (step.name === 'remove-background' || step.name === 'upscale') {
-      chain = job(step.name, { ...common, options: step.options }, jobOpts, chain);
-    } else {
-      throw new Error(`no job for step ${step.name}`);
-    }
+    const at = { ...base, stepIndex, source: { key: input.source.key, sha256: input.source.sha256 } };
+    const { job: stepJob, data } = jobForStep(step, at, { renderWidths: deps.config.renderWidths });
+    chain = job(stepJob.name as JobName, data as never, { ...opts(stepIndex), failParentOnFailure: true }, chain);
   });
   const publishIndex = stepNames.length - 1;
   const publish: JobData<'publish'> = { ...base, stepIndex: publishIndex, source: input.source, ...(input.sku ? { sku: input.sku } : {}) };
@@ -127,7 +111,7 @@ const PURGE_COALESCE_MS = 200;
  * pushed during a send is never stranded (BullMQ deduplication with `keepLastIfActive`).
  */
 export async function schedulePurge(queues: Queues): Promise<void> {
-  await queues.queues.publish.add('purge', {}, {
+  await queues.queues[JOBS.purge.queue].add(JOBS.purge.name, {}, {
     deduplication: { id: 'purge', keepLastIfActive: true },
     delay: PURGE_COALESCE_MS,
     attempts: PURGE_ATTEMPTS,
@@ -138,5 +122,5 @@ export async function schedulePurge(queues: Queues): Promise<void> {
 }
 
 function job<N extends JobName>(name: N, data: JobData<N>, opts: JobsOptions, child?: FlowJob): FlowJob {
-  return { name, queueName: JOB_CATALOGUE[name].queue, data, opts, ...(child ? { children: [child] } : {}) };
+  return { name, queueName: JOBS[name].queue, data, opts, ...(child ? { children: [child] } : {}) };
 }

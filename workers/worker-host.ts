@@ -5,40 +5,29 @@ import { Worker, type Job, type Processor } from 'bullmq';
 import type { RedisConnection } from '../lib/redis.js';
 import type { Env } from '../lib/env.js';
 import { forkExecArgv } from '../lib/fork-args.js';
-import { ownValue } from '../lib/own-keys.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../lib/metrics.js';
-import { batchItemJobSchema, generateJobSchema, inferenceJobSchema, jobsOnQueue, publishJobSchema, purgeJobSchema, renderJobSchema, type JobName } from './catalogue.js';
-import { processBatchItem, type BatchItemDeps } from './batches/item.js';
 import type { QueueKind, WorkersConfig } from './config.js';
 import { describeJobFailure, toJobError } from './job-errors.js';
 import { jobLogger } from './job-log.js';
-import { processGenerate, type GenerateDeps } from './processors/generate.js';
-import { processInference, type InferenceDeps } from './processors/inference.js';
-import { processPublish, type PublishDeps } from './processors/publish.js';
-import { processPurge, type PurgeDeps } from './processors/purge.js';
-import { processRender, type RenderDeps } from './processors/render.js';
+import { assertHandlers, jobNamed, jobsOnQueue, runQueuedJob } from './jobs/index.js';
+import type { JobDeps } from './jobs/types.js';
 import type { RunStore } from './run-store.js';
-import { resolveStepInput } from './step-input.js';
-import { processDelivery, type DeliveryDeps } from './webhooks/deliver.js';
 import type { EventPublisher } from './webhooks/publisher.js';
 import { watchRunEvents } from './webhooks/run-events.js';
-import { webhookJobSchema } from './webhooks/types.js';
 
 export interface WorkerHostDeps {
   config: WorkersConfig;
   /** A connection with `maxRetriesPerRequest: null`, as BullMQ workers require. */
   connection: RedisConnection;
   runs: RunStore;
-  inference: InferenceDeps;
-  render: RenderDeps;
-  generate: GenerateDeps;
-  publish: PublishDeps;
-  purge: PurgeDeps;
-  /** The catalog lane (queue kind `batch`); absent where no batch worker runs. */
-  batch?: BatchItemDeps;
-  /** Webhook deliveries, and the publisher that turns run state changes into events. */
-  webhooks: { delivery: DeliveryDeps; publisher: EventPublisher };
+  /**
+   * What the jobs of the job table need (workers/jobs/). A queue one of whose jobs needs a part
+   * absent here (the catalog lane where no batch worker runs) refuses to start.
+   */
+  jobs: Partial<JobDeps>;
+  /** Turns run state changes into webhook events. */
+  publisher: EventPublisher;
   metrics: Metrics;
   logger: Logger;
   /** The environment handed to sandboxed children, which build their own dependencies from it. */
@@ -59,6 +48,8 @@ const MAX_STALLED_COUNT = 2;
 
 /** Start one BullMQ worker per queue kind in `kinds`. */
 export function startWorkers(deps: WorkerHostDeps, kinds: QueueKind[]): WorkerHost {
+  // Before any worker starts: a job that could never run here fails the start, not every job.
+  assertHandlers(kinds, deps.jobs);
   const workers: Worker[] = [];
   const pending = new Set<Promise<unknown>>();
   const track = (p: Promise<unknown>): void => {
@@ -82,10 +73,8 @@ export function startWorkers(deps: WorkerHostDeps, kinds: QueueKind[]): WorkerHo
       maxStalledCount: MAX_STALLED_COUNT,
       ...sandboxOptions(deps),
     });
-    // A catalog item records its own run and batch state (workers/batches/item.ts).
-    if (kind === 'batch') worker.on('error', (err) => deps.logger.error({ err, queue: worker.name }, 'worker error'));
-    else trackRuns(worker, deps, track);
-    watchRunEvents(worker, { publisher: deps.webhooks.publisher, runs: deps.runs, logger: deps.logger, track });
+    trackRuns(worker, deps, track);
+    watchRunEvents(worker, { publisher: deps.publisher, runs: deps.runs, logger: deps.logger, track });
     workers.push(worker);
   }
   let closing: Promise<void> | undefined;
@@ -97,51 +86,15 @@ export function startWorkers(deps: WorkerHostDeps, kinds: QueueKind[]): WorkerHo
   };
 }
 
+/**
+ * A queue whose jobs all carry out recipe steps runs them in sandboxed children (when
+ * SANDBOXED_PROCESSORS is on); any other job runs here. Either way the job table dispatches.
+ */
 function processorFor(kind: QueueKind, deps: WorkerHostDeps): Processor | string {
-  if ((kind === 'render' || kind === 'inference') && deps.config.sandboxed) return sandboxFile(kind);
-  const inference = (name: 'remove-background' | 'upscale'): Processor => async (job, _token, signal) => {
-    const data = inferenceJobSchema.parse(job.data);
-    const input = resolveStepInput(data.source, await job.getChildrenValues());
-    return processInference(name, data, input, { ...deps.inference, logger: jobLogger(deps.logger, job) }, (p) => job.updateProgress(p), signal);
-  };
-  const generate: Processor = async (job, _token, signal) => {
-    const data = generateJobSchema.parse(job.data);
-    const input = resolveStepInput(data.source, await job.getChildrenValues());
-    return processGenerate(data, input, deps.generate, (p) => job.updateProgress(p), signal);
-  };
-  // Every job in the catalogue must have a handler here: the type refuses to compile otherwise.
-  const handlers: Record<JobName, Processor> = {
-    'remove-background': inference('remove-background'),
-    upscale: inference('upscale'),
-    render: async (job, _token, signal) => {
-      const data = renderJobSchema.parse(job.data);
-      const input = resolveStepInput(data.source, await job.getChildrenValues());
-      return processRender(data, input, deps.render, (p) => job.updateProgress(p), signal);
-    },
-    generate: generate,
-    'generate-onnx': generate,
-    publish: (job) => processPublish(job, publishJobSchema.parse(job.data), deps.publish),
-    purge: (job, _token, signal) => {
-      purgeJobSchema.parse(job.data);
-      const attempts = job.opts.attempts ?? 1;
-      return processPurge(deps.purge, { number: job.attemptsMade + 1, last: job.attemptsMade + 1 >= attempts }, signal);
-    },
-    'deliver-webhook': (job) => {
-      const { deliveryId } = webhookJobSchema.parse(job.data);
-      return processDelivery(deps.webhooks.delivery, deliveryId, { last: job.attemptsMade + 1 >= (job.opts.attempts ?? 1) });
-    },
-    'batch-item': (job, _token, signal) => {
-      if (!deps.batch) throw new Error('this process has no catalog lane configured');
-      const attempts = job.opts.attempts ?? 1;
-      return processBatchItem(batchItemJobSchema.parse(job.data), { number: job.attemptsMade + 1, last: job.attemptsMade + 1 >= attempts }, deps.batch, signal);
-    },
-  };
-  return async (job, token, signal) => {
-    // A job's name is data from Redis: only an own key of the table names a processor.
-    const handler = ownValue(handlers, job.name) as Processor | undefined;
+  if (deps.config.sandboxed && jobsOnQueue(kind).every((name) => jobNamed(name)?.needs === 'steps')) return sandboxFile(kind);
+  return async (job, _token, signal) => {
     try {
-      if (!handler) throw new Error(`no processor for job "${job.name}" on queue "${kind}"`);
-      return await handler(job, token, signal);
+      return await runQueuedJob(job, deps.jobs, deps.logger, signal);
     } catch (err) {
       throw toJobError(err);
     }
@@ -172,8 +125,8 @@ function trackRuns(worker: Worker, deps: WorkerHostDeps, track: (p: Promise<unkn
     track(p.catch((err: unknown) => (job ? jobLogger(logger, job) : logger).error({ err, what }, 'could not update the run record')));
 
   // A purge job serves many runs and records its outcome in each of them itself; a webhook
-  // delivery serves no run step at all.
-  const servesNoRunStep = (job: Job) => job.name === 'purge' || job.name === 'deliver-webhook';
+  // delivery serves no run step at all; a catalog item records its own run and batch state.
+  const servesNoRunStep = (job: Job) => jobNamed(job.name)?.servesRunStep !== true;
   worker.on('active', (job) => {
     jobLogger(logger, job).info('step started');
     if (servesNoRunStep(job)) return;
@@ -189,7 +142,8 @@ function trackRuns(worker: Worker, deps: WorkerHostDeps, track: (p: Promise<unkn
     const log = jobLogger(logger, job);
     const durationMs = (job.finishedOn ?? Date.now()) - (job.processedOn ?? Date.now());
     if (servesNoRunStep(job)) {
-      if (job.name === 'purge') log.info({ purge: result, durationMs }, 'CDN purge completed');
+      const message = jobNamed(job.name)?.completedLog;
+      if (message) log.info({ [job.name]: result, durationMs }, message);
       return;
     }
     const { timings, model, renditions, template } = (result ?? {}) as {

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { AppError, isPermanent } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
-import type { JobData } from '../catalogue.js';
 import { describeJobFailure, toJobError } from '../job-errors.js';
 import { processPublish, type PublishDeps } from '../processors/publish.js';
 import type { SourceImage } from '../queues.js';
 import type { Recipe, ValidRecipe } from '../recipe.js';
 import type { RunStore } from '../run-store.js';
+import type { BatchItemJobData } from '../catalogue.js';
 import type { BatchConfig } from './config.js';
 import { emitSafely, type BatchEventSink } from './events.js';
 import type { BatchSource } from './items.js';
@@ -45,7 +45,7 @@ const runIdFor = (batchId: string, line: number) =>
  * Bad input fails the item at once; other faults retry, and fail the item on the last attempt.
  */
 export async function processBatchItem(
-  data: JobData<'batch-item'>,
+  data: BatchItemJobData,
   attempt: { number: number; last: boolean },
   deps: BatchItemDeps,
   signal?: AbortSignal,
@@ -116,7 +116,7 @@ export async function processBatchItem(
 }
 
 /** After an item ends: the batch's completion exactly once, or a (throttled) progress event. */
-async function finish(deps: BatchItemDeps, data: JobData<'batch-item'>, moved: { moved: boolean; waiting: number; active: number }) {
+async function finish(deps: BatchItemDeps, data: BatchItemJobData, moved: { moved: boolean; waiting: number; active: number }) {
   if (!moved.moved) return;
   if (moved.waiting === 0 && moved.active === 0 && (await deps.store.markFinished(data.batchId))) {
     const meta = await deps.store.meta(data.batchId);

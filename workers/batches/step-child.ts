@@ -3,18 +3,11 @@
  * Talks to its parent (workers/batches/step-pool.ts) over the IPC channel.
  */
 import { setPriority } from 'node:os';
-import { loadCdnConfig } from '../../cdn/config.js';
-import { createStorage } from '../../cdn/create-storage.js';
-import { renderDeps } from '../processors/render.js';
 import { AppError } from '../../lib/errors.js';
 import { restrictImageLoaders } from '../../lib/image-policy.js';
-import { createLogger, logLevelFromEnv } from '../../lib/logger.js';
-import { loadModelsConfig } from '../../models/config.js';
-import { loadWorkersConfig } from '../config.js';
 import { loadBatchConfig } from './config.js';
-import { generateDeps } from '../generate-deps.js';
-import { inferenceSteps } from '../inference-steps.js';
 import { runStepsInline, type InlineStepsTask } from '../inline-steps.js';
+import { childStepDeps } from '../jobs/deps.js';
 import type { StepChildReply, StepChildRequest } from './step-pool.js';
 
 // A process may lower its own priority without privileges (BATCH_CPU_NICE, 19 by default).
@@ -25,21 +18,7 @@ try {
 }
 restrictImageLoaders();
 
-const workers = loadWorkersConfig(process.env);
-const cdn = loadCdnConfig(process.env);
-const storage = createStorage(cdn);
-const logger = createLogger(logLevelFromEnv(process.env), { process: 'batch-child' });
-const deps = {
-  render: renderDeps(storage, cdn, workers.decodeLimits),
-  generate: generateDeps(storage, workers.decodeLimits, process.env, logger),
-  inference: {
-    storage,
-    models: loadModelsConfig(process.env),
-    logger,
-    decodeLimits: workers.decodeLimits,
-    steps: inferenceSteps({ maxOutputPixels: workers.maxOutputPixels }),
-  },
-};
+const { steps: deps } = childStepDeps(process.env, 'batch-child');
 
 const send = (reply: StepChildReply) => process.send?.(reply);
 

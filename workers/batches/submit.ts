@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { JobsOptions, Queue } from 'bullmq';
 import { AppError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
-import type { JobData } from '../catalogue.js';
+import type { BatchItemJobData } from '../catalogue.js';
 import type { CatalogLine } from './catalog-lines.js';
 import { emitSafely, type BatchEventSink } from './events.js';
 import type { BatchConfig } from './config.js';
@@ -176,7 +176,7 @@ async function enqueueChunk(lane: BatchLane, batchId: string, tenantId: string, 
   });
 
   const record = store.redis.multi();
-  const jobs: Array<{ name: 'batch-item'; data: JobData<'batch-item'>; opts: JobsOptions }> = [];
+  const jobs: Array<{ name: 'batch-item'; data: BatchItemJobData; opts: JobsOptions }> = [];
   lines.forEach((l, i) => {
     if (claimed[i]) {
       record.hset(store.key(batchId, 'state'), String(l.line), 'waiting').sadd(store.key(batchId, 'waiting'), String(l.line));

@@ -8,7 +8,7 @@ import { recolour } from '../../templates/colourway.js';
 import { toRgba, type RgbaImage } from '../../templates/raster.js';
 import { renderScenes } from '../../templates/render-scene.js';
 import { templateSchema, templateVersion } from '../../templates/schema.js';
-import type { JobData, LayoutOutput, StepOutput } from '../catalogue.js';
+import type { LayoutOutput, StepOutput, GenerateJobData } from '../catalogue.js';
 import { decodeSource, type DecodeLimits } from '../steps/decode.js';
 import type { StepInput } from '../step-input.js';
 
@@ -32,7 +32,7 @@ export type GenerateResult = StepOutput & { layouts: LayoutOutput[]; template: {
  * so a template edit makes new renditions and an identical run finds its scenes already stored.
  */
 export async function processGenerate(
-  data: JobData<'generate'>,
+  data: GenerateJobData,
   input: StepInput,
   deps: GenerateDeps,
   reportProgress: (percent: number) => Promise<void>,

@@ -7,7 +7,7 @@ import type { Logger } from '../../lib/logger.js';
 import type { ModelsConfig } from '../../models/config.js';
 import { getSession, type ModelSession } from '../../models/session.js';
 import type { ModelSpec } from '../../models/spec.js';
-import type { JobData, StepOutput } from '../catalogue.js';
+import type { StepOutput, InferenceJobData } from '../catalogue.js';
 import { decodeSource, type DecodeLimits } from '../steps/decode.js';
 import type { DecodedImage } from '../steps/types.js';
 
@@ -41,7 +41,7 @@ export interface InferenceTimings {
  */
 export async function processInference(
   name: keyof InferenceDeps['steps'],
-  data: JobData<'remove-background' | 'upscale'>,
+  data: InferenceJobData,
   input: { key: string; id: string },
   deps: InferenceDeps,
   reportProgress: (percent: number) => Promise<void>,

@@ -6,7 +6,7 @@ import type { CdnConfig } from '../../cdn/config.js';
 import { mutableCacheControl, mutableSurrogateKeys, purgeKeysFor, surrogateKey, SURROGATE_KEY_METADATA } from '../../cdn/surrogate-keys.js';
 import { CONTENT_TYPES } from '../../cdn/formats.js';
 import { AppError, missingObject } from '../../lib/errors.js';
-import { renderResultSchema, type JobData } from '../catalogue.js';
+import { renderResultSchema, type PublishJobData } from '../catalogue.js';
 import type { PurgeRequestEntry } from '../purge-outbox.js';
 import type { RunStore } from '../run-store.js';
 import type { TemplateUsage } from '../template-usage.js';
@@ -39,7 +39,7 @@ const cancelled = () => new AppError('CANCELLED', 'The asset was taken down: thi
  * stale objects that the retry (or the next publish) removes, because each pass lists the
  * namespace rather than trusting what it remembers.
  */
-export async function processPublish(job: Pick<Job, 'getChildrenValues'>, data: JobData<'publish'>, deps: PublishDeps): Promise<{ manifestKey: string; stableUrls: string[] }> {
+export async function processPublish(job: Pick<Job, 'getChildrenValues'>, data: PublishJobData, deps: PublishDeps): Promise<{ manifestKey: string; stableUrls: string[] }> {
   if (await deps.runs.isCancelled(data.runId)) throw cancelled();
   const childValues = Object.values(await job.getChildrenValues());
   const render = renderResultSchema.parse(childValues[0]);
@@ -134,7 +134,7 @@ export async function processPublish(job: Pick<Job, 'getChildrenValues'>, data: 
  * SKUs the asset was moved off by an upload naming another one (`releasedSkus` in its record),
  * among those it may still occupy: its objects there are removed. The run's own SKU never is.
  */
-async function releasedSkus(deps: PublishDeps, data: JobData<'publish'>, held: readonly string[]): Promise<string[]> {
+async function releasedSkus(deps: PublishDeps, data: PublishJobData, held: readonly string[]): Promise<string[]> {
   const raw = await deps.storage.get(assetRecordKey(data.tenantId, data.assetId));
   const released = new Set(raw ? ((JSON.parse(raw.toString('utf8')) as { releasedSkus?: string[] }).releasedSkus ?? []) : []);
   return held.filter((sku) => sku !== data.sku && released.has(sku));

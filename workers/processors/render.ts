@@ -4,7 +4,7 @@ import type { ObjectStorage } from '../../cdn/storage.js';
 import { IMMUTABLE_CACHE_CONTROL, renditionKey, renditionMasterKey, renditionSetId, renditionSetMarkerKey } from '../../cdn/keys.js';
 import { renditionSurrogateKeys, SURROGATE_KEY_METADATA } from '../../cdn/surrogate-keys.js';
 import { missingObject } from '../../lib/errors.js';
-import { renderResultSchema, type JobData, type RenderResult } from '../catalogue.js';
+import { renderResultSchema, type RenderResult, type RenderJobData } from '../catalogue.js';
 import { decodeSource, type DecodeLimits } from '../steps/decode.js';
 import { ENCODER_SETTINGS, renderResponsiveSet } from '../steps/responsive-set.js';
 import { CONTENT_TYPES } from '../steps/types.js';
@@ -30,7 +30,7 @@ type RenderedSet = Omit<RenderResult, 'channels' | 'template'>;
  * each channel's scene gets its own set; the first one also fills the single-set fields.
  */
 export async function processRender(
-  data: JobData<'render'>,
+  data: RenderJobData,
   input: StepInput,
   deps: RenderDeps,
   reportProgress: (percent: number) => Promise<void>,
@@ -49,7 +49,7 @@ export async function processRender(
 }
 
 async function renderSet(
-  data: JobData<'render'>,
+  data: RenderJobData,
   input: { key: string; id: string },
   deps: RenderDeps,
   reportProgress: (percent: number) => Promise<void>,
