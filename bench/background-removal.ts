@@ -22,7 +22,8 @@ import { createLogger } from '../lib/logger.js';
 import { loadModelsConfig } from '../models/config.js';
 import { getSession, type ModelSession } from '../models/session.js';
 import { decodeSource } from '../workers/steps/decode.js';
-import { removeBackground, removeBackgroundModel, removeBackgroundOptionsSchema } from '../workers/steps/remove-background.js';
+import { removeBackground } from '../workers/steps/remove-background.js';
+import { removeBackgroundModel, removeBackgroundOptionsSchema } from '../workers/steps/remove-background-options.js';
 import type { DecodedImage } from '../workers/steps/types.js';
 import { mean, median, timeIt } from './timing.js';
 

@@ -120,7 +120,8 @@ async function uploadCheck(): Promise<Result> {
 
 async function removeBackgroundStep(): Promise<Result> {
   const { decodeSource } = await import('../workers/steps/decode.js');
-  const { removeBackground, removeBackgroundModel, removeBackgroundOptionsSchema } = await import('../workers/steps/remove-background.js');
+  const { removeBackground } = await import('../workers/steps/remove-background.js');
+  const { removeBackgroundModel, removeBackgroundOptionsSchema } = await import('../workers/steps/remove-background-options.js');
   const { getSession } = await import('../models/session.js');
   const { loadModelsConfig } = await import('../models/config.js');
   const { createLogger } = await import('../lib/logger.js');

@@ -27,7 +27,8 @@ import { UPSCALE_FAMILIES, type UpscaleFamily } from '../models/esrgan.js';
 import { cachedSourcesOf } from '../models/keras-to-onnx/testing/package-cache.js';
 import { getSession, ort, type ModelSession } from '../models/session.js';
 import type { DecodedImage } from '../workers/steps/types.js';
-import { pickUpscaleModel, upscale, UPSCALE_DEFAULTS, upscaleOptionsSchema } from '../workers/steps/upscale.js';
+import { upscale } from '../workers/steps/upscale.js';
+import { pickUpscaleModel, UPSCALE_DEFAULTS, upscaleOptionsSchema } from '../workers/steps/upscale-options.js';
 import { timeIt } from './timing.js';
 
 /** The targets, fixed in the brief: do not loosen them to make a run pass. */

@@ -19,7 +19,8 @@ import { CHANNEL_PRESETS } from '../templates/channels.js';
 import { toRgba, type RgbaImage } from '../templates/raster.js';
 import { renderScenes } from '../templates/render-scene.js';
 import { decodeSource } from '../workers/steps/decode.js';
-import { removeBackground, removeBackgroundModel, removeBackgroundOptionsSchema } from '../workers/steps/remove-background.js';
+import { removeBackground } from '../workers/steps/remove-background.js';
+import { removeBackgroundModel, removeBackgroundOptionsSchema } from '../workers/steps/remove-background-options.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const LABEL_W = 180;

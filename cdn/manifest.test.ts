@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { assetManifestSchema, buildManifest, escapeHtmlAttr, type BuildManifestInput } from './manifest.js';
+import { assetManifestSchema, buildManifest, type BuildManifestInput } from './manifest.js';
+import { escapeHtmlAttr } from './picture.js';
 
 const SET = 'c'.repeat(64);
 const MASTER = `t/tn_1/r/${'d'.repeat(64)}/master.png`;

@@ -4,7 +4,6 @@ import { AppError } from '../lib/errors.js';
 import { CONTENT_TYPES, OUTPUT_FORMATS, type OutputFormat } from './formats.js';
 import { pictureHtml, pictureLayout, pictureLayoutSchema, type PictureOptions } from './picture.js';
 
-export { escapeHtmlAttr } from './picture.js';
 
 // @imgix/js-core is CommonJS (`module.exports = ImgixClient`) but its types declare
 // `export default`, so under NodeNext TypeScript types the default import as

@@ -3,7 +3,6 @@ import { sniffFormat } from './image-format.js';
 import { AppError } from './errors.js';
 import { checkUrlShape, guardedRequest, resolvePublicAddress, type GuardOptions } from './safe-fetch-connect.js';
 
-export type { GuardOptions } from './safe-fetch-connect.js';
 
 /** Defaults when the caller names no limit (the service passes its configured ones). */
 export const FETCH_DEFAULTS = { maxBytes: 50 * 1024 * 1024, timeoutMs: 30_000, maxRedirects: 5 } as const;

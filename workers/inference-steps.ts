@@ -1,12 +1,8 @@
 import type { InferenceStep } from './processors/inference.js';
-import {
-  REMOVE_BACKGROUND_SETTINGS,
-  removeBackground,
-  removeBackgroundModel,
-  removeBackgroundOptionsSchema,
-  type RemoveBackgroundOptions,
-} from './steps/remove-background.js';
-import { pickUpscaleModel, upscale, upscaleOptionsSchema, type UpscaleOptions } from './steps/upscale.js';
+import { REMOVE_BACKGROUND_SETTINGS, removeBackground } from './steps/remove-background.js';
+import { removeBackgroundModel, removeBackgroundOptionsSchema, type RemoveBackgroundOptions } from './steps/remove-background-options.js';
+import { upscale } from './steps/upscale.js';
+import { pickUpscaleModel, upscaleOptionsSchema, type UpscaleOptions } from './steps/upscale-options.js';
 
 /** Bump when the upscale step's tiling or blending changes its output. */
 const UPSCALE_VERSION = 'upscale/1';

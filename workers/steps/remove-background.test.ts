@@ -9,7 +9,8 @@ import { loadModelsConfig } from '../../models/config.js';
 import { isnetModel } from '../../models/isnet.js';
 import { getSession, type ModelSession } from '../../models/session.js';
 import { decodeSource } from './decode.js';
-import { removeBackground, removeBackgroundModel, removeBackgroundOptionsSchema } from './remove-background.js';
+import { removeBackground } from './remove-background.js';
+import { removeBackgroundModel, removeBackgroundOptionsSchema } from './remove-background-options.js';
 import type { DecodedImage } from './types.js';
 
 const fixture = (name: string) => path.join(path.dirname(fileURLToPath(import.meta.url)), '../../test/fixtures', name);

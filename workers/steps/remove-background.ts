@@ -6,10 +6,9 @@ import { estimateForeground } from './foreground.js';
 import { guidedFilter } from './guided-filter.js';
 import { hwcToChw, luma, probabilitiesToBytes } from './tensor.js';
 import { removeBackgroundOptionsSchema, type RemoveBackgroundOptions } from './remove-background-options.js';
-import { productBox, type Box } from './trim.js';
+import { productBox, type Box } from '../../templates/trim.js';
 import type { DecodedImage } from './types.js';
 
-export { removeBackgroundModel, removeBackgroundOptionsSchema, type RemoveBackgroundOptions } from './remove-background-options.js';
 
 /**
  * Every setting that changes the output pixels, tuned with `bench/background-removal.ts` on the

@@ -11,7 +11,8 @@ import { loadModelsConfig } from '../../models/config.js';
 import { UPSCALE_FAMILIES } from '../../models/esrgan.js';
 import { getSession, type ModelSession } from '../../models/session.js';
 import type { DecodedImage } from './types.js';
-import { pickUpscaleModel, upscale, UPSCALE_FACTORS, upscaleOptionsSchema, type UpscaleOptions } from './upscale.js';
+import { upscale } from './upscale.js';
+import { pickUpscaleModel, UPSCALE_FACTORS, upscaleOptionsSchema, type UpscaleOptions } from './upscale-options.js';
 
 const config = loadModelsConfig(process.env);
 const logger = createLogger('silent');

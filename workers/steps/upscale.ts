@@ -5,7 +5,6 @@ import { axisWeights, BlendBuffer, planTiles } from './tiling.js';
 import { UPSCALE_DEFAULTS, type UpscaleOptions } from './upscale-options.js';
 import type { DecodedImage } from './types.js';
 
-export { pickUpscaleModel, UPSCALE_DEFAULTS, UPSCALE_FACTORS, upscaleOptionsSchema, type UpscaleOptions } from './upscale-options.js';
 
 /**
  * Upscale an image by the session model's factor: RGB through the model tile by tile (overlapping

@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { RedisConnection } from '../../lib/redis.js';
 import type { Logger } from '../../lib/logger.js';
-import type { GuardOptions } from '../../lib/safe-fetch.js';
+import type { GuardOptions } from '../../lib/safe-fetch-connect.js';
 import type { ConnectorsConfig } from './config.js';
 import type { DeliveryDeps } from './deliver.js';
 import { createEventPublisher, type EventPublisher } from './publisher.js';

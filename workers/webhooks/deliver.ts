@@ -1,6 +1,7 @@
 import { AppError, isPermanent } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
-import { postToPublicUrl, type GuardOptions } from '../../lib/safe-fetch.js';
+import { postToPublicUrl } from '../../lib/safe-fetch.js';
+import type { GuardOptions } from '../../lib/safe-fetch-connect.js';
 import { describeJobFailure, toJobError } from '../job-errors.js';
 import type { ConnectorsConfig } from './config.js';
 import { signPayload } from './signature.js';
