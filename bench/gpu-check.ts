@@ -6,7 +6,7 @@
  *   ORT_PROVIDERS=cpu,webgpu,cuda npx tsx bench/gpu-check.ts
  */
 import { loadModelsConfig, type ExecutionProvider } from '../models/config.js';
-import { modelByName } from '../models/catalog.js';
+import { modelByName } from '../models/model-list.js';
 import { getSession, ort } from '../models/session.js';
 import { createLogger } from '../lib/logger.js';
 

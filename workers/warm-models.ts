@@ -1,5 +1,5 @@
 import type { Logger } from '../lib/logger.js';
-import { modelByName } from '../models/catalog.js';
+import { modelByName } from '../models/model-list.js';
 import type { ModelsConfig } from '../models/config.js';
 import { ensureModel } from '../models/ensure-model.js';
 import { getSession, warmUp } from '../models/session.js';

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { modelByName } from '../../models/catalog.js';
+import { modelByName } from '../../models/model-list.js';
 import { loadModelsConfig } from '../../models/config.js';
 import { ensureModel } from '../../models/ensure-model.js';
 import { ADMIN_KEY, createTenant, deleteKeys, fixture, REDIS_URL, upload, waitForRun } from '../harness.js';
