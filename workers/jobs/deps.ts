@@ -7,7 +7,6 @@ import { createLogger, logLevelFromEnv, type Logger } from '../../lib/logger.js'
 import { loadModelsConfig, type ModelsConfig } from '../../models/config.js';
 import { loadWorkersConfig, type WorkersConfig } from '../config.js';
 import { generateDeps } from '../generate-deps.js';
-import { inferenceSteps } from '../inference-steps.js';
 import { renderDeps } from '../processors/render.js';
 import type { StepDeps } from './types.js';
 
@@ -28,7 +27,7 @@ export function stepDeps(parts: StepParts): StepDeps {
   return {
     render: renderDeps(storage, parts.cdn, workers.decodeLimits),
     generate: generateDeps(storage, workers.decodeLimits, parts.env, logger),
-    inference: { storage, models: parts.models, logger, decodeLimits: workers.decodeLimits, steps: inferenceSteps({ maxOutputPixels: workers.maxOutputPixels }) },
+    inference: { storage, models: parts.models, logger, decodeLimits: workers.decodeLimits, maxOutputPixels: workers.maxOutputPixels },
   };
 }
 

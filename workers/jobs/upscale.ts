@@ -1,6 +1,19 @@
 import { inferenceJobSchema } from '../catalogue.js';
-import { processInference } from '../processors/inference.js';
+import { processInference, type InferenceStep } from '../processors/inference.js';
+import { upscale } from '../steps/upscale.js';
+import { pickUpscaleModel, upscaleOptionsSchema, type UpscaleOptions } from '../steps/upscale-options.js';
 import { defineJob } from './types.js';
+
+/** Bump when the upscale step's tiling or blending changes its output. */
+const UPSCALE_VERSION = 'upscale/1';
+
+const step: InferenceStep<UpscaleOptions> = {
+  version: UPSCALE_VERSION,
+  optionsSchema: upscaleOptionsSchema,
+  model: (options) => pickUpscaleModel(options.factor, options.model),
+  run: (image, session, options, { onProgress, signal, maxOutputPixels }) =>
+    upscale(image, session, { ...options, maxOutputPixels }, (done, total) => onProgress(done / total), signal),
+};
 
 /** Enlarge the image (ESRGAN converted to ONNX): the inference queue. */
 export const upscaleJob = defineJob({
@@ -11,5 +24,5 @@ export const upscaleJob = defineJob({
   needs: 'steps',
   step: { name: 'upscale', options: (options) => options },
   // The job's own logger, so model sessions opened for it name its run and step.
-  handler: async (run, deps) => processInference('upscale', run.data, await run.input(), { ...deps.inference, logger: run.logger }, run.progress, run.signal),
+  handler: async (run, deps) => processInference('upscale', step, run.data, await run.input(), { ...deps.inference, logger: run.logger }, run.progress, run.signal),
 });

@@ -17,7 +17,15 @@ export interface InferenceStep<O = Record<string, unknown>> {
   version: string;
   optionsSchema: z.ZodType<O>;
   model(options: O): ModelSpec;
-  run(image: DecodedImage, session: ModelSession, options: O, onProgress: (fraction: number) => void, signal?: AbortSignal): Promise<DecodedImage>;
+  run(image: DecodedImage, session: ModelSession, options: O, context: StepContext): Promise<DecodedImage>;
+}
+
+/** What an AI step is handed besides its image: progress, cancellation, and the output limit. */
+export interface StepContext {
+  onProgress(fraction: number): void;
+  signal?: AbortSignal | undefined;
+  /** MAX_OUTPUT_PIXELS: an upscale refuses to make more. */
+  maxOutputPixels: number;
 }
 
 export interface InferenceDeps {
@@ -25,7 +33,7 @@ export interface InferenceDeps {
   models: ModelsConfig;
   logger: Logger;
   decodeLimits: DecodeLimits;
-  steps: Record<'remove-background' | 'upscale', InferenceStep<any>>;
+  maxOutputPixels: number;
 }
 
 /** Where each part of an inference job's time went, reported with its result. */
@@ -39,15 +47,15 @@ export interface InferenceTimings {
  * Run one AI step: read its input, run the model, store the output losslessly for the next step.
  * The output's key names how it was made, so an identical step done before is found and skipped.
  */
-export async function processInference(
-  name: keyof InferenceDeps['steps'],
+export async function processInference<O>(
+  name: string,
+  step: InferenceStep<O>,
   data: InferenceJobData,
   input: { key: string; id: string },
   deps: InferenceDeps,
   reportProgress: (percent: number) => Promise<void>,
   signal?: AbortSignal,
 ): Promise<StepOutput & { timings?: InferenceTimings; model: string }> {
-  const step = deps.steps[name];
   const options = step.optionsSchema.parse(data.options);
   const spec = step.model(options);
   const id = stepOutputId({ inputId: input.id, step: `${name}@${step.version}`, options, modelSha256: spec.sha256 });
@@ -73,7 +81,7 @@ export async function processInference(
 
   const session = await getSession(spec, deps.models, deps.logger);
   let lastReported = 0;
-  const output = await step.run(image, session, options, (fraction) => {
+  const onProgress = (fraction: number) => {
     const percent = 5 + Math.floor(fraction * 85);
     // Progress goes through Redis: report whole steps of 5% at most.
     if (percent - lastReported >= 5) {
@@ -81,7 +89,8 @@ export async function processInference(
       // Not awaited (the model runs on); a lost progress report must not become an unhandled rejection.
       reportProgress(percent).catch((err: unknown) => deps.logger.warn({ err }, 'could not report progress'));
     }
-  }, signal);
+  };
+  const output = await step.run(image, session, options, { onProgress, signal, maxOutputPixels: deps.maxOutputPixels });
   const inferenceMs = lap();
 
   const png = await sharp(output.data, { raw: { width: output.width, height: output.height, channels: output.channels } })

@@ -10,7 +10,7 @@ import { builtinTemplates } from '../../templates/builtin.js';
 import { CHANNEL_NAMES } from '../../templates/channels.js';
 import { toJobError } from '../job-errors.js';
 import { processGenerate } from './generate.js';
-import { processInference, type InferenceDeps } from './inference.js';
+import { processInference, type InferenceDeps, type InferenceStep } from './inference.js';
 import { processRender } from './render.js';
 
 /**
@@ -51,9 +51,9 @@ describe('a missing step input', () => {
   });
 
   it('in inference', async () => {
-    const step = { version: '1', optionsSchema: { parse: (o: unknown) => o }, model: () => ({ name: 'm', sha256: 'e'.repeat(64) }) };
-    const deps = { storage, decodeLimits: { maxPixels: 1e8 }, steps: { 'remove-background': step, upscale: step } } as unknown as InferenceDeps;
-    await expectRetriedStorageError(processInference('remove-background', { ...base, options: {} } as never, input, deps, noProgress));
+    const step = { version: '1', optionsSchema: { parse: (o: unknown) => o }, model: () => ({ name: 'm', sha256: 'e'.repeat(64) }) } as unknown as InferenceStep;
+    const deps = { storage, decodeLimits: { maxPixels: 1e8 }, maxOutputPixels: 1e8 } as unknown as InferenceDeps;
+    await expectRetriedStorageError(processInference('remove-background', step, { ...base, options: {} } as never, input, deps, noProgress));
   });
 
   it('in generate', async () => {
