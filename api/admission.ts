@@ -37,9 +37,8 @@ export interface ReceivedOriginal {
 /** What storing an original is checked against (the API's and the workers' settings). */
 export interface OriginalLimits {
   maxUploadBytes: number;
-  maxInputPixels: number;
-  maxInputFrames: number;
-  decodeTimeoutSeconds: number;
+  /** MAX_INPUT_PIXELS, MAX_INPUT_FRAMES, DECODE_TIMEOUT_SECONDS (`decodeLimits` of the workers' config). */
+  decode: { maxPixels: number; maxFrames: number; timeoutSeconds: number };
 }
 
 /**
@@ -56,7 +55,7 @@ export async function storeOriginal(
   const { limits } = deps;
   if (file.bytes === 0) throw new AppError('EMPTY_UPLOAD', 'The image is empty.');
   if (file.bytes > limits.maxUploadBytes) throw new AppError('UPLOAD_TOO_LARGE', `The image exceeds the limit of ${limits.maxUploadBytes} bytes.`, { maxBytes: limits.maxUploadBytes });
-  const image = await inspectImage(file.path, { maxPixels: limits.maxInputPixels, maxFrames: limits.maxInputFrames, decodeTimeoutSeconds: limits.decodeTimeoutSeconds }, options.beforeDecode);
+  const image = await inspectImage(file.path, { maxPixels: limits.decode.maxPixels, maxFrames: limits.decode.maxFrames, decodeTimeoutSeconds: limits.decode.timeoutSeconds }, options.beforeDecode);
   const key = originalKey(tenantId, file.sha256, EXTENSIONS[image.format]);
   const reused = (await deps.storage.head(key)) !== undefined;
   if (!reused) await deps.storage.put(key, createReadStream(file.path), { contentType: `image/${image.format}`, cacheControl: 'private, no-store' });
@@ -97,8 +96,7 @@ export async function admitOriginal(
   const { tenantId, file } = input;
   const recipe = parseRecipe(input.recipe, 'The `recipe`');
   const sku = parseSkuField(input.sku);
-  const { maxInputPixels, maxInputFrames, decodeTimeoutSeconds } = deps.config.workers;
-  const limits = { maxUploadBytes: deps.config.api.maxUploadBytes, maxInputPixels, maxInputFrames, decodeTimeoutSeconds };
+  const limits = { maxUploadBytes: deps.config.api.maxUploadBytes, decode: deps.config.workers.decodeLimits };
   let resolved!: ResolvedRecipe;
   const { asset, reused } = await storeOriginal({ storage: deps.storage, assets: deps.assets, limits }, tenantId, file, {
     ...(sku ? { sku } : {}),

@@ -69,12 +69,7 @@ export function createBatchLane(input: {
     resolveSource: batchSourceResolver({
       storage: input.storage,
       assets: new AssetStore(input.storage),
-      limits: {
-        maxUploadBytes: config.api.maxUploadBytes,
-        maxInputPixels: config.workers.maxInputPixels,
-        maxInputFrames: config.workers.maxInputFrames,
-        decodeTimeoutSeconds: config.workers.decodeTimeoutSeconds,
-      },
+      limits: { maxUploadBytes: config.api.maxUploadBytes, decode: config.workers.decodeLimits },
       inboxFolder: input.connectors.inbox?.folder ?? 'inbox',
       fetch: input.connectors.urlFetch,
     }),

@@ -66,7 +66,7 @@ export async function renderCommand(args: RenderArgs, io: CliIo): Promise<number
       progress.start(index, path.basename(file));
       const started = performance.now();
       try {
-        const image = await inspectImage(file, { maxPixels: workers.maxInputPixels, maxFrames: workers.maxInputFrames, decodeTimeoutSeconds: workers.decodeTimeoutSeconds });
+        const image = await inspectImage(file, { maxPixels: workers.decodeLimits.maxPixels, maxFrames: workers.decodeLimits.maxFrames, decodeTimeoutSeconds: workers.decodeLimits.timeoutSeconds });
         checkOutputSize(image, valid, workers.maxOutputPixels);
         const bytes = await readFile(file);
         const sha256 = createHash('sha256').update(bytes).digest('hex');

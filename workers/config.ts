@@ -56,12 +56,12 @@ const schema = z
       concurrency: { inference: e.INFERENCE_CONCURRENCY, render: e.RENDER_CONCURRENCY, publish: e.PUBLISH_CONCURRENCY, batch: e.BATCH_CONCURRENCY },
       attempts: e.JOB_ATTEMPTS,
       sandboxed: e.SANDBOXED_PROCESSORS,
-      maxInputPixels: e.MAX_INPUT_PIXELS,
       maxOutputPixels: e.MAX_OUTPUT_PIXELS,
-      maxInputFrames: e.MAX_INPUT_FRAMES,
-      /** What workers allow when they decode a step's input. */
-      decodeLimits: { maxPixels: e.MAX_INPUT_PIXELS, timeoutSeconds: e.DECODE_TIMEOUT_SECONDS },
-      decodeTimeoutSeconds: e.DECODE_TIMEOUT_SECONDS,
+      /**
+       * What an input image may cost to decode, under one name: the upload check (pixels, frames,
+       * time) and every step that decodes its input (pixels, time).
+       */
+      decodeLimits: { maxPixels: e.MAX_INPUT_PIXELS, maxFrames: e.MAX_INPUT_FRAMES, timeoutSeconds: e.DECODE_TIMEOUT_SECONDS },
       renderWidths: e.RENDER_WIDTHS,
       /** Stalled-job recovery: a job whose worker died runs again after about lock + interval. */
       lock: { durationMs: e.WORKER_LOCK_DURATION_MS, stalledIntervalMs: e.WORKER_STALLED_INTERVAL_MS },

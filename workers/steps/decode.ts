@@ -14,6 +14,8 @@ export interface DecodeLimits {
   maxPixels: number;
   /** Seconds a decode may take (0 or absent: no limit); a slower file counts as too costly. */
   timeoutSeconds?: number;
+  /** Most frames (pages) an input may hold: checked when an original is admitted, not by a step. */
+  maxFrames?: number;
 }
 
 /**
