@@ -6,7 +6,7 @@ import type { S3rverHandle } from '../s3rver.js';
 /**
  * Read back every object in the bucket, straight from the server (not through the fault proxy),
  * and check that each is whole: originals hash to the sha256 in their key, images decode to their
- * last byte, JSON parses, and every rendition has the byte length its rendition set recorded.
+ * last byte, JSON parses, publication markers are empty, and every rendition has the byte length its rendition set recorded.
  * Returns the problems found (none when the bucket is sound) and how many objects were checked.
  *
  * With `referencedOnly`, rendition objects that no set marker or manifest lists yet are skipped:
@@ -69,6 +69,11 @@ export async function checkBucketIsWhole(s3: S3rverHandle, bucket: string, optio
       } catch {
         problems.push(`${key}: not whole JSON`);
       }
+      continue;
+    }
+    // Publication markers (`assets/<id>/published/set/<id>`, `…/sku/<sku>`) are empty by design.
+    if (/\/assets\/[^/]+\/published\//.test(key)) {
+      if (bytes.length !== 0) problems.push(`${key}: a publication marker holds ${bytes.length} bytes`);
       continue;
     }
     const original = /\/originals\/([0-9a-f]{64})\./.exec(key);

@@ -95,7 +95,7 @@ describe('Redis restarted in the middle of 200 runs', () => {
     expect(manifests).toBe(accepted.length);
     const written = [...new Set(proxy.stats().requests.filter((l) => l.startsWith('PUT ')).map((l) => decodeURIComponent(l.slice(4).split('?')[0]!).slice(bucket.length + 2)))];
     const check = await checkBucketIsWhole(s3, bucket, { keys: written });
-    expect(check.objects).toBe(RUNS * 8); // original, asset record, 2 renditions, marker, 2 stable URLs, manifest
+    expect(check.objects).toBe(RUNS * 9); // original, asset record, 2 renditions, set marker, 2 stable URLs, manifest, publication marker
     expect(check.problems).toEqual([]);
 
     const closeStarted = Date.now();
