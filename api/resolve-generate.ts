@@ -2,7 +2,8 @@ import { AppError } from '../lib/errors.js';
 import { parseColour } from '../templates/colourway.js';
 import { applyParams } from '../templates/params.js';
 import type { GenerateJobOptions } from '../workers/catalogue.js';
-import { checkLayoutSize, type GenerateStepOptions, type ValidRecipe } from '../workers/recipe.js';
+import type { GenerateStepOptions } from '../workers/jobs/generate.js';
+import { checkLayoutSize, type ValidRecipe } from '../workers/recipe.js';
 import type { ApiDeps } from './deps.js';
 
 /** What resolving a generate step reads: the API has it all; the catalog lane builds the same. */

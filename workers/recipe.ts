@@ -2,55 +2,17 @@ import { z } from 'zod';
 import { pictureOptionsSchema } from '../cdn/picture.js';
 import { AppError } from '../lib/errors.js';
 import { checkJsonDepth } from '../lib/json-depth.js';
-import { nameTable } from '../lib/own-keys.js';
-import { CHANNEL_NAMES, CHANNEL_PRESETS, type ChannelName } from '../templates/channels.js';
-import { templateParamsSchema } from '../templates/params.js';
-import { templateIdSchema } from '../templates/schema.js';
-import { removeBackgroundOptionsSchema } from './steps/remove-background-options.js';
+import { ownValue } from '../lib/own-keys.js';
+import { CHANNEL_PRESETS, type ChannelName } from '../templates/channels.js';
+import { STEP_NAMES, STEP_OPTIONS, type StepName } from './jobs/index.js';
+import type { GenerateStepOptions } from './jobs/generate.js';
+import type { RenderStepOptions } from './jobs/render.js';
 import { checkStepMemory } from './step-memory.js';
 import { widestRendition } from './steps/encoder-limits.js';
 import { OUTPUT_FORMATS, type OutputFormat } from './steps/types.js';
-import { pickUpscaleModel, upscaleOptionsSchema, type UpscaleOptions } from './steps/upscale-options.js';
+import { pickUpscaleModel, type UpscaleOptions } from './steps/upscale-options.js';
 
-/** Options of the `render` step (the responsive set). */
-export const renderStepOptionsSchema = z
-  .object({
-    widths: z.array(z.number().int().min(16).max(8192)).min(1).max(16).optional()
-      .describe('Target widths in px; capped at the source width. Default: 320, 640, 960, 1280, 1920, 2560.'),
-    formats: z.array(z.enum(OUTPUT_FORMATS)).min(1).optional()
-      .describe('Output formats. Default: avif, webp, jpeg.'),
-  })
-  .strict();
-
-/** Options of the `generate` step (a template scene, one layout per channel). */
-export const generateStepOptionsSchema = z
-  .object({
-    template: templateIdSchema.describe('A built-in template id or one of your own (GET /v1/templates).'),
-    params: templateParamsSchema.optional().describe("Overrides of the template's parameters for this run (e.g. colour)."),
-    channels: z.array(z.enum(CHANNEL_NAMES)).min(1).max(CHANNEL_NAMES.length)
-      .refine((c) => new Set(c).size === c.length, 'each channel once')
-      .optional()
-      .describe(`Layouts to make, each published as its own responsive set: ${CHANNEL_NAMES.join(', ')}. Default: the template's channels.`),
-    colourway: z.string().min(1).max(64).optional().describe('Recolour the product first: "#rrggbb" or a named colour.'),
-  })
-  .strict();
-export type GenerateStepOptions = z.output<typeof generateStepOptionsSchema>;
-
-/** Step names a recipe may mention. */
-export const STEP_NAMES = ['remove-background', 'upscale', 'generate', 'render'] as const;
-export type StepName = (typeof STEP_NAMES)[number];
-
-/**
- * Each available step's options schema. A step named in `STEP_NAMES` but absent here is refused
- * with `STEP_NOT_AVAILABLE` (its implementation has not landed), never faked.
- */
-const STEP_OPTIONS = nameTable<Partial<Record<StepName, z.ZodType<Record<string, unknown>>>>>({
-  'remove-background': removeBackgroundOptionsSchema,
-  upscale: upscaleOptionsSchema,
-  generate: generateStepOptionsSchema,
-  render: renderStepOptionsSchema,
-});
-
+/** The steps a recipe may name come from the job table: a step is available when a job carries it out. */
 const stepSchema = z.object({
   name: z.enum(STEP_NAMES),
   options: z.record(z.string(), z.unknown()).optional(),
@@ -110,9 +72,9 @@ export interface ValidRecipe {
  * only once, and each step's options must satisfy that step's schema. Throws a 422 `AppError`.
  */
 export function validateRecipe(recipe: Recipe): ValidRecipe {
-  const unavailable = recipe.steps.filter((s) => !STEP_OPTIONS[s.name]).map((s) => s.name);
+  const unavailable = recipe.steps.filter((s) => !ownValue(STEP_OPTIONS, s.name)).map((s) => s.name);
   if (unavailable.length) {
-    const available = STEP_NAMES.filter((n) => STEP_OPTIONS[n]);
+    const available = STEP_NAMES.filter((n) => ownValue(STEP_OPTIONS, n));
     throw new AppError('STEP_NOT_AVAILABLE', `Step(s) not available in this version: ${unavailable.join(', ')}. Available: ${available.join(', ')}.`, { steps: unavailable });
   }
   const renderAt = recipe.steps.findIndex((s) => s.name === 'render');
@@ -125,7 +87,7 @@ export function validateRecipe(recipe: Recipe): ValidRecipe {
   }
   return {
     steps: recipe.steps.map((step, index) => {
-      const parsed = STEP_OPTIONS[step.name]!.safeParse(step.options ?? {});
+      const parsed = ownValue(STEP_OPTIONS, step.name)!.safeParse(step.options ?? {});
       if (!parsed.success) {
         throw new AppError('INVALID_RECIPE', `Invalid options for step ${index} (${step.name}): ${z.prettifyError(parsed.error)}`);
       }
@@ -170,7 +132,7 @@ export function checkOutputSize(source: { width: number; height: number }, recip
 /** The formats the recipe's render step makes (all of them unless it names some). */
 function renderFormats(recipe: ValidRecipe): readonly OutputFormat[] {
   const render = recipe.steps.find((s) => s.name === 'render');
-  return (render?.options as z.output<typeof renderStepOptionsSchema> | undefined)?.formats ?? OUTPUT_FORMATS;
+  return (render?.options as RenderStepOptions | undefined)?.formats ?? OUTPUT_FORMATS;
 }
 
 /** Refuse channel layouts larger than the output limit (a template's default channels are checked once resolved). */

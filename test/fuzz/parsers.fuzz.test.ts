@@ -9,7 +9,8 @@ import { parseColour } from '../../templates/colourway.js';
 import { applyParams, templateParamsSchema } from '../../templates/params.js';
 import { parseTemplate } from '../../templates/schema.js';
 import { splitCsvLine } from '../../workers/batches/csv-line.js';
-import { checkOutputSize, STEP_NAMES, validateRecipe } from '../../workers/recipe.js';
+import { STEP_NAMES } from '../../workers/jobs/index.js';
+import { checkOutputSize, validateRecipe } from '../../workers/recipe.js';
 import { fuzzParams, hostileJson, hostileName, nestedText, succeedsOrRefuses, succeedsOrRefusesAsync } from './settings.js';
 
 const BUILTINS = [...builtinTemplates().values()];

@@ -4,7 +4,8 @@ import { SKU_PATTERN } from '../../cdn/keys.js';
 import { canonicalJson } from '../../lib/canonical-json.js';
 import { AppError, type ErrorCode } from '../../lib/errors.js';
 import { jsonDeeperThan, MAX_JSON_DEPTH } from '../../lib/json-depth.js';
-import { DEFAULT_RECIPE, parseRecipe, renderStepOptionsSchema, validateRecipe, type Recipe } from '../recipe.js';
+import { renderStepOptionsSchema } from '../jobs/render.js';
+import { DEFAULT_RECIPE, parseRecipe, validateRecipe, type Recipe } from '../recipe.js';
 
 /** Where an item's image comes from. */
 export type BatchSource =

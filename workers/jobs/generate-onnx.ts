@@ -1,6 +1,6 @@
 import { generateJobOptionsSchema, generateJobSchema } from '../catalogue.js';
 import { processGenerate } from '../processors/generate.js';
-import { usesGenerator } from './generate.js';
+import { generateStepOptionsSchema, usesGenerator } from './generate.js';
 import { defineJob } from './types.js';
 
 /** The generate step for templates whose backdrop comes from the ONNX generator: the inference queue, where the model runs. */
@@ -10,6 +10,6 @@ export const generateOnnxJob = defineJob({
   data: generateJobSchema,
   servesRunStep: true,
   needs: 'steps',
-  step: { name: 'generate', accepts: usesGenerator, options: (options) => generateJobOptionsSchema.parse(options) },
+  step: { name: 'generate', optionsSchema: generateStepOptionsSchema, accepts: usesGenerator, options: (options) => generateJobOptionsSchema.parse(options) },
   handler: async (run, deps) => processGenerate(run.data, await run.input(), deps.generate, run.progress, run.signal),
 });

@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { PROTOTYPE_NAMES } from '../../lib/own-keys.js';
 import { builtinTemplates } from '../../templates/builtin.js';
 import { QUEUE_KINDS } from '../config.js';
-import { STEP_NAMES } from '../recipe.js';
-import { assertHandlers, jobForStep, jobNamed, JOBS, jobsOnQueue, runQueuedJob, type QueuedJob } from './index.js';
+import { assertHandlers, jobForStep, STEP_NAMES, jobNamed, JOBS, jobsOnQueue, runQueuedJob, type QueuedJob } from './index.js';
 import { createLogger } from '../../lib/logger.js';
 
 const at = { tenantId: 't', assetId: 'a', runId: 'run_1', stepIndex: 0, source: { key: 'k', sha256: 'a'.repeat(64) } };

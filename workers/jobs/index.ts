@@ -21,12 +21,24 @@ import { upscaleJob } from './upscale.js';
  */
 const JOB_LIST = [removeBackgroundJob, upscaleJob, generateJob, generateOnnxJob, renderJob, publishJob, purgeJob, deliverWebhookJob, batchItemJob] as const;
 
+/**
+ * Step names a recipe may mention, in the order the docs list them. A name that no job carries
+ * out is refused with `STEP_NOT_AVAILABLE` (its implementation has not landed), never faked.
+ */
+export const STEP_NAMES = ['remove-background', 'upscale', 'generate', 'render'] as const;
+export type StepName = (typeof STEP_NAMES)[number];
+
 type AnyDefinition = (typeof JOB_LIST)[number];
 export type JobName = AnyDefinition['name'];
 export type JobData<N extends JobName> = z.output<Extract<AnyDefinition, { name: N }>['data']>;
 
 /** Jobs by name; a name read from Redis is looked up as an own key only. */
 export const JOBS = nameTable(Object.fromEntries(JOB_LIST.map((j) => [j.name, j])) as { [N in JobName]: Extract<AnyDefinition, { name: N }> });
+
+/** Each available step's options schema, from the job that carries it out (both generate jobs share one). */
+export const STEP_OPTIONS: Readonly<Partial<Record<string, z.ZodType<Record<string, unknown>>>>> = nameTable(Object.fromEntries(
+  (JOB_LIST as readonly JobDefinition[]).flatMap((j) => (j.step ? [[j.step.name, j.step.optionsSchema]] : [])),
+));
 
 /** The table's entry for a job name from anywhere (Redis, a child's message), or undefined. */
 export const jobNamed = (name: string): JobDefinition | undefined => ownValue(JOBS, name) as JobDefinition | undefined;

@@ -18,7 +18,7 @@ export const removeBackgroundJob = defineJob({
   data: inferenceJobSchema,
   servesRunStep: true,
   needs: 'steps',
-  step: { name: 'remove-background', options: (options) => options },
+  step: { name: 'remove-background', optionsSchema: removeBackgroundOptionsSchema, options: (options) => options },
   // The job's own logger, so model sessions opened for it name its run and step.
   handler: async (run, deps) => processInference('remove-background', step, run.data, await run.input(), { ...deps.inference, logger: run.logger }, run.progress, run.signal),
 });

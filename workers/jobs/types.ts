@@ -7,9 +7,9 @@ import type { InferenceDeps } from '../processors/inference.js';
 import type { PublishDeps } from '../processors/publish.js';
 import type { PurgeDeps } from '../processors/purge.js';
 import type { RenderDeps } from '../processors/render.js';
-import type { StepName } from '../recipe.js';
 import type { StepInput } from '../step-input.js';
 import type { DeliveryDeps } from '../webhooks/deliver.js';
+import type { StepName } from './index.js';
 
 /** What a recipe step's job needs: every process that runs steps (worker, sandbox child, batch child, CLI) builds these alike. */
 export interface StepDeps {
@@ -44,6 +44,8 @@ export interface JobRun<D> {
 /** How a job carries out one recipe step: enqueueing and the inline runner both read this. */
 export interface RecipeStepBinding {
   name: StepName;
+  /** The step's options as a recipe names them: admission parses them with this (defaults filled). */
+  optionsSchema: z.ZodType<Record<string, unknown>>;
   /** When several jobs serve one step, the one whose `accepts` answers true runs it. */
   accepts?(options: Record<string, unknown>): boolean;
   /** The job's `options` from the step's checked (and resolved) options, defaults filled. */

@@ -22,7 +22,7 @@ export const upscaleJob = defineJob({
   data: inferenceJobSchema,
   servesRunStep: true,
   needs: 'steps',
-  step: { name: 'upscale', options: (options) => options },
+  step: { name: 'upscale', optionsSchema: upscaleOptionsSchema, options: (options) => options },
   // The job's own logger, so model sessions opened for it name its run and step.
   handler: async (run, deps) => processInference('upscale', step, run.data, await run.input(), { ...deps.inference, logger: run.logger }, run.progress, run.signal),
 });
