@@ -2,7 +2,9 @@ import type { CdnConfig } from '../cdn/config.js';
 import type { RedisConnection } from '../lib/redis.js';
 import type { ModelsConfig } from '../models/config.js';
 import type { GeneratorConfig } from '../models/generator/index.js';
+import type { BatchConfig } from '../workers/batches/config.js';
 import type { WorkersConfig } from '../workers/config.js';
+import type { ConnectorsConfig } from '../workers/webhooks/config.js';
 import type { ApiConfig } from './config.js';
 import type { ObjectStorage } from '../cdn/storage.js';
 import type { Metrics } from '../lib/metrics.js';
@@ -29,6 +31,10 @@ export interface AppConfig {
   models: ModelsConfig;
   /** The operator's scene generator; absent when `GENERATOR_MODEL_PATH` is not set. */
   generator: GeneratorConfig | undefined;
+  /** The catalog lane (workers/batches/config.ts). */
+  batch: BatchConfig;
+  /** URL fetching, webhooks and the bucket inbox (workers/webhooks/config.ts). */
+  connectors: ConnectorsConfig;
   logLevel: string;
 }
 

@@ -7,7 +7,6 @@ import type { AppConfig } from '../api/deps.js';
 import type { Env } from '../lib/env.js';
 import type { Logger } from '../lib/logger.js';
 import type { RedisConnection } from '../lib/redis.js';
-import { loadBatchConfig } from '../workers/batches/config.js';
 import { noBatchEvents, type BatchEventSink } from '../workers/batches/events.js';
 import type { BatchItemDeps } from '../workers/batches/item.js';
 import { createStepPool, type StepPool } from '../workers/batches/step-pool.js';
@@ -43,7 +42,7 @@ export function createBatchLane(input: {
   connectors: ConnectorsConfig;
 }): BatchLaneParts {
   const { config } = input;
-  const batchConfig = loadBatchConfig(input.env);
+  const batchConfig = config.batch;
   const store = new BatchStore(input.redis, config.workers.queuePrefix);
   const events = input.events ?? noBatchEvents;
   const lane: BatchLane = { store, queue: input.queues.queues.batch, config: batchConfig, attempts: config.workers.attempts, logger: input.logger, events };

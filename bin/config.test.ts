@@ -17,3 +17,17 @@ describe('loadConfig: the public URL of local-disk storage', () => {
     expect(loadConfig({ HOST: '0.0.0.0', S3_BUCKET: 'images' }).cdn.driver).toBe('s3');
   });
 });
+
+describe('loadConfig: every folder read once, in one place', () => {
+  // The catalog lane and the connectors were read apart from it (by the batch lane and the
+  // service), so a bad value there escaped the one validated configuration.
+  it.each([['MAX_BATCH_ITEMS', 'many'], ['WEBHOOK_ATTEMPTS', '-1'], ['INBOX_PREFIX', 'In Box']])('refuses a bad %s, naming it', (name, value) => {
+    expect(() => loadConfig({ DATA_DIR: '/tmp/data', [name]: value })).toThrow(new RegExp(`${name}:`));
+  });
+
+  it('carries the catalog lane and the connectors', () => {
+    const config = loadConfig({ DATA_DIR: '/tmp/data', MAX_BATCH_ITEMS: '7', INBOX_PREFIX: 'drop' });
+    expect(config.batch.maxItems).toBe(7);
+    expect(config.connectors.inbox?.folder).toBe('drop');
+  });
+});

@@ -3,7 +3,9 @@ import type { AppConfig } from '../api/deps.js';
 import { loadCdnConfig, type CdnConfig } from '../cdn/config.js';
 import { loadModelsConfig } from '../models/config.js';
 import { generatorConfigFromEnv } from '../models/generator/index.js';
+import { loadBatchConfig } from '../workers/batches/config.js';
 import { loadWorkersConfig } from '../workers/config.js';
+import { loadConnectorsConfig } from '../workers/webhooks/config.js';
 import type { Env } from '../lib/env.js';
 import { logLevelFromEnv } from '../lib/logger.js';
 
@@ -38,6 +40,8 @@ export function loadConfig(env: Env): AppConfig {
     cdn,
     models: loadModelsConfig(env),
     generator: generatorConfigFromEnv(env),
+    batch: loadBatchConfig(env),
+    connectors: loadConnectorsConfig(env),
     logLevel: logLevelFromEnv(env),
   };
 }

@@ -27,7 +27,6 @@ import { startWorkers, type WorkerHost } from '../workers/worker-host.js';
 import { startInferenceChildren } from '../workers/inference-children.js';
 import type { BatchEventSink } from '../workers/batches/events.js';
 import { createBatchLane } from './batch-lane.js';
-import { loadConnectorsConfig } from '../workers/webhooks/config.js';
 import { createConnectors } from '../workers/webhooks/connectors.js';
 import { webhookBatchSink } from '../workers/webhooks/batch-sink.js';
 import { createInbox, type Inbox } from '../workers/inbox.js';
@@ -89,7 +88,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const queues = createQueues(redis, config.workers.queuePrefix, (err) => logger.warn({ err: err.message }, 'queue connection error; retrying'));
   const outbox = new PurgeOutbox(redis, config.workers.queuePrefix);
   const metrics = createMetrics(() => queueProbes(queues));
-  const connectors = createConnectors({ redis, prefix: config.workers.queuePrefix, publishQueue: queues.queues.publish, config: loadConnectorsConfig(options.env), logger });
+  const connectors = createConnectors({ redis, prefix: config.workers.queuePrefix, publishQueue: queues.queues.publish, config: config.connectors, logger });
 
   let app: FastifyInstance | undefined;
   let url: string | undefined;
