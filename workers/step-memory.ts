@@ -1,20 +1,11 @@
 import { AppError } from '../lib/errors.js';
+import { ownValue } from '../lib/own-keys.js';
+import { STEP_MEMORY } from './jobs/index.js';
 import type { UpscaleOptions } from './steps/upscale-options.js';
 
 /** Most memory one step may need in one process: the target `bench/memory.ts` measures against. */
 export const STEP_MEMORY_BUDGET_MB = 1536;
 
-/**
- * A step's peak resident memory as a fixed part plus bytes per pixel of its input, measured with
- * `bench/memory.ts` at 64 MP (BENCHMARKS.md) and rounded up. Remove-background's fixed part is the
- * process with ISNet loaded; its pixels pay for the photo, the float mask, the luma guide and the
- * RGBA cut-out. Render holds the photo and its resized copies. Upscaling is bounded by
- * `MAX_OUTPUT_PIXELS` instead (its tiles are small; its output is the image a recipe makes).
- */
-const STEP_MEMORY: Partial<Record<string, { fixedMb: number; bytesPerPixel: number }>> = {
-  'remove-background': { fixedMb: 600, bytesPerPixel: 13.5 },
-  render: { fixedMb: 100, bytesPerPixel: 8 },
-};
 
 /**
  * Refuse, from the header's dimensions, a recipe one of whose steps would need more than
@@ -28,7 +19,7 @@ export function checkStepMemory(source: { width: number; height: number }, steps
   let pixels = source.width * source.height;
   for (const step of steps) {
     if (step.name === 'generate') return;
-    const cost = STEP_MEMORY[step.name];
+    const cost = ownValue(STEP_MEMORY, step.name);
     const estimatedMb = cost ? Math.ceil(cost.fixedMb + (pixels * cost.bytesPerPixel) / 1024 / 1024) : 0;
     if (estimatedMb > STEP_MEMORY_BUDGET_MB) {
       const maxMegapixels = Math.floor(((STEP_MEMORY_BUDGET_MB - cost!.fixedMb) * 1024 * 1024) / cost!.bytesPerPixel / 1e6);

@@ -40,6 +40,11 @@ export const STEP_OPTIONS: Readonly<Partial<Record<string, z.ZodType<Record<stri
   (JOB_LIST as readonly JobDefinition[]).flatMap((j) => (j.step ? [[j.step.name, j.step.optionsSchema]] : [])),
 ));
 
+/** Each step's measured memory cost, where it declares one (see `RecipeStepBinding.memory`). */
+export const STEP_MEMORY: Readonly<Partial<Record<string, { fixedMb: number; bytesPerPixel: number }>>> = nameTable(Object.fromEntries(
+  (JOB_LIST as readonly JobDefinition[]).flatMap((j) => (j.step?.memory ? [[j.step.name, j.step.memory]] : [])),
+));
+
 /** The table's entry for a job name from anywhere (Redis, a child's message), or undefined. */
 export const jobNamed = (name: string): JobDefinition | undefined => ownValue(JOBS, name) as JobDefinition | undefined;
 

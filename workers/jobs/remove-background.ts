@@ -18,7 +18,13 @@ export const removeBackgroundJob = defineJob({
   data: inferenceJobSchema,
   servesRunStep: true,
   needs: 'steps',
-  step: { name: 'remove-background', optionsSchema: removeBackgroundOptionsSchema, options: (options) => options },
+  step: {
+    name: 'remove-background',
+    optionsSchema: removeBackgroundOptionsSchema,
+    // The process with ISNet loaded; per pixel the photo, the float mask, the luma guide and the RGBA cut-out.
+    memory: { fixedMb: 600, bytesPerPixel: 13.5 },
+    options: (options) => options,
+  },
   // The job's own logger, so model sessions opened for it name its run and step.
   handler: async (run, deps) => processInference('remove-background', step, run.data, await run.input(), { ...deps.inference, logger: run.logger }, run.progress, run.signal),
 });

@@ -25,6 +25,8 @@ export const renderJob = defineJob({
   step: {
     name: 'render',
     optionsSchema: renderStepOptionsSchema,
+    // The photo and its resized copies.
+    memory: { fixedMb: 100, bytesPerPixel: 8 },
     // The one place the render step's defaults are filled: RENDER_WIDTHS, and every format.
     options: (options, defaults) => {
       const { widths, formats } = options as RenderStepOptions;

@@ -48,6 +48,12 @@ export interface RecipeStepBinding {
   optionsSchema: z.ZodType<Record<string, unknown>>;
   /** When several jobs serve one step, the one whose `accepts` answers true runs it. */
   accepts?(options: Record<string, unknown>): boolean;
+  /**
+   * The step's peak resident memory as a fixed part plus bytes per pixel of its input, measured
+   * with `bench/memory.ts` at 64 MP (BENCHMARKS.md) and rounded up; admission refuses a source that
+   * would need more than STEP_MEMORY_BUDGET_MB (workers/step-memory.ts). Absent: not checked.
+   */
+  memory?: { fixedMb: number; bytesPerPixel: number };
   /** The job's `options` from the step's checked (and resolved) options, defaults filled. */
   options(options: Record<string, unknown>, defaults: { renderWidths: number[] }): Record<string, unknown>;
 }
