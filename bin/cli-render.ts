@@ -11,7 +11,7 @@ import { fsStorage } from '../cdn/fs-storage.js';
 import { AppError } from '../lib/errors.js';
 import type { Env } from '../lib/env.js';
 import { restrictImageLoaders } from '../lib/image-policy.js';
-import { createLogger } from '../lib/logger.js';
+import { createLogger, logLevelFromEnv } from '../lib/logger.js';
 import { loadModelsConfig } from '../models/config.js';
 import { loadWorkersConfig } from '../workers/config.js';
 import { runStepsInline } from '../workers/inline-steps.js';
@@ -55,7 +55,7 @@ export async function renderCommand(args: RenderArgs, io: CliIo): Promise<number
   const outRoot = path.resolve(args.out ?? path.join(path.dirname(files[0]!), 'rendered'));
   const work = await mkdtemp(path.join(tmpdir(), 'pipeline-render-'));
   const storage = fsStorage({ root: work });
-  const logger = createLogger(env.LOG_LEVEL ?? 'warn', { process: 'cli' });
+  const logger = createLogger(logLevelFromEnv({ LOG_LEVEL: 'warn', ...env }), { process: 'cli' });
   // No CDN here: no imgix master is written.
   const deps = stepDeps({ storage, cdn: { imgix: undefined }, workers, models: loadModelsConfig(env), env, logger });
   const progress = progressReporter(io, files.length);
