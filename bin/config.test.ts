@@ -31,3 +31,22 @@ describe('loadConfig: every folder read once, in one place', () => {
     expect(config.connectors.inbox?.folder).toBe('drop');
   });
 });
+
+describe('LOG_LEVEL', () => {
+  // Child processes and the command line read it raw (`env.LOG_LEVEL ?? 'info'`), skipping the
+  // validation the service applied: it is read by one validated loader in every process.
+  it('is read only through logLevelFromEnv (lib/logger.ts)', async () => {
+    const { readdir, readFile } = await import('node:fs/promises');
+    const path = await import('node:path');
+    const root = path.resolve(import.meta.dirname, '..');
+    const raw: string[] = [];
+    for (const dir of ['api', 'workers', 'models', 'templates', 'cdn', 'lib', 'bin']) {
+      for (const file of await readdir(path.join(root, dir), { recursive: true })) {
+        if (!file.endsWith('.ts') || file.endsWith('.test.ts')) continue;
+        const text = await readFile(path.join(root, dir, file), 'utf8');
+        if (/\.LOG_LEVEL\b/.test(text) && `${dir}/${file}` !== 'lib/logger.ts') raw.push(`${dir}/${file}`);
+      }
+    }
+    expect(raw).toEqual([]);
+  });
+});
