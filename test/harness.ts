@@ -25,21 +25,31 @@ export interface TestService extends Service {
  * A whole service (API + workers) on a random port, with its own UUID-named queue prefix and data
  * folder, so tests never see each other's jobs or objects (BullMQ's tests/utils/cleanup-queue).
  */
-export async function startTestService(overrides: Env = {}, options: { logDestination?: DestinationStream } = {}): Promise<TestService> {
-  const prefix = `test-${randomUUID()}`;
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'pipeline-test-'));
-  const env: Env = {
+/**
+ * What every in-process test service shares: this process's environment, its own data folder, a
+ * random loopback port, the suite's admin key, no log output, and no models loaded at start.
+ */
+export function localServiceEnv(dataDir: string): Env {
+  return {
     ...process.env,
-    REDIS_URL,
-    QUEUE_PREFIX: prefix,
     DATA_DIR: dataDir,
     PORT: '0',
     HOST: '127.0.0.1',
     ADMIN_API_KEY: ADMIN_KEY,
     LOG_LEVEL: 'silent',
-    JOB_ATTEMPTS: '2',
     // Sessions open on first use in tests; the suites that run models say so themselves.
     MODELS_WARM: '',
+  };
+}
+
+export async function startTestService(overrides: Env = {}, options: { logDestination?: DestinationStream } = {}): Promise<TestService> {
+  const prefix = `test-${randomUUID()}`;
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'pipeline-test-'));
+  const env: Env = {
+    ...localServiceEnv(dataDir),
+    REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    JOB_ATTEMPTS: '2',
     ...overrides,
   };
   const service = await startService({ env, ...options });

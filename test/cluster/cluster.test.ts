@@ -11,7 +11,7 @@ import type { Env } from '../../lib/env.js';
 import { createRedis, scanKeys, type RedisConnection } from '../../lib/redis.js';
 import type { BatchEventSink } from '../../workers/batches/events.js';
 import type { BatchSubmission } from '../../workers/batches/submit.js';
-import { ADMIN_KEY, createTenant, keyedFetch, upload, waitForBatch, waitForRun, type RunBody } from '../harness.js';
+import { createTenant, keyedFetch, upload, waitForBatch, waitForRun, type RunBody, localServiceEnv } from '../harness.js';
 import { startOwnCluster, type OwnCluster } from './redis-cluster.js';
 
 /**
@@ -44,15 +44,9 @@ beforeAll(async () => {
   cluster = await startOwnCluster();
   dataDir = await mkdtemp(path.join(tmpdir(), 'cluster-service-'));
   const env: Env = {
-    ...process.env,
+    ...localServiceEnv(dataDir),
     REDIS_CLUSTER_NODES: cluster.nodes.join(','),
     QUEUE_PREFIX: PREFIX,
-    DATA_DIR: dataDir,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    ADMIN_API_KEY: ADMIN_KEY,
-    LOG_LEVEL: 'silent',
-    MODELS_WARM: '',
     BATCH_CONCURRENCY: '4',
     BATCH_CPU_NICE: '0',
     RENDER_CONCURRENCY: '2',

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnWorker, type WorkerProcess } from '../faults/worker-process.js';
+import { isAlive } from '../faults/wait.js';
 import { deleteKeys, REDIS_URL } from '../harness.js';
 
 interface LogLine { msg?: string; pid?: number; process?: string; model?: string }
@@ -16,14 +17,6 @@ interface LogLine { msg?: string; pid?: number; process?: string; model?: string
 const lines = (output: string): LogLine[] =>
   output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LogLine);
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('warm start of an inference worker', { timeout: 300_000 }, () => {
   const prefix = `test-${randomUUID()}`;
@@ -50,8 +43,8 @@ describe('warm start of an inference worker', { timeout: 300_000 }, () => {
     worker.child.kill('SIGTERM');
     await worker.exited;
     expect(worker.child.exitCode).toBe(0);
-    for (let i = 0; i < 100 && alive(childPid); i++) await new Promise((r) => setTimeout(r, 100));
-    expect(alive(childPid)).toBe(false);
+    for (let i = 0; i < 100 && isAlive(childPid); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(isAlive(childPid)).toBe(false);
     expect(lines(worker.output()).at(-1)?.msg).toMatch(/^stopped in \d+ ms$/);
   });
 });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startService, type Service } from '../../bin/service.js';
 import type { Env } from '../../lib/env.js';
-import { ADMIN_KEY } from '../harness.js';
+import { localServiceEnv } from '../harness.js';
 import { startOwnRedis, type OwnRedis } from './redis-server.js';
 
 /** A service on the suite's own redis-server, with the environment it was built from. */
@@ -21,15 +21,9 @@ export async function startFaultService(overrides: Env = {}, workerQueues?: Arra
   const redis = await startOwnRedis();
   const dataDir = await mkdtemp(path.join(tmpdir(), 'fault-service-'));
   const env: Env = {
-    ...process.env,
+    ...localServiceEnv(dataDir),
     REDIS_URL: redis.url,
     QUEUE_PREFIX: `fault-${randomUUID()}`,
-    DATA_DIR: dataDir,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    ADMIN_API_KEY: ADMIN_KEY,
-    LOG_LEVEL: 'silent',
-    MODELS_WARM: '',
     ...overrides,
   };
   const service = await startService({ env, ...(workerQueues ? { workerQueues } : {}) });

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isAlive } from '../faults/wait.js';
 import { deleteKeys, REDIS_URL } from '../harness.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -48,14 +49,6 @@ async function npmStart(options: { detached?: boolean } = {}): Promise<Started> 
   return { npm, serverPid, output: () => ({ stdout, stderr }), exited };
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 async function waitUntil(check: () => boolean, ms: number): Promise<boolean> {
   for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) if (check()) return true;
@@ -104,7 +97,7 @@ describe('npm start', { timeout: 300_000 }, () => {
     expect(started.serverPid).not.toBe(started.npm.pid);
     started.npm.kill('SIGTERM');
     await started.exited;
-    expect(await waitUntil(() => !alive(started.serverPid), 30_000)).toBe(true);
+    expect(await waitUntil(() => !isAlive(started.serverPid), 30_000)).toBe(true);
     const lines = started.output().stdout.split('\n').filter((l) => l.startsWith('{'));
     const last = JSON.parse(lines.at(-1)!) as { msg: string; durationMs: number; pid: number };
     expect(last.pid).toBe(started.serverPid);
@@ -116,7 +109,7 @@ describe('npm start', { timeout: 300_000 }, () => {
     const started = await npmStart({ detached: true });
     process.kill(-started.npm.pid!, 'SIGINT');
     await started.exited;
-    expect(await waitUntil(() => !alive(started.serverPid), 30_000)).toBe(true);
+    expect(await waitUntil(() => !isAlive(started.serverPid), 30_000)).toBe(true);
     const { stdout } = started.output();
     expect(stdout).not.toContain('second signal');
     expect(stdout.split('\n').filter((l) => l.startsWith('{')).at(-1)).toMatch(/"msg":"stopped in \d+ ms"/);
