@@ -117,12 +117,38 @@ function sandboxOptions(deps: WorkerHostDeps) {
   };
 }
 
+/** Run-record writes retry for about 20 s (250 ms doubling to 4 s): longer than a Redis restart takes. */
+const WRITE_RETRY_DELAYS_MS = [250, 500, 1000, 2000, 4000, 4000, 4000, 4000];
+
+async function retryWrite(write: () => Promise<unknown>): Promise<unknown> {
+  for (const delay of WRITE_RETRY_DELAYS_MS) {
+    try {
+      return await write();
+    } catch {
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+  return write();
+}
+
 /** Mirror each job's life into its run record, so `GET /v1/runs/:id` tells the whole story. */
 function trackRuns(worker: Worker, deps: WorkerHostDeps, track: (p: Promise<unknown>) => void): void {
   const { runs, logger } = deps;
   const ids = (job: Job) => job.data as { runId: string; stepIndex: number; tenantId: string };
-  const safely = (what: string, p: Promise<unknown>, job?: Job) =>
-    track(p.catch((err: unknown) => (job ? jobLogger(logger, job) : logger).error({ err, what }, 'could not update the run record')));
+  // A write lost while Redis restarts would leave the run `running` for ever (the next step's
+  // write does not repair an earlier one), so each idempotent write is retried through an outage.
+  // Writes to one step go in order, each after the last one's retries, so a retried `active` can
+  // never land over the `completed` that followed it.
+  const queues = new Map<string, Promise<unknown>>();
+  const safely = (what: string, write: () => Promise<unknown>, job: Job) => {
+    const step = `${ids(job).runId}:${ids(job).stepIndex}`;
+    const next = (queues.get(step) ?? Promise.resolve())
+      .then(() => retryWrite(write))
+      .catch((err: unknown) => jobLogger(logger, job).error({ err, what }, 'could not update the run record'));
+    queues.set(step, next);
+    void next.then(() => { if (queues.get(step) === next) queues.delete(step); });
+    track(next);
+  };
 
   // A purge job serves many runs and records its outcome in each of them itself; a webhook
   // delivery serves no run step at all; a catalog item records its own run and batch state.
@@ -131,11 +157,11 @@ function trackRuns(worker: Worker, deps: WorkerHostDeps, track: (p: Promise<unkn
     jobLogger(logger, job).info('step started');
     if (servesNoRunStep(job)) return;
     const { runId, stepIndex } = ids(job);
-    safely('active', runs.updateStep(runId, stepIndex, { state: 'active', attempts: job.attemptsMade + 1, startedAt: new Date().toISOString() }), job);
+    safely('active', () => runs.updateStep(runId, stepIndex, { state: 'active', attempts: job.attemptsMade + 1, startedAt: new Date().toISOString() }), job);
   });
   worker.on('progress', (job, progress) => {
     if (typeof progress !== 'number' || servesNoRunStep(job)) return;
-    safely('progress', runs.updateStep(ids(job).runId, ids(job).stepIndex, { progress }), job);
+    safely('progress', () => runs.updateStep(ids(job).runId, ids(job).stepIndex, { progress }), job);
   });
   worker.on('completed', (job, result: unknown) => {
     const { runId, stepIndex } = ids(job);
@@ -152,7 +178,7 @@ function trackRuns(worker: Worker, deps: WorkerHostDeps, track: (p: Promise<unkn
     deps.metrics.stepDuration.observe({ step: job.name, model: model ?? '' }, durationMs / 1000);
     if (renditions) deps.metrics.bytesOut.inc(renditions.reduce((sum, r) => sum + r.bytes, 0));
     log.info({ durationMs, timings, model }, 'step completed');
-    safely('completed', runs.updateStep(runId, stepIndex, {
+    safely('completed', () => runs.updateStep(runId, stepIndex, {
       state: 'completed', progress: 100, finishedAt: new Date().toISOString(), durationMs,
       ...(timings ? { timings } : {}), ...(model ? { model } : {}),
       ...(template && job.name !== 'render' ? { template } : {}),
@@ -167,10 +193,10 @@ function trackRuns(worker: Worker, deps: WorkerHostDeps, track: (p: Promise<unkn
     deps.metrics.stepFailures.inc({ step: job.name, code: error.code, final: String(final) });
     if (servesNoRunStep(job)) return; // never fails a run: the images are published; the CDN catches up on a retry
     if (!final) {
-      safely('retrying', runs.updateStep(runId, stepIndex, { state: 'retrying', error }), job);
+      safely('retrying', () => runs.updateStep(runId, stepIndex, { state: 'retrying', error }), job);
       return;
     }
-    safely('failed', Promise.all([
+    safely('failed', () => Promise.all([
       runs.updateStep(runId, stepIndex, { state: 'failed', error, finishedAt: new Date().toISOString() }),
       runs.fail(runId, error),
     ]), job);
