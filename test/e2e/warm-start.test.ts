@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnWorker, type WorkerProcess } from '../faults/worker-process.js';
-import { isAlive } from '../faults/wait.js';
+import { isAlive, waitFor } from '../faults/wait.js';
 import { deleteKeys, REDIS_URL } from '../harness.js';
 
-interface LogLine { msg?: string; pid?: number; process?: string; model?: string }
+interface LogLine { msg?: string; pid?: number; process?: string; model?: string; time?: number }
 
 const lines = (output: string): LogLine[] =>
   output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LogLine);
@@ -32,11 +32,15 @@ describe('warm start of an inference worker', { timeout: 300_000 }, () => {
     dataDir = await mkdtemp(path.join(tmpdir(), 'pipeline-warm-'));
     worker = spawnWorker('inference', { ...process.env, REDIS_URL, QUEUE_PREFIX: prefix, DATA_DIR: dataDir, MODELS_WARM: 'isnet-small', INFERENCE_CONCURRENCY: '1' });
     await worker.ready;
+    // The child's lines reach the combined output through their own pipe and may arrive after the
+    // worker's `worker ready`: wait for them, then compare the times the lines carry.
+    await waitFor('the child\'s warm-up line', () => worker!.output().includes('"model warmed up"'), 30_000);
     const atReady = lines(worker.output());
     const readyAt = atReady.findIndex((l) => l.msg === 'worker ready');
     const warmedAt = atReady.findIndex((l) => l.msg === 'model warmed up' && l.process === 'inference-child' && l.model === 'isnet-small');
     expect(warmedAt, worker.output()).toBeGreaterThanOrEqual(0);
-    expect(warmedAt).toBeLessThan(readyAt);
+    expect(readyAt, worker.output()).toBeGreaterThanOrEqual(0);
+    expect(atReady[warmedAt]!.time!).toBeLessThanOrEqual(atReady[readyAt]!.time!);
     const childPid = atReady[warmedAt]!.pid!;
     expect(childPid).not.toBe(worker.pid);
 
