@@ -22,6 +22,12 @@ interface Started {
   serverPid: number;
   output: () => { stdout: string; stderr: string };
   exited: Promise<number | null>;
+  /**
+   * Resolves once npm has exited and every holder of its stdout and stderr pipes (the server, too)
+   * has closed them and their last bytes have been read: only then is the output complete. Polling
+   * the server's pid instead raced its last line, which can still sit in the pipe after it exits.
+   */
+  outputClosed: Promise<void>;
 }
 
 let dir: string;
@@ -38,6 +44,7 @@ async function npmStart(options: { detached?: boolean } = {}): Promise<Started> 
   let stderr = '';
   npm.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   const exited = new Promise<number | null>((resolve) => npm.once('exit', (code) => resolve(code)));
+  const outputClosed = new Promise<void>((resolve) => npm.once('close', () => resolve()));
   const serverPid = await new Promise<number>((resolve, reject) => {
     npm.stdout!.on('data', (c: Buffer) => {
       stdout += c.toString();
@@ -46,13 +53,24 @@ async function npmStart(options: { detached?: boolean } = {}): Promise<Started> 
     });
     void exited.then(() => reject(new Error(`npm start exited before it was ready:\n${stdout}\n${stderr}`)));
   });
-  return { npm, serverPid, output: () => ({ stdout, stderr }), exited };
+  return { npm, serverPid, output: () => ({ stdout, stderr }), exited, outputClosed };
 }
 
 
 async function waitUntil(check: () => boolean, ms: number): Promise<boolean> {
   for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) if (check()) return true;
   return check();
+}
+
+/** Whether the promise settles within ms. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true as const), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 describe('npm start', { timeout: 300_000 }, () => {
@@ -97,7 +115,8 @@ describe('npm start', { timeout: 300_000 }, () => {
     expect(started.serverPid).not.toBe(started.npm.pid);
     started.npm.kill('SIGTERM');
     await started.exited;
-    expect(await waitUntil(() => !isAlive(started.serverPid), 30_000)).toBe(true);
+    expect(await settlesWithin(started.outputClosed, 30_000)).toBe(true);
+    expect(await waitUntil(() => !isAlive(started.serverPid), 10_000)).toBe(true);
     const lines = started.output().stdout.split('\n').filter((l) => l.startsWith('{'));
     const last = JSON.parse(lines.at(-1)!) as { msg: string; durationMs: number; pid: number };
     expect(last.pid).toBe(started.serverPid);
@@ -109,7 +128,8 @@ describe('npm start', { timeout: 300_000 }, () => {
     const started = await npmStart({ detached: true });
     process.kill(-started.npm.pid!, 'SIGINT');
     await started.exited;
-    expect(await waitUntil(() => !isAlive(started.serverPid), 30_000)).toBe(true);
+    expect(await settlesWithin(started.outputClosed, 30_000)).toBe(true);
+    expect(await waitUntil(() => !isAlive(started.serverPid), 10_000)).toBe(true);
     const { stdout } = started.output();
     expect(stdout).not.toContain('second signal');
     expect(stdout.split('\n').filter((l) => l.startsWith('{')).at(-1)).toMatch(/"msg":"stopped in \d+ ms"/);
