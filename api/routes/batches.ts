@@ -21,8 +21,8 @@ export const batchStatusSchema = z.object({
   id: z.string(),
   state: z.enum(['running', 'paused', 'cancelled', 'completed']),
   counts: countsSchema.describe('`total` counts the lines this batch runs plus the lines it refused (those are `failed`).'),
-  throughputPerMinute: z.number().describe('Items finished per minute over the last five minutes.'),
-  etaSeconds: z.number().nullable().describe('Time left at that pace; null while unknown or paused.'),
+  throughputPerMinute: z.number().describe('Items finished per minute from the batch\'s first item start to its end (or now while it runs); fixed once the batch is finished.'),
+  etaSeconds: z.number().nullable().describe('Time left at the recent pace (the last 20 items finished); null while unknown or paused.'),
   createdAt: z.string(),
   failures: z.array(z.object({ line: z.number().int(), sku: z.string(), code: z.enum(ERROR_CODES), message: z.string() }))
     .describe('Refused lines and failed items, with the catalog line number (the first 1000).'),

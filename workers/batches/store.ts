@@ -3,6 +3,7 @@ import type { ErrorCode } from '../../lib/errors.js';
 import type { Recipe } from '../recipe.js';
 import type { BatchEventCounts } from './events.js';
 import type { BatchSource } from './items.js';
+import { batchPace, ETA_WINDOW_ITEMS } from './rates.js';
 
 /** Where an item stands. `duplicate`: the same work belongs to an earlier batch (see its owner). */
 export type ItemState = 'waiting' | 'active' | 'completed' | 'failed' | 'cancelled' | 'duplicate';
@@ -34,6 +35,8 @@ export interface BatchMeta {
   state: 'running' | 'paused' | 'cancelled';
   /** Last line number used. */
   lines: number;
+  /** When its first item started running (the start of its throughput); absent until then. */
+  startedAt?: string;
   finishedAt?: string;
 }
 
@@ -62,15 +65,13 @@ export interface BatchStatus {
 export const BATCH_TTL_SECONDS = 30 * 24 * 3600;
 /** Failures listed in a status; `counts.failed` counts them all. */
 export const FAILURES_SHOWN = 1000;
-/** Throughput is measured over this window. */
-const THROUGHPUT_WINDOW_MS = 5 * 60_000;
 
 const COUNT_FIELDS = ['total', 'waiting', 'active', 'completed', 'failed', 'cancelled', 'duplicates'] as const;
 
 /**
  * Move one item from one of `from` states to `to`, keeping the counters, the waiting set and the
  * finish log in step, atomically: a retried job or a racing pause can never count an item twice.
- * Returns {moved, waiting, active}.
+ * The first item to start stamps the batch's `startedAt`. Returns {moved, waiting, active}.
  */
 const TRANSITION = `
 local state = redis.call('HGET', KEYS[1], ARGV[1])
@@ -82,6 +83,7 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 redis.call('HINCRBY', KEYS[2], state, -1)
 redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
 if state == 'waiting' then redis.call('SREM', KEYS[3], ARGV[1]) end
+if ARGV[3] == 'active' then redis.call('HSETNX', KEYS[7], 'startedAt', ARGV[7]) end
 if ARGV[3] == 'completed' or ARGV[3] == 'failed' then redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1]) end
 if ARGV[5] ~= '' then redis.call('HSET', KEYS[5], ARGV[1], ARGV[5]) end
 if ARGV[6] ~= '' then redis.call('RPUSH', KEYS[6], ARGV[6]) end
@@ -131,6 +133,7 @@ export class BatchStore {
       origin: m.origin ?? 'api',
       state: m.state as BatchMeta['state'],
       lines: Number(m.lines ?? 0),
+      ...(m.startedAt ? { startedAt: m.startedAt } : {}),
       ...(m.finishedAt ? { finishedAt: m.finishedAt } : {}),
     };
   }
@@ -173,13 +176,14 @@ export class BatchStore {
     to: ItemState,
     extra: { result?: ItemResult; failure?: BatchFailure } = {},
   ): Promise<{ moved: boolean; waiting: number; active: number }> {
+    const now = new Date();
     const out = (await this.redis.eval(
       TRANSITION,
-      6,
+      7,
       this.key(batchId, 'state'), this.key(batchId, 'n'), this.key(batchId, 'waiting'), this.key(batchId, 'done'),
-      this.key(batchId, 'result'), this.key(batchId, 'failures'),
-      String(line), from.join(','), to, String(Date.now()),
-      extra.result ? JSON.stringify(extra.result) : '', extra.failure ? JSON.stringify(extra.failure) : '',
+      this.key(batchId, 'result'), this.key(batchId, 'failures'), this.key(batchId, 'meta'),
+      String(line), from.join(','), to, String(now.getTime()),
+      extra.result ? JSON.stringify(extra.result) : '', extra.failure ? JSON.stringify(extra.failure) : '', now.toISOString(),
     )) as [number, number, number];
     return { moved: out[0] === 1, waiting: out[1], active: out[2] };
   }
@@ -190,22 +194,26 @@ export class BatchStore {
   }
 
   async status(meta: BatchMeta): Promise<BatchStatus> {
-    const now = Date.now();
-    const [counts, rawFailures, recent, first] = await Promise.all([
+    const [counts, rawFailures, finished, recent] = await Promise.all([
       this.counts(meta.id),
       this.redis.lrange(this.key(meta.id, 'failures'), 0, FAILURES_SHOWN - 1),
-      this.redis.zcount(this.key(meta.id, 'done'), now - THROUGHPUT_WINDOW_MS, '+inf'),
-      this.redis.zrange(this.key(meta.id, 'done'), '0', '0', 'WITHSCORES'),
+      this.redis.zcard(this.key(meta.id, 'done')),
+      this.redis.zrevrange(this.key(meta.id, 'done'), 0, ETA_WINDOW_ITEMS - 1, 'WITHSCORES'),
     ]);
     const { duplicates, ...eventCounts } = counts;
     const pending = counts.waiting + counts.active;
     // A batch paused while its last items ran is complete once they end (and says so in its event).
     const state: BatchState = meta.state === 'cancelled' ? 'cancelled' : pending === 0 ? 'completed' : meta.state === 'paused' ? 'paused' : 'running';
-    // Over the last five minutes, or since the first item finished when that is more recent.
-    const since = first.length ? Math.max(Number(first[1]), now - THROUGHPUT_WINDOW_MS) : now;
-    const windowMs = Math.max(now - since, 1000);
-    const throughputPerMinute = recent > 0 ? Math.round((recent / windowMs) * 60_000 * 10) / 10 : 0;
-    const etaSeconds = pending === 0 ? 0 : state === 'running' && throughputPerMinute > 0 ? Math.round((pending / throughputPerMinute) * 60) : null;
+    const { throughputPerMinute, etaSeconds } = batchPace({
+      // A batch from before `startedAt` was recorded counts from its submission.
+      startedAt: Date.parse(meta.startedAt ?? meta.createdAt),
+      ...(meta.finishedAt ? { finishedAt: Date.parse(meta.finishedAt) } : {}),
+      now: Date.now(),
+      finished,
+      pending,
+      running: state === 'running',
+      recentFinishes: recent.filter((_, i) => i % 2 === 1).map(Number),
+    });
     return {
       id: meta.id,
       state,
