@@ -51,7 +51,10 @@ const schema = z
     STORAGE_DRIVER: z.enum(['fs', 's3']).optional(),
     DATA_DIR: z.string().default('./data'),
     S3_BUCKET: z.string().min(3).optional(),
-    S3_REGION: z.string().default('us-east-1'),
+    /** Explicit override; unset, the AWS SDK's chain decides (AWS_REGION, the profile's region). */
+    S3_REGION: z.string().min(1).optional(),
+    /** Read by the AWS SDK itself; here only to name the region in public S3 URLs when S3_REGION is unset. */
+    AWS_REGION: z.string().min(1).optional(),
     S3_ENDPOINT: z.url().optional(),
     S3_FORCE_PATH_STYLE: envBool(false),
     S3_ACCESS_KEY_ID: z.string().optional(),
@@ -86,7 +89,10 @@ const schema = z
     dataDir: e.DATA_DIR,
     s3: {
       bucket: e.S3_BUCKET,
+      /** Undefined: the SDK resolves it (cdn/s3-storage.ts). */
       region: e.S3_REGION,
+      /** The region public AWS URLs name: S3_REGION, else AWS_REGION (the chain's first source), else none. */
+      urlRegion: e.S3_REGION ?? e.AWS_REGION,
       endpoint: e.S3_ENDPOINT,
       forcePathStyle: e.S3_FORCE_PATH_STYLE,
       accessKeyId: e.S3_ACCESS_KEY_ID,

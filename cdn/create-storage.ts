@@ -18,7 +18,7 @@ export function createStorage(config: CdnConfig): ObjectStorage {
   if (!bucket) throw new Error('createStorage: the s3 driver needs a bucket');
   return s3Storage({
     bucket,
-    region,
+    ...(region ? { region } : {}),
     ...(endpoint ? { endpoint } : {}),
     forcePathStyle,
     timeouts,

@@ -34,6 +34,15 @@ describe('publicUrlFor', () => {
     expect(publicUrlFor(path)('t/a/b.jpg')).toBe('https://s3.eu-west-1.amazonaws.com/my-bucket/t/a/b.jpg');
   });
 
+  it('names the region AWS_REGION gives when S3_REGION is unset, else the global host', () => {
+    const fromAws = loadCdnConfig({ S3_BUCKET: 'my-bucket', AWS_REGION: 'eu-central-1' });
+    expect(publicUrlFor(fromAws)('t/a/b.jpg')).toBe('https://my-bucket.s3.eu-central-1.amazonaws.com/t/a/b.jpg');
+    const override = loadCdnConfig({ S3_BUCKET: 'my-bucket', AWS_REGION: 'eu-central-1', S3_REGION: 'us-west-2' });
+    expect(publicUrlFor(override)('t/a/b.jpg')).toBe('https://my-bucket.s3.us-west-2.amazonaws.com/t/a/b.jpg');
+    const none = loadCdnConfig({ S3_BUCKET: 'my-bucket' });
+    expect(publicUrlFor(none)('t/a/b.jpg')).toBe('https://my-bucket.s3.amazonaws.com/t/a/b.jpg');
+  });
+
   it('puts the bucket in the host of a custom virtual-host endpoint', () => {
     const cfg = loadCdnConfig({ S3_BUCKET: 'media', S3_ENDPOINT: 'https://r2.example.com' });
     expect(publicUrlFor(cfg)('t/a/b.jpg')).toBe('https://media.r2.example.com/t/a/b.jpg');

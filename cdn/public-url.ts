@@ -24,6 +24,10 @@ export function encodeKeyPath(key: string): string {
  *   to `https://s3.<region>.amazonaws.com`;
  * - s3 virtual-host: `https://<bucket>.s3.<region>.amazonaws.com/<key>`, or
  *   `<scheme>://<bucket>.<endpoint host>/<key>` for a custom endpoint.
+ *
+ * The region is S3_REGION, else AWS_REGION. With neither (the SDK found it in a profile), the
+ * global host `s3.amazonaws.com` is named: AWS routes `<bucket>.s3.amazonaws.com` to the bucket's
+ * region, while path-style there reaches us-east-1 only; set PUBLIC_BASE_URL or S3_REGION then.
  */
 export function publicUrlFor(config: CdnConfig, port: number = DEFAULT_API_PORT): (key: string) => string {
   let base: string;
@@ -33,16 +37,16 @@ export function publicUrlFor(config: CdnConfig, port: number = DEFAULT_API_PORT)
     base = `http://localhost:${port}/files`;
   } else {
     const bucket = config.s3.bucket ?? '';
-    const region = config.s3.region;
+    const host = config.s3.urlRegion ? `s3.${config.s3.urlRegion}.amazonaws.com` : 's3.amazonaws.com';
     const endpoint = config.s3.endpoint?.replace(/\/+$/, '');
     if (config.s3.forcePathStyle) {
-      base = `${endpoint ?? `https://s3.${region}.amazonaws.com`}/${encodeURIComponent(bucket)}`;
+      base = `${endpoint ?? `https://${host}`}/${encodeURIComponent(bucket)}`;
     } else if (endpoint) {
       const url = new URL(endpoint);
       url.hostname = `${bucket}.${url.hostname}`;
       base = url.toString().replace(/\/+$/, '');
     } else {
-      base = `https://${bucket}.s3.${region}.amazonaws.com`;
+      base = `https://${bucket}.${host}`;
     }
   }
   return (key: string) => `${base}/${encodeKeyPath(key)}`;

@@ -84,7 +84,7 @@ describe('s3Storage failures', () => {
         seen.push(command.input);
         return pages[command.input.ContinuationToken ?? 'start'];
       },
-    } as unknown as Pick<S3Client, 'send'>;
+    } as unknown as S3Client;
     const storage = s3Storage({ bucket: 'b', region: 'us-east-1', client });
     const listed: string[] = [];
     for await (const k of storage.list('p/')) listed.push(k);

@@ -4,9 +4,9 @@ import {
   HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
-  PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import { Readable } from 'node:stream';
 import type { ObjectMeta, ObjectStorage, PutOptions, StoredObject } from './storage.js';
 import { assertListPrefix, assertMetadata, assertObjectKey, compareKeys, isObjectKey, storageError } from './storage-guard.js';
@@ -14,7 +14,12 @@ import { assertListPrefix, assertMetadata, assertObjectKey, compareKeys, isObjec
 /** Options of {@link s3Storage}. */
 export interface S3StorageOptions {
   bucket: string;
-  region: string;
+  /**
+   * The region requests are signed for. Absent: the SDK's own chain decides (`AWS_REGION`, which
+   * ECS, Fargate and Lambda set, then the profile's region), as every AWS tool does; with a custom
+   * endpoint and no region anywhere, {@link CUSTOM_ENDPOINT_REGION}.
+   */
+  region?: string;
   /** Custom endpoint (MinIO, R2, s3rver); AWS when absent. */
   endpoint?: string;
   /** `<endpoint>/<bucket>/<key>` instead of `<bucket>.<endpoint>/<key>`; most non-AWS servers need it. */
@@ -26,7 +31,7 @@ export interface S3StorageOptions {
   /** Tries per request, with the SDK's exponential backoff and jitter between them (default 3). */
   maxAttempts?: number;
   /** A ready client (tests, custom middleware); the connection options above are then ignored. */
-  client?: Pick<S3Client, 'send'>;
+  client?: S3Client;
 }
 
 interface SdkError {
@@ -42,27 +47,47 @@ function isNotFound(err: unknown): boolean {
 }
 
 /**
- * Read a stream body into memory. PutObject needs a known length and `@aws-sdk/lib-storage`
- * (multipart upload) is not a dependency, so a streamed put holds the whole object in memory and
- * is limited to PutObject's 5 GiB. Every object here is bounded by the upload limit or is an
- * encoded rendition, so this is acceptable; add lib-storage if that ever changes.
+ * The region a custom endpoint (MinIO, s3rver, R2) is signed for when neither S3_REGION nor the
+ * SDK's chain names one: those servers accept us-east-1, the SDK would refuse every request
+ * ("Region is missing"), and a local setup with only S3_ENDPOINT worked before the chain was used.
  */
-async function toBuffer(body: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of body) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk as Uint8Array));
-  return Buffer.concat(chunks);
+export const CUSTOM_ENDPOINT_REGION = 'us-east-1';
+
+/**
+ * Part size of a multipart put, S3's minimum (5 MiB). lib-storage holds the part being filled
+ * plus {@link PARTS_IN_FLIGHT} being sent, so a streamed put holds about 15 MiB whatever its size,
+ * where reading it whole held all of it (every 50 MiB upload in flight sat in memory).
+ * Bodies up to one part go as one PutObject. 10 000 parts make the largest object 48.8 GiB.
+ */
+const PART_BYTES = 5 * 1024 * 1024;
+/** Parts of one put sent at once: enough to keep a connection busy while the next part fills. */
+const PARTS_IN_FLIGHT = 2;
+
+/** `options.region`, or the SDK's chain, falling back to {@link CUSTOM_ENDPOINT_REGION} on a custom endpoint. */
+function regionOf(options: S3StorageOptions): S3Client['config']['region'] | string | undefined {
+  if (options.region) return options.region;
+  // On AWS itself a missing region must stay an error: a guessed one fails with a redirect anyway.
+  if (!options.endpoint) return undefined;
+  // A client built without a region carries the SDK's chain as its provider; it reads the
+  // environment and profile on each call and holds no connection.
+  const probe = new S3Client({});
+  const chain = probe.config.region;
+  probe.destroy();
+  return () => chain().catch(() => CUSTOM_ENDPOINT_REGION);
 }
 
 /**
- * Object storage on S3 or an S3-compatible server. PutObject replaces an object atomically, so
- * readers never see a partial one. Not-found is `undefined`; every other failure (network,
- * throttling, permissions, a missing bucket) is an AppError 503 STORAGE_ERROR carrying the SDK
- * error as `cause` for logs, so jobs retry it with backoff and clients never see SDK internals.
+ * Object storage on S3 or an S3-compatible server. PutObject and a completed multipart upload
+ * replace an object atomically, so readers never see a partial one. Not-found is `undefined`;
+ * every other failure (network, throttling, permissions, a missing bucket, no region) is an
+ * AppError 503 STORAGE_ERROR carrying the SDK error as `cause` for logs, so jobs retry it with
+ * backoff and clients never see SDK internals.
  */
 export function s3Storage(options: S3StorageOptions): ObjectStorage {
   const { bucket } = options;
+  const region = regionOf(options);
   const client = options.client ?? new S3Client({
-    region: options.region,
+    ...(region ? { region } : {}),
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     forcePathStyle: options.forcePathStyle ?? false,
     ...(options.credentials ? { credentials: options.credentials } : {}),
@@ -111,21 +136,30 @@ export function s3Storage(options: S3StorageOptions): ObjectStorage {
     async put(key: string, body: Buffer | Readable, opts: PutOptions): Promise<void> {
       assertObjectKey(key);
       assertMetadata(opts.metadata);
-      // Outside the try: a failing body (aborted upload, size limit) is the caller's error, not ours.
-      const bytes = Buffer.isBuffer(body) ? body : await toBuffer(body);
+      // A failing body (aborted upload, size limit) is the caller's error, not ours: noted here and
+      // rethrown as it is. lib-storage has then aborted a multipart upload, so nothing is stored.
+      let bodyError: unknown;
+      if (!Buffer.isBuffer(body)) body.once('error', (err) => (bodyError = err));
+      const upload = new Upload({
+        client,
+        params: {
+          Bucket: bucket,
+          Key: key,
+          Body: body,
+          ContentType: opts.contentType,
+          ...(opts.cacheControl !== undefined ? { CacheControl: opts.cacheControl } : {}),
+          ...(opts.metadata ? { Metadata: opts.metadata } : {}),
+        },
+        partSize: PART_BYTES,
+        queueSize: PARTS_IN_FLIGHT,
+        leavePartsOnError: false,
+      });
       try {
-        await client.send(
-          new PutObjectCommand({
-            Bucket: bucket,
-            Key: key,
-            Body: bytes,
-            ContentLength: bytes.length,
-            ContentType: opts.contentType,
-            ...(opts.cacheControl !== undefined ? { CacheControl: opts.cacheControl } : {}),
-            ...(opts.metadata ? { Metadata: opts.metadata } : {}),
-          }),
-        );
+        await upload.done();
       } catch (err) {
+        if (bodyError !== undefined) throw bodyError;
+        // Streams are consumed by put; one the bucket refused would otherwise hold its file open.
+        if (!Buffer.isBuffer(body)) body.destroy();
         throw storageError('put', err);
       }
     },
