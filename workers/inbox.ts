@@ -52,6 +52,12 @@ export interface Inbox {
 const CLAIM_MS = 10 * 60 * 1000;
 /** Done markers outlive any plausible retry of a move. */
 const DONE_SECONDS = 30 * 24 * 3600;
+/**
+ * Release a claim only while it is still ours: past CLAIM_MS it may have expired and been taken by
+ * another instance, whose claim a plain DEL would remove (and a third instance would ingest the
+ * object again). Compare and delete in one step, as the Redis docs' lock release does.
+ */
+const RELEASE_CLAIM = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 export function createInbox(deps: InboxDeps, options: { autostart?: boolean } = {}): Inbox {
   const { redis, prefix, folder, logger } = deps;
@@ -126,7 +132,7 @@ export function createInbox(deps: InboxDeps, options: { autostart?: boolean } = 
         await move(key, failedKey, { key: `${failedKey}.error.json`, body: why });
       }
     } finally {
-      await redis.del(claimKey).catch(() => undefined);
+      await redis.eval(RELEASE_CLAIM, 1, claimKey, owner).catch(() => undefined);
     }
   }
 
