@@ -1,7 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
+import { Queue, Worker } from 'bullmq';
 import { pino } from 'pino';
-import { describe, expect, it } from 'vitest';
-import { jobLogBindings, jobLogger } from './job-log.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createRedis } from '../lib/redis.js';
+import { deleteKeys, REDIS_URL } from '../test/harness.js';
+import { finishedJobLogBindings, jobLogBindings, jobLogger } from './job-log.js';
 
 describe('job log bindings', () => {
   const job = { id: 'run_1-0', name: 'render', queueName: 'render', attemptsMade: 1, data: { runId: 'run_1', tenantId: 'ten_1', assetId: 'ast_1', stepIndex: 0 } };
@@ -23,5 +27,42 @@ describe('job log bindings', () => {
     log.warn({ extra: 1 }, 'two');
     expect(lines).toHaveLength(2);
     for (const line of lines) expect(line).toMatchObject({ runId: 'run_1', tenantId: 'ten_1', step: 'render', attempt: 2 });
+  });
+});
+
+describe('the attempt a finished job names', () => {
+  const prefix = `test-${randomUUID()}`;
+  const connection = createRedis(REDIS_URL, 'job-log-test');
+  afterAll(async () => {
+    await deleteKeys(`${prefix}:*`);
+    await connection.quit();
+  });
+
+  it('is the attempt that just ran: BullMQ has counted it in attemptsMade before completed and failed fire', async () => {
+    const queue = new Queue('attempts', { connection, prefix });
+    const seen: Array<{ event: string; attempt: unknown }> = [];
+    let runs = 0;
+    const worker = new Worker('attempts', async () => {
+      if (++runs === 1) throw new Error('first attempt fails');
+      return 'ok';
+    }, { connection, prefix });
+    const done = new Promise<void>((resolve) => {
+      worker.on('active', (job) => seen.push({ event: 'active', attempt: jobLogBindings(job).attempt }));
+      worker.on('failed', (job) => seen.push({ event: 'failed', attempt: finishedJobLogBindings(job!).attempt }));
+      worker.on('completed', (job) => {
+        seen.push({ event: 'completed', attempt: finishedJobLogBindings(job).attempt });
+        resolve();
+      });
+    });
+    await queue.add('render', {}, { attempts: 2 });
+    await done;
+    await worker.close();
+    await queue.close();
+    expect(seen).toEqual([
+      { event: 'active', attempt: 1 },
+      { event: 'failed', attempt: 1 },
+      { event: 'active', attempt: 2 },
+      { event: 'completed', attempt: 2 },
+    ]);
   });
 });

@@ -9,7 +9,7 @@ import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../lib/metrics.js';
 import type { QueueKind, WorkersConfig } from './config.js';
 import { describeJobFailure, toJobError } from './job-errors.js';
-import { jobLogger } from './job-log.js';
+import { finishedJobLogger, jobLogger } from './job-log.js';
 import { assertHandlers, jobNamed, jobsOnQueue, runQueuedJob } from './jobs/index.js';
 import type { JobDeps } from './jobs/types.js';
 import type { RunStore } from './run-store.js';
@@ -165,7 +165,7 @@ function trackRuns(worker: Worker, deps: WorkerHostDeps, track: (p: Promise<unkn
   });
   worker.on('completed', (job, result: unknown) => {
     const { runId, stepIndex } = ids(job);
-    const log = jobLogger(logger, job);
+    const log = finishedJobLogger(logger, job);
     const durationMs = (job.finishedOn ?? Date.now()) - (job.processedOn ?? Date.now());
     if (servesNoRunStep(job)) {
       const message = jobNamed(job.name)?.completedLog;
@@ -189,7 +189,7 @@ function trackRuns(worker: Worker, deps: WorkerHostDeps, track: (p: Promise<unkn
     const { runId, stepIndex } = ids(job);
     const final = err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
     const error = describeJobFailure(err.message);
-    jobLogger(logger, job, job.attemptsMade).warn({ final, reason: err.message }, 'step failed');
+    finishedJobLogger(logger, job).warn({ final, reason: err.message }, 'step failed');
     deps.metrics.stepFailures.inc({ step: job.name, code: error.code, final: String(final) });
     if (servesNoRunStep(job)) return; // never fails a run: the images are published; the CDN catches up on a retry
     if (!final) {
