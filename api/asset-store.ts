@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
-import { assetRecordKey } from '../cdn/keys.js';
+import { assetRecordKey, tenantPrefix } from '../cdn/keys.js';
 import type { ObjectStorage } from '../cdn/storage.js';
+import { fillPage, type Page } from '../lib/cursor.js';
 import { safeFilename } from '../lib/filename.js';
+import type { RedisConnection } from '../lib/redis.js';
+import { AssetIndex, type AssetPosition } from './asset-index.js';
 
 /** An uploaded original and what we know of it. Stored as JSON next to the asset's manifest. */
 export interface AssetRecord {
@@ -41,9 +44,16 @@ function withSafeFilename(record: AssetRecord): AssetRecord {
   return safe === filename ? record : { ...record, original: { ...original, ...(safe ? { filename: safe } : {}) } };
 }
 
-/** Asset records live in object storage (the source of truth), under the tenant's prefix. */
+/**
+ * Asset records live in object storage (the source of truth), under the tenant's prefix; a Redis
+ * index (api/asset-index.ts) lists them newest first and by SKU.
+ */
 export class AssetStore {
-  constructor(private readonly storage: ObjectStorage) {}
+  private readonly index: AssetIndex;
+
+  constructor(private readonly storage: ObjectStorage, redis: RedisConnection, prefix: string) {
+    this.index = new AssetIndex(redis, prefix);
+  }
 
   async get(tenantId: string, assetId: string): Promise<AssetRecord | undefined> {
     if (!/^ast_[0-9a-f]{32}$/.test(assetId)) return undefined;
@@ -58,10 +68,64 @@ export class AssetStore {
   async getOrCreate(given: AssetRecord): Promise<{ asset: AssetRecord; created: boolean }> {
     const record = withSafeFilename(given);
     const existing = await this.get(record.tenantId, record.id);
-    if (existing && (record.sku === undefined || record.sku === existing.sku)) return { asset: existing, created: false };
+    if (existing && (record.sku === undefined || record.sku === existing.sku)) {
+      // Indexed again (idempotent): an upload that failed after writing the record is retried this way.
+      await this.index.add(existing);
+      return { asset: existing, created: false };
+    }
     const asset = existing ? moveSku(existing, record.sku!) : record;
     await this.write(asset);
+    await this.index.add(asset, existing?.sku);
     return { asset, created: !existing };
+  }
+
+  /**
+   * One page of the tenant's assets, newest first (creation time, then id), of one SKU when `sku`
+   * is given. The index is checked against the records as the page is read: an entry whose asset
+   * is gone, was uploaded again, or moved to another SKU is dropped, so a page never shows it.
+   */
+  async list(tenantId: string, query: { sku?: string; after?: AssetPosition; limit: number }): Promise<Page<AssetRecord, AssetPosition>> {
+    if (!(await this.index.isBuilt(tenantId))) await this.rebuildIndex(tenantId);
+    const { sku } = query;
+    return fillPage({
+      limit: query.limit,
+      after: query.after,
+      positions: (after, count) => this.index.positions(tenantId, sku, after, count),
+      load: (positions) => Promise.all(positions.map((at) => this.current(tenantId, at, sku))),
+    });
+  }
+
+  /** Remove a taken-down asset from the lists (call with the record read before the takedown). */
+  async unindex(asset: AssetRecord): Promise<void> {
+    await this.index.remove(asset.tenantId, asset, { all: true, skus: asset.sku !== undefined ? [asset.sku] : [] });
+  }
+
+  /** Forget a removed tenant's index. */
+  async unindexTenant(tenantId: string): Promise<void> {
+    await this.index.drop(tenantId);
+  }
+
+  private async current(tenantId: string, at: AssetPosition, sku: string | undefined): Promise<AssetRecord | undefined> {
+    const record = await this.get(tenantId, at.id);
+    if (record && record.createdAt === at.createdAt && (sku === undefined || record.sku === sku)) return record;
+    await this.index.remove(tenantId, at, sku === undefined ? { all: true } : { all: false, skus: [sku] });
+    return undefined;
+  }
+
+  /**
+   * Index every asset record under the tenant's prefix: once per tenant and Redis, the first time
+   * its assets are listed (assets stored before the index existed, or a Redis that lost it).
+   * Records written meanwhile index themselves; adding one twice is harmless.
+   */
+  private async rebuildIndex(tenantId: string): Promise<void> {
+    const folder = `${tenantPrefix(tenantId)}assets/`;
+    for await (const key of this.storage.list(folder)) {
+      const [id = '', file, ...rest] = key.slice(folder.length).split('/');
+      if (file !== 'asset.json' || rest.length) continue;
+      const record = await this.get(tenantId, id);
+      if (record) await this.index.add(record);
+    }
+    await this.index.markBuilt(tenantId);
   }
 
   private async write(record: AssetRecord): Promise<void> {

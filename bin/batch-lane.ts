@@ -58,7 +58,7 @@ export function createBatchLane(input: {
   // Catalog items name templates like interactive runs do: resolved the same way, per tenant.
   const templateResolver = {
     templates: new TemplateStore(input.redis, config.workers.queuePrefix, config.api.maxTemplatesPerTenant),
-    assets: new AssetStore(input.storage),
+    assets: new AssetStore(input.storage, input.redis, config.workers.queuePrefix),
     config,
   };
   const worker: BatchItemDeps | undefined = pool && {
@@ -67,7 +67,7 @@ export function createBatchLane(input: {
     events,
     resolveSource: batchSourceResolver({
       storage: input.storage,
-      assets: new AssetStore(input.storage),
+      assets: new AssetStore(input.storage, input.redis, config.workers.queuePrefix),
       limits: { maxUploadBytes: config.api.maxUploadBytes, decode: config.workers.decodeLimits },
       inboxFolder: input.connectors.inbox?.folder ?? 'inbox',
       fetch: input.connectors.urlFetch,

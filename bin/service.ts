@@ -145,11 +145,11 @@ export async function startService(options: ServiceOptions): Promise<Service> {
 
   const inboxConfig = connectors.config.inbox;
   const inbox = inboxConfig && (wantApi || workerQueues.includes('publish'))
-    ? createInbox({ storage, maxUploadBytes: config.api.maxUploadBytes, ingest: ingestInto({ config, storage, assets: new AssetStore(storage), runs, queues, templates: new TemplateStore(redis, config.workers.queuePrefix, config.api.maxTemplatesPerTenant) }), redis, prefix: config.workers.queuePrefix, folder: inboxConfig.folder, pollMs: inboxConfig.pollMs, logger })
+    ? createInbox({ storage, maxUploadBytes: config.api.maxUploadBytes, ingest: ingestInto({ config, storage, assets: new AssetStore(storage, redis, config.workers.queuePrefix), runs, queues, templates: new TemplateStore(redis, config.workers.queuePrefix, config.api.maxTemplatesPerTenant) }), redis, prefix: config.workers.queuePrefix, folder: inboxConfig.folder, pollMs: inboxConfig.pollMs, logger })
     : undefined;
 
   if (wantApi) {
-    const deps: ApiDeps = { config, redis, storage, tenants: new TenantStore(redis, config.workers.queuePrefix), assets: new AssetStore(storage), runs, queues, urlFor, metrics,
+    const deps: ApiDeps = { config, redis, storage, tenants: new TenantStore(redis, config.workers.queuePrefix), assets: new AssetStore(storage, redis, config.workers.queuePrefix), runs, queues, urlFor, metrics,
       templates: new TemplateStore(redis, config.workers.queuePrefix, config.api.maxTemplatesPerTenant), templateUsage, connectors, batches: batches.api, takedown: publish };
     app = await buildApp(deps, logger);
     await app.listen({ port: config.api.port, host: config.api.host });

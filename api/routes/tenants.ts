@@ -75,6 +75,7 @@ export function tenantRoutes(app: FastifyInstance, deps: ApiDeps): void {
       if (!isValidId(request.params.id)) throw notFound('Tenant');
       await deps.tenants.revokeAllKeys(request.params.id);
       const result = await takedownTenant(deps.takedown, request.params.id);
+      await deps.assets.unindexTenant(request.params.id);
       await deps.tenants.deleteTenant(request.params.id);
       request.log.info({ tenantId: request.params.id, ...result }, 'tenant deleted');
       return reply.code(204).send(null);

@@ -36,7 +36,7 @@ function describeInbox(driver: 'fs' | 's3') {
       const deps: InboxDeps = {
         storage: store,
         maxUploadBytes: service.config.api.maxUploadBytes,
-        ingest: ingestInto({ config: service.config, storage: store, assets: new AssetStore(store), runs: new RunStore(redis, service.prefix), queues, templates: new TemplateStore(redis, service.prefix, 200) }),
+        ingest: ingestInto({ config: service.config, storage: store, assets: new AssetStore(store, redis, service.prefix), runs: new RunStore(redis, service.prefix), queues, templates: new TemplateStore(redis, service.prefix, 200) }),
         redis, prefix: service.prefix, folder: 'inbox', pollMs: 3_600_000, logger: createLogger('silent'),
       };
       const inbox = createInbox(deps, { autostart: false });

@@ -95,7 +95,7 @@ describe('publish keeps stable URLs an exact mirror of the manifest', () => {
   });
 
   it('moves an asset off the SKU an upload moved it from: the old SKU URLs stop serving it and are purged', async () => {
-    const assets = new AssetStore(storage);
+    const assets = new AssetStore(storage, redis, prefix);
     const sha = 'b'.repeat(64);
     const record = (sku: string) => ({ id: assetIdFor(T, sha), tenantId: T, sku, original: { key: 'k', sha256: sha, format: 'jpeg', width: 1, height: 1, bytes: 1 }, createdAt: '' });
     const asset = (await assets.getOrCreate(record('OLD-1'))).asset.id;
