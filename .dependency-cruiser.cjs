@@ -35,6 +35,20 @@ module.exports = {
       from: { path: ours, pathNot: '^bin/' },
       to: { path: '^bin/' },
     },
+    {
+      name: 'client-stands-alone',
+      comment: 'client/ is published on its own: it may import only packages, node: and its own files, never the service.',
+      severity: 'error',
+      from: { path: '^client/src/' },
+      to: { path: '^(api|workers|templates|models|cdn|lib|bin|examples)/' },
+    },
+    {
+      name: 'examples-use-the-client-only',
+      comment: 'examples/ show what a merchant can copy: the published client and packages, nothing of the service.',
+      severity: 'error',
+      from: { path: '^examples/' },
+      to: { path: '^(api|workers|templates|models|cdn|lib|bin)/' },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

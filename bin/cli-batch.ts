@@ -1,10 +1,7 @@
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { createPipelineClient, PipelineError, type BatchStatus, type PipelineClient } from '../client/src/index.js';
 import { AppError, type ErrorCode } from '../lib/errors.js';
-import type { BatchStatus } from '../workers/batches/store.js';
-import type { BatchSubmission } from '../workers/batches/submit.js';
 import type { CliIo } from './cli-io.js';
 
 export interface ServerArgs {
@@ -13,19 +10,19 @@ export interface ServerArgs {
   json: boolean;
 }
 
+const CATALOG_EXTENSIONS = new Set(['.csv', '.jsonl', '.ndjson']);
 
-const TYPES: Record<string, string> = { '.csv': 'text/csv', '.jsonl': 'application/x-ndjson', '.ndjson': 'application/x-ndjson' };
-
-async function call(server: ServerArgs, route: string, init: RequestInit & { duplex?: 'half' } = {}): Promise<Response> {
-  const res = await fetch(`${server.url.replace(/\/+$/, '')}${route}`, {
-    ...init,
-    headers: { authorization: `Bearer ${server.key}`, ...(init.headers as Record<string, string> | undefined) },
-  });
-  if (!res.ok) {
-    const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
-    throw new AppError((body.error?.code ?? 'INTERNAL') as ErrorCode, body.error?.message ?? `the server answered ${res.status}`, undefined, { status: res.status });
+/**
+ * Each batch command through the typed client (client/): its key, Idempotency-Key and retries on
+ * 429/503; the server's error code comes back as this command line's error.
+ */
+async function withClient<T>(server: ServerArgs, command: (client: PipelineClient) => Promise<T>): Promise<T> {
+  try {
+    return await command(createPipelineClient({ baseUrl: server.url, apiKey: server.key }));
+  } catch (err) {
+    if (err instanceof PipelineError) throw new AppError(err.code as ErrorCode, err.message, err.details, { status: err.status });
+    throw err;
   }
-  return res;
 }
 
 const summary = (s: BatchStatus) =>
@@ -37,16 +34,9 @@ const failureLines = (s: BatchStatus) => s.failures.map((f) => `  line ${f.line}
 
 /** `batch submit <file>`: the file is streamed to the server, never read whole. */
 export async function submitCommand(server: ServerArgs, file: string, io: CliIo): Promise<number> {
-  const type = TYPES[path.extname(file).toLowerCase()];
-  if (!type) throw new AppError('UNSUPPORTED_MEDIA_TYPE', `A catalog is a .csv, .jsonl or .ndjson file, not ${path.basename(file)}.`);
+  if (!CATALOG_EXTENSIONS.has(path.extname(file).toLowerCase())) throw new AppError('UNSUPPORTED_MEDIA_TYPE', `A catalog is a .csv, .jsonl or .ndjson file, not ${path.basename(file)}.`);
   await stat(file).catch(() => { throw new AppError('NOT_FOUND', `${file} does not exist.`); });
-  const res = await call(server, '/v1/batches', {
-    method: 'POST',
-    headers: { 'content-type': type },
-    body: Readable.toWeb(createReadStream(file)) as ReadableStream,
-    duplex: 'half',
-  });
-  const body = (await res.json()) as BatchSubmission;
+  const body = await withClient(server, (client) => client.submitCatalog(file));
   if (server.json) {
     io.stdout.write(`${JSON.stringify(body)}\n`);
   } else {
@@ -57,20 +47,21 @@ export async function submitCommand(server: ServerArgs, file: string, io: CliIo)
 }
 
 export async function statusCommand(server: ServerArgs, id: string, io: CliIo): Promise<number> {
-  const status = (await (await call(server, `/v1/batches/${encodeURIComponent(id)}`)).json()) as BatchStatus;
+  const status = await withClient(server, (client) => client.getBatch(id));
   io.stdout.write(server.json ? `${JSON.stringify(status)}\n` : `${summary(status)}\n${failureLines(status)}`);
   return 0;
 }
 
 export async function cancelCommand(server: ServerArgs, id: string, io: CliIo): Promise<number> {
-  const status = (await (await call(server, `/v1/batches/${encodeURIComponent(id)}/cancel`, { method: 'POST' })).json()) as BatchStatus;
+  const status = await withClient(server, (client) => client.cancelBatch(id));
   io.stdout.write(server.json ? `${JSON.stringify(status)}\n` : `${summary(status)}\n`);
   return 0;
 }
 
 /** `batch export <id>`: the results as JSON Lines on stdout, streamed. */
 export async function exportCommand(server: ServerArgs, id: string, io: CliIo): Promise<number> {
-  const res = await call(server, `/v1/batches/${encodeURIComponent(id)}/results`);
-  for await (const chunk of Readable.fromWeb(res.body! as import('node:stream/web').ReadableStream)) io.stdout.write(chunk as Buffer);
+  await withClient(server, async (client) => {
+    for await (const line of client.batchResults(id)) io.stdout.write(`${JSON.stringify(line)}\n`);
+  });
   return 0;
 }
