@@ -1,9 +1,14 @@
 import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
+import { IPV4_SPECIAL_REGISTRY, IPV6_SPECIAL_REGISTRY, type SpecialPurposeBlock } from './ip-special-registries.js';
 
 /**
  * Which addresses the service may open connections to on a client's behalf (URL ingest,
  * webhooks). Anything that is not plainly a public unicast address is refused, so a URL can never
- * reach the service's own host, its private network or a cloud metadata endpoint.
+ * reach the service's own host, its private network or a cloud metadata endpoint. The table is
+ * the IANA special-purpose registries (lib/ip-special-registries.ts, a row refused unless the
+ * registry calls it globally reachable); ipaddr.js parses and matches. The callers resolve once,
+ * connect to the address checked here and check each redirect again (lib/safe-fetch*.ts).
  */
 export type AddressClass =
   | 'loopback'
@@ -33,130 +38,148 @@ export interface ForbiddenAddress {
   via?: 'ipv4-mapped' | 'ipv4-compatible' | 'nat64' | '6to4';
 }
 
-type V4Range = [base: number, bits: number, cls: AddressClass];
+type Cidr = [ipaddr.IPv4 | ipaddr.IPv6, number];
 
-const v4 = (dotted: string) => dotted.split('.').reduce((acc, part) => acc * 256 + Number(part), 0);
-
-/** Checked in order: the metadata address sits inside link-local and must win. */
-const V4_RANGES: V4Range[] = [
-  [v4('169.254.169.254'), 32, 'metadata'],
-  [v4('0.0.0.0'), 8, 'unspecified'],
-  [v4('10.0.0.0'), 8, 'private'],
-  [v4('100.64.0.0'), 10, 'cgnat'],
-  [v4('127.0.0.0'), 8, 'loopback'],
-  [v4('169.254.0.0'), 16, 'link-local'],
-  [v4('172.16.0.0'), 12, 'private'],
-  [v4('192.0.0.0'), 24, 'reserved'],
-  [v4('192.0.2.0'), 24, 'reserved'],
-  [v4('192.88.99.0'), 24, 'reserved'],
-  [v4('192.168.0.0'), 16, 'private'],
-  [v4('198.18.0.0'), 15, 'reserved'],
-  [v4('198.51.100.0'), 24, 'reserved'],
-  [v4('203.0.113.0'), 24, 'reserved'],
-  [v4('224.0.0.0'), 4, 'multicast'],
-  [v4('255.255.255.255'), 32, 'multicast'],
-  [v4('240.0.0.0'), 4, 'reserved'],
-];
-
-function classifyV4Number(n: number): AddressClass | undefined {
-  for (const [base, bits, cls] of V4_RANGES) {
-    const size = 2 ** (32 - bits);
-    if (n >= base && n < base + size) return cls;
-  }
-  return undefined;
+interface Row extends Pick<SpecialPurposeBlock, 'block' | 'globallyReachable'> {
+  cidr: Cidr;
 }
 
-/** Parse an IPv6 address (no zone) into 16 bytes; `undefined` when it is not one. */
-export function parseIPv6(text: string): Uint8Array | undefined {
-  if (isIP(text) !== 6) return undefined;
-  let head = text;
-  const tailBytes: number[] = [];
-  // A trailing dotted quad (::ffff:127.0.0.1) is two groups.
-  const dotted = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (dotted) {
-    head = `${dotted[1]!}0:0`;
-    tailBytes.push(...dotted[2]!.split('.').map(Number));
-  }
-  const [left, right] = head.includes('::') ? head.split('::') as [string, string] : [head, undefined];
-  const groups = (s: string | undefined) => (s ? s.split(':').filter((g) => g !== '').map((g) => parseInt(g, 16)) : []);
-  const l = groups(left);
-  const r = groups(right);
-  const all = right === undefined ? l : [...l, ...new Array<number>(8 - l.length - r.length).fill(0), ...r];
-  if (all.length !== 8) return undefined;
-  const bytes = new Uint8Array(16);
-  all.forEach((g, i) => {
-    bytes[i * 2] = g >> 8;
-    bytes[i * 2 + 1] = g & 0xff;
-  });
-  if (tailBytes.length) bytes.set(tailBytes, 12);
-  return bytes;
+/** A registry's rows, most specific first, so the first match is the row that decides. */
+const rowsOf = (registry: readonly SpecialPurposeBlock[]): Row[] =>
+  registry
+    .map(({ block, globallyReachable }) => ({ block, cidr: ipaddr.parseCIDR(block), globallyReachable }))
+    .sort((a, b) => b.cidr[1] - a.cidr[1]);
+
+const V4_ROWS = rowsOf(IPV4_SPECIAL_REGISTRY);
+const V6_ROWS = rowsOf(IPV6_SPECIAL_REGISTRY);
+
+/**
+ * The class a refused row reads as in messages; a row not named here is `reserved`. Metadata
+ * endpoints sit inside link-local and unique-local space and are named before any row.
+ */
+const ROW_CLASSES: Record<string, AddressClass> = {
+  '0.0.0.0/8': 'unspecified',
+  '0.0.0.0/32': 'unspecified',
+  '10.0.0.0/8': 'private',
+  '172.16.0.0/12': 'private',
+  '192.168.0.0/16': 'private',
+  '100.64.0.0/10': 'cgnat',
+  '127.0.0.0/8': 'loopback',
+  '169.254.0.0/16': 'link-local',
+  '255.255.255.255/32': 'multicast',
+  '::/128': 'unspecified',
+  '::1/128': 'loopback',
+  'fc00::/7': 'private',
+  'fe80::/10': 'link-local',
+  '64:ff9b:1::/48': 'private',
+};
+
+type Via = NonNullable<ForbiddenAddress['via']>;
+
+/** Refused rows whose message names the IPv6 form too. */
+const ROW_VIA: Record<string, Via> = { '64:ff9b:1::/48': 'nat64' };
+
+const cidr = (text: string): Cidr => ipaddr.parseCIDR(text);
+const METADATA_V4 = cidr('169.254.169.254/32');
+/** fd00:ec2::254, the AWS metadata endpoint over IPv6. */
+const METADATA_V6 = cidr('fd00:ec2::254/128');
+/** Outside the special-purpose registries: multicast (its own registries), RFC 3879's deprecated site-local, global unicast. */
+const MULTICAST_V4 = cidr('224.0.0.0/4');
+const MULTICAST_V6 = cidr('ff00::/8');
+const SITE_LOCAL_V6 = cidr('fec0::/10');
+const GLOBAL_UNICAST_V6 = cidr('2000::/3');
+const LOOPBACK_V4 = cidr('127.0.0.0/8');
+const LOOPBACK_V6 = cidr('::1/128');
+
+/**
+ * IPv6 blocks whose addresses carry an IPv4 address, where it sits (byte offset), and whether a
+ * public one inside makes the address public: translators (NAT64) and 6to4 relays connect to the
+ * address carried; the mapped and compatible forms are never a real remote host's address.
+ * RFC 6145's translated form (::ffff:0:0:0/96) is judged as a mapped one. A carrier applies where
+ * no more specific row decides (:: and ::1 are rows of their own inside ::/96).
+ */
+const CARRIERS = [
+  { block: '::ffff:0:0/96', at: 12, via: 'ipv4-mapped', publicPasses: false },
+  { block: '::ffff:0:0:0/96', at: 12, via: 'ipv4-mapped', publicPasses: false },
+  { block: '::/96', at: 12, via: 'ipv4-compatible', publicPasses: false },
+  { block: '64:ff9b::/96', at: 12, via: 'nat64', publicPasses: true },
+  { block: '2002::/16', at: 2, via: '6to4', publicPasses: true },
+].map((c) => ({ ...c, via: c.via as Via, cidr: cidr(c.block) }));
+
+const inside = (addr: ipaddr.IPv4 | ipaddr.IPv6, range: Cidr) => addr.kind() === range[0].kind() && addr.match(range);
+
+/** The registry row that decides for `addr`: the most specific one containing it. */
+const rowFor = (addr: ipaddr.IPv4 | ipaddr.IPv6, rows: Row[]) => rows.find((row) => inside(addr, row.cidr));
+
+/** An address inside a row is refused unless the registry calls the row globally reachable. */
+const rowVerdict = (row: Row): AddressClass | undefined => (row.globallyReachable === true ? undefined : (ROW_CLASSES[row.block] ?? 'reserved'));
+
+function classifyV4(addr: ipaddr.IPv4): AddressClass | undefined {
+  if (inside(addr, METADATA_V4)) return 'metadata';
+  const row = rowFor(addr, V4_ROWS);
+  if (row) return rowVerdict(row);
+  return inside(addr, MULTICAST_V4) ? 'multicast' : undefined;
 }
 
-const startsWith = (bytes: Uint8Array, prefix: number[]) => prefix.every((b, i) => bytes[i] === b);
-const allZero = (bytes: Uint8Array, from: number, to: number) => bytes.subarray(from, to).every((b) => b === 0);
-const v4At = (bytes: Uint8Array, offset: number) =>
-  ((bytes[offset]! << 24) >>> 0) + (bytes[offset + 1]! << 16) + (bytes[offset + 2]! << 8) + bytes[offset + 3]!;
+function classifyV6(addr: ipaddr.IPv6): ForbiddenAddress | undefined {
+  if (inside(addr, METADATA_V6)) return { addressClass: 'metadata' };
+  const row = rowFor(addr, V6_ROWS);
+  const carrier = CARRIERS.find((c) => inside(addr, c.cidr) && (!row || row.block === c.block));
+  if (carrier) {
+    const bytes = addr.toByteArray();
+    const carried = classifyV4(new ipaddr.IPv4(bytes.slice(carrier.at, carrier.at + 4)));
+    if (carried) return { addressClass: carried, via: carrier.via };
+    return carrier.publicPasses ? undefined : { addressClass: 'reserved', via: carrier.via };
+  }
+  if (row) {
+    const cls = rowVerdict(row);
+    if (!cls) return undefined;
+    const via = ROW_VIA[row.block];
+    return via ? { addressClass: cls, via } : { addressClass: cls };
+  }
+  if (inside(addr, MULTICAST_V6)) return { addressClass: 'multicast' };
+  if (inside(addr, SITE_LOCAL_V6)) return { addressClass: 'private' };
+  return inside(addr, GLOBAL_UNICAST_V6) ? undefined : { addressClass: 'reserved' };
+}
 
-function classifyV6(bytes: Uint8Array): ForbiddenAddress | undefined {
-  if (allZero(bytes, 0, 16)) return { addressClass: 'unspecified' };
-  if (allZero(bytes, 0, 15) && bytes[15] === 1) return { addressClass: 'loopback' };
-  // fd00:ec2::254, the AWS metadata endpoint over IPv6 (inside fc00::/7, named for the message).
-  if (startsWith(bytes, [0xfd, 0x00, 0x0e, 0xc2]) && allZero(bytes, 4, 14) && bytes[14] === 0x02 && bytes[15] === 0x54) {
-    return { addressClass: 'metadata' };
-  }
-  // IPv4 wrapped in IPv6: judged by the IPv4 address inside; a wrapper of a public address is
-  // still refused when the form is deprecated (compatible) or odd (translated), never needed by a real host.
-  if (allZero(bytes, 0, 10) && bytes[10] === 0xff && bytes[11] === 0xff) {
-    return { addressClass: classifyV4Number(v4At(bytes, 12)) ?? 'reserved', via: 'ipv4-mapped' };
-  }
-  if (allZero(bytes, 0, 12)) return { addressClass: classifyV4Number(v4At(bytes, 12)) ?? 'reserved', via: 'ipv4-compatible' };
-  if (allZero(bytes, 0, 8) && bytes[8] === 0xff && bytes[9] === 0xff && allZero(bytes, 10, 12)) {
-    return { addressClass: classifyV4Number(v4At(bytes, 12)) ?? 'reserved', via: 'ipv4-mapped' };
-  }
-  // 64:ff9b::/96, NAT64: the gateway connects to the embedded IPv4 address.
-  if (startsWith(bytes, [0x00, 0x64, 0xff, 0x9b]) && allZero(bytes, 4, 12)) {
-    const cls = classifyV4Number(v4At(bytes, 12));
-    return cls ? { addressClass: cls, via: 'nat64' } : undefined;
-  }
-  // 64:ff9b:1::/48, local-use NAT64.
-  if (startsWith(bytes, [0x00, 0x64, 0xff, 0x9b, 0x00, 0x01])) return { addressClass: 'private', via: 'nat64' };
-  // 2002::/16, 6to4: the relay reaches the embedded IPv4 address.
-  if (startsWith(bytes, [0x20, 0x02])) {
-    const cls = classifyV4Number(v4At(bytes, 2));
-    return cls ? { addressClass: cls, via: '6to4' } : undefined;
-  }
-  if (bytes[0] === 0xff) return { addressClass: 'multicast' };
-  if ((bytes[0]! & 0xfe) === 0xfc) return { addressClass: 'private' };
-  if (bytes[0] === 0xfe && (bytes[1]! & 0xc0) === 0x80) return { addressClass: 'link-local' };
-  if (bytes[0] === 0xfe && (bytes[1]! & 0xc0) === 0xc0) return { addressClass: 'private' }; // site-local, deprecated
-  // Teredo (2001::/32) hides its IPv4 server and client; documentation (2001:db8::/32).
-  if (startsWith(bytes, [0x20, 0x01, 0x00, 0x00]) || startsWith(bytes, [0x20, 0x01, 0x0d, 0xb8])) return { addressClass: 'reserved' };
-  // Only global unicast (2000::/3) is public.
-  if ((bytes[0]! & 0xe0) !== 0x20) return { addressClass: 'reserved' };
-  return undefined;
+/** The address without brackets or a zone, if it is an IP address in the strict forms `net.isIP` accepts. */
+function parseStrict(address: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
+  const bare = address.replace(/^\[(.*)\]$/, '$1').replace(/%.*$/, '');
+  const family = isIP(bare);
+  // ipaddr.parse also reads legacy IPv4 forms (0x7f.1, 127.1) that a resolver never returns.
+  if (family === 0) return undefined;
+  return family === 4 ? ipaddr.IPv4.parse(bare) : ipaddr.IPv6.parse(hexTail(bare));
 }
 
 /**
- * Classify an IP address (IPv4 dotted quad or IPv6, with or without a zone or brackets).
+ * A dotted IPv4 tail written as two hex groups (`::127.0.0.1` → `::7f00:1`): ipaddr.js reads the
+ * deprecated compatible form `::a.b.c.d` as the mapped `::ffff:a.b.c.d`, another address.
+ */
+function hexTail(text: string): string {
+  const m = /^(.*:)(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (!m) return text;
+  const [a, b, c, d] = m.slice(2).map(Number) as [number, number, number, number];
+  return `${m[1]!}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+}
+
+/**
+ * Classify an IP address (IPv4 dotted quad or IPv6, with or without a zone or brackets) against
+ * the IANA special-purpose registries (lib/ip-special-registries.ts) and the address architecture.
  * `undefined` means public; anything that is not an IP address at all is `reserved`.
  */
 export function classifyAddress(address: string): ForbiddenAddress | undefined {
-  const bare = address.replace(/^\[(.*)\]$/, '$1').replace(/%.*$/, '');
-  if (isIP(bare) === 4) {
-    const cls = classifyV4Number(v4(bare));
-    return cls ? { addressClass: cls } : undefined;
-  }
-  const bytes = parseIPv6(bare);
-  if (!bytes) return { addressClass: 'reserved' };
-  return classifyV6(bytes);
+  const addr = parseStrict(address);
+  if (!addr) return { addressClass: 'reserved' };
+  if (addr.kind() === 'ipv6') return classifyV6(addr as ipaddr.IPv6);
+  const cls = classifyV4(addr as ipaddr.IPv4);
+  return cls ? { addressClass: cls } : undefined;
 }
 
 /** True for 127.0.0.0/8 and ::1 only (not wrapped forms): what tests may open to their own servers. */
 export function isPlainLoopback(address: string): boolean {
-  const bare = address.replace(/^\[(.*)\]$/, '$1').replace(/%.*$/, '');
-  if (isIP(bare) === 4) return bare.startsWith('127.');
-  const bytes = parseIPv6(bare);
-  return !!bytes && allZero(bytes, 0, 15) && bytes[15] === 1;
+  const addr = parseStrict(address);
+  if (!addr) return false;
+  return inside(addr, addr.kind() === 'ipv4' ? LOOPBACK_V4 : LOOPBACK_V6);
 }
 
 /** Host names refused before any lookup: they name the machine itself or a metadata service. */
