@@ -3,7 +3,8 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifySignature } from '../../workers/webhooks/signature.js';
+import { Webhook } from 'standardwebhooks';
+import { legacyVerifierFromDocs } from '../../workers/webhooks/testing/docs-verifier.js';
 import { createTenant, fixture, REDIS_URL, startTestService, upload, waitForRun, type TestService } from '../harness.js';
 
 /** A webhook receiver on 127.0.0.1: each path answers as scripted; every request is kept. */
@@ -12,6 +13,16 @@ const received: Received[] = [];
 const failuresLeft: Record<string, number> = { '/flaky': 3 };
 let receiver: Server;
 let receiverUrl = '';
+
+/** Verified as a receiver using the Standard Webhooks library does: true, or the library's refusal. */
+function verifiedByLibrary(secret: string, got: { headers: IncomingHttpHeaders; body: string }): true | string {
+  try {
+    new Webhook(secret).verify(got.body, Object.fromEntries(Object.entries(got.headers).map(([k, v]) => [k, String(v)])));
+    return true;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
 
 const RENDER_64 = { steps: [{ name: 'render', options: { widths: [64], formats: ['jpeg'] } }] };
 
@@ -131,13 +142,17 @@ describe('webhooks out: subscribe, signed delivery, retries, log and replay', ()
     expect(event.data).toMatchObject({ runId, state: 'completed' });
     expect(event.data.manifestUrl).toMatch(/manifest\.json$/);
     expect(got.headers['webhook-id']).toBe(event.id);
-    expect(got.headers['webhook-signature']).toMatch(/^v1=[0-9a-f]{64}$/);
-    const headers = { timestamp: got.headers['webhook-timestamp'] as string, signature: got.headers['webhook-signature'] as string };
-    expect(verifySignature(secret, headers, got.body)).toBe(true);
+    // Standard Webhooks first, then the legacy signature (WEBHOOK_LEGACY_SIGNATURE defaults on).
+    expect(got.headers['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/]{43}= v1=[0-9a-f]{64}$/);
+    expect(verifiedByLibrary(secret, got)).toBe(true);
     // What a receiver must refuse: another body, another secret, a stale timestamp.
-    expect(verifySignature(secret, headers, got.body.replace('completed', 'failed'))).toBe(false);
-    expect(verifySignature(`${secret}x`, headers, got.body)).toBe(false);
-    expect(verifySignature(secret, headers, got.body, Number(headers.timestamp) + 3600)).toBe(false);
+    expect(verifiedByLibrary(secret, { ...got, body: got.body.replace('completed', 'failed') })).toMatch(/No matching signature/);
+    expect(verifiedByLibrary(`whsec_${Buffer.alloc(32, 7).toString('base64')}`, got)).toMatch(/No matching signature/);
+    expect(verifiedByLibrary(secret, { ...got, headers: { ...got.headers, 'webhook-timestamp': String(Number(got.headers['webhook-timestamp']) - 3600) } })).toMatch(/too old/);
+    // A receiver still on the legacy code docs/webhooks.md shows verifies the same delivery.
+    const verifyLegacy = await legacyVerifierFromDocs();
+    expect(verifyLegacy(secret, got.headers, got.body)).toBe(true);
+    expect(verifyLegacy(secret, got.headers, got.body.replace('completed', 'failed'))).toBe(false);
 
     const [delivery] = await until('the log entry', async () => {
       const list = await deliveries(tenant.key, webhook.id);
@@ -161,7 +176,7 @@ describe('webhooks out: subscribe, signed delivery, retries, log and replay', ()
     expect(tries.map((r) => r.headers['webhook-attempt'])).toEqual(['1', '2', '3', '4']);
     expect(new Set(tries.map((r) => r.headers['webhook-id']))).toEqual(new Set([delivery!.eventId]));
     for (const t of tries) {
-      expect(verifySignature(secret, { timestamp: t.headers['webhook-timestamp'] as string, signature: t.headers['webhook-signature'] as string }, t.body)).toBe(true);
+      expect(verifiedByLibrary(secret, t)).toBe(true);
     }
     expect(delivery).toMatchObject({ attempts: 4, lastStatus: 200, deliveredAt: expect.any(String) });
     expect(delivery!.log.map((l) => [l.attempt, l.status, l.error?.code])).toEqual([
@@ -210,7 +225,7 @@ describe('webhooks out: subscribe, signed delivery, retries, log and replay', ()
       received.find((r) => r.path === '/batches' && (JSON.parse(r.body) as { type: string }).type === 'batch.completed'), 120_000);
     const event = JSON.parse(done.body) as { type: string; data: { batchId: string; state: string; counts: { total: number; completed: number } } };
     expect(event.data).toMatchObject({ batchId: batch.id, state: 'completed', counts: { total: 1, completed: 1 } });
-    expect(verifySignature(secret, { timestamp: done.headers['webhook-timestamp'] as string, signature: done.headers['webhook-signature'] as string }, done.body)).toBe(true);
+    expect(verifiedByLibrary(secret, done)).toBe(true);
     expect(received.filter((r) => r.path === '/batches' && r.body === done.body)).toHaveLength(1);
     const log = await until('the logged delivery', async () => {
       const list = await deliveries(shop.key, webhook.id);

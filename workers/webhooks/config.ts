@@ -15,6 +15,11 @@ const schema = z
     WEBHOOK_TIMEOUT_MS: envInt(10_000),
     /** Subscriptions per tenant. */
     WEBHOOK_MAX_PER_TENANT: envInt(20),
+    /**
+     * Also send the pre-Standard-Webhooks signature (`v1=<hex>`) after the standard one, so older
+     * receivers keep verifying during the transition; docs/webhooks.md says when it ends.
+     */
+    WEBHOOK_LEGACY_SIGNATURE: envBool(true),
     /** Limit on one URL ingest fetch, redirects included. */
     URL_FETCH_TIMEOUT_MS: envInt(30_000),
     URL_FETCH_MAX_REDIRECTS: z.coerce.number().int().min(0).max(20).default(5),
@@ -30,6 +35,7 @@ const schema = z
       backoffMs: e.WEBHOOK_BACKOFF_MS,
       timeoutMs: e.WEBHOOK_TIMEOUT_MS,
       maxPerTenant: e.WEBHOOK_MAX_PER_TENANT,
+      legacySignature: e.WEBHOOK_LEGACY_SIGNATURE,
     },
     urlFetch: {
       timeoutMs: e.URL_FETCH_TIMEOUT_MS,

@@ -7,8 +7,10 @@ import { createLogger } from '../../lib/logger.js';
 import { loopbackOnlyNetwork } from '../../lib/testing/loopback-network.js';
 import { deleteKeys, REDIS_URL } from '../../test/harness.js';
 import { processDelivery, type DeliveryDeps } from './deliver.js';
-import { verifySignature } from './signature.js';
+import { Webhook } from 'standardwebhooks';
+import { newWebhookSecret, standardSecret } from './signature.js';
 import { deliveryIdFor, WebhookStore } from './store.js';
+import { legacyVerifierFromDocs, type LegacyVerifier } from './testing/docs-verifier.js';
 import type { DeliveryRecord } from './types.js';
 
 /**
@@ -25,8 +27,10 @@ describe('processDelivery', () => {
   const table: Record<string, string> = { 'hooks.example.com': '127.0.0.1' };
   const net = loopbackOnlyNetwork(table);
   let deps: DeliveryDeps;
+  let verifyLegacy: LegacyVerifier;
 
   beforeAll(async () => {
+    verifyLegacy = await legacyVerifierFromDocs();
     redis = new Redis(REDIS_URL);
     store = new WebhookStore(redis, prefix);
     receiver = createServer((req, res) => {
@@ -41,7 +45,7 @@ describe('processDelivery', () => {
     port = (receiver.address() as { port: number }).port;
     deps = {
       store,
-      config: { attempts: 3, backoffMs: 10, timeoutMs: 5000, maxPerTenant: 5 },
+      config: { attempts: 3, backoffMs: 10, timeoutMs: 5000, maxPerTenant: 5, legacySignature: true },
       guard: { lookup: net.lookup, connect: net.connect, allowLoopbackForTests: (host) => host === 'hooks.example.com' },
       logger: createLogger('silent'),
     };
@@ -53,8 +57,8 @@ describe('processDelivery', () => {
     await deleteKeys(`${prefix}:*`);
   });
 
-  async function pending(path: string): Promise<{ id: string; secret: string; subId: string }> {
-    const sub = await store.create({ tenantId: 'tn_1', url: `http://hooks.example.com:${port}${path}`, events: ['run.completed'], secret: `whsec_${randomUUID()}` });
+  async function pending(path: string, secret = newWebhookSecret()): Promise<{ id: string; secret: string; subId: string }> {
+    const sub = await store.create({ tenantId: 'tn_1', url: `http://hooks.example.com:${port}${path}`, events: ['run.completed'], secret });
     const eventId = `evt_${randomUUID().replaceAll('-', '')}`;
     const now = new Date().toISOString();
     const record: DeliveryRecord = {
@@ -66,14 +70,51 @@ describe('processDelivery', () => {
     return { id: record.id, secret: sub.secret, subId: sub.id };
   }
 
-  it('signs and sends, then refuses to send a delivered event again', async () => {
+  const headersOf = (h: IncomingHttpHeaders) => Object.fromEntries(Object.entries(h).map(([k, v]) => [k, String(v)]));
+
+  it('signs per Standard Webhooks (the library verifies), with the legacy signature beside it, then refuses to send a delivered event again', async () => {
     const { id, secret } = await pending('/ok');
     expect(await processDelivery(deps, id, { last: false })).toEqual({ state: 'delivered', status: 204 });
     const last = got.at(-1)!;
-    expect(verifySignature(secret, { timestamp: last.headers['webhook-timestamp'] as string, signature: last.headers['webhook-signature'] as string }, last.body)).toBe(true);
+    expect(last.headers['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/]{43}= v1=[0-9a-f]{64}$/);
+    const record = await store.getDelivery(id);
+    expect(last.headers['webhook-id']).toBe(record!.eventId);
+    // The library itself, given the secret exactly as the tenant got it.
+    expect(new Webhook(secret).verify(last.body, headersOf(last.headers))).toEqual(JSON.parse(last.body));
+    expect(() => new Webhook(secret).verify(last.body.replace('run_1', 'run_2'), headersOf(last.headers))).toThrow(/No matching signature/);
+    // The id is signed: the same body and timestamp under another id does not verify.
+    expect(() => new Webhook(secret).verify(last.body, { ...headersOf(last.headers), 'webhook-id': 'evt_other' })).toThrow(/No matching signature/);
+    expect(() => new Webhook(newWebhookSecret()).verify(last.body, headersOf(last.headers))).toThrow(/No matching signature/);
+    // An older receiver, running the code docs/webhooks.md shows, verifies the same delivery.
+    expect(verifyLegacy(secret, last.headers, last.body)).toBe(true);
+    expect(verifyLegacy(secret, last.headers, last.body.replace('run_1', 'run_2'))).toBe(false);
+    expect(verifyLegacy(secret, last.headers, last.body, Number(last.headers['webhook-timestamp']) + 3600)).toBe(false);
     const sent = got.length;
     expect(await processDelivery(deps, id, { last: false })).toEqual({ state: 'skipped', reason: 'already delivered' });
     expect(got.length).toBe(sent);
+  });
+
+  it('signs with a secret issued as base64url before the transition: the library verifies it re-encoded as the docs say', async () => {
+    // 32 bytes whose base64url has both characters standard base64 lacks, as older secrets could.
+    const old = `whsec_${Buffer.alloc(32, Buffer.from([0xfb, 0xff, 0xbe])).toString('base64url')}`;
+    expect(old.slice(6)).toMatch(/-.*_|_.*-/);
+    expect(() => new Webhook(old)).toThrow();
+    const { id } = await pending('/ok', old);
+    await processDelivery(deps, id, { last: false });
+    const last = got.at(-1)!;
+    const reEncoded = `whsec_${Buffer.from(old.slice(6), 'base64url').toString('base64')}`; // the docs' one-liner
+    expect(reEncoded).toBe(standardSecret(old));
+    expect(new Webhook(reEncoded).verify(last.body, headersOf(last.headers))).toEqual(JSON.parse(last.body));
+    expect(verifyLegacy(old, last.headers, last.body)).toBe(true);
+  });
+
+  it('sends the standard signature alone once WEBHOOK_LEGACY_SIGNATURE is off: the library verifies, the legacy code no longer does', async () => {
+    const { id, secret } = await pending('/ok');
+    await processDelivery({ ...deps, config: { ...deps.config, legacySignature: false } }, id, { last: false });
+    const last = got.at(-1)!;
+    expect(last.headers['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/]{43}=$/);
+    expect(new Webhook(secret).verify(last.body, headersOf(last.headers))).toEqual(JSON.parse(last.body));
+    expect(verifyLegacy(secret, last.headers, last.body)).toBe(false);
   });
 
   it('checks the target again at delivery: a name that now resolves to a private address fails for good, unsent', async () => {

@@ -4,7 +4,7 @@ import { postToPublicUrl } from '../../lib/safe-fetch.js';
 import type { GuardOptions } from '../../lib/safe-fetch-connect.js';
 import { describeJobFailure, toJobError } from '../job-errors.js';
 import type { ConnectorsConfig } from './config.js';
-import { signPayload } from './signature.js';
+import { signatureHeader } from './signature.js';
 import type { WebhookStore } from './store.js';
 import type { DeliveryAttempt } from './types.js';
 
@@ -19,7 +19,8 @@ export interface DeliveryDeps {
 export type DeliveryOutcome = { state: 'delivered'; status: number } | { state: 'skipped'; reason: string };
 
 /**
- * One try of one delivery: sign the stored body with a fresh timestamp and POST it to the
+ * One try of one delivery: sign the stored body with a fresh timestamp (Standard Webhooks, and
+ * the legacy signature while WEBHOOK_LEGACY_SIGNATURE is on) and POST it to the
  * subscription's URL, checked by the URL guard again (DNS may have changed since subscribing).
  * A 2xx is delivered; anything else throws so BullMQ retries with backoff, and the last try, or a
  * refused address, marks the delivery failed. Each try is logged on the record.
@@ -50,7 +51,7 @@ export async function processDelivery(deps: DeliveryDeps, deliveryId: string, at
         'content-type': 'application/json',
         'webhook-id': record.eventId,
         'webhook-timestamp': String(timestamp),
-        'webhook-signature': signPayload(sub.secret, timestamp, record.body),
+        'webhook-signature': signatureHeader({ secret: sub.secret, webhookId: record.eventId, timestamp, body: record.body, legacy: deps.config.legacySignature }),
         'webhook-attempt': String(number),
       },
     });

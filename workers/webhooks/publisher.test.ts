@@ -20,7 +20,7 @@ describe('webhook event publisher', () => {
     redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
     queue = new Queue('publish', { connection: redis, prefix });
     store = new WebhookStore(redis, prefix);
-    publisher = createEventPublisher({ store, queue, config: { attempts: 15, backoffMs: 5000, timeoutMs: 1000, maxPerTenant: 20 }, logger: createLogger('silent') });
+    publisher = createEventPublisher({ store, queue, config: { attempts: 15, backoffMs: 5000, timeoutMs: 1000, maxPerTenant: 20, legacySignature: true }, logger: createLogger('silent') });
   });
   afterAll(async () => {
     await queue.close();
