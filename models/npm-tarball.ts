@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import ssri from 'ssri';
 import * as tar from 'tar';
 import type { ProgressReporter } from '../lib/progress.js';
 
@@ -33,11 +34,12 @@ export async function fetchPackageFiles(options: {
   if (!metaRes.ok) throw new Error(`npm registry answered ${metaRes.status} for ${options.name}@${options.version}`);
   const dist = ((await metaRes.json()) as { dist?: PackageDist }).dist;
   if (!dist?.tarball || !dist.integrity) throw new Error(`${options.name}@${options.version} has no tarball or integrity in the registry`);
+  const expected = parseIntegrity(dist.integrity);
 
   const res = await fetch(dist.tarball, { signal });
   if (!res.ok || !res.body) throw new Error(`downloading ${dist.tarball} answered ${res.status}`);
   const total = Number(res.headers.get('content-length')) || undefined;
-  const [algorithm, expected] = splitIntegrity(dist.integrity);
+  const algorithm = expected.pickAlgorithm();
   const hash = createHash(algorithm);
   let received = 0;
   const meter = new Transform({
@@ -58,9 +60,9 @@ export async function fetchPackageFiles(options: {
       meter,
       tar.x({ cwd: dir, filter: (p) => wanted.has(p.replace(/^\.\//, '')) }),
     );
-    const actual = hash.digest('base64');
-    if (actual !== expected) {
-      throw new Error(`${options.name}@${options.version}: tarball integrity mismatch (expected ${algorithm}-${expected}, got ${algorithm}-${actual})`);
+    const actual = `${algorithm}-${hash.digest('base64')}`;
+    if (!expected.match(actual)) {
+      throw new Error(`${options.name}@${options.version}: tarball integrity mismatch (expected ${expected.toString()}, got ${actual})`);
     }
     const packageDir = path.join(dir, 'package');
     const missing = [];
@@ -75,8 +77,14 @@ export async function fetchPackageFiles(options: {
 
 const exists = (file: string) => stat(file).then(() => true, () => false);
 
-function splitIntegrity(integrity: string): [string, string] {
-  const match = /^(sha512|sha384|sha256|sha1)-(.+)$/.exec(integrity.split(/\s+/)[0] ?? '');
-  if (!match) throw new Error(`unsupported integrity string: ${integrity}`);
-  return [match[1]!, match[2]!];
+/**
+ * The registry's integrity string, read as Subresource Integrity says (ssri): it may list several
+ * hashes; the strongest algorithm listed is the one checked, and the tarball passes when it matches
+ * one hash of that algorithm. Reading only the first hash passed a tarball whose weaker first hash
+ * matched while a stronger one did not. Strict: sha256, sha384 and sha512 only.
+ */
+function parseIntegrity(integrity: string): ssri.Integrity {
+  const parsed = ssri.parse(integrity, { strict: true });
+  if (!parsed || Object.keys(parsed).length === 0) throw new Error(`unsupported integrity string: ${integrity}`);
+  return parsed;
 }
