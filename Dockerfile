@@ -47,4 +47,4 @@ USER node
 EXPOSE 3000
 # Liveness on the port the service really listens on; the start period covers loading the warm models.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-CMD ["node", "dist/bin/serve.js"]
+CMD ["node", "--enable-source-maps", "dist/bin/serve.js"]

@@ -3,6 +3,7 @@
  * One process, not `npm run build && node …`: npm forwards SIGTERM/SIGINT to the one child it
  * started, and a shell between them died of the signal and left the server running, re-parented.
  */
+import { setSourceMapsSupport } from 'node:module';
 import { buildIfChanged } from './build.mjs';
 
 try {
@@ -11,4 +12,7 @@ try {
   console.error(err instanceof Error ? err.message : err);
   process.exit(1);
 }
+// As `node --enable-source-maps` would: stack traces name the .ts file and line. It applies to
+// modules loaded after this call, which is all of dist/; forked children get the flag themselves.
+setSourceMapsSupport(true);
 await import('../dist/bin/serve.js');
