@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile, copyFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -111,5 +112,16 @@ describe('pipeline batch', () => {
     const noKey = io();
     noKey.io.env = { ...noKey.io.env, PIPELINE_API_KEY: undefined };
     expect(await runCli(['batch', 'status', id, '--url', service.url], noKey.io)).toBe(1);
+  });
+});
+
+describe('pipeline --version', () => {
+  it("prints the product's package.json version, from runCli and from the executable itself", async () => {
+    const { version } = JSON.parse(await readFile(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8')) as { version: string };
+    const run = io();
+    expect(await runCli(['--version'], run.io)).toBe(0);
+    expect(run.out()).toBe(`${version}\n`);
+    const cli = fileURLToPath(new URL('./cli.ts', import.meta.url));
+    expect(execFileSync(process.execPath, ['--import', 'tsx', cli, '-v'], { encoding: 'utf8' })).toBe(`${version}\n`);
   });
 });

@@ -5,9 +5,11 @@
  *   pipeline render <file|folder> [--recipe <json>] [--out <dir>]
  *   pipeline batch submit <catalog.csv|.jsonl> | status <id> | export <id> | cancel <id>
  *         [--url <server>] [--key <api key>] [--json]     (or PIPELINE_URL, PIPELINE_API_KEY)
+ *   pipeline --version
  */
-import { realpathSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { AppError } from '../lib/errors.js';
 import { cancelCommand, exportCommand, statusCommand, submitCommand, type ServerArgs } from './cli-batch.js';
@@ -18,8 +20,21 @@ const USAGE = `Usage:
   pipeline render <file|folder> [--recipe <json>] [--out <dir>]
   pipeline batch submit <catalog.csv|catalog.jsonl> [--url <server>] [--key <api key>] [--json]
   pipeline batch status <batch id> | export <batch id> | cancel <batch id>
+  pipeline --version
 Server and key default to PIPELINE_URL (else http://127.0.0.1:3000) and PIPELINE_API_KEY.
 `;
+
+/**
+ * The version in the product's package.json: the nearest one above this file, which is bin/ when
+ * run from source and dist/bin/ when built (tsc copies no package.json into dist/).
+ */
+export function productVersion(): string {
+  for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+    if (path.dirname(dir) === dir) throw new Error('no package.json above the command line tool');
+  }
+}
 
 /** Run one command; returns the exit code. Errors are printed as `CODE: message`, never as stacks. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
@@ -32,6 +47,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         recipe: { type: 'string' }, out: { type: 'string' },
         url: { type: 'string' }, key: { type: 'string' }, json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', short: 'v', default: false },
       },
     });
   } catch (err) {
@@ -40,6 +56,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
   const { values, positionals } = parsed;
   const [command, sub, target] = positionals;
+  if (values.version) {
+    io.stdout.write(`${productVersion()}\n`);
+    return 0;
+  }
   if (values.help || !command) {
     io.stdout.write(USAGE);
     return values.help ? 0 : 2;
