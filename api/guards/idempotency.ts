@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { canonicalJson, sha256Hex } from '../../lib/canonical-json.js';
 import type { RedisConnection } from '../../lib/redis.js';
 import { AppError, describesRequest } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
@@ -50,7 +50,7 @@ export function idempotency(options: IdempotencyOptions) {
       throw new AppError('BAD_REQUEST', `An Idempotency-Key is 1-${MAX_KEY_LENGTH} characters.`, { maxLength: MAX_KEY_LENGTH });
     }
     const scope = request.tenantId ?? 'admin';
-    const redisKey = `${prefix}:idempotency:${scope}:${sha256(key)}`;
+    const redisKey = `${prefix}:idempotency:${scope}:${sha256Hex(key)}`;
     const fingerprint = fingerprintOf(request);
     let stored: Stored | undefined;
     try {
@@ -121,20 +121,11 @@ function errorCodeOf(status: number, payload: string): string | undefined {
   }
 }
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-
 function fingerprintOf(request: FastifyRequest): string {
   const parts = [request.method, request.routeOptions.url ?? request.url, JSON.stringify(request.params ?? {})];
-  // Parsed JSON bodies only; a multipart body has not been read yet (see above).
-  if (request.body !== undefined && !request.isMultipart()) parts.push(canonical(request.body));
-  return sha256(parts.join('\n'));
-}
-
-/** JSON with object keys sorted, so `{"a":1,"b":2}` and `{"b":2,"a":1}` are the same request. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
+  // Parsed JSON bodies only; a multipart body has not been read yet (see above). Keys sorted, so
+  // `{"a":1,"b":2}` and `{"b":2,"a":1}` are the same request (for parsed JSON the one canonical
+  // form writes what this guard's own copy did, so stored fingerprints still match).
+  if (request.body !== undefined && !request.isMultipart()) parts.push(canonicalJson(request.body));
+  return sha256Hex(parts.join('\n'));
 }
