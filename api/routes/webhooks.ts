@@ -1,12 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { decodeCursor, encodeCursor } from '../../lib/cursor.js';
 import { AppError, ERROR_CODES, notFound } from '../../lib/errors.js';
 import { checkPublicUrl } from '../../lib/safe-fetch.js';
 import { newWebhookSecret } from '../../workers/webhooks/signature.js';
 import { WEBHOOK_EVENTS, type DeliveryRecord, type WebhookSubscription } from '../../workers/webhooks/types.js';
 import { requireTenant, tenantOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
+import { nextCursorField, pageQuery } from '../pagination.js';
 import { errorBodySchema } from '../schemas.js';
 
 const errors = { 400: errorBodySchema, 401: errorBodySchema, 404: errorBodySchema, 422: errorBodySchema, 502: errorBodySchema };
@@ -43,6 +45,10 @@ const deliverySchema = z.object({
 const webhookParams = z.object({ id: z.string().regex(/^whk_[0-9a-f]{32}$/) });
 const deliveryParams = z.object({ id: z.string().regex(/^dlv_[0-9a-f]{32}$/) });
 
+/** Cursor positions: a subscription's creation time and id; a delivery's id (its place in the log). */
+const subscriptionPosition = z.object({ createdAt: z.string().max(40), id: webhookParams.shape.id }).strict();
+const deliveryPosition = deliveryParams.shape.id;
+
 const publicWebhook = ({ secret: _s, tenantId: _t, ...rest }: WebhookSubscription) => rest;
 const publicDelivery = ({ body, tenantId: _t, ...rest }: DeliveryRecord) => ({ ...rest, payload: JSON.parse(body) as unknown });
 
@@ -78,8 +84,19 @@ export function webhookRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   r.get('/v1/webhooks', {
     preHandler: auth,
-    schema: { summary: "The tenant's webhooks (without secrets)", response: { 200: z.object({ webhooks: z.array(webhookSchema) }), ...errors } },
-    handler: async (request) => ({ webhooks: (await store.list(tenantOf(request))).map(publicWebhook) }),
+    schema: {
+      summary: "The tenant's webhooks (without secrets), oldest first",
+      description: 'Pages by cursor: pass `next_cursor` back as `cursor` until it is null.',
+      querystring: pageQuery,
+      response: { 200: z.object({ webhooks: z.array(webhookSchema), next_cursor: nextCursorField }), ...errors },
+    },
+    handler: async (request) => {
+      const tenantId = tenantOf(request);
+      const { limit, cursor } = request.query;
+      const after = cursor === undefined ? undefined : decodeCursor(cursor, 'webhooks', tenantId, subscriptionPosition);
+      const page = await store.page(tenantId, after, limit);
+      return { webhooks: page.items.map(publicWebhook), next_cursor: page.next ? encodeCursor('webhooks', tenantId, page.next) : null };
+    },
   });
 
   r.delete('/v1/webhooks/:id', {
@@ -94,14 +111,21 @@ export function webhookRoutes(app: FastifyInstance, deps: ApiDeps): void {
   r.get('/v1/webhooks/:id/deliveries', {
     preHandler: auth,
     schema: {
-      summary: "A webhook's delivery log, newest first (the last 100)",
+      summary: "A webhook's delivery log, newest first",
+      description: 'The last 1000 deliveries are kept (30 days each). Pages by cursor: pass `next_cursor` back as `cursor` until it is null.',
       params: webhookParams,
-      response: { 200: z.object({ deliveries: z.array(deliverySchema) }), ...errors },
+      querystring: pageQuery,
+      response: { 200: z.object({ deliveries: z.array(deliverySchema), next_cursor: nextCursorField }), ...errors },
     },
     handler: async (request) => {
-      const sub = await store.get(tenantOf(request), request.params.id);
+      const tenantId = tenantOf(request);
+      const sub = await store.get(tenantId, request.params.id);
       if (!sub) throw notFound('Webhook');
-      return { deliveries: (await store.deliveriesOf(sub.id)).map(publicDelivery) };
+      const { limit, cursor } = request.query;
+      const scope = `${tenantId}\n${sub.id}`;
+      const after = cursor === undefined ? undefined : decodeCursor(cursor, 'deliveries', scope, deliveryPosition);
+      const page = await store.deliveryPage(sub.id, after, limit);
+      return { deliveries: page.items.map(publicDelivery), next_cursor: page.next ? encodeCursor('deliveries', scope, page.next) : null };
     },
   });
 

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { fillPage, type Page } from '../../lib/cursor.js';
 import type { RedisConnection } from '../../lib/redis.js';
 import type { DeliveryAttempt, DeliveryRecord, WebhookEventType, WebhookSubscription } from './types.js';
 
@@ -6,6 +7,22 @@ import type { DeliveryAttempt, DeliveryRecord, WebhookEventType, WebhookSubscrip
 const DELIVERY_TTL_SECONDS = 30 * 24 * 3600;
 /** Deliveries a subscription's log lists (newest first). */
 const DELIVERIES_PER_SUBSCRIPTION = 1000;
+/**
+ * Up to ARGV[2] delivery ids after ARGV[1] (from the newest when empty) in a subscription's log.
+ * The log only grows at its head and is trimmed at its tail, so an id's position, found in the
+ * same atomic step as the read, is a stable place to go on from; an id trimmed away had only
+ * older ones behind it, trimmed before it: the walk is at its end.
+ */
+const DELIVERIES_AFTER = `
+local from = 0
+if ARGV[1] ~= '' then
+  local at = redis.call('LPOS', KEYS[1], ARGV[1])
+  if not at then return {} end
+  from = at + 1
+end
+return redis.call('LRANGE', KEYS[1], from, from + tonumber(ARGV[2]) - 1)
+`;
+
 /** Tries kept in one delivery's own log. */
 const ATTEMPTS_KEPT = 30;
 
@@ -49,7 +66,16 @@ export class WebhookStore {
     return raws
       .filter((r): r is string => r !== null)
       .map((r) => JSON.parse(r) as WebhookSubscription)
-      .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+      .sort((a, b) => byAge(a, b));
+  }
+
+  /** One page of the tenant's subscriptions, oldest first (creation time, then id). */
+  async page(tenantId: string, after: SubscriptionPosition | undefined, limit: number): Promise<Page<WebhookSubscription, SubscriptionPosition>> {
+    const all = await this.list(tenantId);
+    const ahead = after ? all.filter((s) => byAge(s, after) > 0) : all;
+    const items = ahead.slice(0, limit);
+    const last = items[items.length - 1];
+    return { items, ...(ahead.length > limit && last ? { next: { createdAt: last.createdAt, id: last.id } } : {}) };
   }
 
   /** The tenant's subscriptions to one event type. */
@@ -87,11 +113,20 @@ export class WebhookStore {
     return record && record.tenantId === tenantId ? record : undefined;
   }
 
+  /** The newest `limit` deliveries of a subscription. */
   async deliveriesOf(subscriptionId: string, limit = 100): Promise<DeliveryRecord[]> {
-    const ids = await this.redis.lrange(this.subDeliveriesKey(subscriptionId), 0, limit - 1);
-    if (ids.length === 0) return [];
-    const raws = await this.redis.mget(ids.map(this.deliveryKey));
-    return raws.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as DeliveryRecord);
+    return (await this.deliveryPage(subscriptionId, undefined, limit)).items;
+  }
+
+  /** One page of a subscription's delivery log, newest first, after the delivery `after`. Expired records are skipped. */
+  async deliveryPage(subscriptionId: string, after: string | undefined, limit: number): Promise<Page<DeliveryRecord, string>> {
+    return fillPage({
+      limit,
+      after,
+      positions: async (from, count) =>
+        (await this.redis.eval(DELIVERIES_AFTER, 1, this.subDeliveriesKey(subscriptionId), from ?? '', count)) as string[],
+      load: async (ids) => (ids.length ? await this.redis.mget(ids.map(this.deliveryKey)) : []).map((r) => (r === null ? undefined : (JSON.parse(r) as DeliveryRecord))),
+    });
   }
 
   /**
@@ -107,3 +142,12 @@ export class WebhookStore {
     return next;
   }
 }
+
+/** Where a walk through a tenant's subscriptions stands: the last one's creation time and id. */
+export interface SubscriptionPosition {
+  createdAt: string;
+  id: string;
+}
+
+const byAge = (a: SubscriptionPosition, b: SubscriptionPosition) =>
+  a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
