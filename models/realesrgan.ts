@@ -45,8 +45,8 @@ const SOURCE_SHA256: Record<string, string> = {
  * it does; `ncnn-to-onnx/equivalence.test.ts` rebuilds the models and checks them.
  */
 const ONNX_SHA256: Record<RealEsrganName, string> = {
-  'realesrgan-x4fast': 'e96b9ae97b33d99584fc8fd2ad9bae01bc5a08dab9252004c19752fffd256472',
-  'realesrgan-x4plus': 'ca79ca80314ef22b38cd4d040fb31df2ad7ea5178f1b80d34db3a39938a60340',
+  'realesrgan-x4fast': '142d2f68653e70e40df7246722980c1bba49f0dbb46abf528106b0a712bacc13',
+  'realesrgan-x4plus': 'e48100972a14d3646fa486ec66d2c67b25656c311ef8e7470a03be873ca99c09',
 };
 
 /** NHWC RGB in 0..1, any height and width. */
