@@ -12,6 +12,7 @@ import { emitSafely, type BatchEventSink } from './events.js';
 import type { BatchSource } from './items.js';
 import type { StepPool } from './step-pool.js';
 import type { BatchStore } from './store.js';
+import { timedStorage } from './timed-storage.js';
 
 /** An item's source as an asset of the tenant (fetched and stored first when it is a URL or inbox key). */
 export type ResolveBatchSource = (tenantId: string, sku: string, source: BatchSource, signal?: AbortSignal) => Promise<{ assetId: string; source: SourceImage }>;
@@ -51,6 +52,8 @@ export async function processBatchItem(
   signal?: AbortSignal,
 ): Promise<BatchItemOutcome> {
   const { store } = deps;
+  const begun = performance.now();
+  const stepTimings: Record<string, number> = {};
   const meta = await store.meta(data.batchId);
   if (!meta || meta.tenantId !== data.tenantId) return 'skipped';
   const { item, state, result } = await store.item(data.batchId, data.line);
@@ -72,6 +75,7 @@ export async function processBatchItem(
   }
 
   const runId = result.runId ?? runIdFor(data.batchId, data.line);
+  const clock = itemClock(begun);
   try {
     if (!item.source || !item.recipe || !item.sku) throw new AppError('INVALID_BATCH_ITEM', 'The item record is incomplete.');
     const resolved = await deps.resolveSource(data.tenantId, item.sku, item.source, signal);
@@ -81,25 +85,43 @@ export async function processBatchItem(
     if (!(await deps.runs.get(data.tenantId, runId))) {
       await deps.runs.create({ id: runId, tenantId: data.tenantId, assetId: resolved.assetId, recipe: item.recipe, stepNames, createdAt: new Date().toISOString() });
     }
-    const render = await deps.steps.run(
+    clock.lap('prepareMs');
+    const ran = await deps.steps.run(
       { tenantId: data.tenantId, assetId: resolved.assetId, runId, source: { key: resolved.source.key, sha256: resolved.source.sha256 }, steps: valid.steps, defaultWidths: deps.defaultWidths },
-      (e) => void deps.runs.updateStep(runId, e.index, e.state === 'active'
-        ? { state: 'active', attempts: attempt.number, startedAt: new Date().toISOString() }
-        : { state: 'completed', progress: 100, finishedAt: new Date().toISOString(), ...(e.durationMs !== undefined ? { durationMs: e.durationMs } : {}), ...(e.timings ? { timings: e.timings } : {}), ...(e.model ? { model: e.model } : {}) }),
+      (e) => {
+        if (e.state === 'completed' && e.timings) Object.assign(stepTimings, e.timings);
+        void deps.runs.updateStep(runId, e.index, e.state === 'active'
+          ? { state: 'active', attempts: attempt.number, startedAt: new Date().toISOString() }
+          : { state: 'completed', progress: 100, finishedAt: new Date().toISOString(), ...(e.durationMs !== undefined ? { durationMs: e.durationMs } : {}), ...(e.timings ? { timings: e.timings } : {}), ...(e.model ? { model: e.model } : {}) });
+      },
     );
+    clock.lap('stepsMs');
     const publishIndex = stepNames.length - 1;
     const started = Date.now();
     await deps.runs.updateStep(runId, publishIndex, { state: 'active', attempts: attempt.number, startedAt: new Date().toISOString() });
+    // The renditions' bytes came back with the result: publish copies them without reading them back.
+    const publishStorage = timedStorage(deps.publish.storage, { known: ran.renditions });
     const published = await processPublish(
-      { getChildrenValues: async <T>() => ({ render } as unknown as Record<string, T>) },
+      { getChildrenValues: async <T>() => ({ render: ran.result } as unknown as Record<string, T>) },
       { tenantId: data.tenantId, assetId: resolved.assetId, runId, stepIndex: publishIndex, source: resolved.source, sku: item.sku },
-      deps.publish,
+      { ...deps.publish, storage: publishStorage.storage },
     );
-    await deps.runs.updateStep(runId, publishIndex, { state: 'completed', progress: 100, finishedAt: new Date().toISOString(), durationMs: Date.now() - started });
+    const publishStorageMs = publishStorage.timings();
+    await deps.runs.updateStep(runId, publishIndex, {
+      state: 'completed', progress: 100, finishedAt: new Date().toISOString(), durationMs: Date.now() - started,
+      timings: { storageReadMs: publishStorageMs.readMs, storageWriteMs: publishStorageMs.writeMs, storageListMs: publishStorageMs.listMs },
+    });
+    clock.lap('publishMs');
     const moved = await store.transition(data.batchId, data.line, ['active'], 'completed', {
       result: { runId, assetId: resolved.assetId, manifestUrl: deps.publish.urlFor(published.manifestKey), urls: published.stableUrls },
     });
     await finish(deps, data, moved);
+    clock.lap('finishMs');
+    deps.logger.info({
+      batchId: data.batchId, line: data.line, runId, attempt: attempt.number,
+      timings: { ...clock.laps, childWaitMs: ran.childWaitMs, childStartMs: ran.childStartMs, ...stepTimings, ...prefixed('publish', publishStorageMs) },
+      durationMs: clock.total(),
+    }, 'catalog item completed');
     return 'completed';
   } catch (err) {
     if (!isPermanent(err) && !attempt.last) throw toJobError(err);
@@ -114,6 +136,28 @@ export async function processBatchItem(
     return 'failed';
   }
 }
+
+/**
+ * Where an item's time went, lap by lap (`recordsMs` from the start to the first lap: the batch
+ * records read and the item marked active), for the 'catalog item completed' log line.
+ */
+function itemClock(begun: number) {
+  let last = begun;
+  const laps: Record<string, number> = { recordsMs: Math.round(performance.now() - begun) };
+  last = performance.now();
+  return {
+    laps,
+    lap(name: string) {
+      const now = performance.now();
+      laps[name] = Math.round(now - last);
+      last = now;
+    },
+    total: () => Math.round(performance.now() - begun),
+  };
+}
+
+const prefixed = (prefix: string, timings: object): Record<string, number> =>
+  Object.fromEntries(Object.entries(timings).map(([k, v]) => [`${prefix}${k[0]!.toUpperCase()}${k.slice(1)}`, v as number]));
 
 /** After an item ends: the batch's completion exactly once, or a (throttled) progress event. */
 async function finish(deps: BatchItemDeps, data: BatchItemJobData, moved: { moved: boolean; waiting: number; active: number }) {

@@ -5,10 +5,12 @@
 import { setPriority } from 'node:os';
 import { AppError } from '../../lib/errors.js';
 import { restrictImageLoaders } from '../../lib/image-policy.js';
+import type { RenderResult } from '../catalogue.js';
 import { loadBatchConfig } from './config.js';
 import { runStepsInline, type InlineStepsTask } from '../inline-steps.js';
 import { childStepDeps } from '../jobs/deps.js';
-import type { StepChildReply, StepChildRequest } from './step-pool.js';
+import { MAX_RETURNED_BYTES, type StepChildReply, type StepChildRequest } from './step-pool.js';
+import { timedStorage } from './timed-storage.js';
 
 // A process may lower its own priority without privileges (BATCH_CPU_NICE, 19 by default).
 try {
@@ -22,10 +24,36 @@ const { steps: deps } = childStepDeps(process.env, 'batch-child');
 
 const send = (reply: StepChildReply) => process.send?.(reply);
 
+/** The rendition bytes publish will copy to the stable URLs, when they fit the budget. */
+function renditionBytes(result: RenderResult, written: Map<string, Buffer>): Array<[string, Uint8Array]> {
+  const out: Array<[string, Uint8Array]> = [];
+  let total = 0;
+  for (const set of [result, ...(result.channels ?? [])]) {
+    for (const r of set.renditions) {
+      const bytes = written.get(r.key);
+      // A set already written earlier was not re-encoded: publish reads it from the bucket.
+      if (!bytes) continue;
+      total += bytes.length;
+      if (total > MAX_RETURNED_BYTES) return [];
+      out.push([r.key, bytes]);
+    }
+  }
+  return out;
+}
+
 process.on('message', (message: StepChildRequest) => {
   const { id, task } = message;
-  runStepsInline(task as InlineStepsTask, deps, (event) => send({ id, event }))
-    .then((result) => send({ id, result }))
+  // Render's storage calls are timed (the item's breakdown) and its writes kept for publish.
+  const timed = timedStorage(deps.render.storage, { keepWrites: true });
+  const taskDeps = { ...deps, render: { ...deps.render, storage: timed.storage } };
+  runStepsInline(task as InlineStepsTask, taskDeps, (event) => {
+    if (event.state === 'completed' && event.name === 'render') {
+      const { readMs, writeMs } = timed.timings();
+      event = { ...event, timings: { ...event.timings, storageReadMs: readMs, storageWriteMs: writeMs } };
+    }
+    send({ id, event });
+  })
+    .then((result) => send({ id, result, renditions: renditionBytes(result, timed.written) }))
     .catch((err: unknown) => {
       const error = err instanceof AppError
         ? { status: err.status, code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) }

@@ -13,21 +13,40 @@ export interface StepChildRequest {
 }
 export type StepChildReply =
   | { id: number; event: InlineStepEvent }
-  | { id: number; result: RenderResult }
+  | { id: number; result: RenderResult; renditions: Array<[string, Uint8Array]> }
   | { id: number; error: { status?: number; code?: ErrorCode; message: string; details?: Record<string, unknown> } };
+
+/**
+ * Most rendition bytes a child hands back with its result (structured clone over IPC, one copy);
+ * a larger set (a very wide default set of a huge photo) is read back from storage by publish.
+ */
+export const MAX_RETURNED_BYTES = 32 * 1024 * 1024;
+
+/** What a child's steps produced, and what running them cost beyond the steps themselves. */
+export interface StepPoolOutcome {
+  result: RenderResult;
+  /** The bytes of the renditions the steps wrote, by key: publish copies them without reading them back. */
+  renditions: Map<string, Uint8Array>;
+  /** Time the task waited for a free child. */
+  childWaitMs: number;
+  /** Time a child started for this task took to load and take it (0 for a warm child). */
+  childStartMs: number;
+}
 
 /** Runs catalog items' steps in low-priority children (workers/batches/step-child.ts). */
 export interface StepPool {
-  run(task: InlineStepsTask, onEvent?: (event: InlineStepEvent) => void): Promise<RenderResult>;
+  run(task: InlineStepsTask, onEvent?: (event: InlineStepEvent) => void): Promise<StepPoolOutcome>;
   /** Stop (SIGSTOP) or continue (SIGCONT) every child: see workers/batches/yield-governor.ts. */
   setFrozen(frozen: boolean): void;
   close(): Promise<void>;
 }
 
 interface Pending {
-  resolve: (r: RenderResult) => void;
+  resolve: (r: Pick<StepPoolOutcome, 'result' | 'renditions'>) => void;
   reject: (e: Error) => void;
   onEvent: (event: InlineStepEvent) => void;
+  /** Set when the task's child was started for it: from the fork to its first word. */
+  childStartMs?: number;
 }
 
 const HERE = fileURLToPath(import.meta.url);
@@ -43,6 +62,8 @@ export function createStepPool(size: number, env: Env): StepPool {
   const waiters: Array<(child: ChildProcess) => void> = [];
   const pending = new Map<number, Pending>();
   const owner = new Map<ChildProcess, number>();
+  /** Children that have not spoken yet, and when each was forked. */
+  const starting = new Map<ChildProcess, number>();
   let nextId = 1;
   let closed = false;
   let frozen = false;
@@ -55,21 +76,30 @@ export function createStepPool(size: number, env: Env): StepPool {
       env: env as NodeJS.ProcessEnv,
       execArgv: forkExecArgv(HERE),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // Structured clone: rendition bytes cross as one binary copy, not as JSON arrays of numbers.
+      serialization: 'advanced',
     });
     all.add(child);
+    starting.set(child, performance.now());
     if (frozen) child.kill('SIGSTOP');
     child.on('message', (reply: StepChildReply) => {
       const p = pending.get(reply.id);
       if (!p) return;
+      const forkedAt = starting.get(child);
+      if (forkedAt !== undefined) {
+        starting.delete(child);
+        p.childStartMs = Math.round(performance.now() - forkedAt);
+      }
       if ('event' in reply) return p.onEvent(reply.event);
       pending.delete(reply.id);
       owner.delete(child);
       release(child);
-      if ('result' in reply) p.resolve(reply.result);
+      if ('result' in reply) p.resolve({ result: reply.result, renditions: new Map(reply.renditions) });
       else p.reject(reply.error.code ? new AppError(reply.error.code, reply.error.message, reply.error.details, { status: reply.error.status }) : new Error(reply.error.message));
     });
     child.on('exit', (code, sig) => {
       all.delete(child);
+      starting.delete(child);
       const i = idle.indexOf(child);
       if (i >= 0) idle.splice(i, 1);
       const id = owner.get(child);
@@ -100,13 +130,18 @@ export function createStepPool(size: number, env: Env): StepPool {
   return {
     async run(task, onEvent = () => undefined) {
       if (closed) throw new Error('the catalog step pool is closed');
+      const asked = performance.now();
       const child = await acquire();
+      const childWaitMs = Math.round(performance.now() - asked);
       const id = nextId++;
-      return new Promise<RenderResult>((resolve, reject) => {
-        pending.set(id, { resolve, reject, onEvent });
+      const entry: Pending = { resolve: () => undefined, reject: () => undefined, onEvent };
+      const outcome = await new Promise<Pick<StepPoolOutcome, 'result' | 'renditions'>>((resolve, reject) => {
+        Object.assign(entry, { resolve, reject });
+        pending.set(id, entry);
         owner.set(child, id);
         child.send({ id, task } satisfies StepChildRequest);
       });
+      return { ...outcome, childWaitMs, childStartMs: entry.childStartMs ?? 0 };
     },
     setFrozen(value) {
       if (value === frozen || closed) return;
