@@ -3,6 +3,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { UnrecoverableError } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyWebhook } from '../../client/src/webhooks.js';
 import { createLogger } from '../../lib/logger.js';
 import { loopbackOnlyNetwork } from '../../lib/testing/loopback-network.js';
 import { deleteKeys, REDIS_URL } from '../../test/harness.js';
@@ -85,6 +86,9 @@ describe('processDelivery', () => {
     // The id is signed: the same body and timestamp under another id does not verify.
     expect(() => new Webhook(secret).verify(last.body, { ...headersOf(last.headers), 'webhook-id': 'evt_other' })).toThrow(/No matching signature/);
     expect(() => new Webhook(newWebhookSecret()).verify(last.body, headersOf(last.headers))).toThrow(/No matching signature/);
+    // The verifier the typed client ships reads the same signatures.
+    expect(verifyWebhook(secret, last.headers, last.body)).toBe(true);
+    expect(verifyWebhook(secret, { ...last.headers, 'webhook-signature': String(last.headers['webhook-signature']).split(' ')[0] }, last.body)).toBe(true);
     // An older receiver, running the code docs/webhooks.md shows, verifies the same delivery.
     expect(verifyLegacy(secret, last.headers, last.body)).toBe(true);
     expect(verifyLegacy(secret, last.headers, last.body.replace('run_1', 'run_2'))).toBe(false);
@@ -106,6 +110,7 @@ describe('processDelivery', () => {
     expect(reEncoded).toBe(standardSecret(old));
     expect(new Webhook(reEncoded).verify(last.body, headersOf(last.headers))).toEqual(JSON.parse(last.body));
     expect(verifyLegacy(old, last.headers, last.body)).toBe(true);
+    expect(verifyWebhook(old, { ...last.headers, 'webhook-signature': String(last.headers['webhook-signature']).split(' ')[0] }, last.body)).toBe(true);
   });
 
   it('sends the standard signature alone once WEBHOOK_LEGACY_SIGNATURE is off: the library verifies, the legacy code no longer does', async () => {
