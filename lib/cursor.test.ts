@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { decodeCursor, encodeCursor, fillPage, MAX_CURSOR_LENGTH } from './cursor.js';
+import { decodeCursor, encodeCursor, fillPage, MAX_CURSOR_LENGTH, pageOfSorted } from './cursor.js';
 import { AppError } from './errors.js';
 
 const position = z.object({ at: z.number().int(), id: z.string() }).strict();
@@ -52,5 +52,21 @@ describe('fillPage', () => {
   it('reads past entries whose item is gone to fill the page', async () => {
     expect(await fillPage({ limit: 2, after: undefined, ...index(8, [0, 1, 2, 4]) })).toEqual({ items: ['item-3', 'item-5'], next: 5 });
     expect(await fillPage({ limit: 2, after: undefined, ...index(4, [1, 2, 3]) })).toEqual({ items: ['item-0'] });
+  });
+});
+
+describe('pageOfSorted', () => {
+  const key = (s: string) => s;
+
+  it('walks a list read whole in key order, the last page without `next`', () => {
+    const items = ['d', 'a', 'c', 'b', 'e'];
+    expect(pageOfSorted(items, key, undefined, 2)).toEqual({ items: ['a', 'b'], next: 'b' });
+    expect(pageOfSorted(items, key, 'b', 2)).toEqual({ items: ['c', 'd'], next: 'd' });
+    expect(pageOfSorted(items, key, 'd', 2)).toEqual({ items: ['e'] });
+  });
+
+  it('goes on after the position even when its item is gone, and sorts in code-unit order', () => {
+    expect(pageOfSorted(['a', 'c', 'd'], key, 'b', 5)).toEqual({ items: ['c', 'd'] });
+    expect(pageOfSorted(['b', 'B', 'a-1', 'a1'], key, undefined, 5).items).toEqual(['B', 'a-1', 'a1', 'b']);
   });
 });

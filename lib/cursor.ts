@@ -81,3 +81,17 @@ export async function fillPage<T, P>(input: {
     ...(found.length > input.limit ? { next: page[page.length - 1]!.position } : {}),
   };
 }
+
+/**
+ * One page of a short list read whole (a tenant's webhooks, templates, API keys), ordered by
+ * `keyOf` ascending in code-unit order: the items whose key follows `after`. The key must be
+ * unique (an id, or a time and an id), so an item added or removed during a walk moves no other.
+ */
+export function pageOfSorted<T>(items: readonly T[], keyOf: (item: T) => string, after: string | undefined, limit: number): Page<T, string> {
+  const ahead = items
+    .map((item) => ({ item, key: keyOf(item) }))
+    .filter((e) => after === undefined || e.key > after)
+    .sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
+  const page = ahead.slice(0, limit);
+  return { items: page.map((e) => e.item), ...(ahead.length > limit ? { next: page[page.length - 1]!.key } : {}) };
+}

@@ -2,10 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { isValidId } from '../../cdn/keys.js';
+import { decodeCursor, encodeCursor, pageOfSorted } from '../../lib/cursor.js';
 import { notFound } from '../../lib/errors.js';
 import { takedownTenant } from '../../workers/takedown.js';
 import { requireAdmin } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
+import { nextCursorField, pageQuery } from '../pagination.js';
 import { errorBodySchema, idParams } from '../schemas.js';
 
 const tenantSchema = z.object({ id: z.string(), name: z.string(), createdAt: z.string() });
@@ -16,6 +18,8 @@ const issuedKeySchema = z.object({
 });
 const keySchema = z.object({ keyId: z.string(), tenantId: z.string(), createdAt: z.string(), hint: z.string().optional() });
 const keyParams = z.object({ id: z.string().min(1).max(128), keyId: z.string().min(1).max(64) });
+/** A cursor's position in a tenant's key list: the last key's creation time and id. */
+const keyPosition = z.string().max(200).regex(/^[^|]+\|[^|]+$/);
 const errors = { 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 404: errorBodySchema };
 
 export function tenantRoutes(app: FastifyInstance, deps: ApiDeps): void {
@@ -47,8 +51,20 @@ export function tenantRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   r.get('/v1/tenants/:id/keys', {
     preHandler: admin,
-    schema: { summary: "List a tenant's API keys (ids and hints only; admin key only)", params: idParams, response: { 200: z.object({ keys: z.array(keySchema) }), ...errors } },
-    handler: async (request) => ({ keys: await deps.tenants.listKeys(request.params.id) }),
+    schema: {
+      summary: "List a tenant's API keys (ids and hints only; admin key only), oldest first",
+      description: 'Pages by cursor: pass `next_cursor` back as `cursor` until it is null.',
+      params: idParams,
+      querystring: pageQuery,
+      response: { 200: z.object({ keys: z.array(keySchema), next_cursor: nextCursorField }), ...errors },
+    },
+    handler: async (request) => {
+      const tenantId = request.params.id;
+      const { limit, cursor } = request.query;
+      const after = cursor === undefined ? undefined : decodeCursor(cursor, 'keys', tenantId, keyPosition);
+      const page = pageOfSorted(await deps.tenants.listKeys(tenantId), (k) => `${k.createdAt}|${k.keyId}`, after, limit);
+      return { keys: page.items, next_cursor: page.next ? encodeCursor('keys', tenantId, page.next) : null };
+    },
   });
 
   r.post('/v1/tenants/:id/keys/:keyId/rotate', {

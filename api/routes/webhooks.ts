@@ -46,7 +46,7 @@ const webhookParams = z.object({ id: z.string().regex(/^whk_[0-9a-f]{32}$/) });
 const deliveryParams = z.object({ id: z.string().regex(/^dlv_[0-9a-f]{32}$/) });
 
 /** Cursor positions: a subscription's creation time and id; a delivery's id (its place in the log). */
-const subscriptionPosition = z.object({ createdAt: z.string().max(40), id: webhookParams.shape.id }).strict();
+const subscriptionPosition = z.string().regex(/^[0-9T:.Z-]{1,40}\|whk_[0-9a-f]{32}$/);
 const deliveryPosition = deliveryParams.shape.id;
 
 const publicWebhook = ({ secret: _s, tenantId: _t, ...rest }: WebhookSubscription) => rest;

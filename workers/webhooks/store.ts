@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { fillPage, type Page } from '../../lib/cursor.js';
+import { fillPage, pageOfSorted, type Page } from '../../lib/cursor.js';
 import type { RedisConnection } from '../../lib/redis.js';
 import type { DeliveryAttempt, DeliveryRecord, WebhookEventType, WebhookSubscription } from './types.js';
 
@@ -66,16 +66,12 @@ export class WebhookStore {
     return raws
       .filter((r): r is string => r !== null)
       .map((r) => JSON.parse(r) as WebhookSubscription)
-      .sort((a, b) => byAge(a, b));
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 
-  /** One page of the tenant's subscriptions, oldest first (creation time, then id). */
-  async page(tenantId: string, after: SubscriptionPosition | undefined, limit: number): Promise<Page<WebhookSubscription, SubscriptionPosition>> {
-    const all = await this.list(tenantId);
-    const ahead = after ? all.filter((s) => byAge(s, after) > 0) : all;
-    const items = ahead.slice(0, limit);
-    const last = items[items.length - 1];
-    return { items, ...(ahead.length > limit && last ? { next: { createdAt: last.createdAt, id: last.id } } : {}) };
+  /** One page of the tenant's subscriptions, oldest first (creation time, then id); `after`: {@link subscriptionOrderKey}. */
+  async page(tenantId: string, after: string | undefined, limit: number): Promise<Page<WebhookSubscription, string>> {
+    return pageOfSorted(await this.list(tenantId), subscriptionOrderKey, after, limit);
   }
 
   /** The tenant's subscriptions to one event type. */
@@ -143,11 +139,5 @@ export class WebhookStore {
   }
 }
 
-/** Where a walk through a tenant's subscriptions stands: the last one's creation time and id. */
-export interface SubscriptionPosition {
-  createdAt: string;
-  id: string;
-}
-
-const byAge = (a: SubscriptionPosition, b: SubscriptionPosition) =>
-  a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+/** Where a subscription stands in the tenant's list: its creation time, then its id. */
+const subscriptionOrderKey = (s: Pick<WebhookSubscription, 'createdAt' | 'id'>) => `${s.createdAt}|${s.id}`;
