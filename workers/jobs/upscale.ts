@@ -15,7 +15,7 @@ const step: InferenceStep<UpscaleOptions> = {
     upscale(image, session, { ...options, maxOutputPixels }, (done, total) => onProgress(done / total), signal),
 };
 
-/** Enlarge the image (ESRGAN converted to ONNX): the inference queue. */
+/** Enlarge the image (Real-ESRGAN from ncnn, or UpscalerJS ESRGAN from Keras, converted to ONNX): the inference queue. */
 export const upscaleJob = defineJob({
   name: 'upscale',
   queue: 'inference',

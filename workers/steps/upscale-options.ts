@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../../lib/errors.js';
 import { UPSCALE_FAMILIES, UPSCALE_MODELS, UPSCALE_PACKAGES, type UpscaleFamily } from '../../models/esrgan.js';
+import { REALESRGAN_MODELS, REALESRGAN_NAMES, type RealEsrganName } from '../../models/realesrgan.js';
 import type { ModelSpec } from '../../models/spec.js';
 
 // Kept apart from the step so that recipe validation (in the API) does not load ONNX Runtime.
@@ -8,35 +9,61 @@ import type { ModelSpec } from '../../models/spec.js';
 /** Factors the shipped models cover. */
 export const UPSCALE_FACTORS = [2, 3, 4, 8] as const;
 
-/**
- * Defaults, measured on a 2-core machine. Model: `medium` gains ~0.2–0.4 dB over `slim` (×2, vs
- * the original of a shrunk photo) for about twice the time; `thick` adds up to 0.8 dB more for
- * ~10× `medium`'s time, too slow for a default on CPU. Tiles: ONNX Runtime's time per pixel falls
- * up to ~200-pixel tiles and is flat beyond, and tiles are shrunk to fit the image (see
- * `balancedTile`), so 256 is a cap rather than a size. Overlap: 16 input pixels keep tiled output
- * within 1–2 levels of an untiled run for slim, medium and thick.
- */
-export const UPSCALE_DEFAULTS = { model: 'medium', tileSize: 256, overlap: 16, maxOutputPixels: 64_000_000 } as const;
+/** Every model a recipe can name: the UpscalerJS families and the Real-ESRGAN models. */
+export const UPSCALE_MODEL_NAMES = [...REALESRGAN_NAMES, ...UPSCALE_FAMILIES] as const;
+export type UpscaleModelName = UpscaleFamily | RealEsrganName;
 
-/** Upscale options as a recipe gives them. Strict: an unknown key is a bad recipe, not ignored. */
-export const upscaleOptionsSchema = z.strictObject({
+/** Factors a Real-ESRGAN model serves: ×4 itself, ×2 and ×3 as ×4 then a lanczos3 downscale (as Upscayl does). */
+const REALESRGAN_FACTORS: readonly number[] = [2, 3, 4];
+
+/**
+ * Defaults, measured on a 2-core machine (BENCHMARKS.md, upscaling). Model: `realesrgan-x4fast`,
+ * the best output a CPU gives at a reasonable speed (~0.4 s for 96×96 → 384×384, faster than
+ * esrgan `medium`, and visibly sharper than it or lanczos3); ×8, which no Real-ESRGAN model ships,
+ * falls back to `medium`. `realesrgan-x4plus` is ~15× x4fast's compute: for GPU workers. Tiles:
+ * ONNX Runtime's time per pixel falls up to ~200-pixel tiles and is flat beyond, and tiles are
+ * shrunk to fit the image (see `balancedTile`), so 256 is a cap rather than a size. Overlap: 16
+ * input pixels keep tiled output within 1–2 levels of an untiled run.
+ */
+export const UPSCALE_DEFAULTS = { model: 'realesrgan-x4fast', modelAtX8: 'medium', tileSize: 256, overlap: 16, maxOutputPixels: 64_000_000 } as const;
+
+const optionsObject = z.strictObject({
   factor: z.literal(UPSCALE_FACTORS),
-  model: z.enum(UPSCALE_FAMILIES).default(UPSCALE_DEFAULTS.model),
+  model: z.enum(UPSCALE_MODEL_NAMES).describe(
+    `Model: realesrgan-x4fast (default; ×2–×4), realesrgan-x4plus (best, ~15× slower: GPU workers), or the UpscalerJS ESRGAN families slim, medium, thick (×2, ×3, ×4, ×8; the default at ×8 is ${UPSCALE_DEFAULTS.modelAtX8}). Real-ESRGAN makes ×2 and ×3 as ×4 then a lanczos3 downscale.`,
+  ),
   /** Largest tile edge in input pixels; smaller tiles use less memory, larger ones waste less on overlap. */
   tileSize: z.number().int().min(32).max(1024).default(UPSCALE_DEFAULTS.tileSize),
   /** Input pixels shared by neighbouring tiles, blended across to hide seams. At most half a tile. */
   overlap: z.number().int().min(0).max(256).default(UPSCALE_DEFAULTS.overlap),
 }).refine((o) => o.overlap * 2 <= o.tileSize, { message: 'overlap must be at most half of tileSize', path: ['overlap'] });
 
+/**
+ * Upscale options as a recipe gives them. Strict: an unknown key is a bad recipe, not ignored.
+ * The default model depends on the factor (no Real-ESRGAN model makes ×8), so it is filled before
+ * the object is checked rather than by a zod default.
+ */
+export const upscaleOptionsSchema = z.preprocess(
+  (o) => (isRecord(o) && o.model === undefined ? { ...o, model: o.factor === 8 ? UPSCALE_DEFAULTS.modelAtX8 : UPSCALE_DEFAULTS.model } : o),
+  optionsObject,
+);
+
+const isRecord = (o: unknown): o is Record<string, unknown> => typeof o === 'object' && o !== null && !Array.isArray(o);
+
 /** Options of the upscale step: the recipe's, plus the operator's output-size limit. */
-export type UpscaleOptions = z.output<typeof upscaleOptionsSchema> & {
+export type UpscaleOptions = z.output<typeof optionsObject> & {
   /** Largest output (width × height) accepted; larger requests fail with IMAGE_TOO_LARGE before any inference. */
   maxOutputPixels?: number;
 };
 
-/** The model spec of a family at a factor; throws when that combination is not shipped. */
-export function pickUpscaleModel(factor: number, model: UpscaleFamily): ModelSpec {
-  const pkg = UPSCALE_PACKAGES[model];
+/** The model spec for a model name at a factor; throws when that combination is not shipped. */
+export function pickUpscaleModel(factor: number, model: UpscaleModelName): ModelSpec {
+  const realEsrgan = REALESRGAN_MODELS.find((m) => m.name === model);
+  if (realEsrgan) {
+    if (REALESRGAN_FACTORS.includes(factor)) return realEsrgan;
+    throw new AppError('INVALID_RECIPE', `No ${model} upscaling for ×${factor} (it makes ×${REALESRGAN_FACTORS.join(', ×')})`, { factor, model });
+  }
+  const pkg = UPSCALE_PACKAGES[model as UpscaleFamily];
   const spec = UPSCALE_MODELS.find((m) => m.source.package === pkg && m.scale === factor);
   if (!spec) {
     const have = UPSCALE_MODELS.filter((m) => m.source.package === pkg).map((m) => `×${m.scale}`);

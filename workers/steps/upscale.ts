@@ -5,12 +5,13 @@ import { axisWeights, BlendBuffer, planTiles } from './tiling.js';
 import { UPSCALE_DEFAULTS, type UpscaleOptions } from './upscale-options.js';
 import type { DecodedImage } from './types.js';
 
-
 /**
- * Upscale an image by the session model's factor: RGB through the model tile by tile (overlapping
- * tiles, feathered blend), alpha (if any) resized separately with lanczos3, since the models only
- * know RGB. Checks the output size before any work, reports progress after each tile and checks
- * `signal` between tiles.
+ * Upscale an image by `options.factor`: RGB through the model tile by tile (overlapping tiles,
+ * feathered blend), alpha (if any) resized separately with lanczos3, since the models only know
+ * RGB. A model whose own factor is larger (Real-ESRGAN is ×4 only) runs at its factor and the RGB
+ * is then brought down to the asked size with lanczos3, as Upscayl does: its ×4 intermediate is
+ * 16/factor² times the output's pixels (4× at ×2), 3 bytes each. Checks the output size before
+ * any work, reports progress after each tile and checks `signal` between tiles.
  */
 export async function upscale(
   image: DecodedImage,
@@ -20,7 +21,8 @@ export async function upscale(
   signal?: AbortSignal,
 ): Promise<DecodedImage> {
   const scale = options.factor;
-  if (session.spec.scale !== scale) throw new Error(`upscale: session ${session.spec.name} is ×${session.spec.scale}, options ask for ×${scale}`);
+  const native = session.spec.scale ?? scale;
+  if (native < scale) throw new Error(`upscale: session ${session.spec.name} is ×${native}, options ask for ×${scale}`);
   const outWidth = image.width * scale;
   const outHeight = image.height * scale;
   const maxOutputPixels = options.maxOutputPixels ?? UPSCALE_DEFAULTS.maxOutputPixels;
@@ -34,10 +36,35 @@ export async function upscale(
   signal?.throwIfAborted();
 
   const channels = image.channels;
-  const out = Buffer.alloc(outWidth * outHeight * channels);
+  let out: Buffer;
+  if (native === scale) {
+    out = Buffer.alloc(outWidth * outHeight * channels);
+    await runTiles(image, session, options, out, channels, onProgress, signal);
+  } else {
+    const rgb = Buffer.alloc(image.width * native * image.height * native * 3);
+    await runTiles(image, session, options, rgb, 3, onProgress, signal);
+    out = await downscaleRgb(rgb, image.width * native, image.height * native, outWidth, outHeight, channels);
+  }
+  if (channels === 4) await upscaleAlpha(image, out, outWidth, outHeight);
+  return { data: out, width: outWidth, height: outHeight, channels, hasAlpha: image.hasAlpha };
+}
+
+/** The model over every tile at its own factor, blended into `out` (`outChannels` per pixel; RGB written). */
+async function runTiles(
+  image: DecodedImage,
+  session: ModelSession,
+  options: UpscaleOptions,
+  out: Buffer,
+  outChannels: number,
+  onProgress?: (done: number, total: number) => void,
+  signal?: AbortSignal,
+): Promise<void> {
+  const scale = session.spec.scale ?? options.factor;
+  const outWidth = image.width * scale;
+  const outHeight = image.height * scale;
   const tiles = planTiles(image.width, image.height, options.tileSize, options.overlap);
   const { width: tw, height: th } = tiles[0]!;
-  const blend = new BlendBuffer(out, outWidth, outHeight, channels, th * scale);
+  const blend = new BlendBuffer(out, outWidth, outHeight, outChannels, th * scale);
   const toModel = affine(session.spec.input.normalisation, 'in');
   const fromModel = affine(session.spec.output.normalisation, 'out');
   // One input buffer for every tile: all tiles have the same size.
@@ -59,9 +86,15 @@ export async function upscale(
     onProgress?.(++done, tiles.length);
   }
   blend.flushUntil(outHeight);
+}
 
-  if (channels === 4) await upscaleAlpha(image, out, outWidth, outHeight);
-  return { data: out, width: outWidth, height: outHeight, channels, hasAlpha: image.hasAlpha };
+/** RGB at the model's size down to the output's with lanczos3, into a buffer of `channels` per pixel. */
+async function downscaleRgb(rgb: Buffer, width: number, height: number, outWidth: number, outHeight: number, channels: number): Promise<Buffer> {
+  const small = await sharp(rgb, { raw: { width, height, channels: 3 } }).resize(outWidth, outHeight, { kernel: 'lanczos3', fit: 'fill' }).raw().toBuffer();
+  if (channels === 3) return small;
+  const out = Buffer.alloc(outWidth * outHeight * channels);
+  for (let p = 0, s = 0, d = 0; p < outWidth * outHeight; p++, s += 3, d += channels) small.copy(out, d, s, s + 3);
+  return out;
 }
 
 const mp = (pixels: number) => (pixels / 1e6).toFixed(1);
