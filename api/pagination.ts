@@ -3,15 +3,17 @@ import { MAX_CURSOR_LENGTH } from '../lib/cursor.js';
 
 /**
  * The query and the response field every list shares (`GET /v1/assets`, `/v1/batches`,
- * `/v1/webhooks`, `/v1/webhooks/:id/deliveries`): `limit` items per page, `cursor` from the
- * previous page's `next_cursor`, which is null on the last page.
+ * `/v1/webhooks`, `/v1/webhooks/:id/deliveries`, `/v1/templates`, `/v1/tenants/:id/keys`):
+ * `limit` items per page, `cursor` from the previous page's `next_cursor`, which is null on the
+ * last page.
  */
 
 /** Items on a page when the client names no `limit`. */
 export const DEFAULT_PAGE_LIMIT = 100;
 /**
  * Most items on one page: each item costs a record read (an object-storage GET for assets, a
- * few Redis reads for a batch's status), so one request stays bounded; more is a 400.
+ * few Redis reads for a batch's status), so one request stays bounded. More is refused as a
+ * schema failure, never quietly cut down.
  */
 export const MAX_PAGE_LIMIT = 200;
 
