@@ -97,6 +97,24 @@ export function describeStorageConformance(
       expect(await collect(storage().list(key))).toEqual([]);
     });
 
+    it('round-trips a stream larger than an S3 multipart part, and stores nothing when one fails past a part', async () => {
+      // 12 MiB in 64 KiB reads: three 5 MiB parts on S3 (cdn/s3-storage.ts), one file on disk.
+      const key = `${prefix()}large.bin`;
+      const parts = Array.from({ length: 12 * 16 }, () => randomBytes(64 * 1024));
+      await storage().put(key, Readable.from(parts), { contentType: 'application/octet-stream' });
+      expect((await storage().get(key))?.equals(Buffer.concat(parts))).toBe(true);
+      expect((await storage().head(key))?.size).toBe(12 << 20);
+
+      const failedKey = `${prefix()}large-failed.bin`;
+      const failure = new AppError('UPLOAD_TOO_LARGE', 'too big');
+      async function* failing() {
+        yield* parts.slice(0, 7 * 16);
+        throw failure;
+      }
+      await expect(storage().put(failedKey, Readable.from(failing()), { contentType: 'application/octet-stream' })).rejects.toBe(failure);
+      expect(await storage().head(failedKey)).toBeUndefined();
+    });
+
     it('round-trips an empty object', async () => {
       const key = `${prefix()}empty`;
       await storage().put(key, Buffer.alloc(0), { contentType: 'application/octet-stream' });
