@@ -4,16 +4,17 @@
  * line per item ({ sku, state, manifestUrl }) from its results.
  *
  *   PIPELINE_URL=… PIPELINE_API_KEY=… npx tsx examples/rerender-catalog.ts products.csv \
- *     [--sku-column "Variant SKU"] [--image-column "Image Src"] [--template studio-white]
+ *     [--sku-column "Variant SKU"] [--image-column "Image Src"] [--template studio-white | --recipe recipe.json]
  *
  * Columns default to the first found of `sku`, `Variant SKU`, `SKU` and `image`, `Image Src`,
  * `image_url`. Rows without both are skipped (a Shopify export lists extra images on rows of their
  * own). Quoted fields may hold commas and quotes, not line breaks.
  */
 import { createReadStream, realpathSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { createPipelineClient, type BatchResultLine, type CatalogItem, type PipelineClient } from '../client/src/index.js';
+import { createPipelineClient, type BatchResultLine, type CatalogItem, type PipelineClient, type Recipe } from '../client/src/index.js';
 
 const SKU_COLUMNS = ['sku', 'Variant SKU', 'SKU'];
 const IMAGE_COLUMNS = ['image', 'Image Src', 'image_url'];
@@ -34,7 +35,7 @@ export function csvFields(line: string): string[] {
   return fields;
 }
 
-export interface RerenderOptions { skuColumn?: string; imageColumn?: string; template?: string }
+export interface RerenderOptions { skuColumn?: string; imageColumn?: string; template?: string; recipe?: Recipe }
 
 /** Catalog items from the export, read a line at a time. */
 export async function* itemsFromExport(file: string, options: RerenderOptions = {}): AsyncGenerator<CatalogItem> {
@@ -49,7 +50,7 @@ export async function* itemsFromExport(file: string, options: RerenderOptions = 
       continue;
     }
     const [s, src] = [fields[sku]?.trim(), fields[image]?.trim()];
-    if (s && src) yield { sku: s, source: src, ...(options.template ? { template: options.template } : {}) };
+    if (s && src) yield { sku: s, source: src, ...(options.template ? { template: options.template } : {}), ...(options.recipe ? { recipe: options.recipe } : {}) };
   }
 }
 
@@ -64,7 +65,7 @@ export async function rerenderCatalog(client: PipelineClient, file: string, opti
 async function main() {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { 'sku-column': { type: 'string' }, 'image-column': { type: 'string' }, template: { type: 'string' } },
+    options: { 'sku-column': { type: 'string' }, 'image-column': { type: 'string' }, template: { type: 'string' }, recipe: { type: 'string' } },
   });
   const { PIPELINE_URL, PIPELINE_API_KEY } = process.env;
   if (!positionals[0] || !PIPELINE_URL || !PIPELINE_API_KEY) throw new Error('usage: PIPELINE_URL=… PIPELINE_API_KEY=… rerender-catalog.ts <export.csv> [--template id]');
@@ -73,6 +74,7 @@ async function main() {
     ...(values['sku-column'] ? { skuColumn: values['sku-column'] } : {}),
     ...(values['image-column'] ? { imageColumn: values['image-column'] } : {}),
     ...(values.template ? { template: values.template } : {}),
+    ...(values.recipe ? { recipe: JSON.parse(await readFile(values.recipe, 'utf8')) as Recipe } : {}),
   });
   for (const l of lines) process.stdout.write(`${JSON.stringify({ line: l.line, sku: l.sku, state: l.state, manifestUrl: l.manifestUrl, error: l.error })}\n`);
   if (lines.some((l) => l.state !== 'completed')) process.exitCode = 1;

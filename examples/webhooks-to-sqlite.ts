@@ -47,14 +47,14 @@ async function apply(db: DatabaseSync, client: PipelineClient, event: { type: st
 
 /** The receiver: verify, de-duplicate by webhook-id, apply, answer. */
 export function startReceiver(options: { db: DatabaseSync; client: PipelineClient; secret: string; port?: number; host?: string }): Promise<Server> {
-  const { db, client, secret } = options;
+  const { db, client } = options;
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       void (async () => {
         try {
-          const event = parseWebhook(secret, req.headers, Buffer.concat(chunks));
+          const event = parseWebhook(options.secret, req.headers, Buffer.concat(chunks));
           const id = String(req.headers['webhook-id']);
           const fresh = db.prepare('INSERT OR IGNORE INTO deliveries (webhook_id, received_at) VALUES (?, ?)').run(id, new Date().toISOString()).changes > 0;
           try {

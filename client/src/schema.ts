@@ -14,85 +14,9 @@ export interface paths {
         get?: never;
         put?: never;
         /** Start an admin browser session (admin key only): sets a short-lived signed HttpOnly cookie for /admin */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            expiresAt: string;
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["startAdminSession"];
         /** End the admin browser session: revoked on the server, its cookie cleared */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": null;
-                    };
-                };
-            };
-        };
+        delete: operations["endAdminSession"];
         options?: never;
         head?: never;
         patch?: never;
@@ -106,29 +30,7 @@ export interface paths {
             cookie?: never;
         };
         /** Liveness: the process answers */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            status: "ok";
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getHealth"];
         put?: never;
         post?: never;
         delete?: never;
@@ -145,69 +47,7 @@ export interface paths {
             cookie?: never;
         };
         /** Readiness: Redis and storage reachable, and room to check another upload */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            checks: {
-                                redis: {
-                                    error?: string;
-                                    ok: boolean;
-                                };
-                                storage: {
-                                    error?: string;
-                                    ok: boolean;
-                                };
-                                uploads: {
-                                    error?: string;
-                                    ok: boolean;
-                                };
-                            };
-                            /** @enum {string} */
-                            status: "ready" | "unavailable";
-                        };
-                    };
-                };
-                /** @description Default Response */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            checks: {
-                                redis: {
-                                    error?: string;
-                                    ok: boolean;
-                                };
-                                storage: {
-                                    error?: string;
-                                    ok: boolean;
-                                };
-                                uploads: {
-                                    error?: string;
-                                    ok: boolean;
-                                };
-                            };
-                            /** @enum {string} */
-                            status: "ready" | "unavailable";
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getReadiness"];
         put?: never;
         post?: never;
         delete?: never;
@@ -223,258 +63,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * The tenant's assets, newest first; by SKU with `sku`
+         * @description Pages by cursor: pass `next_cursor` back as `cursor` until it is null. Assets uploaded during the walk never make it skip or repeat an older one. With `sku`, the assets whose current SKU it is (an asset moved to another SKU is not listed).
+         */
+        get: operations["listAssets"];
         put?: never;
         /**
          * Upload an original and start its first run
          * @description multipart/form-data with one `file` part (JPEG, PNG, WebP, AVIF, HEIC, TIFF or GIF) and, before it, optional `recipe` (JSON) and `sku` text fields. The same bytes uploaded again reuse the stored original and asset.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            asset: {
-                                createdAt: string;
-                                id: string;
-                                manifest?: unknown;
-                                manifestUrl?: string;
-                                original: {
-                                    bytes: number;
-                                    filename?: string;
-                                    format: string;
-                                    height: number;
-                                    sha256: string;
-                                    width: number;
-                                };
-                                runIds?: string[];
-                                sku?: string;
-                            };
-                            reused: boolean;
-                            run: {
-                                assetId: string;
-                                createdAt: string;
-                                error?: {
-                                    /** @enum {string} */
-                                    code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                    message: string;
-                                };
-                                finishedAt?: string;
-                                id: string;
-                                outputs?: {
-                                    manifestKey: string;
-                                    manifestUrl: string;
-                                };
-                                progress: number;
-                                /** @description The CDN purge after publishing; its failure never fails the run. */
-                                purge?: {
-                                    attempts: number;
-                                    error?: {
-                                        /** @enum {string} */
-                                        code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                        message: string;
-                                    };
-                                    result?: {
-                                        driver: string;
-                                        purgedKeys: number;
-                                        purgedUrls: number;
-                                        requests: number;
-                                    };
-                                    /** @enum {string} */
-                                    state: "queued" | "active" | "retrying" | "completed" | "failed";
-                                };
-                                /** @description An ordered list of steps. The last step must be `render`; publishing always follows. */
-                                recipe: {
-                                    /** @description How the manifest's `<picture>` snippet loads (`lazy` or `eager` for the main image) and an optional `sizes` override. */
-                                    picture?: {
-                                        /**
-                                         * @description `lazy` (default) for galleries and images below the fold; `eager` adds `fetchpriority="high"`, for the main product image (LCP).
-                                         * @enum {string}
-                                         */
-                                        loading?: "lazy" | "eager";
-                                        /** @description The `sizes` attribute when your page lays the image out otherwise than the snippet does (e.g. `(max-width: 768px) 50vw, 400px`). Default: the snippet's own layout, `(max-width: Wpx) 100vw, Wpx`. */
-                                        sizes?: string;
-                                    };
-                                    steps: {
-                                        /** @enum {string} */
-                                        name: "remove-background" | "upscale" | "generate" | "render";
-                                        options?: {
-                                            [key: string]: unknown;
-                                        };
-                                    }[];
-                                };
-                                /** @enum {string} */
-                                state: "queued" | "running" | "completed" | "failed" | "cancelled";
-                                steps: {
-                                    attempts: number;
-                                    /** @description Wall time of the attempt that completed the step. */
-                                    durationMs?: number;
-                                    error?: {
-                                        /** @enum {string} */
-                                        code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                        message: string;
-                                    };
-                                    finishedAt?: string;
-                                    /** @description The model an AI step ran. */
-                                    model?: string;
-                                    name: string;
-                                    progress: number;
-                                    startedAt?: string;
-                                    /** @enum {string} */
-                                    state: "queued" | "active" | "retrying" | "completed" | "failed";
-                                    /** @description The scene template a generate step applied. */
-                                    template?: {
-                                        id: string;
-                                        version: string;
-                                    };
-                                    /** @description Where that time went, in ms. */
-                                    timings?: {
-                                        [key: string]: number;
-                                    };
-                                }[];
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                408: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["uploadAsset"];
         delete?: never;
         options?: never;
         head?: never;
@@ -489,323 +88,14 @@ export interface paths {
             cookie?: never;
         };
         /** An asset, its latest manifest and its runs */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            createdAt: string;
-                            id: string;
-                            manifest?: unknown;
-                            manifestUrl?: string;
-                            original: {
-                                bytes: number;
-                                filename?: string;
-                                format: string;
-                                height: number;
-                                sha256: string;
-                                width: number;
-                            };
-                            runIds?: string[];
-                            sku?: string;
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                408: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getAsset"];
         put?: never;
         post?: never;
         /**
          * Take an asset down
          * @description Cancels its queued and running runs (they publish nothing), removes its original, manifest, stable URLs (`latest/`, channels, its objects under every SKU it held) and every rendition set it published, then purges all of it from the CDN by surrogate key and URL. Idempotent: deleting an asset already gone answers 204 too. The same bytes may be uploaded again afterwards, as a new asset.
          */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": null;
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                408: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        delete: operations["deleteAsset"];
         options?: never;
         head?: never;
         patch?: never;
@@ -822,91 +112,7 @@ export interface paths {
          * The <picture> snippet of the published asset, with your loading, sizes and alt
          * @description text/html. `loading=lazy` (default) for galleries; `loading=eager` adds fetchpriority="high", for the main (LCP) image. Without `sizes` the snippet declares its own layout: at most its width, shrinking with its container.
          */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description The `alt` text (HTML-escaped). Default: empty, for the storefront to set. */
-                    alt?: string;
-                    /** @description A channel layout of the manifest instead of the main set. */
-                    channel?: string;
-                    /** @description `lazy` (default) for galleries and images below the fold; `eager` adds `fetchpriority="high"`, for the main product image (LCP). */
-                    loading?: "lazy" | "eager";
-                    /** @description The `sizes` attribute when your page lays the image out otherwise than the snippet does (e.g. `(max-width: 768px) 50vw, 400px`). Default: the snippet's own layout, `(max-width: Wpx) 100vw, Wpx`. */
-                    sizes?: string;
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "text/html": string;
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "text/html": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "text/html": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "text/html": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getAssetPicture"];
         put?: never;
         post?: never;
         delete?: never;
@@ -925,258 +131,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Start a run of a recipe on an asset */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            /** @description An ordered list of steps. The last step must be `render`; publishing always follows. */
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description How the manifest's `<picture>` snippet loads (`lazy` or `eager` for the main image) and an optional `sizes` override. */
-                        picture?: {
-                            /**
-                             * @description `lazy` (default) for galleries and images below the fold; `eager` adds `fetchpriority="high"`, for the main product image (LCP).
-                             * @enum {string}
-                             */
-                            loading?: "lazy" | "eager";
-                            /** @description The `sizes` attribute when your page lays the image out otherwise than the snippet does (e.g. `(max-width: 768px) 50vw, 400px`). Default: the snippet's own layout, `(max-width: Wpx) 100vw, Wpx`. */
-                            sizes?: string;
-                        };
-                        steps: {
-                            /** @enum {string} */
-                            name: "remove-background" | "upscale" | "generate" | "render";
-                            options?: {
-                                [key: string]: unknown;
-                            };
-                        }[];
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            assetId: string;
-                            createdAt: string;
-                            error?: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                message: string;
-                            };
-                            finishedAt?: string;
-                            id: string;
-                            outputs?: {
-                                manifestKey: string;
-                                manifestUrl: string;
-                            };
-                            progress: number;
-                            /** @description The CDN purge after publishing; its failure never fails the run. */
-                            purge?: {
-                                attempts: number;
-                                error?: {
-                                    /** @enum {string} */
-                                    code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                    message: string;
-                                };
-                                result?: {
-                                    driver: string;
-                                    purgedKeys: number;
-                                    purgedUrls: number;
-                                    requests: number;
-                                };
-                                /** @enum {string} */
-                                state: "queued" | "active" | "retrying" | "completed" | "failed";
-                            };
-                            /** @description An ordered list of steps. The last step must be `render`; publishing always follows. */
-                            recipe: {
-                                /** @description How the manifest's `<picture>` snippet loads (`lazy` or `eager` for the main image) and an optional `sizes` override. */
-                                picture?: {
-                                    /**
-                                     * @description `lazy` (default) for galleries and images below the fold; `eager` adds `fetchpriority="high"`, for the main product image (LCP).
-                                     * @enum {string}
-                                     */
-                                    loading?: "lazy" | "eager";
-                                    /** @description The `sizes` attribute when your page lays the image out otherwise than the snippet does (e.g. `(max-width: 768px) 50vw, 400px`). Default: the snippet's own layout, `(max-width: Wpx) 100vw, Wpx`. */
-                                    sizes?: string;
-                                };
-                                steps: {
-                                    /** @enum {string} */
-                                    name: "remove-background" | "upscale" | "generate" | "render";
-                                    options?: {
-                                        [key: string]: unknown;
-                                    };
-                                }[];
-                            };
-                            /** @enum {string} */
-                            state: "queued" | "running" | "completed" | "failed" | "cancelled";
-                            steps: {
-                                attempts: number;
-                                /** @description Wall time of the attempt that completed the step. */
-                                durationMs?: number;
-                                error?: {
-                                    /** @enum {string} */
-                                    code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                    message: string;
-                                };
-                                finishedAt?: string;
-                                /** @description The model an AI step ran. */
-                                model?: string;
-                                name: string;
-                                progress: number;
-                                startedAt?: string;
-                                /** @enum {string} */
-                                state: "queued" | "active" | "retrying" | "completed" | "failed";
-                                /** @description The scene template a generate step applied. */
-                                template?: {
-                                    id: string;
-                                    version: string;
-                                };
-                                /** @description Where that time went, in ms. */
-                                timings?: {
-                                    [key: string]: number;
-                                };
-                            }[];
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                408: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["startRun"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1196,280 +151,7 @@ export interface paths {
          * Fetch an original from a public URL and start its first run
          * @description The URL must be http(s) and resolve to a public address (checked on connect and at every redirect). The bytes are inspected exactly like an upload, with the same limits.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description An ordered list of steps. The last step must be `render`; publishing always follows. */
-                        recipe?: {
-                            /** @description How the manifest's `<picture>` snippet loads (`lazy` or `eager` for the main image) and an optional `sizes` override. */
-                            picture?: {
-                                /**
-                                 * @description `lazy` (default) for galleries and images below the fold; `eager` adds `fetchpriority="high"`, for the main product image (LCP).
-                                 * @enum {string}
-                                 */
-                                loading?: "lazy" | "eager";
-                                /** @description The `sizes` attribute when your page lays the image out otherwise than the snippet does (e.g. `(max-width: 768px) 50vw, 400px`). Default: the snippet's own layout, `(max-width: Wpx) 100vw, Wpx`. */
-                                sizes?: string;
-                            };
-                            steps: {
-                                /** @enum {string} */
-                                name: "remove-background" | "upscale" | "generate" | "render";
-                                options?: {
-                                    [key: string]: unknown;
-                                };
-                            }[];
-                        };
-                        sku?: string;
-                        url: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            asset: {
-                                createdAt: string;
-                                id: string;
-                                manifest?: unknown;
-                                manifestUrl?: string;
-                                original: {
-                                    bytes: number;
-                                    filename?: string;
-                                    format: string;
-                                    height: number;
-                                    sha256: string;
-                                    width: number;
-                                };
-                                runIds?: string[];
-                                sku?: string;
-                            };
-                            finalUrl: string;
-                            reused: boolean;
-                            run: {
-                                assetId: string;
-                                createdAt: string;
-                                error?: {
-                                    /** @enum {string} */
-                                    code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                    message: string;
-                                };
-                                finishedAt?: string;
-                                id: string;
-                                outputs?: {
-                                    manifestKey: string;
-                                    manifestUrl: string;
-                                };
-                                progress: number;
-                                /** @description The CDN purge after publishing; its failure never fails the run. */
-                                purge?: {
-                                    attempts: number;
-                                    error?: {
-                                        /** @enum {string} */
-                                        code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                        message: string;
-                                    };
-                                    result?: {
-                                        driver: string;
-                                        purgedKeys: number;
-                                        purgedUrls: number;
-                                        requests: number;
-                                    };
-                                    /** @enum {string} */
-                                    state: "queued" | "active" | "retrying" | "completed" | "failed";
-                                };
-                                /** @description An ordered list of steps. The last step must be `render`; publishing always follows. */
-                                recipe: {
-                                    /** @description How the manifest's `<picture>` snippet loads (`lazy` or `eager` for the main image) and an optional `sizes` override. */
-                                    picture?: {
-                                        /**
-                                         * @description `lazy` (default) for galleries and images below the fold; `eager` adds `fetchpriority="high"`, for the main product image (LCP).
-                                         * @enum {string}
-                                         */
-                                        loading?: "lazy" | "eager";
-                                        /** @description The `sizes` attribute when your page lays the image out otherwise than the snippet does (e.g. `(max-width: 768px) 50vw, 400px`). Default: the snippet's own layout, `(max-width: Wpx) 100vw, Wpx`. */
-                                        sizes?: string;
-                                    };
-                                    steps: {
-                                        /** @enum {string} */
-                                        name: "remove-background" | "upscale" | "generate" | "render";
-                                        options?: {
-                                            [key: string]: unknown;
-                                        };
-                                    }[];
-                                };
-                                /** @enum {string} */
-                                state: "queued" | "running" | "completed" | "failed" | "cancelled";
-                                steps: {
-                                    attempts: number;
-                                    /** @description Wall time of the attempt that completed the step. */
-                                    durationMs?: number;
-                                    error?: {
-                                        /** @enum {string} */
-                                        code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                        message: string;
-                                    };
-                                    finishedAt?: string;
-                                    /** @description The model an AI step ran. */
-                                    model?: string;
-                                    name: string;
-                                    progress: number;
-                                    startedAt?: string;
-                                    /** @enum {string} */
-                                    state: "queued" | "active" | "retrying" | "completed" | "failed";
-                                    /** @description The scene template a generate step applied. */
-                                    template?: {
-                                        id: string;
-                                        version: string;
-                                    };
-                                    /** @description Where that time went, in ms. */
-                                    timings?: {
-                                        [key: string]: number;
-                                    };
-                                }[];
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                502: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                504: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["ingestAssetFromUrl"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1483,376 +165,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The tenant's batches, newest first */
-        get: {
-            parameters: {
-                query?: {
-                    limit?: number;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            batches: {
-                                /** @description `total` counts the lines this batch runs plus the lines it refused (those are `failed`). */
-                                counts: {
-                                    active: number;
-                                    cancelled: number;
-                                    completed: number;
-                                    failed: number;
-                                    total: number;
-                                    waiting: number;
-                                };
-                                createdAt: string;
-                                /** @description Lines whose work an earlier batch did or is doing: not run again, not counted in `total`. */
-                                duplicates: number;
-                                /** @description Time left at that pace; null while unknown or paused. */
-                                etaSeconds: number | null;
-                                /** @description Refused lines and failed items, with the catalog line number (the first 1000). */
-                                failures: {
-                                    /** @enum {string} */
-                                    code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                    line: number;
-                                    message: string;
-                                    sku: string;
-                                }[];
-                                finishedAt?: string;
-                                id: string;
-                                origin: string;
-                                /** @enum {string} */
-                                state: "running" | "paused" | "cancelled" | "completed";
-                                /** @description Items finished per minute over the last five minutes. */
-                                throughputPerMinute: number;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        /**
+         * The tenant's batches, newest first
+         * @description Pages by cursor: pass `next_cursor` back as `cursor` until it is null. Batches are kept 30 days.
+         */
+        get: operations["listBatches"];
         put?: never;
         /**
          * Submit a catalog: one item per line (CSV with a header row, or JSON Lines)
          * @description Content-Type `text/csv` or `application/x-ndjson`. Each item: `sku`, `source` (an asset id, an http(s) URL, or `inbox/<path>`), `recipe` (JSON) or `template`, and `options` (render widths/formats). Bad lines are reported with their line number; good lines run. An item already done or in progress (same SKU, source and recipe) is not run again.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            accepted: number;
-                            batch: {
-                                /** @description `total` counts the lines this batch runs plus the lines it refused (those are `failed`). */
-                                counts: {
-                                    active: number;
-                                    cancelled: number;
-                                    completed: number;
-                                    failed: number;
-                                    total: number;
-                                    waiting: number;
-                                };
-                                createdAt: string;
-                                /** @description Lines whose work an earlier batch did or is doing: not run again, not counted in `total`. */
-                                duplicates: number;
-                                /** @description Time left at that pace; null while unknown or paused. */
-                                etaSeconds: number | null;
-                                /** @description Refused lines and failed items, with the catalog line number (the first 1000). */
-                                failures: {
-                                    /** @enum {string} */
-                                    code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                    line: number;
-                                    message: string;
-                                    sku: string;
-                                }[];
-                                finishedAt?: string;
-                                id: string;
-                                origin: string;
-                                /** @enum {string} */
-                                state: "running" | "paused" | "cancelled" | "completed";
-                                /** @description Items finished per minute over the last five minutes. */
-                                throughputPerMinute: number;
-                            };
-                            duplicates: {
-                                completed: number;
-                                inProgress: number;
-                            };
-                            rejected: number;
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["submitBatch"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1867,184 +190,7 @@ export interface paths {
             cookie?: never;
         };
         /** Progress of a batch: counts, throughput, ETA and failures by line */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description `total` counts the lines this batch runs plus the lines it refused (those are `failed`). */
-                            counts: {
-                                active: number;
-                                cancelled: number;
-                                completed: number;
-                                failed: number;
-                                total: number;
-                                waiting: number;
-                            };
-                            createdAt: string;
-                            /** @description Lines whose work an earlier batch did or is doing: not run again, not counted in `total`. */
-                            duplicates: number;
-                            /** @description Time left at that pace; null while unknown or paused. */
-                            etaSeconds: number | null;
-                            /** @description Refused lines and failed items, with the catalog line number (the first 1000). */
-                            failures: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                line: number;
-                                message: string;
-                                sku: string;
-                            }[];
-                            finishedAt?: string;
-                            id: string;
-                            origin: string;
-                            /** @enum {string} */
-                            state: "running" | "paused" | "cancelled" | "completed";
-                            /** @description Items finished per minute over the last five minutes. */
-                            throughputPerMinute: number;
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getBatch"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2066,184 +212,7 @@ export interface paths {
          * Cancel a batch
          * @description Queued items are dropped and counted cancelled; running items finish.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description `total` counts the lines this batch runs plus the lines it refused (those are `failed`). */
-                            counts: {
-                                active: number;
-                                cancelled: number;
-                                completed: number;
-                                failed: number;
-                                total: number;
-                                waiting: number;
-                            };
-                            createdAt: string;
-                            /** @description Lines whose work an earlier batch did or is doing: not run again, not counted in `total`. */
-                            duplicates: number;
-                            /** @description Time left at that pace; null while unknown or paused. */
-                            etaSeconds: number | null;
-                            /** @description Refused lines and failed items, with the catalog line number (the first 1000). */
-                            failures: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                line: number;
-                                message: string;
-                                sku: string;
-                            }[];
-                            finishedAt?: string;
-                            id: string;
-                            origin: string;
-                            /** @enum {string} */
-                            state: "running" | "paused" | "cancelled" | "completed";
-                            /** @description Items finished per minute over the last five minutes. */
-                            throughputPerMinute: number;
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["cancelBatch"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2263,184 +232,7 @@ export interface paths {
          * Pause a batch
          * @description Queued items stay out of the queue until resumed; items already running finish.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description `total` counts the lines this batch runs plus the lines it refused (those are `failed`). */
-                            counts: {
-                                active: number;
-                                cancelled: number;
-                                completed: number;
-                                failed: number;
-                                total: number;
-                                waiting: number;
-                            };
-                            createdAt: string;
-                            /** @description Lines whose work an earlier batch did or is doing: not run again, not counted in `total`. */
-                            duplicates: number;
-                            /** @description Time left at that pace; null while unknown or paused. */
-                            etaSeconds: number | null;
-                            /** @description Refused lines and failed items, with the catalog line number (the first 1000). */
-                            failures: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                line: number;
-                                message: string;
-                                sku: string;
-                            }[];
-                            finishedAt?: string;
-                            id: string;
-                            origin: string;
-                            /** @enum {string} */
-                            state: "running" | "paused" | "cancelled" | "completed";
-                            /** @description Items finished per minute over the last five minutes. */
-                            throughputPerMinute: number;
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["pauseBatch"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2458,26 +250,7 @@ export interface paths {
          * Every line of a batch and what came of it, as JSON Lines
          * @description One object per line: `{ line, sku, state, assetId, runId, manifestUrl, urls, error }`; a duplicate line shows the item that did the work.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
+        get: operations["getBatchResults"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2499,184 +272,7 @@ export interface paths {
          * Resume a batch
          * @description Paused items go back into the queue.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description `total` counts the lines this batch runs plus the lines it refused (those are `failed`). */
-                            counts: {
-                                active: number;
-                                cancelled: number;
-                                completed: number;
-                                failed: number;
-                                total: number;
-                                waiting: number;
-                            };
-                            createdAt: string;
-                            /** @description Lines whose work an earlier batch did or is doing: not run again, not counted in `total`. */
-                            duplicates: number;
-                            /** @description Time left at that pace; null while unknown or paused. */
-                            etaSeconds: number | null;
-                            /** @description Refused lines and failed items, with the catalog line number (the first 1000). */
-                            failures: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                line: number;
-                                message: string;
-                                sku: string;
-                            }[];
-                            finishedAt?: string;
-                            id: string;
-                            origin: string;
-                            /** @enum {string} */
-                            state: "running" | "paused" | "cancelled" | "completed";
-                            /** @description Items finished per minute over the last five minutes. */
-                            throughputPerMinute: number;
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["resumeBatch"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2691,29 +287,758 @@ export interface paths {
             cookie?: never;
         };
         /** State of a run: every step, progress, errors and outputs */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
+        get: operations["getRun"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/runs/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live progress of a run (server-sent events)
+         * @description `text/event-stream`. `event: run` carries the run record (as `GET /v1/runs/:id`) at once and on every change; `event: end` (`{ state, error? }`) follows once the run completed or failed, then the stream ends. Comment lines (`: heartbeat`) keep idle streams open. Authenticate with the `Authorization` header.
+         */
+        get: operations["streamRunEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Scene templates: the built-ins and your own, by id
+         * @description Pages by cursor: pass `next_cursor` back as `cursor` until it is null.
+         */
+        get: operations["listTemplates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/templates/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One template, in full */
+        get: operations["getTemplate"];
+        /**
+         * Create or replace one of your templates (a built-in id makes an override)
+         * @description Send the ETag you read as `If-Match` so that a change made since is not overwritten (412 otherwise); `If-None-Match: *` creates only.
+         */
+        put: operations["putTemplate"];
+        post?: never;
+        /**
+         * Delete one of your templates (a built-in it overrode shows again)
+         * @description Send the ETag you read as `If-Match` so that a change made since is not deleted unseen (412 otherwise).
+         */
+        delete: operations["deleteTemplate"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/templates/{id}/preview.png": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The template rendered around a sample product (PNG, cached by template version) */
+        get: operations["getTemplatePreview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/templates/{id}/rerender": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Re-render every asset that uses a template, where its renditions change (e.g. after a built-in changed) */
+        post: operations["rerenderTemplate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Create a tenant and its first API key (admin key only) */
+        post: operations["createTenant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a tenant and take down everything it published (admin key only)
+         * @description Revokes its API keys first (no new uploads), takes down every asset as `DELETE /v1/assets/:id` does, removes everything else under the tenant's prefix, purges its `tenant:` surrogate key, then deletes the tenant. Idempotent: a tenant already gone answers 204.
+         */
+        delete: operations["deleteTenant"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{id}/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a tenant's API keys (ids and hints only; admin key only), oldest first
+         * @description Pages by cursor: pass `next_cursor` back as `cursor` until it is null.
+         */
+        get: operations["listApiKeys"];
+        put?: never;
+        /** Issue another API key for a tenant (admin key only) */
+        post: operations["createApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{id}/keys/{keyId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke an API key at once (admin key only) */
+        delete: operations["revokeApiKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{id}/keys/{keyId}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Replace an API key: a new key is issued and the old one revoked (admin key only) */
+        post: operations["rotateApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant's webhooks (without secrets), oldest first
+         * @description Pages by cursor: pass `next_cursor` back as `cursor` until it is null.
+         */
+        get: operations["listWebhooks"];
+        put?: never;
+        /** Subscribe a URL to events; the signing secret is returned once */
+        post: operations["createWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a webhook; deliveries still waiting are cancelled */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A webhook's delivery log, newest first
+         * @description The last 1000 deliveries are kept (30 days each). Pages by cursor: pass `next_cursor` back as `cursor` until it is null.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/deliveries/{id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a delivery again: same event id and body, a fresh signature */
+        post: operations["replayWebhookDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
+export type webhooks = Record<string, never>;
+export interface components {
+    schemas: {
+        /** @description Every error: RFC 9457 problem details with a stable `code`, and the older `error` object. */
+        Error: {
+            /**
+             * @description The stable code to branch on (README, "Errors").
+             * @enum {string}
+             */
+            code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+            /** @description What went wrong with this request, for a human (the same as `error.message`). */
+            detail: string;
+            /** @description Machine-readable facts: limits, offending values. */
+            details?: {
+                [key: string]: unknown;
             };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
+            /** @description The older shape, kept during the transition: the same `code`, `detail` as `message`, and `details`. */
+            error: {
+                /** @enum {string} */
+                code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                details?: {
+                    [key: string]: unknown;
+                };
+                message: string;
+            };
+            /** @description The request id (`X-Request-Id`): quote it when you report the problem. */
+            instance?: string;
+            /** @description The HTTP status of this answer. */
+            status: number;
+            /** @description The HTTP status phrase (e.g. 'Not Found'). */
+            title: string;
+            /** @description The problem type: `about:blank`, so `title` is the status phrase and `code` says which problem. */
+            type: string;
+        };
+    };
+    responses: never;
+    parameters: {
+        /** @description Send the same key to retry safely: the first answer is kept for 24 h and replayed (`Idempotent-Replayed: true`). */
+        IdempotencyKey: string;
+        /** @description Your own request id, echoed back when safe. */
+        RequestId: string;
+    };
+    requestBodies: never;
+    headers: {
+        /** @description The request id (yours when you sent a safe `X-Request-Id`, else a new one); quote it in reports. */
+        RequestId: string;
+        /** @description Seconds to wait before retrying. */
+        RetryAfter: number;
+    };
+    pathItems: never;
+}
+export type $defs = Record<string, never>;
+export interface operations {
+    startAdminSession: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        expiresAt: string;
                     };
-                    content: {
-                        "application/json": {
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The admin key is needed */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    endAdminSession: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getHealth: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getReadiness: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        checks: {
+                            redis: {
+                                error?: string;
+                                ok: boolean;
+                            };
+                            storage: {
+                                error?: string;
+                                ok: boolean;
+                            };
+                            uploads: {
+                                error?: string;
+                                ok: boolean;
+                            };
+                        };
+                        /** @enum {string} */
+                        status: "ready" | "unavailable";
+                    };
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        checks: {
+                            redis: {
+                                error?: string;
+                                ok: boolean;
+                            };
+                            storage: {
+                                error?: string;
+                                ok: boolean;
+                            };
+                            uploads: {
+                                error?: string;
+                                ok: boolean;
+                            };
+                        };
+                        /** @enum {string} */
+                        status: "ready" | "unavailable";
+                    };
+                };
+            };
+        };
+    };
+    listAssets: {
+        parameters: {
+            query?: {
+                /** @description `next_cursor` of the previous page, unchanged (at most 512 characters); leave it out for the first page. A malformed cursor, or one of another list, tenant or filter, is a 400. */
+                cursor?: string;
+                /** @description Items on this page (1–200, default 100). */
+                limit?: number;
+                /** @description Only the assets under this SKU. */
+                sku?: string;
+            };
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        assets: {
+                            createdAt: string;
+                            id: string;
+                            manifest?: unknown;
+                            manifestUrl?: string;
+                            original: {
+                                bytes: number;
+                                filename?: string;
+                                format: string;
+                                height: number;
+                                sha256: string;
+                                width: number;
+                            };
+                            runIds?: string[];
+                            sku?: string;
+                        }[];
+                        /** @description Pass it as `cursor` for the next page; null on the last page. Opaque: its contents may change. */
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description The request cannot be read (malformed JSON, multipart, URL or header) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A readable request whose content breaks the schema (`INVALID_REQUEST`) or the domain rules: see `code` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    uploadAsset: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Send the same key to retry safely: the first answer is kept for 24 h and replayed (`Idempotent-Replayed: true`). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description The original: JPEG, PNG, WebP, AVIF, HEIC, TIFF or GIF.
+                     */
+                    file: string;
+                    /** @description The recipe as JSON text (before `file`); absent: the default recipe. */
+                    recipe?: string;
+                    /** @description The product SKU (before `file`). */
+                    sku?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        asset: {
+                            createdAt: string;
+                            id: string;
+                            manifest?: unknown;
+                            manifestUrl?: string;
+                            original: {
+                                bytes: number;
+                                filename?: string;
+                                format: string;
+                                height: number;
+                                sha256: string;
+                                width: number;
+                            };
+                            runIds?: string[];
+                            sku?: string;
+                        };
+                        reused: boolean;
+                        run: {
                             assetId: string;
                             createdAt: string;
                             error?: {
                                 /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                                code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
                                 message: string;
                             };
                             finishedAt?: string;
@@ -2728,7 +1053,7 @@ export interface paths {
                                 attempts: number;
                                 error?: {
                                     /** @enum {string} */
-                                    code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                                    code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
                                     message: string;
                                 };
                                 result?: {
@@ -2768,7 +1093,7 @@ export interface paths {
                                 durationMs?: number;
                                 error?: {
                                     /** @enum {string} */
-                                    code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                                    code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
                                     message: string;
                                 };
                                 finishedAt?: string;
@@ -2792,1426 +1117,2828 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
+            };
+            /** @description The request cannot be read (malformed JSON, multipart, URL or header) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
                 };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body stopped arriving, or arrived too slowly */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A conflict: see `code` */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over its limit */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A body media type this operation does not take */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A readable request whose content breaks the schema (`INVALID_REQUEST`) or the domain rules: see `code` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
                 };
             };
         };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
     };
-    "/v1/runs/{id}/events": {
+    getAsset: {
         parameters: {
             query?: never;
-            header?: never;
-            path?: never;
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: string;
+            };
             cookie?: never;
         };
-        /**
-         * Live progress of a run (server-sent events)
-         * @description `text/event-stream`. `event: run` carries the run record (as `GET /v1/runs/:id`) at once and on every change; `event: end` (`{ state, error? }`) follows once the run completed or failed, then the stream ends. Comment lines (`: heartbeat`) keep idle streams open. Authenticate with the `Authorization` header.
-         */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description The version of this representation; send it back as If-None-Match (reads) or If-Match (writes). */
+                    etag?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
                 };
-                cookie?: never;
+                content: {
+                    "application/json": {
+                        createdAt: string;
+                        id: string;
+                        manifest?: unknown;
+                        manifestUrl?: string;
+                        original: {
+                            bytes: number;
+                            filename?: string;
+                            format: string;
+                            height: number;
+                            sha256: string;
+                            width: number;
+                        };
+                        runIds?: string[];
+                        sku?: string;
+                    };
+                };
             };
-            requestBody?: never;
-            responses: {
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "text/event-stream": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
+            /** @description Not modified: If-None-Match names the current ETag (weak comparison; `*` matches anything). No body. */
+            304: {
+                headers: {
+                    /** @description The version of this representation; send it back as If-None-Match (reads) or If-Match (writes). */
+                    etag?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
                 };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "text/event-stream": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
+                content?: never;
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
                 };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "text/event-stream": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource for this tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error: see `code` */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
                 };
             };
         };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
     };
-    "/v1/templates": {
+    deleteAsset: {
         parameters: {
             query?: never;
-            header?: never;
-            path?: never;
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: string;
+            };
             cookie?: never;
         };
-        /** Scene templates: the built-ins and your own */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource for this tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error: see `code` */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAssetPicture: {
+        parameters: {
+            query?: {
+                /** @description The `alt` text (HTML-escaped). Default: empty, for the storefront to set. */
+                alt?: string;
+                /** @description A channel layout of the manifest instead of the main set. */
+                channel?: string;
+                /** @description `lazy` (default) for galleries and images below the fold; `eager` adds `fetchpriority="high"`, for the main product image (LCP). */
+                loading?: "lazy" | "eager";
+                /** @description The `sizes` attribute when your page lays the image out otherwise than the snippet does (e.g. `(max-width: 768px) 50vw, 400px`). Default: the snippet's own layout, `(max-width: Wpx) 100vw, Wpx`. */
+                sizes?: string;
+            };
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The `<picture>` element. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The request cannot be read (malformed JSON, multipart, URL or header) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource for this tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error: see `code` */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A readable request whose content breaks the schema (`INVALID_REQUEST`) or the domain rules: see `code` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    startRun: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Send the same key to retry safely: the first answer is kept for 24 h and replayed (`Idempotent-Replayed: true`). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description The recipe itself: `{ "steps": [...] }`, not `{ "recipe": … }` (422 `INVALID_RECIPE`). */
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description How the manifest's `<picture>` snippet loads (`lazy` or `eager` for the main image) and an optional `sizes` override. */
+                    picture?: {
+                        /**
+                         * @description `lazy` (default) for galleries and images below the fold; `eager` adds `fetchpriority="high"`, for the main product image (LCP).
+                         * @enum {string}
+                         */
+                        loading?: "lazy" | "eager";
+                        /** @description The `sizes` attribute when your page lays the image out otherwise than the snippet does (e.g. `(max-width: 768px) 50vw, 400px`). Default: the snippet's own layout, `(max-width: Wpx) 100vw, Wpx`. */
+                        sizes?: string;
                     };
-                    content: {
-                        "application/json": {
-                            templates: {
+                    steps: {
+                        /** @enum {string} */
+                        name: "remove-background" | "upscale" | "generate" | "render";
+                        options?: {
+                            [key: string]: unknown;
+                        };
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        assetId: string;
+                        createdAt: string;
+                        error?: {
+                            /** @enum {string} */
+                            code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                            message: string;
+                        };
+                        finishedAt?: string;
+                        id: string;
+                        outputs?: {
+                            manifestKey: string;
+                            manifestUrl: string;
+                        };
+                        progress: number;
+                        /** @description The CDN purge after publishing; its failure never fails the run. */
+                        purge?: {
+                            attempts: number;
+                            error?: {
                                 /** @enum {string} */
-                                backdrop: "solid" | "sweep" | "gradient" | "backplate" | "generator";
-                                /** @description False for the tenant's own templates (including overrides of a built-in id). */
-                                builtin: boolean;
-                                description: string;
+                                code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                                message: string;
+                            };
+                            result?: {
+                                driver: string;
+                                purgedKeys: number;
+                                purgedUrls: number;
+                                requests: number;
+                            };
+                            /** @enum {string} */
+                            state: "queued" | "active" | "retrying" | "completed" | "failed";
+                        };
+                        /** @description An ordered list of steps. The last step must be `render`; publishing always follows. */
+                        recipe: {
+                            /** @description How the manifest's `<picture>` snippet loads (`lazy` or `eager` for the main image) and an optional `sizes` override. */
+                            picture?: {
+                                /**
+                                 * @description `lazy` (default) for galleries and images below the fold; `eager` adds `fetchpriority="high"`, for the main product image (LCP).
+                                 * @enum {string}
+                                 */
+                                loading?: "lazy" | "eager";
+                                /** @description The `sizes` attribute when your page lays the image out otherwise than the snippet does (e.g. `(max-width: 768px) 50vw, 400px`). Default: the snippet's own layout, `(max-width: Wpx) 100vw, Wpx`. */
+                                sizes?: string;
+                            };
+                            steps: {
+                                /** @enum {string} */
+                                name: "remove-background" | "upscale" | "generate" | "render";
+                                options?: {
+                                    [key: string]: unknown;
+                                };
+                            }[];
+                        };
+                        /** @enum {string} */
+                        state: "queued" | "running" | "completed" | "failed" | "cancelled";
+                        steps: {
+                            attempts: number;
+                            /** @description Wall time of the attempt that completed the step. */
+                            durationMs?: number;
+                            error?: {
+                                /** @enum {string} */
+                                code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                                message: string;
+                            };
+                            finishedAt?: string;
+                            /** @description The model an AI step ran. */
+                            model?: string;
+                            name: string;
+                            progress: number;
+                            startedAt?: string;
+                            /** @enum {string} */
+                            state: "queued" | "active" | "retrying" | "completed" | "failed";
+                            /** @description The scene template a generate step applied. */
+                            template?: {
                                 id: string;
-                                name: string;
-                                /** @description sha256 of the canonical JSON: part of every rendition key made with it. */
                                 version: string;
+                            };
+                            /** @description Where that time went, in ms. */
+                            timings?: {
+                                [key: string]: number;
+                            };
+                        }[];
+                    };
+                };
+            };
+            /** @description The request cannot be read (malformed JSON, multipart, URL or header) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource for this tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body stopped arriving, or arrived too slowly */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A conflict: see `code` */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over its limit */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error: see `code` */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A body media type this operation does not take */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A readable request whose content breaks the schema (`INVALID_REQUEST`) or the domain rules: see `code` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    ingestAssetFromUrl: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Send the same key to retry safely: the first answer is kept for 24 h and replayed (`Idempotent-Replayed: true`). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description An ordered list of steps. The last step must be `render`; publishing always follows. */
+                    recipe?: {
+                        /** @description How the manifest's `<picture>` snippet loads (`lazy` or `eager` for the main image) and an optional `sizes` override. */
+                        picture?: {
+                            /**
+                             * @description `lazy` (default) for galleries and images below the fold; `eager` adds `fetchpriority="high"`, for the main product image (LCP).
+                             * @enum {string}
+                             */
+                            loading?: "lazy" | "eager";
+                            /** @description The `sizes` attribute when your page lays the image out otherwise than the snippet does (e.g. `(max-width: 768px) 50vw, 400px`). Default: the snippet's own layout, `(max-width: Wpx) 100vw, Wpx`. */
+                            sizes?: string;
+                        };
+                        steps: {
+                            /** @enum {string} */
+                            name: "remove-background" | "upscale" | "generate" | "render";
+                            options?: {
+                                [key: string]: unknown;
+                            };
+                        }[];
+                    };
+                    sku?: string;
+                    url: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        asset: {
+                            createdAt: string;
+                            id: string;
+                            manifest?: unknown;
+                            manifestUrl?: string;
+                            original: {
+                                bytes: number;
+                                filename?: string;
+                                format: string;
+                                height: number;
+                                sha256: string;
+                                width: number;
+                            };
+                            runIds?: string[];
+                            sku?: string;
+                        };
+                        finalUrl: string;
+                        reused: boolean;
+                        run: {
+                            assetId: string;
+                            createdAt: string;
+                            error?: {
+                                /** @enum {string} */
+                                code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                                message: string;
+                            };
+                            finishedAt?: string;
+                            id: string;
+                            outputs?: {
+                                manifestKey: string;
+                                manifestUrl: string;
+                            };
+                            progress: number;
+                            /** @description The CDN purge after publishing; its failure never fails the run. */
+                            purge?: {
+                                attempts: number;
+                                error?: {
+                                    /** @enum {string} */
+                                    code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                                    message: string;
+                                };
+                                result?: {
+                                    driver: string;
+                                    purgedKeys: number;
+                                    purgedUrls: number;
+                                    requests: number;
+                                };
+                                /** @enum {string} */
+                                state: "queued" | "active" | "retrying" | "completed" | "failed";
+                            };
+                            /** @description An ordered list of steps. The last step must be `render`; publishing always follows. */
+                            recipe: {
+                                /** @description How the manifest's `<picture>` snippet loads (`lazy` or `eager` for the main image) and an optional `sizes` override. */
+                                picture?: {
+                                    /**
+                                     * @description `lazy` (default) for galleries and images below the fold; `eager` adds `fetchpriority="high"`, for the main product image (LCP).
+                                     * @enum {string}
+                                     */
+                                    loading?: "lazy" | "eager";
+                                    /** @description The `sizes` attribute when your page lays the image out otherwise than the snippet does (e.g. `(max-width: 768px) 50vw, 400px`). Default: the snippet's own layout, `(max-width: Wpx) 100vw, Wpx`. */
+                                    sizes?: string;
+                                };
+                                steps: {
+                                    /** @enum {string} */
+                                    name: "remove-background" | "upscale" | "generate" | "render";
+                                    options?: {
+                                        [key: string]: unknown;
+                                    };
+                                }[];
+                            };
+                            /** @enum {string} */
+                            state: "queued" | "running" | "completed" | "failed" | "cancelled";
+                            steps: {
+                                attempts: number;
+                                /** @description Wall time of the attempt that completed the step. */
+                                durationMs?: number;
+                                error?: {
+                                    /** @enum {string} */
+                                    code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                                    message: string;
+                                };
+                                finishedAt?: string;
+                                /** @description The model an AI step ran. */
+                                model?: string;
+                                name: string;
+                                progress: number;
+                                startedAt?: string;
+                                /** @enum {string} */
+                                state: "queued" | "active" | "retrying" | "completed" | "failed";
+                                /** @description The scene template a generate step applied. */
+                                template?: {
+                                    id: string;
+                                    version: string;
+                                };
+                                /** @description Where that time went, in ms. */
+                                timings?: {
+                                    [key: string]: number;
+                                };
                             }[];
                         };
                     };
                 };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
+            };
+            /** @description The request cannot be read (malformed JSON, multipart, URL or header) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
                 };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
                 };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
                 };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body stopped arriving, or arrived too slowly */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A conflict: see `code` */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over its limit */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A body media type this operation does not take */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A readable request whose content breaks the schema (`INVALID_REQUEST`) or the domain rules: see `code` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An origin or receiver failed */
+            502: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An origin did not answer in time */
+            504: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
                 };
             };
         };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
     };
-    "/v1/templates/{id}": {
+    listBatches: {
         parameters: {
-            query?: never;
-            header?: never;
+            query?: {
+                /** @description `next_cursor` of the previous page, unchanged (at most 512 characters); leave it out for the first page. A malformed cursor, or one of another list, tenant or filter, is a 400. */
+                cursor?: string;
+                /** @description Items on this page (1–200, default 100). */
+                limit?: number;
+            };
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
             path?: never;
             cookie?: never;
         };
-        /** One template, in full */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
                 };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            backdrop: "solid" | "sweep" | "gradient" | "backplate" | "generator";
-                            /** @description False for the tenant's own templates (including overrides of a built-in id). */
-                            builtin: boolean;
-                            description: string;
-                            id: string;
-                            name: string;
-                            template: {
-                                backdrop: {
-                                    /** @description "#rrggbb" or [r, g, b], each 0-255 */
-                                    colour: string | (number)[];
-                                    /** @enum {string} */
-                                    type: "solid";
-                                } | {
-                                    /** @description The paper colour (the wall). */
-                                    colour: string | (number)[];
-                                    /** @description The floor; by default the paper colour, a little darker. */
-                                    floorColour?: string | (number)[];
-                                    /**
-                                     * @description Where the wall meets the floor, as a fraction of the height.
-                                     * @default 0.62
-                                     */
-                                    horizon: number;
-                                    /**
-                                     * @description Width of the floor-to-wall blend, as a fraction of the height.
-                                     * @default 0.35
-                                     */
-                                    softness: number;
-                                    /** @enum {string} */
-                                    type: "sweep";
-                                    /**
-                                     * @description Darkening towards the corners.
-                                     * @default 0.12
-                                     */
-                                    vignette: number;
-                                } | {
-                                    /**
-                                     * @description Degrees; 90 runs from the top (from) to the bottom (to).
-                                     * @default 90
-                                     */
-                                    angle: number;
-                                    /** @description "#rrggbb" or [r, g, b], each 0-255 */
-                                    from: string | (number)[];
-                                    /** @description "#rrggbb" or [r, g, b], each 0-255 */
-                                    to: string | (number)[];
-                                    /** @enum {string} */
-                                    type: "gradient";
-                                } | {
-                                    /** @description The merchant's own photo, an uploaded asset of the same tenant; may be given per run as params.backplate. */
-                                    assetId?: string;
-                                    /** @description Match the product's mean luminance and white balance (grey world, linear light) to the backplate. */
-                                    matchLight?: {
-                                        /** @default 0.6 */
-                                        strength: number;
-                                    };
-                                    /** @enum {string} */
-                                    type: "backplate";
-                                } | {
-                                    /**
-                                     * @description Numbers handed to the ONNX generator.
-                                     * @default {}
-                                     */
-                                    params: {
-                                        [key: string]: number;
-                                    };
-                                    /** @enum {string} */
-                                    type: "generator";
-                                };
-                                /**
-                                 * @description Channels rendered when a recipe names none.
-                                 * @default [
-                                 *       "marketplace"
-                                 *     ]
-                                 */
-                                channels: ("marketplace" | "instagram" | "pinterest" | "hero" | "thumbnail")[];
-                                /** @default  */
-                                description: string;
-                                id: string;
-                                /**
-                                 * @default {
-                                 *       "fill": 0.8,
-                                 *       "padding": 0.05,
-                                 *       "anchor": {
-                                 *         "x": 0.5,
-                                 *         "y": 0.5
-                                 *       },
-                                 *       "trim": true
-                                 *     }
-                                 */
-                                layout: {
-                                    /**
-                                     * @description Where the product box sits in the free space (0.5, 0.5 centres it; y 1 stands it on the bottom margin).
-                                     * @default {
-                                     *       "x": 0.5,
-                                     *       "y": 0.5
-                                     *     }
-                                     */
-                                    anchor: {
-                                        x: number;
-                                        y: number;
-                                    };
-                                    /**
-                                     * @description Fraction of the padded canvas the product's bounding box fills along its limiting side.
-                                     * @default 0.8
-                                     */
-                                    fill: number;
-                                    /**
-                                     * @description Margin on every side, as a fraction of the canvas width (left, right) and height (top, bottom).
-                                     * @default 0.05
-                                     */
-                                    padding: number;
-                                    /**
-                                     * @description Crop the cut-out to the product before placing it.
-                                     * @default true
-                                     */
-                                    trim: boolean;
-                                };
-                                name: string;
-                                /** @default {} */
-                                shadows: {
-                                    contact?: {
-                                        /** @default 0.55 */
-                                        opacity: number;
-                                        /**
-                                         * @description Blur, relative to the product width.
-                                         * @default 0.3
-                                         */
-                                        softness: number;
-                                        /**
-                                         * @description Width of the shadow relative to the product width.
-                                         * @default 1.1
-                                         */
-                                        spread: number;
-                                    };
-                                    drop?: {
-                                        /**
-                                         * @description Direction the light comes from, degrees counter-clockwise from the right (90: from above).
-                                         * @default 135
-                                         */
-                                        azimuth: number;
-                                        /**
-                                         * @description Height of the light in degrees: lower lights throw longer shadows.
-                                         * @default 45
-                                         */
-                                        elevation: number;
-                                        /** @default 0.35 */
-                                        opacity: number;
-                                        /**
-                                         * @description Blur, relative to the product size.
-                                         * @default 0.25
-                                         */
-                                        softness: number;
-                                        /**
-                                         * @description How much larger than the product the shadow is.
-                                         * @default 0.05
-                                         */
-                                        spread: number;
-                                    };
-                                    reflection?: {
-                                        /**
-                                         * @description Length of the fade, relative to the product height.
-                                         * @default 0.35
-                                         */
-                                        fade: number;
-                                        /**
-                                         * @description Gap between product and reflection, relative to the product height.
-                                         * @default 0
-                                         */
-                                        gap: number;
-                                        /** @default 0.3 */
-                                        opacity: number;
-                                    };
-                                };
-                            };
-                            /** @description sha256 of the canonical JSON: part of every rendition key made with it. */
-                            version: string;
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
-        /** Create or replace one of your templates (a built-in id makes an override) */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            /** @description A template. Unknown fields, colours out of range and impossible layouts are refused with 422 INVALID_TEMPLATE naming the field. */
-            requestBody: {
                 content: {
                     "application/json": {
-                        backdrop: {
-                            /** @description "#rrggbb" or [r, g, b], each 0-255 */
-                            colour: string | (number)[];
+                        batches: {
+                            /** @description `total` counts the lines this batch runs plus the lines it refused (those are `failed`). */
+                            counts: {
+                                active: number;
+                                cancelled: number;
+                                completed: number;
+                                failed: number;
+                                total: number;
+                                waiting: number;
+                            };
+                            createdAt: string;
+                            /** @description Lines whose work an earlier batch did or is doing: not run again, not counted in `total`. */
+                            duplicates: number;
+                            /** @description Time left at the recent pace (the last 20 items finished); null while unknown or paused. */
+                            etaSeconds: number | null;
+                            /** @description Refused lines and failed items, with the catalog line number (the first 1000). */
+                            failures: {
+                                /** @enum {string} */
+                                code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                                line: number;
+                                message: string;
+                                sku: string;
+                            }[];
+                            finishedAt?: string;
+                            id: string;
+                            origin: string;
                             /** @enum {string} */
-                            type: "solid";
-                        } | {
-                            /** @description The paper colour (the wall). */
-                            colour: string | (number)[];
-                            /** @description The floor; by default the paper colour, a little darker. */
-                            floorColour?: string | (number)[];
-                            /**
-                             * @description Where the wall meets the floor, as a fraction of the height.
-                             * @default 0.62
-                             */
-                            horizon?: number;
-                            /**
-                             * @description Width of the floor-to-wall blend, as a fraction of the height.
-                             * @default 0.35
-                             */
-                            softness?: number;
+                            state: "running" | "paused" | "cancelled" | "completed";
+                            /** @description Items finished per minute from the batch's first item start to its end (or now while it runs); fixed once the batch is finished. */
+                            throughputPerMinute: number;
+                        }[];
+                        /** @description Pass it as `cursor` for the next page; null on the last page. Opaque: its contents may change. */
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description The request cannot be read (malformed JSON, multipart, URL or header) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A readable request whose content breaks the schema (`INVALID_REQUEST`) or the domain rules: see `code` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    submitBatch: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description One item per line: CSV with a header row, or JSON Lines. */
+        requestBody: {
+            content: {
+                "application/jsonl": string;
+                "application/x-ndjson": string;
+                "text/csv": string;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        accepted: number;
+                        batch: {
+                            /** @description `total` counts the lines this batch runs plus the lines it refused (those are `failed`). */
+                            counts: {
+                                active: number;
+                                cancelled: number;
+                                completed: number;
+                                failed: number;
+                                total: number;
+                                waiting: number;
+                            };
+                            createdAt: string;
+                            /** @description Lines whose work an earlier batch did or is doing: not run again, not counted in `total`. */
+                            duplicates: number;
+                            /** @description Time left at the recent pace (the last 20 items finished); null while unknown or paused. */
+                            etaSeconds: number | null;
+                            /** @description Refused lines and failed items, with the catalog line number (the first 1000). */
+                            failures: {
+                                /** @enum {string} */
+                                code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                                line: number;
+                                message: string;
+                                sku: string;
+                            }[];
+                            finishedAt?: string;
+                            id: string;
+                            origin: string;
                             /** @enum {string} */
-                            type: "sweep";
-                            /**
-                             * @description Darkening towards the corners.
-                             * @default 0.12
-                             */
-                            vignette?: number;
-                        } | {
-                            /**
-                             * @description Degrees; 90 runs from the top (from) to the bottom (to).
-                             * @default 90
-                             */
-                            angle?: number;
-                            /** @description "#rrggbb" or [r, g, b], each 0-255 */
-                            from: string | (number)[];
-                            /** @description "#rrggbb" or [r, g, b], each 0-255 */
-                            to: string | (number)[];
+                            state: "running" | "paused" | "cancelled" | "completed";
+                            /** @description Items finished per minute from the batch's first item start to its end (or now while it runs); fixed once the batch is finished. */
+                            throughputPerMinute: number;
+                        };
+                        duplicates: {
+                            completed: number;
+                            inProgress: number;
+                        };
+                        rejected: number;
+                    };
+                };
+            };
+            /** @description The request cannot be read (malformed JSON, multipart, URL or header) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body stopped arriving, or arrived too slowly */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over its limit */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A body media type this operation does not take */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A readable request whose content breaks the schema (`INVALID_REQUEST`) or the domain rules: see `code` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getBatch: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description The version of this representation; send it back as If-None-Match (reads) or If-Match (writes). */
+                    etag?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description `total` counts the lines this batch runs plus the lines it refused (those are `failed`). */
+                        counts: {
+                            active: number;
+                            cancelled: number;
+                            completed: number;
+                            failed: number;
+                            total: number;
+                            waiting: number;
+                        };
+                        createdAt: string;
+                        /** @description Lines whose work an earlier batch did or is doing: not run again, not counted in `total`. */
+                        duplicates: number;
+                        /** @description Time left at the recent pace (the last 20 items finished); null while unknown or paused. */
+                        etaSeconds: number | null;
+                        /** @description Refused lines and failed items, with the catalog line number (the first 1000). */
+                        failures: {
                             /** @enum {string} */
-                            type: "gradient";
-                        } | {
-                            /** @description The merchant's own photo, an uploaded asset of the same tenant; may be given per run as params.backplate. */
-                            assetId?: string;
-                            /** @description Match the product's mean luminance and white balance (grey world, linear light) to the backplate. */
-                            matchLight?: {
-                                /** @default 0.6 */
-                                strength?: number;
+                            code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                            line: number;
+                            message: string;
+                            sku: string;
+                        }[];
+                        finishedAt?: string;
+                        id: string;
+                        origin: string;
+                        /** @enum {string} */
+                        state: "running" | "paused" | "cancelled" | "completed";
+                        /** @description Items finished per minute from the batch's first item start to its end (or now while it runs); fixed once the batch is finished. */
+                        throughputPerMinute: number;
+                    };
+                };
+            };
+            /** @description Not modified: If-None-Match names the current ETag (weak comparison; `*` matches anything). No body. */
+            304: {
+                headers: {
+                    /** @description The version of this representation; send it back as If-None-Match (reads) or If-Match (writes). */
+                    etag?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource for this tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error: see `code` */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    cancelBatch: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description `total` counts the lines this batch runs plus the lines it refused (those are `failed`). */
+                        counts: {
+                            active: number;
+                            cancelled: number;
+                            completed: number;
+                            failed: number;
+                            total: number;
+                            waiting: number;
+                        };
+                        createdAt: string;
+                        /** @description Lines whose work an earlier batch did or is doing: not run again, not counted in `total`. */
+                        duplicates: number;
+                        /** @description Time left at the recent pace (the last 20 items finished); null while unknown or paused. */
+                        etaSeconds: number | null;
+                        /** @description Refused lines and failed items, with the catalog line number (the first 1000). */
+                        failures: {
+                            /** @enum {string} */
+                            code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                            line: number;
+                            message: string;
+                            sku: string;
+                        }[];
+                        finishedAt?: string;
+                        id: string;
+                        origin: string;
+                        /** @enum {string} */
+                        state: "running" | "paused" | "cancelled" | "completed";
+                        /** @description Items finished per minute from the batch's first item start to its end (or now while it runs); fixed once the batch is finished. */
+                        throughputPerMinute: number;
+                    };
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource for this tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A conflict: see `code` */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error: see `code` */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    pauseBatch: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description `total` counts the lines this batch runs plus the lines it refused (those are `failed`). */
+                        counts: {
+                            active: number;
+                            cancelled: number;
+                            completed: number;
+                            failed: number;
+                            total: number;
+                            waiting: number;
+                        };
+                        createdAt: string;
+                        /** @description Lines whose work an earlier batch did or is doing: not run again, not counted in `total`. */
+                        duplicates: number;
+                        /** @description Time left at the recent pace (the last 20 items finished); null while unknown or paused. */
+                        etaSeconds: number | null;
+                        /** @description Refused lines and failed items, with the catalog line number (the first 1000). */
+                        failures: {
+                            /** @enum {string} */
+                            code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                            line: number;
+                            message: string;
+                            sku: string;
+                        }[];
+                        finishedAt?: string;
+                        id: string;
+                        origin: string;
+                        /** @enum {string} */
+                        state: "running" | "paused" | "cancelled" | "completed";
+                        /** @description Items finished per minute from the batch's first item start to its end (or now while it runs); fixed once the batch is finished. */
+                        throughputPerMinute: number;
+                    };
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource for this tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A conflict: see `code` */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error: see `code` */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getBatchResults: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One JSON object per item line. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-ndjson": string;
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource for this tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error: see `code` */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    resumeBatch: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description `total` counts the lines this batch runs plus the lines it refused (those are `failed`). */
+                        counts: {
+                            active: number;
+                            cancelled: number;
+                            completed: number;
+                            failed: number;
+                            total: number;
+                            waiting: number;
+                        };
+                        createdAt: string;
+                        /** @description Lines whose work an earlier batch did or is doing: not run again, not counted in `total`. */
+                        duplicates: number;
+                        /** @description Time left at the recent pace (the last 20 items finished); null while unknown or paused. */
+                        etaSeconds: number | null;
+                        /** @description Refused lines and failed items, with the catalog line number (the first 1000). */
+                        failures: {
+                            /** @enum {string} */
+                            code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                            line: number;
+                            message: string;
+                            sku: string;
+                        }[];
+                        finishedAt?: string;
+                        id: string;
+                        origin: string;
+                        /** @enum {string} */
+                        state: "running" | "paused" | "cancelled" | "completed";
+                        /** @description Items finished per minute from the batch's first item start to its end (or now while it runs); fixed once the batch is finished. */
+                        throughputPerMinute: number;
+                    };
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource for this tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A conflict: see `code` */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error: see `code` */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getRun: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description The version of this representation; send it back as If-None-Match (reads) or If-Match (writes). */
+                    etag?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        assetId: string;
+                        createdAt: string;
+                        error?: {
+                            /** @enum {string} */
+                            code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                            message: string;
+                        };
+                        finishedAt?: string;
+                        id: string;
+                        outputs?: {
+                            manifestKey: string;
+                            manifestUrl: string;
+                        };
+                        progress: number;
+                        /** @description The CDN purge after publishing; its failure never fails the run. */
+                        purge?: {
+                            attempts: number;
+                            error?: {
+                                /** @enum {string} */
+                                code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                                message: string;
+                            };
+                            result?: {
+                                driver: string;
+                                purgedKeys: number;
+                                purgedUrls: number;
+                                requests: number;
                             };
                             /** @enum {string} */
-                            type: "backplate";
-                        } | {
-                            /**
-                             * @description Numbers handed to the ONNX generator.
-                             * @default {}
-                             */
-                            params?: {
+                            state: "queued" | "active" | "retrying" | "completed" | "failed";
+                        };
+                        /** @description An ordered list of steps. The last step must be `render`; publishing always follows. */
+                        recipe: {
+                            /** @description How the manifest's `<picture>` snippet loads (`lazy` or `eager` for the main image) and an optional `sizes` override. */
+                            picture?: {
+                                /**
+                                 * @description `lazy` (default) for galleries and images below the fold; `eager` adds `fetchpriority="high"`, for the main product image (LCP).
+                                 * @enum {string}
+                                 */
+                                loading?: "lazy" | "eager";
+                                /** @description The `sizes` attribute when your page lays the image out otherwise than the snippet does (e.g. `(max-width: 768px) 50vw, 400px`). Default: the snippet's own layout, `(max-width: Wpx) 100vw, Wpx`. */
+                                sizes?: string;
+                            };
+                            steps: {
+                                /** @enum {string} */
+                                name: "remove-background" | "upscale" | "generate" | "render";
+                                options?: {
+                                    [key: string]: unknown;
+                                };
+                            }[];
+                        };
+                        /** @enum {string} */
+                        state: "queued" | "running" | "completed" | "failed" | "cancelled";
+                        steps: {
+                            attempts: number;
+                            /** @description Wall time of the attempt that completed the step. */
+                            durationMs?: number;
+                            error?: {
+                                /** @enum {string} */
+                                code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                                message: string;
+                            };
+                            finishedAt?: string;
+                            /** @description The model an AI step ran. */
+                            model?: string;
+                            name: string;
+                            progress: number;
+                            startedAt?: string;
+                            /** @enum {string} */
+                            state: "queued" | "active" | "retrying" | "completed" | "failed";
+                            /** @description The scene template a generate step applied. */
+                            template?: {
+                                id: string;
+                                version: string;
+                            };
+                            /** @description Where that time went, in ms. */
+                            timings?: {
                                 [key: string]: number;
                             };
+                        }[];
+                    };
+                };
+            };
+            /** @description Not modified: If-None-Match names the current ETag (weak comparison; `*` matches anything). No body. */
+            304: {
+                headers: {
+                    /** @description The version of this representation; send it back as If-None-Match (reads) or If-Match (writes). */
+                    etag?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource for this tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error: see `code` */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    streamRunEvents: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Server-sent events: `run` on each change, then `end`. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource for this tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error: see `code` */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listTemplates: {
+        parameters: {
+            query?: {
+                /** @description `next_cursor` of the previous page, unchanged (at most 512 characters); leave it out for the first page. A malformed cursor, or one of another list, tenant or filter, is a 400. */
+                cursor?: string;
+                /** @description Items on this page (1–200, default 100). */
+                limit?: number;
+            };
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Pass it as `cursor` for the next page; null on the last page. Opaque: its contents may change. */
+                        next_cursor: string | null;
+                        templates: {
                             /** @enum {string} */
-                            type: "generator";
-                        };
-                        /**
-                         * @description Channels rendered when a recipe names none.
-                         * @default [
-                         *       "marketplace"
-                         *     ]
-                         */
-                        channels?: ("marketplace" | "instagram" | "pinterest" | "hero" | "thumbnail")[];
-                        /** @default  */
-                        description?: string;
-                        /** @description Defaults to the URL id; must match it when given. */
-                        id?: string;
-                        /**
-                         * @default {
-                         *       "fill": 0.8,
-                         *       "padding": 0.05,
-                         *       "anchor": {
-                         *         "x": 0.5,
-                         *         "y": 0.5
-                         *       },
-                         *       "trim": true
-                         *     }
-                         */
-                        layout?: {
-                            /**
-                             * @description Where the product box sits in the free space (0.5, 0.5 centres it; y 1 stands it on the bottom margin).
-                             * @default {
-                             *       "x": 0.5,
-                             *       "y": 0.5
-                             *     }
-                             */
-                            anchor?: {
-                                x: number;
-                                y: number;
-                            };
-                            /**
-                             * @description Fraction of the padded canvas the product's bounding box fills along its limiting side.
-                             * @default 0.8
-                             */
-                            fill?: number;
-                            /**
-                             * @description Margin on every side, as a fraction of the canvas width (left, right) and height (top, bottom).
-                             * @default 0.05
-                             */
-                            padding?: number;
-                            /**
-                             * @description Crop the cut-out to the product before placing it.
-                             * @default true
-                             */
-                            trim?: boolean;
-                        };
+                            backdrop: "solid" | "sweep" | "gradient" | "backplate" | "generator";
+                            /** @description False for the tenant's own templates (including overrides of a built-in id). */
+                            builtin: boolean;
+                            description: string;
+                            id: string;
+                            name: string;
+                            /** @description sha256 of the canonical JSON: part of every rendition key made with it. */
+                            version: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The request cannot be read (malformed JSON, multipart, URL or header) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A readable request whose content breaks the schema (`INVALID_REQUEST`) or the domain rules: see `code` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTemplate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description The version of this representation; send it back as If-None-Match (reads) or If-Match (writes). */
+                    etag?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        backdrop: "solid" | "sweep" | "gradient" | "backplate" | "generator";
+                        /** @description False for the tenant's own templates (including overrides of a built-in id). */
+                        builtin: boolean;
+                        description: string;
+                        id: string;
                         name: string;
-                        /** @default {} */
-                        shadows?: {
-                            contact?: {
-                                /** @default 0.55 */
-                                opacity?: number;
+                        template: {
+                            backdrop: {
+                                /** @description "#rrggbb" or [r, g, b], each 0-255 */
+                                colour: string | number[];
+                                /** @enum {string} */
+                                type: "solid";
+                            } | {
+                                /** @description The paper colour (the wall). */
+                                colour: string | number[];
+                                /** @description The floor; by default the paper colour, a little darker. */
+                                floorColour?: string | number[];
                                 /**
-                                 * @description Blur, relative to the product width.
-                                 * @default 0.3
+                                 * @description Where the wall meets the floor, as a fraction of the height.
+                                 * @default 0.62
                                  */
-                                softness?: number;
+                                horizon: number;
                                 /**
-                                 * @description Width of the shadow relative to the product width.
-                                 * @default 1.1
-                                 */
-                                spread?: number;
-                            };
-                            drop?: {
-                                /**
-                                 * @description Direction the light comes from, degrees counter-clockwise from the right (90: from above).
-                                 * @default 135
-                                 */
-                                azimuth?: number;
-                                /**
-                                 * @description Height of the light in degrees: lower lights throw longer shadows.
-                                 * @default 45
-                                 */
-                                elevation?: number;
-                                /** @default 0.35 */
-                                opacity?: number;
-                                /**
-                                 * @description Blur, relative to the product size.
-                                 * @default 0.25
-                                 */
-                                softness?: number;
-                                /**
-                                 * @description How much larger than the product the shadow is.
-                                 * @default 0.05
-                                 */
-                                spread?: number;
-                            };
-                            reflection?: {
-                                /**
-                                 * @description Length of the fade, relative to the product height.
+                                 * @description Width of the floor-to-wall blend, as a fraction of the height.
                                  * @default 0.35
                                  */
-                                fade?: number;
+                                softness: number;
+                                /** @enum {string} */
+                                type: "sweep";
                                 /**
-                                 * @description Gap between product and reflection, relative to the product height.
-                                 * @default 0
+                                 * @description Darkening towards the corners.
+                                 * @default 0.12
                                  */
-                                gap?: number;
-                                /** @default 0.3 */
-                                opacity?: number;
+                                vignette: number;
+                            } | {
+                                /**
+                                 * @description Degrees; 90 runs from the top (from) to the bottom (to).
+                                 * @default 90
+                                 */
+                                angle: number;
+                                /** @description "#rrggbb" or [r, g, b], each 0-255 */
+                                from: string | number[];
+                                /** @description "#rrggbb" or [r, g, b], each 0-255 */
+                                to: string | number[];
+                                /** @enum {string} */
+                                type: "gradient";
+                            } | {
+                                /** @description The merchant's own photo, an uploaded asset of the same tenant; may be given per run as params.backplate. */
+                                assetId?: string;
+                                /** @description Match the product's mean luminance and white balance (grey world, linear light) to the backplate. */
+                                matchLight?: {
+                                    /** @default 0.6 */
+                                    strength: number;
+                                };
+                                /** @enum {string} */
+                                type: "backplate";
+                            } | {
+                                /**
+                                 * @description Numbers handed to the ONNX generator.
+                                 * @default {}
+                                 */
+                                params: {
+                                    [key: string]: number;
+                                };
+                                /** @enum {string} */
+                                type: "generator";
                             };
-                        };
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            backdrop: "solid" | "sweep" | "gradient" | "backplate" | "generator";
-                            /** @description False for the tenant's own templates (including overrides of a built-in id). */
-                            builtin: boolean;
+                            /**
+                             * @description Channels rendered when a recipe names none.
+                             * @default [
+                             *       "marketplace"
+                             *     ]
+                             */
+                            channels: ("marketplace" | "instagram" | "pinterest" | "hero" | "thumbnail")[];
+                            /** @default  */
                             description: string;
                             id: string;
-                            name: string;
-                            rerender: {
-                                /** @description Assets whose latest run used the template. */
-                                assets: number;
-                                /** @description The catalog batch re-rendering the assets whose renditions change (GET /v1/batches/:id); null when none do. */
-                                batchId: string | null;
-                                /** @description Assets queued again: their renditions change. */
-                                queued: number;
-                                /** @description Assets left alone: their run's params override what changed. */
-                                unchanged: number;
-                            };
-                            template: {
-                                backdrop: {
-                                    /** @description "#rrggbb" or [r, g, b], each 0-255 */
-                                    colour: string | (number)[];
-                                    /** @enum {string} */
-                                    type: "solid";
-                                } | {
-                                    /** @description The paper colour (the wall). */
-                                    colour: string | (number)[];
-                                    /** @description The floor; by default the paper colour, a little darker. */
-                                    floorColour?: string | (number)[];
-                                    /**
-                                     * @description Where the wall meets the floor, as a fraction of the height.
-                                     * @default 0.62
-                                     */
-                                    horizon: number;
-                                    /**
-                                     * @description Width of the floor-to-wall blend, as a fraction of the height.
-                                     * @default 0.35
-                                     */
-                                    softness: number;
-                                    /** @enum {string} */
-                                    type: "sweep";
-                                    /**
-                                     * @description Darkening towards the corners.
-                                     * @default 0.12
-                                     */
-                                    vignette: number;
-                                } | {
-                                    /**
-                                     * @description Degrees; 90 runs from the top (from) to the bottom (to).
-                                     * @default 90
-                                     */
-                                    angle: number;
-                                    /** @description "#rrggbb" or [r, g, b], each 0-255 */
-                                    from: string | (number)[];
-                                    /** @description "#rrggbb" or [r, g, b], each 0-255 */
-                                    to: string | (number)[];
-                                    /** @enum {string} */
-                                    type: "gradient";
-                                } | {
-                                    /** @description The merchant's own photo, an uploaded asset of the same tenant; may be given per run as params.backplate. */
-                                    assetId?: string;
-                                    /** @description Match the product's mean luminance and white balance (grey world, linear light) to the backplate. */
-                                    matchLight?: {
-                                        /** @default 0.6 */
-                                        strength: number;
-                                    };
-                                    /** @enum {string} */
-                                    type: "backplate";
-                                } | {
-                                    /**
-                                     * @description Numbers handed to the ONNX generator.
-                                     * @default {}
-                                     */
-                                    params: {
-                                        [key: string]: number;
-                                    };
-                                    /** @enum {string} */
-                                    type: "generator";
-                                };
+                            /**
+                             * @default {
+                             *       "fill": 0.8,
+                             *       "padding": 0.05,
+                             *       "anchor": {
+                             *         "x": 0.5,
+                             *         "y": 0.5
+                             *       },
+                             *       "trim": true
+                             *     }
+                             */
+                            layout: {
                                 /**
-                                 * @description Channels rendered when a recipe names none.
-                                 * @default [
-                                 *       "marketplace"
-                                 *     ]
-                                 */
-                                channels: ("marketplace" | "instagram" | "pinterest" | "hero" | "thumbnail")[];
-                                /** @default  */
-                                description: string;
-                                id: string;
-                                /**
+                                 * @description Where the product box sits in the free space (0.5, 0.5 centres it; y 1 stands it on the bottom margin).
                                  * @default {
-                                 *       "fill": 0.8,
-                                 *       "padding": 0.05,
-                                 *       "anchor": {
-                                 *         "x": 0.5,
-                                 *         "y": 0.5
-                                 *       },
-                                 *       "trim": true
+                                 *       "x": 0.5,
+                                 *       "y": 0.5
                                  *     }
                                  */
-                                layout: {
-                                    /**
-                                     * @description Where the product box sits in the free space (0.5, 0.5 centres it; y 1 stands it on the bottom margin).
-                                     * @default {
-                                     *       "x": 0.5,
-                                     *       "y": 0.5
-                                     *     }
-                                     */
-                                    anchor: {
-                                        x: number;
-                                        y: number;
-                                    };
-                                    /**
-                                     * @description Fraction of the padded canvas the product's bounding box fills along its limiting side.
-                                     * @default 0.8
-                                     */
-                                    fill: number;
-                                    /**
-                                     * @description Margin on every side, as a fraction of the canvas width (left, right) and height (top, bottom).
-                                     * @default 0.05
-                                     */
-                                    padding: number;
-                                    /**
-                                     * @description Crop the cut-out to the product before placing it.
-                                     * @default true
-                                     */
-                                    trim: boolean;
+                                anchor: {
+                                    x: number;
+                                    y: number;
                                 };
-                                name: string;
-                                /** @default {} */
-                                shadows: {
-                                    contact?: {
-                                        /** @default 0.55 */
-                                        opacity: number;
-                                        /**
-                                         * @description Blur, relative to the product width.
-                                         * @default 0.3
-                                         */
-                                        softness: number;
-                                        /**
-                                         * @description Width of the shadow relative to the product width.
-                                         * @default 1.1
-                                         */
-                                        spread: number;
-                                    };
-                                    drop?: {
-                                        /**
-                                         * @description Direction the light comes from, degrees counter-clockwise from the right (90: from above).
-                                         * @default 135
-                                         */
-                                        azimuth: number;
-                                        /**
-                                         * @description Height of the light in degrees: lower lights throw longer shadows.
-                                         * @default 45
-                                         */
-                                        elevation: number;
-                                        /** @default 0.35 */
-                                        opacity: number;
-                                        /**
-                                         * @description Blur, relative to the product size.
-                                         * @default 0.25
-                                         */
-                                        softness: number;
-                                        /**
-                                         * @description How much larger than the product the shadow is.
-                                         * @default 0.05
-                                         */
-                                        spread: number;
-                                    };
-                                    reflection?: {
-                                        /**
-                                         * @description Length of the fade, relative to the product height.
-                                         * @default 0.35
-                                         */
-                                        fade: number;
-                                        /**
-                                         * @description Gap between product and reflection, relative to the product height.
-                                         * @default 0
-                                         */
-                                        gap: number;
-                                        /** @default 0.3 */
-                                        opacity: number;
-                                    };
-                                };
+                                /**
+                                 * @description Fraction of the padded canvas the product's bounding box fills along its limiting side.
+                                 * @default 0.8
+                                 */
+                                fill: number;
+                                /**
+                                 * @description Margin on every side, as a fraction of the canvas width (left, right) and height (top, bottom).
+                                 * @default 0.05
+                                 */
+                                padding: number;
+                                /**
+                                 * @description Crop the cut-out to the product before placing it.
+                                 * @default true
+                                 */
+                                trim: boolean;
                             };
-                            /** @description sha256 of the canonical JSON: part of every rendition key made with it. */
-                            version: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            backdrop: "solid" | "sweep" | "gradient" | "backplate" | "generator";
-                            /** @description False for the tenant's own templates (including overrides of a built-in id). */
-                            builtin: boolean;
-                            description: string;
-                            id: string;
                             name: string;
-                            rerender: {
-                                /** @description Assets whose latest run used the template. */
-                                assets: number;
-                                /** @description The catalog batch re-rendering the assets whose renditions change (GET /v1/batches/:id); null when none do. */
-                                batchId: string | null;
-                                /** @description Assets queued again: their renditions change. */
-                                queued: number;
-                                /** @description Assets left alone: their run's params override what changed. */
-                                unchanged: number;
-                            };
-                            template: {
-                                backdrop: {
-                                    /** @description "#rrggbb" or [r, g, b], each 0-255 */
-                                    colour: string | (number)[];
-                                    /** @enum {string} */
-                                    type: "solid";
-                                } | {
-                                    /** @description The paper colour (the wall). */
-                                    colour: string | (number)[];
-                                    /** @description The floor; by default the paper colour, a little darker. */
-                                    floorColour?: string | (number)[];
+                            /** @default {} */
+                            shadows: {
+                                contact?: {
+                                    /** @default 0.55 */
+                                    opacity: number;
                                     /**
-                                     * @description Where the wall meets the floor, as a fraction of the height.
-                                     * @default 0.62
-                                     */
-                                    horizon: number;
-                                    /**
-                                     * @description Width of the floor-to-wall blend, as a fraction of the height.
-                                     * @default 0.35
+                                     * @description Blur, relative to the product width.
+                                     * @default 0.3
                                      */
                                     softness: number;
-                                    /** @enum {string} */
-                                    type: "sweep";
                                     /**
-                                     * @description Darkening towards the corners.
-                                     * @default 0.12
+                                     * @description Width of the shadow relative to the product width.
+                                     * @default 1.1
                                      */
-                                    vignette: number;
-                                } | {
-                                    /**
-                                     * @description Degrees; 90 runs from the top (from) to the bottom (to).
-                                     * @default 90
-                                     */
-                                    angle: number;
-                                    /** @description "#rrggbb" or [r, g, b], each 0-255 */
-                                    from: string | (number)[];
-                                    /** @description "#rrggbb" or [r, g, b], each 0-255 */
-                                    to: string | (number)[];
-                                    /** @enum {string} */
-                                    type: "gradient";
-                                } | {
-                                    /** @description The merchant's own photo, an uploaded asset of the same tenant; may be given per run as params.backplate. */
-                                    assetId?: string;
-                                    /** @description Match the product's mean luminance and white balance (grey world, linear light) to the backplate. */
-                                    matchLight?: {
-                                        /** @default 0.6 */
-                                        strength: number;
-                                    };
-                                    /** @enum {string} */
-                                    type: "backplate";
-                                } | {
-                                    /**
-                                     * @description Numbers handed to the ONNX generator.
-                                     * @default {}
-                                     */
-                                    params: {
-                                        [key: string]: number;
-                                    };
-                                    /** @enum {string} */
-                                    type: "generator";
+                                    spread: number;
                                 };
-                                /**
-                                 * @description Channels rendered when a recipe names none.
-                                 * @default [
-                                 *       "marketplace"
-                                 *     ]
-                                 */
-                                channels: ("marketplace" | "instagram" | "pinterest" | "hero" | "thumbnail")[];
-                                /** @default  */
-                                description: string;
-                                id: string;
-                                /**
-                                 * @default {
-                                 *       "fill": 0.8,
-                                 *       "padding": 0.05,
-                                 *       "anchor": {
-                                 *         "x": 0.5,
-                                 *         "y": 0.5
-                                 *       },
-                                 *       "trim": true
-                                 *     }
-                                 */
-                                layout: {
+                                drop?: {
                                     /**
-                                     * @description Where the product box sits in the free space (0.5, 0.5 centres it; y 1 stands it on the bottom margin).
-                                     * @default {
-                                     *       "x": 0.5,
-                                     *       "y": 0.5
-                                     *     }
+                                     * @description Direction the light comes from, degrees counter-clockwise from the right (90: from above).
+                                     * @default 135
                                      */
-                                    anchor: {
-                                        x: number;
-                                        y: number;
-                                    };
+                                    azimuth: number;
                                     /**
-                                     * @description Fraction of the padded canvas the product's bounding box fills along its limiting side.
-                                     * @default 0.8
+                                     * @description Height of the light in degrees: lower lights throw longer shadows.
+                                     * @default 45
                                      */
-                                    fill: number;
+                                    elevation: number;
+                                    /** @default 0.35 */
+                                    opacity: number;
                                     /**
-                                     * @description Margin on every side, as a fraction of the canvas width (left, right) and height (top, bottom).
+                                     * @description Blur, relative to the product size.
+                                     * @default 0.25
+                                     */
+                                    softness: number;
+                                    /**
+                                     * @description How much larger than the product the shadow is.
                                      * @default 0.05
                                      */
-                                    padding: number;
+                                    spread: number;
+                                };
+                                reflection?: {
                                     /**
-                                     * @description Crop the cut-out to the product before placing it.
-                                     * @default true
+                                     * @description Length of the fade, relative to the product height.
+                                     * @default 0.35
                                      */
-                                    trim: boolean;
-                                };
-                                name: string;
-                                /** @default {} */
-                                shadows: {
-                                    contact?: {
-                                        /** @default 0.55 */
-                                        opacity: number;
-                                        /**
-                                         * @description Blur, relative to the product width.
-                                         * @default 0.3
-                                         */
-                                        softness: number;
-                                        /**
-                                         * @description Width of the shadow relative to the product width.
-                                         * @default 1.1
-                                         */
-                                        spread: number;
-                                    };
-                                    drop?: {
-                                        /**
-                                         * @description Direction the light comes from, degrees counter-clockwise from the right (90: from above).
-                                         * @default 135
-                                         */
-                                        azimuth: number;
-                                        /**
-                                         * @description Height of the light in degrees: lower lights throw longer shadows.
-                                         * @default 45
-                                         */
-                                        elevation: number;
-                                        /** @default 0.35 */
-                                        opacity: number;
-                                        /**
-                                         * @description Blur, relative to the product size.
-                                         * @default 0.25
-                                         */
-                                        softness: number;
-                                        /**
-                                         * @description How much larger than the product the shadow is.
-                                         * @default 0.05
-                                         */
-                                        spread: number;
-                                    };
-                                    reflection?: {
-                                        /**
-                                         * @description Length of the fade, relative to the product height.
-                                         * @default 0.35
-                                         */
-                                        fade: number;
-                                        /**
-                                         * @description Gap between product and reflection, relative to the product height.
-                                         * @default 0
-                                         */
-                                        gap: number;
-                                        /** @default 0.3 */
-                                        opacity: number;
-                                    };
+                                    fade: number;
+                                    /**
+                                     * @description Gap between product and reflection, relative to the product height.
+                                     * @default 0
+                                     */
+                                    gap: number;
+                                    /** @default 0.3 */
+                                    opacity: number;
                                 };
                             };
-                            /** @description sha256 of the canonical JSON: part of every rendition key made with it. */
-                            version: string;
                         };
+                        /** @description sha256 of the canonical JSON: part of every rendition key made with it. */
+                        version: string;
                     };
                 };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
+            };
+            /** @description Not modified: If-None-Match names the current ETag (weak comparison; `*` matches anything). No body. */
+            304: {
+                headers: {
+                    /** @description The version of this representation; send it back as If-None-Match (reads) or If-Match (writes). */
+                    etag?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
                 };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
+                content?: never;
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
                 };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
                 };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
+            };
+            /** @description No such resource for this tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error: see `code` */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
                 };
             };
         };
-        post?: never;
-        /** Delete one of your templates (a built-in it overrode shows again) */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": null;
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
     };
-    "/v1/templates/{id}/preview.png": {
+    putTemplate: {
         parameters: {
             query?: never;
-            header?: never;
-            path?: never;
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: string;
+            };
             cookie?: never;
         };
-        /** The template rendered around a sample product (PNG, cached by template version) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description image/png */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "image/png": unknown;
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "image/png": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
+        /** @description A template. Unknown fields, colours out of range and impossible layouts are refused with 422 INVALID_TEMPLATE naming the field. */
+        requestBody: {
+            content: {
+                "application/json": {
+                    backdrop: {
+                        /** @description "#rrggbb" or [r, g, b], each 0-255 */
+                        colour: string | number[];
+                        /** @enum {string} */
+                        type: "solid";
+                    } | {
+                        /** @description The paper colour (the wall). */
+                        colour: string | number[];
+                        /** @description The floor; by default the paper colour, a little darker. */
+                        floorColour?: string | number[];
+                        /**
+                         * @description Where the wall meets the floor, as a fraction of the height.
+                         * @default 0.62
+                         */
+                        horizon?: number;
+                        /**
+                         * @description Width of the floor-to-wall blend, as a fraction of the height.
+                         * @default 0.35
+                         */
+                        softness?: number;
+                        /** @enum {string} */
+                        type: "sweep";
+                        /**
+                         * @description Darkening towards the corners.
+                         * @default 0.12
+                         */
+                        vignette?: number;
+                    } | {
+                        /**
+                         * @description Degrees; 90 runs from the top (from) to the bottom (to).
+                         * @default 90
+                         */
+                        angle?: number;
+                        /** @description "#rrggbb" or [r, g, b], each 0-255 */
+                        from: string | number[];
+                        /** @description "#rrggbb" or [r, g, b], each 0-255 */
+                        to: string | number[];
+                        /** @enum {string} */
+                        type: "gradient";
+                    } | {
+                        /** @description The merchant's own photo, an uploaded asset of the same tenant; may be given per run as params.backplate. */
+                        assetId?: string;
+                        /** @description Match the product's mean luminance and white balance (grey world, linear light) to the backplate. */
+                        matchLight?: {
+                            /** @default 0.6 */
+                            strength?: number;
                         };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "image/png": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
+                        /** @enum {string} */
+                        type: "backplate";
+                    } | {
+                        /**
+                         * @description Numbers handed to the ONNX generator.
+                         * @default {}
+                         */
+                        params?: {
+                            [key: string]: number;
                         };
+                        /** @enum {string} */
+                        type: "generator";
                     };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "image/png": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
+                    /**
+                     * @description Channels rendered when a recipe names none.
+                     * @default [
+                     *       "marketplace"
+                     *     ]
+                     */
+                    channels?: ("marketplace" | "instagram" | "pinterest" | "hero" | "thumbnail")[];
+                    /** @default  */
+                    description?: string;
+                    /** @description Defaults to the URL id; must match it when given. */
+                    id?: string;
+                    /**
+                     * @default {
+                     *       "fill": 0.8,
+                     *       "padding": 0.05,
+                     *       "anchor": {
+                     *         "x": 0.5,
+                     *         "y": 0.5
+                     *       },
+                     *       "trim": true
+                     *     }
+                     */
+                    layout?: {
+                        /**
+                         * @description Where the product box sits in the free space (0.5, 0.5 centres it; y 1 stands it on the bottom margin).
+                         * @default {
+                         *       "x": 0.5,
+                         *       "y": 0.5
+                         *     }
+                         */
+                        anchor?: {
+                            x: number;
+                            y: number;
                         };
+                        /**
+                         * @description Fraction of the padded canvas the product's bounding box fills along its limiting side.
+                         * @default 0.8
+                         */
+                        fill?: number;
+                        /**
+                         * @description Margin on every side, as a fraction of the canvas width (left, right) and height (top, bottom).
+                         * @default 0.05
+                         */
+                        padding?: number;
+                        /**
+                         * @description Crop the cut-out to the product before placing it.
+                         * @default true
+                         */
+                        trim?: boolean;
                     };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "image/png": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
+                    name: string;
+                    /** @default {} */
+                    shadows?: {
+                        contact?: {
+                            /** @default 0.55 */
+                            opacity?: number;
+                            /**
+                             * @description Blur, relative to the product width.
+                             * @default 0.3
+                             */
+                            softness?: number;
+                            /**
+                             * @description Width of the shadow relative to the product width.
+                             * @default 1.1
+                             */
+                            spread?: number;
+                        };
+                        drop?: {
+                            /**
+                             * @description Direction the light comes from, degrees counter-clockwise from the right (90: from above).
+                             * @default 135
+                             */
+                            azimuth?: number;
+                            /**
+                             * @description Height of the light in degrees: lower lights throw longer shadows.
+                             * @default 45
+                             */
+                            elevation?: number;
+                            /** @default 0.35 */
+                            opacity?: number;
+                            /**
+                             * @description Blur, relative to the product size.
+                             * @default 0.25
+                             */
+                            softness?: number;
+                            /**
+                             * @description How much larger than the product the shadow is.
+                             * @default 0.05
+                             */
+                            spread?: number;
+                        };
+                        reflection?: {
+                            /**
+                             * @description Length of the fade, relative to the product height.
+                             * @default 0.35
+                             */
+                            fade?: number;
+                            /**
+                             * @description Gap between product and reflection, relative to the product height.
+                             * @default 0
+                             */
+                            gap?: number;
+                            /** @default 0.3 */
+                            opacity?: number;
                         };
                     };
                 };
             };
         };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/templates/{id}/rerender": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Re-render every asset that uses a template, where its renditions change (e.g. after a built-in changed) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description The version of this representation; send it back as If-None-Match (reads) or If-Match (writes). */
+                    etag?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
                 };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        backdrop: "solid" | "sweep" | "gradient" | "backplate" | "generator";
+                        /** @description False for the tenant's own templates (including overrides of a built-in id). */
+                        builtin: boolean;
+                        description: string;
+                        id: string;
+                        name: string;
+                        rerender: {
                             /** @description Assets whose latest run used the template. */
                             assets: number;
                             /** @description The catalog batch re-rendering the assets whose renditions change (GET /v1/batches/:id); null when none do. */
@@ -4221,1348 +3948,2007 @@ export interface paths {
                             /** @description Assets left alone: their run's params override what changed. */
                             unchanged: number;
                         };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
+                        template: {
+                            backdrop: {
+                                /** @description "#rrggbb" or [r, g, b], each 0-255 */
+                                colour: string | number[];
                                 /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
+                                type: "solid";
+                            } | {
+                                /** @description The paper colour (the wall). */
+                                colour: string | number[];
+                                /** @description The floor; by default the paper colour, a little darker. */
+                                floorColour?: string | number[];
+                                /**
+                                 * @description Where the wall meets the floor, as a fraction of the height.
+                                 * @default 0.62
+                                 */
+                                horizon: number;
+                                /**
+                                 * @description Width of the floor-to-wall blend, as a fraction of the height.
+                                 * @default 0.35
+                                 */
+                                softness: number;
+                                /** @enum {string} */
+                                type: "sweep";
+                                /**
+                                 * @description Darkening towards the corners.
+                                 * @default 0.12
+                                 */
+                                vignette: number;
+                            } | {
+                                /**
+                                 * @description Degrees; 90 runs from the top (from) to the bottom (to).
+                                 * @default 90
+                                 */
+                                angle: number;
+                                /** @description "#rrggbb" or [r, g, b], each 0-255 */
+                                from: string | number[];
+                                /** @description "#rrggbb" or [r, g, b], each 0-255 */
+                                to: string | number[];
+                                /** @enum {string} */
+                                type: "gradient";
+                            } | {
+                                /** @description The merchant's own photo, an uploaded asset of the same tenant; may be given per run as params.backplate. */
+                                assetId?: string;
+                                /** @description Match the product's mean luminance and white balance (grey world, linear light) to the backplate. */
+                                matchLight?: {
+                                    /** @default 0.6 */
+                                    strength: number;
                                 };
-                                message: string;
+                                /** @enum {string} */
+                                type: "backplate";
+                            } | {
+                                /**
+                                 * @description Numbers handed to the ONNX generator.
+                                 * @default {}
+                                 */
+                                params: {
+                                    [key: string]: number;
+                                };
+                                /** @enum {string} */
+                                type: "generator";
+                            };
+                            /**
+                             * @description Channels rendered when a recipe names none.
+                             * @default [
+                             *       "marketplace"
+                             *     ]
+                             */
+                            channels: ("marketplace" | "instagram" | "pinterest" | "hero" | "thumbnail")[];
+                            /** @default  */
+                            description: string;
+                            id: string;
+                            /**
+                             * @default {
+                             *       "fill": 0.8,
+                             *       "padding": 0.05,
+                             *       "anchor": {
+                             *         "x": 0.5,
+                             *         "y": 0.5
+                             *       },
+                             *       "trim": true
+                             *     }
+                             */
+                            layout: {
+                                /**
+                                 * @description Where the product box sits in the free space (0.5, 0.5 centres it; y 1 stands it on the bottom margin).
+                                 * @default {
+                                 *       "x": 0.5,
+                                 *       "y": 0.5
+                                 *     }
+                                 */
+                                anchor: {
+                                    x: number;
+                                    y: number;
+                                };
+                                /**
+                                 * @description Fraction of the padded canvas the product's bounding box fills along its limiting side.
+                                 * @default 0.8
+                                 */
+                                fill: number;
+                                /**
+                                 * @description Margin on every side, as a fraction of the canvas width (left, right) and height (top, bottom).
+                                 * @default 0.05
+                                 */
+                                padding: number;
+                                /**
+                                 * @description Crop the cut-out to the product before placing it.
+                                 * @default true
+                                 */
+                                trim: boolean;
+                            };
+                            name: string;
+                            /** @default {} */
+                            shadows: {
+                                contact?: {
+                                    /** @default 0.55 */
+                                    opacity: number;
+                                    /**
+                                     * @description Blur, relative to the product width.
+                                     * @default 0.3
+                                     */
+                                    softness: number;
+                                    /**
+                                     * @description Width of the shadow relative to the product width.
+                                     * @default 1.1
+                                     */
+                                    spread: number;
+                                };
+                                drop?: {
+                                    /**
+                                     * @description Direction the light comes from, degrees counter-clockwise from the right (90: from above).
+                                     * @default 135
+                                     */
+                                    azimuth: number;
+                                    /**
+                                     * @description Height of the light in degrees: lower lights throw longer shadows.
+                                     * @default 45
+                                     */
+                                    elevation: number;
+                                    /** @default 0.35 */
+                                    opacity: number;
+                                    /**
+                                     * @description Blur, relative to the product size.
+                                     * @default 0.25
+                                     */
+                                    softness: number;
+                                    /**
+                                     * @description How much larger than the product the shadow is.
+                                     * @default 0.05
+                                     */
+                                    spread: number;
+                                };
+                                reflection?: {
+                                    /**
+                                     * @description Length of the fade, relative to the product height.
+                                     * @default 0.35
+                                     */
+                                    fade: number;
+                                    /**
+                                     * @description Gap between product and reflection, relative to the product height.
+                                     * @default 0
+                                     */
+                                    gap: number;
+                                    /** @default 0.3 */
+                                    opacity: number;
+                                };
                             };
                         };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
+                        /** @description sha256 of the canonical JSON: part of every rendition key made with it. */
+                        version: string;
                     };
                 };
             };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/tenants": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Create a tenant and its first API key (admin key only) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    /** @description The version of this representation; send it back as If-None-Match (reads) or If-Match (writes). */
+                    etag?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
                 content: {
                     "application/json": {
+                        /** @enum {string} */
+                        backdrop: "solid" | "sweep" | "gradient" | "backplate" | "generator";
+                        /** @description False for the tenant's own templates (including overrides of a built-in id). */
+                        builtin: boolean;
+                        description: string;
+                        id: string;
                         name: string;
+                        rerender: {
+                            /** @description Assets whose latest run used the template. */
+                            assets: number;
+                            /** @description The catalog batch re-rendering the assets whose renditions change (GET /v1/batches/:id); null when none do. */
+                            batchId: string | null;
+                            /** @description Assets queued again: their renditions change. */
+                            queued: number;
+                            /** @description Assets left alone: their run's params override what changed. */
+                            unchanged: number;
+                        };
+                        template: {
+                            backdrop: {
+                                /** @description "#rrggbb" or [r, g, b], each 0-255 */
+                                colour: string | number[];
+                                /** @enum {string} */
+                                type: "solid";
+                            } | {
+                                /** @description The paper colour (the wall). */
+                                colour: string | number[];
+                                /** @description The floor; by default the paper colour, a little darker. */
+                                floorColour?: string | number[];
+                                /**
+                                 * @description Where the wall meets the floor, as a fraction of the height.
+                                 * @default 0.62
+                                 */
+                                horizon: number;
+                                /**
+                                 * @description Width of the floor-to-wall blend, as a fraction of the height.
+                                 * @default 0.35
+                                 */
+                                softness: number;
+                                /** @enum {string} */
+                                type: "sweep";
+                                /**
+                                 * @description Darkening towards the corners.
+                                 * @default 0.12
+                                 */
+                                vignette: number;
+                            } | {
+                                /**
+                                 * @description Degrees; 90 runs from the top (from) to the bottom (to).
+                                 * @default 90
+                                 */
+                                angle: number;
+                                /** @description "#rrggbb" or [r, g, b], each 0-255 */
+                                from: string | number[];
+                                /** @description "#rrggbb" or [r, g, b], each 0-255 */
+                                to: string | number[];
+                                /** @enum {string} */
+                                type: "gradient";
+                            } | {
+                                /** @description The merchant's own photo, an uploaded asset of the same tenant; may be given per run as params.backplate. */
+                                assetId?: string;
+                                /** @description Match the product's mean luminance and white balance (grey world, linear light) to the backplate. */
+                                matchLight?: {
+                                    /** @default 0.6 */
+                                    strength: number;
+                                };
+                                /** @enum {string} */
+                                type: "backplate";
+                            } | {
+                                /**
+                                 * @description Numbers handed to the ONNX generator.
+                                 * @default {}
+                                 */
+                                params: {
+                                    [key: string]: number;
+                                };
+                                /** @enum {string} */
+                                type: "generator";
+                            };
+                            /**
+                             * @description Channels rendered when a recipe names none.
+                             * @default [
+                             *       "marketplace"
+                             *     ]
+                             */
+                            channels: ("marketplace" | "instagram" | "pinterest" | "hero" | "thumbnail")[];
+                            /** @default  */
+                            description: string;
+                            id: string;
+                            /**
+                             * @default {
+                             *       "fill": 0.8,
+                             *       "padding": 0.05,
+                             *       "anchor": {
+                             *         "x": 0.5,
+                             *         "y": 0.5
+                             *       },
+                             *       "trim": true
+                             *     }
+                             */
+                            layout: {
+                                /**
+                                 * @description Where the product box sits in the free space (0.5, 0.5 centres it; y 1 stands it on the bottom margin).
+                                 * @default {
+                                 *       "x": 0.5,
+                                 *       "y": 0.5
+                                 *     }
+                                 */
+                                anchor: {
+                                    x: number;
+                                    y: number;
+                                };
+                                /**
+                                 * @description Fraction of the padded canvas the product's bounding box fills along its limiting side.
+                                 * @default 0.8
+                                 */
+                                fill: number;
+                                /**
+                                 * @description Margin on every side, as a fraction of the canvas width (left, right) and height (top, bottom).
+                                 * @default 0.05
+                                 */
+                                padding: number;
+                                /**
+                                 * @description Crop the cut-out to the product before placing it.
+                                 * @default true
+                                 */
+                                trim: boolean;
+                            };
+                            name: string;
+                            /** @default {} */
+                            shadows: {
+                                contact?: {
+                                    /** @default 0.55 */
+                                    opacity: number;
+                                    /**
+                                     * @description Blur, relative to the product width.
+                                     * @default 0.3
+                                     */
+                                    softness: number;
+                                    /**
+                                     * @description Width of the shadow relative to the product width.
+                                     * @default 1.1
+                                     */
+                                    spread: number;
+                                };
+                                drop?: {
+                                    /**
+                                     * @description Direction the light comes from, degrees counter-clockwise from the right (90: from above).
+                                     * @default 135
+                                     */
+                                    azimuth: number;
+                                    /**
+                                     * @description Height of the light in degrees: lower lights throw longer shadows.
+                                     * @default 45
+                                     */
+                                    elevation: number;
+                                    /** @default 0.35 */
+                                    opacity: number;
+                                    /**
+                                     * @description Blur, relative to the product size.
+                                     * @default 0.25
+                                     */
+                                    softness: number;
+                                    /**
+                                     * @description How much larger than the product the shadow is.
+                                     * @default 0.05
+                                     */
+                                    spread: number;
+                                };
+                                reflection?: {
+                                    /**
+                                     * @description Length of the fade, relative to the product height.
+                                     * @default 0.35
+                                     */
+                                    fade: number;
+                                    /**
+                                     * @description Gap between product and reflection, relative to the product height.
+                                     * @default 0
+                                     */
+                                    gap: number;
+                                    /** @default 0.3 */
+                                    opacity: number;
+                                };
+                            };
+                        };
+                        /** @description sha256 of the canonical JSON: part of every rendition key made with it. */
+                        version: string;
                     };
                 };
             };
-            responses: {
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            apiKey: {
-                                /** @description The API key. Shown once: only its hash is stored. */
-                                key: string;
-                                keyId: string;
-                                tenantId: string;
-                            };
-                            tenant: {
-                                createdAt: string;
-                                id: string;
-                                name: string;
-                            };
-                        };
-                    };
+            /** @description The request cannot be read (malformed JSON, multipart, URL or header) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
                 };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
                 };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
                 };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
                 };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
+            };
+            /** @description No such resource for this tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body stopped arriving, or arrived too slowly */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over its limit */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error: see `code` */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A body media type this operation does not take */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A readable request whose content breaks the schema (`INVALID_REQUEST`) or the domain rules: see `code` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
                 };
             };
         };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
     };
-    "/v1/tenants/{id}": {
+    deleteTemplate: {
         parameters: {
             query?: never;
-            header?: never;
-            path?: never;
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: string;
+            };
             cookie?: never;
         };
-        get?: never;
-        put?: never;
-        post?: never;
-        /**
-         * Delete a tenant and take down everything it published (admin key only)
-         * @description Revokes its API keys first (no new uploads), takes down every asset as `DELETE /v1/assets/:id` does, removes everything else under the tenant's prefix, purges its `tenant:` surrogate key, then deletes the tenant. Idempotent: a tenant already gone answers 204.
-         */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
                 };
-                cookie?: never;
+                content?: never;
             };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": null;
-                    };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
                 };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
                 };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
+            };
+            /** @description No such resource for this tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
                 };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
                 };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
+            };
+            /** @description An error: see `code` */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
                 };
             };
         };
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
     };
-    "/v1/tenants/{id}/keys": {
+    getTemplatePreview: {
         parameters: {
             query?: never;
-            header?: never;
-            path?: never;
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: string;
+            };
             cookie?: never;
         };
-        /** List a tenant's API keys (ids and hints only; admin key only) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
+        requestBody?: never;
+        responses: {
+            /** @description The preview. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
                 };
-                cookie?: never;
+                content: {
+                    "image/png": string;
+                };
             };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            keys: {
-                                createdAt: string;
-                                hint?: string;
-                                keyId: string;
-                                tenantId: string;
-                            }[];
-                        };
-                    };
+            /** @description Not modified: the `If-None-Match` ETag is the template version. */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
                 };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
+                content?: never;
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
                 };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
                 };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
+            };
+            /** @description No such resource for this tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
                 };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error: see `code` */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A readable request whose content breaks the schema (`INVALID_REQUEST`) or the domain rules: see `code` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
                 };
             };
         };
-        put?: never;
-        /** Issue another API key for a tenant (admin key only) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description The API key. Shown once: only its hash is stored. */
-                            key: string;
-                            keyId: string;
-                            tenantId: string;
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
     };
-    "/v1/tenants/{id}/keys/{keyId}": {
+    rerenderTemplate: {
         parameters: {
             query?: never;
-            header?: never;
-            path?: never;
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: string;
+            };
             cookie?: never;
         };
-        get?: never;
-        put?: never;
-        post?: never;
-        /** Revoke an API key at once (admin key only) */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                    keyId: string;
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
                 };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": null;
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/tenants/{id}/keys/{keyId}/rotate": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Replace an API key: a new key is issued and the old one revoked (admin key only) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                    keyId: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description The API key. Shown once: only its hash is stored. */
-                            key: string;
-                            keyId: string;
-                            tenantId: string;
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/webhooks": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The tenant's webhooks (without secrets) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            webhooks: {
-                                createdAt: string;
-                                events: ("run.completed" | "run.failed" | "batch.progress" | "batch.completed")[];
-                                id: string;
-                                url: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                502: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
-        put?: never;
-        /** Subscribe a URL to events; the signing secret is returned once */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
                 content: {
                     "application/json": {
-                        events: ("run.completed" | "run.failed" | "batch.progress" | "batch.completed")[];
-                        url: string;
+                        /** @description Assets whose latest run used the template. */
+                        assets: number;
+                        /** @description The catalog batch re-rendering the assets whose renditions change (GET /v1/batches/:id); null when none do. */
+                        batchId: string | null;
+                        /** @description Assets queued again: their renditions change. */
+                        queued: number;
+                        /** @description Assets left alone: their run's params override what changed. */
+                        unchanged: number;
                     };
                 };
             };
-            responses: {
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description Signs every delivery (see docs/webhooks.md). Shown once. */
-                            secret: string;
-                            webhook: {
-                                createdAt: string;
-                                events: ("run.completed" | "run.failed" | "batch.progress" | "batch.completed")[];
-                                id: string;
-                                url: string;
-                            };
-                        };
-                    };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
                 };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
                 };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
+            };
+            /** @description No such resource for this tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
                 };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
                 };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
+            };
+            /** @description An error: see `code` */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
                 };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                502: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A readable request whose content breaks the schema (`INVALID_REQUEST`) or the domain rules: see `code` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
                 };
             };
         };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
     };
-    "/v1/webhooks/{id}": {
+    createTenant: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Send the same key to retry safely: the first answer is kept for 24 h and replayed (`Idempotent-Replayed: true`). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
             path?: never;
             cookie?: never;
         };
-        get?: never;
-        put?: never;
-        post?: never;
-        /** Delete a webhook; deliveries still waiting are cancelled */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": null;
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                502: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
                 };
             };
         };
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        apiKey: {
+                            /** @description The API key. Shown once: only its hash is stored. */
+                            key: string;
+                            keyId: string;
+                            tenantId: string;
+                        };
+                        tenant: {
+                            createdAt: string;
+                            id: string;
+                            name: string;
+                        };
+                    };
+                };
+            };
+            /** @description The request cannot be read (malformed JSON, multipart, URL or header) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The admin key is needed */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body stopped arriving, or arrived too slowly */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A conflict: see `code` */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over its limit */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A body media type this operation does not take */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A readable request whose content breaks the schema (`INVALID_REQUEST`) or the domain rules: see `code` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
     };
-    "/v1/webhooks/{id}/deliveries": {
+    deleteTenant: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The admin key is needed */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource for this tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error: see `code` */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listApiKeys: {
+        parameters: {
+            query?: {
+                /** @description `next_cursor` of the previous page, unchanged (at most 512 characters); leave it out for the first page. A malformed cursor, or one of another list, tenant or filter, is a 400. */
+                cursor?: string;
+                /** @description Items on this page (1–200, default 100). */
+                limit?: number;
+            };
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        keys: {
+                            createdAt: string;
+                            hint?: string;
+                            keyId: string;
+                            tenantId: string;
+                        }[];
+                        /** @description Pass it as `cursor` for the next page; null on the last page. Opaque: its contents may change. */
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description The request cannot be read (malformed JSON, multipart, URL or header) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The admin key is needed */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource for this tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error: see `code` */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A readable request whose content breaks the schema (`INVALID_REQUEST`) or the domain rules: see `code` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Send the same key to retry safely: the first answer is kept for 24 h and replayed (`Idempotent-Replayed: true`). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The API key. Shown once: only its hash is stored. */
+                        key: string;
+                        keyId: string;
+                        tenantId: string;
+                    };
+                };
+            };
+            /** @description The request cannot be read (malformed JSON, multipart, URL or header) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The admin key is needed */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource for this tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A conflict: see `code` */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error: see `code` */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A readable request whose content breaks the schema (`INVALID_REQUEST`) or the domain rules: see `code` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    revokeApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: string;
+                keyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The admin key is needed */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource for this tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error: see `code` */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    rotateApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Send the same key to retry safely: the first answer is kept for 24 h and replayed (`Idempotent-Replayed: true`). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: string;
+                keyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The API key. Shown once: only its hash is stored. */
+                        key: string;
+                        keyId: string;
+                        tenantId: string;
+                    };
+                };
+            };
+            /** @description The request cannot be read (malformed JSON, multipart, URL or header) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The admin key is needed */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource for this tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A conflict: see `code` */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error: see `code` */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A readable request whose content breaks the schema (`INVALID_REQUEST`) or the domain rules: see `code` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listWebhooks: {
+        parameters: {
+            query?: {
+                /** @description `next_cursor` of the previous page, unchanged (at most 512 characters); leave it out for the first page. A malformed cursor, or one of another list, tenant or filter, is a 400. */
+                cursor?: string;
+                /** @description Items on this page (1–200, default 100). */
+                limit?: number;
+            };
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
             path?: never;
             cookie?: never;
         };
-        /** A webhook's delivery log, newest first (the last 100) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
                 };
-                cookie?: never;
+                content: {
+                    "application/json": {
+                        /** @description Pass it as `cursor` for the next page; null on the last page. Opaque: its contents may change. */
+                        next_cursor: string | null;
+                        webhooks: {
+                            createdAt: string;
+                            events: ("run.completed" | "run.failed" | "batch.progress" | "batch.completed")[];
+                            id: string;
+                            url: string;
+                        }[];
+                    };
+                };
             };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            deliveries: {
-                                attempts: number;
-                                createdAt: string;
-                                deliveredAt?: string;
-                                /** @description Sent as `Webhook-Id`; the same on every try and replay, so receivers can drop repeats. */
-                                eventId: string;
-                                id: string;
-                                lastError?: {
-                                    /** @enum {string} */
-                                    code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                    message: string;
-                                };
-                                lastStatus?: number;
-                                log: {
-                                    at: string;
-                                    attempt: number;
-                                    durationMs: number;
-                                    error?: {
-                                        /** @enum {string} */
-                                        code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                        message: string;
-                                    };
-                                    status?: number;
-                                }[];
-                                /** @description The event body as sent. */
-                                payload: unknown;
-                                replays: number;
-                                /** @enum {string} */
-                                state: "pending" | "delivering" | "retrying" | "delivered" | "failed" | "cancelled";
-                                subscriptionId: string;
-                                /** @enum {string} */
-                                type: "run.completed" | "run.failed" | "batch.progress" | "batch.completed";
-                                updatedAt: string;
-                            }[];
-                        };
-                    };
+            /** @description The request cannot be read (malformed JSON, multipart, URL or header) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
                 };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
                 };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
                 };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
                 };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
+            };
+            /** @description A readable request whose content breaks the schema (`INVALID_REQUEST`) or the domain rules: see `code` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
                 };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                502: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
                 };
             };
         };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
     };
-    "/v1/webhooks/deliveries/{id}/replay": {
+    createWebhook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Send the same key to retry safely: the first answer is kept for 24 h and replayed (`Idempotent-Replayed: true`). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
             path?: never;
             cookie?: never;
         };
-        get?: never;
-        put?: never;
-        /** Send a delivery again: same event id and body, a fresh signature */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
+        requestBody: {
+            content: {
+                "application/json": {
+                    events: ("run.completed" | "run.failed" | "batch.progress" | "batch.completed")[];
+                    url: string;
                 };
-                cookie?: never;
             };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Signs every delivery (see docs/webhooks.md). Shown once. */
+                        secret: string;
+                        webhook: {
+                            createdAt: string;
+                            events: ("run.completed" | "run.failed" | "batch.progress" | "batch.completed")[];
+                            id: string;
+                            url: string;
+                        };
                     };
-                    content: {
-                        "application/json": {
+                };
+            };
+            /** @description The request cannot be read (malformed JSON, multipart, URL or header) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body stopped arriving, or arrived too slowly */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A conflict: see `code` */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over its limit */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A body media type this operation does not take */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A readable request whose content breaks the schema (`INVALID_REQUEST`) or the domain rules: see `code` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource for this tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error: see `code` */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description `next_cursor` of the previous page, unchanged (at most 512 characters); leave it out for the first page. A malformed cursor, or one of another list, tenant or filter, is a 400. */
+                cursor?: string;
+                /** @description Items on this page (1–200, default 100). */
+                limit?: number;
+            };
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        deliveries: {
                             attempts: number;
                             createdAt: string;
                             deliveredAt?: string;
@@ -5571,7 +5957,7 @@ export interface paths {
                             id: string;
                             lastError?: {
                                 /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                                code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
                                 message: string;
                             };
                             lastStatus?: number;
@@ -5581,7 +5967,7 @@ export interface paths {
                                 durationMs: number;
                                 error?: {
                                     /** @enum {string} */
-                                    code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                                    code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
                                     message: string;
                                 };
                                 status?: number;
@@ -5595,116 +5981,264 @@ export interface paths {
                             /** @enum {string} */
                             type: "run.completed" | "run.failed" | "batch.progress" | "batch.completed";
                             updatedAt: string;
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Every error: a stable `code` to branch on and a human `message`. */
-                502: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
-                                details?: {
-                                    [key: string]: unknown;
-                                };
-                                message: string;
-                            };
-                        };
+                        }[];
+                        /** @description Pass it as `cursor` for the next page; null on the last page. Opaque: its contents may change. */
+                        next_cursor: string | null;
                     };
                 };
             };
+            /** @description The request cannot be read (malformed JSON, multipart, URL or header) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource for this tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error: see `code` */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A readable request whose content breaks the schema (`INVALID_REQUEST`) or the domain rules: see `code` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
         };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
+    };
+    replayWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Send the same key to retry safely: the first answer is kept for 24 h and replayed (`Idempotent-Replayed: true`). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        attempts: number;
+                        createdAt: string;
+                        deliveredAt?: string;
+                        /** @description Sent as `Webhook-Id`; the same on every try and replay, so receivers can drop repeats. */
+                        eventId: string;
+                        id: string;
+                        lastError?: {
+                            /** @enum {string} */
+                            code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                            message: string;
+                        };
+                        lastStatus?: number;
+                        log: {
+                            at: string;
+                            attempt: number;
+                            durationMs: number;
+                            error?: {
+                                /** @enum {string} */
+                                code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                                message: string;
+                            };
+                            status?: number;
+                        }[];
+                        /** @description The event body as sent. */
+                        payload: unknown;
+                        replays: number;
+                        /** @enum {string} */
+                        state: "pending" | "delivering" | "retrying" | "delivered" | "failed" | "cancelled";
+                        subscriptionId: string;
+                        /** @enum {string} */
+                        type: "run.completed" | "run.failed" | "batch.progress" | "batch.completed";
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description The request cannot be read (malformed JSON, multipart, URL or header) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource for this tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A conflict: see `code` */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error: see `code` */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A readable request whose content breaks the schema (`INVALID_REQUEST`) or the domain rules: see `code` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
     };
 }
-export type webhooks = Record<string, never>;
-export interface components {
-    schemas: never;
-    responses: never;
-    parameters: never;
-    requestBodies: never;
-    headers: never;
-    pathItems: never;
-}
-export type $defs = Record<string, never>;
-export type operations = Record<string, never>;
