@@ -19,7 +19,8 @@ describe('the typed client against the real server', () => {
   const sent: Request[] = [];
 
   beforeAll(async () => {
-    service = await startTestService({ WORKER_QUEUES: 'render,publish,batch', SANDBOXED_PROCESSORS: 'false', BATCH_CPU_NICE: '0' });
+    // One event stream at a time, so a test can fill it; no inference worker, so a run with an AI step stays queued.
+    service = await startTestService({ WORKER_QUEUES: 'render,publish,batch', SANDBOXED_PROCESSORS: 'false', BATCH_CPU_NICE: '0', RUN_EVENTS_MAX_STREAMS: '1' });
     ({ key } = await createTenant(service));
     client = createPipelineClient({
       baseUrl: `${service.url}/`,
@@ -55,8 +56,7 @@ describe('the typed client against the real server', () => {
     const fromBytes = await client.uploadAsset(png, { filename: 'red.png', recipe: RENDER_32 });
     const fromStream = await client.uploadAsset(createReadStream(new URL(fixture('HappyFish.jpg'))), { filename: 'fish.jpg', sku: 'fish-2' });
     expect(fromBytes.asset.original).toMatchObject({ format: 'png', width: 48, height: 40, filename: 'red.png' });
-    // The same bytes as the first test's upload: the original and asset are reused.
-    expect(fromStream.reused).toBe(true);
+    expect(fromStream.asset.original).toMatchObject({ format: 'jpeg', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     const polled = await client.waitForRun(fromBytes.run.id, { events: false, pollIntervalMs: 100 });
     expect(polled.state).toBe('completed');
     expect(sent.some((r) => r.url.endsWith(`/v1/runs/${fromBytes.run.id}/events`))).toBe(false);
@@ -108,5 +108,26 @@ describe('the typed client against the real server', () => {
     expect(corrupt.code).toMatch(/UNSUPPORTED_MEDIA_TYPE|CORRUPT_IMAGE/);
     const badKey = createPipelineClient({ baseUrl: service.url, apiKey: 'nope' });
     expect(((await badKey.getBatch('bat_00000000000000000000000000000000').catch((e: unknown) => e)) as PipelineError).code).toBe('UNAUTHORIZED');
+  });
+
+  it('polls when the server refuses another event stream (503), and times out on a run that does not end', async () => {
+    const photo = await sharp({ create: { width: 30, height: 30, channels: 3, background: '#6a4c93' } }).png().toBuffer();
+    const stuck = await client.uploadAsset(photo, { recipe: { steps: [{ name: 'remove-background' }, { name: 'render' }] } });
+    // The one stream this server allows, held open by a run that waits for an inference worker.
+    const held = new AbortController();
+    const stream = await fetch(`${service.url}/v1/runs/${stuck.run.id}/events`, { headers: { authorization: `Bearer ${key}` }, signal: held.signal });
+    expect(stream.status).toBe(200);
+    try {
+      const { run } = await client.uploadAsset(await readFile(new URL(fixture('HappyFish.jpg'))), { recipe: { steps: [{ name: 'render', options: { widths: [20], formats: ['jpeg'] } }] } });
+      const before = sent.length;
+      expect((await client.waitForRun(run.id, { pollIntervalMs: 100 })).state).toBe('completed');
+      // The stream was asked for, refused, and the run polled instead.
+      expect(sent.slice(before).map((r) => new URL(r.url).pathname).filter((p) => p.startsWith(`/v1/runs/${run.id}`))[0]).toBe(`/v1/runs/${run.id}/events`);
+      expect(sent.slice(before).some((r) => r.url.endsWith(`/v1/runs/${run.id}`))).toBe(true);
+      const late = (await client.waitForRun(stuck.run.id, { events: false, timeoutMs: 500, pollIntervalMs: 100 }).catch((e: unknown) => e)) as PipelineError;
+      expect([late.name, late.code]).toEqual(['PipelineError', 'TIMEOUT']);
+    } finally {
+      held.abort();
+    }
   });
 });
