@@ -7,6 +7,7 @@ import type { Env } from '../lib/env.js';
 import { forkExecArgv } from '../lib/fork-args.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../lib/metrics.js';
+import { ITEMS_PER_STEP_CHILD } from './batches/config.js';
 import type { QueueKind, WorkersConfig } from './config.js';
 import { describeJobFailure, toJobError } from './job-errors.js';
 import { finishedJobLogger, jobLogger } from './job-log.js';
@@ -65,7 +66,8 @@ export function startWorkers(deps: WorkerHostDeps, kinds: QueueKind[]): WorkerHo
     const worker = new Worker(kind, processorFor(kind, deps), {
       connection: deps.connection,
       prefix: deps.config.queuePrefix,
-      concurrency: deps.config.concurrency[kind],
+      // The catalog lane runs BATCH_CONCURRENCY step children, each with its next item ready.
+      concurrency: kind === 'batch' ? deps.config.concurrency.batch * ITEMS_PER_STEP_CHILD : deps.config.concurrency[kind],
       lockDuration: deps.config.lock.durationMs,
       stalledInterval: deps.config.lock.stalledIntervalMs,
       // Host and pid: which process ran a job shows on the job (processedBy) and in queue views.

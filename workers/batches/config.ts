@@ -22,5 +22,14 @@ const schema = z
     yieldMaxMs: e.BATCH_YIELD_MAX_MS,
   }));
 
+/**
+ * Catalog items in progress per step child (BATCH_CONCURRENCY children per worker process). An
+ * item spends part of its time outside its child: batch records, its source, its run record,
+ * publish (storage writes that wait on fsync or S3). With one item per child the child idles
+ * meanwhile; with two, the next item is ready when the child frees up, and the last one publishes
+ * while the children compute.
+ */
+export const ITEMS_PER_STEP_CHILD = 2;
+
 export type BatchConfig = z.output<typeof schema>;
 export const loadBatchConfig = (env: Env): BatchConfig => parseEnv(schema, env, 'batch');

@@ -36,7 +36,7 @@ export async function readPublication(storage: ObjectStorage, tenantId: string, 
 export async function recordPublication(storage: ObjectStorage, tenantId: string, assetId: string, add: Publication): Promise<void> {
   const prefix = publicationPrefix(tenantId, assetId);
   const keys = [...add.sets.map((s) => `${prefix}set/${s}`), ...add.skus.map((s) => `${prefix}sku/${s}`)];
-  for (const key of new Set(keys)) await storage.put(key, Buffer.alloc(0), { contentType: 'application/octet-stream', cacheControl: 'private, no-store' });
+  await Promise.all([...new Set(keys)].map((key) => storage.put(key, Buffer.alloc(0), { contentType: 'application/octet-stream', cacheControl: 'private, no-store' })));
 }
 
 /** Drop the markers of SKUs the asset no longer holds, once its objects there are gone. */

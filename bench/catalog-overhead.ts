@@ -1,0 +1,224 @@
+/**
+ * Catalog overhead: the same items rendered through the catalog lane (batch queue, low-priority
+ * step children, storage, publish) and as bare decode + encode in this process at the same
+ * concurrency, in one run, for small and for large photos. Prints items/min/core, wall and CPU
+ * time for both sides, the overhead, and where a catalog item's time goes.
+ *
+ *   npm run bench:catalog            (SIZES=small,large; SMALL_REPEAT=1, LARGE_REPEAT=1)
+ *
+ * The step children run at nice 0 here (BATCH_CPU_NICE=0 unless set), like the in-process side.
+ */
+import { readFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { randomUUID } from 'node:crypto';
+import sharp from 'sharp';
+import { startService } from '../bin/service.js';
+import { deleteKeys } from '../test/harness.js';
+import { decodeSource } from '../workers/steps/decode.js';
+import { renderResponsiveSet } from '../workers/steps/responsive-set.js';
+import { OUTPUT_FORMATS, type OutputFormat } from '../workers/steps/types.js';
+import { uniqueJpeg } from './load-photos.js';
+import { cpuSince, processTreeCpu, totalCpuMs, type TreeCpu } from './process-cpu.js';
+
+const SIZES = (process.env.SIZES ?? 'small,large').split(',');
+const ADMIN = `bench-admin-${randomUUID()}`;
+const shared = (dir: string, name: string) => path.resolve(import.meta.dirname, '../../shared/fixtures', dir, name);
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Small: 8 photos (259-640 px wide) × 5 width options = 40 items. Large: 3 photos of 3000×3000 × 2 options. */
+const WORKLOADS = {
+  small: {
+    photos: ['HappyFish.jpg', 'apple.jpg', 'butterfly.jpg', 'coffee.png', 'fruits.jpg', 'orange.jpg', 'rocket.jpg', 'smarties.png'].map((n) => shared('photos', n)),
+    widths: [[120], [160], [200], [240], [120, 240]],
+    repeat: Number(process.env.SMALL_REPEAT ?? 1),
+  },
+  large: {
+    photos: ['d02_mug_woodtable.jpg', 'd06_cereal_checker.jpg', 'd10_dumbbell_granite.jpg'].map((n) => shared('large', n)),
+    widths: [[1280], [640, 1920]],
+    repeat: Number(process.env.LARGE_REPEAT ?? 1),
+  },
+} as const;
+
+interface Item { sku: string; bytes: Buffer; widths: number[] }
+interface Side { wallMs: number; cpuMs: number; cpu: TreeCpu }
+
+/** Each photo as a JPEG (PNG fixtures re-encoded once), tagged so every run's bytes are new. */
+async function photosAsJpeg(files: readonly string[]): Promise<Buffer[]> {
+  return Promise.all(files.map(async (f) => (f.endsWith('.png') ? sharp(f).jpeg({ quality: 92 }).toBuffer() : readFile(f))));
+}
+
+async function measure(fn: () => Promise<void>): Promise<Side> {
+  const c0 = processTreeCpu();
+  const t0 = performance.now();
+  await fn();
+  const wallMs = performance.now() - t0;
+  const cpu = cpuSince(c0);
+  return { wallMs, cpuMs: totalCpuMs(cpu), cpu };
+}
+
+const s2 = (ms: number) => (ms / 1000).toFixed(2);
+/** Where the CPU time was spent: the service process and the step children, user + system. */
+const cpuSplit = (c: TreeCpu) => `${s2(c.self.userMs)} + ${s2(c.self.sysMs)} | ${s2(c.children.userMs)} + ${s2(c.children.sysMs)}`;
+
+/** Run `work` over `items`, `concurrency` at a time. */
+async function pool<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < items.length) await work(items[next++]!);
+  }));
+}
+
+/** 'catalog item completed' lines, collected from the service's log. */
+const itemLines: Array<{ batchId: string; durationMs: number; timings: Record<string, number> }> = [];
+const logSink = new Writable({
+  write(chunk: Buffer, _enc, done) {
+    for (const line of String(chunk).split('\n')) {
+      if (!line.includes('catalog item completed')) continue;
+      try {
+        itemLines.push(JSON.parse(line) as (typeof itemLines)[number]);
+      } catch { /* a partial line: not ours */ }
+    }
+    done();
+  },
+});
+
+async function main(): Promise<void> {
+  const prefix = `bench-catalog-${randomUUID()}`;
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'bench-catalog-'));
+  const service = await startService({
+    // The step children at this process's priority: on a shared machine a nice-19 child loses to
+    // everyone else's work, which is the fairness benchmark's question, not this one's.
+    env: { BATCH_CPU_NICE: '0', ...process.env, QUEUE_PREFIX: prefix, DATA_DIR: dataDir, PORT: '0', ADMIN_API_KEY: ADMIN, LOG_LEVEL: 'info', MODELS_WARM: '', UPLOAD_RATE_LIMIT_PER_MINUTE: '100000', RATE_LIMIT_PER_MINUTE: '100000' },
+    logDestination: logSink,
+  });
+  const url = service.url!;
+  const concurrency = service.config.workers.concurrency.batch;
+  const limits = service.config.workers.decodeLimits;
+  const rows: string[] = [];
+  const breakdowns: string[] = [];
+  try {
+    const tenant = (await (await fetch(`${url}/v1/tenants`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: '{"name":"bench"}' })).json()) as { apiKey: { key: string } };
+    const auth = { authorization: `Bearer ${tenant.apiKey.key}` };
+    const upload = async (bytes: Buffer): Promise<string> => {
+      const form = new FormData();
+      form.append('recipe', JSON.stringify({ steps: [{ name: 'render', options: { widths: [16], formats: ['jpeg'] } }] }));
+      form.append('file', new Blob([bytes]), 'photo.jpg');
+      const res = await fetch(`${url}/v1/assets`, { method: 'POST', headers: auth, body: form });
+      const body = (await res.json()) as { asset: { id: string }; run: { id: string } };
+      if (res.status !== 202) throw new Error(`upload answered ${res.status}: ${JSON.stringify(body)}`);
+      for (;;) {
+        const run = (await (await fetch(`${url}/v1/runs/${body.run.id}`, { headers: auth })).json()) as { state: string };
+        if (run.state === 'completed') return body.asset.id;
+        if (run.state === 'failed') throw new Error(`upload run failed: ${JSON.stringify(run)}`);
+        await sleep(20);
+      }
+    };
+    /** Submit a catalog and wait for it to finish; returns the batch id. */
+    const runCatalog = async (lines: string[]): Promise<{ id: string; throughputPerMinute: number }> => {
+      const res = await fetch(`${url}/v1/batches`, { method: 'POST', headers: { ...auth, 'content-type': 'application/x-ndjson' }, body: lines.join('\n') });
+      const { batch } = (await res.json()) as { batch: { id: string } };
+      if (res.status !== 202) throw new Error(`batch answered ${res.status}`);
+      for (;;) {
+        // Not too often: the status requests' CPU counts against the lane.
+        await sleep(200);
+        const status = (await (await fetch(`${url}/v1/batches/${batch.id}`, { headers: auth })).json()) as { state: string; counts: { failed: number }; throughputPerMinute: number };
+        if (status.state === 'completed') {
+          if (status.counts.failed) throw new Error(`${status.counts.failed} items failed`);
+          return { id: batch.id, throughputPerMinute: status.throughputPerMinute };
+        }
+      }
+    };
+    const itemsOf = async (size: keyof typeof WORKLOADS, tag: string): Promise<Array<Item & { assetId: string }>> => {
+      const w = WORKLOADS[size];
+      const photos = await photosAsJpeg(w.photos);
+      const out: Array<Item & { assetId: string }> = [];
+      for (let r = 0; r < w.repeat; r++) {
+        for (const [p, photo] of photos.entries()) {
+          const bytes = uniqueJpeg(photo, `${tag}-${r}-${p}-${randomUUID()}`);
+          const assetId = await upload(bytes);
+          for (const [o, widths] of w.widths.entries()) out.push({ sku: `${size}-${r}-${p}-${o}`, bytes, widths: [...widths], assetId });
+        }
+      }
+      return out;
+    };
+    const line = (i: Item & { assetId: string }) => JSON.stringify({ sku: i.sku, source: i.assetId, options: { widths: i.widths, formats: OUTPUT_FORMATS } });
+    const inProcess = (items: Item[]) => pool(items, concurrency, async (i) => {
+      const decoded = await decodeSource(i.bytes, limits);
+      await renderResponsiveSet(decoded, { widths: i.widths, formats: [...OUTPUT_FORMATS] as OutputFormat[] });
+    });
+
+    // Warm both sides: start the lane's step children and load sharp's codecs here.
+    const warm = await itemsOf('small', 'warm');
+    const coldStart = performance.now();
+    await runCatalog(warm.slice(0, concurrency).map(line));
+    const coldMs = performance.now() - coldStart;
+    const childStarts = itemLines.map((l) => l.timings.childStartMs ?? 0).filter((ms) => ms > 0);
+    await inProcess(warm.slice(0, concurrency));
+    itemLines.length = 0;
+    // What the idle service costs (BullMQ's blocking reads, the yield governor's 20 ms checks).
+    const idle = await measure(() => sleep(3000));
+    const idleCpuPerS = idle.cpuMs / (idle.wallMs / 1000);
+
+    for (const size of SIZES as Array<keyof typeof WORKLOADS>) {
+      const items = await itemsOf(size, 'run');
+      const load = loadavg()[0]!.toFixed(1);
+      const base = await measure(() => inProcess(items));
+      let batch = { id: '', throughputPerMinute: 0 };
+      const lane = await measure(async () => { batch = await runCatalog(items.map(line)); });
+      const n = items.length;
+      const perMinCore = (s: Side) => ((n / s.wallMs) * 60_000) / availableParallelism();
+      const overhead = (a: number, b: number) => `${(((a / b) - 1) * 100).toFixed(1)}%`;
+      rows.push(`| ${size} | ${n} | in-process, ${concurrency} at a time | ${s2(base.wallMs)} | ${s2(base.cpuMs)} | ${cpuSplit(base.cpu)} | ${perMinCore(base).toFixed(0)} | | | ${load} |`);
+      rows.push(`| ${size} | ${n} | catalog lane, ${concurrency} step children | ${s2(lane.wallMs)} | ${s2(lane.cpuMs)} | ${cpuSplit(lane.cpu)} | ${perMinCore(lane).toFixed(0)} | **${overhead(lane.wallMs, base.wallMs)}** | ${overhead(lane.cpuMs, base.cpuMs)} | ${loadavg()[0]!.toFixed(1)} |`);
+      breakdowns.push(breakdown(size, itemLines.filter((l) => l.batchId === batch.id), lane.wallMs, concurrency, batch.throughputPerMinute));
+    }
+    console.log(`Machine: ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}, sharp ${sharp.versions.sharp}, libvips ${sharp.versions.vips}; one service process (API + every worker), fs storage, no CDN invalidator (purge requests are not made).`);
+    console.log(`Warm-up: a ${concurrency}-item catalog on a fresh lane took ${coldMs.toFixed(0)} ms; starting its step children took ${childStarts.map((ms) => `${ms} ms`).join(', ') || 'n/a'} (paid once per worker process, not per item).\n`);
+    console.log(`The idle service used ${idleCpuPerS.toFixed(0)} ms of CPU per second (counted on both sides: the in-process side runs beside it).\n`);
+    console.log('| items | n | side | wall s | CPU s | CPU s: service user + sys \\| children user + sys | items/min/core | overhead, wall | overhead, CPU | load (1 min) |');
+    console.log('| --- | ---: | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |');
+    for (const r of rows) console.log(r);
+    for (const b of breakdowns) console.log(`\n${b}`);
+  } finally {
+    await service.close();
+    await deleteKeys(`${prefix}:*`);
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Where a catalog item's time went (its laps, as logged), and how busy the step children were. */
+function breakdown(size: string, lines: typeof itemLines, wallMs: number, children: number, throughput: number): string {
+  const sum = (key: string) => lines.reduce((s, l) => s + (l.timings[key] ?? 0), 0);
+  const items = lines.reduce((s, l) => s + l.durationMs, 0);
+  const stepsStorage = sum('storageReadMs') + sum('storageWriteMs');
+  const publishStorage = sum('publishReadMs') + sum('publishWriteMs') + sum('publishListMs');
+  const inChild = sum('stepsMs') - sum('childWaitMs');
+  const parts: Array<[string, number]> = [
+    ['batch records (Redis: read, mark active)', sum('recordsMs')],
+    ['prepare (source, admission, run record)', sum('prepareMs')],
+    ['waiting for a free child', sum('childWaitMs')],
+    ['starting a child', sum('childStartMs')],
+    ['steps: storage reads and writes (in the child)', stepsStorage],
+    ['steps: decode + encode, IPC', inChild - sum('childStartMs') - stepsStorage],
+    ['publish: storage reads, writes, listings', publishStorage],
+    ['publish: the rest (run record, markers, manifest, Redis)', sum('publishMs') - publishStorage],
+    ['finish (Redis: mark done, events)', sum('finishMs')],
+  ];
+  const rows = parts.map(([name, ms]) => `| ${name} | ${(ms / lines.length).toFixed(1)} | ${((ms / items) * 100).toFixed(1)}% |`);
+  return [
+    `Where a ${size} catalog item's time went (${lines.length} items; the batch reported ${throughput} items/min). ` +
+      `The step children were busy ${((inChild / (children * wallMs)) * 100).toFixed(0)}% of the run (${children} × ${s2(wallMs)} s); the rest is queueing and idle children.`,
+    '',
+    '| part of an item | ms per item | share of its time |',
+    '| --- | ---: | ---: |',
+    ...rows,
+  ].join('\n');
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
