@@ -79,6 +79,18 @@ describe('the client transport', () => {
     expect([err.code, err.message]).toEqual(['NOT_FOUND', 'Run not found']);
   });
 
+  it('says which server it could not reach', async () => {
+    // A port that was just free: nothing listens there.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as { port: number };
+    await new Promise((resolve) => probe.close(resolve));
+    const closed = createTransport({ baseUrl: `http://127.0.0.1:${port}`, apiKey: 'k' });
+    const err = (await closed.send('/v1/runs/x').catch((e: unknown) => e)) as PipelineError;
+    expect([err.status, err.code]).toEqual([0, 'NETWORK_ERROR']);
+    expect(err.message).toMatch(new RegExp(`^Could not reach http://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`));
+  });
+
   it('reads Retry-After as seconds or an HTTP date', () => {
     expect(retryAfterMs('3')).toBe(3000);
     expect(retryAfterMs(new Date(10_000).toUTCString(), 4000)).toBe(6000);

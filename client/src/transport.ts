@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { errorFromResponse } from './errors.js';
+import { errorFromResponse, PipelineError } from './errors.js';
 
 /** How the client retries answers that say "later" (429, 503, 409 with Retry-After). */
 export interface RetryOptions {
@@ -83,10 +83,17 @@ export function createTransport(options: TransportOptions): Transport {
     return headers;
   };
 
+  /** No answer at all (refused, reset, DNS): a PipelineError with status 0, unless the caller aborted. */
+  const reached = (attempt: Promise<Response>) => attempt.catch((err: unknown) => {
+    if (err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError')) throw err;
+    const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
+    throw new PipelineError(0, 'NETWORK_ERROR', `Could not reach ${baseUrl}: ${cause}`);
+  });
+
   async function withRetries(tryOnce: () => Promise<Response>, once: boolean): Promise<Response> {
     const tries = once ? 1 : attempts;
     for (let attempt = 1; ; attempt++) {
-      const res = await tryOnce();
+      const res = await reached(tryOnce());
       if (attempt >= tries || !wantsRetry(res)) return res;
       await res.body?.cancel();
       await sleep(delayFor(res, attempt));
