@@ -1,7 +1,8 @@
 /**
  * Every non-2xx answer becomes a `PipelineError` carrying the server's stable `code`, so callers
- * branch on codes, never on messages. The server's body is `{ error: { code, message, details } }`;
- * an RFC 9457 problem body (`{ type, title, detail, code }`) is read as well.
+ * branch on codes, never on messages. The server answers RFC 9457 problem details (`{ type, title,
+ * status, detail, instance, code, details }`); the older `{ error: { code, message, details } }`
+ * object is read too, for servers from before it.
  */
 export class PipelineError extends Error {
   override readonly name = 'PipelineError';
@@ -20,10 +21,11 @@ export class PipelineError extends Error {
 }
 
 interface ErrorBody {
-  error?: { code?: string; message?: string; details?: Record<string, unknown> };
   code?: string;
   title?: string;
   detail?: string;
+  details?: Record<string, unknown>;
+  error?: { code?: string; message?: string; details?: Record<string, unknown> };
 }
 
 /** The error a failed response stands for; reads (and so consumes) its body. */
@@ -41,7 +43,7 @@ export async function errorFromResponse(res: Response): Promise<PipelineError> {
 /** The same from a body already parsed (openapi-fetch hands over `error`). */
 export function errorFromBody(res: Response, parsed: unknown): PipelineError {
   const body = (parsed && typeof parsed === 'object' ? parsed : {}) as ErrorBody;
-  const code = body.error?.code ?? body.code ?? `HTTP_${res.status}`;
-  const message = body.error?.message ?? body.detail ?? body.title ?? `the server answered ${res.status} ${res.statusText}`.trim();
-  return new PipelineError(res.status, code, message, body.error?.details, res.headers.get('x-request-id') ?? undefined);
+  const code = body.code ?? body.error?.code ?? `HTTP_${res.status}`;
+  const message = body.detail ?? body.error?.message ?? body.title ?? `the server answered ${res.status} ${res.statusText}`.trim();
+  return new PipelineError(res.status, code, message, body.details ?? body.error?.details, res.headers.get('x-request-id') ?? undefined);
 }

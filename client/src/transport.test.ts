@@ -73,10 +73,18 @@ describe('the client transport', () => {
     expect(seen).toHaveLength(2);
   });
 
-  it('reads a problem+json body too', async () => {
-    reset([{ status: 404, body: '{"type":"about:blank","title":"Not Found","detail":"Run not found","code":"NOT_FOUND"}' }]);
-    const err = (await transport().send('/r').catch((e: unknown) => e)) as PipelineError;
-    expect([err.code, err.message]).toEqual(['NOT_FOUND', 'Run not found']);
+  it('reads a problem details body, and the older error object', async () => {
+    reset([
+      { status: 422, body: '{"type":"about:blank","title":"Unprocessable Content","status":422,"detail":"Bad sku","code":"INVALID_REQUEST","details":{"issues":[]}}' },
+      { status: 404, body: '{"error":{"code":"NOT_FOUND","message":"Run not found","details":{"id":"r"}}}' },
+      { status: 502, headers: { 'content-type': 'text/html' }, body: '<html>bad gateway</html>' },
+    ]);
+    const problem = (await transport().send('/a').catch((e: unknown) => e)) as PipelineError;
+    expect([problem.code, problem.message, problem.details]).toEqual(['INVALID_REQUEST', 'Bad sku', { issues: [] }]);
+    const older = (await transport().send('/b').catch((e: unknown) => e)) as PipelineError;
+    expect([older.code, older.message, older.details]).toEqual(['NOT_FOUND', 'Run not found', { id: 'r' }]);
+    const html = (await transport().send('/c').catch((e: unknown) => e)) as PipelineError;
+    expect([html.status, html.code]).toEqual([502, 'HTTP_502']);
   });
 
   it('says which server it could not reach', async () => {
