@@ -80,6 +80,9 @@ interface PhotoResult {
   name: string;
   oursMs: number;
   baseMs: number;
+  /** CPU time (user + system, every thread), median of the runs: the cost when the cores are shared. */
+  oursCpuMs: number;
+  baseCpuMs: number;
   oursBytes: number;
   baseBytes: number;
   worstDrop: number;
@@ -117,7 +120,7 @@ async function benchPhoto(name: string, source: Buffer): Promise<PhotoResult> {
       `baseline runs: ${baseTimes.map((t) => (t / 1000).toFixed(2)).join(', ')} s)  `,
   );
   console.log(
-    `CPU time (median): ours ${(median(oursCpu) / 1000).toFixed(2)} s, baseline ${(median(baseCpu) / 1000).toFixed(2)} s  `,
+    `CPU time (median): ours ${(median(oursCpu) / 1000).toFixed(2)} s, baseline ${(median(baseCpu) / 1000).toFixed(2)} s, CPU-time speed-up **${(median(baseCpu) / median(oursCpu)).toFixed(2)}×**  `,
   );
   console.log(
     `bytes ours ${kb(oursBytes)} KiB, baseline ${kb(baseBytes)} KiB, ratio **${(oursBytes / baseBytes).toFixed(3)}**\n`,
@@ -152,7 +155,7 @@ async function benchPhoto(name: string, source: Buffer): Promise<PhotoResult> {
       );
     }
   }
-  return { name, oursMs, baseMs, oursBytes, baseBytes, worstDrop, worstDropShrinkRef };
+  return { name, oursMs, baseMs, oursCpuMs: median(oursCpu), baseCpuMs: median(baseCpu), oursBytes, baseBytes, worstDrop, worstDropShrinkRef };
 }
 
 async function main() {
@@ -186,16 +189,19 @@ async function main() {
   for (const [name, source] of sources) results.push(await benchPhoto(name, source));
 
   console.log('\n### Summary\n');
-  console.log('| photo | ours s | baseline s | speed-up | bytes ratio (ours/baseline) | worst SSIM drop vs baseline | same, shrink-on-load ref |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| photo | ours s | baseline s | speed-up | ours CPU s | baseline CPU s | CPU-time speed-up | bytes ratio (ours/baseline) | worst SSIM drop vs baseline | same, shrink-on-load ref |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of results) {
     console.log(
       `| ${r.name} | ${(r.oursMs / 1000).toFixed(2)} | ${(r.baseMs / 1000).toFixed(2)} | ${(r.baseMs / r.oursMs).toFixed(2)}× | ` +
+        `${(r.oursCpuMs / 1000).toFixed(2)} | ${(r.baseCpuMs / 1000).toFixed(2)} | ${(r.baseCpuMs / r.oursCpuMs).toFixed(2)}× | ` +
         `${(r.oursBytes / r.baseBytes).toFixed(3)} | ${r.worstDrop.toFixed(4)} | ${r.worstDropShrinkRef.toFixed(4)} |`,
     );
   }
   const checks = [
     ['speed-up', Math.min(...results.map((r) => r.baseMs / r.oursMs)), `≥ ${TARGET.speedup}×`, (v: number) => v >= TARGET.speedup],
+    // Wall time flatters ours on an idle machine (it uses every core, the baseline one): CPU time is what a busy machine pays.
+    ['CPU-time speed-up', Math.min(...results.map((r) => r.baseCpuMs / r.oursCpuMs)), `≥ ${TARGET.speedup}×`, (v: number) => v >= TARGET.speedup],
     ['bytes ratio', Math.max(...results.map((r) => r.oursBytes / r.baseBytes)), `≤ ${TARGET.bytesRatio}`, (v: number) => v <= TARGET.bytesRatio],
     ['worst SSIM drop', Math.max(...results.map((r) => r.worstDrop)), `≤ ${TARGET.ssimDrop}`, (v: number) => v <= TARGET.ssimDrop],
   ] as const;
