@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { openAsBlob } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 
@@ -19,11 +19,13 @@ export const isReplayable = (source: UploadSource) => typeof source === 'string'
 const quote = (value: string) => value.replace(/[\r\n"]/g, (c) => encodeURIComponent(c));
 
 /**
- * A `multipart/form-data` body built as a stream, text fields first and the file last (the server
- * reads `recipe` and `sku` before the file, so it can refuse a bad recipe before storing bytes). The
- * file is streamed, never held whole in memory; FormData would need a Blob.
+ * A `multipart/form-data` body, text fields first and the file last (the server reads `recipe` and
+ * `sku` before the file, so it can refuse a bad recipe before storing bytes). A path or bytes make
+ * a Blob (a path's is backed by the file, read as it is sent), so the request has a Content-Length:
+ * a server refusing it before reading (503 under backpressure) drains it and its answer arrives.
+ * A stream goes chunked; refused that way, the connection is cut and the call fails NETWORK_ERROR.
  */
-export function multipartBody(fields: Record<string, string>, file: MultipartFile): { contentType: string; body: () => ReadableStream<Uint8Array> } {
+export function multipartBody(fields: Record<string, string>, file: MultipartFile): { contentType: string; body: () => Promise<Blob | ReadableStream<Uint8Array>> } {
   const boundary = `----pipeline-${randomBytes(12).toString('hex')}`;
   const filename = file.filename ?? (typeof file.source === 'string' ? path.basename(file.source) : 'upload');
   const head =
@@ -31,20 +33,19 @@ export function multipartBody(fields: Record<string, string>, file: MultipartFil
     `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${quote(filename)}"\r\n` +
     `Content-Type: ${file.contentType ?? 'application/octet-stream'}\r\n\r\n`;
   const tail = `\r\n--${boundary}--\r\n`;
-  const fileBytes = (): AsyncIterable<Uint8Array> => {
-    const { source } = file;
-    if (typeof source === 'string') return createReadStream(source);
-    if (source instanceof Uint8Array) return [source] as unknown as AsyncIterable<Uint8Array>;
-    if (source instanceof ReadableStream) return Readable.fromWeb(source as import('node:stream/web').ReadableStream<Uint8Array>);
-    return source;
-  };
-  async function* parts() {
+  const { source } = file;
+  async function* parts(stream: AsyncIterable<Uint8Array>) {
     yield Buffer.from(head);
-    for await (const chunk of fileBytes()) yield chunk;
+    for await (const chunk of stream) yield chunk;
     yield Buffer.from(tail);
   }
   return {
     contentType: `multipart/form-data; boundary=${boundary}`,
-    body: () => Readable.toWeb(Readable.from(parts())) as ReadableStream<Uint8Array>,
+    body: async () => {
+      if (typeof source === 'string') return new Blob([head, await openAsBlob(source), tail]);
+      if (source instanceof Uint8Array) return new Blob([head, source as Uint8Array<ArrayBuffer>, tail]);
+      const stream = source instanceof ReadableStream ? Readable.fromWeb(source as import('node:stream/web').ReadableStream<Uint8Array>) : source;
+      return Readable.toWeb(Readable.from(parts(stream))) as ReadableStream<Uint8Array>;
+    },
   };
 }

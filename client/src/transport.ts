@@ -27,7 +27,7 @@ export interface TransportOptions {
 export interface SendInit {
   method?: string;
   headers?: Record<string, string>;
-  body?: () => NonNullable<RequestInit['body']>;
+  body?: () => NonNullable<RequestInit['body']> | Promise<NonNullable<RequestInit['body']>>;
   /** Send once, never retry: a body read from a one-shot stream, or a caller with its own fallback. */
   once?: boolean;
   signal?: AbortSignal;
@@ -105,8 +105,8 @@ export function createTransport(options: TransportOptions): Transport {
     async send(path, init = {}) {
       const method = (init.method ?? 'GET').toUpperCase();
       const headers = withDefaults(method, new Headers(init.headers));
-      const res = await withRetries(() => {
-        const body = init.body?.();
+      const res = await withRetries(async () => {
+        const body = await init.body?.();
         return doFetch(`${baseUrl}${path}`, {
           method,
           headers,
