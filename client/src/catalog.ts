@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { openAsBlob } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 
@@ -28,13 +28,14 @@ export function catalogFormatOf(file: string): CatalogFormat {
 
 /**
  * The body of a catalog, streamed: a file is read as it is sent and items are serialised one line
- * at a time, so a catalog of a million lines never sits in memory. A file can be sent again from
- * the start (retries); an iterable is read once.
+ * at a time, so a catalog of a million lines never sits in memory. A file goes as a file-backed
+ * Blob (a Content-Length, so a refusal before reading still answers) and can be sent again from
+ * the start (retries); an iterable is read once, chunked.
  */
-export function catalogBody(source: CatalogSource, format?: CatalogFormat): { contentType: string; replayable: boolean; body: () => ReadableStream<Uint8Array> } {
+export function catalogBody(source: CatalogSource, format?: CatalogFormat): { contentType: string; replayable: boolean; body: () => Promise<Blob> | ReadableStream<Uint8Array> } {
   if (typeof source === 'string') {
     const type = CATALOG_CONTENT_TYPES[format ?? catalogFormatOf(source)];
-    return { contentType: type, replayable: true, body: () => Readable.toWeb(createReadStream(source)) as ReadableStream<Uint8Array> };
+    return { contentType: type, replayable: true, body: () => openAsBlob(source) };
   }
   async function* lines() {
     for await (const item of source as AsyncIterable<CatalogItem | string>) {
