@@ -1,6 +1,6 @@
 import createClient, { type Client } from 'openapi-fetch';
 import { catalogBody, jsonLines, type CatalogFormat, type CatalogSource } from './catalog.js';
-import { errorFromBody } from './errors.js';
+import { errorFromBody, PipelineError } from './errors.js';
 import { isReplayable, multipartBody, type UploadSource } from './multipart.js';
 import type { paths } from './schema.js';
 import { createTransport, type TransportOptions } from './transport.js';
@@ -32,7 +32,7 @@ export interface PipelineClient {
   submitCatalog(source: CatalogSource, options?: { format?: CatalogFormat; signal?: AbortSignal }): Promise<BatchSubmission>;
   getBatch(batchId: string): Promise<BatchStatus>;
   cancelBatch(batchId: string): Promise<BatchStatus>;
-  /** Polls until the batch completed or was cancelled. */
+  /** Polls until the batch completed or was cancelled (default: at most an hour, then `TIMEOUT`). */
   waitForBatch(batchId: string, options?: { timeoutMs?: number; pollIntervalMs?: number; onProgress?: (status: BatchStatus) => void }): Promise<BatchStatus>;
   /** Every line of a batch and what came of it, streamed. */
   batchResults(batchId: string): AsyncGenerator<BatchResultLine>;
@@ -86,7 +86,7 @@ export function createPipelineClient(options: PipelineClientOptions): PipelineCl
         const status = await client.getBatch(batchId);
         wait.onProgress?.(status);
         if (status.state === 'completed' || status.state === 'cancelled') return status;
-        if (Date.now() > deadline) throw errorFromBody(new Response(null, { status: 504 }), { error: { code: 'TIMEOUT', message: `batch ${batchId} still ${status.state}` } });
+        if (Date.now() > deadline) throw new PipelineError(0, 'TIMEOUT', `batch ${batchId} still ${status.state} after ${wait.timeoutMs ?? 3_600_000} ms`);
         await new Promise((resolve) => setTimeout(resolve, wait.pollIntervalMs ?? 2000));
       }
     },
