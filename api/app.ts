@@ -2,12 +2,13 @@ import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { AppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { ApiDeps } from './deps.js';
 import { adminRoutes } from './admin/routes.js';
-import { clientErrorHandler, sendError } from './error-shape.js';
+import { clientErrorHandler, problemDetailsHook, sendError } from './error-shape.js';
+import { openapiOptions } from './openapi.js';
 import { registerGuards } from './guards/index.js';
 import { uploadChecks } from './upload-checks.js';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id.js';
@@ -41,18 +42,13 @@ export async function buildApp(deps: ApiDeps, logger: Logger): Promise<FastifyIn
   app.addHook('onRequest', async (request, reply) => {
     reply.header(REQUEST_ID_HEADER, request.id);
   });
+  // Every JSON error answer, whoever sent it, in the one problem-details shape (api/error-shape.ts).
+  app.addHook('preSerialization', problemDetailsHook);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
   await app.register(multipart);
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'Product image pipeline API', version: '1', description: 'Upload product photos; get responsive, CDN-ready renditions.' },
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
-      security: [{ apiKey: [] }],
-    },
-    transform: jsonSchemaTransform,
-  });
+  await app.register(swagger, openapiOptions(app));
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { AppError, type ErrorCode } from '../lib/errors.js';
+import { AppError, toProblem, type ErrorBody, type ErrorCode } from '../lib/errors.js';
 import { UNAVAILABLE_RETRY_AFTER_S } from './guards/guard-redis.js';
 import { REQUEST_ID_HEADER } from './request-id.js';
 
@@ -23,7 +23,9 @@ const FRAMEWORK_CODES: Record<string, ErrorCode> = Object.assign(Object.create(n
 export function toAppError(err: FastifyError): AppError {
   if (err instanceof AppError) return err;
   if (hasZodFastifySchemaValidationErrors(err)) {
-    return new AppError('BAD_REQUEST', 'The request does not match the schema.', {
+    // 422 on every route: a request we could read whose content breaks the schema, as a recipe's
+    // or a template's own schema failures are. 400 is kept for what cannot be read at all.
+    return new AppError('INVALID_REQUEST', 'The request does not match the schema.', {
       issues: err.validation.map((v) => ({ path: v.instancePath, message: v.message })),
     });
   }
@@ -38,10 +40,35 @@ export function toAppError(err: FastifyError): AppError {
 export function sendError(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   const appError = toAppError(err);
   if (appError.status >= 500) request.log.error({ err }, 'request failed');
-  // Work refused for now (a busy decoder, say) tells the client when to come back.
-  if (appError.code === 'SERVICE_UNAVAILABLE') reply.header('retry-after', UNAVAILABLE_RETRY_AFTER_S);
+  // Work refused for now (a busy decoder, an unreachable store) tells the client when to come back.
+  if (appError.status === 503) reply.header('retry-after', UNAVAILABLE_RETRY_AFTER_S);
   reply.header(REQUEST_ID_HEADER, request.id);
-  return reply.code(appError.status).send(appError.toJSON());
+  // Shaped here, not left to the hook: errors raised before a route is found skip the route's hooks.
+  if (prefersProblem(request.headers.accept)) reply.type(`${PROBLEM_MEDIA_TYPE}; charset=utf-8`);
+  return reply.code(appError.status).send(toProblem(appError.toJSON(), appError.status, request.id));
+}
+
+export const PROBLEM_MEDIA_TYPE = 'application/problem+json';
+
+const isErrorBody = (payload: unknown): payload is ErrorBody =>
+  typeof payload === 'object' && payload !== null && typeof (payload as ErrorBody).error?.code === 'string' && !('status' in payload);
+
+/** True when the client's `Accept` names `application/problem+json` (without `q=0`). */
+export const prefersProblem = (accept: string | undefined): boolean =>
+  (accept ?? '').split(',').some((range) => {
+    const [type, ...params] = range.split(';').map((p) => p.trim().toLowerCase());
+    return type === PROBLEM_MEDIA_TYPE && !params.some((p) => /^q=0(\.0*)?$/.test(p));
+  });
+
+/**
+ * A preSerialization hook: every JSON error answer, whichever guard, handler or framework path
+ * sent it, becomes problem details (RFC 9457) with the older `error` object beside them, and is
+ * typed `application/problem+json` when the client asks for it.
+ */
+export async function problemDetailsHook(request: FastifyRequest, reply: FastifyReply, payload: unknown) {
+  if (reply.statusCode < 400 || !isErrorBody(payload)) return payload;
+  if (prefersProblem(request.headers.accept)) reply.type(`${PROBLEM_MEDIA_TYPE}; charset=utf-8`);
+  return toProblem(payload, reply.statusCode, request.id);
 }
 
 /**
@@ -54,7 +81,7 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket) {
     err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? new AppError('UPLOAD_TIMEOUT', 'The request did not arrive in time.')
     : err.code === 'HPE_HEADER_OVERFLOW' ? new AppError('BAD_REQUEST', 'The request headers are too large.', undefined, { status: 431 })
     : new AppError('BAD_REQUEST', 'The request is not valid HTTP/1.1.');
-  const body = JSON.stringify(error.toJSON());
+  const body = JSON.stringify(toProblem(error.toJSON(), error.status));
   if (socket.writable) {
     socket.write(
       `HTTP/1.1 ${error.status} ${http.STATUS_CODES[error.status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +

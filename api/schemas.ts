@@ -4,13 +4,26 @@ import { recipeSchema } from '../workers/recipe.js';
 
 /** Response schemas: they validate what we send and generate the OpenAPI document. */
 
+/**
+ * Every error body: RFC 9457 problem details (`type`, `title`, `status`, `detail`, `instance`, with
+ * `code` and `details` as extensions) beside the older `error` object, which stays during the
+ * transition (README, "Errors"). The media type is `application/problem+json` when the request's
+ * `Accept` asks for it, `application/json` otherwise; the body is the same.
+ */
 export const errorBodySchema = z.object({
+  type: z.string().describe('The problem type: `about:blank`, so `title` is the status phrase and `code` says which problem.'),
+  title: z.string().describe("The HTTP status phrase (e.g. 'Not Found')."),
+  status: z.number().int().describe('The HTTP status of this answer.'),
+  detail: z.string().describe('What went wrong with this request, for a human (the same as `error.message`).'),
+  instance: z.string().optional().describe('The request id (`X-Request-Id`): quote it when you report the problem.'),
+  code: z.enum(ERROR_CODES).describe('The stable code to branch on (README, "Errors").'),
+  details: z.record(z.string(), z.unknown()).optional().describe('Machine-readable facts: limits, offending values.'),
   error: z.object({
     code: z.enum(ERROR_CODES),
     message: z.string(),
     details: z.record(z.string(), z.unknown()).optional(),
-  }),
-}).describe('Every error: a stable `code` to branch on and a human `message`.');
+  }).describe('The older shape, kept during the transition: the same `code`, `detail` as `message`, and `details`.'),
+}).describe('Every error: RFC 9457 problem details with a stable `code`, and the older `error` object.');
 
 const failureSchema = z.object({ code: z.enum(ERROR_CODES), message: z.string() });
 

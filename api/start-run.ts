@@ -11,7 +11,7 @@ import { resolveGenerate, type GenerateResolverDeps, type ResolvedRecipe } from 
 /** Parse the optional `sku` form field. */
 export function parseSkuField(raw: string | undefined): string | undefined {
   if (raw === undefined || raw === '') return undefined;
-  if (!SKU_PATTERN.test(raw)) throw new AppError('BAD_REQUEST', 'A `sku` is 1-64 letters, digits, `.`, `_` or `-`, starting with a letter or digit.');
+  if (!SKU_PATTERN.test(raw)) throw new AppError('INVALID_REQUEST', 'A `sku` is 1-64 letters, digits, `.`, `_` or `-`, starting with a letter or digit.');
   return raw;
 }
 

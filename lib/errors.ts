@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+
 /**
  * The one error type of the service. Every failure that reaches a client or a job record is an
  * `AppError` with a stable `code`: clients branch on the code, never on the message.
@@ -31,9 +33,41 @@ export interface ErrorBody {
   error: { code: string; message: string; details?: Record<string, unknown> };
 }
 
+/**
+ * An error answer as RFC 9457 problem details, the older `error` object kept beside them during
+ * the transition. `type` is `about:blank`, so `title` is the status phrase; `code` (and `details`)
+ * are extensions that say which problem it is; `instance` is the request id.
+ */
+export interface ProblemBody extends ErrorBody {
+  /** Always `about:blank` for now: `code` names the problem. */
+  type: 'about:blank';
+  title: string;
+  status: number;
+  detail: string;
+  instance?: string;
+  code: string;
+  details?: Record<string, unknown>;
+}
+
+/** The problem fields for an error body (`{ error }`) answered with `status`; `instance` is the request id. */
+export function toProblem(body: ErrorBody, status: number, instance?: string): ProblemBody {
+  const { code, message, details } = body.error;
+  return {
+    type: 'about:blank',
+    title: STATUS_CODES[status] ?? 'Error',
+    status,
+    detail: message,
+    ...(instance !== undefined ? { instance } : {}),
+    code,
+    ...(details !== undefined ? { details } : {}),
+    error: body.error,
+  };
+}
+
 /** Every code the API or a job can report. Adding one is an API change: document it in the README. */
 export const ERROR_CODES = [
   'BAD_REQUEST',
+  'INVALID_REQUEST',
   'UNAUTHORIZED',
   'FORBIDDEN',
   'NOT_FOUND',
@@ -85,6 +119,9 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 export const ERROR_TABLE: Record<ErrorCode, { status: number; also?: readonly number[]; transient?: true }> = {
   // 431: request headers too large (Node's HTTP parser).
   BAD_REQUEST: { status: 400, also: [431] },
+  // A request we could read whose body, query or path parameters break the operation's schema:
+  // 422 on every route, like a recipe's or a template's own schema failures (INVALID_RECIPE, ...).
+  INVALID_REQUEST: { status: 422 },
   UNAUTHORIZED: { status: 401 },
   FORBIDDEN: { status: 403 },
   NOT_FOUND: { status: 404 },

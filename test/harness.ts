@@ -7,6 +7,9 @@ import { startService, type Service } from '../bin/service.js';
 import type { Env } from '../lib/env.js';
 import type { DestinationStream } from '../lib/logger.js';
 import type { BatchStatus } from '../workers/batches/store.js';
+import { checkAnswersFrom, stopCheckingAnswersFrom } from './contract/checked-fetch.js';
+
+export { uncheckedFetch } from './contract/checked-fetch.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
@@ -53,12 +56,15 @@ export async function startTestService(overrides: Env = {}, options: { logDestin
     ...overrides,
   };
   const service = await startService({ env, ...options });
+  // Every answer a test gets from this service is checked against the service's own OpenAPI document.
+  checkAnswersFrom(service.url!);
   return {
     ...service,
     url: service.url!,
     prefix,
     dataDir,
     stop: async () => {
+      stopCheckingAnswersFrom(service.url!);
       await service.close();
       await deleteKeys(`${prefix}:*`);
       await rm(dataDir, { recursive: true, force: true });

@@ -49,6 +49,10 @@ export function parseRecipe(input: unknown, source = 'The recipe'): Recipe {
     }
     checkJsonDepth(json, source);
   }
+  // A common first guess on POST /v1/assets/:id/runs, whose body is the recipe itself: say so.
+  if (typeof json === 'object' && json !== null && !Array.isArray(json) && Object.hasOwn(json, 'recipe') && !Object.hasOwn(json, 'steps')) {
+    throw new AppError('INVALID_RECIPE', `${source} is sent as itself ({ "steps": [...] }), not inside an object with a \`recipe\` field.`);
+  }
   const parsed = recipeSchema.safeParse(json);
   if (!parsed.success) {
     throw new AppError('INVALID_RECIPE', `Invalid recipe: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(recipe)'}: ${i.message}`).join('; ')}`);

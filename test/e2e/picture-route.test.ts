@@ -36,11 +36,11 @@ describe('the <picture> snippet per request', () => {
     expect(eager).toContain('alt="&#60;b&#62;&#34;Fish&#34; &#38; co&#60;/b&#62;"');
   });
 
-  it('refuses bad choices with 400, and answers 404 for an unknown asset or channel, 401 without a key', async () => {
+  it('refuses bad choices with 422, and answers 404 for an unknown asset or channel, 401 without a key', async () => {
     for (const query of ['loading=soon', 'sizes=%3Cscript%3E', `sizes=${'1'.repeat(MAX_SIZES_LENGTH + 1)}`, 'sizes=', 'channel=Nope!', 'fetch=high']) {
       const res = await api(`/v1/assets/${assetId}/picture?${query}`);
-      expect(res.status, query).toBe(400);
-      expect(((await res.json()) as { error: { code: string } }).error.code, query).toBe('BAD_REQUEST');
+      expect(res.status, query).toBe(422);
+      expect(((await res.json()) as { error: { code: string } }).error.code, query).toBe('INVALID_REQUEST');
     }
     expect((await api(`/v1/assets/${assetId}/picture?sizes=${'1'.repeat(MAX_SIZES_LENGTH)}`)).status).toBe(200);
     expect((await api(`/v1/assets/${assetId}/picture?channel=square`)).status).toBe(404);
