@@ -15,7 +15,7 @@ import type { ModelSpec, TensorSpec } from './spec.js';
  * import, run or copy its code (the test suite runs its `upscayl-bin` as an outside reference only).
  *
  * - `realesrgan-x4plus`: RRDBNet, 23 residual-in-residual dense blocks, ~16.7 M parameters
- *   (upstream `RealESRGAN_x4plus`). Best quality; ~15× the compute of x4fast.
+ *   (upstream `RealESRGAN_x4plus`). Best quality; ~17× the CPU time of x4fast (bench/upscale-realesrgan.ts).
  * - `realesrgan-x4fast`: SRVGGNetCompact, 32 convolutions of 64 channels with PReLU, pixel shuffle
  *   and a nearest-upsampled skip, ~1.2 M parameters; by its architecture upstream's
  *   `realesr-general-x4v3`. The CPU default.

