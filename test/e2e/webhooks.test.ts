@@ -125,7 +125,7 @@ describe('webhooks out: subscribe, signed delivery, retries, log and replay', ()
       expect(body.error.details).toMatchObject(details);
     }
     const badEvent = await api('/v1/webhooks', other.key, { method: 'POST', body: { url: `${receiverUrl}/ok`, events: ['run.exploded'] } });
-    expect(badEvent.status).toBe(400);
+    expect(badEvent.status).toBe(422);
     expect(((await (await api('/v1/webhooks', other.key)).json()) as { webhooks: unknown[] }).webhooks).toEqual([]);
   });
 
