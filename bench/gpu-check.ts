@@ -4,6 +4,8 @@
  * (after any fallback), the median time of a 256×256 ×4 upscale, and the largest difference from
  * the CPU output. Run on a GPU machine with the model already in MODELS_DIR:
  *   ORT_PROVIDERS=cpu,webgpu,cuda npx tsx bench/gpu-check.ts
+ * GPU_CHECK_MODEL picks the model (default esrgan-medium-x4; `realesrgan-x4plus` for the GPU path
+ * of the Real-ESRGAN models), and each line gives its time per input megapixel too.
  */
 import { loadModelsConfig, type ExecutionProvider } from '../models/config.js';
 import { modelByName } from '../models/model-list.js';
@@ -36,5 +38,5 @@ for (const provider of providers) {
   let maxDiff = 0;
   for (let i = 0; i < output!.length; i++) maxDiff = Math.max(maxDiff, Math.abs(output![i]! - reference![i]!));
   times.sort((a, b) => a - b);
-  console.log(JSON.stringify({ asked: provider, used: session.provider, model: MODEL, side: SIDE, medianMs: Math.round(times[RUNS >> 1]!), maxAbsDiffVsFirst: maxDiff }));
+  console.log(JSON.stringify({ asked: provider, used: session.provider, model: MODEL, side: SIDE, medianMs: Math.round(times[RUNS >> 1]!), msPerInputMegapixel: Math.round(times[RUNS >> 1]! / ((SIDE * SIDE) / 1e6)), maxAbsDiffVsFirst: maxDiff }));
 }
