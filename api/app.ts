@@ -12,6 +12,7 @@ import { openapiOptions } from './openapi.js';
 import { registerGuards } from './guards/index.js';
 import { uploadChecks } from './upload-checks.js';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id.js';
+import { fastifyTrustProxy } from './trust-proxy.js';
 import { assetRoutes } from './routes/assets.js';
 import { pictureRoutes } from './routes/picture.js';
 import { batchRoutes } from './routes/batches.js';
@@ -31,6 +32,8 @@ export async function buildApp(deps: ApiDeps, logger: Logger): Promise<FastifyIn
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: deps.config.api.maxJsonBytes,
     genReqId: requestIdFor,
+    // Who the client is behind a load balancer (request.ip, the rate limits' bucket): TRUST_PROXY.
+    trustProxy: fastifyTrustProxy(deps.config.api.trustProxy),
     // Errors raised before a route is found (a path id over 100 characters, a bad URL) and by Node's
     // HTTP parser get our shape too.
     frameworkErrors: (err, request, reply) => sendError(err, request, reply),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { envInt, parseEnv, type Env } from '../lib/env.js';
+import { trustProxySetting } from './trust-proxy.js';
 
 const schema = z
   .object({
@@ -23,6 +24,11 @@ const schema = z
     RATE_LIMIT_PER_MINUTE: envInt(600),
     /** Uploads (`POST /v1/assets`) per minute per API key: a bucket of its own. */
     UPLOAD_RATE_LIMIT_PER_MINUTE: envInt(120),
+    /**
+     * Which proxies in front of us may name the client in X-Forwarded-For (fastify's trustProxy):
+     * false (default: the socket's peer is the client), true, a hop count, or addresses and CIDRs.
+     */
+    TRUST_PROXY: trustProxySetting,
     /** Work-creating POSTs get 503 while more jobs than this wait, are delayed or run (inference + render). */
     MAX_QUEUE_DEPTH: z.coerce.number().int().min(0).default(10_000),
     /** How often a run's event stream reads the run record to see whether it changed. */
@@ -52,6 +58,7 @@ const schema = z
     uploadTmpDir: e.UPLOAD_TMP_DIR,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     uploadRateLimitPerMinute: e.UPLOAD_RATE_LIMIT_PER_MINUTE,
+    trustProxy: e.TRUST_PROXY,
     maxQueueDepth: e.MAX_QUEUE_DEPTH,
     runEvents: { pollMs: e.RUN_EVENTS_POLL_MS, heartbeatSeconds: e.RUN_EVENTS_HEARTBEAT_SECONDS, maxStreams: e.RUN_EVENTS_MAX_STREAMS },
     adminSessionTtlSeconds: e.ADMIN_SESSION_TTL_SECONDS,

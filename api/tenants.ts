@@ -19,6 +19,9 @@ export interface ApiKeyRecord {
 /** Only the SHA-256 of a key is stored: a leaked Redis dump does not leak usable keys. */
 export const hashApiKey = (key: string) => createHash('sha256').update(key).digest('hex');
 
+/** Where a key's record lives (by its hash): read by the store and by the rate limit (api/guards/rate-limit.ts). */
+export const apiKeyRecordKey = (prefix: string, hash: string) => `${prefix}:apikey:${hash}`;
+
 const newId = (prefix: string, bytes: number) => `${prefix}_${randomBytes(bytes).toString('hex')}`;
 
 /** Tenants and their API keys, in Redis. */
@@ -26,7 +29,7 @@ export class TenantStore {
   constructor(private readonly redis: RedisConnection, private readonly prefix: string) {}
 
   private tenantKey = (id: string) => `${this.prefix}:tenant:${id}`;
-  private apiKeyKey = (hash: string) => `${this.prefix}:apikey:${hash}`;
+  private apiKeyKey = (hash: string) => apiKeyRecordKey(this.prefix, hash);
   /** Hash of field keyId → key hash: lets a tenant's keys be listed and revoked by id. */
   private tenantKeysKey = (tenantId: string) => `${this.prefix}:tenant-keys:${tenantId}`;
 
