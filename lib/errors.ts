@@ -85,6 +85,7 @@ export const ERROR_CODES = [
   'RATE_LIMITED',
   'IDEMPOTENCY_CONFLICT',
   'IDEMPOTENCY_MISMATCH',
+  'PRECONDITION_FAILED',
   'SERVICE_UNAVAILABLE',
   'STORAGE_ERROR',
   'CDN_PURGE_FAILED',
@@ -141,6 +142,8 @@ export const ERROR_TABLE: Record<ErrorCode, { status: number; also?: readonly nu
   RATE_LIMITED: { status: 429, transient: true },
   IDEMPOTENCY_CONFLICT: { status: 409, transient: true },
   IDEMPOTENCY_MISMATCH: { status: 422 },
+  // If-Match / If-None-Match on a write names another version than the current one: read it again.
+  PRECONDITION_FAILED: { status: 412 },
   SERVICE_UNAVAILABLE: { status: 503, transient: true },
   STORAGE_ERROR: { status: 503, transient: true },
   CDN_PURGE_FAILED: { status: 503, also: [502], transient: true },

@@ -1,6 +1,7 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { decodeCursor, encodeCursor, pageOfSorted } from '../../lib/cursor.js';
 import { AppError, notFound } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { toRgba } from '../../templates/raster.js';
@@ -11,7 +12,9 @@ import type { ApiDeps } from '../deps.js';
 import { renderPreview } from '../template-preview.js';
 import { rerenderTemplate } from '../template-rerender.js';
 import type { StoredTemplate } from '../template-store.js';
+import { nextCursorField, pageQuery } from '../pagination.js';
 import { errorBodySchema } from '../schemas.js';
+import { checkWritePreconditions, conditionalRead, notModifiedSchema, strongEtag, weaklyMatches, withEtag } from '../conditional.js';
 
 const summarySchema = z.object({
   id: z.string(),
@@ -34,6 +37,15 @@ const putBody = templateSchema.extend({ id: templateIdSchema.optional().describe
   .describe('A template. Unknown fields, colours out of range and impossible layouts are refused with 422 INVALID_TEMPLATE naming the field.');
 const errors = { 400: errorBodySchema, 401: errorBodySchema, 404: errorBodySchema, 422: errorBodySchema };
 
+/**
+ * A template's strong ETag is its version; a built-in's is marked as one, since an override with the
+ * same content has the same version and still reads differently (`builtin: false`).
+ */
+const templateEtag = (t: StoredTemplate) => strongEtag(t.builtin ? `builtin-${t.version}` : t.version);
+/** PUT and DELETE refuse with 412 when If-Match / If-None-Match disagree with the template as it is. */
+const preconditionsOf = (request: FastifyRequest) => (current: StoredTemplate | undefined) =>
+  checkWritePreconditions(request, current && templateEtag(current));
+
 const summary = (t: StoredTemplate) => ({
   id: t.template.id, name: t.template.name, description: t.template.description, version: t.version, builtin: t.builtin, backdrop: t.template.backdrop.type,
 });
@@ -44,16 +56,29 @@ export function templateRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   r.get('/v1/templates', {
     preHandler: auth,
-    schema: { summary: 'Scene templates: the built-ins and your own', response: { 200: z.object({ templates: z.array(summarySchema) }), ...errors } },
-    handler: async (request) => ({ templates: (await deps.templates.list(tenantOf(request))).map(summary) }),
+    schema: {
+      summary: 'Scene templates: the built-ins and your own, by id',
+      description: 'Pages by cursor: pass `next_cursor` back as `cursor` until it is null.',
+      querystring: pageQuery,
+      response: { 200: z.object({ templates: z.array(summarySchema), next_cursor: nextCursorField }), ...errors },
+    },
+    handler: async (request) => {
+      const tenantId = tenantOf(request);
+      const { limit, cursor } = request.query;
+      const after = cursor === undefined ? undefined : decodeCursor(cursor, 'templates', tenantId, templateIdSchema);
+      const page = pageOfSorted(await deps.templates.list(tenantId), (t) => t.template.id, after, limit);
+      return { templates: page.items.map(summary), next_cursor: page.next ? encodeCursor('templates', tenantId, page.next) : null };
+    },
   });
 
   r.get('/v1/templates/:id', {
     preHandler: auth,
-    schema: { summary: 'One template, in full', params, response: { 200: detailSchema, ...errors } },
-    handler: async (request) => {
+    onSend: conditionalRead,
+    schema: { summary: 'One template, in full', params, response: { 200: withEtag(detailSchema), 304: notModifiedSchema, ...errors } },
+    handler: async (request, reply) => {
       const t = await deps.templates.get(tenantOf(request), request.params.id);
       if (!t) throw notFound('Template');
+      reply.header('etag', templateEtag(t));
       return { ...summary(t), template: t.template };
     },
   });
@@ -66,11 +91,13 @@ export function templateRoutes(app: FastifyInstance, deps: ApiDeps): void {
       summary: 'Create or replace one of your templates (a built-in id makes an override)',
       params,
       body: putBody,
-      response: { 200: savedSchema, 201: savedSchema, ...errors },
+      description: 'Send the ETag you read as `If-Match` so that a change made since is not overwritten (412 otherwise); `If-None-Match: *` creates only.',
+      response: { 200: withEtag(savedSchema), 201: withEtag(savedSchema), 412: errorBodySchema, ...errors },
     },
     handler: async (request, reply) => {
       const tenantId = tenantOf(request);
-      const { stored, created } = await deps.templates.put(tenantId, request.params.id, request.body);
+      const { stored, created } = await deps.templates.put(tenantId, request.params.id, request.body, preconditionsOf(request));
+      reply.header('etag', templateEtag(stored));
       // A changed template re-renders the catalog that uses it (only where renditions change).
       const rerender = await rerenderTemplate(deps, tenantId, stored.template.id);
       return reply.code(created ? 201 : 200).send({ ...summary(stored), template: stored.template, rerender });
@@ -93,10 +120,15 @@ export function templateRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   r.delete('/v1/templates/:id', {
     preHandler: auth,
-    schema: { summary: 'Delete one of your templates (a built-in it overrode shows again)', params, response: { 204: z.null(), ...errors } },
+    schema: {
+      summary: 'Delete one of your templates (a built-in it overrode shows again)',
+      description: 'Send the ETag you read as `If-Match` so that a change made since is not deleted unseen (412 otherwise).',
+      params,
+      response: { 204: z.null(), 412: errorBodySchema, ...errors },
+    },
     handler: async (request, reply) => {
       const tenantId = tenantOf(request);
-      if (!(await deps.templates.delete(tenantId, request.params.id))) {
+      if (!(await deps.templates.delete(tenantId, request.params.id, preconditionsOf(request)))) {
         throw new AppError('NOT_FOUND', `You have no template "${request.params.id}" (built-in templates cannot be deleted).`);
       }
       // Deleting an override brings the built-in back: its users re-render with it.
@@ -118,7 +150,8 @@ export function templateRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const t = await deps.templates.get(tenantId, request.params.id);
       if (!t) throw notFound('Template');
       const etag = `"${t.version}"`;
-      if (request.headers['if-none-match'] === etag) return reply.code(304).send();
+      const ifNoneMatch = request.headers['if-none-match'];
+      if (ifNoneMatch !== undefined && weaklyMatches(ifNoneMatch, etag)) return reply.code(304).header('etag', etag).send();
       const backdrop = t.template.backdrop;
       if (backdrop.type === 'generator' && !deps.config.generator) {
         throw new AppError('GENERATOR_NOT_CONFIGURED', 'This template needs the scene generator, and none is configured here (GENERATOR_MODEL_PATH).');
