@@ -27,6 +27,9 @@ export function checkAnswersFrom(serviceUrl: string): void {
   validators.get(origin)!.catch(() => undefined);
 }
 
+/** True while answers from this URL's origin are checked. */
+export const isCheckingAnswersFrom = (serviceUrl: string): boolean => validators.has(new URL(serviceUrl).origin);
+
 /** Stop checking a service's origin (it stopped; its port may be reused). */
 export function stopCheckingAnswersFrom(serviceUrl: string): void {
   validators.delete(new URL(serviceUrl).origin);

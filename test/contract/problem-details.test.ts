@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, createTenant, fixture, startTestService, upload, type TestService } from '../harness.js';
+import { ADMIN_KEY, createTenant, fixture, startTestService, uncheckedFetch, upload, type TestService } from '../harness.js';
+import { isCheckingAnswersFrom } from './checked-fetch.js';
 
 interface Problem {
   type: string;
@@ -31,6 +32,11 @@ describe('problem details', () => {
     assetId = ((await res.json()) as { asset: { id: string } }).asset.id;
   });
   afterAll(async () => service?.stop());
+
+  it('runs with every answer checked against the document, as every harness service does', () => {
+    expect(isCheckingAnswersFrom(service.url)).toBe(true);
+    expect(globalThis.fetch).not.toBe(uncheckedFetch);
+  });
 
   it('answers every error with the problem fields and the older error object, as JSON unless asked otherwise', async () => {
     const res = await call('/v1/assets/ast_missing');
