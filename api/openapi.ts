@@ -141,7 +141,12 @@ export function openapiOptions(app: FastifyInstance): FastifyDynamicSwaggerOptio
 function finishDocument(doc: Json, idempotent: Set<string>): Json {
   doc.components ??= {};
   doc.components.schemas = { ...doc.components.schemas, Error: toOpenApiSchema(errorBodySchema) };
-  doc.components.headers = { RequestId: REQUEST_ID_HEADER, RetryAfter: RETRY_AFTER_HEADER, ...RATE_LIMIT_HEADERS };
+  doc.components.headers = {
+    RequestId: REQUEST_ID_HEADER,
+    RetryAfter: RETRY_AFTER_HEADER,
+    IdempotentReplayed: { description: '`true` when this is the kept answer to an earlier request with the same `Idempotency-Key`.', schema: { type: 'string', enum: ['true'] } },
+    ...RATE_LIMIT_HEADERS,
+  };
   doc.components.parameters = {
     IdempotencyKey: {
       name: 'Idempotency-Key',
@@ -182,6 +187,7 @@ function finishOperation(key: string, op: Json, idempotent: boolean): void {
     if (status === '204' || status === '304') delete response.content;
     response.headers = { ...response.headers, 'X-Request-Id': { $ref: '#/components/headers/RequestId' } };
     if (status === '429' || status === '503') response.headers['Retry-After'] = { $ref: '#/components/headers/RetryAfter' };
+    if (idempotent) response.headers['Idempotent-Replayed'] = { $ref: '#/components/headers/IdempotentReplayed' };
     if (!UNLIMITED_OPERATIONS.has(key)) {
       for (const name of Object.keys(RATE_LIMIT_HEADERS)) response.headers[name] = { $ref: `#/components/headers/${name}` };
     }
