@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OPERATION_IDS, operationIdFor, ROUTE_ERRORS } from '../../api/openapi-operations.js';
 import { startTestService, type TestService } from '../harness.js';
 
 const run = promisify(execFile);
@@ -52,6 +53,13 @@ describe('the OpenAPI document', () => {
     expect(new Set(ids).size).toBe(ids.length);
     expect(doc.servers?.length).toBeGreaterThan(0);
     expect(doc.info.license).toBeDefined();
+  });
+
+  it('keeps no stale entry in the operation tables, and derives an id for a route missing from them', () => {
+    const keys = new Set(operations.map(([key]) => key));
+    expect(Object.keys(OPERATION_IDS).filter((key) => !keys.has(key))).toEqual([]);
+    expect(Object.keys(ROUTE_ERRORS).filter((key) => !keys.has(key))).toEqual([]);
+    expect(operationIdFor('GET /v1/things/{id}/preview.png')).toBe('getThingsByIdPreviewPng');
   });
 
   it('gives every operation but the probes a 4xx, and only the public ones no security', () => {
