@@ -7,8 +7,15 @@ import { h } from './format.js';
 /** The templates, or null when this server has no templates route (404). */
 export async function fetchTemplates(signal) {
   try {
-    const body = await api('/v1/templates', { signal });
-    return body.templates;
+    // The list pages by cursor (GET /v1/templates): follow next_cursor to the end.
+    const templates = [];
+    let cursor = null;
+    do {
+      const body = await api(`/v1/templates?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { signal });
+      templates.push(...body.templates);
+      cursor = body.next_cursor;
+    } while (cursor);
+    return templates;
   } catch (err) {
     if (err.status === 404) return null;
     throw err;
