@@ -10,6 +10,7 @@ import { startService, type Service } from '../../bin/service.js';
 import type { Env } from '../../lib/env.js';
 import type { BatchCompletedEvent, BatchEventSink, BatchProgressEvent } from '../../workers/batches/events.js';
 import { ADMIN_KEY, createTenant, deleteKeys, keyedFetch, REDIS_URL, upload, waitForRun } from '../harness.js';
+import { checkAnswersFrom } from '../contract/checked-fetch.js';
 
 /**
  * Pause, resume and cancel act on queued work. The API process runs no batch worker, so queued
@@ -69,6 +70,8 @@ beforeAll(async () => {
   };
   apiService = await startService({ env, workerQueues: ['render', 'publish'], batchEvents: recorder });
   url = apiService.url!;
+  // Started without the harness (its own batch recorder): its answers are checked against the document all the same.
+  checkAnswersFrom(url);
   ({ key } = await createTenant({ url }));
   redis = new Redis(REDIS_URL);
   queue = new Queue('batch', { connection: redis, prefix });
