@@ -198,6 +198,7 @@ function breakdown(size: string, lines: typeof itemLines, wallMs: number, childr
   const inChild = sum('stepsMs') - sum('childWaitMs');
   const parts: Array<[string, number]> = [
     ['batch records (Redis: read, mark active)', sum('recordsMs')],
+    ['yielding to interactive work (outside the child)', sum('yieldMs')],
     ['prepare (source, admission, run record)', sum('prepareMs')],
     ['waiting for a free child', sum('childWaitMs')],
     ['starting a child', sum('childStartMs')],

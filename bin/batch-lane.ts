@@ -51,8 +51,10 @@ export function createBatchLane(input: {
   if (input.withWorker) {
     pool = createStepPool(config.workers.concurrency.batch, input.env);
     if (batchConfig.yieldMaxMs > 0) {
-      const { render, inference } = input.queues.queues;
-      governor = startYieldGovernor({ interactive: [render, inference], target: pool, maxYieldMs: batchConfig.yieldMaxMs, logger: input.logger });
+      // Publish too: an interactive run's last job writes its stable URLs and manifest, and the
+      // catalog's own publishes (in this process) would compete with it for the disk or the bucket.
+      const { render, inference, publish } = input.queues.queues;
+      governor = startYieldGovernor({ interactive: [render, inference, publish], target: pool, maxYieldMs: batchConfig.yieldMaxMs, logger: input.logger });
     }
   }
   // Catalog items name templates like interactive runs do: resolved the same way, per tenant.

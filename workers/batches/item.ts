@@ -78,6 +78,9 @@ export async function processBatchItem(
   const clock = itemClock(begun);
   try {
     if (!item.source || !item.recipe || !item.sku) throw new AppError('INVALID_BATCH_ITEM', 'The item record is incomplete.');
+    // While interactive work runs, the item's own work in this process waits too (not only its child's).
+    await deps.steps.thawed();
+    clock.lap('yieldMs');
     const resolved = await deps.resolveSource(data.tenantId, item.sku, item.source, signal);
     const valid = await deps.admitRecipe(data.tenantId, item.recipe, resolved.source);
     await store.setResult(data.batchId, data.line, { runId, assetId: resolved.assetId });
@@ -96,6 +99,8 @@ export async function processBatchItem(
       },
     );
     clock.lap('stepsMs');
+    await deps.steps.thawed();
+    clock.lap('yieldMs');
     const publishIndex = stepNames.length - 1;
     const started = Date.now();
     await deps.runs.updateStep(runId, publishIndex, { state: 'active', attempts: attempt.number, startedAt: new Date().toISOString() });
@@ -149,7 +154,7 @@ function itemClock(begun: number) {
     laps,
     lap(name: string) {
       const now = performance.now();
-      laps[name] = Math.round(now - last);
+      laps[name] = (laps[name] ?? 0) + Math.round(now - last);
       last = now;
     },
     total: () => Math.round(performance.now() - begun),

@@ -38,6 +38,12 @@ export interface StepPool {
   run(task: InlineStepsTask, onEvent?: (event: InlineStepEvent) => void): Promise<StepPoolOutcome>;
   /** Stop (SIGSTOP) or continue (SIGCONT) every child: see workers/batches/yield-governor.ts. */
   setFrozen(frozen: boolean): void;
+  /**
+   * Resolves at once unless the children are frozen, else when they are thawed (or the pool
+   * closes): an item's work outside its child (source, records, publish) waits here, so it too
+   * leaves the machine to interactive work.
+   */
+  thawed(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -67,6 +73,7 @@ export function createStepPool(size: number, env: Env): StepPool {
   let nextId = 1;
   let closed = false;
   let frozen = false;
+  let thaw: { promise: Promise<void>; resolve: () => void } | undefined;
   const signalAll = (sig: NodeJS.Signals) => {
     for (const child of all) if (child.exitCode === null && child.signalCode === null) child.kill(sig);
   };
@@ -147,11 +154,26 @@ export function createStepPool(size: number, env: Env): StepPool {
       if (value === frozen || closed) return;
       frozen = value;
       signalAll(value ? 'SIGSTOP' : 'SIGCONT');
+      if (!value) {
+        thaw?.resolve();
+        thaw = undefined;
+      }
+    },
+    thawed() {
+      if (!frozen) return Promise.resolve();
+      if (!thaw) {
+        let resolve!: () => void;
+        const promise = new Promise<void>((r) => (resolve = r));
+        thaw = { promise, resolve };
+      }
+      return thaw.promise;
     },
     async close() {
       closed = true;
       if (frozen) signalAll('SIGCONT');
       frozen = false;
+      thaw?.resolve();
+      thaw = undefined;
       await Promise.all([...all].map((child) => new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());

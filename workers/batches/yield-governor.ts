@@ -12,8 +12,9 @@ export interface Yieldable {
 }
 
 /**
- * The catalog lane uses only spare capacity: while interactive work waits or runs (render or
- * inference queue), the catalog's step processes are frozen (SIGSTOP) and thawed when it is done.
+ * The catalog lane uses only spare capacity: while interactive work waits or runs (render,
+ * inference or publish queue), the catalog's step processes are frozen (SIGSTOP) and thawed when
+ * it is done; the items' work outside them waits meanwhile (StepPool.thawed).
  * A yield lasts at most `maxYieldMs`, then the catalog runs for a while, so a steady stream of
  * uploads slows a batch down but never stops it. Niceness alone leaves memory bandwidth and
  * caches shared; freezing leaves the cores to interactive work entirely.
