@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startService, type Service } from '../../bin/service.js';
 import type { Env } from '../../lib/env.js';
+import { checkAnswersFrom, stopCheckingAnswersFrom } from '../contract/checked-fetch.js';
 import { localServiceEnv } from '../harness.js';
 import { startOwnRedis, type OwnRedis } from './redis-server.js';
 
@@ -27,6 +28,8 @@ export async function startFaultService(overrides: Env = {}, workerQueues?: Arra
     ...overrides,
   };
   const service = await startService({ env, ...(workerQueues ? { workerQueues } : {}) });
+  // What the API answers while a part is down must be in the document too.
+  checkAnswersFrom(service.url!);
   return {
     ...service,
     url: service.url!,
@@ -34,6 +37,7 @@ export async function startFaultService(overrides: Env = {}, workerQueues?: Arra
     redis,
     dataDir,
     async stop() {
+      stopCheckingAnswersFrom(service.url!);
       try {
         await service.close();
       } finally {
