@@ -101,10 +101,10 @@ export async function conditionalRead(request: FastifyRequest, reply: FastifyRep
 const ETAG_HEADER = { type: 'string', description: 'The version of this representation; send it back as If-None-Match (reads) or If-Match (writes).' };
 
 /** A 200 schema that declares its ETag header in the API document. */
-export const withEtag = <S extends z.ZodType>(schema: S) => schema.meta({ headers: { etag: ETAG_HEADER } }) as S;
+export const withEtag = <S extends z.ZodType>(schema: S) => schema.meta({ headers: { ETag: ETAG_HEADER } }) as S;
 
 /** The 304 a conditional read answers: no body, the same ETag. */
 export const notModifiedSchema = z.null().meta({
   description: 'Not modified: If-None-Match names the current ETag (weak comparison; `*` matches anything). No body.',
-  headers: { etag: ETAG_HEADER },
+  headers: { ETag: ETAG_HEADER },
 });

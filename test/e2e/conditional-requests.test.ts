@@ -97,7 +97,7 @@ describe('conditional requests: ETag, If-None-Match, If-Match', () => {
     const doc = (await (await fetch(`${service.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, { responses: Responses }>> };
     for (const path of ['/v1/assets/{id}', '/v1/runs/{id}', '/v1/batches/{id}', '/v1/templates/{id}']) {
       const responses = doc.paths[path]!.get!.responses;
-      expect(Object.keys(responses['200']!.headers ?? {}), path).toContain('etag');
+      expect(Object.keys(responses['200']!.headers ?? {}), path).toContain('ETag');
       expect(responses['304'], path).toBeDefined();
     }
     expect(doc.paths['/v1/templates/{id}']!.put!.responses['412']).toBeDefined();
