@@ -14,6 +14,8 @@ const schema = z
     MODEL_DOWNLOAD_TIMEOUT_MS: envInt(10 * 60_000),
     /** Models an inference worker fetches, verifies and loads at start, before its first job. */
     MODELS_WARM: z.string().default('isnet-medium'),
+    /** Longest upscale a CPU-only worker takes on, by its estimate; longer ones fail at once, saying why. */
+    UPSCALE_CPU_MAX_SECONDS: envInt(600),
   })
   .transform((e) => ({
     dir: e.MODELS_DIR,
@@ -22,6 +24,7 @@ const schema = z
     intraOpThreads: e.ORT_INTRA_OP_THREADS,
     downloadTimeoutMs: e.MODEL_DOWNLOAD_TIMEOUT_MS,
     warm: e.MODELS_WARM.split(',').map((s) => s.trim()).filter(Boolean),
+    upscaleCpuMaxSeconds: e.UPSCALE_CPU_MAX_SECONDS,
   }));
 
 export type ModelsConfig = z.output<typeof schema>;

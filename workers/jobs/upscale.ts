@@ -11,8 +11,8 @@ const step: InferenceStep<UpscaleOptions> = {
   version: UPSCALE_VERSION,
   optionsSchema: upscaleOptionsSchema,
   model: (options) => pickUpscaleModel(options.factor, options.model),
-  run: (image, session, options, { onProgress, signal, maxOutputPixels }) =>
-    upscale(image, session, { ...options, maxOutputPixels }, (done, total) => onProgress(done / total), signal),
+  run: (image, session, options, { onProgress, signal, maxOutputPixels, cpuMaxSeconds }) =>
+    upscale(image, session, { ...options, maxOutputPixels, cpuMaxSeconds }, (done, total) => onProgress(done / total), signal),
 };
 
 /** Enlarge the image (Real-ESRGAN from ncnn, or UpscalerJS ESRGAN from Keras, converted to ONNX): the inference queue. */

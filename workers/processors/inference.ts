@@ -26,6 +26,8 @@ export interface StepContext {
   signal?: AbortSignal | undefined;
   /** MAX_OUTPUT_PIXELS: an upscale refuses to make more. */
   maxOutputPixels: number;
+  /** UPSCALE_CPU_MAX_SECONDS: an upscale on cpu refuses work it estimates to take longer. */
+  cpuMaxSeconds: number;
 }
 
 export interface InferenceDeps {
@@ -90,7 +92,7 @@ export async function processInference<O>(
       reportProgress(percent).catch((err: unknown) => deps.logger.warn({ err }, 'could not report progress'));
     }
   };
-  const output = await step.run(image, session, options, { onProgress, signal, maxOutputPixels: deps.maxOutputPixels });
+  const output = await step.run(image, session, options, { onProgress, signal, maxOutputPixels: deps.maxOutputPixels, cpuMaxSeconds: deps.models.upscaleCpuMaxSeconds });
   const inferenceMs = lap();
 
   const png = await sharp(output.data, { raw: { width: output.width, height: output.height, channels: output.channels } })

@@ -17,20 +17,22 @@ export type UpscaleModelName = UpscaleFamily | RealEsrganName;
 const REALESRGAN_FACTORS: readonly number[] = [2, 3, 4];
 
 /**
- * Defaults, measured on a 2-core machine (BENCHMARKS.md, upscaling). Model: `realesrgan-x4fast`,
- * the best output a CPU gives at a reasonable speed (~0.4 s for 96×96 → 384×384, faster than
- * esrgan `medium`, and visibly sharper than it or lanczos3); ×8, which no Real-ESRGAN model ships,
- * falls back to `medium`. `realesrgan-x4plus` is ~15× x4fast's compute: for GPU workers. Tiles:
+ * Defaults, measured on a 2-core machine (BENCHMARKS.md, Real-ESRGAN upscaling). Model:
+ * `realesrgan-x4fast`, the best output a CPU gives at a reasonable speed (supplier-grade photos
+ * ×4: +0.8 dB over lanczos3 and four times its sharpness, where esrgan `medium` gains 0.4 dB, for
+ * about twice medium's CPU time, ~35 s per input megapixel); ×8, which no Real-ESRGAN model makes,
+ * falls back to `medium`. `realesrgan-x4plus` takes ~17× x4fast's CPU time: for GPU workers. Tiles:
  * ONNX Runtime's time per pixel falls up to ~200-pixel tiles and is flat beyond, and tiles are
  * shrunk to fit the image (see `balancedTile`), so 256 is a cap rather than a size. Overlap: 16
- * input pixels keep tiled output within 1–2 levels of an untiled run.
+ * input pixels keep tiled output within 1–2 levels of an untiled run for the ESRGAN models, and
+ * within a few (mean ~0.1) for x4fast, whose 34 stacked convolutions see further than 16 pixels.
  */
 export const UPSCALE_DEFAULTS = { model: 'realesrgan-x4fast', modelAtX8: 'medium', tileSize: 256, overlap: 16, maxOutputPixels: 64_000_000 } as const;
 
 const optionsObject = z.strictObject({
   factor: z.literal(UPSCALE_FACTORS),
   model: z.enum(UPSCALE_MODEL_NAMES).describe(
-    `Model: realesrgan-x4fast (default; ×2–×4), realesrgan-x4plus (best, ~15× slower: GPU workers), or the UpscalerJS ESRGAN families slim, medium, thick (×2, ×3, ×4, ×8; the default at ×8 is ${UPSCALE_DEFAULTS.modelAtX8}). Real-ESRGAN makes ×2 and ×3 as ×4 then a lanczos3 downscale.`,
+    `Model: realesrgan-x4fast (default; ×2–×4), realesrgan-x4plus (best, ~17× slower: GPU workers), or the UpscalerJS ESRGAN families slim, medium, thick (×2, ×3, ×4, ×8; the default at ×8 is ${UPSCALE_DEFAULTS.modelAtX8}). Real-ESRGAN makes ×2 and ×3 as ×4 then a lanczos3 downscale.`,
   ),
   /** Largest tile edge in input pixels; smaller tiles use less memory, larger ones waste less on overlap. */
   tileSize: z.number().int().min(32).max(1024).default(UPSCALE_DEFAULTS.tileSize),
@@ -54,7 +56,16 @@ const isRecord = (o: unknown): o is Record<string, unknown> => typeof o === 'obj
 export type UpscaleOptions = z.output<typeof optionsObject> & {
   /** Largest output (width × height) accepted; larger requests fail with IMAGE_TOO_LARGE before any inference. */
   maxOutputPixels?: number;
+  /** On the cpu provider, the longest estimated run accepted (UPSCALE_CPU_MAX_SECONDS); unset: no limit. */
+  cpuMaxSeconds?: number;
 };
+
+/**
+ * CPU seconds per input megapixel of the models slow enough to need a limit, measured by
+ * bench/upscale-realesrgan.ts on a 2-core EPYC (x4plus ~550 on 100²-pixel inputs; x4fast 33 on a
+ * 1000² one), rounded; divided by the cores ONNX Runtime uses for a wall-clock estimate.
+ */
+export const CPU_SECONDS_PER_MEGAPIXEL: Readonly<Partial<Record<string, number>>> = { 'realesrgan-x4plus': 500, 'realesrgan-x4fast': 35 };
 
 /** The model spec for a model name at a factor; throws when that combination is not shipped. */
 export function pickUpscaleModel(factor: number, model: UpscaleModelName): ModelSpec {

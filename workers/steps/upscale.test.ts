@@ -172,6 +172,26 @@ describe('upscale', () => {
   });
 });
 
+describe('upscale on a worker without a GPU', () => {
+  const spec = pickUpscaleModel(4, 'realesrgan-x4plus');
+  const reached = new Error('the model was reached');
+  const fake = (provider: ModelSession['provider']): ModelSession => ({ spec, provider, run: () => Promise.reject(reached) });
+  const big: DecodedImage = { data: Buffer.alloc(2000 * 2000 * 3), width: 2000, height: 2000, channels: 3, hasAlpha: false };
+
+  it('refuses an x4plus run it estimates past UPSCALE_CPU_MAX_SECONDS, saying so, before running anything', async () => {
+    const err = await upscale(big, fake('cpu'), { ...options({ factor: 2, model: 'realesrgan-x4plus' }), cpuMaxSeconds: 600 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'IMAGE_TOO_LARGE', details: { model: 'realesrgan-x4plus', cpuMaxSeconds: 600 } });
+    expect((err as AppError).message).toMatch(/on this worker's CPU would take about \d+ min, above its 600 s limit \(UPSCALE_CPU_MAX_SECONDS\); use realesrgan-x4fast/);
+    expect((err as AppError).details!.estimatedSeconds).toBeGreaterThan(600);
+  });
+
+  it('takes the same job on a GPU provider, and small images on cpu', async () => {
+    await expect(upscale(big, fake('webgpu'), { ...options({ factor: 2, model: 'realesrgan-x4plus' }), cpuMaxSeconds: 600 })).rejects.toBe(reached);
+    const small: DecodedImage = { data: Buffer.alloc(64 * 64 * 3), width: 64, height: 64, channels: 3, hasAlpha: false };
+    await expect(upscale(small, fake('cpu'), { ...options({ factor: 4, model: 'realesrgan-x4plus' }), cpuMaxSeconds: 600 })).rejects.toBe(reached);
+  });
+});
+
 describe('upscale with realesrgan-x4fast (×4 model)', () => {
   let fast: ModelSession;
   beforeAll(async () => {

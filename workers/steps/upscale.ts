@@ -1,8 +1,9 @@
+import { availableParallelism } from 'node:os';
 import sharp from 'sharp';
 import { AppError } from '../../lib/errors.js';
 import { ort, type ModelSession } from '../../models/session.js';
 import { axisWeights, BlendBuffer, planTiles } from './tiling.js';
-import { UPSCALE_DEFAULTS, type UpscaleOptions } from './upscale-options.js';
+import { CPU_SECONDS_PER_MEGAPIXEL, UPSCALE_DEFAULTS, type UpscaleOptions } from './upscale-options.js';
 import type { DecodedImage } from './types.js';
 
 /**
@@ -33,6 +34,7 @@ export async function upscale(
       { width: image.width, height: image.height, factor: scale, outputWidth: outWidth, outputHeight: outHeight, maxOutputPixels },
     );
   }
+  if (session.provider === 'cpu') refuseIfTooSlow(image, session.spec.name, options.cpuMaxSeconds);
   signal?.throwIfAborted();
 
   const channels = image.channels;
@@ -98,6 +100,23 @@ async function downscaleRgb(rgb: Buffer, width: number, height: number, outWidth
 }
 
 const mp = (pixels: number) => (pixels / 1e6).toFixed(1);
+
+/**
+ * A worker without a GPU refuses, before running, an upscale it estimates to take longer than
+ * its limit (x4plus on a large photo: about 4 minutes per input megapixel on 2 cores), rather than
+ * holding the job for an hour or timing out unexplained. Bad input for this worker: not retried.
+ */
+function refuseIfTooSlow(image: DecodedImage, model: string, maxSeconds: number | undefined): void {
+  const cost = CPU_SECONDS_PER_MEGAPIXEL[model];
+  if (!cost || maxSeconds === undefined) return;
+  const seconds = Math.ceil(((image.width * image.height) / 1e6) * cost / availableParallelism());
+  if (seconds <= maxSeconds) return;
+  throw new AppError(
+    'IMAGE_TOO_LARGE',
+    `Upscaling ${image.width}×${image.height} with ${model} on this worker's CPU would take about ${Math.ceil(seconds / 60)} min, above its ${maxSeconds} s limit (UPSCALE_CPU_MAX_SECONDS); use realesrgan-x4fast, a smaller image, or a GPU worker`,
+    { width: image.width, height: image.height, model, estimatedSeconds: seconds, cpuMaxSeconds: maxSeconds },
+  );
+}
 
 /** Per-channel `v·a + b`. */
 interface Affine {
