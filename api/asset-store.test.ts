@@ -99,6 +99,16 @@ describe('AssetStore', () => {
     expect((await store.list('tn_old', { sku: 'SKU-OLD', limit: 5 })).items.map((a) => a.id)).toEqual([old[1]!.id]);
   });
 
+  it("forgets a removed tenant's index, and a later list finds only what the bucket still holds", async () => {
+    const kept = record('tn_drop', 0);
+    const gone = record('tn_drop', 1);
+    for (const r of [kept, gone]) await store.getOrCreate(r);
+    await storage.delete(assetRecordKey('tn_drop', gone.id));
+    await store.unindexTenant('tn_drop');
+    expect(await redis.exists(`${prefix}:asset-index:tn_drop`)).toBe(0);
+    expect((await walk('tn_drop', 5)).flat()).toEqual([kept.id]);
+  });
+
   it("keeps each tenant's list its own", async () => {
     await store.getOrCreate(record('tn_a', 0, 'SHARED'));
     await store.getOrCreate(record('tn_b', 0, 'SHARED'));
