@@ -54,9 +54,9 @@ export async function processBatchItem(
   const { store } = deps;
   const begun = performance.now();
   const stepTimings: Record<string, number> = {};
-  const meta = await store.meta(data.batchId);
+  // One round trip's wait for both reads: they are independent.
+  const [meta, { item, state, result }] = await Promise.all([store.meta(data.batchId), store.item(data.batchId, data.line)]);
   if (!meta || meta.tenantId !== data.tenantId) return 'skipped';
-  const { item, state, result } = await store.item(data.batchId, data.line);
   if (state !== 'waiting' && state !== 'active') return 'skipped';
   if (meta.state === 'cancelled') {
     await finish(deps, data, await store.transition(data.batchId, data.line, ['waiting'], 'cancelled'));
@@ -85,7 +85,9 @@ export async function processBatchItem(
     const valid = await deps.admitRecipe(data.tenantId, item.recipe, resolved.source);
     await store.setResult(data.batchId, data.line, { runId, assetId: resolved.assetId });
     const stepNames = [...valid.steps.map((s) => s.name), 'publish'];
-    if (!(await deps.runs.get(data.tenantId, runId))) {
+    // The run id reaches the item's result before its run record is created, so without one in
+    // the result no earlier attempt created the record: nothing to look up.
+    if (!result.runId || !(await deps.runs.get(data.tenantId, runId))) {
       await deps.runs.create({ id: runId, tenantId: data.tenantId, assetId: resolved.assetId, recipe: item.recipe, stepNames, createdAt: new Date().toISOString() });
     }
     clock.lap('prepareMs');
