@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { isValidId, manifestKey } from '../../cdn/keys.js';
+import { isValidId, manifestKey, SKU_PATTERN } from '../../cdn/keys.js';
+import { decodeCursor, encodeCursor } from '../../lib/cursor.js';
 import { takedownAsset } from '../../workers/takedown.js';
 import { notFound } from '../../lib/errors.js';
 import { parseRecipe, recipeInputSchema } from '../../workers/recipe.js';
@@ -9,6 +10,8 @@ import { admitOriginal } from '../admission.js';
 import type { AssetRecord } from '../asset-store.js';
 import { requireTenant, tenantOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
+import { nextCursorField, pageQuery } from '../pagination.js';
+import { conditionalRead, notModifiedSchema, withEtag } from '../conditional.js';
 import { assetSchema, errorBodySchema, idParams, runSchema } from '../schemas.js';
 import { prepareRun, publicRun, startRun } from '../start-run.js';
 import { receiveUpload } from '../upload.js';
@@ -42,9 +45,34 @@ export function assetRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
   });
 
+  r.get('/v1/assets', {
+    preHandler: auth,
+    schema: {
+      summary: "The tenant's assets, newest first; by SKU with `sku`",
+      description:
+        'Pages by cursor: pass `next_cursor` back as `cursor` until it is null. Assets uploaded during the walk never make it ' +
+        'skip or repeat an older one. With `sku`, the assets whose current SKU it is (an asset moved to another SKU is not listed).',
+      querystring: pageQuery.extend({ sku: z.string().regex(SKU_PATTERN).optional().describe('Only the assets under this SKU.') }),
+      response: { 200: z.object({ assets: z.array(assetSchema), next_cursor: nextCursorField }), ...errors },
+    },
+    handler: async (request) => {
+      const tenantId = tenantOf(request);
+      const { sku, limit, cursor } = request.query;
+      const scope = `${tenantId}\n${sku ?? ''}`;
+      const after = cursor === undefined ? undefined : decodeCursor(cursor, 'assets', scope, assetPosition);
+      const page = await deps.assets.list(tenantId, { limit, ...(sku !== undefined ? { sku } : {}), ...(after ? { after } : {}) });
+      return { assets: page.items.map(publicAsset), next_cursor: page.next ? encodeCursor('assets', scope, page.next) : null };
+    },
+  });
+
   r.get('/v1/assets/:id', {
     preHandler: auth,
-    schema: { summary: 'An asset, its latest manifest and its runs', params: idParams, response: { 200: assetSchema, ...errors } },
+    onSend: conditionalRead,
+    schema: {
+      summary: 'An asset, its latest manifest and its runs',
+      params: idParams,
+      response: { 200: withEtag(assetSchema), 304: notModifiedSchema, ...errors },
+    },
     handler: async (request) => {
       const tenantId = tenantOf(request);
       const asset = await deps.assets.get(tenantId, request.params.id);
@@ -73,7 +101,10 @@ export function assetRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
     handler: async (request, reply) => {
       if (!isValidId(request.params.id)) throw notFound('Asset');
+      const asset = await deps.assets.get(tenantOf(request), request.params.id);
       const result = await takedownAsset(deps.takedown, tenantOf(request), request.params.id);
+      // After the takedown: a list read meanwhile finds the record gone and skips the entry anyway.
+      if (asset) await deps.assets.unindex(asset);
       request.log.info({ assetId: request.params.id, ...result }, 'asset taken down');
       return reply.code(204).send(null);
     },
@@ -92,6 +123,12 @@ export function assetRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
   });
 }
+
+/** A cursor's position in `GET /v1/assets`: the last asset's creation time and id. */
+const assetPosition = z.object({
+  createdAt: z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
+  id: z.string().regex(/^ast_[0-9a-f]{32}$/),
+}).strict();
 
 /** Storage keys stay internal; clients see the asset, not where we keep it. */
 const publicAsset = ({ tenantId: _t, original: { key: _k, ...original }, ...asset }: AssetRecord) => ({ ...asset, original });

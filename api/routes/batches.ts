@@ -6,10 +6,13 @@ import { AppError, ERROR_CODES, notFound } from '../../lib/errors.js';
 import { CATALOG_MEDIA_TYPES, CatalogHeaderError, readCatalog } from '../../workers/batches/catalog-lines.js';
 import { cancelBatch, pauseBatch, resumeBatch } from '../../workers/batches/control.js';
 import { exportResults } from '../../workers/batches/results.js';
+import { decodeCursor, encodeCursor } from '../../lib/cursor.js';
 import type { BatchMeta } from '../../workers/batches/store.js';
 import { submitCatalogLines } from '../../workers/batches/submit.js';
 import { requireTenant, tenantOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
+import { conditionalRead, notModifiedSchema, withEtag } from '../conditional.js';
+import { nextCursorField, pageQuery } from '../pagination.js';
 import { errorBodySchema, idParams } from '../schemas.js';
 
 const countsSchema = z.object({
@@ -37,6 +40,9 @@ const submissionSchema = z.object({
   duplicates: z.object({ completed: z.number().int(), inProgress: z.number().int() }),
   rejected: z.number().int(),
 });
+
+/** A cursor's position in `GET /v1/batches`: the last batch's creation time (ms) and id. */
+const batchPosition = z.object({ at: z.number().int().nonnegative(), id: z.string().regex(/^bat_[0-9a-f]{32}$/) }).strict();
 
 const errors = Object.fromEntries([400, 401, 404, 409, 413, 415, 422].map((s) => [s, errorBodySchema]));
 
@@ -78,12 +84,19 @@ export function batchRoutes(app: FastifyInstance, deps: ApiDeps): void {
     preHandler: auth,
     schema: {
       summary: "The tenant's batches, newest first",
-      querystring: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }),
-      response: { 200: z.object({ batches: z.array(batchStatusSchema) }), ...errors },
+      description: 'Pages by cursor: pass `next_cursor` back as `cursor` until it is null. Batches are kept 30 days.',
+      querystring: pageQuery,
+      response: { 200: z.object({ batches: z.array(batchStatusSchema), next_cursor: nextCursorField }), ...errors },
     },
     handler: async (request) => {
-      const metas = await lane.store.list(tenantOf(request), request.query.limit);
-      return { batches: await Promise.all(metas.map((m) => lane.store.status(m))) };
+      const tenantId = tenantOf(request);
+      const { limit, cursor } = request.query;
+      const after = cursor === undefined ? undefined : decodeCursor(cursor, 'batches', tenantId, batchPosition);
+      const page = await lane.store.page(tenantId, after, limit);
+      return {
+        batches: await Promise.all(page.items.map((m) => lane.store.status(m))),
+        next_cursor: page.next ? encodeCursor('batches', tenantId, page.next) : null,
+      };
     },
   });
 
@@ -95,7 +108,12 @@ export function batchRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   r.get('/v1/batches/:id', {
     preHandler: auth,
-    schema: { summary: 'Progress of a batch: counts, throughput, ETA and failures by line', params: idParams, response: { 200: batchStatusSchema, ...errors } },
+    onSend: conditionalRead,
+    schema: {
+      summary: 'Progress of a batch: counts, throughput, ETA and failures by line',
+      params: idParams,
+      response: { 200: withEtag(batchStatusSchema), 304: notModifiedSchema, ...errors },
+    },
     handler: async (request) => lane.store.status(await batchOf(request)),
   });
 

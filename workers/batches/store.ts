@@ -1,3 +1,4 @@
+import { fillPage, type Page } from '../../lib/cursor.js';
 import type { RedisConnection } from '../../lib/redis.js';
 import type { ErrorCode } from '../../lib/errors.js';
 import type { Recipe } from '../recipe.js';
@@ -228,10 +229,31 @@ export class BatchStore {
     };
   }
 
-  /** The tenant's batches, newest first. */
-  async list(tenantId: string, limit: number): Promise<BatchMeta[]> {
-    const ids = await this.redis.zrevrange(this.tenantIndex(tenantId), 0, limit - 1);
-    const metas = await Promise.all(ids.map((id) => this.meta(id)));
-    return metas.filter((m): m is BatchMeta => m !== undefined);
+  /**
+   * One page of the tenant's batches, newest first: by the index's score (creation time in ms),
+   * ties by id, so a position stays put while batches are added. Expired batches are skipped.
+   */
+  async page(tenantId: string, after: BatchPosition | undefined, limit: number): Promise<Page<BatchMeta, BatchPosition>> {
+    const key = this.tenantIndex(tenantId);
+    return fillPage({
+      limit,
+      after,
+      positions: async (from, count) => {
+        // Batches of the same millisecond as the last one, after it in (score, id) descending order.
+        const tied = from ? (await this.redis.zrangebyscore(key, from.at, from.at)).filter((id) => id < from.id).reverse().slice(0, count) : [];
+        const positions = tied.map((id) => ({ at: from!.at, id }));
+        if (positions.length === count) return positions;
+        const older = await this.redis.zrevrangebyscore(key, from ? `(${from.at}` : '+inf', '-inf', 'WITHSCORES', 'LIMIT', 0, count - positions.length);
+        for (let i = 0; i < older.length; i += 2) positions.push({ id: older[i]!, at: Number(older[i + 1]) });
+        return positions;
+      },
+      load: (positions) => Promise.all(positions.map((p) => this.meta(p.id))),
+    });
   }
+}
+
+/** Where a walk through a tenant's batches stands: the last batch's index score (creation ms) and id. */
+export interface BatchPosition {
+  at: number;
+  id: string;
 }
