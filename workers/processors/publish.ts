@@ -44,13 +44,17 @@ export async function processPublish(job: Pick<Job, 'getChildrenValues'>, data: 
   const childValues = Object.values(await job.getChildrenValues());
   const render = renderResultSchema.parse(childValues[0]);
   const sets = [render, ...(render.channels ?? [])];
-  const previous = await readPublication(deps.storage, data.tenantId, data.assetId);
+  // Three independent reads, waited for together: the markers, the asset record, the run record
+  // (whose recipe holds the run's choices for the <picture> snippet: loading, sizes).
+  const [previous, released, run] = await Promise.all([
+    readPublication(deps.storage, data.tenantId, data.assetId),
+    releasedByAsset(deps, data),
+    deps.runs.get(data.tenantId, data.runId),
+  ]);
   const targets = data.sku ? [data.sku] : [];
-  const left = await releasedSkus(deps, data, previous.skus);
+  const left = previous.skus.filter((sku) => sku !== data.sku && released.has(sku));
   await recordPublication(deps.storage, data.tenantId, data.assetId, { sets: sets.map((s) => s.setId), skus: targets });
   const prefixes = aliasPrefixes(data.tenantId, data.assetId, data.sku);
-  // The recipe holds the run's choices for the <picture> snippet (loading, sizes).
-  const run = await deps.runs.get(data.tenantId, data.runId);
   const manifest: AssetManifest = buildManifest({
     assetId: data.assetId,
     tenantId: data.tenantId,
@@ -115,10 +119,12 @@ export async function processPublish(job: Pick<Job, 'getChildrenValues'>, data: 
     throw cancelled();
   }
 
-  await deps.runs.setOutputs(data.runId, { manifestKey: key, manifestUrl: deps.urlFor(key) });
   // Remember the recipe with the template, so a template edit can re-render this asset the same way.
   const recipe = render.template ? run?.recipe : undefined;
-  await deps.templateUsage.record(data.tenantId, data.assetId, render.template && { ...render.template, ...(recipe ? { recipe } : {}) });
+  await Promise.all([
+    deps.runs.setOutputs(data.runId, { manifestKey: key, manifestUrl: deps.urlFor(key) }),
+    deps.templateUsage.record(data.tenantId, data.assetId, render.template && { ...render.template, ...(recipe ? { recipe } : {}) }),
+  ]);
   const urls = written.map(deps.urlFor);
   if (deps.purging) {
     await deps.runs.setPurge(data.runId, { state: 'queued', attempts: 0 });
@@ -128,11 +134,10 @@ export async function processPublish(job: Pick<Job, 'getChildrenValues'>, data: 
 }
 
 /**
- * SKUs the asset was moved off by an upload naming another one (`releasedSkus` in its record),
- * among those it may still occupy: its objects there are removed. The run's own SKU never is.
+ * SKUs the asset was moved off by an upload naming another one (`releasedSkus` in its record):
+ * among those it may still occupy, its objects there are removed. The run's own SKU never is.
  */
-async function releasedSkus(deps: PublishDeps, data: PublishJobData, held: readonly string[]): Promise<string[]> {
+async function releasedByAsset(deps: PublishDeps, data: PublishJobData): Promise<Set<string>> {
   const raw = await deps.storage.get(assetRecordKey(data.tenantId, data.assetId));
-  const released = new Set(raw ? ((JSON.parse(raw.toString('utf8')) as { releasedSkus?: string[] }).releasedSkus ?? []) : []);
-  return held.filter((sku) => sku !== data.sku && released.has(sku));
+  return new Set(raw ? ((JSON.parse(raw.toString('utf8')) as { releasedSkus?: string[] }).releasedSkus ?? []) : []);
 }

@@ -46,15 +46,17 @@ export async function releaseSkus(storage: ObjectStorage, tenantId: string, asse
 
 /** Remove every object under `prefixes` that is not in `keep`; returns the keys removed. */
 export async function removeStale(storage: ObjectStorage, prefixes: string[], keep: ReadonlySet<string>): Promise<string[]> {
-  const removed: string[] = [];
-  for (const prefix of prefixes) {
+  // The prefixes (the asset's `latest/`, its SKU's) never overlap: each is listed at the same time.
+  const perPrefix = await Promise.all(prefixes.map(async (prefix) => {
+    const removed: string[] = [];
     for await (const key of storage.list(prefix)) {
       if (keep.has(key)) continue;
       await storage.delete(key);
       removed.push(key);
     }
-  }
-  return removed;
+    return removed;
+  }));
+  return perPrefix.flat();
 }
 
 /**
