@@ -31,6 +31,9 @@ FROM node:24-bookworm-slim
 # PUBLIC_BASE_URL has no default: it must be the address clients use (your CDN, or the published
 # port's /files), and with HOST=0.0.0.0 and local-disk storage the service refuses to start without it.
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 DATA_DIR=/data MODELS_DIR=/models
+# Stack traces name the TypeScript sources for every process the image runs: the server, each
+# worker kind started by docker-compose or Kubernetes with its own command, and their children.
+ENV NODE_OPTIONS=--enable-source-maps
 WORKDIR /app
 # The code stays root-owned and read-only to the service; it writes only to /data and /models.
 COPY --from=deps /app/node_modules ./node_modules
@@ -47,4 +50,4 @@ USER node
 EXPOSE 3000
 # Liveness on the port the service really listens on; the start period covers loading the warm models.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-CMD ["node", "--enable-source-maps", "dist/bin/serve.js"]
+CMD ["node", "dist/bin/serve.js"]
