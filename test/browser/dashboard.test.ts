@@ -77,7 +77,7 @@ describe('dashboard in a real browser', () => {
     expect(await page.evaluate(() => sessionStorage.getItem('pipeline.apiKey'))).toBe(key);
     expect(await page.getByRole('navigation', { name: 'Sections' }).isVisible()).toBe(true);
     // The server lists its templates: the picker shows.
-    await expect.poll(() => requests.some((r) => r.url().endsWith('/v1/templates'))).toBe(true);
+    await expect.poll(() => requests.some((r) => new URL(r.url()).pathname === '/v1/templates')).toBe(true);
     await expect.poll(() => page.locator('#template-field').isVisible()).toBe(true);
     expect(await page.getByRole('radio', { name: /Responsive set/ }).isChecked()).toBe(true);
   });
