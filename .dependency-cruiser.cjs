@@ -1,10 +1,10 @@
 /**
  * The layers, enforced in `npm test` (`npm run lint:layers`); docs/architecture.md draws them.
- * Imports point down only: bin/ (the composition root) → api/ → workers/ → templates/, models/,
- * cdn/ → lib/. Test files may reach across (an end-to-end test wires real parts), so they are
+ * Imports point down only: bin/ (the composition root) → api/ → workers/ → records/ → templates/,
+ * models/, cdn/ → lib/. Test files may reach across (an end-to-end test wires real parts), so they are
  * left out; test helpers under `testing/` follow their folder's rule like any module.
  */
-const ours = '^(api|workers|templates|models|cdn|lib|bin)/';
+const ours = '^(api|workers|records|templates|models|cdn|lib|bin)/';
 module.exports = {
   forbidden: [
     {
@@ -12,13 +12,20 @@ module.exports = {
       comment: 'lib/ is the ground floor: it imports only packages and node:, and other lib/ modules.',
       severity: 'error',
       from: { path: '^lib/' },
-      to: { path: '^(api|workers|templates|models|cdn|bin)/' },
+      to: { path: '^(api|workers|records|templates|models|cdn|bin)/' },
     },
     {
       name: 'domain-imports-no-service',
       comment: 'templates/, models/ and cdn/ are libraries of the service: they import no api/ or workers/.',
       severity: 'error',
       from: { path: '^(templates|models|cdn)/' },
+      to: { path: '^(api|workers|records|bin)/' },
+    },
+    {
+      name: 'records-below-api-and-workers',
+      comment: 'records/ holds what api/ and workers/ share (asset and template records and their stores): it imports neither.',
+      severity: 'error',
+      from: { path: '^records/' },
       to: { path: '^(api|workers|bin)/' },
     },
     {
@@ -40,14 +47,14 @@ module.exports = {
       comment: 'client/ is published on its own: it may import only packages, node: and its own files, never the service.',
       severity: 'error',
       from: { path: '^client/src/' },
-      to: { path: '^(api|workers|templates|models|cdn|lib|bin|examples)/' },
+      to: { path: '^(api|workers|records|templates|models|cdn|lib|bin|examples)/' },
     },
     {
       name: 'examples-use-the-client-only',
       comment: 'examples/ show what a merchant can copy: the published client and packages, nothing of the service.',
       severity: 'error',
       from: { path: '^examples/' },
-      to: { path: '^(api|workers|templates|models|cdn|lib|bin)/' },
+      to: { path: '^(api|workers|records|templates|models|cdn|lib|bin)/' },
     },
   ],
   options: {

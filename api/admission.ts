@@ -12,7 +12,7 @@ import type { Logger } from '../lib/logger.js';
 import type { Queues } from '../workers/queues.js';
 import { parseRecipe } from '../workers/recipe.js';
 import type { RunRecord, RunStore } from '../workers/run-store.js';
-import { assetIdFor, type AssetRecord, type AssetStore } from './asset-store.js';
+import { assetIdFor, type AssetRecord, type AssetStore } from '../records/asset-store.js';
 import { inspectImage } from './inspect-image.js';
 import type { GenerateResolverDeps, ResolvedRecipe } from './resolve-generate.js';
 import { parseSkuField, prepareRun, startRun } from './start-run.js';

@@ -6,7 +6,7 @@ import { fetchPublicUrl } from '../lib/safe-fetch.js';
 import type { ResolveBatchSource } from '../workers/batches/item.js';
 import type { SourceImage } from '../workers/queues.js';
 import { storeOriginal, withSpooledBytes, type OriginalLimits } from './admission.js';
-import type { AssetStore } from './asset-store.js';
+import type { AssetStore } from '../records/asset-store.js';
 
 export interface BatchSourceDeps {
   storage: ObjectStorage;

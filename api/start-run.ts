@@ -4,7 +4,7 @@ import type { Logger } from '../lib/logger.js';
 import { enqueueRun } from '../workers/queues.js';
 import { checkOutputSize, parseRecipe, validateRecipe, type Recipe, type ValidRecipe } from '../workers/recipe.js';
 import type { RunRecord } from '../workers/run-store.js';
-import type { AssetRecord } from './asset-store.js';
+import type { AssetRecord } from '../records/asset-store.js';
 import type { ApiDeps } from './deps.js';
 import { resolveGenerate, type GenerateResolverDeps, type ResolvedRecipe } from './resolve-generate.js';
 

@@ -1,7 +1,7 @@
-import { AssetStore } from '../api/asset-store.js';
+import { AssetStore } from '../records/asset-store.js';
 import { batchSourceResolver } from '../api/batch-sources.js';
 import { prepareRun } from '../api/start-run.js';
-import { TemplateStore } from '../api/template-store.js';
+import { TemplateStore } from '../records/template-store.js';
 import type { ObjectStorage } from '../cdn/storage.js';
 import type { AppConfig } from '../api/deps.js';
 import type { Env } from '../lib/env.js';

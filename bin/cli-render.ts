@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { assetIdFor } from '../api/asset-store.js';
+import { assetIdFor } from '../records/asset-store.js';
 import { inspectImage } from '../api/inspect-image.js';
 import { EXTENSIONS } from '../lib/image-format.js';
 import { FORMAT_EXTENSIONS, originalKey } from '../cdn/keys.js';

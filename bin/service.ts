@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import { AssetStore } from '../api/asset-store.js';
+import { AssetStore } from '../records/asset-store.js';
 import { ingestInto } from '../api/routes/ingest.js';
 import { buildApp } from '../api/app.js';
 import type { ApiDeps } from '../api/deps.js';
 import { TenantStore } from '../api/tenants.js';
-import { TemplateStore } from '../api/template-store.js';
+import { TemplateStore } from '../records/template-store.js';
 import { TemplateUsage } from '../workers/template-usage.js';
 import { createStorage } from '../cdn/create-storage.js';
 import { publicUrlFor } from '../cdn/public-url.js';

@@ -7,7 +7,7 @@ import { takedownAsset } from '../../workers/takedown.js';
 import { notFound } from '../../lib/errors.js';
 import { parseRecipe, recipeInputSchema } from '../../workers/recipe.js';
 import { admitOriginal } from '../admission.js';
-import type { AssetRecord } from '../asset-store.js';
+import type { AssetRecord } from '../../records/asset-store.js';
 import { requireTenant, tenantOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { nextCursorField, pageQuery } from '../pagination.js';

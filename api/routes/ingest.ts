@@ -7,7 +7,7 @@ import { fetchPublicUrl } from '../../lib/safe-fetch.js';
 import { parseRecipe, recipeInputSchema, validateRecipe } from '../../workers/recipe.js';
 import type { RunRecord } from '../../workers/run-store.js';
 import { admitOriginal, withSpooledBytes, type AdmissionDeps } from '../admission.js';
-import type { AssetRecord } from '../asset-store.js';
+import type { AssetRecord } from '../../records/asset-store.js';
 import { requireTenant, tenantOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { assetSchema, errorBodySchema, runSchema } from '../schemas.js';

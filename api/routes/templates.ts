@@ -11,7 +11,7 @@ import { requireTenant, tenantOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { renderPreview } from '../template-preview.js';
 import { rerenderTemplate } from '../template-rerender.js';
-import type { StoredTemplate } from '../template-store.js';
+import type { StoredTemplate } from '../../records/template-store.js';
 import { nextCursorField, pageQuery } from '../pagination.js';
 import { errorBodySchema } from '../schemas.js';
 import { checkWritePreconditions, conditionalRead, notModifiedSchema, strongEtag, weaklyMatches, withEtag } from '../conditional.js';

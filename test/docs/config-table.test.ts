@@ -8,7 +8,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 /** Every variable the code reads: the keys of each folder's zod env schema, and any `process.env.X`. */
 async function variablesReadByCode(): Promise<Set<string>> {
   const found = new Set<string>();
-  for (const folder of ['api', 'workers', 'models', 'templates', 'cdn', 'lib', 'bin']) {
+  for (const folder of ['api', 'workers', 'records', 'models', 'templates', 'cdn', 'lib', 'bin']) {
     const entries = await readdir(path.join(root, folder), { recursive: true }).catch(() => [] as string[]);
     for (const file of entries.filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.includes('testing'))) {
       const text = await readFile(path.join(root, folder, file), 'utf8');

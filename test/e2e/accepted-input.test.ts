@@ -3,7 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assetIdFor } from '../../api/asset-store.js';
+import { assetIdFor } from '../../records/asset-store.js';
 import { createTenant, fixture, startTestService, upload, waitForRun, type TestService } from '../harness.js';
 import { sidewaysJpegWithGps } from './hostile-images.js';
 

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AssetStore } from '../../api/asset-store.js';
+import { AssetStore } from '../../records/asset-store.js';
 import { ingestInto } from '../../api/routes/ingest.js';
-import { TemplateStore } from '../../api/template-store.js';
+import { TemplateStore } from '../../records/template-store.js';
 import { createStorage } from '../../cdn/create-storage.js';
 import type { ObjectStorage } from '../../cdn/storage.js';
 import { createLogger } from '../../lib/logger.js';

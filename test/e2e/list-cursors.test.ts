@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AssetStore, assetIdFor, type AssetRecord } from '../../api/asset-store.js';
+import { AssetStore, assetIdFor, type AssetRecord } from '../../records/asset-store.js';
 import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../../api/pagination.js';
-import { TemplateStore } from '../../api/template-store.js';
+import { TemplateStore } from '../../records/template-store.js';
 import { TenantStore } from '../../api/tenants.js';
 import { createStorage } from '../../cdn/create-storage.js';
 import { BatchStore } from '../../workers/batches/store.js';

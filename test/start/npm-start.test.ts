@@ -14,7 +14,7 @@ import { isAlive } from '../faults/wait.js';
 import { deleteKeys, REDIS_URL } from '../harness.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const COPIED = ['api', 'bin', 'cdn', 'client', 'lib', 'models', 'templates', 'workers', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'];
+const COPIED = ['api', 'bin', 'cdn', 'client', 'lib', 'models', 'records', 'templates', 'workers', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'];
 
 interface Started {
   npm: ChildProcess;

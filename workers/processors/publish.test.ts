@@ -14,7 +14,7 @@ import type { PurgeRequestEntry } from '../purge-outbox.js';
 import { RunStore } from '../run-store.js';
 import { TemplateUsage } from '../template-usage.js';
 import { processPublish, type PublishDeps } from './publish.js';
-import { assetIdFor, AssetStore } from '../../api/asset-store.js';
+import { assetIdFor, AssetStore } from '../../records/asset-store.js';
 
 /**
  * The publish step against a real disk bucket and real Redis: the stable namespace mirrors the
