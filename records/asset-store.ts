@@ -45,8 +45,18 @@ function withSafeFilename(record: AssetRecord): AssetRecord {
 }
 
 /**
+ * Read one asset record from the bucket, its file name cleaned. The one reader: the store below,
+ * and workers (publish, takedown) that need a record but not the list index.
+ */
+export async function readAssetRecord(storage: ObjectStorage, tenantId: string, assetId: string): Promise<AssetRecord | undefined> {
+  if (!/^ast_[0-9a-f]{32}$/.test(assetId)) return undefined;
+  const raw = await storage.get(assetRecordKey(tenantId, assetId));
+  return raw ? withSafeFilename(JSON.parse(raw.toString('utf8')) as AssetRecord) : undefined;
+}
+
+/**
  * Asset records live in object storage (the source of truth), under the tenant's prefix; a Redis
- * index (api/asset-index.ts) lists them newest first and by SKU.
+ * index (records/asset-index.ts) lists them newest first and by SKU.
  */
 export class AssetStore {
   private readonly index: AssetIndex;
@@ -55,10 +65,8 @@ export class AssetStore {
     this.index = new AssetIndex(redis, prefix);
   }
 
-  async get(tenantId: string, assetId: string): Promise<AssetRecord | undefined> {
-    if (!/^ast_[0-9a-f]{32}$/.test(assetId)) return undefined;
-    const raw = await this.storage.get(assetRecordKey(tenantId, assetId));
-    return raw ? withSafeFilename(JSON.parse(raw.toString('utf8')) as AssetRecord) : undefined;
+  get(tenantId: string, assetId: string): Promise<AssetRecord | undefined> {
+    return readAssetRecord(this.storage, tenantId, assetId);
   }
 
   /**

@@ -1,6 +1,7 @@
 import { assetPrefix, assetRecordKey, isPublicKey, publicationPrefix, skuAliasPrefix, tenantPrefix } from '../cdn/keys.js';
 import type { ObjectStorage } from '../cdn/storage.js';
 import { takedownPurgeKeys } from '../cdn/surrogate-keys.js';
+import { readAssetRecord } from '../records/asset-store.js';
 import type { PurgeRequestEntry } from './purge-outbox.js';
 import { readPublication, removeOwned, removeStale } from './processors/stable-mirror.js';
 import type { RunStore } from './run-store.js';
@@ -36,8 +37,8 @@ export async function takedownAsset(deps: TakedownDeps, tenantId: string, assetI
   const cancelledRuns = await cancelRuns(deps, tenantId, assetId);
   const { storage } = deps;
   const publication = await readPublication(storage, tenantId, assetId);
-  const record = await storage.get(assetRecordKey(tenantId, assetId));
-  const originalKey = record ? (JSON.parse(record.toString('utf8')) as { original?: { key?: string } }).original?.key : undefined;
+  const record = await readAssetRecord(storage, tenantId, assetId);
+  const originalKey = record?.original.key;
 
   const keep = new Set([assetRecordKey(tenantId, assetId)]);
   const markers = publicationPrefix(tenantId, assetId);
@@ -49,7 +50,7 @@ export async function takedownAsset(deps: TakedownDeps, tenantId: string, assetI
     ...(await removeSkus(storage, tenantId, assetId, publication.skus)),
   ];
   // A set shares nothing with other assets, and neither does the original: an asset id is the
-  // hash of its tenant and its original's bytes (api/asset-store.ts).
+  // hash of its tenant and its original's bytes (records/asset-store.ts).
   if (originalKey?.startsWith(`${tenantPrefix(tenantId)}originals/`) && (await storage.head(originalKey))) {
     await storage.delete(originalKey);
     removed.push(originalKey);

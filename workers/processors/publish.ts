@@ -1,11 +1,12 @@
 import type { Job } from 'bullmq';
 import { buildManifest, type AssetManifest } from '../../cdn/manifest.js';
-import { aliasKey, aliasPrefixes, assetRecordKey, channelAliasPrefix, manifestKey, skuAliasPrefix } from '../../cdn/keys.js';
+import { aliasKey, aliasPrefixes, channelAliasPrefix, manifestKey, skuAliasPrefix } from '../../cdn/keys.js';
 import type { ObjectStorage } from '../../cdn/storage.js';
 import type { CdnConfig } from '../../cdn/config.js';
 import { mutableCacheControl, mutableSurrogateKeys, purgeKeysFor, surrogateKey, SURROGATE_KEY_METADATA } from '../../cdn/surrogate-keys.js';
 import { CONTENT_TYPES } from '../../cdn/formats.js';
 import { AppError, missingObject } from '../../lib/errors.js';
+import { readAssetRecord } from '../../records/asset-store.js';
 import { renderResultSchema, type PublishJobData } from '../catalogue.js';
 import type { PurgeRequestEntry } from '../purge-outbox.js';
 import type { RunStore } from '../run-store.js';
@@ -138,6 +139,6 @@ export async function processPublish(job: Pick<Job, 'getChildrenValues'>, data: 
  * among those it may still occupy, its objects there are removed. The run's own SKU never is.
  */
 async function releasedByAsset(deps: PublishDeps, data: PublishJobData): Promise<Set<string>> {
-  const raw = await deps.storage.get(assetRecordKey(data.tenantId, data.assetId));
-  return new Set(raw ? ((JSON.parse(raw.toString('utf8')) as { releasedSkus?: string[] }).releasedSkus ?? []) : []);
+  const record = await readAssetRecord(deps.storage, data.tenantId, data.assetId);
+  return new Set(record?.releasedSkus ?? []);
 }
