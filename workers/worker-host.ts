@@ -12,6 +12,7 @@ import type { QueueKind, WorkersConfig } from './config.js';
 import { describeJobFailure, toJobError } from './job-errors.js';
 import { finishedJobLogger, jobLogger } from './job-log.js';
 import { assertHandlers, jobNamed, jobsOnQueue, runQueuedJob } from './jobs/index.js';
+import { OrderedWrites } from './ordered-writes.js';
 import type { JobDeps } from './jobs/types.js';
 import type { RunStore } from './run-store.js';
 import type { EventPublisher } from './webhooks/publisher.js';
@@ -119,37 +120,15 @@ function sandboxOptions(deps: WorkerHostDeps) {
   };
 }
 
-/** Run-record writes retry for about 20 s (250 ms doubling to 4 s): longer than a Redis restart takes. */
-const WRITE_RETRY_DELAYS_MS = [250, 500, 1000, 2000, 4000, 4000, 4000, 4000];
-
-async function retryWrite(write: () => Promise<unknown>): Promise<unknown> {
-  for (const delay of WRITE_RETRY_DELAYS_MS) {
-    try {
-      return await write();
-    } catch {
-      await new Promise((r) => setTimeout(r, delay));
-    }
-  }
-  return write();
-}
-
 /** Mirror each job's life into its run record, so `GET /v1/runs/:id` tells the whole story. */
 function trackRuns(worker: Worker, deps: WorkerHostDeps, track: (p: Promise<unknown>) => void): void {
   const { runs, logger } = deps;
   const ids = (job: Job) => job.data as { runId: string; stepIndex: number; tenantId: string };
-  // A write lost while Redis restarts would leave the run `running` for ever (the next step's
-  // write does not repair an earlier one), so each idempotent write is retried through an outage.
-  // Writes to one step go in order, each after the last one's retries, so a retried `active` can
-  // never land over the `completed` that followed it.
-  const queues = new Map<string, Promise<unknown>>();
+  // Each write is retried through a Redis outage, in order per step (workers/ordered-writes.ts).
+  const writes = new OrderedWrites();
   const safely = (what: string, write: () => Promise<unknown>, job: Job) => {
     const step = `${ids(job).runId}:${ids(job).stepIndex}`;
-    const next = (queues.get(step) ?? Promise.resolve())
-      .then(() => retryWrite(write))
-      .catch((err: unknown) => jobLogger(logger, job).error({ err, what }, 'could not update the run record'));
-    queues.set(step, next);
-    void next.then(() => { if (queues.get(step) === next) queues.delete(step); });
-    track(next);
+    track(writes.push(step, write).catch((err: unknown) => jobLogger(logger, job).error({ err, what }, 'could not update the run record')));
   };
 
   // A purge job serves many runs and records its outcome in each of them itself; a webhook

@@ -13,6 +13,7 @@ import type { BatchSource } from './items.js';
 import type { StepPool } from './step-pool.js';
 import type { BatchStore } from './store.js';
 import { timedStorage } from './timed-storage.js';
+import { OrderedWrites, retryWrite } from '../ordered-writes.js';
 
 /** An item's source as an asset of the tenant (fetched and stored first when it is a URL or inbox key). */
 export type ResolveBatchSource = (tenantId: string, sku: string, source: BatchSource, signal?: AbortSignal) => Promise<{ assetId: string; source: SourceImage }>;
@@ -91,21 +92,29 @@ export async function processBatchItem(
       await deps.runs.create({ id: runId, tenantId: data.tenantId, assetId: resolved.assetId, recipe: item.recipe, stepNames, createdAt: new Date().toISOString() });
     }
     clock.lap('prepareMs');
+    // Step records are written while the steps go on, in order per step and retried through a
+    // Redis outage; the item waits for them before it publishes, so it never completes with its
+    // run left `running` (a write still failing after its retries fails this attempt instead).
+    const stepWrites = new OrderedWrites();
+    const written: Array<Promise<void>> = [];
     const ran = await deps.steps.run(
       { tenantId: data.tenantId, assetId: resolved.assetId, runId, source: { key: resolved.source.key, sha256: resolved.source.sha256 }, steps: valid.steps, defaultWidths: deps.defaultWidths },
       (e) => {
         if (e.state === 'completed' && e.timings) Object.assign(stepTimings, e.timings);
-        void deps.runs.updateStep(runId, e.index, e.state === 'active'
+        const write = stepWrites.push(String(e.index), () => deps.runs.updateStep(runId, e.index, e.state === 'active'
           ? { state: 'active', attempts: attempt.number, startedAt: new Date().toISOString() }
-          : { state: 'completed', progress: 100, finishedAt: new Date().toISOString(), ...(e.durationMs !== undefined ? { durationMs: e.durationMs } : {}), ...(e.timings ? { timings: e.timings } : {}), ...(e.model ? { model: e.model } : {}) });
+          : { state: 'completed', progress: 100, finishedAt: new Date().toISOString(), ...(e.durationMs !== undefined ? { durationMs: e.durationMs } : {}), ...(e.timings ? { timings: e.timings } : {}), ...(e.model ? { model: e.model } : {}) }));
+        write.catch(() => undefined); // handled: awaited below, unless the steps fail first
+        written.push(write);
       },
     );
+    await Promise.all(written);
     clock.lap('stepsMs');
     await deps.steps.thawed();
     clock.lap('yieldMs');
     const publishIndex = stepNames.length - 1;
     const started = Date.now();
-    await deps.runs.updateStep(runId, publishIndex, { state: 'active', attempts: attempt.number, startedAt: new Date().toISOString() });
+    await retryWrite(() => deps.runs.updateStep(runId, publishIndex, { state: 'active', attempts: attempt.number, startedAt: new Date().toISOString() }));
     // The renditions' bytes came back with the result: publish copies them without reading them back.
     const publishStorage = timedStorage(deps.publish.storage, { known: ran.renditions });
     const published = await processPublish(
@@ -114,10 +123,10 @@ export async function processBatchItem(
       { ...deps.publish, storage: publishStorage.storage },
     );
     const publishStorageMs = publishStorage.timings();
-    await deps.runs.updateStep(runId, publishIndex, {
+    await retryWrite(() => deps.runs.updateStep(runId, publishIndex, {
       state: 'completed', progress: 100, finishedAt: new Date().toISOString(), durationMs: Date.now() - started,
       timings: { storageReadMs: publishStorageMs.readMs, storageWriteMs: publishStorageMs.writeMs, storageListMs: publishStorageMs.listMs },
-    });
+    }));
     clock.lap('publishMs');
     const moved = await store.transition(data.batchId, data.line, ['active'], 'completed', {
       result: { runId, assetId: resolved.assetId, manifestUrl: deps.publish.urlFor(published.manifestKey), urls: published.stableUrls },
