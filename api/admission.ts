@@ -54,16 +54,32 @@ export async function storeOriginal(
 ): Promise<{ asset: AssetRecord; reused: boolean }> {
   const { limits } = deps;
   if (file.bytes === 0) throw new AppError('EMPTY_UPLOAD', 'The image is empty.');
-  if (file.bytes > limits.maxUploadBytes) throw new AppError('UPLOAD_TOO_LARGE', `The image exceeds the limit of ${limits.maxUploadBytes} bytes.`, { maxBytes: limits.maxUploadBytes });
-  const image = await inspectImage(file.path, { maxPixels: limits.decode.maxPixels, maxFrames: limits.decode.maxFrames, decodeTimeoutSeconds: limits.decode.timeoutSeconds }, options.beforeDecode);
+  if (file.bytes > limits.maxUploadBytes)
+    throw new AppError('UPLOAD_TOO_LARGE', `The image exceeds the limit of ${limits.maxUploadBytes} bytes.`, {
+      maxBytes: limits.maxUploadBytes,
+    });
+  const image = await inspectImage(
+    file.path,
+    { maxPixels: limits.decode.maxPixels, maxFrames: limits.decode.maxFrames, decodeTimeoutSeconds: limits.decode.timeoutSeconds },
+    options.beforeDecode,
+  );
   const key = originalKey(tenantId, file.sha256, EXTENSIONS[image.format]);
   const reused = (await deps.storage.head(key)) !== undefined;
-  if (!reused) await deps.storage.put(key, createReadStream(file.path), { contentType: `image/${image.format}`, cacheControl: 'private, no-store' });
+  if (!reused)
+    await deps.storage.put(key, createReadStream(file.path), { contentType: `image/${image.format}`, cacheControl: 'private, no-store' });
   const record: AssetRecord = {
     id: assetIdFor(tenantId, file.sha256),
     tenantId,
     ...(options.sku ? { sku: options.sku } : {}),
-    original: { key, sha256: file.sha256, format: image.format, width: image.width, height: image.height, bytes: file.bytes, ...(file.filename ? { filename: file.filename } : {}) },
+    original: {
+      key,
+      sha256: file.sha256,
+      format: image.format,
+      width: image.width,
+      height: image.height,
+      bytes: file.bytes,
+      ...(file.filename ? { filename: file.filename } : {}),
+    },
     createdAt: new Date().toISOString(),
   };
   const { asset } = await deps.assets.getOrCreate(record);
@@ -71,7 +87,11 @@ export async function storeOriginal(
 }
 
 /** Bytes held in memory (a fetched URL, an inbox object), spooled to a temporary file and hashed for `fn`, then removed. */
-export async function withSpooledBytes<T>(bytes: Buffer, filename: string | undefined, fn: (file: ReceivedOriginal) => Promise<T>): Promise<T> {
+export async function withSpooledBytes<T>(
+  bytes: Buffer,
+  filename: string | undefined,
+  fn: (file: ReceivedOriginal) => Promise<T>,
+): Promise<T> {
   const tempPath = path.join(tmpdir(), `original-${randomUUID()}`);
   try {
     await writeFile(tempPath, bytes);

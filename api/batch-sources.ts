@@ -46,7 +46,8 @@ export function batchSourceResolver(deps: BatchSourceDeps): ResolveBatchSource {
       const relative = source.key.slice('inbox/'.length);
       const key = `${tenantPrefix(tenantId)}${deps.inboxFolder}/${relative}`;
       // The inbox watcher moves what it has taken in to `<folder>-processed/`: the object is still the one named.
-      bytes = (await deps.storage.get(key)) ?? (await deps.storage.get(`${tenantPrefix(tenantId)}${deps.inboxFolder}-processed/${relative}`));
+      bytes =
+        (await deps.storage.get(key)) ?? (await deps.storage.get(`${tenantPrefix(tenantId)}${deps.inboxFolder}-processed/${relative}`));
       if (!bytes) throw new AppError('NOT_FOUND', `No object at ${source.key} in this tenant's inbox.`);
       filename = path.posix.basename(key);
     }
@@ -55,7 +56,13 @@ export function batchSourceResolver(deps: BatchSourceDeps): ResolveBatchSource {
 }
 
 /** A fetched or inbox source stored exactly as an upload's original is (`storeOriginal`). */
-const storeSource = (deps: BatchSourceDeps, tenantId: string, sku: string, bytes: Buffer, filename: string): Promise<{ assetId: string; source: SourceImage }> =>
+const storeSource = (
+  deps: BatchSourceDeps,
+  tenantId: string,
+  sku: string,
+  bytes: Buffer,
+  filename: string,
+): Promise<{ assetId: string; source: SourceImage }> =>
   withSpooledBytes(bytes, filename, async (file) => {
     const { asset } = await storeOriginal(deps, tenantId, file, { sku });
     return { assetId: asset.id, source: asset.original };

@@ -64,9 +64,13 @@ export function stronglyMatches(header: string, etag: string | undefined): boole
 export function checkWritePreconditions(request: FastifyRequest, current: string | undefined): void {
   const ifMatch = request.headers['if-match'];
   if (ifMatch !== undefined && !stronglyMatches(ifMatch, current)) {
-    throw new AppError('PRECONDITION_FAILED', current === undefined
-      ? 'If-Match names a version, and there is none: it was deleted, or never made.'
-      : `If-Match does not name the current version (${current}): someone changed it since you read it. Read it again.`, { etag: current ?? null });
+    throw new AppError(
+      'PRECONDITION_FAILED',
+      current === undefined
+        ? 'If-Match names a version, and there is none: it was deleted, or never made.'
+        : `If-Match does not name the current version (${current}): someone changed it since you read it. Read it again.`,
+      { etag: current ?? null },
+    );
   }
   const ifNoneMatch = request.headers['if-none-match'];
   if (ifNoneMatch !== undefined && current !== undefined && weaklyMatches(ifNoneMatch, current)) {
@@ -98,7 +102,10 @@ export async function conditionalRead(request: FastifyRequest, reply: FastifyRep
   return null;
 }
 
-const ETAG_HEADER = { type: 'string', description: 'The version of this representation; send it back as If-None-Match (reads) or If-Match (writes).' };
+const ETAG_HEADER = {
+  type: 'string',
+  description: 'The version of this representation; send it back as If-None-Match (reads) or If-Match (writes).',
+};
 
 /** A 200 schema that declares its ETag header in the API document. */
 export const withEtag = <S extends z.ZodType>(schema: S) => schema.meta({ headers: { ETag: ETAG_HEADER } }) as S;

@@ -63,7 +63,11 @@ const schema = z
     runEvents: { pollMs: e.RUN_EVENTS_POLL_MS, heartbeatSeconds: e.RUN_EVENTS_HEARTBEAT_SECONDS, maxStreams: e.RUN_EVENTS_MAX_STREAMS },
     adminSessionTtlSeconds: e.ADMIN_SESSION_TTL_SECONDS,
     maxTemplatesPerTenant: e.MAX_TEMPLATES_PER_TENANT,
-    uploadChecks: { concurrency: e.UPLOAD_CHECK_CONCURRENCY, memoryBytes: e.UPLOAD_CHECK_MEMORY_MB * 1024 * 1024, maxWaiting: e.UPLOAD_CHECK_MAX_WAITING },
+    uploadChecks: {
+      concurrency: e.UPLOAD_CHECK_CONCURRENCY,
+      memoryBytes: e.UPLOAD_CHECK_MEMORY_MB * 1024 * 1024,
+      maxWaiting: e.UPLOAD_CHECK_MAX_WAITING,
+    },
   }));
 
 export type ApiConfig = z.output<typeof schema>;

@@ -30,7 +30,8 @@ export function toAppError(err: FastifyError): AppError {
     });
   }
   const code = FRAMEWORK_CODES[err.code];
-  if (code === 'URI_TOO_LONG') return new AppError(code, 'A path segment is longer than 100 characters: no id is that long.', { maxLength: 100 });
+  if (code === 'URI_TOO_LONG')
+    return new AppError(code, 'A path segment is longer than 100 characters: no id is that long.', { maxLength: 100 });
   if (code) return new AppError(code, err.message);
   if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return new AppError('BAD_REQUEST', err.message);
   return new AppError('INTERNAL', 'Something went wrong on our side; it has been logged.');
@@ -78,14 +79,16 @@ export async function problemDetailsHook(request: FastifyRequest, reply: Fastify
 export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket) {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const error =
-    err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? new AppError('UPLOAD_TIMEOUT', 'The request did not arrive in time.')
-    : err.code === 'HPE_HEADER_OVERFLOW' ? new AppError('BAD_REQUEST', 'The request headers are too large.', undefined, { status: 431 })
-    : new AppError('BAD_REQUEST', 'The request is not valid HTTP/1.1.');
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? new AppError('UPLOAD_TIMEOUT', 'The request did not arrive in time.')
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? new AppError('BAD_REQUEST', 'The request headers are too large.', undefined, { status: 431 })
+        : new AppError('BAD_REQUEST', 'The request is not valid HTTP/1.1.');
   const body = JSON.stringify(toProblem(error.toJSON(), error.status));
   if (socket.writable) {
     socket.write(
       `HTTP/1.1 ${error.status} ${http.STATUS_CODES[error.status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   }
   socket.destroy(err);

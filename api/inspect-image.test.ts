@@ -58,7 +58,9 @@ describe('inspectImage: cheap checks first, the decode within a memory budget', 
     const plain = await file('plain.png', await png16(1024, false));
     const err = await inspectImage(interlaced, LIMITS, undefined, pool).catch((e: unknown) => e);
     expect([(err as AppError).status, (err as AppError).code, (err as AppError).details]).toEqual([
-      422, 'IMAGE_TOO_LARGE', { decodeBytes: 1024 * 1024 * 8, maxDecodeBytes: 4 * MiB },
+      422,
+      'IMAGE_TOO_LARGE',
+      { decodeBytes: 1024 * 1024 * 8, maxDecodeBytes: 4 * MiB },
     ]);
     await expect(inspectImage(plain, LIMITS, undefined, pool)).resolves.toEqual({ format: 'png', width: 1024, height: 1024 });
   });

@@ -45,7 +45,10 @@ export async function inspectImage(
   const head = await readHead(path, 64);
   const format = sniffFormat(head);
   if (!format) {
-    throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'The upload is not an image in a supported format (JPEG, PNG, WebP, AVIF, HEIC, TIFF, GIF).');
+    throw new AppError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      'The upload is not an image in a supported format (JPEG, PNG, WebP, AVIF, HEIC, TIFF, GIF).',
+    );
   }
   // HEIC decodes in its own bounded thread pool (lib/heic), header and pixels in one go.
   if (format === 'heic') return inspectHeic(path, limits, beforeDecode);
@@ -62,14 +65,23 @@ export async function inspectImage(
   const { width, height, pages = 1, channels = 0, depth = 'uchar' } = meta;
   if (!width || !height) throw new AppError('CORRUPT_IMAGE', 'The image has no dimensions.');
   if (pages > limits.maxFrames) {
-    throw new AppError('IMAGE_TOO_LARGE', `The image has ${pages} frames; the limit is ${limits.maxFrames}.`, { frames: pages, maxFrames: limits.maxFrames });
+    throw new AppError('IMAGE_TOO_LARGE', `The image has ${pages} frames; the limit is ${limits.maxFrames}.`, {
+      frames: pages,
+      maxFrames: limits.maxFrames,
+    });
   }
   if (channels > 4 || !ACCEPTED_DEPTHS.has(depth)) {
-    throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Images with ${channels} channels of ${depth} samples are not supported: use 1-4 channels of 8 or 16 bits.`, { channels, depth });
+    throw new AppError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `Images with ${channels} channels of ${depth} samples are not supported: use 1-4 channels of 8 or 16 bits.`,
+      { channels, depth },
+    );
   }
   if (width * height > limits.maxPixels) {
     throw new AppError('IMAGE_TOO_LARGE', `The image has ${width}x${height} pixels; the limit is ${limits.maxPixels} pixels.`, {
-      width, height, maxPixels: limits.maxPixels,
+      width,
+      height,
+      maxPixels: limits.maxPixels,
     });
   }
   const image: InspectedImage = { format, width, height };
@@ -90,7 +102,10 @@ const SAMPLE_BYTES: Record<string, number> = { uchar: 1, char: 1, ushort: 2, sho
  * planes), GIF (the canvas), and WebP and TIFF (libwebp decodes whole frames; a TIFF may be one
  * strip), all counted at full size since the header cannot tell more.
  */
-export function decodeMemory(format: SourceFormat, meta: Pick<Metadata, 'width' | 'height' | 'channels' | 'depth' | 'isProgressive'>): number {
+export function decodeMemory(
+  format: SourceFormat,
+  meta: Pick<Metadata, 'width' | 'height' | 'channels' | 'depth' | 'isProgressive'>,
+): number {
   const width = meta.width ?? 0;
   const height = meta.height ?? 0;
   const channels = meta.channels ?? 4;
@@ -120,12 +135,18 @@ async function checkDecodes(path: string, format: SourceFormat, options: SharpOp
     // is done, and a 32-pixel thumbnail is one strip, so the limit could never fire before the
     // whole decode ended: 256 pixels gives it strips to stop at (JPEG still shrinks 8x on load
     // from 2048 px up). Our own deadline answers on time even while libvips winds down.
-    const decode = sharp(path, options).timeout({ seconds: limits.decodeTimeoutSeconds }).resize(256, 256, { fit: 'inside' }).raw().toBuffer();
+    const decode = sharp(path, options)
+      .timeout({ seconds: limits.decodeTimeoutSeconds })
+      .resize(256, 256, { fit: 'inside' })
+      .raw()
+      .toBuffer();
     await withTimeout(decode, limits.decodeTimeoutSeconds * 1000, () => DEADLINE);
   } catch (err) {
     if (err instanceof AppError) throw err;
     if (err === DEADLINE || /timeout/i.test((err as Error).message)) {
-      throw new AppError('IMAGE_TOO_LARGE', `The image takes longer than ${limits.decodeTimeoutSeconds} s to decode.`, { decodeTimeoutSeconds: limits.decodeTimeoutSeconds });
+      throw new AppError('IMAGE_TOO_LARGE', `The image takes longer than ${limits.decodeTimeoutSeconds} s to decode.`, {
+        decodeTimeoutSeconds: limits.decodeTimeoutSeconds,
+      });
     }
     throw new AppError('CORRUPT_IMAGE', `The ${format.toUpperCase()} file is corrupt or truncated.`);
   }
@@ -135,14 +156,22 @@ async function checkDecodes(path: string, format: SourceFormat, options: SharpOp
  * HEIC goes through libheif (libvips here reads AV1-coded HEIF only), with the same checks: the
  * pixel and image-count limits from the header first, then a full decode within the time limit.
  */
-async function inspectHeic(path: string, limits: InspectLimits, beforeDecode?: (image: InspectedImage) => unknown): Promise<InspectedImage> {
+async function inspectHeic(
+  path: string,
+  limits: InspectLimits,
+  beforeDecode?: (image: InspectedImage) => unknown,
+): Promise<InspectedImage> {
   // libheif checks the header's pixel and image counts before it decodes; its check decode and the
   // dimensions (after the file's rotation) come in one call, so the recipe is checked after it.
-  const heic = await decodeHeic(await readFile(path), {
-    maxPixels: limits.maxPixels,
-    maxImages: limits.maxFrames,
-    timeoutSeconds: limits.decodeTimeoutSeconds,
-  }, { pixels: false });
+  const heic = await decodeHeic(
+    await readFile(path),
+    {
+      maxPixels: limits.maxPixels,
+      maxImages: limits.maxFrames,
+      timeoutSeconds: limits.decodeTimeoutSeconds,
+    },
+    { pixels: false },
+  );
   const image: InspectedImage = { format: 'heic', width: heic.width, height: heic.height };
   await beforeDecode?.(image);
   return image;

@@ -46,11 +46,18 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
 /** `GET /v1/things/{id}` → `getThingsById`: stable as long as the route is. */
 export function operationIdFor(key: string): string {
   const [method, path] = key.split(' ') as [string, string];
-  const words = path.split('/').filter((s) => s && s !== 'v1').map((s) => {
-    const param = /^\{(\w+)\}$/.exec(s)?.[1];
-    const word = param ? `by-${param}` : s;
-    return word.split(/[^A-Za-z0-9]+/).filter(Boolean).map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
-  });
+  const words = path
+    .split('/')
+    .filter((s) => s && s !== 'v1')
+    .map((s) => {
+      const param = /^\{(\w+)\}$/.exec(s)?.[1];
+      const word = param ? `by-${param}` : s;
+      return word
+        .split(/[^A-Za-z0-9]+/)
+        .filter(Boolean)
+        .map((w) => w[0]!.toUpperCase() + w.slice(1))
+        .join('');
+    });
   return method.toLowerCase() + words.join('');
 }
 

@@ -80,13 +80,22 @@ const REQUEST_BODIES: Record<string, Json> = {
 
 /** Bodies that are not JSON: their media type and schema, by operation and status. */
 const RAW_RESPONSES: Record<string, Record<string, Json>> = {
-  'GET /v1/runs/{id}/events': { 200: { description: 'Server-sent events: `run` on each change, then `end`.', content: { 'text/event-stream': { schema: { type: 'string' } } } } },
-  'GET /v1/batches/{id}/results': { 200: { description: 'One JSON object per item line.', content: { 'application/x-ndjson': { schema: { type: 'string' } } } } },
+  'GET /v1/runs/{id}/events': {
+    200: {
+      description: 'Server-sent events: `run` on each change, then `end`.',
+      content: { 'text/event-stream': { schema: { type: 'string' } } },
+    },
+  },
+  'GET /v1/batches/{id}/results': {
+    200: { description: 'One JSON object per item line.', content: { 'application/x-ndjson': { schema: { type: 'string' } } } },
+  },
   'GET /v1/templates/{id}/preview.png': {
     200: { description: 'The preview.', content: { 'image/png': { schema: { type: 'string', format: 'binary' } } } },
     304: { description: 'Not modified: the `If-None-Match` ETag is the template version.' },
   },
-  'GET /v1/assets/{id}/picture': { 200: { description: 'The `<picture>` element.', content: { 'text/html': { schema: { type: 'string' } } } } },
+  'GET /v1/assets/{id}/picture': {
+    200: { description: 'The `<picture>` element.', content: { 'text/html': { schema: { type: 'string' } } } },
+  },
 };
 
 /** The error statuses any operation can answer, from what the guards in front of it do. */
@@ -134,7 +143,8 @@ export function openapiOptions(app: FastifyInstance): FastifyDynamicSwaggerOptio
       }
       return jsonSchemaTransform(input);
     },
-    transformObject: (document) => ('openapiObject' in document ? finishDocument(document.openapiObject as Json, idempotent) : document.swaggerObject),
+    transformObject: (document) =>
+      'openapiObject' in document ? finishDocument(document.openapiObject as Json, idempotent) : document.swaggerObject,
   };
 }
 
@@ -144,7 +154,10 @@ function finishDocument(doc: Json, idempotent: Set<string>): Json {
   doc.components.headers = {
     RequestId: REQUEST_ID_HEADER,
     RetryAfter: RETRY_AFTER_HEADER,
-    IdempotentReplayed: { description: '`true` when this is the kept answer to an earlier request with the same `Idempotency-Key`.', schema: { type: 'string', enum: ['true'] } },
+    IdempotentReplayed: {
+      description: '`true` when this is the kept answer to an earlier request with the same `Idempotency-Key`.',
+      schema: { type: 'string', enum: ['true'] },
+    },
     ...RATE_LIMIT_HEADERS,
   };
   doc.components.parameters = {
@@ -155,7 +168,13 @@ function finishDocument(doc: Json, idempotent: Set<string>): Json {
       description: 'Send the same key to retry safely: the first answer is kept for 24 h and replayed (`Idempotent-Replayed: true`).',
       schema: { type: 'string', minLength: 1, maxLength: 255 },
     },
-    RequestId: { name: 'X-Request-Id', in: 'header', required: false, description: 'Your own request id, echoed back when safe.', schema: { type: 'string', maxLength: 128 } },
+    RequestId: {
+      name: 'X-Request-Id',
+      in: 'header',
+      required: false,
+      description: 'Your own request id, echoed back when safe.',
+      schema: { type: 'string', maxLength: 128 },
+    },
   };
   for (const [path, item] of Object.entries<Json>(doc.paths ?? {})) {
     for (const method of HTTP_METHODS) {

@@ -18,12 +18,23 @@ export const DEFAULT_PAGE_LIMIT = 100;
 export const MAX_PAGE_LIMIT = 200;
 
 export const pageQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(MAX_PAGE_LIMIT).default(DEFAULT_PAGE_LIMIT)
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_PAGE_LIMIT)
+    .default(DEFAULT_PAGE_LIMIT)
     .describe(`Items on this page (1–${MAX_PAGE_LIMIT}, default ${DEFAULT_PAGE_LIMIT}).`),
   // No length or pattern here: every cursor we cannot use, however it is wrong, is the same 400 (lib/cursor.ts).
-  cursor: z.string().optional()
-    .describe(`\`next_cursor\` of the previous page, unchanged (at most ${MAX_CURSOR_LENGTH} characters); leave it out for the first page. A malformed cursor, or one of another list, tenant or filter, is a 400.`),
+  cursor: z
+    .string()
+    .optional()
+    .describe(
+      `\`next_cursor\` of the previous page, unchanged (at most ${MAX_CURSOR_LENGTH} characters); leave it out for the first page. A malformed cursor, or one of another list, tenant or filter, is a 400.`,
+    ),
 });
 
-export const nextCursorField = z.string().nullable()
+export const nextCursorField = z
+  .string()
+  .nullable()
   .describe('Pass it as `cursor` for the next page; null on the last page. Opaque: its contents may change.');

@@ -3,8 +3,14 @@ import { createLogger } from '../lib/logger.js';
 import { openRunEventStream, type PublicRun } from './run-events.js';
 
 const run = (patch: Partial<PublicRun> = {}): PublicRun => ({
-  id: 'run_1', assetId: 'ast_1', recipe: { steps: [{ name: 'render' }] }, state: 'queued', progress: 0,
-  steps: [{ name: 'render', state: 'queued', progress: 0, attempts: 0 }], createdAt: '2026-01-01T00:00:00.000Z', ...patch,
+  id: 'run_1',
+  assetId: 'ast_1',
+  recipe: { steps: [{ name: 'render' }] },
+  state: 'queued',
+  progress: 0,
+  steps: [{ name: 'render', state: 'queued', progress: 0, attempts: 0 }],
+  createdAt: '2026-01-01T00:00:00.000Z',
+  ...patch,
 });
 
 function collect(body: NodeJS.ReadableStream): () => string {
@@ -26,7 +32,12 @@ describe('openRunEventStream (the polling loop, with a fake run store and clock)
     for (let i = 0; i < 4; i++) await vi.advanceTimersByTimeAsync(100);
     await stream.closed;
     const events = [...text().matchAll(/event: (\w+)\ndata: (.*)\n/g)].map((m) => [m[1], JSON.parse(m[2]!).state]);
-    expect(events).toEqual([['run', 'queued'], ['run', 'running'], ['run', 'completed'], ['end', 'completed']]);
+    expect(events).toEqual([
+      ['run', 'queued'],
+      ['run', 'running'],
+      ['run', 'completed'],
+      ['end', 'completed'],
+    ]);
     expect(text()).toMatch(/^retry: 2000\n\n/);
     expect(vi.getTimerCount()).toBe(0);
     await vi.advanceTimersByTimeAsync(1000);

@@ -10,20 +10,24 @@ import { recipeSchema } from '../workers/recipe.js';
  * transition (README, "Errors"). The media type is `application/problem+json` when the request's
  * `Accept` asks for it, `application/json` otherwise; the body is the same.
  */
-export const errorBodySchema = z.object({
-  type: z.string().describe('The problem type: `about:blank`, so `title` is the status phrase and `code` says which problem.'),
-  title: z.string().describe("The HTTP status phrase (e.g. 'Not Found')."),
-  status: z.number().int().describe('The HTTP status of this answer.'),
-  detail: z.string().describe('What went wrong with this request, for a human (the same as `error.message`).'),
-  instance: z.string().optional().describe('The request id (`X-Request-Id`): quote it when you report the problem.'),
-  code: z.enum(ERROR_CODES).describe('The stable code to branch on (README, "Errors").'),
-  details: z.record(z.string(), z.unknown()).optional().describe('Machine-readable facts: limits, offending values.'),
-  error: z.object({
-    code: z.enum(ERROR_CODES),
-    message: z.string(),
-    details: z.record(z.string(), z.unknown()).optional(),
-  }).describe('The older shape, kept during the transition: the same `code`, `detail` as `message`, and `details`.'),
-}).describe('Every error: RFC 9457 problem details with a stable `code`, and the older `error` object.');
+export const errorBodySchema = z
+  .object({
+    type: z.string().describe('The problem type: `about:blank`, so `title` is the status phrase and `code` says which problem.'),
+    title: z.string().describe("The HTTP status phrase (e.g. 'Not Found')."),
+    status: z.number().int().describe('The HTTP status of this answer.'),
+    detail: z.string().describe('What went wrong with this request, for a human (the same as `error.message`).'),
+    instance: z.string().optional().describe('The request id (`X-Request-Id`): quote it when you report the problem.'),
+    code: z.enum(ERROR_CODES).describe('The stable code to branch on (README, "Errors").'),
+    details: z.record(z.string(), z.unknown()).optional().describe('Machine-readable facts: limits, offending values.'),
+    error: z
+      .object({
+        code: z.enum(ERROR_CODES),
+        message: z.string(),
+        details: z.record(z.string(), z.unknown()).optional(),
+      })
+      .describe('The older shape, kept during the transition: the same `code`, `detail` as `message`, and `details`.'),
+  })
+  .describe('Every error: RFC 9457 problem details with a stable `code`, and the older `error` object.');
 
 const failureSchema = z.object({ code: z.enum(ERROR_CODES), message: z.string() });
 
@@ -52,12 +56,15 @@ export const runSchema = z.object({
   finishedAt: z.string().optional(),
   error: failureSchema.optional(),
   outputs: z.object({ manifestUrl: z.string(), manifestKey: z.string() }).optional(),
-  purge: z.object({
-    state: z.enum(['queued', 'active', 'retrying', 'completed', 'failed']),
-    attempts: z.number().int(),
-    error: failureSchema.optional(),
-    result: z.object({ driver: z.string(), purgedKeys: z.number(), purgedUrls: z.number(), requests: z.number() }).optional(),
-  }).optional().describe('The CDN purge after publishing; its failure never fails the run.'),
+  purge: z
+    .object({
+      state: z.enum(['queued', 'active', 'retrying', 'completed', 'failed']),
+      attempts: z.number().int(),
+      error: failureSchema.optional(),
+      result: z.object({ driver: z.string(), purgedKeys: z.number(), purgedUrls: z.number(), requests: z.number() }).optional(),
+    })
+    .optional()
+    .describe('The CDN purge after publishing; its failure never fails the run.'),
 });
 
 export const assetSchema = z.object({

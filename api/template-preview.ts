@@ -15,7 +15,10 @@ const PREVIEW_SIZE = 480;
 const CACHE_ENTRIES = 64;
 
 async function readRgba(file: string): Promise<RgbaImage> {
-  const { data, info } = await sharp(await readFile(file)).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(await readFile(file))
+    .ensureAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height, channels: 4 };
 }
 
@@ -52,13 +55,22 @@ export async function renderPreview(template: Template, cacheKey: string, option
     template,
     sizes: [size],
     backplate: options.backplate ?? backplate,
-    ...(generatorConfig && template.backdrop.type === 'generator' ? {
-      generate: async (placed: RgbaImage) => (await loadGenerator(generatorConfig, options.logger)).run({
-        cutout: placed.data, width: placed.width, height: placed.height, params: template.backdrop.type === 'generator' ? template.backdrop.params : {},
-      }),
-    } : {}),
+    ...(generatorConfig && template.backdrop.type === 'generator'
+      ? {
+          generate: async (placed: RgbaImage) =>
+            (await loadGenerator(generatorConfig, options.logger)).run({
+              cutout: placed.data,
+              width: placed.width,
+              height: placed.height,
+              params: template.backdrop.type === 'generator' ? template.backdrop.params : {},
+            }),
+        }
+      : {}),
   });
-  const png = await sharp(scene!.data, { raw: { width: scene!.width, height: scene!.height, channels: 4 } }).removeAlpha().png().toBuffer();
+  const png = await sharp(scene!.data, { raw: { width: scene!.width, height: scene!.height, channels: 4 } })
+    .removeAlpha()
+    .png()
+    .toBuffer();
   if (cache.size >= CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
   cache.set(cacheKey, png);
   return png;

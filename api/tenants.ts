@@ -26,7 +26,10 @@ const newId = (prefix: string, bytes: number) => `${prefix}_${randomBytes(bytes)
 
 /** Tenants and their API keys, in Redis. */
 export class TenantStore {
-  constructor(private readonly redis: RedisConnection, private readonly prefix: string) {}
+  constructor(
+    private readonly redis: RedisConnection,
+    private readonly prefix: string,
+  ) {}
 
   private tenantKey = (id: string) => `${this.prefix}:tenant:${id}`;
   private apiKeyKey = (hash: string) => apiKeyRecordKey(this.prefix, hash);

@@ -34,7 +34,10 @@ export const trustProxySetting = z
     const entries = value.split(',').map((e) => e.trim());
     const bad = entries.filter((e) => !isProxyEntry(e));
     if (bad.length) {
-      ctx.addIssue({ code: 'custom', message: `expected true, false, a hop count, or addresses/CIDRs (or loopback, linklocal, uniquelocal); not ${bad.map((b) => `"${b}"`).join(', ')}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected true, false, a hop count, or addresses/CIDRs (or loopback, linklocal, uniquelocal); not ${bad.map((b) => `"${b}"`).join(', ')}`,
+      });
       return z.NEVER;
     }
     return entries;

@@ -16,10 +16,12 @@ describe('UploadCheckPool', () => {
     const pool = new UploadCheckPool({ concurrency: 2, memoryBytes: 100 * MiB, maxWaiting: 8 });
     const gates = [gate(), gate(), gate()];
     const started: number[] = [];
-    const runs = gates.map((g, i) => pool.run(MiB, async () => {
-      started.push(i);
-      await g.work();
-    }));
+    const runs = gates.map((g, i) =>
+      pool.run(MiB, async () => {
+        started.push(i);
+        await g.work();
+      }),
+    );
     await Promise.resolve();
     expect(started).toEqual([0, 1]);
     expect(pool.load()).toMatchObject({ running: 2, waiting: 1, reservedBytes: 2 * MiB });
@@ -50,9 +52,11 @@ describe('UploadCheckPool', () => {
   it('refuses a check that alone needs more than the budget with 422 IMAGE_TOO_LARGE, running nothing', async () => {
     const pool = new UploadCheckPool({ concurrency: 2, memoryBytes: 100 * MiB, maxWaiting: 8 });
     let ran = false;
-    const refused = await pool.run(101 * MiB, async () => {
-      ran = true;
-    }).catch((e: unknown) => e);
+    const refused = await pool
+      .run(101 * MiB, async () => {
+        ran = true;
+      })
+      .catch((e: unknown) => e);
     expect(ran).toBe(false);
     expect([(refused as AppError).status, (refused as AppError).code]).toEqual([422, 'IMAGE_TOO_LARGE']);
     expect((refused as AppError).details).toEqual({ decodeBytes: 101 * MiB, maxDecodeBytes: 100 * MiB });

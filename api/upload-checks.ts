@@ -56,13 +56,20 @@ export class UploadCheckPool {
     const { memoryBytes, maxWaiting } = this.limits;
     if (bytes > memoryBytes) {
       const mib = (n: number) => Math.ceil(n / 1024 / 1024);
-      throw new AppError('IMAGE_TOO_LARGE', `Decoding this image would take about ${mib(bytes)} MiB of memory; the limit is ${mib(memoryBytes)} MiB (UPLOAD_CHECK_MEMORY_MB).`, {
-        decodeBytes: bytes, maxDecodeBytes: memoryBytes,
-      });
+      throw new AppError(
+        'IMAGE_TOO_LARGE',
+        `Decoding this image would take about ${mib(bytes)} MiB of memory; the limit is ${mib(memoryBytes)} MiB (UPLOAD_CHECK_MEMORY_MB).`,
+        {
+          decodeBytes: bytes,
+          maxDecodeBytes: memoryBytes,
+        },
+      );
     }
     if (this.waiters.length > 0 || !this.fits(bytes)) {
       if (this.waiters.length >= maxWaiting) {
-        throw new AppError('SERVICE_UNAVAILABLE', `${this.waiters.length} images are already waiting to be checked here: retry shortly.`, { uploadChecksWaiting: this.waiters.length });
+        throw new AppError('SERVICE_UNAVAILABLE', `${this.waiters.length} images are already waiting to be checked here: retry shortly.`, {
+          uploadChecksWaiting: this.waiters.length,
+        });
       }
       await new Promise<void>((admit) => this.waiters.push({ bytes, admit }));
     } else {
@@ -79,7 +86,12 @@ export class UploadCheckPool {
 
   load(): UploadCheckLoad {
     const waiting = this.waiters.length;
-    return { running: this.running, waiting, reservedBytes: this.reservedBytes, saturated: waiting >= this.limits.maxWaiting && (waiting > 0 || this.running >= this.limits.concurrency) };
+    return {
+      running: this.running,
+      waiting,
+      reservedBytes: this.reservedBytes,
+      saturated: waiting >= this.limits.maxWaiting && (waiting > 0 || this.running >= this.limits.concurrency),
+    };
   }
 
   private fits(bytes: number): boolean {

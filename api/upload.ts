@@ -95,8 +95,7 @@ const fieldTooLarge = () =>
   new AppError('BAD_REQUEST', `A form field is at most ${MAX_FIELD_BYTES} bytes (and its name 100).`, { maxFieldBytes: MAX_FIELD_BYTES });
 const malformed = () => new AppError('BAD_REQUEST', 'The multipart body could not be read: check its boundary and part headers.');
 const emptyUpload = () => new AppError('EMPTY_UPLOAD', 'The upload is empty: send an image in a multipart `file` part.');
-const tooLarge = (maxBytes: number) =>
-  new AppError('UPLOAD_TOO_LARGE', `The upload exceeds the limit of ${maxBytes} bytes.`, { maxBytes });
+const tooLarge = (maxBytes: number) => new AppError('UPLOAD_TOO_LARGE', `The upload exceeds the limit of ${maxBytes} bytes.`, { maxBytes });
 
 function translateMultipartError(request: FastifyRequest, err: unknown, maxBytes: number): Error {
   if (request.bodyTimeout) return request.bodyTimeout;

@@ -63,7 +63,8 @@ async function loadPeer(): Promise<{ remove: PeerRemove; ndarray: NdArrayFactory
   const main = JSON.parse(await readFile(join(pkgDir, 'package.json'), 'utf8')) as { exports: { '.': { import: string } } };
   const mod = (await import(pathToFileURL(join(pkgDir, main.exports['.'].import)).href)) as { removeBackground: PeerRemove };
   const nd = (await import(pathToFileURL(join(peerDir, 'node_modules', 'ndarray', 'ndarray.js')).href)) as { default: NdArrayFactory };
-  const version = async (name: string) => (JSON.parse(await readFile(join(peerDir, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+  const version = async (name: string) =>
+    (JSON.parse(await readFile(join(peerDir, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
   return {
     remove: mod.removeBackground,
     ndarray: nd.default,
@@ -102,7 +103,6 @@ function score(alpha: Uint8Array, truth: Uint8Array): { iou: number; mae: number
   return { iou: union ? inter / union : 1, mae: err / 255 / truth.length };
 }
 
-
 async function main(): Promise<void> {
   const peer = await loadPeer();
   const peerConfig = {
@@ -113,13 +113,26 @@ async function main(): Promise<void> {
   const modelsConfig = loadModelsConfig(process.env);
   const session: ModelSession = await getSession(removeBackgroundModel({ model }), modelsConfig, createLogger('warn'));
 
-  const manifest = JSON.parse(await readFile(join(fixturesDir, 'manifest.json'), 'utf8')) as Array<{ name: string; image: string; mask: string; difficulty: string }>;
+  const manifest = JSON.parse(await readFile(join(fixturesDir, 'manifest.json'), 'utf8')) as Array<{
+    name: string;
+    image: string;
+    mask: string;
+    difficulty: string;
+  }>;
   const scenes: Scene[] = [];
   for (const item of manifest) {
     const image = await decodeSource(await readFile(join(fixturesDir, item.image)), { maxPixels: 100_000_000 });
-    const rgba = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels } }).ensureAlpha().raw().toBuffer();
+    const rgba = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels } })
+      .ensureAlpha()
+      .raw()
+      .toBuffer();
     const truth = await sharp(join(fixturesDir, item.mask)).extractChannel(0).raw().toBuffer();
-    scenes.push({ name: item.name, image, peerInput: peer.ndarray(new Uint8Array(rgba), [image.height, image.width, 4]), truth: new Uint8Array(truth) });
+    scenes.push({
+      name: item.name,
+      image,
+      peerInput: peer.ndarray(new Uint8Array(rgba), [image.height, image.width, 4]),
+      truth: new Uint8Array(truth),
+    });
   }
 
   const runOurs = async (s: Scene) => alphaOf((await removeBackground(s.image, session, { model })).data, 4);
@@ -130,7 +143,15 @@ async function main(): Promise<void> {
   const warmPeer = await timeIt(() => runPeer(scenes[0]!));
   console.error(`warm-up: ours ${warm.ms.toFixed(0)} ms, peer ${warmPeer.ms.toFixed(0)} ms`);
 
-  const rows: Array<{ name: string; ours: number; peer: number; oursCpu: number; peerCpu: number; o: ReturnType<typeof score>; p: ReturnType<typeof score> }> = [];
+  const rows: Array<{
+    name: string;
+    ours: number;
+    peer: number;
+    oursCpu: number;
+    peerCpu: number;
+    o: ReturnType<typeof score>;
+    p: ReturnType<typeof score>;
+  }> = [];
   for (const [i, s] of scenes.entries()) {
     const times = { ours: [] as number[], peer: [] as number[], oursCpu: [] as number[], peerCpu: [] as number[] };
     let oursAlpha: Uint8Array | undefined;
@@ -163,7 +184,10 @@ async function main(): Promise<void> {
   const lines = [
     `| image | ours ms | peer ms | speed-up | ours IoU | peer IoU | ours alpha MAE | peer alpha MAE |`,
     `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`,
-    ...rows.map((r) => `| ${r.name} | ${f(r.ours, 0)} | ${f(r.peer, 0)} | ${f(r.peer / r.ours, 2)}× | ${f(r.o.iou)} | ${f(r.p.iou)} | ${f(r.o.mae)} | ${f(r.p.mae)} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.name} | ${f(r.ours, 0)} | ${f(r.peer, 0)} | ${f(r.peer / r.ours, 2)}× | ${f(r.o.iou)} | ${f(r.p.iou)} | ${f(r.o.mae)} | ${f(r.p.mae)} |`,
+    ),
   ];
   const m = {
     ours: mean(rows.map((r) => r.ours)),
@@ -176,7 +200,9 @@ async function main(): Promise<void> {
     pMae: mean(rows.map((r) => r.p.mae)),
   };
   const speedup = m.peer / m.ours;
-  lines.push(`| **mean** | **${f(m.ours, 0)}** | **${f(m.peer, 0)}** | **${f(speedup, 2)}×** | **${f(m.oIou)}** | **${f(m.pIou)}** | **${f(m.oMae)}** | **${f(m.pMae)}** |`);
+  lines.push(
+    `| **mean** | **${f(m.ours, 0)}** | **${f(m.peer, 0)}** | **${f(speedup, 2)}×** | **${f(m.oIou)}** | **${f(m.pIou)}** | **${f(m.oMae)}** | **${f(m.pMae)}** |`,
+  );
   const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
   const summary = [
     `${verdict(speedup >= TARGET.speedup)} speed: ${f(speedup, 2)}× faster per image (target ≥ ${TARGET.speedup}×); CPU time per image ours ${f(m.oursCpu, 0)} ms, peer ${f(m.peerCpu, 0)} ms`,

@@ -32,7 +32,9 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /** Small: 8 photos (259-640 px wide) × 5 width options = 40 items. Large: 3 photos of 3000×3000 × 2 options. */
 const WORKLOADS = {
   small: {
-    photos: ['HappyFish.jpg', 'apple.jpg', 'butterfly.jpg', 'coffee.png', 'fruits.jpg', 'orange.jpg', 'rocket.jpg', 'smarties.png'].map((n) => shared('photos', n)),
+    photos: ['HappyFish.jpg', 'apple.jpg', 'butterfly.jpg', 'coffee.png', 'fruits.jpg', 'orange.jpg', 'rocket.jpg', 'smarties.png'].map(
+      (n) => shared('photos', n),
+    ),
     widths: [[120], [160], [200], [240], [120, 240]],
     repeat: Number(process.env.SMALL_REPEAT ?? 1),
   },
@@ -43,8 +45,16 @@ const WORKLOADS = {
   },
 } as const;
 
-interface Item { sku: string; bytes: Buffer; widths: number[] }
-interface Side { wallMs: number; cpuMs: number; cpu: TreeCpu }
+interface Item {
+  sku: string;
+  bytes: Buffer;
+  widths: number[];
+}
+interface Side {
+  wallMs: number;
+  cpuMs: number;
+  cpu: TreeCpu;
+}
 
 /** Each photo as a JPEG (PNG fixtures re-encoded once), tagged so every run's bytes are new. */
 async function photosAsJpeg(files: readonly string[]): Promise<Buffer[]> {
@@ -67,9 +77,11 @@ const cpuSplit = (c: TreeCpu) => `${s2(c.self.userMs)} + ${s2(c.self.sysMs)} | $
 /** Run `work` over `items`, `concurrency` at a time. */
 async function pool<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < items.length) await work(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
 }
 
 /** 'catalog item completed' lines, collected from the service's log. */
@@ -80,7 +92,9 @@ const logSink = new Writable({
       if (!line.includes('catalog item completed')) continue;
       try {
         itemLines.push(JSON.parse(line) as (typeof itemLines)[number]);
-      } catch { /* a partial line: not ours */ }
+      } catch {
+        /* a partial line: not ours */
+      }
     }
     done();
   },
@@ -92,7 +106,18 @@ async function main(): Promise<void> {
   const service = await startService({
     // The step children at this process's priority: on a shared machine a nice-19 child loses to
     // everyone else's work, which is the fairness benchmark's question, not this one's.
-    env: { BATCH_CPU_NICE: '0', ...process.env, QUEUE_PREFIX: prefix, DATA_DIR: dataDir, PORT: '0', ADMIN_API_KEY: ADMIN, LOG_LEVEL: 'info', MODELS_WARM: '', UPLOAD_RATE_LIMIT_PER_MINUTE: '100000', RATE_LIMIT_PER_MINUTE: '100000' },
+    env: {
+      BATCH_CPU_NICE: '0',
+      ...process.env,
+      QUEUE_PREFIX: prefix,
+      DATA_DIR: dataDir,
+      PORT: '0',
+      ADMIN_API_KEY: ADMIN,
+      LOG_LEVEL: 'info',
+      MODELS_WARM: '',
+      UPLOAD_RATE_LIMIT_PER_MINUTE: '100000',
+      RATE_LIMIT_PER_MINUTE: '100000',
+    },
     logDestination: logSink,
   });
   const url = service.url!;
@@ -102,7 +127,13 @@ async function main(): Promise<void> {
   const breakdowns: string[] = [];
   const roundLines: string[] = [];
   try {
-    const tenant = (await (await fetch(`${url}/v1/tenants`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: '{"name":"bench"}' })).json()) as { apiKey: { key: string } };
+    const tenant = (await (
+      await fetch(`${url}/v1/tenants`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+        body: '{"name":"bench"}',
+      })
+    ).json()) as { apiKey: { key: string } };
     const auth = { authorization: `Bearer ${tenant.apiKey.key}` };
     const upload = async (bytes: Buffer): Promise<string> => {
       const form = new FormData();
@@ -120,13 +151,21 @@ async function main(): Promise<void> {
     };
     /** Submit a catalog and wait for it to finish; returns the batch id. */
     const runCatalog = async (lines: string[]): Promise<{ id: string; throughputPerMinute: number }> => {
-      const res = await fetch(`${url}/v1/batches`, { method: 'POST', headers: { ...auth, 'content-type': 'application/x-ndjson' }, body: lines.join('\n') });
+      const res = await fetch(`${url}/v1/batches`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/x-ndjson' },
+        body: lines.join('\n'),
+      });
       const { batch } = (await res.json()) as { batch: { id: string } };
       if (res.status !== 202) throw new Error(`batch answered ${res.status}`);
       for (;;) {
         // Not too often: the status requests' CPU counts against the lane.
         await sleep(200);
-        const status = (await (await fetch(`${url}/v1/batches/${batch.id}`, { headers: auth })).json()) as { state: string; counts: { failed: number }; throughputPerMinute: number };
+        const status = (await (await fetch(`${url}/v1/batches/${batch.id}`, { headers: auth })).json()) as {
+          state: string;
+          counts: { failed: number };
+          throughputPerMinute: number;
+        };
         if (status.state === 'completed') {
           if (status.counts.failed) throw new Error(`${status.counts.failed} items failed`);
           return { id: batch.id, throughputPerMinute: status.throughputPerMinute };
@@ -146,11 +185,13 @@ async function main(): Promise<void> {
       }
       return out;
     };
-    const line = (i: Item & { assetId: string }) => JSON.stringify({ sku: i.sku, source: i.assetId, options: { widths: i.widths, formats: OUTPUT_FORMATS } });
-    const inProcess = (items: Item[]) => pool(items, concurrency, async (i) => {
-      const decoded = await decodeSource(i.bytes, limits);
-      await renderResponsiveSet(decoded, { widths: i.widths, formats: [...OUTPUT_FORMATS] as OutputFormat[] });
-    });
+    const line = (i: Item & { assetId: string }) =>
+      JSON.stringify({ sku: i.sku, source: i.assetId, options: { widths: i.widths, formats: OUTPUT_FORMATS } });
+    const inProcess = (items: Item[]) =>
+      pool(items, concurrency, async (i) => {
+        const decoded = await decodeSource(i.bytes, limits);
+        await renderResponsiveSet(decoded, { widths: i.widths, formats: [...OUTPUT_FORMATS] as OutputFormat[] });
+      });
 
     // Warm both sides: start the lane's step children and load sharp's codecs here.
     const warm = await itemsOf('small', 'warm');
@@ -175,9 +216,13 @@ async function main(): Promise<void> {
         const load = loadavg()[0]!.toFixed(1);
         const base = await measure(() => inProcess(items));
         let batch = { id: '', throughputPerMinute: 0 };
-        const lane = await measure(async () => { batch = await runCatalog(items.map(line)); });
+        const lane = await measure(async () => {
+          batch = await runCatalog(items.map(line));
+        });
         rounds.push({ base, lane, batch, n: items.length, load });
-        process.stderr.write(`${size} round ${r + 1}/${ROUNDS}: in-process ${s2(base.wallMs)} s (${s2(base.cpuMs)} s CPU), lane ${s2(lane.wallMs)} s (${s2(lane.cpuMs)} s CPU)\n`);
+        process.stderr.write(
+          `${size} round ${r + 1}/${ROUNDS}: in-process ${s2(base.wallMs)} s (${s2(base.cpuMs)} s CPU), lane ${s2(lane.wallMs)} s (${s2(lane.cpuMs)} s CPU)\n`,
+        );
       }
       const byRatio = [...rounds].sort((a, b) => a.lane.wallMs / a.base.wallMs - b.lane.wallMs / b.base.wallMs);
       const { base, lane, batch, n, load } = byRatio[byRatio.length >> 1]!;
@@ -185,16 +230,38 @@ async function main(): Promise<void> {
       const pct = (x: number) => `${((x - 1) * 100).toFixed(1)}%`;
       const overhead = (a: number, b: number) => pct(a / b);
       const allRounds = (f: (r: (typeof rounds)[number]) => number) => rounds.map((r) => pct(f(r))).join(', ');
-      rows.push(`| ${size} | ${n} | in-process, ${concurrency} at a time | ${s2(base.wallMs)} | ${s2(base.cpuMs)} | ${cpuSplit(base.cpu)} | ${perMinCore(base).toFixed(0)} | | | ${load} |`);
-      rows.push(`| ${size} | ${n} | catalog lane, ${concurrency} step children | ${s2(lane.wallMs)} | ${s2(lane.cpuMs)} | ${cpuSplit(lane.cpu)} | ${perMinCore(lane).toFixed(0)} | **${overhead(lane.wallMs, base.wallMs)}** | ${overhead(lane.cpuMs, base.cpuMs)} | ${loadavg()[0]!.toFixed(1)} |`);
-      roundLines.push(`- ${size}, every round: overhead wall ${allRounds((r) => r.lane.wallMs / r.base.wallMs)}; CPU ${allRounds((r) => r.lane.cpuMs / r.base.cpuMs)}`);
-      breakdowns.push(breakdown(size, itemLines.filter((l) => l.batchId === batch.id), lane.wallMs, concurrency, batch.throughputPerMinute));
+      rows.push(
+        `| ${size} | ${n} | in-process, ${concurrency} at a time | ${s2(base.wallMs)} | ${s2(base.cpuMs)} | ${cpuSplit(base.cpu)} | ${perMinCore(base).toFixed(0)} | | | ${load} |`,
+      );
+      rows.push(
+        `| ${size} | ${n} | catalog lane, ${concurrency} step children | ${s2(lane.wallMs)} | ${s2(lane.cpuMs)} | ${cpuSplit(lane.cpu)} | ${perMinCore(lane).toFixed(0)} | **${overhead(lane.wallMs, base.wallMs)}** | ${overhead(lane.cpuMs, base.cpuMs)} | ${loadavg()[0]!.toFixed(1)} |`,
+      );
+      roundLines.push(
+        `- ${size}, every round: overhead wall ${allRounds((r) => r.lane.wallMs / r.base.wallMs)}; CPU ${allRounds((r) => r.lane.cpuMs / r.base.cpuMs)}`,
+      );
+      breakdowns.push(
+        breakdown(
+          size,
+          itemLines.filter((l) => l.batchId === batch.id),
+          lane.wallMs,
+          concurrency,
+          batch.throughputPerMinute,
+        ),
+      );
     }
-    console.log(`Machine: ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}, sharp ${sharp.versions.sharp}, libvips ${sharp.versions.vips}; one service process (API + every worker), fs storage, no CDN invalidator (purge requests are not made).`);
-    console.log(`Warm-up (not timed below): a ${concurrency}-item catalog on a fresh lane took ${coldMs.toFixed(0)} ms; starting its step children took ${childStarts.map((ms) => `${ms} ms`).join(', ') || 'n/a'} (paid once per worker process, not per item).\n`);
-    console.log(`The idle service used ${idleCpuPerS.toFixed(0)} ms of CPU per second (counted on both sides: the in-process side runs beside it).\n`);
+    console.log(
+      `Machine: ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}, sharp ${sharp.versions.sharp}, libvips ${sharp.versions.vips}; one service process (API + every worker), fs storage, no CDN invalidator (purge requests are not made).`,
+    );
+    console.log(
+      `Warm-up (not timed below): a ${concurrency}-item catalog on a fresh lane took ${coldMs.toFixed(0)} ms; starting its step children took ${childStarts.map((ms) => `${ms} ms`).join(', ') || 'n/a'} (paid once per worker process, not per item).\n`,
+    );
+    console.log(
+      `The idle service used ${idleCpuPerS.toFixed(0)} ms of CPU per second (counted on both sides: the in-process side runs beside it).\n`,
+    );
     console.log(`Each size ran ${ROUNDS} rounds, the sides alternating; the table shows the round with the median wall ratio.\n`);
-    console.log('| items | n | side | wall s | CPU s | CPU s: service user + sys \\| children user + sys | items/min/core | overhead, wall | overhead, CPU | load (1 min) |');
+    console.log(
+      '| items | n | side | wall s | CPU s | CPU s: service user + sys \\| children user + sys | items/min/core | overhead, wall | overhead, CPU | load (1 min) |',
+    );
     console.log('| --- | ---: | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |');
     for (const r of rows) console.log(r);
     console.log('');

@@ -32,19 +32,40 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A copy of a photo that differs by one pixel: new bytes, so nothing is reused from an earlier run. */
 async function variant(file: string, n: number): Promise<Buffer> {
-  const dot = await sharp({ create: { width: 1, height: 1, channels: 3, background: { r: n % 256, g: (n >> 8) % 256, b: 77 } } }).png().toBuffer();
-  return sharp(file).composite([{ input: dot, left: n % 50, top: (n >> 3) % 50 }]).png().toBuffer();
+  const dot = await sharp({ create: { width: 1, height: 1, channels: 3, background: { r: n % 256, g: (n >> 8) % 256, b: 77 } } })
+    .png()
+    .toBuffer();
+  return sharp(file)
+    .composite([{ input: dot, left: n % 50, top: (n >> 3) % 50 }])
+    .png()
+    .toBuffer();
 }
 
 async function main(): Promise<void> {
   const prefix = `bench-fairness-${randomUUID()}`;
   const dataDir = await mkdtemp(path.join(tmpdir(), 'bench-fairness-'));
   const service = await startService({
-    env: { ...process.env, QUEUE_PREFIX: prefix, DATA_DIR: dataDir, PORT: '0', ADMIN_API_KEY: ADMIN, LOG_LEVEL: 'silent', MODELS_WARM: '', UPLOAD_RATE_LIMIT_PER_MINUTE: '100000', RATE_LIMIT_PER_MINUTE: '100000' },
+    env: {
+      ...process.env,
+      QUEUE_PREFIX: prefix,
+      DATA_DIR: dataDir,
+      PORT: '0',
+      ADMIN_API_KEY: ADMIN,
+      LOG_LEVEL: 'silent',
+      MODELS_WARM: '',
+      UPLOAD_RATE_LIMIT_PER_MINUTE: '100000',
+      RATE_LIMIT_PER_MINUTE: '100000',
+    },
   });
   const url = service.url!;
   try {
-    const tenant = (await (await fetch(`${url}/v1/tenants`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: '{"name":"bench"}' })).json()) as { apiKey: { key: string } };
+    const tenant = (await (
+      await fetch(`${url}/v1/tenants`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+        body: '{"name":"bench"}',
+      })
+    ).json()) as { apiKey: { key: string } };
     const key = tenant.apiKey.key;
     const auth = { authorization: `Bearer ${key}` };
 
@@ -63,11 +84,18 @@ async function main(): Promise<void> {
         await sleep(20);
       }
     };
-    const batchStatus = async (id: string) => (await (await fetch(`${url}/v1/batches/${id}`, { headers: auth })).json()) as { state: string; counts: Record<string, number>; throughputPerMinute: number };
+    const batchStatus = async (id: string) =>
+      (await (await fetch(`${url}/v1/batches/${id}`, { headers: auth })).json()) as {
+        state: string;
+        counts: Record<string, number>;
+        throughputPerMinute: number;
+      };
     const control = async (id: string, action: string) => fetch(`${url}/v1/batches/${id}/${action}`, { method: 'POST', headers: auth });
 
     // Catalog sources: a few distinct photos; each item renders its own width in three formats.
-    const sources = await Promise.all(['coffee.png', 'd02_mug_woodtable.png'].flatMap((f) => [0, 1, 2, 3, 4].map((n) => variant(fixture(f), 1000 + n))));
+    const sources = await Promise.all(
+      ['coffee.png', 'd02_mug_woodtable.png'].flatMap((f) => [0, 1, 2, 3, 4].map((n) => variant(fixture(f), 1000 + n))),
+    );
     const assets: Array<{ id: string; width: number }> = [];
     for (const bytes of sources) {
       const { assetId } = await uploadAndWait(bytes, { steps: [{ name: 'render', options: { widths: [64], formats: ['jpeg'] } }] });
@@ -80,10 +108,16 @@ async function main(): Promise<void> {
       if (width >= asset.width) throw new Error('not enough distinct widths for that many items');
       lines.push(JSON.stringify({ sku: `bench-${i}`, source: asset.id, options: { widths: [width], formats: ['avif', 'webp', 'jpeg'] } }));
     }
-    const interactive = await Promise.all(Array.from({ length: ROUNDS * SAMPLES * 2 + 1 }, (_, n) => variant(fixture('d02_mug_woodtable.png'), n)));
+    const interactive = await Promise.all(
+      Array.from({ length: ROUNDS * SAMPLES * 2 + 1 }, (_, n) => variant(fixture('d02_mug_woodtable.png'), n)),
+    );
     await uploadAndWait(interactive.pop()!, INTERACTIVE_RECIPE); // warm the render children
 
-    const submitted = await fetch(`${url}/v1/batches`, { method: 'POST', headers: { ...auth, 'content-type': 'application/x-ndjson' }, body: lines.join('\n') });
+    const submitted = await fetch(`${url}/v1/batches`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/x-ndjson' },
+      body: lines.join('\n'),
+    });
     const { batch } = (await submitted.json()) as { batch: { id: string } };
     if (submitted.status !== 202) throw new Error(`batch answered ${submitted.status}`);
 
@@ -124,7 +158,9 @@ async function main(): Promise<void> {
       const together = await steadyUploads();
       contendedPerMin.push(((await completed()) - c0) / ((performance.now() - tc) / 60_000));
       busy.push(...together.ms);
-      process.stderr.write(`round ${round + 1}/${ROUNDS}: interactive p95 idle ${p95(idle).toFixed(0)} ms, under the catalog ${p95(busy).toFixed(0)} ms; catalog ${alonePerMin.at(-1)!.toFixed(0)} items/min alone, ${contendedPerMin.at(-1)!.toFixed(0)} with the uploads\n`);
+      process.stderr.write(
+        `round ${round + 1}/${ROUNDS}: interactive p95 idle ${p95(idle).toFixed(0)} ms, under the catalog ${p95(busy).toFixed(0)} ms; catalog ${alonePerMin.at(-1)!.toFixed(0)} items/min alone, ${contendedPerMin.at(-1)!.toFixed(0)} with the uploads\n`,
+      );
     }
     await control(batch.id, 'cancel');
 
@@ -132,17 +168,29 @@ async function main(): Promise<void> {
     const catalogShare = sum(contendedPerMin) / sum(alonePerMin);
     const row = (name: string, xs: number[]) => `| ${name} | ${xs.length} | ${median(xs).toFixed(0)} | ${p95(xs).toFixed(0)} |`;
     const cfg = service.config;
-    console.log(`Machine: ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}; catalog: ${ITEMS} items, BATCH_CONCURRENCY=${cfg.workers.concurrency.batch} step children (nice ${cfg.batch.cpuNice}, BATCH_YIELD_MAX_MS=${cfg.batch.yieldMaxMs}), RENDER_CONCURRENCY=${cfg.workers.concurrency.render}`);
+    console.log(
+      `Machine: ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}, load ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(
+          ' ',
+        )}; catalog: ${ITEMS} items, BATCH_CONCURRENCY=${cfg.workers.concurrency.batch} step children (nice ${cfg.batch.cpuNice}, BATCH_YIELD_MAX_MS=${cfg.batch.yieldMaxMs}), RENDER_CONCURRENCY=${cfg.workers.concurrency.render}`,
+    );
     console.log(`Interactive uploads: one every ${INTERVAL_MS} ms, ${SAMPLES} per sample, ${ROUNDS} rounds.\n`);
     console.log('| interactive runs | samples | median ms | p95 ms |\n| --- | ---: | ---: | ---: |');
     console.log(row('idle (catalog paused)', idle));
     console.log(row('under a catalog running flat out', busy));
     console.log(`\n| catalog throughput | items/min, each round | total |\n| --- | --- | ---: |`);
     console.log(`| alone | ${alonePerMin.map((x) => x.toFixed(0)).join(', ')} | ${(sum(alonePerMin) / ROUNDS).toFixed(0)} |`);
-    console.log(`| with the uploads | ${contendedPerMin.map((x) => x.toFixed(0)).join(', ')} | ${(sum(contendedPerMin) / ROUNDS).toFixed(0)} |`);
+    console.log(
+      `| with the uploads | ${contendedPerMin.map((x) => x.toFixed(0)).join(', ')} | ${(sum(contendedPerMin) / ROUNDS).toFixed(0)} |`,
+    );
     const ratio = p95(busy) / p95(idle);
-    console.log(`\n- interactive p95 ratio (under the catalog / idle): **${ratio.toFixed(2)}x** (target <= 1.5x): ${ratio <= 1.5 ? 'PASS' : 'MISS'}; median ratio ${(median(busy) / median(idle)).toFixed(2)}x`);
-    console.log(`- catalog throughput kept under the uploads: **${(catalogShare * 100).toFixed(0)}%** of alone (target >= 60%): ${catalogShare >= 0.6 ? 'PASS' : 'MISS'}`);
+    console.log(
+      `\n- interactive p95 ratio (under the catalog / idle): **${ratio.toFixed(2)}x** (target <= 1.5x): ${ratio <= 1.5 ? 'PASS' : 'MISS'}; median ratio ${(median(busy) / median(idle)).toFixed(2)}x`,
+    );
+    console.log(
+      `- catalog throughput kept under the uploads: **${(catalogShare * 100).toFixed(0)}%** of alone (target >= 60%): ${catalogShare >= 0.6 ? 'PASS' : 'MISS'}`,
+    );
   } finally {
     await service.close();
     await deleteKeys(`${prefix}:*`);

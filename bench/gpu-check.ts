@@ -25,7 +25,11 @@ let reference: Float32Array | undefined;
 for (const provider of providers) {
   const config = loadModelsConfig({ ...process.env, ORT_EXECUTION_PROVIDER: provider });
   const session = await getSession(modelByName(MODEL), config, logger);
-  const input = new ort.Tensor('float32', pixels.map((v) => (session.spec.input.normalisation?.std[0] === 1 ? v : v * 255)), [1, SIDE, SIDE, 3]);
+  const input = new ort.Tensor(
+    'float32',
+    pixels.map((v) => (session.spec.input.normalisation?.std[0] === 1 ? v : v * 255)),
+    [1, SIDE, SIDE, 3],
+  );
   await session.run(input); // warm-up
   const times: number[] = [];
   let output: Float32Array | undefined;
@@ -38,5 +42,15 @@ for (const provider of providers) {
   let maxDiff = 0;
   for (let i = 0; i < output!.length; i++) maxDiff = Math.max(maxDiff, Math.abs(output![i]! - reference![i]!));
   times.sort((a, b) => a - b);
-  console.log(JSON.stringify({ asked: provider, used: session.provider, model: MODEL, side: SIDE, medianMs: Math.round(times[RUNS >> 1]!), msPerInputMegapixel: Math.round(times[RUNS >> 1]! / ((SIDE * SIDE) / 1e6)), maxAbsDiffVsFirst: maxDiff }));
+  console.log(
+    JSON.stringify({
+      asked: provider,
+      used: session.provider,
+      model: MODEL,
+      side: SIDE,
+      medianMs: Math.round(times[RUNS >> 1]!),
+      msPerInputMegapixel: Math.round(times[RUNS >> 1]! / ((SIDE * SIDE) / 1e6)),
+      maxAbsDiffVsFirst: maxDiff,
+    }),
+  );
 }

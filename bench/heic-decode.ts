@@ -41,19 +41,31 @@ const { decodeHeic } = (await import(dist('lib/heic/decode-heic.js'))) as Decode
 const { decodeSource } = (await import(dist('workers/steps/decode.js'))) as DecodeModule;
 
 /** The peer: libheif-js's own wrapper, in this thread, as heic-decode uses it. */
-interface PeerImage { get_width(): number; get_height(): number; display(target: { data: Uint8ClampedArray; width: number; height: number }, done: (result: unknown) => void): void }
-const libheif = createRequire(import.meta.url)('libheif-js/wasm-bundle') as { HeifDecoder: new () => { decode(bytes: Uint8Array): PeerImage[] } };
+interface PeerImage {
+  get_width(): number;
+  get_height(): number;
+  display(target: { data: Uint8ClampedArray; width: number; height: number }, done: (result: unknown) => void): void;
+}
+const libheif = createRequire(import.meta.url)('libheif-js/wasm-bundle') as {
+  HeifDecoder: new () => { decode(bytes: Uint8Array): PeerImage[] };
+};
 async function peerDecode(bytes: Buffer): Promise<Uint8ClampedArray> {
   const [image] = new libheif.HeifDecoder().decode(bytes);
   if (!image) throw new Error('peer found no image');
   const width = image.get_width();
   const height = image.get_height();
   const target = { data: new Uint8ClampedArray(width * height * 4), width, height };
-  await new Promise<void>((resolve, reject) => image.display(target, (result) => (result ? resolve() : reject(new Error('peer decode failed')))));
+  await new Promise<void>((resolve, reject) =>
+    image.display(target, (result) => (result ? resolve() : reject(new Error('peer decode failed')))),
+  );
   return target.data;
 }
 
-interface Measured { ms: number; maxLagMs: number; result: unknown }
+interface Measured {
+  ms: number;
+  maxLagMs: number;
+  result: unknown;
+}
 
 /**
  * Median time of `runs` calls of each of two functions, called in turns (a, b, a, b, ...) so that load
@@ -95,7 +107,9 @@ try {
   console.log(`## HEIC decoding (bench/heic-decode.ts)\n`);
   console.log(`${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}, median of ${runs} runs.`);
   console.log('HEIC inputs: heif-enc quality 70 from the JPEGs (quality 92, 4:4:4).\n');
-  console.log('| image | HEIC KiB | ours (thread) s | peer (in-process) s | ours / peer | overhead s | event loop blocked: ours / peer ms | same pixels | HEIC / JPEG through decodeSource |');
+  console.log(
+    '| image | HEIC KiB | ours (thread) s | peer (in-process) s | ours / peer | overhead s | event loop blocked: ours / peer ms | same pixels | HEIC / JPEG through decodeSource |',
+  );
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   const overheads: number[] = [];
   const lagShares: number[] = [];
@@ -110,17 +124,29 @@ try {
     const heic = await readFile(heicPath);
     const jpeg = await readFile(jpegPath);
     await decodeHeic(heic, LIMITS, { pixels: true }); // warm the file cache and the thread code
-    const [ours, peer] = await measureInTurns(() => decodeHeic(heic, LIMITS, { pixels: true }), () => peerDecode(heic));
-    const [viaHeic, viaJpeg] = await measureInTurns(() => decodeSource(heic, LIMITS), () => decodeSource(jpeg, LIMITS));
+    const [ours, peer] = await measureInTurns(
+      () => decodeHeic(heic, LIMITS, { pixels: true }),
+      () => peerDecode(heic),
+    );
+    const [viaHeic, viaJpeg] = await measureInTurns(
+      () => decodeSource(heic, LIMITS),
+      () => decodeSource(jpeg, LIMITS),
+    );
     const same = sameRgb((ours.result as { rgba: Buffer }).rgba, peer.result as Uint8ClampedArray);
     overheads.push((ours.ms - peer.ms) / 1000);
     lagShares.push(ours.maxLagMs / peer.maxLagMs);
-    console.log(`| ${file} | ${(heic.length / 1024).toFixed(0)} | ${(ours.ms / 1000).toFixed(2)} | ${(peer.ms / 1000).toFixed(2)} | ${(ours.ms / peer.ms).toFixed(2)} | ${((ours.ms - peer.ms) / 1000).toFixed(2)} | ${ours.maxLagMs.toFixed(0)} / ${peer.maxLagMs.toFixed(0)} | ${same ? 'yes' : '**no**'} | ${(viaHeic.ms / viaJpeg.ms).toFixed(2)}× |`);
+    console.log(
+      `| ${file} | ${(heic.length / 1024).toFixed(0)} | ${(ours.ms / 1000).toFixed(2)} | ${(peer.ms / 1000).toFixed(2)} | ${(ours.ms / peer.ms).toFixed(2)} | ${((ours.ms - peer.ms) / 1000).toFixed(2)} | ${ours.maxLagMs.toFixed(0)} / ${peer.maxLagMs.toFixed(0)} | ${same ? 'yes' : '**no**'} | ${(viaHeic.ms / viaJpeg.ms).toFixed(2)}× |`,
+    );
   }
   const worstOverhead = Math.max(...overheads);
   const worstLagShare = Math.max(...lagShares);
-  console.log(`\n- Thread overhead, worst: ${worstOverhead.toFixed(2)} s (target ≤ ${TARGET.overheadSeconds}): ${worstOverhead <= TARGET.overheadSeconds ? '**PASS**' : '**MISS**'}`);
-  console.log(`- Longest event-loop block, ours / peer, worst: ${worstLagShare.toFixed(3)} (target ≤ ${TARGET.eventLoopBlockedShare}): ${worstLagShare <= TARGET.eventLoopBlockedShare ? '**PASS**' : '**MISS**'}`);
+  console.log(
+    `\n- Thread overhead, worst: ${worstOverhead.toFixed(2)} s (target ≤ ${TARGET.overheadSeconds}): ${worstOverhead <= TARGET.overheadSeconds ? '**PASS**' : '**MISS**'}`,
+  );
+  console.log(
+    `- Longest event-loop block, ours / peer, worst: ${worstLagShare.toFixed(3)} (target ≤ ${TARGET.eventLoopBlockedShare}): ${worstLagShare <= TARGET.eventLoopBlockedShare ? '**PASS**' : '**MISS**'}`,
+  );
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -97,7 +97,8 @@ export async function startBenchService(repoRoot: string, settings: Record<strin
     adminKey,
     prefix,
     worker,
-    pending: async () => sum(await render.getJobCounts(...states)) + sum(await publish.getJobCounts('waiting', 'active', 'delayed', 'prioritized')),
+    pending: async () =>
+      sum(await render.getJobCounts(...states)) + sum(await publish.getJobCounts('waiting', 'active', 'delayed', 'prioritized')),
     rendersCompleted: async () => (await render.getJobCounts('completed')).completed ?? 0,
     stop: async () => {
       await Promise.all([stopChild(api), stopChild(worker)]);

@@ -31,7 +31,9 @@ const STEPS = [
 const BACKPRESSURE = new Set([429, 503]);
 /** Answers that are neither accepted (202) nor backpressure. */
 const otherAnswers = (statuses: Record<string, number>, allowed = BACKPRESSURE) =>
-  Object.entries(statuses).filter(([c]) => c !== '202' && !allowed.has(Number(c))).reduce((a, [, n]) => a + n, 0);
+  Object.entries(statuses)
+    .filter(([c]) => c !== '202' && !allowed.has(Number(c)))
+    .reduce((a, [, n]) => a + n, 0);
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const int = (name: string, fallback: number) => Math.max(1, Math.floor(Number(process.env[name] ?? fallback)) || fallback);
@@ -78,7 +80,13 @@ interface StepResult {
   errorRate: number;
 }
 
-async function loadStep(service: BenchService, key: string, photos: Photo[], step: (typeof STEPS)[number], index: number): Promise<StepResult> {
+async function loadStep(
+  service: BenchService,
+  key: string,
+  photos: Photo[],
+  step: (typeof STEPS)[number],
+  index: number,
+): Promise<StepResult> {
   let counter = 0;
   const latencies202: number[] = [];
   const instance = autocannon({
@@ -87,15 +95,17 @@ async function loadStep(service: BenchService, key: string, photos: Photo[], ste
     duration: stepSeconds,
     timeout: 30,
     ...(step.rate ? { overallRate: step.rate } : {}),
-    requests: [{
-      method: 'POST',
-      path: '/v1/assets',
-      setupRequest: (request) => {
-        const photo = photos[counter % photos.length]!;
-        const { body, contentType } = multipartUpload(uniqueJpeg(photo.bytes, `bench ${index} ${counter++} ${Date.now()}`), photo.name);
-        return { ...request, body, headers: { authorization: `Bearer ${key}`, 'content-type': contentType } };
+    requests: [
+      {
+        method: 'POST',
+        path: '/v1/assets',
+        setupRequest: (request) => {
+          const photo = photos[counter % photos.length]!;
+          const { body, contentType } = multipartUpload(uniqueJpeg(photo.bytes, `bench ${index} ${counter++} ${Date.now()}`), photo.name);
+          return { ...request, body, headers: { authorization: `Bearer ${key}`, 'content-type': contentType } };
+        },
       },
-    }],
+    ],
   });
   instance.on('response', (_client, status, _bytes, ms) => {
     if (status === 202) latencies202.push(ms);
@@ -135,7 +145,11 @@ async function soak(service: BenchService, key: string, photo: Photo, total: num
       const n = sent++;
       const { body, contentType } = multipartUpload(uniqueJpeg(photo.bytes, `soak ${n} ${Date.now()}`), photo.name);
       for (;;) {
-        const res = await fetch(`${service.url}/v1/assets`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': contentType }, body });
+        const res = await fetch(`${service.url}/v1/assets`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': contentType },
+          body,
+        });
         await res.arrayBuffer();
         if (res.status === 202) break;
         if (!BACKPRESSURE.has(res.status)) throw new Error(`soak upload answered ${res.status}`);
@@ -202,24 +216,43 @@ function report(results: StepResult[], samples: Sample[], photos: Photo[]): void
   const pass = (ok: boolean) => (ok ? '**PASS**' : '**FAIL**');
 
   console.log(`Machine: ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}.  `);
-  console.log(`Photos: ${photos.map((p) => p.name).join(', ')} (each upload made unique by a JPEG comment); MAX_QUEUE_DEPTH=${maxQueueDepth}, ${stepSeconds} s per step, queues drained between steps.  `);
+  console.log(
+    `Photos: ${photos.map((p) => p.name).join(', ')} (each upload made unique by a JPEG comment); MAX_QUEUE_DEPTH=${maxQueueDepth}, ${stepSeconds} s per step, queues drained between steps.  `,
+  );
   console.log('');
   console.log('| connections | rate (req/s) | 202/s | p50 202 (ms) | p99 202 (ms) | statuses | socket errors | error rate |');
   console.log('| ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |');
   for (const r of results) {
-    const statuses = Object.entries(r.statuses).map(([c, n]) => `${c}×${n}`).join(' ');
-    console.log(`| ${r.connections} | ${r.rate || 'max'} | ${r.throughput.toFixed(1)} | ${ms(r.p50)} | ${ms(r.p99)} | ${statuses} | ${r.errors} | ${(r.errorRate * 100).toFixed(1)} % |`);
+    const statuses = Object.entries(r.statuses)
+      .map(([c, n]) => `${c}×${n}`)
+      .join(' ');
+    console.log(
+      `| ${r.connections} | ${r.rate || 'max'} | ${r.throughput.toFixed(1)} | ${ms(r.p50)} | ${ms(r.p99)} | ${statuses} | ${r.errors} | ${(r.errorRate * 100).toFixed(1)} % |`,
+    );
   }
   console.log('');
   const at = onset < 0 ? 'not reached' : `${results[onset]!.connections} connections, ${results[onset]!.rate || 'max'} req/s`;
   console.log(`Backpressure starts at: ${at}.  `);
-  console.log(`Below it, errors or non-202 answers: ${errorsBelow} (target ${TARGET.errorsBelowBackpressure}) ${pass(errorsBelow === 0)}.  `);
-  console.log(`At and above it, answers other than 202/429/503: ${otherAbove} (target ${TARGET.otherStatusesAbove}) ${pass(otherAbove === 0 && onset >= 0)}; socket errors (a refused upload whose body was still being sent when the connection closed): ${resetsAbove}.  `);
+  console.log(
+    `Below it, errors or non-202 answers: ${errorsBelow} (target ${TARGET.errorsBelowBackpressure}) ${pass(errorsBelow === 0)}.  `,
+  );
+  console.log(
+    `At and above it, answers other than 202/429/503: ${otherAbove} (target ${TARGET.otherStatusesAbove}) ${pass(otherAbove === 0 && onset >= 0)}; socket errors (a refused upload whose body was still being sent when the connection closed): ${resetsAbove}.  `,
+  );
   console.log('');
-  console.log(`Soak: ${end.renders} renders of ${soakPhotoName} through one render worker in ${end.seconds.toFixed(0)} s; RSS of the worker and its sandboxed children:  `);
-  console.log(`after warm-up (${warm.renders} renders) ${mib(warm.rss)} MiB, end ${mib(end.rss)} MiB, peak after warm-up ${mib(peak)} MiB; growth **${(growth * 100).toFixed(1)} %** (target ≤ ${TARGET.rssGrowth * 100} %) ${pass(growth <= TARGET.rssGrowth)}.  `);
+  console.log(
+    `Soak: ${end.renders} renders of ${soakPhotoName} through one render worker in ${end.seconds.toFixed(0)} s; RSS of the worker and its sandboxed children:  `,
+  );
+  console.log(
+    `after warm-up (${warm.renders} renders) ${mib(warm.rss)} MiB, end ${mib(end.rss)} MiB, peak after warm-up ${mib(peak)} MiB; growth **${(growth * 100).toFixed(1)} %** (target ≤ ${TARGET.rssGrowth * 100} %) ${pass(growth <= TARGET.rssGrowth)}.  `,
+  );
   const every = Math.max(1, Math.floor(samples.length / 10));
-  console.log(`Samples (renders: MiB): ${samples.filter((_, i) => i % every === 0 || i === samples.length - 1).map((s) => `${s.renders}: ${mib(s.rss)}`).join(', ')}.`);
+  console.log(
+    `Samples (renders: MiB): ${samples
+      .filter((_, i) => i % every === 0 || i === samples.length - 1)
+      .map((s) => `${s.renders}: ${mib(s.rss)}`)
+      .join(', ')}.`,
+  );
 }
 
 main().catch((err: unknown) => {

@@ -66,7 +66,9 @@ async function productPhoto(side: number): Promise<Buffer> {
       }
     }
   }
-  return sharp(data, { raw: { width: side, height: side, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+  return sharp(data, { raw: { width: side, height: side, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toBuffer();
 }
 
 /** The worst upload check within the limits: every pixel must be held, two bytes a sample. */
@@ -83,7 +85,9 @@ async function uploadCheck(): Promise<Result> {
   const service = await startTestService({ WORKER_QUEUES: 'publish', LOG_LEVEL: 'silent', UPLOAD_RATE_LIMIT_PER_MINUTE: '1000' });
   try {
     const { key } = await createTenant(service);
-    const small = await upload(service, key, await readFile(new URL('../test/fixtures/HappyFish.jpg', import.meta.url)), { type: 'image/jpeg' });
+    const small = await upload(service, key, await readFile(new URL('../test/fixtures/HappyFish.jpg', import.meta.url)), {
+      type: 'image/jpeg',
+    });
     const assetId = ((await small.json()) as { asset: { id: string } }).asset.id;
     // The same bytes each time: every upload is checked before the stored original is looked up.
     const png = await readFile(input('bomb.png'));
@@ -103,10 +107,14 @@ async function uploadCheck(): Promise<Result> {
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
-    const answers = await Promise.all(Array.from({ length: burst }, () => upload(service, key, png, { type: 'image/png' }).then((r) => r.status)));
+    const answers = await Promise.all(
+      Array.from({ length: burst }, () => upload(service, key, png, { type: 'image/png' }).then((r) => r.status)),
+    );
     reading = false;
     await reader;
-    const counts = Object.entries(answers.reduce<Record<number, number>>((m, s) => ({ ...m, [s]: (m[s] ?? 0) + 1 }), {})).map(([s, n]) => `${n}×${s}`).join(', ');
+    const counts = Object.entries(answers.reduce<Record<number, number>>((m, s) => ({ ...m, [s]: (m[s] ?? 0) + 1 }), {}))
+      .map(([s, n]) => `${n}×${s}`)
+      .join(', ');
     return {
       scenario: 'upload-check',
       peakRssMb: peakRssMb(),
@@ -126,13 +134,19 @@ async function removeBackgroundStep(): Promise<Result> {
   const { loadModelsConfig } = await import('../models/config.js');
   const { createLogger } = await import('../lib/logger.js');
   const photo = await readFile(input('photo.jpg'));
-  const session = await getSession(removeBackgroundModel(removeBackgroundOptionsSchema.parse({})), loadModelsConfig(process.env), createLogger('warn'));
+  const session = await getSession(
+    removeBackgroundModel(removeBackgroundOptionsSchema.parse({})),
+    loadModelsConfig(process.env),
+    createLogger('warn'),
+  );
   const before = rssMb();
   const started = performance.now();
   // As workers/processors/inference.ts does: decode, the step, the PNG intermediate.
   const image = await decodeSource(photo, { maxPixels: 100_000_000 });
   const out = await removeBackground(image, session);
-  const png = await sharp(out.data, { raw: { width: out.width, height: out.height, channels: out.channels } }).png({ compressionLevel: 1, adaptiveFiltering: false }).toBuffer();
+  const png = await sharp(out.data, { raw: { width: out.width, height: out.height, channels: out.channels } })
+    .png({ compressionLevel: 1, adaptiveFiltering: false })
+    .toBuffer();
   return {
     scenario: 'remove-background',
     peakRssMb: peakRssMb(),
@@ -196,5 +210,6 @@ if (child) {
   }
   console.log('| scenario | peak RSS (MB) | target ≤ 1536 MB | seconds | notes |');
   console.log('| --- | --- | --- | --- | --- |');
-  for (const r of rows) console.log(`| ${r.scenario} | ${r.peakRssMb} | ${r.peakRssMb <= TARGET_MB ? 'PASS' : 'MISS'} | ${r.seconds.toFixed(1)} | ${r.note} |`);
+  for (const r of rows)
+    console.log(`| ${r.scenario} | ${r.peakRssMb} | ${r.peakRssMb <= TARGET_MB ? 'PASS' : 'MISS'} | ${r.seconds.toFixed(1)} | ${r.note} |`);
 }

@@ -34,7 +34,8 @@ export function processTreeCpu(root = process.pid): TreeCpu {
     if (s) stats.set(Number(name), s);
   }
   const below = (pid: number): boolean => {
-    for (let p = stats.get(pid)?.ppid, hops = 0; p !== undefined && p > 1 && hops < 64; p = stats.get(p)?.ppid, hops++) if (p === root) return true;
+    for (let p = stats.get(pid)?.ppid, hops = 0; p !== undefined && p > 1 && hops < 64; p = stats.get(p)?.ppid, hops++)
+      if (p === root) return true;
     return false;
   };
   const out: TreeCpu = { self: { userMs: 0, sysMs: 0 }, children: { userMs: 0, sysMs: 0 } };

@@ -47,14 +47,20 @@ async function bufferedPut(client: S3Client, bucket: string, key: string, body: 
   const chunks: Buffer[] = [];
   for await (const chunk of body) chunks.push(Buffer.from(chunk as Uint8Array));
   const bytes = Buffer.concat(chunks);
-  await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes, ContentLength: bytes.length, ContentType: 'image/jpeg' }));
+  await client.send(
+    new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes, ContentLength: bytes.length, ContentType: 'image/jpeg' }),
+  );
 }
 
 async function runChild(mode: Mode, env: ChildEnv): Promise<Result> {
   const { s3Storage } = await import('../cdn/s3-storage.js');
   const client = new S3Client({
-    endpoint: env.endpoint, region: 'us-east-1', credentials, forcePathStyle: true,
-    requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
+    endpoint: env.endpoint,
+    region: 'us-east-1',
+    credentials,
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
   });
   const storage = s3Storage({ bucket: env.bucket, region: 'us-east-1', endpoint: env.endpoint, forcePathStyle: true, credentials });
   const put = (key: string) =>
@@ -102,8 +108,11 @@ if (childMode) {
     console.log(`${puts} concurrent puts of ${sizeMiB} MiB, ${rounds} round(s), s3rver on loopback, Node ${process.version}\n`);
     console.log('| put | idle RSS | peak RSS | peak above idle | seconds |');
     console.log('| --- | --- | --- | --- | --- |');
-    for (const r of results) console.log(`| ${r.mode} | ${r.idleRssMb} MB | ${r.peakRssMb} MB | ${above(r)} MB | ${r.seconds.toFixed(1)} |`);
-    console.log(`\npeak RSS streamed/buffered: ${(streamed.peakRssMb / buffered.peakRssMb).toFixed(2)}; above idle: ${(above(streamed) / above(buffered)).toFixed(2)}`);
+    for (const r of results)
+      console.log(`| ${r.mode} | ${r.idleRssMb} MB | ${r.peakRssMb} MB | ${above(r)} MB | ${r.seconds.toFixed(1)} |`);
+    console.log(
+      `\npeak RSS streamed/buffered: ${(streamed.peakRssMb / buffered.peakRssMb).toFixed(2)}; above idle: ${(above(streamed) / above(buffered)).toFixed(2)}`,
+    );
   } finally {
     await s3.stop();
     await rm(dir, { recursive: true, force: true });

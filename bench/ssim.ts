@@ -54,7 +54,11 @@ export function ssim(a: RawImage, b: RawImage): number {
   let count = 0;
   for (let y0 = 0; y0 + winH <= height; y0 += STRIDE) {
     for (let x0 = 0; x0 + winW <= width; x0 += STRIDE) {
-      let sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0;
+      let sa = 0,
+        sb = 0,
+        saa = 0,
+        sbb = 0,
+        sab = 0;
       for (let y = y0; y < y0 + winH; y++) {
         const row = y * width;
         for (let x = x0; x < x0 + winW; x++) {

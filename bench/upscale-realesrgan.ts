@@ -47,8 +47,16 @@ const config = loadModelsConfig(process.env);
 const logger = createLogger('warn');
 
 type Rgb = DecodedImage;
-interface Result { rgb: Uint8Array; ms: number; cpuMs: number; peakRssBytes?: number }
-interface Method { name: string; run(lr: Rgb, jpeg: Buffer): Promise<Result> }
+interface Result {
+  rgb: Uint8Array;
+  ms: number;
+  cpuMs: number;
+  peakRssBytes?: number;
+}
+interface Method {
+  name: string;
+  run(lr: Rgb, jpeg: Buffer): Promise<Result>;
+}
 
 const raw = (img: { width: number; height: number }) => ({ raw: { width: img.width, height: img.height, channels: 3 as const } });
 async function rgbOf(s: Sharp): Promise<Rgb> {
@@ -64,7 +72,9 @@ const psnr = (a: Uint8Array, b: Uint8Array) => {
 function gradientEnergy(rgb: Uint8Array, width: number, height: number): number {
   const y = (i: number) => 0.299 * rgb[i * 3]! + 0.587 * rgb[i * 3 + 1]! + 0.114 * rgb[i * 3 + 2]!;
   let sum = 0;
-  for (let r = 0; r < height - 1; r++) for (let c = 0; c < width - 1; c++) sum += (y(r * width + c + 1) - y(r * width + c)) ** 2 + (y((r + 1) * width + c) - y(r * width + c)) ** 2;
+  for (let r = 0; r < height - 1; r++)
+    for (let c = 0; c < width - 1; c++)
+      sum += (y(r * width + c + 1) - y(r * width + c)) ** 2 + (y((r + 1) * width + c) - y(r * width + c)) ** 2;
   return sum / ((width - 1) * (height - 1));
 }
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -77,7 +87,11 @@ async function degrade(source: Buffer, index: number) {
   const [w, h] = [fitted.width - (fitted.width % 4), fitted.height - (fitted.height % 4)];
   const original = await rgbOf(sharp(fitted.data, raw(fitted)).extract({ left: 0, top: 0, width: w, height: h }));
   const quality = [70, 75, 80][index % 3]!;
-  const jpeg = await sharp(original.data, raw(original)).resize(w / 4, h / 4, { kernel: 'lanczos3' }).blur(0.5).jpeg({ quality }).toBuffer();
+  const jpeg = await sharp(original.data, raw(original))
+    .resize(w / 4, h / 4, { kernel: 'lanczos3' })
+    .blur(0.5)
+    .jpeg({ quality })
+    .toBuffer();
   return { original, jpeg, quality, lr: await rgbOf(sharp(jpeg)) };
 }
 
@@ -85,7 +99,13 @@ async function ourMethod(model: UpscaleModelName): Promise<Method> {
   const session = await getSession(pickUpscaleModel(4, model), config, logger);
   const options = upscaleOptionsSchema.parse({ factor: 4, model });
   await upscale({ data: Buffer.alloc(32 * 32 * 3), width: 32, height: 32, channels: 3, hasAlpha: false }, session, options); // warm-up
-  return { name: `ours ${session.spec.name}`, run: async (lr) => { const t = await timeIt(() => upscale(lr, session, options)); return { rgb: t.result.data, ms: t.ms, cpuMs: t.cpuMs }; } };
+  return {
+    name: `ours ${session.spec.name}`,
+    run: async (lr) => {
+      const t = await timeIt(() => upscale(lr, session, options));
+      return { rgb: t.result.data, ms: t.ms, cpuMs: t.cpuMs };
+    },
+  };
 }
 
 /** Child process: one default ×4 of a 1000² photo with x4fast; prints peak RSS (VmHWM). */
@@ -95,20 +115,43 @@ async function rssChild(): Promise<void> {
   const session = await getSession(pickUpscaleModel(4, 'realesrgan-x4fast'), config, logger);
   const run = await timeIt(() => upscale(image, session, upscaleOptionsSchema.parse({ factor: 4 })));
   const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
-  console.log(JSON.stringify({ maxRssBytes: Number(kb) * 1024, ms: run.ms, cpuMs: run.cpuMs, out: `${run.result.width}x${run.result.height}` }));
+  console.log(
+    JSON.stringify({ maxRssBytes: Number(kb) * 1024, ms: run.ms, cpuMs: run.cpuMs, out: `${run.result.width}x${run.result.height}` }),
+  );
 }
 
 async function main(): Promise<void> {
-  const names = (await readdir(fixturesDir)).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort().slice(0, photoCount);
+  const names = (await readdir(fixturesDir))
+    .filter((f) => /\.(jpe?g|png)$/i.test(f))
+    .sort()
+    .slice(0, photoCount);
   const set = await Promise.all(names.map(async (n, i) => ({ name: n, ...(await degrade(await readFile(path.join(fixturesDir, n)), i)) })));
   const peer = await upscaylBin(config);
   let peerDevice = 'unknown';
   const methods: Method[] = [
-    { name: 'lanczos3', run: async (lr) => { const t = await timeIt(() => sharp(lr.data, raw(lr)).resize(lr.width * 4, lr.height * 4, { kernel: 'lanczos3' }).raw().toBuffer()); return { rgb: t.result, ms: t.ms, cpuMs: t.cpuMs }; } },
+    {
+      name: 'lanczos3',
+      run: async (lr) => {
+        const t = await timeIt(() =>
+          sharp(lr.data, raw(lr))
+            .resize(lr.width * 4, lr.height * 4, { kernel: 'lanczos3' })
+            .raw()
+            .toBuffer(),
+        );
+        return { rgb: t.result, ms: t.ms, cpuMs: t.cpuMs };
+      },
+    },
     await ourMethod('medium'),
     await ourMethod('realesrgan-x4fast'),
     ...(withX4plus ? [await ourMethod('realesrgan-x4plus')] : []),
-    { name: 'upscayl-bin realesrgan-x4fast', run: async (_lr, jpeg) => { const r = await peer.upscale(await sharp(jpeg).png().toBuffer(), 'realesrgan-x4fast'); peerDevice = r.device; return { rgb: r.rgb, ms: r.ms, cpuMs: r.cpuMs ?? NaN, peakRssBytes: r.peakRssBytes }; } },
+    {
+      name: 'upscayl-bin realesrgan-x4fast',
+      run: async (_lr, jpeg) => {
+        const r = await peer.upscale(await sharp(jpeg).png().toBuffer(), 'realesrgan-x4fast');
+        peerDevice = r.device;
+        return { rgb: r.rgb, ms: r.ms, cpuMs: r.cpuMs ?? NaN, peakRssBytes: r.peakRssBytes };
+      },
+    },
   ];
 
   const rows = new Map<string, { psnr: number[]; ssim: number[]; sharp: number[]; ms: number[]; cpuMs: number[] }>();
@@ -120,8 +163,15 @@ async function main(): Promise<void> {
       const out = await m.run(photo.lr, photo.jpeg);
       const { original } = photo;
       r.psnr.push(psnr(out.rgb, original.data));
-      r.ssim.push(ssim({ data: out.rgb, width: original.width, height: original.height, channels: 3 }, { data: original.data, width: original.width, height: original.height, channels: 3 }));
-      r.sharp.push(gradientEnergy(out.rgb, original.width, original.height) / gradientEnergy(original.data, original.width, original.height));
+      r.ssim.push(
+        ssim(
+          { data: out.rgb, width: original.width, height: original.height, channels: 3 },
+          { data: original.data, width: original.width, height: original.height, channels: 3 },
+        ),
+      );
+      r.sharp.push(
+        gradientEnergy(out.rgb, original.width, original.height) / gradientEnergy(original.data, original.width, original.height),
+      );
       r.ms.push(out.ms);
       r.cpuMs.push(out.cpuMs);
       outs.push(out);
@@ -131,11 +181,18 @@ async function main(): Promise<void> {
   }
 
   console.log(`## Real-ESRGAN upscaling (bench/upscale-realesrgan.ts)\n`);
-  console.log(`Machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown CPU'}), shared; Node ${process.version}, onnxruntime-node ${ort.env.versions.common}, sharp ${sharp.versions.sharp}; upscayl-bin on ${peerDevice}.  `);
-  console.log(`Command: \`npx tsx bench/upscale-realesrgan.ts\` (PHOTOS=${photoCount}, SIZE=${size}; ${names.join(', ')} from ${path.relative(repoRoot, fixturesDir)}). Inputs ${set.map((p) => `${p.lr.width}×${p.lr.height} q${p.quality}`).join(', ')}; ×4 back to the original's size; our step with its defaults (tile 256, overlap 16), after a warm-up; one run each.\n`);
+  console.log(
+    `Machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown CPU'}), shared; Node ${process.version}, onnxruntime-node ${ort.env.versions.common}, sharp ${sharp.versions.sharp}; upscayl-bin on ${peerDevice}.  `,
+  );
+  console.log(
+    `Command: \`npx tsx bench/upscale-realesrgan.ts\` (PHOTOS=${photoCount}, SIZE=${size}; ${names.join(', ')} from ${path.relative(repoRoot, fixturesDir)}). Inputs ${set.map((p) => `${p.lr.width}×${p.lr.height} q${p.quality}`).join(', ')}; ×4 back to the original's size; our step with its defaults (tile 256, overlap 16), after a warm-up; one run each.\n`,
+  );
   console.log('| method | PSNR dB | SSIM | sharpness (original = 1) | wall s | CPU s |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
-  for (const [name, r] of rows) console.log(`| ${name} | ${mean(r.psnr).toFixed(2)} | ${mean(r.ssim).toFixed(4)} | ${mean(r.sharp).toFixed(2)} | ${sec(r.ms.reduce((a, b) => a + b))} | ${sec(r.cpuMs.reduce((a, b) => a + b))} |`);
+  for (const [name, r] of rows)
+    console.log(
+      `| ${name} | ${mean(r.psnr).toFixed(2)} | ${mean(r.ssim).toFixed(4)} | ${mean(r.sharp).toFixed(2)} | ${sec(r.ms.reduce((a, b) => a + b))} | ${sec(r.cpuMs.reduce((a, b) => a + b))} |`,
+    );
 
   const ours = outputs.get('ours realesrgan-x4fast')!;
   const theirs = outputs.get('upscayl-bin realesrgan-x4fast')!;
@@ -146,22 +203,38 @@ async function main(): Promise<void> {
   const [oursRow, peerRow, lanczosRow] = ['ours realesrgan-x4fast', 'upscayl-bin realesrgan-x4fast', 'lanczos3'].map((n) => rows.get(n)!);
   const speedup = peerRow!.ms.reduce((a, b) => a + b) / oursRow!.ms.reduce((a, b) => a + b);
   const cpuSpeedup = peerRow!.cpuMs.reduce((a, b) => a + b) / oursRow!.cpuMs.reduce((a, b) => a + b);
-  console.log(`\nPSNR ours x4fast vs upscayl-bin x4fast, per photo, inside a 16-pixel frame and apart from the values upscayl-bin wrapped (a negative result stored modulo 256 on llvmpipe): ${peerDiffs.map((d) => `${d.psnr.toFixed(2)} dB (${(d.wrapped * 100).toFixed(2)}% wrapped; ${d.psnrAll.toFixed(2)} dB over every value)`).join(', ')}.  `);
+  console.log(
+    `\nPSNR ours x4fast vs upscayl-bin x4fast, per photo, inside a 16-pixel frame and apart from the values upscayl-bin wrapped (a negative result stored modulo 256 on llvmpipe): ${peerDiffs.map((d) => `${d.psnr.toFixed(2)} dB (${(d.wrapped * 100).toFixed(2)}% wrapped; ${d.psnrAll.toFixed(2)} dB over every value)`).join(', ')}.  `,
+  );
 
-  const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--rss-child'], { cwd: repoRoot, encoding: 'utf8', env: process.env });
+  const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--rss-child'], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    env: process.env,
+  });
   const line = child.stdout.trim().split('\n').at(-1) ?? '';
   if (child.status !== 0 || !line.startsWith('{')) throw new Error(`RSS child failed: ${child.stderr}`);
   const rss = JSON.parse(line) as { maxRssBytes: number; ms: number; cpuMs: number; out: string };
   const peerRss = Math.max(...theirs.map((t) => t.peakRssBytes ?? NaN));
-  console.log(`Peak RSS: ours x4fast ×4 of 1000² → ${rss.out} (fresh process, VmHWM) **${(rss.maxRssBytes / 1024 ** 2).toFixed(0)} MiB** in ${sec(rss.ms)} s (CPU ${sec(rss.cpuMs)} s); upscayl-bin on the set's inputs at most ${(peerRss / 1024 ** 2).toFixed(0)} MiB (GNU time).\n`);
+  console.log(
+    `Peak RSS: ours x4fast ×4 of 1000² → ${rss.out} (fresh process, VmHWM) **${(rss.maxRssBytes / 1024 ** 2).toFixed(0)} MiB** in ${sec(rss.ms)} s (CPU ${sec(rss.cpuMs)} s); upscayl-bin on the set's inputs at most ${(peerRss / 1024 ** 2).toFixed(0)} MiB (GNU time).\n`,
+  );
 
   const loss = mean(lanczosRow!.psnr) - mean(oursRow!.psnr);
   console.log('Targets:  ');
   const worstAll = Math.min(...peerDiffs.map((d) => d.psnrAll));
-  console.log(`- PSNR ours x4fast vs upscayl-bin ≥ ${TARGET.psnrVsPeer} dB (worst photo): ${Math.min(...vsPeer).toFixed(2)} dB inside the frame without wrapped values ${pass(Math.min(...vsPeer) >= TARGET.psnrVsPeer)}; ${worstAll.toFixed(2)} dB over every value ${pass(worstAll >= TARGET.psnrVsPeer)}  `);
-  console.log(`- ours x4fast ≥ ${TARGET.speedupVsPeer}× faster than upscayl-bin (wall, total): ${speedup.toFixed(1)}× (CPU time: ${cpuSpeedup.toFixed(1)}×) ${pass(speedup >= TARGET.speedupVsPeer)}  `);
-  console.log(`- x4fast sharper than lanczos3: ${mean(oursRow!.sharp).toFixed(2)} vs ${mean(lanczosRow!.sharp).toFixed(2)} ${pass(mean(oursRow!.sharp) > mean(lanczosRow!.sharp))}, losing at most ${TARGET.maxPsnrLossVsLanczos} dB PSNR: ${loss >= 0 ? `loses ${loss.toFixed(2)}` : `gains ${(-loss).toFixed(2)}`} dB ${pass(loss <= TARGET.maxPsnrLossVsLanczos)}  `);
-  console.log(`- ×4 of 1000² under 2 GiB peak RSS: ${(rss.maxRssBytes / 1024 ** 2).toFixed(0)} MiB ${pass(rss.maxRssBytes < TARGET.peakRssBytes)}`);
+  console.log(
+    `- PSNR ours x4fast vs upscayl-bin ≥ ${TARGET.psnrVsPeer} dB (worst photo): ${Math.min(...vsPeer).toFixed(2)} dB inside the frame without wrapped values ${pass(Math.min(...vsPeer) >= TARGET.psnrVsPeer)}; ${worstAll.toFixed(2)} dB over every value ${pass(worstAll >= TARGET.psnrVsPeer)}  `,
+  );
+  console.log(
+    `- ours x4fast ≥ ${TARGET.speedupVsPeer}× faster than upscayl-bin (wall, total): ${speedup.toFixed(1)}× (CPU time: ${cpuSpeedup.toFixed(1)}×) ${pass(speedup >= TARGET.speedupVsPeer)}  `,
+  );
+  console.log(
+    `- x4fast sharper than lanczos3: ${mean(oursRow!.sharp).toFixed(2)} vs ${mean(lanczosRow!.sharp).toFixed(2)} ${pass(mean(oursRow!.sharp) > mean(lanczosRow!.sharp))}, losing at most ${TARGET.maxPsnrLossVsLanczos} dB PSNR: ${loss >= 0 ? `loses ${loss.toFixed(2)}` : `gains ${(-loss).toFixed(2)}`} dB ${pass(loss <= TARGET.maxPsnrLossVsLanczos)}  `,
+  );
+  console.log(
+    `- ×4 of 1000² under 2 GiB peak RSS: ${(rss.maxRssBytes / 1024 ** 2).toFixed(0)} MiB ${pass(rss.maxRssBytes < TARGET.peakRssBytes)}`,
+  );
 
   await writeSheet(set.slice(0, 2), [...outputs.entries()]);
   console.log(`\nSheet: ${path.relative(repoRoot, sheetPath)}`);
@@ -172,7 +245,10 @@ async function writeSheet(photos: Array<{ name: string; original: Rgb }>, output
   const crop = 128;
   const cell = crop * 2;
   const labelH = 28;
-  const columns: Array<[string, (i: number) => Uint8Array]> = [['original', (i) => photos[i]!.original.data], ...outputs.map(([n, r]) => [n.replace(/^ours /, ''), (i: number) => r[i]!.rgb] as [string, (i: number) => Uint8Array])];
+  const columns: Array<[string, (i: number) => Uint8Array]> = [
+    ['original', (i) => photos[i]!.original.data],
+    ...outputs.map(([n, r]) => [n.replace(/^ours /, ''), (i: number) => r[i]!.rgb] as [string, (i: number) => Uint8Array]),
+  ];
   const layers: OverlayOptions[] = [];
   for (const [c, [label]] of columns.entries()) {
     const svg = `<svg width="${cell}" height="${labelH}" xmlns="http://www.w3.org/2000/svg"><text x="${cell / 2}" y="19" font-family="sans-serif" font-size="14" text-anchor="middle" fill="#222">${label}</text></svg>`;
@@ -183,11 +259,18 @@ async function writeSheet(photos: Array<{ name: string; original: Rgb }>, output
     const left = Math.max(0, Math.floor(width / 2 - crop / 2));
     const top = Math.max(0, Math.floor(height / 2 - crop / 2));
     for (const [c, [, pixels]] of columns.entries()) {
-      const tile = await sharp(pixels(r), raw(photo.original)).extract({ left, top, width: Math.min(crop, width), height: Math.min(crop, height) }).resize(cell, cell, { kernel: 'nearest', fit: 'fill' }).png().toBuffer();
+      const tile = await sharp(pixels(r), raw(photo.original))
+        .extract({ left, top, width: Math.min(crop, width), height: Math.min(crop, height) })
+        .resize(cell, cell, { kernel: 'nearest', fit: 'fill' })
+        .png()
+        .toBuffer();
       layers.push({ input: tile, left: c * cell, top: labelH + r * cell });
     }
   }
-  await sharp({ create: { width: columns.length * cell, height: labelH + photos.length * cell, channels: 3, background: '#ffffff' } }).composite(layers).jpeg({ quality: 92, chromaSubsampling: '4:4:4' }).toFile(sheetPath);
+  await sharp({ create: { width: columns.length * cell, height: labelH + photos.length * cell, channels: 3, background: '#ffffff' } })
+    .composite(layers)
+    .jpeg({ quality: 92, chromaSubsampling: '4:4:4' })
+    .toFile(sheetPath);
 }
 
 await (process.argv.includes('--rss-child') ? rssChild() : main());

@@ -70,7 +70,20 @@ function ensureTfjs(): void {
   const dir = path.join(tmpdir(), `upscale-bench-tfjs-${TFJS_VERSION}`);
   if (!existsSync(path.join(dir, 'node_modules/@tensorflow/tfjs-backend-wasm'))) {
     console.error(`installing @tensorflow/tfjs@${TFJS_VERSION} and -backend-wasm into ${dir} (outside the repo)`);
-    execFileSync('npm', ['install', '--prefix', dir, '--no-save', '--no-audit', '--no-fund', `@tensorflow/tfjs@${TFJS_VERSION}`, `@tensorflow/tfjs-backend-wasm@${TFJS_VERSION}`], { stdio: 'inherit' });
+    execFileSync(
+      'npm',
+      [
+        'install',
+        '--prefix',
+        dir,
+        '--no-save',
+        '--no-audit',
+        '--no-fund',
+        `@tensorflow/tfjs@${TFJS_VERSION}`,
+        `@tensorflow/tfjs-backend-wasm@${TFJS_VERSION}`,
+      ],
+      { stdio: 'inherit' },
+    );
   }
   process.env.TFJS_DIR = dir;
 }
@@ -130,13 +143,17 @@ async function main(): Promise<void> {
   await peer.run(warm);
 
   console.log(`## Upscaling (bench/upscale.ts)\n`);
-  const [simd, threads] = await Promise.all(['WASM_HAS_SIMD_SUPPORT', 'WASM_HAS_MULTITHREAD_SUPPORT'].map((f) => peer.tf.env().getAsync(f)));
+  const [simd, threads] = await Promise.all(
+    ['WASM_HAS_SIMD_SUPPORT', 'WASM_HAS_MULTITHREAD_SUPPORT'].map((f) => peer.tf.env().getAsync(f)),
+  );
   console.log(
     `Machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}, ` +
       `onnxruntime-node ${ort.env.versions.common}, TensorFlow.js ${peer.tf.version.tfjs} (backend ${peer.tf.getBackend()}, ` +
       `SIMD ${String(simd)}, threads ${String(threads)}), sharp ${sharp.versions.sharp}.  `,
   );
-  console.log(`Command: \`npx tsx bench/upscale.ts\` (MODEL=${family}, FACTOR=${factor}, SIZE=${size}; photos ${names.join(', ')} from ${path.relative(repoRoot, fixturesDir)}).  `);
+  console.log(
+    `Command: \`npx tsx bench/upscale.ts\` (MODEL=${family}, FACTOR=${factor}, SIZE=${size}; photos ${names.join(', ')} from ${path.relative(repoRoot, fixturesDir)}).  `,
+  );
   console.log(
     `Model: ${spec.name} (${spec.source.package}@${spec.source.version}). Ours: \`upscale()\` with the step defaults ` +
       `(tile ${options.tileSize}, overlap ${options.overlap}), ONNX Runtime CPU, graph optimisation \`all\`, ${config.intraOpThreads || 'default'} intra-op threads; ` +
@@ -166,22 +183,34 @@ async function main(): Promise<void> {
     );
   }
   const speedup = peerTotal / oursTotal;
-  console.log(`| **total** | | ${sec(oursTotal)} | ${sec(oneTotal)} | ${sec(peerTotal)} | **${speedup.toFixed(2)}×** | ${(peerTotal / oneTotal).toFixed(2)}× | min ${worstPsnr.toFixed(1)} |\n`);
+  console.log(
+    `| **total** | | ${sec(oursTotal)} | ${sec(oneTotal)} | ${sec(peerTotal)} | **${speedup.toFixed(2)}×** | ${(peerTotal / oneTotal).toFixed(2)}× | min ${worstPsnr.toFixed(1)} |\n`,
+  );
 
   // Peak memory in a fresh process so nothing above (tfjs's wasm heap, other sessions) counts.
-  const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--rss-child'], { cwd: repoRoot, encoding: 'utf8', env: process.env });
+  const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--rss-child'], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    env: process.env,
+  });
   const line = child.stdout.trim().split('\n').at(-1) ?? '';
   if (child.status !== 0 || !line.startsWith('{')) throw new Error(`RSS child failed: ${child.stderr}`);
   const rss = JSON.parse(line) as { maxRssBytes: number; ms: number; out: string };
-  console.log(`Peak RSS of one ${family} 4× upscale of 1000×1000 → ${rss.out} (default tiling, fresh process, VmHWM from /proc/self/status): **${(rss.maxRssBytes / 1024 ** 2).toFixed(0)} MiB** in ${sec(rss.ms)} s.\n`);
+  console.log(
+    `Peak RSS of one ${family} 4× upscale of 1000×1000 → ${rss.out} (default tiling, fresh process, VmHWM from /proc/self/status): **${(rss.maxRssBytes / 1024 ** 2).toFixed(0)} MiB** in ${sec(rss.ms)} s.\n`,
+  );
 
   // What the model buys, at the benched factor and at ×2 (where these models gain the most).
   for (const f of [...new Set([factor, 2 as const])]) await lanczosTable(sources, f);
 
   console.log(`Targets:  `);
   console.log(`- speed-up ≥ ${TARGET.speedup}× (total): ${speedup.toFixed(2)}× ${pass(speedup >= TARGET.speedup)}  `);
-  console.log(`- PSNR ours vs peer ≥ ${TARGET.psnrVsPeer} dB (worst photo): ${worstPsnr.toFixed(1)} dB ${pass(worstPsnr >= TARGET.psnrVsPeer)}  `);
-  console.log(`- peak RSS, 4× of 1000×1000 < 2 GiB: ${(rss.maxRssBytes / 1024 ** 2).toFixed(0)} MiB ${pass(rss.maxRssBytes < TARGET.peakRssBytes)}`);
+  console.log(
+    `- PSNR ours vs peer ≥ ${TARGET.psnrVsPeer} dB (worst photo): ${worstPsnr.toFixed(1)} dB ${pass(worstPsnr >= TARGET.psnrVsPeer)}  `,
+  );
+  console.log(
+    `- peak RSS, 4× of 1000×1000 < 2 GiB: ${(rss.maxRssBytes / 1024 ** 2).toFixed(0)} MiB ${pass(rss.maxRssBytes < TARGET.peakRssBytes)}`,
+  );
 }
 
 /** What the model buys: photos shrunk by the factor, upscaled back by us and by sharp lanczos3, PSNR against the original. */
@@ -201,10 +230,19 @@ async function lanczosTable(sources: ReadonlyArray<readonly [string, Buffer]>, f
     const fitted = await rgb(source, { width: hr, height: hr });
     const w = fitted.width - (fitted.width % factor);
     const h = fitted.height - (fitted.height % factor);
-    const reference = await rgb(sharp(fitted.data, { raw: { width: fitted.width, height: fitted.height, channels: 3 } }).extract({ left: 0, top: 0, width: w, height: h }));
+    const reference = await rgb(
+      sharp(fitted.data, { raw: { width: fitted.width, height: fitted.height, channels: 3 } }).extract({
+        left: 0,
+        top: 0,
+        width: w,
+        height: h,
+      }),
+    );
     const raw = { raw: { width: w, height: h, channels: 3 as const } };
     const small = await rgb(sharp(reference.data, raw).resize(w / factor, h / factor, { kernel: 'lanczos3' }));
-    const lanczos = await rgb(sharp(small.data, { raw: { width: small.width, height: small.height, channels: 3 } }).resize(w, h, { kernel: 'lanczos3' }));
+    const lanczos = await rgb(
+      sharp(small.data, { raw: { width: small.width, height: small.height, channels: 3 } }).resize(w, h, { kernel: 'lanczos3' }),
+    );
     const up = await upscale(small, ours, options);
     const [dl, dm] = [psnr(reference.data, lanczos.data), psnr(reference.data, up.data)];
     gain += dm - dl;

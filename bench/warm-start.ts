@@ -21,8 +21,13 @@ const runs = Number(process.env.RUNS ?? 3);
 
 /** A distinct image per run: one pixel differs, so no run reuses another's stored intermediate. */
 async function variant(base: Buffer, i: number): Promise<Buffer> {
-  const dot = await sharp({ create: { width: 1, height: 1, channels: 3, background: { r: i * 37 % 256, g: 0, b: 0 } } }).png().toBuffer();
-  return sharp(base).composite([{ input: dot, left: 0, top: 0 }]).png().toBuffer();
+  const dot = await sharp({ create: { width: 1, height: 1, channels: 3, background: { r: (i * 37) % 256, g: 0, b: 0 } } })
+    .png()
+    .toBuffer();
+  return sharp(base)
+    .composite([{ input: dot, left: 0, top: 0 }])
+    .png()
+    .toBuffer();
 }
 
 async function measure(warm: boolean): Promise<{ first: number; rest: number[] }> {
@@ -30,14 +35,20 @@ async function measure(warm: boolean): Promise<{ first: number; rest: number[] }
   try {
     const { key } = await createTenant(service);
     const base = await readFile(fixture('d02_mug_woodtable.png'));
-    const recipe = { steps: [{ name: 'remove-background', options: { model } }, { name: 'render', options: { widths: [320], formats: ['jpeg'] } }] };
+    const recipe = {
+      steps: [
+        { name: 'remove-background', options: { model } },
+        { name: 'render', options: { widths: [320], formats: ['jpeg'] } },
+      ],
+    };
     const times: number[] = [];
     for (let i = 0; i <= runs; i++) {
       const res = await upload(service, key, await variant(base, i), { filename: `mug-${i}.png`, recipe });
       const { run } = (await res.json()) as { run: { id: string } };
       const done = await waitForRun(service, key, run.id, 600_000);
       const step = done.steps[0] as { state: string; durationMs?: number };
-      if (step.state !== 'completed' || step.durationMs === undefined) throw new Error(`run ${i} did not complete: ${JSON.stringify(done)}`);
+      if (step.state !== 'completed' || step.durationMs === undefined)
+        throw new Error(`run ${i} did not complete: ${JSON.stringify(done)}`);
       times.push(step.durationMs);
     }
     return { first: times[0]!, rest: times.slice(1) };
@@ -52,11 +63,15 @@ for (const warm of [false, true]) {
   const { first, rest } = await measure(warm);
   const ratio = first / median(rest);
   if (warm) ratioWarm = ratio;
-  rows.push(`| ${warm ? `MODELS_WARM=isnet-${model}` : 'MODELS_WARM= (baseline: load on first job)'} | ${(first / 1000).toFixed(2)} s | ${rest.map((ms) => (ms / 1000).toFixed(2)).join(', ')} s | ${ratio.toFixed(2)}× |`);
+  rows.push(
+    `| ${warm ? `MODELS_WARM=isnet-${model}` : 'MODELS_WARM= (baseline: load on first job)'} | ${(first / 1000).toFixed(2)} s | ${rest.map((ms) => (ms / 1000).toFixed(2)).join(', ')} s | ${ratio.toFixed(2)}× |`,
+  );
 }
 console.log(`\nremove-background (isnet-${model}) on d02_mug_woodtable.png, sandboxed inference child\n`);
 console.log('| start | first run | next runs | first / median of next |');
 console.log('| --- | --- | --- | --- |');
 for (const row of rows) console.log(row);
-console.log(`\nfirst after a warm start within ${TARGET.firstOverWarm}× of a warm run: ${ratioWarm <= TARGET.firstOverWarm ? 'PASS' : 'MISS'} (${ratioWarm.toFixed(2)}×)`);
+console.log(
+  `\nfirst after a warm start within ${TARGET.firstOverWarm}× of a warm run: ${ratioWarm <= TARGET.firstOverWarm ? 'PASS' : 'MISS'} (${ratioWarm.toFixed(2)}×)`,
+);
 process.exit(0);

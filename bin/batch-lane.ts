@@ -45,7 +45,14 @@ export function createBatchLane(input: {
   const batchConfig = config.batch;
   const store = new BatchStore(input.redis, config.workers.queuePrefix);
   const events = input.events ?? noBatchEvents;
-  const lane: BatchLane = { store, queue: input.queues.queues.batch, config: batchConfig, attempts: config.workers.attempts, logger: input.logger, events };
+  const lane: BatchLane = {
+    store,
+    queue: input.queues.queues.batch,
+    config: batchConfig,
+    attempts: config.workers.attempts,
+    logger: input.logger,
+    events,
+  };
   let pool: StepPool | undefined;
   let governor: { stop(): void } | undefined;
   if (input.withWorker) {
@@ -54,7 +61,12 @@ export function createBatchLane(input: {
       // Publish too: an interactive run's last job writes its stable URLs and manifest, and the
       // catalog's own publishes (in this process) would compete with it for the disk or the bucket.
       const { render, inference, publish } = input.queues.queues;
-      governor = startYieldGovernor({ interactive: [render, inference, publish], target: pool, maxYieldMs: batchConfig.yieldMaxMs, logger: input.logger });
+      governor = startYieldGovernor({
+        interactive: [render, inference, publish],
+        target: pool,
+        maxYieldMs: batchConfig.yieldMaxMs,
+        logger: input.logger,
+      });
     }
   }
   // Catalog items name templates like interactive runs do: resolved the same way, per tenant.
@@ -81,8 +93,12 @@ export function createBatchLane(input: {
     defaultWidths: config.workers.renderWidths,
     logger: input.logger,
   };
-  return { api: { lane, events }, worker, close: async () => {
-    governor?.stop();
-    await pool?.close();
-  } };
+  return {
+    api: { lane, events },
+    worker,
+    close: async () => {
+      governor?.stop();
+      await pool?.close();
+    },
+  };
 }

@@ -36,7 +36,11 @@ function sourceFiles() {
  */
 export function sourcesFingerprint() {
   const hash = createHash('sha256');
-  for (const rel of sourceFiles()) hash.update(`${rel}\0`).update(readFileSync(path.join(root, rel))).update('\0');
+  for (const rel of sourceFiles())
+    hash
+      .update(`${rel}\0`)
+      .update(readFileSync(path.join(root, rel)))
+      .update('\0');
   return hash.digest('hex');
 }
 

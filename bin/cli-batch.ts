@@ -30,18 +30,24 @@ const summary = (s: BatchStatus) =>
   `${s.counts.cancelled ? `, ${s.counts.cancelled} cancelled` : ''}${s.duplicates ? `, ${s.duplicates} already done elsewhere` : ''}` +
   `${s.state === 'running' ? `; ${s.throughputPerMinute}/min${s.etaSeconds !== null ? `, about ${s.etaSeconds} s left` : ''}` : ''}`;
 
-const failureLines = (s: BatchStatus) => s.failures.map((f) => `  line ${f.line}${f.sku ? ` (${f.sku})` : ''}: ${f.code} ${f.message}\n`).join('');
+const failureLines = (s: BatchStatus) =>
+  s.failures.map((f) => `  line ${f.line}${f.sku ? ` (${f.sku})` : ''}: ${f.code} ${f.message}\n`).join('');
 
 /** `batch submit <file>`: the file is streamed to the server, never read whole. */
 export async function submitCommand(server: ServerArgs, file: string, io: CliIo): Promise<number> {
-  if (!CATALOG_EXTENSIONS.has(path.extname(file).toLowerCase())) throw new AppError('UNSUPPORTED_MEDIA_TYPE', `A catalog is a .csv, .jsonl or .ndjson file, not ${path.basename(file)}.`);
-  await stat(file).catch(() => { throw new AppError('NOT_FOUND', `${file} does not exist.`); });
+  if (!CATALOG_EXTENSIONS.has(path.extname(file).toLowerCase()))
+    throw new AppError('UNSUPPORTED_MEDIA_TYPE', `A catalog is a .csv, .jsonl or .ndjson file, not ${path.basename(file)}.`);
+  await stat(file).catch(() => {
+    throw new AppError('NOT_FOUND', `${file} does not exist.`);
+  });
   const body = await withClient(server, (client) => client.submitCatalog(file));
   if (server.json) {
     io.stdout.write(`${JSON.stringify(body)}\n`);
   } else {
     io.stdout.write(`${body.batch.id}\n`);
-    io.stderr.write(`${body.accepted} queued, ${body.duplicates.completed} already done, ${body.duplicates.inProgress} in progress elsewhere, ${body.rejected} bad lines\n${failureLines(body.batch)}`);
+    io.stderr.write(
+      `${body.accepted} queued, ${body.duplicates.completed} already done, ${body.duplicates.inProgress} in progress elsewhere, ${body.rejected} bad lines\n${failureLines(body.batch)}`,
+    );
   }
   return 0;
 }

@@ -45,7 +45,12 @@ export async function renderCommand(args: RenderArgs, io: CliIo): Promise<number
   const workers = loadWorkersConfig(env);
   // Templates here are the built-ins (no server, no tenant); a backplate asset cannot be named.
   const localTemplates = {
-    templates: { get: async (_tenant: string, id: string) => { const t = builtinTemplates().get(id); return t && { ...t, builtin: true }; } },
+    templates: {
+      get: async (_tenant: string, id: string) => {
+        const t = builtinTemplates().get(id);
+        return t && { ...t, builtin: true };
+      },
+    },
     assets: { get: async () => undefined },
     config: { workers, generator: generatorConfigFromEnv(env) },
   };
@@ -66,7 +71,11 @@ export async function renderCommand(args: RenderArgs, io: CliIo): Promise<number
       progress.start(index, path.basename(file));
       const started = performance.now();
       try {
-        const image = await inspectImage(file, { maxPixels: workers.decodeLimits.maxPixels, maxFrames: workers.decodeLimits.maxFrames, decodeTimeoutSeconds: workers.decodeLimits.timeoutSeconds });
+        const image = await inspectImage(file, {
+          maxPixels: workers.decodeLimits.maxPixels,
+          maxFrames: workers.decodeLimits.maxFrames,
+          decodeTimeoutSeconds: workers.decodeLimits.timeoutSeconds,
+        });
         checkOutputSize(image, valid, workers.maxOutputPixels);
         const bytes = await readFile(file);
         const sha256 = createHash('sha256').update(bytes).digest('hex');
@@ -88,13 +97,19 @@ export async function renderCommand(args: RenderArgs, io: CliIo): Promise<number
           fileOf.set(r.key, fileName);
         }
         const manifest = buildManifest({
-          assetId, tenantId: LOCAL_TENANT, runId,
+          assetId,
+          tenantId: LOCAL_TENANT,
+          runId,
           source: { sha256, width: image.width, height: image.height, format: image.format, bytes: bytes.length },
-          renditions: result.renditions, thumbhash: result.thumbhash, dominantColor: result.dominantColor,
+          renditions: result.renditions,
+          thumbhash: result.thumbhash,
+          dominantColor: result.dominantColor,
           urlFor: (k) => fileOf.get(k) ?? k,
         });
         await writeFile(path.join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-        progress.done(`${path.basename(file)} -> ${path.relative(process.cwd(), dir) || dir} (${result.renditions.length} files, ${Math.round(performance.now() - started)} ms)`);
+        progress.done(
+          `${path.basename(file)} -> ${path.relative(process.cwd(), dir) || dir} (${result.renditions.length} files, ${Math.round(performance.now() - started)} ms)`,
+        );
       } catch (err) {
         failed += 1;
         const e = err instanceof AppError ? `${err.code}: ${err.message}` : String(err instanceof Error ? err.message : err);
@@ -113,5 +128,8 @@ async function inputFiles(input: string): Promise<string[]> {
   const info = await stat(input).catch(() => undefined);
   if (!info) throw new AppError('NOT_FOUND', `${input} does not exist.`);
   if (info.isFile()) return [path.resolve(input)];
-  return (await readdir(input)).filter((f) => IMAGE_FILE.test(f)).sort().map((f) => path.resolve(input, f));
+  return (await readdir(input))
+    .filter((f) => IMAGE_FILE.test(f))
+    .sort()
+    .map((f) => path.resolve(input, f));
 }

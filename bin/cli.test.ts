@@ -36,7 +36,10 @@ describe('pipeline render', () => {
     expect(await runCli(['render', photo, '--recipe', recipe, '--out', out], run.io)).toBe(0);
     expect(run.out()).toMatch(/coffee\.png -> .*coffee \(4 files, \d+ ms\)/);
     expect((await readdir(path.join(out, 'coffee'))).sort()).toEqual(['128.jpg', '128.webp', '64.jpg', '64.webp', 'manifest.json']);
-    const manifest = JSON.parse(await readFile(path.join(out, 'coffee', 'manifest.json'), 'utf8')) as { srcset: Record<string, string>; renditions: Array<{ url: string }> };
+    const manifest = JSON.parse(await readFile(path.join(out, 'coffee', 'manifest.json'), 'utf8')) as {
+      srcset: Record<string, string>;
+      renditions: Array<{ url: string }>;
+    };
     expect(manifest.srcset.webp).toBe('64.webp 64w, 128.webp 128w');
     const meta = await sharp(path.join(out, 'coffee', '128.webp')).metadata();
     expect([meta.format, meta.width, meta.height]).toEqual(['webp', 128, 85]);
@@ -73,7 +76,10 @@ describe('pipeline batch', () => {
     // No catalog worker: submitted items stay queued, so every command sees a known state.
     service = await startTestService({ WORKER_QUEUES: 'render,publish' });
     ({ key } = await createTenant(service));
-    const res = (await (await upload(service, key, await readFile(fixture('HappyFish.jpg')), { filename: 'fish.jpg' })).json()) as { asset: { id: string }; run: { id: string } };
+    const res = (await (await upload(service, key, await readFile(fixture('HappyFish.jpg')), { filename: 'fish.jpg' })).json()) as {
+      asset: { id: string };
+      run: { id: string };
+    };
     assetId = res.asset.id;
     await waitForRun(service, key, res.run.id);
   });
@@ -103,8 +109,16 @@ describe('pipeline batch', () => {
 
     const exported = io();
     expect(await runCli(['batch', 'export', id, ...server], exported.io)).toBe(0);
-    const lines = exported.out().trim().split('\n').map((l) => JSON.parse(l) as { line: number; sku: string; state: string });
-    expect(lines.map((l) => [l.line, l.sku, l.state])).toEqual([[2, 'fish-1', 'cancelled'], [3, 'fish-2', 'cancelled'], [4, '', 'failed']]);
+    const lines = exported
+      .out()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { line: number; sku: string; state: string });
+    expect(lines.map((l) => [l.line, l.sku, l.state])).toEqual([
+      [2, 'fish-1', 'cancelled'],
+      [3, 'fish-2', 'cancelled'],
+      [4, '', 'failed'],
+    ]);
 
     const again = io();
     expect(await runCli(['batch', 'cancel', id, ...server], again.io)).toBe(1);
@@ -117,7 +131,9 @@ describe('pipeline batch', () => {
 
 describe('pipeline --version', () => {
   it("prints the product's package.json version, from runCli and from the executable itself", async () => {
-    const { version } = JSON.parse(await readFile(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8')) as { version: string };
+    const { version } = JSON.parse(await readFile(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8')) as {
+      version: string;
+    };
     const run = io();
     expect(await runCli(['--version'], run.io)).toBe(0);
     expect(run.out()).toBe(`${version}\n`);

@@ -44,8 +44,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       args: argv,
       allowPositionals: true,
       options: {
-        recipe: { type: 'string' }, out: { type: 'string' },
-        url: { type: 'string' }, key: { type: 'string' }, json: { type: 'boolean', default: false },
+        recipe: { type: 'string' },
+        out: { type: 'string' },
+        url: { type: 'string' },
+        key: { type: 'string' },
+        json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -87,6 +90,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 const invokedAs = process.argv[1] ? pathToFileURL(realpathSync(process.argv[1])).href : '';
 if (import.meta.url === invokedAs) {
   const env = { PIPELINE_URL: process.env.PIPELINE_URL, PIPELINE_API_KEY: process.env.PIPELINE_API_KEY, ...process.env };
-  runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env, isTTY: process.stderr.isTTY === true })
-    .then((code) => { process.exitCode = code; });
+  runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env, isTTY: process.stderr.isTTY === true }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+  );
 }

@@ -28,8 +28,10 @@ const HEADER_H = 34;
 
 const escapeXml = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const label = (text: string, width: number, height: number, size = 15) =>
-  Buffer.from(`<svg width="${width}" height="${height}" xmlns="http://www.w3.org/2000/svg"><rect width="100%" height="100%" fill="#ffffff"/>` +
-    `<text x="${width / 2}" y="${height / 2}" font-family="sans-serif" font-size="${size}" fill="#222" text-anchor="middle" dominant-baseline="middle">${escapeXml(text)}</text></svg>`);
+  Buffer.from(
+    `<svg width="${width}" height="${height}" xmlns="http://www.w3.org/2000/svg"><rect width="100%" height="100%" fill="#ffffff"/>` +
+      `<text x="${width / 2}" y="${height / 2}" font-family="sans-serif" font-size="${size}" fill="#222" text-anchor="middle" dominant-baseline="middle">${escapeXml(text)}</text></svg>`,
+  );
 
 async function cutouts(model: 'small' | 'medium'): Promise<Array<{ name: string; cutout: RgbaImage }>> {
   const logger = createLogger(logLevelFromEnv({ LOG_LEVEL: 'warn', ...process.env }));
@@ -46,8 +48,14 @@ async function cutouts(model: 'small' | 'medium'): Promise<Array<{ name: string;
   }
   const renders = (await readdir(path.join(fixtures, 'renders'))).filter((f) => f.endsWith('.png') && !f.endsWith('.mask.png')).sort();
   for (const file of renders) {
-    const rgb = await sharp(await readFile(path.join(fixtures, 'renders', file))).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-    const mask = await sharp(await readFile(path.join(fixtures, 'renders', file.replace(/\.png$/, '.mask.png')))).extractChannel(0).raw().toBuffer();
+    const rgb = await sharp(await readFile(path.join(fixtures, 'renders', file)))
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    const mask = await sharp(await readFile(path.join(fixtures, 'renders', file.replace(/\.png$/, '.mask.png'))))
+      .extractChannel(0)
+      .raw()
+      .toBuffer();
     const cutout = toRgba({ data: rgb.data, width: rgb.info.width, height: rgb.info.height, channels: 3 });
     for (let i = 0; i < mask.length; i++) cutout.data[i * 4 + 3] = mask[i]!;
     out.push({ name: file, cutout });
@@ -56,7 +64,13 @@ async function cutouts(model: 'small' | 'medium'): Promise<Array<{ name: string;
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { out: { type: 'string', default: 'docs/contact-sheet.jpg' }, cell: { type: 'string', default: '220' }, model: { type: 'string', default: 'medium' } } });
+  const { values } = parseArgs({
+    options: {
+      out: { type: 'string', default: 'docs/contact-sheet.jpg' },
+      cell: { type: 'string', default: '220' },
+      model: { type: 'string', default: 'medium' },
+    },
+  });
   const cell = Number(values.cell);
   const model = values.model === 'small' ? 'small' : 'medium';
   const templates = [...builtinTemplates().values()].map((t) => t.template);
@@ -72,14 +86,21 @@ async function main(): Promise<void> {
     layers.push({ input: label(row.name.replace(/\.(png|jpe?g)$/i, ''), LABEL_W, cell, 13), left: 0, top: HEADER_H + r * cell });
     for (const [c, template] of templates.entries()) {
       const [scene] = await renderScenes({ cutout: row.cutout, template, sizes: [size], backplate });
-      const tile = await sharp(scene!.data, { raw: { width: scene!.width, height: scene!.height, channels: 4 } }).removeAlpha().resize(cell - 4, cell - 4).png().toBuffer();
+      const tile = await sharp(scene!.data, { raw: { width: scene!.width, height: scene!.height, channels: 4 } })
+        .removeAlpha()
+        .resize(cell - 4, cell - 4)
+        .png()
+        .toBuffer();
       layers.push({ input: tile, left: LABEL_W + c * cell + 2, top: HEADER_H + r * cell + 2 });
     }
     console.log(`rendered ${row.name}`);
   }
   const out = path.resolve(root, values.out!);
   await mkdir(path.dirname(out), { recursive: true });
-  const info = await sharp({ create: { width, height, channels: 3, background: '#ffffff' } }).composite(layers).jpeg({ quality: 82, mozjpeg: true }).toFile(out);
+  const info = await sharp({ create: { width, height, channels: 3, background: '#ffffff' } })
+    .composite(layers)
+    .jpeg({ quality: 82, mozjpeg: true })
+    .toFile(out);
   console.log(`${out}: ${width}x${height}, ${Math.round(info.size / 1024)} KiB`);
 }
 

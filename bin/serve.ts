@@ -15,17 +15,22 @@ async function main(): Promise<void> {
     // First run on a laptop: make an admin key once and keep it beside the data, so the README's
     // curl commands work without any setup.
     const file = path.join(env.DATA_DIR ?? './data', 'admin-key');
-    env.ADMIN_API_KEY = await readFile(file, 'utf8').then((s) => s.trim()).catch(async () => {
-      const key = `adm_${randomBytes(24).toString('base64url')}`;
-      await mkdir(path.dirname(file), { recursive: true });
-      await writeFile(file, `${key}\n`, { mode: 0o600 });
-      return key;
-    });
+    env.ADMIN_API_KEY = await readFile(file, 'utf8')
+      .then((s) => s.trim())
+      .catch(async () => {
+        const key = `adm_${randomBytes(24).toString('base64url')}`;
+        await mkdir(path.dirname(file), { recursive: true });
+        await writeFile(file, `${key}\n`, { mode: 0o600 });
+        return key;
+      });
     adminKeyNote = `ADMIN_API_KEY is not set; using the key in ${file}`;
   }
   const service = await startService({ env });
   if (adminKeyNote) service.logger.warn(adminKeyNote);
-  service.logger.info({ url: service.url, storage: service.config.cdn.driver, queues: service.config.workers.queues }, 'product image pipeline ready');
+  service.logger.info(
+    { url: service.url, storage: service.config.cdn.driver, queues: service.config.workers.queues },
+    'product image pipeline ready',
+  );
   onShutdownSignals(service.close, service.logger);
 }
 

@@ -85,10 +85,18 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   for (const r of [redis, workerRedis]) r.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
   const storage = createStorage(config.cdn);
   const runs = new RunStore(redis, config.workers.queuePrefix);
-  const queues = createQueues(redis, config.workers.queuePrefix, (err) => logger.warn({ err: err.message }, 'queue connection error; retrying'));
+  const queues = createQueues(redis, config.workers.queuePrefix, (err) =>
+    logger.warn({ err: err.message }, 'queue connection error; retrying'),
+  );
   const outbox = new PurgeOutbox(redis, config.workers.queuePrefix);
   const metrics = createMetrics(() => queueProbes(queues));
-  const connectors = createConnectors({ redis, prefix: config.workers.queuePrefix, publishQueue: queues.queues.publish, config: config.connectors, logger });
+  const connectors = createConnectors({
+    redis,
+    prefix: config.workers.queuePrefix,
+    publishQueue: queues.queues.publish,
+    config: config.connectors,
+    logger,
+  });
 
   let app: FastifyInstance | undefined;
   let url: string | undefined;
@@ -119,7 +127,16 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     },
   };
   const batches = createBatchLane({
-    env: options.env, config, redis, storage, queues, runs, publish, logger, events: options.batchEvents ?? webhookBatchSink(connectors.publisher), withWorker: workerQueues.includes('batch'),
+    env: options.env,
+    config,
+    redis,
+    storage,
+    queues,
+    runs,
+    publish,
+    logger,
+    events: options.batchEvents ?? webhookBatchSink(connectors.publisher),
+    withWorker: workerQueues.includes('batch'),
     connectors: connectors.config,
   });
   const workers = startWorkers(
@@ -144,13 +161,44 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   await startInferenceChildren(workers, config.workers, config.models.warm, logger);
 
   const inboxConfig = connectors.config.inbox;
-  const inbox = inboxConfig && (wantApi || workerQueues.includes('publish'))
-    ? createInbox({ storage, maxUploadBytes: config.api.maxUploadBytes, ingest: ingestInto({ config, storage, assets: new AssetStore(storage, redis, config.workers.queuePrefix), runs, queues, templates: new TemplateStore(redis, config.workers.queuePrefix, config.api.maxTemplatesPerTenant) }), redis, prefix: config.workers.queuePrefix, folder: inboxConfig.folder, pollMs: inboxConfig.pollMs, logger })
-    : undefined;
+  const inbox =
+    inboxConfig && (wantApi || workerQueues.includes('publish'))
+      ? createInbox({
+          storage,
+          maxUploadBytes: config.api.maxUploadBytes,
+          ingest: ingestInto({
+            config,
+            storage,
+            assets: new AssetStore(storage, redis, config.workers.queuePrefix),
+            runs,
+            queues,
+            templates: new TemplateStore(redis, config.workers.queuePrefix, config.api.maxTemplatesPerTenant),
+          }),
+          redis,
+          prefix: config.workers.queuePrefix,
+          folder: inboxConfig.folder,
+          pollMs: inboxConfig.pollMs,
+          logger,
+        })
+      : undefined;
 
   if (wantApi) {
-    const deps: ApiDeps = { config, redis, storage, tenants: new TenantStore(redis, config.workers.queuePrefix), assets: new AssetStore(storage, redis, config.workers.queuePrefix), runs, queues, urlFor, metrics,
-      templates: new TemplateStore(redis, config.workers.queuePrefix, config.api.maxTemplatesPerTenant), templateUsage, connectors, batches: batches.api, takedown: publish };
+    const deps: ApiDeps = {
+      config,
+      redis,
+      storage,
+      tenants: new TenantStore(redis, config.workers.queuePrefix),
+      assets: new AssetStore(storage, redis, config.workers.queuePrefix),
+      runs,
+      queues,
+      urlFor,
+      metrics,
+      templates: new TemplateStore(redis, config.workers.queuePrefix, config.api.maxTemplatesPerTenant),
+      templateUsage,
+      connectors,
+      batches: batches.api,
+      takedown: publish,
+    };
     app = await buildApp(deps, logger);
     await app.listen({ port: config.api.port, host: config.api.host });
     const address = app.server.address();
@@ -159,9 +207,10 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   }
 
   // The API serves /metrics itself; a worker-only process does so on its own port when asked.
-  const metricsServer = !wantApi && config.workers.metricsPort !== undefined
-    ? await serveMetrics(metrics, config.api.host, config.workers.metricsPort)
-    : undefined;
+  const metricsServer =
+    !wantApi && config.workers.metricsPort !== undefined
+      ? await serveMetrics(metrics, config.api.host, config.workers.metricsPort)
+      : undefined;
 
   let closing: Promise<void> | undefined;
   const close = () =>

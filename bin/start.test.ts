@@ -15,7 +15,14 @@ const root = fileURLToPath(new URL('../', import.meta.url));
  */
 describe('npm start and source maps', () => {
   let dir: string;
-  const serve = ['// the server, as built', 'export function start(): never {', "  throw new Error('failed at start');", '}', 'start();', ''].join('\n');
+  const serve = [
+    '// the server, as built',
+    'export function start(): never {',
+    "  throw new Error('failed at start');",
+    '}',
+    'start();',
+    '',
+  ].join('\n');
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'start-maps-'));
@@ -24,7 +31,10 @@ describe('npm start and source maps', () => {
     await copyFile(path.join(root, 'bin', 'start.mjs'), path.join(dir, 'bin', 'start.mjs'));
     await writeFile(path.join(dir, 'bin', 'build.mjs'), 'export const buildIfChanged = () => false;\n');
     await writeFile(path.join(dir, 'package.json'), '{ "type": "module" }\n');
-    const out = ts.transpileModule(serve, { fileName: 'serve.ts', compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022, sourceMap: true } });
+    const out = ts.transpileModule(serve, {
+      fileName: 'serve.ts',
+      compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022, sourceMap: true },
+    });
     await writeFile(path.join(dir, 'dist', 'bin', 'serve.js'), out.outputText);
     await writeFile(path.join(dir, 'dist', 'bin', 'serve.js.map'), out.sourceMapText!);
   });
@@ -33,7 +43,11 @@ describe('npm start and source maps', () => {
   });
 
   it('start.mjs runs dist/ with source maps: the stack names the .ts file and line', () => {
-    const run = spawnSync(process.execPath, [path.join(dir, 'bin', 'start.mjs')], { cwd: dir, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+    const run = spawnSync(process.execPath, [path.join(dir, 'bin', 'start.mjs')], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
     expect(run.status).not.toBe(0);
     expect(run.stderr).toContain('failed at start');
     expect(run.stderr).toMatch(/serve\.ts:3:\d+/);

@@ -40,7 +40,9 @@ describe('fsStorage specifics', () => {
       yield Buffer.alloc(1000);
       throw new Error('client went away');
     }
-    await expect(storage.put('t/a/x.bin', Readable.from(body()), { contentType: 'application/octet-stream' })).rejects.toThrow('client went away');
+    await expect(storage.put('t/a/x.bin', Readable.from(body()), { contentType: 'application/octet-stream' })).rejects.toThrow(
+      'client went away',
+    );
     expect(await readdir(path.join(root, 't/a'))).toEqual([]);
     expect(await readdir(path.join(root, '.meta/t/a')).catch(() => [])).toEqual([]);
   });
@@ -85,7 +87,9 @@ describe('fsStorage specifics', () => {
     const { root } = await fresh();
     const file = path.join(root, 'not-a-dir');
     await writeFile(file, 'x');
-    const err = await fsStorage({ root: file }).ping().catch((e: unknown) => e);
+    const err = await fsStorage({ root: file })
+      .ping()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AppError);
     expect((err as AppError).status).toBe(503);
     expect((err as AppError).code).toBe('STORAGE_ERROR');

@@ -99,7 +99,11 @@ describe('key scheme', () => {
 });
 
 describe('renditionSetId', () => {
-  const base = { sourceSha256: SHA, recipe: { widths: [320, 640], formats: ['avif', 'jpeg'], bg: { color: '#fff', blur: 2 } }, encoderVersion: 3 };
+  const base = {
+    sourceSha256: SHA,
+    recipe: { widths: [320, 640], formats: ['avif', 'jpeg'], bg: { color: '#fff', blur: 2 } },
+    encoderVersion: 3,
+  };
 
   it('is a stable hex hash', () => {
     const id = renditionSetId(base);

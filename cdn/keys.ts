@@ -67,8 +67,7 @@ export function originalKey(tenantId: string, sha256: string, ext: string): stri
 }
 
 /** `t/<tenant>/assets/<assetId>/`: the folder of an asset's mutable documents. */
-export const assetPrefix = (tenantId: string, assetId: string): string =>
-  `${tenantPrefix(tenantId)}assets/${checkId('asset', assetId)}/`;
+export const assetPrefix = (tenantId: string, assetId: string): string => `${tenantPrefix(tenantId)}assets/${checkId('asset', assetId)}/`;
 
 /** `t/<tenant>/assets/<assetId>/asset.json`. */
 export const assetRecordKey = (tenantId: string, assetId: string): string => `${assetPrefix(tenantId, assetId)}asset.json`;

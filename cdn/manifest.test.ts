@@ -34,9 +34,18 @@ describe('buildManifest', () => {
     const m = buildManifest(input());
     expect(m.version).toBe(1);
     expect(m.renditions.map((r) => `${r.format}:${r.width}`)).toEqual([
-      'avif:320', 'avif:640', 'avif:1280', 'avif:1920',
-      'webp:320', 'webp:640', 'webp:1280', 'webp:1920',
-      'jpeg:320', 'jpeg:640', 'jpeg:1280', 'jpeg:1920',
+      'avif:320',
+      'avif:640',
+      'avif:1280',
+      'avif:1920',
+      'webp:320',
+      'webp:640',
+      'webp:1280',
+      'webp:1920',
+      'jpeg:320',
+      'jpeg:640',
+      'jpeg:1280',
+      'jpeg:1920',
     ]);
     expect(m.renditions[0]).toEqual({
       key: `t/tn_1/r/${SET}/320.avif`,
@@ -57,7 +66,9 @@ describe('buildManifest', () => {
   it('builds one srcset per format', () => {
     const m = buildManifest(input());
     expect(m.srcset.jpeg).toBe(`${url(320, 'jpg')} 320w, ${url(640, 'jpg')} 640w, ${url(1280, 'jpg')} 1280w, ${url(1920, 'jpg')} 1920w`);
-    expect(m.srcset.avif).toBe(`${url(320, 'avif')} 320w, ${url(640, 'avif')} 640w, ${url(1280, 'avif')} 1280w, ${url(1920, 'avif')} 1920w`);
+    expect(m.srcset.avif).toBe(
+      `${url(320, 'avif')} 320w, ${url(640, 'avif')} 640w, ${url(1280, 'avif')} 1280w, ${url(1920, 'avif')} 1920w`,
+    );
     expect(m.srcset.webp?.split(', ')).toHaveLength(4);
   });
 
@@ -86,9 +97,21 @@ describe('buildManifest', () => {
     const narrow = buildManifest(input({ renditions: [rendition(320, 'jpeg'), rendition(640, 'jpeg'), rendition(640, 'avif')] }));
     expect(narrow.sizes).toBe('(max-width: 640px) 100vw, 640px');
     expect(narrow.picture).toContain('width="640"');
-    const channels = buildManifest(input({
-      channels: [{ channel: 'square', width: 800, height: 800, renditions: [rendition(400, 'jpeg'), rendition(800, 'jpeg')], thumbhash: 'x', dominantColor: '#000000', latest: 'https://cdn.example.com/l/' }],
-    }));
+    const channels = buildManifest(
+      input({
+        channels: [
+          {
+            channel: 'square',
+            width: 800,
+            height: 800,
+            renditions: [rendition(400, 'jpeg'), rendition(800, 'jpeg')],
+            thumbhash: 'x',
+            dominantColor: '#000000',
+            latest: 'https://cdn.example.com/l/',
+          },
+        ],
+      }),
+    );
     expect(channels.channels!.square!.sizes).toBe('(max-width: 800px) 100vw, 800px');
   });
 
@@ -136,9 +159,7 @@ describe('buildManifest', () => {
     const m = buildManifest(input({ imgix: { domain: 'shop.imgix.net', masterKey: MASTER } }));
     expect(m.imgix?.url).toBe(`https://shop.imgix.net/${MASTER}?auto=format%2Ccompress&w=1280`);
     const entries = m.imgix!.srcset.split(',').map((s) => s.trim());
-    expect(entries).toEqual(
-      [320, 640, 1280, 1920].map((w) => `https://shop.imgix.net/${MASTER}?auto=format%2Ccompress&w=${w} ${w}w`),
-    );
+    expect(entries).toEqual([320, 640, 1280, 1920].map((w) => `https://shop.imgix.net/${MASTER}?auto=format%2Ccompress&w=${w} ${w}w`));
     expect(m.imgix!.srcset).not.toContain('s=');
     expect(m.imgix!.srcset).not.toContain('ixlib=');
   });

@@ -4,7 +4,6 @@ import { AppError } from '../lib/errors.js';
 import { CONTENT_TYPES, OUTPUT_FORMATS, type OutputFormat } from './formats.js';
 import { pictureHtml, pictureLayout, pictureLayoutSchema, type PictureOptions } from './picture.js';
 
-
 // @imgix/js-core is CommonJS (`module.exports = ImgixClient`) but its types declare
 // `export default`, so under NodeNext TypeScript types the default import as
 // `{ default: ImgixClient }` while Node hands us the class itself. Accept either.
@@ -160,15 +159,25 @@ export function buildManifest(input: BuildManifestInput): AssetManifest {
     createdAt: (input.createdAt ?? new Date()).toISOString(),
     ...(input.imgix ? { imgix: imgixUrls(input.imgix, input.imgix.masterKey, main.renditions, main.fallback.width) } : {}),
     ...(input.template ? { template: input.template } : {}),
-    ...(input.channels ? {
-      channels: Object.fromEntries(input.channels.map((c) => {
-        const set = responsive(input, c.renditions, c.thumbhash, c.dominantColor);
-        return [c.channel, {
-          width: c.width, height: c.height, ...set, latest: c.latest,
-          ...(input.imgix && c.masterKey ? { imgix: imgixUrls(input.imgix, c.masterKey, set.renditions, set.fallback.width) } : {}),
-        }];
-      })),
-    } : {}),
+    ...(input.channels
+      ? {
+          channels: Object.fromEntries(
+            input.channels.map((c) => {
+              const set = responsive(input, c.renditions, c.thumbhash, c.dominantColor);
+              return [
+                c.channel,
+                {
+                  width: c.width,
+                  height: c.height,
+                  ...set,
+                  latest: c.latest,
+                  ...(input.imgix && c.masterKey ? { imgix: imgixUrls(input.imgix, c.masterKey, set.renditions, set.fallback.width) } : {}),
+                },
+              ];
+            }),
+          ),
+        }
+      : {}),
   };
   return assetManifestSchema.parse(manifest);
 }

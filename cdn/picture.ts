@@ -23,10 +23,21 @@ export const MAX_ALT_LENGTH = 1000;
 /** Choices a merchant makes about the snippet, per run (recipe `picture`) or per request of it. */
 export const pictureOptionsSchema = z
   .object({
-    loading: z.enum(PICTURE_LOADINGS).optional()
-      .describe('`lazy` (default) for galleries and images below the fold; `eager` adds `fetchpriority="high"`, for the main product image (LCP).'),
-    sizes: z.string().min(1).max(MAX_SIZES_LENGTH).regex(/^[^<>"]*$/, 'no <, > or " in sizes').optional()
-      .describe('The `sizes` attribute when your page lays the image out otherwise than the snippet does (e.g. `(max-width: 768px) 50vw, 400px`). Default: the snippet\'s own layout, `(max-width: Wpx) 100vw, Wpx`.'),
+    loading: z
+      .enum(PICTURE_LOADINGS)
+      .optional()
+      .describe(
+        '`lazy` (default) for galleries and images below the fold; `eager` adds `fetchpriority="high"`, for the main product image (LCP).',
+      ),
+    sizes: z
+      .string()
+      .min(1)
+      .max(MAX_SIZES_LENGTH)
+      .regex(/^[^<>"]*$/, 'no <, > or " in sizes')
+      .optional()
+      .describe(
+        "The `sizes` attribute when your page lays the image out otherwise than the snippet does (e.g. `(max-width: 768px) 50vw, 400px`). Default: the snippet's own layout, `(max-width: Wpx) 100vw, Wpx`.",
+      ),
   })
   .strict();
 export type PictureOptions = z.infer<typeof pictureOptionsSchema>;

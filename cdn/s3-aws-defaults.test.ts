@@ -35,10 +35,11 @@ async function startRecordingProxy(target: string): Promise<{ url: string; seen:
   return {
     url: `http://127.0.0.1:${port}`,
     seen,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -102,10 +103,14 @@ describe('S3 storage follows the AWS SDK defaults', () => {
     expect(requests.filter((r) => r.startsWith('PUT') && r.includes('partNumber='))).toHaveLength(3);
     expect(requests.filter((r) => r.startsWith('POST') && r.includes('uploadId='))).toHaveLength(1);
     expect((await storage.get('large/streamed.bin'))?.equals(Buffer.concat(parts))).toBe(true);
-    expect(await storage.head('large/streamed.bin')).toMatchObject({ contentType: 'application/octet-stream', size: 12 << 20, metadata: { run: 'r1' } });
+    expect(await storage.head('large/streamed.bin')).toMatchObject({
+      contentType: 'application/octet-stream',
+      size: 12 << 20,
+      metadata: { run: 'r1' },
+    });
   });
 
-  it('aborts the multipart upload and rejects with the body\'s own error when a large stream fails', async () => {
+  it("aborts the multipart upload and rejects with the body's own error when a large stream fails", async () => {
     const failure = new AppError('UPLOAD_TOO_LARGE', 'too big');
     async function* body() {
       for (let i = 0; i < 7 * 16; i++) yield randomBytes(64 * 1024); // past the first 5 MiB part

@@ -86,25 +86,27 @@ function regionOf(options: S3StorageOptions): S3Client['config']['region'] | str
 export function s3Storage(options: S3StorageOptions): ObjectStorage {
   const { bucket } = options;
   const region = regionOf(options);
-  const client = options.client ?? new S3Client({
-    ...(region ? { region } : {}),
-    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-    forcePathStyle: options.forcePathStyle ?? false,
-    ...(options.credentials ? { credentials: options.credentials } : {}),
-    // The SDK's default (checksums on every request and response) breaks on servers that do not
-    // implement flexible checksums, s3rver and older MinIO among them; AWS needs them only where
-    // an operation requires one.
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    maxAttempts: options.maxAttempts ?? 3,
-    // Without timeouts a half-open connection would hang a worker until its job lock expires.
-    // The idle limit is the socket timeout: the SDK's `requestTimeout` only logs a warning unless
-    // `throwOnRequestTimeout` is set, and it caps whole transfers, which large objects may exceed.
-    requestHandler: {
-      connectionTimeout: options.timeouts?.connectMs ?? 5_000,
-      socketTimeout: options.timeouts?.idleMs ?? 60_000,
-    },
-  });
+  const client =
+    options.client ??
+    new S3Client({
+      ...(region ? { region } : {}),
+      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+      forcePathStyle: options.forcePathStyle ?? false,
+      ...(options.credentials ? { credentials: options.credentials } : {}),
+      // The SDK's default (checksums on every request and response) breaks on servers that do not
+      // implement flexible checksums, s3rver and older MinIO among them; AWS needs them only where
+      // an operation requires one.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      maxAttempts: options.maxAttempts ?? 3,
+      // Without timeouts a half-open connection would hang a worker until its job lock expires.
+      // The idle limit is the socket timeout: the SDK's `requestTimeout` only logs a warning unless
+      // `throwOnRequestTimeout` is set, and it caps whole transfers, which large objects may exceed.
+      requestHandler: {
+        connectionTimeout: options.timeouts?.connectMs ?? 5_000,
+        socketTimeout: options.timeouts?.idleMs ?? 60_000,
+      },
+    });
 
   const toMeta = (r: {
     ContentType?: string;

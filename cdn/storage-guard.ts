@@ -19,8 +19,7 @@ export const MAX_KEY_BYTES = 1024;
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-const badKey = (message: string, key: string) =>
-  new AppError('BAD_REQUEST', message, { key: key.slice(0, 200) });
+const badKey = (message: string, key: string) => new AppError('BAD_REQUEST', message, { key: key.slice(0, 200) });
 
 function checkSegments(segments: string[], key: string): void {
   for (const s of segments) {

@@ -85,7 +85,7 @@ export function describeStorageConformance(
       expect((await storage().head(key))?.size).toBe(200_001);
     });
 
-    it('rejects with the body stream\'s own error and stores nothing when the stream fails', async () => {
+    it("rejects with the body stream's own error and stores nothing when the stream fails", async () => {
       const key = `${prefix()}aborted.bin`;
       const failure = new AppError('UPLOAD_TOO_LARGE', 'too big');
       async function* body() {
@@ -187,9 +187,7 @@ export function describeStorageConformance(
 
       const all = keys.map((k) => p + k).sort(compareKeys);
       expect(await collect(storage().list(p))).toEqual(all);
-      expect(await collect(storage().list(`${p}a/`))).toEqual(
-        [`${p}a/1.txt`, `${p}a/2.txt`, `${p}a/b/a-b`, `${p}a/b/c.txt`, `${p}a/b0`],
-      );
+      expect(await collect(storage().list(`${p}a/`))).toEqual([`${p}a/1.txt`, `${p}a/2.txt`, `${p}a/b/a-b`, `${p}a/b/c.txt`, `${p}a/b0`]);
       // A prefix that ends inside a segment matches files and directories alike.
       expect(await collect(storage().list(`${p}a`))).toEqual(all.filter((k) => k.startsWith(`${p}a`)));
       expect(await collect(storage().list(`${p}nope/`))).toEqual([]);
@@ -214,30 +212,33 @@ export function describeStorageConformance(
       expect(await collect(storage().list(p))).toEqual([]);
     });
 
-    it.skipIf(limitations.atomicWrites !== undefined)('leaves one whole object after concurrent writes, and readers never see a partial one', async () => {
-      const key = `${prefix()}contended.bin`;
-      const size = 512 * 1024;
-      const writers = 8;
-      const seen: (Buffer | undefined)[] = [];
-      let writing = true;
-      const reader = (async () => {
-        while (writing) seen.push(await storage().get(key));
-      })();
-      await Promise.all(
-        Array.from({ length: writers }, (_, i) =>
-          storage().put(key, Buffer.alloc(size, i + 1), { contentType: 'application/octet-stream', metadata: { writer: String(i + 1) } }),
-        ),
-      );
-      writing = false;
-      await reader;
-      const isWhole = (b: Buffer) => b.length === size && b.every((x) => x === b[0]) && b[0]! >= 1 && b[0]! <= writers;
-      for (const b of seen) if (b) expect(isWhole(b)).toBe(true);
-      const final = await storage().get(key);
-      expect(final && isWhole(final)).toBe(true);
-      const meta = await storage().head(key);
-      expect(meta?.size).toBe(size);
-      expect(meta?.metadata?.writer).toBe(String(final![0]));
-    });
+    it.skipIf(limitations.atomicWrites !== undefined)(
+      'leaves one whole object after concurrent writes, and readers never see a partial one',
+      async () => {
+        const key = `${prefix()}contended.bin`;
+        const size = 512 * 1024;
+        const writers = 8;
+        const seen: (Buffer | undefined)[] = [];
+        let writing = true;
+        const reader = (async () => {
+          while (writing) seen.push(await storage().get(key));
+        })();
+        await Promise.all(
+          Array.from({ length: writers }, (_, i) =>
+            storage().put(key, Buffer.alloc(size, i + 1), { contentType: 'application/octet-stream', metadata: { writer: String(i + 1) } }),
+          ),
+        );
+        writing = false;
+        await reader;
+        const isWhole = (b: Buffer) => b.length === size && b.every((x) => x === b[0]) && b[0]! >= 1 && b[0]! <= writers;
+        for (const b of seen) if (b) expect(isWhole(b)).toBe(true);
+        const final = await storage().get(key);
+        expect(final && isWhole(final)).toBe(true);
+        const meta = await storage().head(key);
+        expect(meta?.size).toBe(size);
+        expect(meta?.metadata?.writer).toBe(String(final![0]));
+      },
+    );
 
     it('refuses keys that could escape the storage root', async () => {
       const bad = ['', '../x', 'a/../../x', '/etc/passwd', 'a\\..\\b', 'a\0b', 'a//b', 'a/', '.meta/x.json', 'a/./b', 'a/\nb'];

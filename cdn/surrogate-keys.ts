@@ -45,12 +45,12 @@ export function purgeKeysFor(tenantId: string, assetId: string, skus: readonly s
 }
 
 /** What a takedown purges: every object the asset (or, without `assetId`, the tenant) ever published. */
-export const takedownPurgeKeys = (tenantId: string, assetId?: string): string[] =>
-  [assetId ? surrogateKey.asset(tenantId, assetId) : surrogateKey.tenant(tenantId)];
+export const takedownPurgeKeys = (tenantId: string, assetId?: string): string[] => [
+  assetId ? surrogateKey.asset(tenantId, assetId) : surrogateKey.tenant(tenantId),
+];
 
 /**
  * Cache-Control of mutable objects. With a purging CDN in front, the CDN may keep them until they
  * change (we purge then) while browsers revalidate after a minute; without one, a minute for all.
  */
-export const mutableCacheControl = (purging: boolean) =>
-  purging ? 'public, max-age=60, s-maxage=31536000' : MUTABLE_CACHE_CONTROL;
+export const mutableCacheControl = (purging: boolean) => (purging ? 'public, max-age=60, s-maxage=31536000' : MUTABLE_CACHE_CONTROL);

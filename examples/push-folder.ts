@@ -18,9 +18,21 @@ const PHOTO = /\.(jpe?g|png|webp|avif|heic|heif|tiff?|gif)$/i;
 /** Uploads in flight at once: enough to keep the API busy without tripping its upload rate limit. */
 const CONCURRENCY = 4;
 
-export interface PushResult { file: string; sku: string; assetId?: string; runId?: string; state: string; manifestUrl?: string; error?: string }
+export interface PushResult {
+  file: string;
+  sku: string;
+  assetId?: string;
+  runId?: string;
+  state: string;
+  manifestUrl?: string;
+  error?: string;
+}
 
-export async function pushFolder(client: PipelineClient, folder: string, options: { wait?: boolean; recipe?: Recipe } = {}): Promise<PushResult[]> {
+export async function pushFolder(
+  client: PipelineClient,
+  folder: string,
+  options: { wait?: boolean; recipe?: Recipe } = {},
+): Promise<PushResult[]> {
   const files = (await readdir(folder)).filter((f) => PHOTO.test(f)).sort();
   const results: PushResult[] = [];
   let next = 0;
@@ -29,9 +41,20 @@ export async function pushFolder(client: PipelineClient, folder: string, options
       const file = files[next++]!;
       const sku = path.parse(file).name;
       try {
-        const { asset, run } = await client.uploadAsset(path.join(folder, file), { sku, ...(options.recipe ? { recipe: options.recipe } : {}) });
+        const { asset, run } = await client.uploadAsset(path.join(folder, file), {
+          sku,
+          ...(options.recipe ? { recipe: options.recipe } : {}),
+        });
         const final = options.wait ? await client.waitForRun(run.id) : run;
-        results.push({ file, sku, assetId: asset.id, runId: run.id, state: final.state, ...(final.outputs ? { manifestUrl: final.outputs.manifestUrl } : {}), ...(final.error ? { error: final.error.code } : {}) });
+        results.push({
+          file,
+          sku,
+          assetId: asset.id,
+          runId: run.id,
+          state: final.state,
+          ...(final.outputs ? { manifestUrl: final.outputs.manifestUrl } : {}),
+          ...(final.error ? { error: final.error.code } : {}),
+        });
       } catch (err) {
         results.push({ file, sku, state: 'refused', error: err instanceof PipelineError ? `${err.code}: ${err.message}` : String(err) });
       }
@@ -45,7 +68,8 @@ async function main() {
   const { values, positionals } = parseArgs({ allowPositionals: true, options: { wait: { type: 'boolean' }, recipe: { type: 'string' } } });
   const folder = positionals[0];
   const { PIPELINE_URL, PIPELINE_API_KEY } = process.env;
-  if (!folder || !PIPELINE_URL || !PIPELINE_API_KEY) throw new Error('usage: PIPELINE_URL=… PIPELINE_API_KEY=… push-folder.ts <folder> [--wait] [--recipe file.json]');
+  if (!folder || !PIPELINE_URL || !PIPELINE_API_KEY)
+    throw new Error('usage: PIPELINE_URL=… PIPELINE_API_KEY=… push-folder.ts <folder> [--wait] [--recipe file.json]');
   const client = createPipelineClient({ baseUrl: PIPELINE_URL, apiKey: PIPELINE_API_KEY });
   const recipe = values.recipe ? (JSON.parse(await readFile(values.recipe, 'utf8')) as Recipe) : undefined;
   const results = await pushFolder(client, folder, { wait: values.wait ?? false, ...(recipe ? { recipe } : {}) });

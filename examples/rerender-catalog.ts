@@ -27,15 +27,27 @@ export function csvFields(line: string): string[] {
   for (let i = 0; i < line.length; i++) {
     const c = line[i]!;
     if (quoted) {
-      if (c === '"' && line[i + 1] === '"') { field += '"'; i++; } else if (c === '"') quoted = false; else field += c;
+      if (c === '"' && line[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
     } else if (c === '"') quoted = true;
-    else if (c === ',') { fields.push(field); field = ''; } else field += c;
+    else if (c === ',') {
+      fields.push(field);
+      field = '';
+    } else field += c;
   }
   fields.push(field);
   return fields;
 }
 
-export interface RerenderOptions { skuColumn?: string; imageColumn?: string; template?: string; recipe?: Recipe }
+export interface RerenderOptions {
+  skuColumn?: string;
+  imageColumn?: string;
+  template?: string;
+  recipe?: Recipe;
+}
 
 /** Catalog items from the export, read a line at a time. */
 export async function* itemsFromExport(file: string, options: RerenderOptions = {}): AsyncGenerator<CatalogItem> {
@@ -44,13 +56,20 @@ export async function* itemsFromExport(file: string, options: RerenderOptions = 
   for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
     const fields = csvFields(line);
     if (sku < 0) {
-      const find = (wanted: string | undefined, defaults: string[]) => fields.findIndex((f) => (wanted ? [wanted] : defaults).includes(f.trim()));
+      const find = (wanted: string | undefined, defaults: string[]) =>
+        fields.findIndex((f) => (wanted ? [wanted] : defaults).includes(f.trim()));
       [sku, image] = [find(options.skuColumn, SKU_COLUMNS), find(options.imageColumn, IMAGE_COLUMNS)];
       if (sku < 0 || image < 0) throw new Error(`${file}: no SKU or image column in its header (${fields.join(', ')})`);
       continue;
     }
     const [s, src] = [fields[sku]?.trim(), fields[image]?.trim()];
-    if (s && src) yield { sku: s, source: src, ...(options.template ? { template: options.template } : {}), ...(options.recipe ? { recipe: options.recipe } : {}) };
+    if (s && src)
+      yield {
+        sku: s,
+        source: src,
+        ...(options.template ? { template: options.template } : {}),
+        ...(options.recipe ? { recipe: options.recipe } : {}),
+      };
   }
 }
 
@@ -65,10 +84,16 @@ export async function rerenderCatalog(client: PipelineClient, file: string, opti
 async function main() {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { 'sku-column': { type: 'string' }, 'image-column': { type: 'string' }, template: { type: 'string' }, recipe: { type: 'string' } },
+    options: {
+      'sku-column': { type: 'string' },
+      'image-column': { type: 'string' },
+      template: { type: 'string' },
+      recipe: { type: 'string' },
+    },
   });
   const { PIPELINE_URL, PIPELINE_API_KEY } = process.env;
-  if (!positionals[0] || !PIPELINE_URL || !PIPELINE_API_KEY) throw new Error('usage: PIPELINE_URL=… PIPELINE_API_KEY=… rerender-catalog.ts <export.csv> [--template id]');
+  if (!positionals[0] || !PIPELINE_URL || !PIPELINE_API_KEY)
+    throw new Error('usage: PIPELINE_URL=… PIPELINE_API_KEY=… rerender-catalog.ts <export.csv> [--template id]');
   const client = createPipelineClient({ baseUrl: PIPELINE_URL, apiKey: PIPELINE_API_KEY });
   const lines = await rerenderCatalog(client, positionals[0], {
     ...(values['sku-column'] ? { skuColumn: values['sku-column'] } : {}),
@@ -76,7 +101,8 @@ async function main() {
     ...(values.template ? { template: values.template } : {}),
     ...(values.recipe ? { recipe: JSON.parse(await readFile(values.recipe, 'utf8')) as Recipe } : {}),
   });
-  for (const l of lines) process.stdout.write(`${JSON.stringify({ line: l.line, sku: l.sku, state: l.state, manifestUrl: l.manifestUrl, error: l.error })}\n`);
+  for (const l of lines)
+    process.stdout.write(`${JSON.stringify({ line: l.line, sku: l.sku, state: l.state, manifestUrl: l.manifestUrl, error: l.error })}\n`);
   if (lines.some((l) => l.state !== 'completed')) process.exitCode = 1;
 }
 

@@ -15,7 +15,11 @@ import { DatabaseSync } from 'node:sqlite';
 import { createPipelineClient, parseWebhook, WebhookVerificationError, type PipelineClient } from '../client/src/index.js';
 
 /** The part of a manifest (GET /v1/assets/:id → manifest) a product page needs. */
-interface ManifestPart { fallback?: { url: string }; srcset?: Record<string, string>; picture?: string }
+interface ManifestPart {
+  fallback?: { url: string };
+  srcset?: Record<string, string>;
+  picture?: string;
+}
 
 export function openProductTable(file: string): DatabaseSync {
   const db = new DatabaseSync(file);
@@ -33,20 +37,33 @@ async function apply(db: DatabaseSync, client: PipelineClient, event: { type: st
   if (!asset.sku) return; // an upload without a SKU belongs to no product
   const manifest = (asset.manifest ?? {}) as ManifestPart;
   const completed = event.type === 'run.completed';
-  db.prepare(`INSERT INTO products (sku, asset_id, state, image_url, srcset_webp, picture, manifest_url, error, updated_at)
+  db.prepare(
+    `INSERT INTO products (sku, asset_id, state, image_url, srcset_webp, picture, manifest_url, error, updated_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (sku) DO UPDATE SET asset_id = excluded.asset_id, state = excluded.state, error = excluded.error, updated_at = excluded.updated_at,
         image_url = COALESCE(excluded.image_url, image_url), srcset_webp = COALESCE(excluded.srcset_webp, srcset_webp),
-        picture = COALESCE(excluded.picture, picture), manifest_url = COALESCE(excluded.manifest_url, manifest_url)`).run(
-    asset.sku, asset.id, completed ? 'published' : 'failed',
-    completed ? manifest.fallback?.url ?? null : null, completed ? manifest.srcset?.webp ?? null : null,
-    completed ? manifest.picture ?? null : null, completed ? (event.data.manifestUrl as string | undefined) ?? null : null,
-    completed ? null : JSON.stringify(event.data.error ?? null), new Date().toISOString(),
+        picture = COALESCE(excluded.picture, picture), manifest_url = COALESCE(excluded.manifest_url, manifest_url)`,
+  ).run(
+    asset.sku,
+    asset.id,
+    completed ? 'published' : 'failed',
+    completed ? (manifest.fallback?.url ?? null) : null,
+    completed ? (manifest.srcset?.webp ?? null) : null,
+    completed ? (manifest.picture ?? null) : null,
+    completed ? ((event.data.manifestUrl as string | undefined) ?? null) : null,
+    completed ? null : JSON.stringify(event.data.error ?? null),
+    new Date().toISOString(),
   );
 }
 
 /** The receiver: verify, de-duplicate by webhook-id, apply, answer. */
-export function startReceiver(options: { db: DatabaseSync; client: PipelineClient; secret: string; port?: number; host?: string }): Promise<Server> {
+export function startReceiver(options: {
+  db: DatabaseSync;
+  client: PipelineClient;
+  secret: string;
+  port?: number;
+  host?: string;
+}): Promise<Server> {
   const { db, client } = options;
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -56,7 +73,9 @@ export function startReceiver(options: { db: DatabaseSync; client: PipelineClien
         try {
           const event = parseWebhook(options.secret, req.headers, Buffer.concat(chunks));
           const id = String(req.headers['webhook-id']);
-          const fresh = db.prepare('INSERT OR IGNORE INTO deliveries (webhook_id, received_at) VALUES (?, ?)').run(id, new Date().toISOString()).changes > 0;
+          const fresh =
+            db.prepare('INSERT OR IGNORE INTO deliveries (webhook_id, received_at) VALUES (?, ?)').run(id, new Date().toISOString())
+              .changes > 0;
           try {
             if (fresh) await apply(db, client, event);
           } catch (err) {
@@ -76,9 +95,15 @@ export function startReceiver(options: { db: DatabaseSync; client: PipelineClien
 
 async function main() {
   const { PIPELINE_URL, PIPELINE_API_KEY, PIPELINE_WEBHOOK_SECRET, PORT } = process.env;
-  if (!PIPELINE_URL || !PIPELINE_API_KEY || !PIPELINE_WEBHOOK_SECRET) throw new Error('usage: PIPELINE_URL=… PIPELINE_API_KEY=… PIPELINE_WEBHOOK_SECRET=… webhooks-to-sqlite.ts [products.db]');
+  if (!PIPELINE_URL || !PIPELINE_API_KEY || !PIPELINE_WEBHOOK_SECRET)
+    throw new Error('usage: PIPELINE_URL=… PIPELINE_API_KEY=… PIPELINE_WEBHOOK_SECRET=… webhooks-to-sqlite.ts [products.db]');
   const db = openProductTable(process.argv[2] ?? 'products.db');
-  const server = await startReceiver({ db, client: createPipelineClient({ baseUrl: PIPELINE_URL, apiKey: PIPELINE_API_KEY }), secret: PIPELINE_WEBHOOK_SECRET, port: Number(PORT ?? 8787) });
+  const server = await startReceiver({
+    db,
+    client: createPipelineClient({ baseUrl: PIPELINE_URL, apiKey: PIPELINE_API_KEY }),
+    secret: PIPELINE_WEBHOOK_SECRET,
+    port: Number(PORT ?? 8787),
+  });
   process.stderr.write(`receiving webhooks on port ${(server.address() as { port: number }).port}\n`);
 }
 

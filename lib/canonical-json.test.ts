@@ -6,7 +6,9 @@ import { canonicalJson } from './canonical-json.js';
 
 describe('canonicalJson', () => {
   it('sorts keys, drops undefined members, keeps arrays', () => {
-    expect(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: undefined }, 'é': 'x' })).toBe('{"a":{"d":[3,{"y":2,"z":1}]},"b":1,"é":"x"}');
+    expect(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: undefined }, é: 'x' })).toBe(
+      '{"a":{"d":[3,{"y":2,"z":1}]},"b":1,"é":"x"}',
+    );
     expect(canonicalJson([undefined, null, true, 'a"b'])).toBe('[null,null,true,"a\\"b"]');
     expect(canonicalJson(new Date(0))).toBe('"1970-01-01T00:00:00.000Z"');
   });
@@ -44,7 +46,8 @@ describe('ids hashed from canonical JSON stay as they were', () => {
 
   it('keeps a step output id', () => {
     const options = { factor: 2, model: 'esrgan', nested: { z: [1, { b: 2, a: 'é' }], a: null } };
-    expect(stepOutputId({ inputId: 'a'.repeat(64), step: 'upscale@1', options, modelSha256: 'b'.repeat(64) }))
-      .toBe('4ca7cb06eef589c65ef9526b0faab22572d9da1f6eed0ac1dfb937ed84ddc9b3');
+    expect(stepOutputId({ inputId: 'a'.repeat(64), step: 'upscale@1', options, modelSha256: 'b'.repeat(64) })).toBe(
+      '4ca7cb06eef589c65ef9526b0faab22572d9da1f6eed0ac1dfb937ed84ddc9b3',
+    );
   });
 });

@@ -19,7 +19,10 @@ describe('cursors', () => {
     ['not base64url', () => decodeCursor('not a cursor!', 'batches', 'tenant-a', position)],
     ['not JSON', () => decodeCursor(Buffer.from('{oops').toString('base64url'), 'batches', 'tenant-a', position)],
     ['JSON null', () => decodeCursor(Buffer.from('null').toString('base64url'), 'batches', 'tenant-a', position)],
-    ['a position of the wrong shape', () => decodeCursor(encodeCursor('batches', 'tenant-a', { at: 'x' }), 'batches', 'tenant-a', position)],
+    [
+      'a position of the wrong shape',
+      () => decodeCursor(encodeCursor('batches', 'tenant-a', { at: 'x' }), 'batches', 'tenant-a', position),
+    ],
     ['too long', () => decodeCursor('A'.repeat(MAX_CURSOR_LENGTH + 1), 'batches', 'tenant-a', position)],
   ])('refuses a cursor %s with a 400', (_what, decode) => {
     const err = (() => {
@@ -39,7 +42,9 @@ describe('fillPage', () => {
   /** An index of 0..n-1 in which `gone` no longer load. */
   const index = (n: number, gone: number[] = []) => ({
     positions: async (after: number | undefined, count: number) =>
-      Array.from({ length: n }, (_, i) => i).filter((i) => after === undefined || i > after).slice(0, count),
+      Array.from({ length: n }, (_, i) => i)
+        .filter((i) => after === undefined || i > after)
+        .slice(0, count),
     load: async (ps: number[]) => ps.map((p) => (gone.includes(p) ? undefined : `item-${p}`)),
   });
 

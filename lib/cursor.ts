@@ -24,7 +24,11 @@ export function encodeCursor(list: string, scope: string, position: unknown): st
 }
 
 const badCursor = () =>
-  new AppError('BAD_REQUEST', 'The cursor is not one this list gave out: pass `next_cursor` from the previous page unchanged, or start again without it.', { parameter: 'cursor' });
+  new AppError(
+    'BAD_REQUEST',
+    'The cursor is not one this list gave out: pass `next_cursor` from the previous page unchanged, or start again without it.',
+    { parameter: 'cursor' },
+  );
 
 /** The position in `cursor`, when it was made by `encodeCursor` for this list and scope; else a 400. */
 export function decodeCursor<T>(cursor: string, list: string, scope: string, position: z.ZodType<T>): T {
@@ -87,7 +91,12 @@ export async function fillPage<T, P>(input: {
  * `keyOf` ascending in code-unit order: the items whose key follows `after`. The key must be
  * unique (an id, or a time and an id), so an item added or removed during a walk moves no other.
  */
-export function pageOfSorted<T>(items: readonly T[], keyOf: (item: T) => string, after: string | undefined, limit: number): Page<T, string> {
+export function pageOfSorted<T>(
+  items: readonly T[],
+  keyOf: (item: T) => string,
+  after: string | undefined,
+  limit: number,
+): Page<T, string> {
   const ahead = items
     .map((item) => ({ item, key: keyOf(item) }))
     .filter((e) => after === undefined || e.key > after)

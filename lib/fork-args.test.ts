@@ -23,11 +23,21 @@ function stderrOf(entry: string): Promise<string> {
  */
 describe('forkExecArgv', () => {
   let dir: string;
-  const source = ['// the child of a built worker', 'export function fail(): never {', "  throw new Error('from the source');", '}', 'fail();', ''].join('\n');
+  const source = [
+    '// the child of a built worker',
+    'export function fail(): never {',
+    "  throw new Error('from the source');",
+    '}',
+    'fail();',
+    '',
+  ].join('\n');
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'fork-args-'));
-    const out = ts.transpileModule(source, { fileName: 'child.ts', compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022, sourceMap: true } });
+    const out = ts.transpileModule(source, {
+      fileName: 'child.ts',
+      compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022, sourceMap: true },
+    });
     await writeFile(path.join(dir, 'child.ts'), source);
     await writeFile(path.join(dir, 'child.mjs'), out.outputText.replace('child.js.map', 'child.mjs.map'));
     await writeFile(path.join(dir, 'child.mjs.map'), out.sourceMapText!);

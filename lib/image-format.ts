@@ -4,7 +4,13 @@ import { nameTable } from './own-keys.js';
 export type SourceFormat = 'jpeg' | 'png' | 'webp' | 'avif' | 'heic' | 'tiff' | 'gif';
 
 export const EXTENSIONS = nameTable<Record<SourceFormat, string>>({
-  jpeg: 'jpg', png: 'png', webp: 'webp', avif: 'avif', heic: 'heic', tiff: 'tif', gif: 'gif',
+  jpeg: 'jpg',
+  png: 'png',
+  webp: 'webp',
+  avif: 'avif',
+  heic: 'heic',
+  tiff: 'tif',
+  gif: 'gif',
 });
 
 /** ISO-BMFF brands of HEVC-coded HEIF (iPhone photos); `mif1`/`msf1` are the generic HEIF brands. */

@@ -14,7 +14,9 @@ const prefixLength = (block: string) => ipaddr.parseCIDR(block)[1];
 function sampleOf(row: SpecialPurposeBlock, registry: readonly SpecialPurposeBlock[]): string {
   const family = row.block.includes(':') ? ipaddr.IPv6 : ipaddr.IPv4;
   const candidates = [family.broadcastAddressFromCIDR(row.block).toString(), family.networkAddressFromCIDR(row.block).toString()];
-  const own = candidates.find((a) => !registry.some((r) => r !== row && prefixLength(r.block) > prefixLength(row.block) && contains(r.block, a)));
+  const own = candidates.find(
+    (a) => !registry.some((r) => r !== row && prefixLength(r.block) > prefixLength(row.block) && contains(r.block, a)),
+  );
   if (!own) throw new Error(`no address of ${row.block} outside its more specific rows`);
   return own;
 }
@@ -26,7 +28,10 @@ function sampleOf(row: SpecialPurposeBlock, registry: readonly SpecialPurposeBlo
 const CARRIERS: Record<string, string> = { '64:ff9b::/96': '64:ff9b::8.8.8.8', '2002::/16': '2002:808:808::1' };
 
 describe('the address policy follows the IANA special-purpose registries, row by row', () => {
-  for (const [family, registry] of [['IPv4', IPV4_SPECIAL_REGISTRY], ['IPv6', IPV6_SPECIAL_REGISTRY]] as const) {
+  for (const [family, registry] of [
+    ['IPv4', IPV4_SPECIAL_REGISTRY],
+    ['IPv6', IPV6_SPECIAL_REGISTRY],
+  ] as const) {
     for (const row of registry) {
       const sample = CARRIERS[row.block] ?? sampleOf(row, registry);
       const allowed = row.globallyReachable === true || row.block in CARRIERS;
@@ -95,19 +100,48 @@ describe('the address policy follows the IANA special-purpose registries, row by
 
 describe('the address policy', () => {
   it('lets public unicast addresses through, IPv4 and IPv6', () => {
-    for (const address of ['8.8.8.8', '93.184.216.34', '1.1.1.1', '172.32.0.1', '100.128.0.1', '169.255.0.1', '2606:4700:4700::1111', '2a00:1450:4001:82b::200e', '64:ff9b::808:808', '2002:808:808::1']) {
+    for (const address of [
+      '8.8.8.8',
+      '93.184.216.34',
+      '1.1.1.1',
+      '172.32.0.1',
+      '100.128.0.1',
+      '169.255.0.1',
+      '2606:4700:4700::1111',
+      '2a00:1450:4001:82b::200e',
+      '64:ff9b::808:808',
+      '2002:808:808::1',
+    ]) {
       expect(classifyAddress(address), address).toBeUndefined();
     }
   });
 
   it('names the class at the edges of each range', () => {
     const cases: Array<[string, string]> = [
-      ['10.255.255.255', 'private'], ['172.16.0.0', 'private'], ['172.31.255.255', 'private'], ['192.168.255.255', 'private'],
-      ['100.64.0.0', 'cgnat'], ['100.127.255.255', 'cgnat'], ['169.254.0.1', 'link-local'], ['169.254.169.254', 'metadata'],
-      ['127.255.255.255', 'loopback'], ['0.1.2.3', 'unspecified'], ['239.255.255.255', 'multicast'], ['198.19.0.1', 'reserved'],
-      ['fc00::', 'private'], ['fdff:ffff::1', 'private'], ['fe80::abcd%eth0', 'link-local'], ['febf::1', 'link-local'],
-      ['fec0::1', 'private'], ['ff0e::1', 'multicast'], ['2001:db8::1', 'reserved'], ['2001:0:4136:e378::1', 'reserved'],
-      ['100::1', 'reserved'], ['::ffff:0:7f00:1', 'loopback'], ['64:ff9b:1::a00:1', 'private'], ['[::1]', 'loopback'],
+      ['10.255.255.255', 'private'],
+      ['172.16.0.0', 'private'],
+      ['172.31.255.255', 'private'],
+      ['192.168.255.255', 'private'],
+      ['100.64.0.0', 'cgnat'],
+      ['100.127.255.255', 'cgnat'],
+      ['169.254.0.1', 'link-local'],
+      ['169.254.169.254', 'metadata'],
+      ['127.255.255.255', 'loopback'],
+      ['0.1.2.3', 'unspecified'],
+      ['239.255.255.255', 'multicast'],
+      ['198.19.0.1', 'reserved'],
+      ['fc00::', 'private'],
+      ['fdff:ffff::1', 'private'],
+      ['fe80::abcd%eth0', 'link-local'],
+      ['febf::1', 'link-local'],
+      ['fec0::1', 'private'],
+      ['ff0e::1', 'multicast'],
+      ['2001:db8::1', 'reserved'],
+      ['2001:0:4136:e378::1', 'reserved'],
+      ['100::1', 'reserved'],
+      ['::ffff:0:7f00:1', 'loopback'],
+      ['64:ff9b:1::a00:1', 'private'],
+      ['[::1]', 'loopback'],
       ['not-an-ip', 'reserved'],
     ];
     for (const [address, cls] of cases) expect(classifyAddress(address)?.addressClass, address).toBe(cls);

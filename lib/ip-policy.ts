@@ -10,15 +10,7 @@ import { IPV4_SPECIAL_REGISTRY, IPV6_SPECIAL_REGISTRY, type SpecialPurposeBlock 
  * registry calls it globally reachable); ipaddr.js parses and matches. The callers resolve once,
  * connect to the address checked here and check each redirect again (lib/safe-fetch*.ts).
  */
-export type AddressClass =
-  | 'loopback'
-  | 'private'
-  | 'link-local'
-  | 'cgnat'
-  | 'metadata'
-  | 'unspecified'
-  | 'multicast'
-  | 'reserved';
+export type AddressClass = 'loopback' | 'private' | 'link-local' | 'cgnat' | 'metadata' | 'unspecified' | 'multicast' | 'reserved';
 
 /** How each class reads in an error message. */
 export const ADDRESS_CLASS_LABELS: Record<AddressClass, string> = {
@@ -112,7 +104,8 @@ const inside = (addr: ipaddr.IPv4 | ipaddr.IPv6, range: Cidr) => addr.kind() ===
 const rowFor = (addr: ipaddr.IPv4 | ipaddr.IPv6, rows: Row[]) => rows.find((row) => inside(addr, row.cidr));
 
 /** An address inside a row is refused unless the registry calls the row globally reachable. */
-const rowVerdict = (row: Row): AddressClass | undefined => (row.globallyReachable === true ? undefined : (ROW_CLASSES[row.block] ?? 'reserved'));
+const rowVerdict = (row: Row): AddressClass | undefined =>
+  row.globallyReachable === true ? undefined : (ROW_CLASSES[row.block] ?? 'reserved');
 
 function classifyV4(addr: ipaddr.IPv4): AddressClass | undefined {
   if (inside(addr, METADATA_V4)) return 'metadata';
@@ -196,6 +189,8 @@ export function classifyHostName(host: string): AddressClass | undefined {
 
 /** A readable phrase for an error message, e.g. "a loopback address (IPv4-mapped IPv6)". */
 export function describeForbidden(verdict: ForbiddenAddress): string {
-  const via = verdict.via ? ` (${verdict.via === 'nat64' ? 'NAT64' : verdict.via === '6to4' ? '6to4' : verdict.via.replace('ipv4', 'IPv4')} IPv6)` : '';
+  const via = verdict.via
+    ? ` (${verdict.via === 'nat64' ? 'NAT64' : verdict.via === '6to4' ? '6to4' : verdict.via.replace('ipv4', 'IPv4')} IPv6)`
+    : '';
   return `${ADDRESS_CLASS_LABELS[verdict.addressClass]}${via}`;
 }

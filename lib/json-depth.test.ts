@@ -23,7 +23,9 @@ describe('JSON nesting depth', () => {
       thrown = err;
     }
     expect(thrown).toBeInstanceOf(AppError);
-    expect((thrown as AppError).toJSON()).toEqual({ error: { code: 'BAD_REQUEST', message: 'The body nests JSON deeper than 32 levels.', details: { maxDepth: 32 } } });
+    expect((thrown as AppError).toJSON()).toEqual({
+      error: { code: 'BAD_REQUEST', message: 'The body nests JSON deeper than 32 levels.', details: { maxDepth: 32 } },
+    });
     expect((thrown as AppError).status).toBe(400);
   });
 });

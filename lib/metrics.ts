@@ -22,12 +22,38 @@ export function createMetrics(queues: () => QueueProbe[] = () => []) {
   const registers = [registry];
   return {
     registry,
-    httpRequests: new Counter({ name: 'http_requests_total', help: 'HTTP requests by route, method and status', labelNames: ['route', 'method', 'status'], registers }),
-    httpDuration: new Histogram({ name: 'http_request_duration_seconds', help: 'HTTP request time by route', labelNames: ['route', 'method'], buckets: HTTP_BUCKETS, registers }),
-    stepDuration: new Histogram({ name: 'pipeline_step_duration_seconds', help: 'Time per pipeline step (and model, for AI steps)', labelNames: ['step', 'model'], buckets: STEP_BUCKETS, registers }),
-    stepFailures: new Counter({ name: 'pipeline_step_failures_total', help: 'Failed step attempts by step, error code and whether retries are over', labelNames: ['step', 'code', 'final'], registers }),
+    httpRequests: new Counter({
+      name: 'http_requests_total',
+      help: 'HTTP requests by route, method and status',
+      labelNames: ['route', 'method', 'status'],
+      registers,
+    }),
+    httpDuration: new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP request time by route',
+      labelNames: ['route', 'method'],
+      buckets: HTTP_BUCKETS,
+      registers,
+    }),
+    stepDuration: new Histogram({
+      name: 'pipeline_step_duration_seconds',
+      help: 'Time per pipeline step (and model, for AI steps)',
+      labelNames: ['step', 'model'],
+      buckets: STEP_BUCKETS,
+      registers,
+    }),
+    stepFailures: new Counter({
+      name: 'pipeline_step_failures_total',
+      help: 'Failed step attempts by step, error code and whether retries are over',
+      labelNames: ['step', 'code', 'final'],
+      registers,
+    }),
     bytesIn: new Counter({ name: 'pipeline_bytes_in_total', help: 'Bytes of accepted uploads', registers }),
-    bytesOut: new Counter({ name: 'pipeline_bytes_out_total', help: 'Bytes of the renditions each completed render step reports (a reused set counts again)', registers }),
+    bytesOut: new Counter({
+      name: 'pipeline_bytes_out_total',
+      help: 'Bytes of the renditions each completed render step reports (a reused set counts again)',
+      registers,
+    }),
     purges: new Counter({ name: 'cdn_purges_total', help: 'CDN purge batches by outcome', labelNames: ['driver', 'outcome'], registers }),
     queueJobs: new Gauge({
       name: 'queue_jobs',

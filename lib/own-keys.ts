@@ -19,4 +19,6 @@ export function ownValue<T extends object>(table: T, name: string): T[keyof T] |
 export const isOwnName = <T extends object>(table: T, name: string): name is Extract<keyof T, string> => Object.hasOwn(table, name);
 
 /** The names a hostile client tries first: every member Object.prototype has, and `__proto__`. */
-export const PROTOTYPE_NAMES: readonly string[] = [...new Set(['__proto__', 'constructor', 'prototype', ...Object.getOwnPropertyNames(Object.prototype)])];
+export const PROTOTYPE_NAMES: readonly string[] = [
+  ...new Set(['__proto__', 'constructor', 'prototype', ...Object.getOwnPropertyNames(Object.prototype)]),
+];

@@ -15,7 +15,9 @@ describe('assertRedisReachable', () => {
   });
 
   it('names the cluster setting when no cluster node answers', async () => {
-    const err = await assertRedisReachable({ url: 'redis://:secret@127.0.0.1:6379', clusterNodes: ['127.0.0.1:1'] }, 1000).catch((e: unknown) => e as Error);
+    const err = await assertRedisReachable({ url: 'redis://:secret@127.0.0.1:6379', clusterNodes: ['127.0.0.1:1'] }, 1000).catch(
+      (e: unknown) => e as Error,
+    );
     expect(err!.message).toMatch(/^Cannot reach the Redis Cluster at 127\.0\.0\.1:1 .*REDIS_CLUSTER_NODES/);
     expect(err!.message).not.toContain('secret');
   });

@@ -97,7 +97,10 @@ function endingCluster(cluster: Cluster): Cluster {
  * fail-fast connection). A cluster's nodes take them as node options; its commands stop retrying
  * a failover as soon as the node options say so.
  */
-export function duplicateRedis(shared: RedisConnection, options: Pick<RedisOptions, 'connectionName' | 'enableOfflineQueue' | 'maxRetriesPerRequest' | 'commandTimeout'>): RedisConnection {
+export function duplicateRedis(
+  shared: RedisConnection,
+  options: Pick<RedisOptions, 'connectionName' | 'enableOfflineQueue' | 'maxRetriesPerRequest' | 'commandTimeout'>,
+): RedisConnection {
   if (shared instanceof Redis) return shared.duplicate(options);
   const { enableOfflineQueue, ...nodeOptions } = options;
   return shared.duplicate([], {
@@ -128,7 +131,10 @@ export async function assertRedisReachable(target: string | RedisTarget, timeout
   const t = asTarget(target);
   const probeOptions: RedisOptions = { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs };
   const probe = t.clusterNodes?.length
-    ? new Cluster(seeds(t.clusterNodes), clusterOptions(t, probeOptions, { lazyConnect: true, clusterRetryStrategy: () => null, maxRedirections: 2 }))
+    ? new Cluster(
+        seeds(t.clusterNodes),
+        clusterOptions(t, probeOptions, { lazyConnect: true, clusterRetryStrategy: () => null, maxRedirections: 2 }),
+      )
     : new Redis(t.url, probeOptions);
   // The socket error (ECONNREFUSED, ENOTFOUND…) says more than the "Connection is closed" that follows it.
   let socketError: Error | undefined;
@@ -139,8 +145,10 @@ export async function assertRedisReachable(target: string | RedisTarget, timeout
     await probe.ping();
   } catch (err) {
     const cause = socketError ?? err;
-    const reason = cause instanceof Error ? (cause as NodeJS.ErrnoException).code ?? cause.message : String(cause);
-    const fix = t.clusterNodes?.length ? 'set REDIS_CLUSTER_NODES to reachable cluster nodes' : 'Start Redis (e.g. `redis-server`) or set REDIS_URL to a reachable server';
+    const reason = cause instanceof Error ? ((cause as NodeJS.ErrnoException).code ?? cause.message) : String(cause);
+    const fix = t.clusterNodes?.length
+      ? 'set REDIS_CLUSTER_NODES to reachable cluster nodes'
+      : 'Start Redis (e.g. `redis-server`) or set REDIS_URL to a reachable server';
     throw new Error(`Cannot reach ${where} (${reason}). ${fix}.`);
   } finally {
     probe.disconnect();

@@ -3,7 +3,14 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { connect as netConnect, isIP, type LookupFunction, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { AppError } from './errors.js';
-import { classifyAddress, classifyHostName, describeForbidden, isPlainLoopback, type AddressClass, type ForbiddenAddress } from './ip-policy.js';
+import {
+  classifyAddress,
+  classifyHostName,
+  describeForbidden,
+  isPlainLoopback,
+  type AddressClass,
+  type ForbiddenAddress,
+} from './ip-policy.js';
 
 /** Opens the TCP connection to an address already checked; tests replace it to keep every packet on loopback. */
 export type ConnectFunction = (options: { host: string; port: number; family: number }) => Socket;
@@ -34,7 +41,9 @@ const fetchFailed = (url: URL, reason: string, details: Record<string, unknown> 
 /** Refuse anything but http(s) URLs without credentials. */
 export function checkUrlShape(url: URL, context = ''): void {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new AppError('URL_FORBIDDEN', `${context}only http and https URLs may be fetched, not ${url.protocol}`, { scheme: url.protocol.replace(/:$/, '') });
+    throw new AppError('URL_FORBIDDEN', `${context}only http and https URLs may be fetched, not ${url.protocol}`, {
+      scheme: url.protocol.replace(/:$/, ''),
+    });
   }
   if (url.username || url.password) {
     throw new AppError('URL_FORBIDDEN', `${context}URLs with credentials are not fetched.`, { host: url.hostname });

@@ -73,7 +73,10 @@ const network = () =>
 const allowImagesHost = (host: string) => host === 'images.example.com';
 
 async function refusal(p: Promise<unknown>): Promise<AppError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err, 'the fetch should have been refused').toBeInstanceOf(AppError);
   return err as AppError;
 }
@@ -136,7 +139,13 @@ describe('fetchPublicUrl refuses every non-public address class', () => {
 
   it('refuses the odd spellings of 127.0.0.1 that URL parsing normalises', async () => {
     const net = network();
-    for (const url of ['http://2130706433/', 'http://0x7f.0.0.1/', 'http://127.1/', 'http://0177.0.0.1/', 'http://[0:0:0:0:0:ffff:127.0.0.1]/']) {
+    for (const url of [
+      'http://2130706433/',
+      'http://0x7f.0.0.1/',
+      'http://127.1/',
+      'http://0177.0.0.1/',
+      'http://[0:0:0:0:0:ffff:127.0.0.1]/',
+    ]) {
       expect((await refusal(fetchPublicUrl(url, net))).details).toMatchObject({ addressClass: 'loopback' });
     }
     expect(net.dialled).toEqual([]);
@@ -161,10 +170,18 @@ describe('fetchPublicUrl refuses every non-public address class', () => {
 
   it('refuses other schemes and URLs with credentials', async () => {
     const net = network();
-    for (const url of ['file:///etc/passwd', 'ftp://images.example.com/a.jpg', 'gopher://images.example.com:70/', 'data:image/png;base64,AAAA', 'not a url']) {
+    for (const url of [
+      'file:///etc/passwd',
+      'ftp://images.example.com/a.jpg',
+      'gopher://images.example.com:70/',
+      'data:image/png;base64,AAAA',
+      'not a url',
+    ]) {
       expect((await refusal(fetchPublicUrl(url, net))).code).toBe('URL_FORBIDDEN');
     }
-    expect((await refusal(fetchPublicUrl(`http://user:pw@images.example.com:${port}/fish.jpg`, { ...net, allowLoopbackForTests: true }))).code).toBe('URL_FORBIDDEN');
+    expect(
+      (await refusal(fetchPublicUrl(`http://user:pw@images.example.com:${port}/fish.jpg`, { ...net, allowLoopbackForTests: true }))).code,
+    ).toBe('URL_FORBIDDEN');
     expect(net.dialled).toEqual([]);
   });
 });
@@ -182,7 +199,10 @@ describe('fetchPublicUrl at connect time and on redirects', () => {
   });
 
   it('follows a relative redirect on the same allowed host', async () => {
-    const got = await fetchPublicUrl(`http://images.example.com:${port}/relative`, { ...network(), allowLoopbackForTests: allowImagesHost });
+    const got = await fetchPublicUrl(`http://images.example.com:${port}/relative`, {
+      ...network(),
+      allowLoopbackForTests: allowImagesHost,
+    });
     expect(got.finalUrl).toBe(`http://images.example.com:${port}/fish.jpg`);
     expect(got.bytes.equals(fish)).toBe(true);
   });
@@ -190,7 +210,9 @@ describe('fetchPublicUrl at connect time and on redirects', () => {
   it('refuses a redirect from an allowed public-looking host to http://127.0.0.1, before requesting it', async () => {
     const net = network();
     seen.length = 0;
-    const err = await refusal(fetchPublicUrl(`http://images.example.com:${port}/to-loopback-ip`, { ...net, allowLoopbackForTests: allowImagesHost }));
+    const err = await refusal(
+      fetchPublicUrl(`http://images.example.com:${port}/to-loopback-ip`, { ...net, allowLoopbackForTests: allowImagesHost }),
+    );
     expect(err.code).toBe('URL_FORBIDDEN');
     expect(err.message).toMatch(/^Redirect 1 refused: 127\.0\.0\.1:\d+ is a loopback address/);
     expect(err.details).toMatchObject({ host: '127.0.0.1', addressClass: 'loopback' });
@@ -207,7 +229,9 @@ describe('fetchPublicUrl at connect time and on redirects', () => {
     ];
     for (const [path, details] of expectations) {
       const net = network();
-      const err = await refusal(fetchPublicUrl(`http://images.example.com:${port}${path}`, { ...net, allowLoopbackForTests: allowImagesHost }));
+      const err = await refusal(
+        fetchPublicUrl(`http://images.example.com:${port}${path}`, { ...net, allowLoopbackForTests: allowImagesHost }),
+      );
       expect(err.code).toBe('URL_FORBIDDEN');
       expect(err.details).toMatchObject(details);
       expect(net.dialled).toEqual(['127.0.0.1']);
@@ -218,10 +242,12 @@ describe('fetchPublicUrl at connect time and on redirects', () => {
     // First answer public, every later one loopback: a guard that looked up again would connect to loopback.
     const table = loopbackOnlyNetwork({ 'public.test': '93.184.216.34', 'loop.test': '127.0.0.1' });
     let calls = 0;
-    const err = await refusal(fetchPublicUrl('http://rebind.test/fish.jpg', {
-      lookup: (_host, options, callback) => table.lookup(++calls === 1 ? 'public.test' : 'loop.test', options, callback),
-      connect: table.connect,
-    }));
+    const err = await refusal(
+      fetchPublicUrl('http://rebind.test/fish.jpg', {
+        lookup: (_host, options, callback) => table.lookup(++calls === 1 ? 'public.test' : 'loop.test', options, callback),
+        connect: table.connect,
+      }),
+    );
     expect(calls).toBe(1);
     // The test network refused to dial the public address: the checked address, not a fresh answer, was used.
     expect(table.dialled).toEqual(['93.184.216.34']);
@@ -229,13 +255,17 @@ describe('fetchPublicUrl at connect time and on redirects', () => {
   });
 
   it('stops after the redirect limit', async () => {
-    const err = await refusal(fetchPublicUrl(`http://images.example.com:${port}/loop`, { ...network(), allowLoopbackForTests: allowImagesHost, maxRedirects: 3 }));
+    const err = await refusal(
+      fetchPublicUrl(`http://images.example.com:${port}/loop`, { ...network(), allowLoopbackForTests: allowImagesHost, maxRedirects: 3 }),
+    );
     expect(err.code).toBe('URL_FETCH_FAILED');
     expect(err.details).toMatchObject({ maxRedirects: 3 });
   });
 
   it('answers a far-side 404 with a permanent URL_FETCH_FAILED', async () => {
-    const err = await refusal(fetchPublicUrl(`http://images.example.com:${port}/missing`, { ...network(), allowLoopbackForTests: allowImagesHost }));
+    const err = await refusal(
+      fetchPublicUrl(`http://images.example.com:${port}/missing`, { ...network(), allowLoopbackForTests: allowImagesHost }),
+    );
     expect(err).toMatchObject({ code: 'URL_FETCH_FAILED', status: 422, details: { upstreamStatus: 404 } });
   });
 
@@ -248,29 +278,38 @@ describe('fetchPublicUrl at connect time and on redirects', () => {
   });
 
   it('gives up after the time limit', async () => {
-    const err = await refusal(fetchPublicUrl(`http://images.example.com:${port}/hang`, { ...network(), allowLoopbackForTests: allowImagesHost, timeoutMs: 300 }));
+    const err = await refusal(
+      fetchPublicUrl(`http://images.example.com:${port}/hang`, { ...network(), allowLoopbackForTests: allowImagesHost, timeoutMs: 300 }),
+    );
     expect(err).toMatchObject({ code: 'URL_TIMEOUT', status: 504, details: { timeoutMs: 300 } });
-    const stalled = await refusal(fetchPublicUrl(`http://images.example.com:${port}/stall`, { ...network(), allowLoopbackForTests: allowImagesHost, timeoutMs: 300 }));
+    const stalled = await refusal(
+      fetchPublicUrl(`http://images.example.com:${port}/stall`, { ...network(), allowLoopbackForTests: allowImagesHost, timeoutMs: 300 }),
+    );
     expect(stalled).toMatchObject({ code: 'URL_TIMEOUT', status: 504 });
   });
 
   it('speaks TLS to https URLs, naming the host (SNI), and refuses a certificate nobody trusts', async () => {
     const names: string[] = [];
     let served = 0;
-    const tls = createTlsServer({
-      ...SELF_SIGNED_TLS,
-      SNICallback: (name, done) => {
-        names.push(name);
-        done(null);
+    const tls = createTlsServer(
+      {
+        ...SELF_SIGNED_TLS,
+        SNICallback: (name, done) => {
+          names.push(name);
+          done(null);
+        },
       },
-    }, (_q, res) => {
-      served++;
-      res.end(fish);
-    });
+      (_q, res) => {
+        served++;
+        res.end(fish);
+      },
+    );
     await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
     const tlsPort = (tls.address() as { port: number }).port;
     try {
-      const err = await refusal(fetchPublicUrl(`https://images.example.com:${tlsPort}/fish.jpg`, { ...network(), allowLoopbackForTests: allowImagesHost }));
+      const err = await refusal(
+        fetchPublicUrl(`https://images.example.com:${tlsPort}/fish.jpg`, { ...network(), allowLoopbackForTests: allowImagesHost }),
+      );
       expect(err.code).toBe('URL_FETCH_FAILED');
       expect(err.details).toMatchObject({ cause: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
       expect(names).toEqual(['images.example.com']);
@@ -291,19 +330,28 @@ describe('postToPublicUrl and checkPublicUrl', () => {
   it('posts under the same policy and keeps only the first response bytes', async () => {
     const net = network();
     const res = await postToPublicUrl(`http://images.example.com:${port}/hook`, {
-      ...net, allowLoopbackForTests: allowImagesHost, headers: { 'content-type': 'text/plain' }, body: Buffer.from('hello'), timeoutMs: 5000, keepBytes: 100,
+      ...net,
+      allowLoopbackForTests: allowImagesHost,
+      headers: { 'content-type': 'text/plain' },
+      body: Buffer.from('hello'),
+      timeoutMs: 5000,
+      keepBytes: 100,
     });
     expect(res.status).toBe(201);
     expect(res.body.toString()).toMatch(/^got POST hello x+$/);
     expect(res.body.length).toBe(100);
-    const err = await refusal(postToPublicUrl(`http://intranet.test:${port}/hook`, { ...net, headers: {}, body: Buffer.alloc(0), timeoutMs: 5000 }));
+    const err = await refusal(
+      postToPublicUrl(`http://intranet.test:${port}/hook`, { ...net, headers: {}, body: Buffer.alloc(0), timeoutMs: 5000 }),
+    );
     expect(err.details).toMatchObject({ addressClass: 'private' });
     expect(net.dialled).toEqual(['127.0.0.1']);
   });
 
   it('checks a URL without sending anything', async () => {
     const net = network();
-    await expect(checkPublicUrl(`http://images.example.com:${port}/hook`, { ...net, allowLoopbackForTests: allowImagesHost })).resolves.toBeInstanceOf(URL);
+    await expect(
+      checkPublicUrl(`http://images.example.com:${port}/hook`, { ...net, allowLoopbackForTests: allowImagesHost }),
+    ).resolves.toBeInstanceOf(URL);
     expect((await refusal(checkPublicUrl('http://[fd00:ec2::254]/', net))).details).toMatchObject({ addressClass: 'metadata' });
     expect(net.dialled).toEqual([]);
   });

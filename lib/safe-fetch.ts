@@ -3,7 +3,6 @@ import { sniffFormat } from './image-format.js';
 import { AppError } from './errors.js';
 import { checkUrlShape, guardedRequest, resolvePublicAddress, type GuardOptions } from './safe-fetch-connect.js';
 
-
 /** Defaults when the caller names no limit (the service passes its configured ones). */
 export const FETCH_DEFAULTS = { maxBytes: 50 * 1024 * 1024, timeoutMs: 30_000, maxRedirects: 5 } as const;
 
@@ -31,7 +30,10 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
  * content type comes from the bytes (JPEG, PNG, WebP, AVIF, TIFF, GIF), never from the header:
  * `application/octet-stream` when they are none of those.
  */
-export async function fetchPublicUrl(url: string, options: FetchPublicUrlOptions = {}): Promise<{ bytes: Buffer; contentType: string; finalUrl: string }> {
+export async function fetchPublicUrl(
+  url: string,
+  options: FetchPublicUrlOptions = {},
+): Promise<{ bytes: Buffer; contentType: string; finalUrl: string }> {
   const maxBytes = options.maxBytes ?? FETCH_DEFAULTS.maxBytes;
   const timeoutMs = options.timeoutMs ?? FETCH_DEFAULTS.timeoutMs;
   const maxRedirects = options.maxRedirects ?? FETCH_DEFAULTS.maxRedirects;
@@ -55,7 +57,12 @@ export async function fetchPublicUrl(url: string, options: FetchPublicUrlOptions
       if (response.status < 200 || response.status > 299) {
         // The far side refused (4xx): retrying will not help. A 5xx may pass.
         const status = response.status >= 400 && response.status < 500 ? 422 : 502;
-        throw new AppError('URL_FETCH_FAILED', `${current.host} answered ${response.status}.`, { upstreamStatus: response.status, host: current.hostname }, { status });
+        throw new AppError(
+          'URL_FETCH_FAILED',
+          `${current.host} answered ${response.status}.`,
+          { upstreamStatus: response.status, host: current.hostname },
+          { status },
+        );
       }
       const format = sniffFormat(response.body.subarray(0, 64));
       return { bytes: response.body, contentType: format ? `image/${format}` : 'application/octet-stream', finalUrl: current.href };

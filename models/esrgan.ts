@@ -93,6 +93,8 @@ const SCALES = [2, 3, 4, 8] as const;
 export const UPSCALE_MODELS: ModelSpec[] = [
   ...SCALES.map((s) => spec(`esrgan-slim-x${s}`, UPSCALE_PACKAGES.slim, `models/x${s}`, s, 1, { input: 'LR', range: 255 })),
   ...SCALES.map((s) => spec(`esrgan-medium-x${s}`, UPSCALE_PACKAGES.medium, `models/x${s}`, s, 1, { input: 'LR', range: 255 })),
-  ...SCALES.map((s) => spec(`esrgan-thick-x${s}`, UPSCALE_PACKAGES.thick, `models/x${s}`, s, s === 8 ? 8 : 7, { input: 'LR_input', range: 1 })),
+  ...SCALES.map((s) =>
+    spec(`esrgan-thick-x${s}`, UPSCALE_PACKAGES.thick, `models/x${s}`, s, s === 8 ? 8 : 7, { input: 'LR_input', range: 1 }),
+  ),
   spec('upscalerjs-default-x2', UPSCALE_PACKAGES.default, 'models', 2, 1, { input: 'LR', range: 255 }),
 ];

@@ -26,11 +26,14 @@ describe('fetchPackageFiles integrity', () => {
     await mkdir(path.join(work, 'src', 'package'), { recursive: true });
     await writeFile(path.join(work, 'src', 'package', 'model.bin'), 'weights');
     const chunks: Buffer[] = [];
-    for await (const chunk of tar.c({ gzip: true, cwd: path.join(work, 'src') }, ['package'])) chunks.push(Buffer.from(chunk as Uint8Array));
+    for await (const chunk of tar.c({ gzip: true, cwd: path.join(work, 'src') }, ['package']))
+      chunks.push(Buffer.from(chunk as Uint8Array));
     tarball = Buffer.concat(chunks);
     server = createServer((req, res) => {
       if (req.url === '/pkg.tgz') return void res.writeHead(200, { 'content-length': tarball.length }).end(tarball);
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ dist: { tarball: `${registry}/pkg.tgz`, integrity } }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ dist: { tarball: `${registry}/pkg.tgz`, integrity } }));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     registry = `http://127.0.0.1:${(server.address() as { port: number }).port}`;

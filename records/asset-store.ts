@@ -61,7 +61,11 @@ export async function readAssetRecord(storage: ObjectStorage, tenantId: string, 
 export class AssetStore {
   private readonly index: AssetIndex;
 
-  constructor(private readonly storage: ObjectStorage, redis: RedisConnection, prefix: string) {
+  constructor(
+    private readonly storage: ObjectStorage,
+    redis: RedisConnection,
+    prefix: string,
+  ) {
     this.index = new AssetIndex(redis, prefix);
   }
 

@@ -13,7 +13,11 @@ export interface StoredTemplate extends VersionedTemplate {
  * validated on the way in and again on the way out, so a schema change never serves a bad one.
  */
 export class TemplateStore {
-  constructor(private readonly redis: RedisConnection, private readonly prefix: string, private readonly maxPerTenant: number) {}
+  constructor(
+    private readonly redis: RedisConnection,
+    private readonly prefix: string,
+    private readonly maxPerTenant: number,
+  ) {}
 
   private key = (tenantId: string) => `${this.prefix}:templates:${tenantId}`;
 
@@ -21,7 +25,8 @@ export class TemplateStore {
     const own = await this.redis.hgetall(this.key(tenantId));
     const out = new Map<string, StoredTemplate>();
     for (const [id, t] of builtinTemplates()) out.set(id, { ...t, builtin: true });
-    for (const [id, raw] of Object.entries(own)) out.set(id, { ...parseTemplate(JSON.parse(raw), `stored template ${id}`), builtin: false });
+    for (const [id, raw] of Object.entries(own))
+      out.set(id, { ...parseTemplate(JSON.parse(raw), `stored template ${id}`), builtin: false });
     return [...out.values()].sort((a, b) => a.template.id.localeCompare(b.template.id));
   }
 
@@ -41,7 +46,12 @@ export class TemplateStore {
    * field. `precondition` (If-Match) judges the template as it is, and the write happens only if
    * nothing changed it since: a lost update is refused, not made.
    */
-  async put(tenantId: string, id: string, raw: unknown, precondition?: Precondition): Promise<{ stored: StoredTemplate; created: boolean }> {
+  async put(
+    tenantId: string,
+    id: string,
+    raw: unknown,
+    precondition?: Precondition,
+  ): Promise<{ stored: StoredTemplate; created: boolean }> {
     const body = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? { id, ...(raw as Record<string, unknown>) } : raw;
     const versioned = parseTemplate(body);
     if (versioned.template.id !== id) {
@@ -52,7 +62,11 @@ export class TemplateStore {
     const json = JSON.stringify(versioned.template);
     const written = await this.compareAndSet(tenantId, id, precondition, async (own) => {
       if (!own && (await this.redis.hlen(this.key(tenantId))) >= this.maxPerTenant) {
-        throw new AppError('TOO_MANY_TEMPLATES', `A tenant may define at most ${this.maxPerTenant} templates (MAX_TEMPLATES_PER_TENANT); delete one first.`, { limit: this.maxPerTenant });
+        throw new AppError(
+          'TOO_MANY_TEMPLATES',
+          `A tenant may define at most ${this.maxPerTenant} templates (MAX_TEMPLATES_PER_TENANT); delete one first.`,
+          { limit: this.maxPerTenant },
+        );
       }
       return json;
     });
@@ -70,7 +84,12 @@ export class TemplateStore {
    * precondition the last writer wins, as before; with one, a change in between is read again and
    * judged again (it normally fails the precondition: its version moved).
    */
-  private async compareAndSet(tenantId: string, id: string, precondition: Precondition | undefined, next: (own: string | null) => Promise<string | null>): Promise<{ existed: boolean }> {
+  private async compareAndSet(
+    tenantId: string,
+    id: string,
+    precondition: Precondition | undefined,
+    next: (own: string | null) => Promise<string | null>,
+  ): Promise<{ existed: boolean }> {
     const key = this.key(tenantId);
     for (let attempt = 1; ; attempt++) {
       const own = await this.redis.hget(key, id);
@@ -81,7 +100,8 @@ export class TemplateStore {
       }
       if (own === null && value === null) return { existed: false };
       if ((await this.redis.eval(SET_IF_UNCHANGED, 1, key, id, own ?? '', value ?? '')) === 1) return { existed: own !== null };
-      if (attempt === MAX_SWAP_ATTEMPTS) throw new AppError('PRECONDITION_FAILED', 'The template kept changing while this request tried to write it; read it again.');
+      if (attempt === MAX_SWAP_ATTEMPTS)
+        throw new AppError('PRECONDITION_FAILED', 'The template kept changing while this request tried to write it; read it again.');
     }
   }
 }

@@ -23,7 +23,9 @@ export const builtinDir = () => templatesDataDir('builtin');
  */
 export function loadTemplatesFrom(dir: string): Map<string, VersionedTemplate> {
   const out = new Map<string, VersionedTemplate>();
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     let raw: unknown;
     try {
       raw = JSON.parse(readFileSync(path.join(dir, file), 'utf8'));
@@ -33,7 +35,8 @@ export function loadTemplatesFrom(dir: string): Map<string, VersionedTemplate> {
     const versioned = parseTemplate(raw, `template file ${file}`);
     if (`${versioned.template.id}.json` !== file) {
       throw new AppError('INVALID_TEMPLATE', `Invalid template file ${file}: id: "${versioned.template.id}" must match the file name`, {
-        file, issues: [{ path: 'id', message: 'must match the file name' }],
+        file,
+        issues: [{ path: 'id', message: 'must match the file name' }],
       });
     }
     out.set(versioned.template.id, versioned);

@@ -43,7 +43,8 @@ function oklabToLinear(L: number, a: number, b: number, out: Float64Array): void
   out[2] = -0.0041960863 * l - 0.7034186147 * m + 1.707614701 * s;
 }
 
-const inGamut = (c: Float64Array) => c[0]! >= -1e-4 && c[0]! <= 1.0001 && c[1]! >= -1e-4 && c[1]! <= 1.0001 && c[2]! >= -1e-4 && c[2]! <= 1.0001;
+const inGamut = (c: Float64Array) =>
+  c[0]! >= -1e-4 && c[0]! <= 1.0001 && c[1]! >= -1e-4 && c[1]! <= 1.0001 && c[2]! >= -1e-4 && c[2]! <= 1.0001;
 const to8bit = (c: number) => Math.round(toSrgb(c < 0 ? 0 : c > 1 ? 1 : c) * 255);
 
 /**

@@ -88,7 +88,10 @@ describe('recolour on the mug fixture (photo + its exact mask)', () => {
   let before: ReturnType<typeof measure>;
   beforeAll(async () => {
     const mask = await sharp(fixture('d02_mug_woodtable.mask.png')).extractChannel(0).raw().toBuffer();
-    const { data, info } = await sharp(fixture('d02_mug_woodtable.png')).joinChannel(mask, { raw: { width: 640, height: 640, channels: 1 } }).raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(fixture('d02_mug_woodtable.png'))
+      .joinChannel(mask, { raw: { width: 640, height: 640, channels: 1 } })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     mug = { data, width: info.width, height: info.height, channels: 4 };
     before = measure(mug);
   });
@@ -134,7 +137,7 @@ function sphere(rgb: [number, number, number], size = 96): RgbaImage {
       const i = (y * size + x) * 4;
       const [dx, dy] = [(x - size / 2 + 0.5) / (size * 0.4), (y - size / 2 + 0.5) / (size * 0.4)];
       const r = Math.hypot(dx, dy);
-      const shade = r < 1 ? 0.35 + 0.65 * Math.sqrt(1 - r * r) * (0.6 + 0.4 * (-dx - dy) / Math.SQRT2 + 0.4) : 0;
+      const shade = r < 1 ? 0.35 + 0.65 * Math.sqrt(1 - r * r) * (0.6 + (0.4 * (-dx - dy)) / Math.SQRT2 + 0.4) : 0;
       const inside = Math.min(1, Math.max(0, (1 - r) * size * 0.4 + 0.5));
       for (let c = 0; c < 3; c++) data[i + c] = inside > 0 ? Math.min(255, Math.round(rgb[c]! * shade)) : (x * 37 + y * 11 + c * 101) % 256;
       data[i + 3] = Math.round(inside * 255);

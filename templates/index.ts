@@ -5,7 +5,14 @@ export { applyParams, templateParamsSchema, type TemplateParams } from './params
 export { renderScenes, type GeneratedImage, type SceneRequest } from './render-scene.js';
 export { toRgba, type RgbaImage } from './raster.js';
 export {
-  BACKDROP_TYPES, parseTemplate, TEMPLATE_ID_PATTERN, templateIdSchema, templateSchema, templateVersion,
-  type Template, type TemplateInput, type VersionedTemplate,
+  BACKDROP_TYPES,
+  parseTemplate,
+  TEMPLATE_ID_PATTERN,
+  templateIdSchema,
+  templateSchema,
+  templateVersion,
+  type Template,
+  type TemplateInput,
+  type VersionedTemplate,
 } from './schema.js';
 export { NAMED_COLOURS, recolour } from './colourway.js';

@@ -12,7 +12,11 @@ export interface Placement {
  * Scale the product so its box fills `fill` of the padded canvas along its limiting side, then
  * put it at `anchor` in the space left (object-position semantics: 0.5 centres it).
  */
-export function placeProduct(product: { width: number; height: number }, canvas: { width: number; height: number }, layout: Template['layout']): Placement {
+export function placeProduct(
+  product: { width: number; height: number },
+  canvas: { width: number; height: number },
+  layout: Template['layout'],
+): Placement {
   const padX = canvas.width * layout.padding;
   const padY = canvas.height * layout.padding;
   const availW = canvas.width - 2 * padX;

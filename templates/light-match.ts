@@ -7,7 +7,8 @@ const LUMA = [0.2126, 0.7152, 0.0722] as const;
 function canvasMean(canvas: Canvas): [number, number, number] {
   const sum = [0, 0, 0];
   const n = canvas.width * canvas.height;
-  for (let i = 0; i < n; i++) for (let k = 0; k < 3; k++) sum[k]! += SRGB_TO_LINEAR[Math.round(Math.min(255, Math.max(0, canvas.rgb[i * 3 + k]!)))]!;
+  for (let i = 0; i < n; i++)
+    for (let k = 0; k < 3; k++) sum[k]! += SRGB_TO_LINEAR[Math.round(Math.min(255, Math.max(0, canvas.rgb[i * 3 + k]!)))]!;
   return sum.map((s) => s / n) as [number, number, number];
 }
 

@@ -65,7 +65,11 @@ export function applyParams(template: Template, params: TemplateParams | undefin
   const parsed = templateSchema.safeParse(t);
   if (!parsed.success) {
     const issues = describeIssues(parsed.error);
-    throw new AppError('INVALID_TEMPLATE', `The params make an invalid template: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
+    throw new AppError(
+      'INVALID_TEMPLATE',
+      `The params make an invalid template: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+      { issues },
+    );
   }
   return { template: parsed.data, version: templateVersion(parsed.data) };
 }

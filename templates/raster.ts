@@ -81,8 +81,17 @@ export async function blurPlane(plane: Uint8Array, width: number, height: number
   if (factor === 1) return new Uint8Array(await input.blur(sigma).extractChannel(0).raw().toBuffer());
   const sw = Math.max(1, Math.round(width / factor));
   const sh = Math.max(1, Math.round(height / factor));
-  const small = await input.resize(sw, sh, { fit: 'fill', kernel: 'linear' }).blur(Math.max(0.3, sigma / factor)).extractChannel(0).raw().toBuffer();
-  const back = await sharp(small, { raw: { width: sw, height: sh, channels: 1 } }).resize(width, height, { fit: 'fill', kernel: 'linear' }).extractChannel(0).raw().toBuffer();
+  const small = await input
+    .resize(sw, sh, { fit: 'fill', kernel: 'linear' })
+    .blur(Math.max(0.3, sigma / factor))
+    .extractChannel(0)
+    .raw()
+    .toBuffer();
+  const back = await sharp(small, { raw: { width: sw, height: sh, channels: 1 } })
+    .resize(width, height, { fit: 'fill', kernel: 'linear' })
+    .extractChannel(0)
+    .raw()
+    .toBuffer();
   return new Uint8Array(back);
 }
 

@@ -38,12 +38,19 @@ export async function renderScenes(request: SceneRequest): Promise<RgbaImage[]> 
   const { template, signal } = request;
   const backdrop = template.backdrop;
   if (backdrop.type === 'backplate' && !request.backplate) {
-    throw new AppError('INVALID_TEMPLATE', 'backdrop.assetId: a backplate template needs a backplate photo (template backdrop.assetId or params.backplate).', {
-      issues: [{ path: 'backdrop.assetId', message: 'required' }],
-    });
+    throw new AppError(
+      'INVALID_TEMPLATE',
+      'backdrop.assetId: a backplate template needs a backplate photo (template backdrop.assetId or params.backplate).',
+      {
+        issues: [{ path: 'backdrop.assetId', message: 'required' }],
+      },
+    );
   }
   if (backdrop.type === 'generator' && !request.generate) {
-    throw new AppError('GENERATOR_NOT_CONFIGURED', 'This template needs the scene generator, and none is configured (GENERATOR_MODEL_PATH).');
+    throw new AppError(
+      'GENERATOR_NOT_CONFIGURED',
+      'This template needs the scene generator, and none is configured (GENERATOR_MODEL_PATH).',
+    );
   }
   const product = template.layout.trim ? trimToProduct(request.cutout) : request.cutout;
   const out: RgbaImage[] = [];

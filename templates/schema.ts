@@ -38,9 +38,15 @@ const gradientBackdrop = z
 const backplateBackdrop = z
   .object({
     type: z.literal('backplate'),
-    assetId: z.string().regex(/^ast_[0-9a-f]{32}$/, 'an asset id of this tenant (ast_…)').optional()
+    assetId: z
+      .string()
+      .regex(/^ast_[0-9a-f]{32}$/, 'an asset id of this tenant (ast_…)')
+      .optional()
       .describe("The merchant's own photo, an uploaded asset of the same tenant; may be given per run as params.backplate."),
-    matchLight: z.object({ strength: unit.default(0.6) }).strict().optional()
+    matchLight: z
+      .object({ strength: unit.default(0.6) })
+      .strict()
+      .optional()
       .describe("Match the product's mean luminance and white balance (grey world, linear light) to the backplate."),
   })
   .strict();
@@ -51,17 +57,34 @@ const generatorBackdrop = z
   })
   .strict();
 
-export const backdropSchema = z.discriminatedUnion('type', [solidBackdrop, sweepBackdrop, gradientBackdrop, backplateBackdrop, generatorBackdrop]);
+export const backdropSchema = z.discriminatedUnion('type', [
+  solidBackdrop,
+  sweepBackdrop,
+  gradientBackdrop,
+  backplateBackdrop,
+  generatorBackdrop,
+]);
 export type Backdrop = z.output<typeof backdropSchema>;
 export const BACKDROP_TYPES = ['solid', 'sweep', 'gradient', 'backplate', 'generator'] as const;
 
 export const layoutSchema = z
   .object({
-    fill: z.number().gt(0, 'fill must be more than 0').max(1, 'fill must be at most 1').default(0.8)
+    fill: z
+      .number()
+      .gt(0, 'fill must be more than 0')
+      .max(1, 'fill must be at most 1')
+      .default(0.8)
       .describe("Fraction of the padded canvas the product's bounding box fills along its limiting side."),
-    padding: z.number().min(0).lt(0.5, 'padding must be under 0.5 (it applies to both sides)').default(0.05)
+    padding: z
+      .number()
+      .min(0)
+      .lt(0.5, 'padding must be under 0.5 (it applies to both sides)')
+      .default(0.05)
       .describe('Margin on every side, as a fraction of the canvas width (left, right) and height (top, bottom).'),
-    anchor: z.object({ x: unit, y: unit }).strict().default({ x: 0.5, y: 0.5 })
+    anchor: z
+      .object({ x: unit, y: unit })
+      .strict()
+      .default({ x: 0.5, y: 0.5 })
       .describe('Where the product box sits in the free space (0.5, 0.5 centres it; y 1 stands it on the bottom margin).'),
     trim: z.boolean().default(true).describe('Crop the cut-out to the product before placing it.'),
   })
@@ -76,7 +99,12 @@ export const contactShadowSchema = z
   .strict();
 export const dropShadowSchema = z
   .object({
-    azimuth: z.number().min(0).max(360).default(135).describe('Direction the light comes from, degrees counter-clockwise from the right (90: from above).'),
+    azimuth: z
+      .number()
+      .min(0)
+      .max(360)
+      .default(135)
+      .describe('Direction the light comes from, degrees counter-clockwise from the right (90: from above).'),
     elevation: z.number().min(5).max(90).default(45).describe('Height of the light in degrees: lower lights throw longer shadows.'),
     spread: z.number().min(0).max(1).default(0.05).describe('How much larger than the product the shadow is.'),
     softness: unit.default(0.25).describe('Blur, relative to the product size.'),
@@ -103,7 +131,11 @@ export const templateSchema = z
     backdrop: backdropSchema,
     layout: layoutSchema.default({ fill: 0.8, padding: 0.05, anchor: { x: 0.5, y: 0.5 }, trim: true }),
     shadows: shadowsSchema.default({}),
-    channels: z.array(z.enum(CHANNEL_NAMES)).min(1).max(CHANNEL_NAMES.length).default(['marketplace'])
+    channels: z
+      .array(z.enum(CHANNEL_NAMES))
+      .min(1)
+      .max(CHANNEL_NAMES.length)
+      .default(['marketplace'])
       .describe('Channels rendered when a recipe names none.'),
   })
   .strict();

@@ -52,7 +52,12 @@ export function dropShadowOffset(azimuthDeg: number, elevationDeg: number, size:
  * made from the product's alpha mask: the contact shadow is the mask squashed flat under the
  * product's base; the drop shadow is the mask grown by `spread`, moved away from the light and blurred.
  */
-export async function shadowDarkness(product: RgbaImage, place: Placement, canvas: { width: number; height: number }, shadows: Shadows): Promise<Float32Array | undefined> {
+export async function shadowDarkness(
+  product: RgbaImage,
+  place: Placement,
+  canvas: { width: number; height: number },
+  shadows: Shadows,
+): Promise<Float32Array | undefined> {
   if (!shadows.contact && !shadows.drop) return undefined;
   const { width, height } = canvas;
   const alpha = alphaPlane8(product);
@@ -81,7 +86,16 @@ export async function shadowDarkness(product: RgbaImage, place: Placement, canva
     const grown = await resizePlane(alpha, product.width, product.height, sw, sh);
     const { dx, dy } = dropShadowOffset(d.azimuth, d.elevation, size);
     const plane = new Uint8Array(width * height);
-    stamp(plane, width, height, grown, sw, sh, Math.round(place.left + place.width / 2 + dx - sw / 2), Math.round(place.top + place.height / 2 + dy - sh / 2));
+    stamp(
+      plane,
+      width,
+      height,
+      grown,
+      sw,
+      sh,
+      Math.round(place.left + place.width / 2 + dx - sw / 2),
+      Math.round(place.top + place.height / 2 + dy - sh / 2),
+    );
     add(await blurPlane(plane, width, height, Math.max(0.5, d.softness * size * 0.08)), d.opacity);
   }
   return darkness;
@@ -102,7 +116,12 @@ export function applyDarkness(canvas: Canvas, darkness: Float32Array): void {
  * A floor reflection: the product mirrored under its base after `gap`, its opacity fading to
  * nothing over `fade` of the product's height.
  */
-export function paintReflection(canvas: Canvas, product: RgbaImage, place: Placement, reflection: NonNullable<Shadows['reflection']>): void {
+export function paintReflection(
+  canvas: Canvas,
+  product: RgbaImage,
+  place: Placement,
+  reflection: NonNullable<Shadows['reflection']>,
+): void {
   const gap = Math.round(reflection.gap * place.height);
   const length = Math.max(1, Math.round(reflection.fade * place.height));
   for (let ry = 0; ry < Math.min(length, product.height); ry++) {

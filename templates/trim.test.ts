@@ -16,12 +16,19 @@ describe('productBox', () => {
   });
 
   it('ignores specks far smaller than the product, and pixels under the threshold', () => {
-    const alpha = plane(100, 80, [[20, 20, 30, 30, 1], [90, 75, 2, 2, 1], [0, 0, 10, 10, 0.4]]);
+    const alpha = plane(100, 80, [
+      [20, 20, 30, 30, 1],
+      [90, 75, 2, 2, 1],
+      [0, 0, 10, 10, 0.4],
+    ]);
     expect(productBox(alpha, 100, 80, options)).toEqual({ left: 20, top: 20, width: 30, height: 30 });
   });
 
   it('keeps a second real item, and grows the box within the image', () => {
-    const alpha = plane(100, 80, [[10, 10, 20, 20, 1], [60, 40, 15, 25, 0.9]]);
+    const alpha = plane(100, 80, [
+      [10, 10, 20, 20, 1],
+      [60, 40, 15, 25, 0.9],
+    ]);
     expect(productBox(alpha, 100, 80, { ...options, grow: 12 })).toEqual({ left: 0, top: 0, width: 87, height: 77 });
   });
 

@@ -75,7 +75,10 @@ export async function startTestService(overrides: Env = {}, options: { logDestin
 /** Any request to the service with a tenant's key added: `api(path, init?)`. */
 export function keyedFetch(service: () => { url: string }, key: () => string) {
   return (path: string, init: RequestInit = {}) =>
-    fetch(`${service().url}${path}`, { ...init, headers: { authorization: `Bearer ${key()}`, ...(init.headers as Record<string, string> | undefined) } });
+    fetch(`${service().url}${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${key()}`, ...(init.headers as Record<string, string> | undefined) },
+    });
 }
 
 /** A JSON call to the service with a tenant's key: `api(method, path, body?)`. */
@@ -156,7 +159,8 @@ export async function waitForBatch(service: { url: string }, key: string, batchI
     const res = await fetch(`${service.url}/v1/batches/${batchId}`, { headers: { authorization: `Bearer ${key}` } });
     const status = (await res.json()) as BatchStatus;
     if (status.state === 'completed' || status.state === 'cancelled') return status;
-    if (Date.now() > deadline) throw new Error(`batch ${batchId} still ${status.state} after ${timeoutMs} ms: ${JSON.stringify(status.counts)}`);
+    if (Date.now() > deadline)
+      throw new Error(`batch ${batchId} still ${status.state} after ${timeoutMs} ms: ${JSON.stringify(status.counts)}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }

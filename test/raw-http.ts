@@ -34,16 +34,27 @@ export function rawExchange(url: string, chunks: Array<string | Buffer>, options
 /** The head of a raw HTTP/1.1 request declaring a body of `length` bytes. */
 export const requestHead = (url: string, method: string, path: string, headers: Record<string, string>, length: number) =>
   `${method} ${path} HTTP/1.1\r\nHost: ${new URL(url).host}\r\n` +
-  Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('') +
+  Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('') +
   `Content-Length: ${length}\r\n\r\n`;
 
 /** The head of a multipart upload to POST /v1/assets and its file part's header. */
 export const multipartHead = (boundary: string, key: string, url: string, length: number, extraHeaders: Record<string, string> = {}) =>
-  requestHead(url, 'POST', '/v1/assets', { Authorization: `Bearer ${key}`, 'Content-Type': `multipart/form-data; boundary=${boundary}`, ...extraHeaders }, length) +
-  `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="slow.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`;
+  requestHead(
+    url,
+    'POST',
+    '/v1/assets',
+    { Authorization: `Bearer ${key}`, 'Content-Type': `multipart/form-data; boundary=${boundary}`, ...extraHeaders },
+    length,
+  ) + `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="slow.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`;
 
 /** The status line's code and the JSON error body of a raw answer. */
-export function parseRawAnswer(answer: string): { status: number; headers: string; body: { error?: { code: string; message: string } } | undefined } {
+export function parseRawAnswer(answer: string): {
+  status: number;
+  headers: string;
+  body: { error?: { code: string; message: string } } | undefined;
+} {
   const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0);
   const split = answer.indexOf('\r\n\r\n');
   const headers = split < 0 ? answer : answer.slice(0, split).toLowerCase();

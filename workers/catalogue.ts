@@ -77,7 +77,14 @@ export const renderJobSchema = jobBase.extend({
 });
 
 export const publishJobSchema = jobBase.extend({
-  source: z.object({ key: z.string().min(1), sha256: z.string(), width: z.number(), height: z.number(), format: z.string(), bytes: z.number() }),
+  source: z.object({
+    key: z.string().min(1),
+    sha256: z.string(),
+    width: z.number(),
+    height: z.number(),
+    format: z.string(),
+    bytes: z.number(),
+  }),
   /** The merchant's SKU: its stable URLs are published too. */
   sku: z.string().optional(),
 });
@@ -100,13 +107,15 @@ const renderedSetSchema = z.object({
   hasAlpha: z.boolean(),
   thumbhash: z.string(),
   dominantColor: z.string(),
-  renditions: z.array(z.object({
-    key: z.string(),
-    width: z.number().int(),
-    height: z.number().int(),
-    format: z.enum(OUTPUT_FORMATS),
-    bytes: z.number().int(),
-  })),
+  renditions: z.array(
+    z.object({
+      key: z.string(),
+      width: z.number().int(),
+      height: z.number().int(),
+      format: z.enum(OUTPUT_FORMATS),
+      bytes: z.number().int(),
+    }),
+  ),
   /** The set's lossless master (imgix reads it), when one was written. */
   master: z.object({ key: z.string(), width: z.number().int(), height: z.number().int() }).optional(),
 });

@@ -14,13 +14,19 @@ describe('QUEUE_PREFIX and REDIS_CLUSTER_NODES', () => {
   });
 
   it('reads cluster seed nodes; REDIS_URL then gives only credentials', () => {
-    const config = loadWorkersConfig({ QUEUE_PREFIX: '{pipeline}', REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis-2.internal:7001', REDIS_URL: 'redis://:secret@x' });
+    const config = loadWorkersConfig({
+      QUEUE_PREFIX: '{pipeline}',
+      REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis-2.internal:7001',
+      REDIS_URL: 'redis://:secret@x',
+    });
     expect(config.redis).toEqual({ url: 'redis://:secret@x', clusterNodes: ['10.0.0.1:7000', 'redis-2.internal:7001'] });
     expect(loadWorkersConfig({}).redis).toEqual({ url: 'redis://127.0.0.1:6379' });
   });
 
   it('refuses a cluster with a prefix that would spread keys over slots (CROSSSLOT), naming the fix', () => {
-    expect(() => loadWorkersConfig({ QUEUE_PREFIX: 'pipeline', REDIS_CLUSTER_NODES: '127.0.0.1:7000' })).toThrow(/QUEUE_PREFIX: .*\{pipeline\}/);
+    expect(() => loadWorkersConfig({ QUEUE_PREFIX: 'pipeline', REDIS_CLUSTER_NODES: '127.0.0.1:7000' })).toThrow(
+      /QUEUE_PREFIX: .*\{pipeline\}/,
+    );
     expect(() => loadWorkersConfig({ QUEUE_PREFIX: '{p}', REDIS_CLUSTER_NODES: '127.0.0.1' })).toThrow(/REDIS_CLUSTER_NODES/);
   });
 });

@@ -9,10 +9,21 @@ const schema = z
   .object({
     REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
     /** Letters, digits and `_.-`, optionally after one hash tag (`{pipeline}`, `{shop}.eu`): a cluster needs one. */
-    QUEUE_PREFIX: z.string().regex(/^(\{[A-Za-z0-9_.-]+\})?[A-Za-z0-9_.-]*$/, 'letters, digits and _.- only, optionally after one hash tag such as {pipeline}').min(1).default('pipeline'),
+    QUEUE_PREFIX: z
+      .string()
+      .regex(/^(\{[A-Za-z0-9_.-]+\})?[A-Za-z0-9_.-]*$/, 'letters, digits and _.- only, optionally after one hash tag such as {pipeline}')
+      .min(1)
+      .default('pipeline'),
     /** Seed nodes of a Redis Cluster, `host:port,host:port`; unset: the one server at REDIS_URL. */
-    REDIS_CLUSTER_NODES: z.string().optional()
-      .transform((v) => v?.split(',').map((n) => n.trim()).filter(Boolean))
+    REDIS_CLUSTER_NODES: z
+      .string()
+      .optional()
+      .transform((v) =>
+        v
+          ?.split(',')
+          .map((n) => n.trim())
+          .filter(Boolean),
+      )
       .refine((nodes) => !nodes || nodes.every((n) => /^[^\s:]+:\d{1,5}$/.test(n)), 'expected host:port,host:port'),
     WORKER_QUEUES: z.string().default(QUEUE_KINDS.join(',')),
     INFERENCE_CONCURRENCY: envInt(1),
@@ -36,16 +47,25 @@ const schema = z
     WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   })
   .transform((e, ctx) => {
-    const queues = e.WORKER_QUEUES.split(',').map((q) => q.trim()).filter(Boolean);
+    const queues = e.WORKER_QUEUES.split(',')
+      .map((q) => q.trim())
+      .filter(Boolean);
     const unknown = queues.filter((q) => !(QUEUE_KINDS as readonly string[]).includes(q));
     if (unknown.length) {
-      ctx.addIssue({ code: 'custom', message: `WORKER_QUEUES: unknown queue kind(s) ${unknown.join(', ')}; use ${QUEUE_KINDS.join(', ')}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `WORKER_QUEUES: unknown queue kind(s) ${unknown.join(', ')}; use ${QUEUE_KINDS.join(', ')}`,
+      });
       return z.NEVER;
     }
     const clusterNodes = e.REDIS_CLUSTER_NODES?.length ? e.REDIS_CLUSTER_NODES : undefined;
     if (clusterNodes && !HASH_TAGGED_PREFIX.test(e.QUEUE_PREFIX)) {
       // Keys in different slots would fail every MULTI, Lua script and flow with CROSSSLOT.
-      ctx.addIssue({ code: 'custom', path: ['QUEUE_PREFIX'], message: `a Redis Cluster needs a hash-tagged prefix, e.g. {${e.QUEUE_PREFIX}}, so each command's keys share one slot` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['QUEUE_PREFIX'],
+        message: `a Redis Cluster needs a hash-tagged prefix, e.g. {${e.QUEUE_PREFIX}}, so each command's keys share one slot`,
+      });
       return z.NEVER;
     }
     return {
@@ -53,7 +73,12 @@ const schema = z
       redis: { url: e.REDIS_URL, ...(clusterNodes ? { clusterNodes } : {}) },
       queuePrefix: e.QUEUE_PREFIX,
       queues: queues as QueueKind[],
-      concurrency: { inference: e.INFERENCE_CONCURRENCY, render: e.RENDER_CONCURRENCY, publish: e.PUBLISH_CONCURRENCY, batch: e.BATCH_CONCURRENCY },
+      concurrency: {
+        inference: e.INFERENCE_CONCURRENCY,
+        render: e.RENDER_CONCURRENCY,
+        publish: e.PUBLISH_CONCURRENCY,
+        batch: e.BATCH_CONCURRENCY,
+      },
       attempts: e.JOB_ATTEMPTS,
       sandboxed: e.SANDBOXED_PROCESSORS,
       maxOutputPixels: e.MAX_OUTPUT_PIXELS,

@@ -68,7 +68,13 @@ describe('bucket inbox claims', () => {
     const before = new Set(await redis.keys(`${prefix}:inbox:claim:*`));
     const inbox = createInbox(
       {
-        storage, maxUploadBytes: 1024, redis, prefix, folder: 'inbox', pollMs: 3_600_000, logger: createLogger('silent'),
+        storage,
+        maxUploadBytes: 1024,
+        redis,
+        prefix,
+        folder: 'inbox',
+        pollMs: 3_600_000,
+        logger: createLogger('silent'),
         ingest: async () => ({ asset: { id: 'as_2' }, run: { id: 'run_2' } }),
       },
       { autostart: false },

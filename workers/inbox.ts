@@ -80,12 +80,17 @@ export function createInbox(deps: InboxDeps, options: { autostart?: boolean } = 
 
   /** What identifies one object: its key, size and write time (a new upload under the same key is new). */
   const identity = (key: string, size: number, modified?: Date) =>
-    createHash('sha256').update(`${key}\n${size}\n${modified?.getTime() ?? ''}`).digest('hex');
+    createHash('sha256')
+      .update(`${key}\n${size}\n${modified?.getTime() ?? ''}`)
+      .digest('hex');
 
   async function move(from: string, to: string, extra?: { key: string; body: Buffer }): Promise<void> {
     const object = await storage.getStream(from);
     if (!object) return;
-    await storage.put(to, object.body, { contentType: object.meta.contentType, ...(object.meta.metadata ? { metadata: object.meta.metadata } : {}) });
+    await storage.put(to, object.body, {
+      contentType: object.meta.contentType,
+      ...(object.meta.metadata ? { metadata: object.meta.metadata } : {}),
+    });
     if (extra) await storage.put(extra.key, extra.body, { contentType: 'application/json' });
     await storage.delete(from);
   }
@@ -114,7 +119,8 @@ export function createInbox(deps: InboxDeps, options: { autostart?: boolean } = 
       }
       try {
         const maxBytes = deps.maxUploadBytes;
-        if (meta.size > maxBytes) throw new AppError('UPLOAD_TOO_LARGE', `The object exceeds the limit of ${maxBytes} bytes.`, { maxBytes });
+        if (meta.size > maxBytes)
+          throw new AppError('UPLOAD_TOO_LARGE', `The object exceeds the limit of ${maxBytes} bytes.`, { maxBytes });
         const bytes = await storage.get(key);
         if (!bytes) return;
         const { asset, run } = await deps.ingest({ tenantId, bytes, filename: path.posix.basename(key) });

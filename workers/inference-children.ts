@@ -16,7 +16,12 @@ interface ChildPool {
  * otherwise the first remove-background after start paid the fork and the session load (18 s
  * against 3.6 s warm). A child that cannot start is logged; a job then forks its own.
  */
-export async function startInferenceChildren(host: WorkerHost, config: WorkersConfig, warm: readonly string[], logger: Logger): Promise<void> {
+export async function startInferenceChildren(
+  host: WorkerHost,
+  config: WorkersConfig,
+  warm: readonly string[],
+  logger: Logger,
+): Promise<void> {
   const worker = host.workers.find((w: Worker) => w.name === 'inference');
   // With no warm model (MODELS_WARM empty, as in most tests) there is nothing to load ahead.
   if (!worker || !config.sandboxed || warm.length === 0) return;

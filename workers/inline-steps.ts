@@ -45,18 +45,25 @@ export async function runStepsInline(
     // The same job, payload and handler as the queues would use (workers/jobs/).
     const { job, data } = jobForStep(step, { ...base, stepIndex: index }, { renderWidths: task.defaultWidths });
     const stepInput = input;
-    const output = (await job.handler({
-      data: job.data.parse(data),
-      attempt: { number: 1, last: true },
-      input: async () => stepInput,
-      children: async () => ({}),
-      progress: async () => undefined,
-      logger: deps.inference.logger,
-      signal,
-    }, deps)) as { model?: string; timings?: Record<string, number> };
+    const output = (await job.handler(
+      {
+        data: job.data.parse(data),
+        attempt: { number: 1, last: true },
+        input: async () => stepInput,
+        children: async () => ({}),
+        progress: async () => undefined,
+        logger: deps.inference.logger,
+        signal,
+      },
+      deps,
+    )) as { model?: string; timings?: Record<string, number> };
     onStep({
-      index, name: step.name, state: 'completed', durationMs: Math.round(performance.now() - started),
-      ...(output.model ? { model: output.model } : {}), ...(output.timings ? { timings: { ...output.timings } } : {}),
+      index,
+      name: step.name,
+      state: 'completed',
+      durationMs: Math.round(performance.now() - started),
+      ...(output.model ? { model: output.model } : {}),
+      ...(output.timings ? { timings: { ...output.timings } } : {}),
     });
     // A checked recipe ends with render: its set is the result.
     if (index === task.steps.length - 1) return renderResultSchema.parse(output);

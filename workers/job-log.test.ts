@@ -8,10 +8,24 @@ import { deleteKeys, REDIS_URL } from '../test/harness.js';
 import { finishedJobLogBindings, jobLogBindings, jobLogger } from './job-log.js';
 
 describe('job log bindings', () => {
-  const job = { id: 'run_1-0', name: 'render', queueName: 'render', attemptsMade: 1, data: { runId: 'run_1', tenantId: 'ten_1', assetId: 'ast_1', stepIndex: 0 } };
+  const job = {
+    id: 'run_1-0',
+    name: 'render',
+    queueName: 'render',
+    attemptsMade: 1,
+    data: { runId: 'run_1', tenantId: 'ten_1', assetId: 'ast_1', stepIndex: 0 },
+  };
 
   it('names the run, tenant, asset, step, job and attempt', () => {
-    expect(jobLogBindings(job)).toEqual({ runId: 'run_1', tenantId: 'ten_1', assetId: 'ast_1', step: 'render', jobId: 'run_1-0', attempt: 2, queue: 'render' });
+    expect(jobLogBindings(job)).toEqual({
+      runId: 'run_1',
+      tenantId: 'ten_1',
+      assetId: 'ast_1',
+      step: 'render',
+      jobId: 'run_1-0',
+      attempt: 2,
+      queue: 'render',
+    });
     expect(jobLogBindings(job, 1).attempt).toBe(1);
   });
 
@@ -21,7 +35,12 @@ describe('job log bindings', () => {
 
   it('puts the bindings on every line of the child logger', () => {
     const lines: Array<Record<string, unknown>> = [];
-    const sink = new Writable({ write(chunk, _enc, done) { lines.push(JSON.parse(String(chunk))); done(); } });
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(JSON.parse(String(chunk)));
+        done();
+      },
+    });
     const log = jobLogger(pino({ base: null }, sink), job);
     log.info('one');
     log.warn({ extra: 1 }, 'two');
@@ -42,10 +61,14 @@ describe('the attempt a finished job names', () => {
     const queue = new Queue('attempts', { connection, prefix });
     const seen: Array<{ event: string; attempt: unknown }> = [];
     let runs = 0;
-    const worker = new Worker('attempts', async () => {
-      if (++runs === 1) throw new Error('first attempt fails');
-      return 'ok';
-    }, { connection, prefix });
+    const worker = new Worker(
+      'attempts',
+      async () => {
+        if (++runs === 1) throw new Error('first attempt fails');
+        return 'ok';
+      },
+      { connection, prefix },
+    );
     const done = new Promise<void>((resolve) => {
       worker.on('active', (job) => seen.push({ event: 'active', attempt: jobLogBindings(job).attempt }));
       worker.on('failed', (job) => seen.push({ event: 'failed', attempt: finishedJobLogBindings(job!).attempt }));

@@ -18,7 +18,10 @@ export type PurgeRequestEntry = z.output<typeof purgeRequestSchema>;
  * re-renders costs the CDN a few requests, not one per run.
  */
 export class PurgeOutbox {
-  constructor(private readonly redis: RedisConnection, private readonly prefix: string) {}
+  constructor(
+    private readonly redis: RedisConnection,
+    private readonly prefix: string,
+  ) {}
 
   private get key() {
     return `${this.prefix}:purge-outbox`;
@@ -30,7 +33,11 @@ export class PurgeOutbox {
 
   /** Atomically remove and return up to `max` waiting requests, oldest first. */
   async take(max: number): Promise<PurgeRequestEntry[]> {
-    const result = await this.redis.multi().lrange(this.key, 0, max - 1).ltrim(this.key, max, -1).exec();
+    const result = await this.redis
+      .multi()
+      .lrange(this.key, 0, max - 1)
+      .ltrim(this.key, max, -1)
+      .exec();
     const raw = (result?.[0]?.[1] ?? []) as string[];
     return raw.map((r) => purgeRequestSchema.parse(JSON.parse(r)));
   }

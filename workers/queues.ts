@@ -111,14 +111,18 @@ const PURGE_COALESCE_MS = 200;
  * pushed during a send is never stranded (BullMQ deduplication with `keepLastIfActive`).
  */
 export async function schedulePurge(queues: Queues): Promise<void> {
-  await queues.queues[JOBS.purge.queue].add(JOBS.purge.name, {}, {
-    deduplication: { id: 'purge', keepLastIfActive: true },
-    delay: PURGE_COALESCE_MS,
-    attempts: PURGE_ATTEMPTS,
-    backoff: { type: 'exponential', delay: 5000, jitter: 0.5 },
-    removeOnComplete: { age: 24 * 3600, count: 1000 },
-    removeOnFail: { age: 7 * 24 * 3600 },
-  });
+  await queues.queues[JOBS.purge.queue].add(
+    JOBS.purge.name,
+    {},
+    {
+      deduplication: { id: 'purge', keepLastIfActive: true },
+      delay: PURGE_COALESCE_MS,
+      attempts: PURGE_ATTEMPTS,
+      backoff: { type: 'exponential', delay: 5000, jitter: 0.5 },
+      removeOnComplete: { age: 24 * 3600, count: 1000 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    },
+  );
 }
 
 function job<N extends JobName>(name: N, data: JobData<N>, opts: JobsOptions, child?: FlowJob): FlowJob {

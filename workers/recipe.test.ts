@@ -3,7 +3,10 @@ import { AppError } from '../lib/errors.js';
 import { checkOutputSize, DEFAULT_RECIPE, validateRecipe, type Recipe } from './recipe.js';
 
 const MAX_OUTPUT = 64_000_000;
-const check = (width: number, height: number, recipe: Recipe = DEFAULT_RECIPE) => () => checkOutputSize({ width, height }, validateRecipe(recipe), MAX_OUTPUT);
+const check =
+  (width: number, height: number, recipe: Recipe = DEFAULT_RECIPE) =>
+  () =>
+    checkOutputSize({ width, height }, validateRecipe(recipe), MAX_OUTPUT);
 const codeOf = (fn: () => void): string | undefined => {
   try {
     fn();
@@ -43,7 +46,9 @@ describe('checkOutputSize', () => {
     // 800x5000 upscaled x4 is 3200x20000: rendered at most 2621x16383, so accepted.
     expect(codeOf(check(800, 5_000, upscale(4)))).toBeUndefined();
     expect(codeOf(check(1, 16_384, upscale(2)))).toBe('EXTREME_ASPECT_RATIO');
-    expect(codeOf(check(1, 20_000, { steps: [{ name: 'generate', options: { template: 'studio' } }, { name: 'render' }] }))).toBeUndefined();
+    expect(
+      codeOf(check(1, 20_000, { steps: [{ name: 'generate', options: { template: 'studio' } }, { name: 'render' }] })),
+    ).toBeUndefined();
   });
 
   it('holds each step to its memory budget per process (1536 MB): remove-background up to about 72 MP', () => {
@@ -56,7 +61,11 @@ describe('checkOutputSize', () => {
       expect((err as AppError).details).toMatchObject({ step: 'remove-background', budgetMb: 1536, maxMegapixels: 72 });
     }
     // Upscaled first, the cut-out works on the larger image.
-    expect(codeOf(check(4_500, 4_500, { steps: [{ name: 'upscale', options: { factor: 2 } }, { name: 'remove-background' }, { name: 'render' }] }))).toBe('IMAGE_TOO_LARGE');
+    expect(
+      codeOf(
+        check(4_500, 4_500, { steps: [{ name: 'upscale', options: { factor: 2 } }, { name: 'remove-background' }, { name: 'render' }] }),
+      ),
+    ).toBe('IMAGE_TOO_LARGE');
     // Rendering 100 MP as it is stays within the budget (about 860 MB).
     expect(codeOf(check(10_000, 10_000))).toBeUndefined();
   });

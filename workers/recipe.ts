@@ -22,7 +22,9 @@ export const recipeSchema = z
   .object({
     steps: z.array(stepSchema).min(1).max(8),
     // Only the published HTML depends on it, not the images: it is not part of any step's options.
-    picture: pictureOptionsSchema.optional().describe('How the manifest\'s `<picture>` snippet loads (`lazy` or `eager` for the main image) and an optional `sizes` override.'),
+    picture: pictureOptionsSchema
+      .optional()
+      .describe("How the manifest's `<picture>` snippet loads (`lazy` or `eager` for the main image) and an optional `sizes` override."),
   })
   .strict()
   .describe('An ordered list of steps. The last step must be `render`; publishing always follows.');
@@ -55,7 +57,10 @@ export function parseRecipe(input: unknown, source = 'The recipe'): Recipe {
   }
   const parsed = recipeSchema.safeParse(json);
   if (!parsed.success) {
-    throw new AppError('INVALID_RECIPE', `Invalid recipe: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(recipe)'}: ${i.message}`).join('; ')}`);
+    throw new AppError(
+      'INVALID_RECIPE',
+      `Invalid recipe: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(recipe)'}: ${i.message}`).join('; ')}`,
+    );
   }
   return parsed.data;
 }
@@ -64,7 +69,9 @@ export function parseRecipe(input: unknown, source = 'The recipe'): Recipe {
  * A recipe in a route's schema: documented as the recipe it is, accepted as any JSON so that
  * `parseRecipe` judges it (422 on every route) instead of the route's validator (400).
  */
-export const recipeInputSchema = z.unknown().meta((({ $schema: _s, ...doc }) => doc)(z.toJSONSchema(recipeSchema, { io: 'input', unrepresentable: 'any' })));
+export const recipeInputSchema = z
+  .unknown()
+  .meta((({ $schema: _s, ...doc }) => doc)(z.toJSONSchema(recipeSchema, { io: 'input', unrepresentable: 'any' })));
 
 /** A recipe after checking: each step's options parsed (defaults filled) by that step's own schema. */
 export interface ValidRecipe {
@@ -79,7 +86,11 @@ export function validateRecipe(recipe: Recipe): ValidRecipe {
   const unavailable = recipe.steps.filter((s) => !ownValue(STEP_OPTIONS, s.name)).map((s) => s.name);
   if (unavailable.length) {
     const available = STEP_NAMES.filter((n) => ownValue(STEP_OPTIONS, n));
-    throw new AppError('STEP_NOT_AVAILABLE', `Step(s) not available in this version: ${unavailable.join(', ')}. Available: ${available.join(', ')}.`, { steps: unavailable });
+    throw new AppError(
+      'STEP_NOT_AVAILABLE',
+      `Step(s) not available in this version: ${unavailable.join(', ')}. Available: ${available.join(', ')}.`,
+      { steps: unavailable },
+    );
   }
   const renderAt = recipe.steps.findIndex((s) => s.name === 'render');
   if (renderAt !== recipe.steps.length - 1 || recipe.steps.filter((s) => s.name === 'render').length !== 1) {
@@ -112,9 +123,7 @@ export function validateRecipe(recipe: Recipe): ValidRecipe {
  * Everything here is decided from the header's dimensions: call it before decoding.
  */
 export function checkOutputSize(source: { width: number; height: number }, recipe: ValidRecipe, maxOutputPixels: number): void {
-  const factor = recipe.steps
-    .filter((s) => s.name === 'upscale')
-    .reduce((f, s) => f * (s.options as UpscaleOptions).factor, 1);
+  const factor = recipe.steps.filter((s) => s.name === 'upscale').reduce((f, s) => f * (s.options as UpscaleOptions).factor, 1);
   const width = source.width * factor;
   const height = source.height * factor;
   // Only an upscale makes an image larger than its source, and MAX_INPUT_PIXELS already bounds the
@@ -122,7 +131,9 @@ export function checkOutputSize(source: { width: number; height: number }, recip
   // renditions themselves are at most 8192 px wide.
   if (factor > 1 && width * height > maxOutputPixels) {
     throw new AppError('IMAGE_TOO_LARGE', `This recipe would make a ${width}x${height} image; the limit is ${maxOutputPixels} pixels.`, {
-      outputWidth: width, outputHeight: height, maxOutputPixels,
+      outputWidth: width,
+      outputHeight: height,
+      maxOutputPixels,
     });
   }
   const generate = recipe.steps.find((s) => s.name === 'generate');
@@ -145,7 +156,10 @@ export function checkLayoutSize(channels: readonly ChannelName[], maxOutputPixel
     const { width, height } = CHANNEL_PRESETS[channel];
     if (width * height > maxOutputPixels) {
       throw new AppError('IMAGE_TOO_LARGE', `The ${channel} layout is ${width}x${height}; the limit is ${maxOutputPixels} pixels.`, {
-        channel, outputWidth: width, outputHeight: height, maxOutputPixels,
+        channel,
+        outputWidth: width,
+        outputHeight: height,
+        maxOutputPixels,
       });
     }
   }

@@ -68,7 +68,10 @@ const RUNS_PER_ASSET = 100;
  * steps never overwrite each other; the run's state is derived on read, never stored twice.
  */
 export class RunStore {
-  constructor(private readonly redis: RedisConnection, private readonly prefix: string) {}
+  constructor(
+    private readonly redis: RedisConnection,
+    private readonly prefix: string,
+  ) {}
 
   private key = (runId: string) => `${this.prefix}:run:${runId}`;
   private assetRunsKey = (tenantId: string, assetId: string) => `${this.prefix}:asset-runs:${tenantId}:${assetId}`;
@@ -142,12 +145,12 @@ function derive(meta: RunMeta, steps: StepRecord[], fields: Record<string, strin
   const state: RunState = fields.cancelled
     ? 'cancelled'
     : error
-    ? 'failed'
-    : outputs && steps.every((s) => s.state === 'completed')
-      ? 'completed'
-      : steps.some((s) => s.state !== 'queued')
-        ? 'running'
-        : 'queued';
+      ? 'failed'
+      : outputs && steps.every((s) => s.state === 'completed')
+        ? 'completed'
+        : steps.some((s) => s.state !== 'queued')
+          ? 'running'
+          : 'queued';
   const progress = Math.round(steps.reduce((sum, s) => sum + s.progress, 0) / Math.max(steps.length, 1));
   return {
     id: meta.id,
@@ -158,7 +161,7 @@ function derive(meta: RunMeta, steps: StepRecord[], fields: Record<string, strin
     progress,
     steps,
     createdAt: meta.createdAt,
-    ...(fields.finishedAt ?? fields.cancelled ? { finishedAt: fields.finishedAt ?? fields.cancelled } : {}),
+    ...((fields.finishedAt ?? fields.cancelled) ? { finishedAt: fields.finishedAt ?? fields.cancelled } : {}),
     ...(error ? { error } : {}),
     ...(outputs ? { outputs } : {}),
     ...(purge ? { purge } : {}),

@@ -12,10 +12,7 @@ export interface StepInput {
  * The image a step works on: the output of the step before it (its only child in the flow), or
  * the original when it is the first step. The original's id is its sha256.
  */
-export function resolveStepInput(
-  source: { key: string; sha256: string },
-  childValues: Record<string, unknown>,
-): StepInput {
+export function resolveStepInput(source: { key: string; sha256: string }, childValues: Record<string, unknown>): StepInput {
   const outputs = Object.values(childValues);
   if (outputs.length === 0) return { key: source.key, id: source.sha256 };
   if (outputs.length > 1) throw new Error(`a step expects one upstream step, found ${outputs.length}`);

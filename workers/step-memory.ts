@@ -6,7 +6,6 @@ import type { UpscaleOptions } from './steps/upscale-options.js';
 /** Most memory one step may need in one process: the target `bench/memory.ts` measures against. */
 export const STEP_MEMORY_BUDGET_MB = 1536;
 
-
 /**
  * Refuse, from the header's dimensions, a recipe one of whose steps would need more than
  * {@link STEP_MEMORY_BUDGET_MB} for its input (the source, grown by any upscale before it): a
@@ -15,7 +14,10 @@ export const STEP_MEMORY_BUDGET_MB = 1536;
  *
  * @throws AppError 422 `IMAGE_TOO_LARGE` with `details.step`, `estimatedMb` and `budgetMb`.
  */
-export function checkStepMemory(source: { width: number; height: number }, steps: ReadonlyArray<{ name: string; options: Record<string, unknown> }>): void {
+export function checkStepMemory(
+  source: { width: number; height: number },
+  steps: ReadonlyArray<{ name: string; options: Record<string, unknown> }>,
+): void {
   let pixels = source.width * source.height;
   for (const step of steps) {
     if (step.name === 'generate') return;
@@ -23,9 +25,16 @@ export function checkStepMemory(source: { width: number; height: number }, steps
     const estimatedMb = cost ? Math.ceil(cost.fixedMb + (pixels * cost.bytesPerPixel) / 1024 / 1024) : 0;
     if (estimatedMb > STEP_MEMORY_BUDGET_MB) {
       const maxMegapixels = Math.floor(((STEP_MEMORY_BUDGET_MB - cost!.fixedMb) * 1024 * 1024) / cost!.bytesPerPixel / 1e6);
-      throw new AppError('IMAGE_TOO_LARGE', `The ${step.name} step would need about ${estimatedMb} MB for a ${(pixels / 1e6).toFixed(1)} MP image; the limit per step is ${STEP_MEMORY_BUDGET_MB} MB (about ${maxMegapixels} MP for this step).`, {
-        step: step.name, estimatedMb, budgetMb: STEP_MEMORY_BUDGET_MB, maxMegapixels,
-      });
+      throw new AppError(
+        'IMAGE_TOO_LARGE',
+        `The ${step.name} step would need about ${estimatedMb} MB for a ${(pixels / 1e6).toFixed(1)} MP image; the limit per step is ${STEP_MEMORY_BUDGET_MB} MB (about ${maxMegapixels} MP for this step).`,
+        {
+          step: step.name,
+          estimatedMb,
+          budgetMb: STEP_MEMORY_BUDGET_MB,
+          maxMegapixels,
+        },
+      );
     }
     if (step.name === 'upscale') pixels *= (step.options as UpscaleOptions).factor ** 2;
   }

@@ -46,7 +46,11 @@ export async function takedownAsset(deps: TakedownDeps, tenantId: string, assetI
   const removed = [
     // Public objects first: the manifest and stable URLs, then the renditions and masters.
     ...(await removeStale(storage, [assetPrefix(tenantId, assetId)], keep)),
-    ...(await removeStale(storage, publication.sets.map((set) => `${tenantPrefix(tenantId)}r/${set}/`), new Set())),
+    ...(await removeStale(
+      storage,
+      publication.sets.map((set) => `${tenantPrefix(tenantId)}r/${set}/`),
+      new Set(),
+    )),
     ...(await removeSkus(storage, tenantId, assetId, publication.skus)),
   ];
   // A set shares nothing with other assets, and neither does the original: an asset id is the

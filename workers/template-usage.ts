@@ -13,7 +13,10 @@ export interface TemplateUse {
  * one set of asset ids per template, so a template edit can find the catalog to re-render.
  */
 export class TemplateUsage {
-  constructor(private readonly redis: RedisConnection, private readonly prefix: string) {}
+  constructor(
+    private readonly redis: RedisConnection,
+    private readonly prefix: string,
+  ) {}
 
   private byAssetKey = (tenantId: string) => `${this.prefix}:asset-template:${tenantId}`;
   private byTemplateKey = (tenantId: string, templateId: string) => `${this.prefix}:template-assets:${tenantId}:${templateId}`;

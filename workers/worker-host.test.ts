@@ -13,7 +13,16 @@ afterAll(() => connection.quit());
 describe('startWorkers', () => {
   it('refuses to start a queue one of whose jobs has no handler in this process', () => {
     // No catalog lane configured: the batch queue's one job (batch-item) cannot run here.
-    const deps = { config, connection, logger: createLogger('silent'), metrics: createMetrics(() => []), runs: {}, jobs: {}, publisher: {}, webhooks: { publisher: {} } } as unknown as WorkerHostDeps;
+    const deps = {
+      config,
+      connection,
+      logger: createLogger('silent'),
+      metrics: createMetrics(() => []),
+      runs: {},
+      jobs: {},
+      publisher: {},
+      webhooks: { publisher: {} },
+    } as unknown as WorkerHostDeps;
     let host: ReturnType<typeof startWorkers> | undefined;
     expect(() => (host = startWorkers(deps, ['batch']))).toThrow(/batch-item/);
     return host?.close();

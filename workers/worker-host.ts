@@ -85,7 +85,10 @@ export function startWorkers(deps: WorkerHostDeps, kinds: QueueKind[]): WorkerHo
     workers,
     // Event handlers finish their Redis writes (run records, webhook events) after a job ends:
     // wait for them too, so nothing writes to a connection the caller closes next.
-    close: () => (closing ??= Promise.all(workers.map((w) => w.close())).then(() => Promise.allSettled([...pending])).then(() => undefined)),
+    close: () =>
+      (closing ??= Promise.all(workers.map((w) => w.close()))
+        .then(() => Promise.allSettled([...pending]))
+        .then(() => undefined)),
   };
 }
 
@@ -138,7 +141,11 @@ function trackRuns(worker: Worker, deps: WorkerHostDeps, track: (p: Promise<unkn
     jobLogger(logger, job).info('step started');
     if (servesNoRunStep(job)) return;
     const { runId, stepIndex } = ids(job);
-    safely('active', () => runs.updateStep(runId, stepIndex, { state: 'active', attempts: job.attemptsMade + 1, startedAt: new Date().toISOString() }), job);
+    safely(
+      'active',
+      () => runs.updateStep(runId, stepIndex, { state: 'active', attempts: job.attemptsMade + 1, startedAt: new Date().toISOString() }),
+      job,
+    );
   });
   worker.on('progress', (job, progress) => {
     if (typeof progress !== 'number' || servesNoRunStep(job)) return;
@@ -154,16 +161,28 @@ function trackRuns(worker: Worker, deps: WorkerHostDeps, track: (p: Promise<unkn
       return;
     }
     const { timings, model, renditions, template } = (result ?? {}) as {
-      timings?: Record<string, number>; model?: string; renditions?: Array<{ bytes: number }>; template?: { id: string; version: string };
+      timings?: Record<string, number>;
+      model?: string;
+      renditions?: Array<{ bytes: number }>;
+      template?: { id: string; version: string };
     };
     deps.metrics.stepDuration.observe({ step: job.name, model: model ?? '' }, durationMs / 1000);
     if (renditions) deps.metrics.bytesOut.inc(renditions.reduce((sum, r) => sum + r.bytes, 0));
     log.info({ durationMs, timings, model }, 'step completed');
-    safely('completed', () => runs.updateStep(runId, stepIndex, {
-      state: 'completed', progress: 100, finishedAt: new Date().toISOString(), durationMs,
-      ...(timings ? { timings } : {}), ...(model ? { model } : {}),
-      ...(template && job.name !== 'render' ? { template } : {}),
-    }), job);
+    safely(
+      'completed',
+      () =>
+        runs.updateStep(runId, stepIndex, {
+          state: 'completed',
+          progress: 100,
+          finishedAt: new Date().toISOString(),
+          durationMs,
+          ...(timings ? { timings } : {}),
+          ...(model ? { model } : {}),
+          ...(template && job.name !== 'render' ? { template } : {}),
+        }),
+      job,
+    );
   });
   worker.on('failed', (job, err) => {
     if (!job) return;
@@ -177,10 +196,15 @@ function trackRuns(worker: Worker, deps: WorkerHostDeps, track: (p: Promise<unkn
       safely('retrying', () => runs.updateStep(runId, stepIndex, { state: 'retrying', error }), job);
       return;
     }
-    safely('failed', () => Promise.all([
-      runs.updateStep(runId, stepIndex, { state: 'failed', error, finishedAt: new Date().toISOString() }),
-      runs.fail(runId, error),
-    ]), job);
+    safely(
+      'failed',
+      () =>
+        Promise.all([
+          runs.updateStep(runId, stepIndex, { state: 'failed', error, finishedAt: new Date().toISOString() }),
+          runs.fail(runId, error),
+        ]),
+      job,
+    );
   });
   worker.on('error', (err) => logger.error({ err, queue: worker.name }, 'worker error'));
 }

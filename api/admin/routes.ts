@@ -26,7 +26,11 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export async function adminRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const { adminApiKey, adminSessionTtlSeconds: ttl } = deps.config.api;
   // Without an admin key nobody can sign in; a random key keeps the code path the same.
-  const sessions = adminSessions(adminApiKey ?? crypto.randomUUID(), ttl, redisSessionRegistry(deps.redis, deps.config.workers.queuePrefix));
+  const sessions = adminSessions(
+    adminApiKey ?? crypto.randomUUID(),
+    ttl,
+    redisSessionRegistry(deps.redis, deps.config.workers.queuePrefix),
+  );
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.post('/admin/session', {
@@ -55,23 +59,29 @@ export async function adminRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
     reply
       .header('content-type', 'text/html; charset=utf-8')
       .header('cache-control', 'no-store')
-      .header('content-security-policy', "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'none'; frame-ancestors 'none'")
+      .header(
+        'content-security-policy',
+        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'none'; frame-ancestors 'none'",
+      )
       .send(LOGIN_PAGE),
   );
 
-  await app.register(async (scope) => {
-    scope.addHook('onRequest', boardAuth(sessions, adminApiKey));
-    const serverAdapter = new FastifyAdapter();
-    serverAdapter.setBasePath(BOARD_PATH);
-    createBullBoard({
-      queues: Object.values(deps.queues.queues).map((queue) => new BullMQAdapter(queue, { description: describeQueue(queue.name) })),
-      // The adapter is built against a patch release of @bull-board/api one behind ours, whose
-      // private fields make the types differ; at run time it only stores and calls what it is given.
-      serverAdapter: serverAdapter as unknown as IServerAdapter,
-      options: { uiConfig: { boardTitle: 'Image pipeline queues' } },
-    });
-    await scope.register(serverAdapter.registerPlugin());
-  }, { prefix: BOARD_PATH });
+  await app.register(
+    async (scope) => {
+      scope.addHook('onRequest', boardAuth(sessions, adminApiKey));
+      const serverAdapter = new FastifyAdapter();
+      serverAdapter.setBasePath(BOARD_PATH);
+      createBullBoard({
+        queues: Object.values(deps.queues.queues).map((queue) => new BullMQAdapter(queue, { description: describeQueue(queue.name) })),
+        // The adapter is built against a patch release of @bull-board/api one behind ours, whose
+        // private fields make the types differ; at run time it only stores and calls what it is given.
+        serverAdapter: serverAdapter as unknown as IServerAdapter,
+        options: { uiConfig: { boardTitle: 'Image pipeline queues' } },
+      });
+      await scope.register(serverAdapter.registerPlugin());
+    },
+    { prefix: BOARD_PATH },
+  );
 }
 
 const QUEUE_DESCRIPTIONS: Readonly<Record<string, string>> = nameTable({

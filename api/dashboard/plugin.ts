@@ -50,7 +50,12 @@ function loadFiles(dir: string): Map<string, StaticFile> {
 export function dashboardRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const files = loadFiles(publicDir());
   const version = createHash('sha256')
-    .update([...files.entries()].map(([name, f]) => `${name}:${f.etag}`).sort().join('\n'))
+    .update(
+      [...files.entries()]
+        .map(([name, f]) => `${name}:${f.etag}`)
+        .sort()
+        .join('\n'),
+    )
     .digest('hex')
     .slice(0, 12);
   const assetBase = `/dashboard/${version}`;

@@ -45,7 +45,7 @@ export function idempotency(options: IdempotencyOptions) {
   const preHandler = async (request: FastifyRequest, reply: FastifyReply) => {
     const header = request.headers['idempotency-key'];
     if (header === undefined) return;
-    const key = Array.isArray(header) ? header[0] ?? '' : header;
+    const key = Array.isArray(header) ? (header[0] ?? '') : header;
     if (key.length === 0 || key.length > MAX_KEY_LENGTH) {
       throw new AppError('BAD_REQUEST', `An Idempotency-Key is 1-${MAX_KEY_LENGTH} characters.`, { maxLength: MAX_KEY_LENGTH });
     }

@@ -33,7 +33,17 @@ export function registerGuards(app: FastifyInstance, deps: ApiDeps, logger: Logg
 
   // First, so a body's deadlines run from its arrival, whatever the guards after it wait on.
   app.addHook('onRequest', bodyDeadlineHook(api.body));
-  app.addHook('onRequest', rateLimitHook({ redis, prefix, perMinute: api.rateLimitPerMinute, uploadPerMinute: api.uploadRateLimitPerMinute, adminKey: api.adminApiKey, logger }));
+  app.addHook(
+    'onRequest',
+    rateLimitHook({
+      redis,
+      prefix,
+      perMinute: api.rateLimitPerMinute,
+      uploadPerMinute: api.uploadRateLimitPerMinute,
+      adminKey: api.adminApiKey,
+      logger,
+    }),
+  );
   app.addHook('onRequest', pressure.hook);
   app.addHook('preParsing', mediaTypeHook);
   app.addHook('onSend', idem.onSend);
@@ -44,7 +54,9 @@ export function registerGuards(app: FastifyInstance, deps: ApiDeps, logger: Logg
   // rate-limit check would fail open, so the first requests after a start went uncounted.
   app.addHook('onReady', async () => {
     if (redis.status === 'ready') return;
-    await withinGuardTimeout(once(redis, 'ready'), GUARD_READY_WAIT_MS).catch(() => logger.warn('API starting while the guards cannot reach Redis'));
+    await withinGuardTimeout(once(redis, 'ready'), GUARD_READY_WAIT_MS).catch(() =>
+      logger.warn('API starting while the guards cannot reach Redis'),
+    );
   });
   app.addHook('onClose', async () => {
     await pressure.close();

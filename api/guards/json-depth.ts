@@ -3,7 +3,8 @@ import { checkJsonDepth } from '../../lib/json-depth.js';
 
 /** A value a JSON parser made: an array or a plain object (never a stream a route parses itself). */
 const isParsedJson = (body: unknown): boolean =>
-  Array.isArray(body) || (body !== null && typeof body === 'object' && [Object.prototype, null].includes(Object.getPrototypeOf(body) as object | null));
+  Array.isArray(body) ||
+  (body !== null && typeof body === 'object' && [Object.prototype, null].includes(Object.getPrototypeOf(body) as object | null));
 
 /**
  * Every parsed request body is checked once, here at the edge, before validation and before any

@@ -11,7 +11,8 @@ export async function mediaTypeHook(request: FastifyRequest) {
   const schema = request.routeOptions.schema;
   if (!schema || (schema.body === undefined && schema.consumes === undefined)) return;
   const { headers } = request;
-  const hasBody = headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
+  const hasBody =
+    headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
   const type = (headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (!hasBody || type === '') return;
   const accepted = schema.consumes ?? ['application/json'];

@@ -57,7 +57,10 @@ export function clientBucket(ip: string): string {
   const h = groupsOf(head);
   const t = groupsOf(tail);
   const groups = tail === undefined ? h : [...h, ...Array<string>(8 - width(h) - width(t)).fill('0'), ...t];
-  return `${groups.slice(0, 4).map((g) => Number.parseInt(g, 16).toString(16)).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => Number.parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
 }
 
 /**
@@ -99,7 +102,10 @@ export function rateLimitHook(options: RateLimitOptions) {
     let count: number;
     let ttlMs: number;
     try {
-      [count, ttlMs] = (await withinGuardTimeout(options.redis.eval(HIT_SCRIPT, keys.length, ...keys, WINDOW_MS, isAdmin ? '1' : '0'))) as [number, number];
+      [count, ttlMs] = (await withinGuardTimeout(options.redis.eval(HIT_SCRIPT, keys.length, ...keys, WINDOW_MS, isAdmin ? '1' : '0'))) as [
+        number,
+        number,
+      ];
     } catch (err) {
       // Fail open: a Redis outage must not turn every read into an error. Work-creating requests
       // are refused by the backpressure guard instead, which fails closed.
@@ -109,7 +115,10 @@ export function rateLimitHook(options: RateLimitOptions) {
     const resetSeconds = Math.max(1, Math.ceil(ttlMs / 1000));
     sendLimitHeaders(reply, limit, Math.max(0, limit - count), resetSeconds);
     if (count <= limit) return;
-    const error = new AppError('RATE_LIMITED', `Over ${limit} requests per minute; retry in ${resetSeconds} s.`, { limit, retryAfterSeconds: resetSeconds });
+    const error = new AppError('RATE_LIMITED', `Over ${limit} requests per minute; retry in ${resetSeconds} s.`, {
+      limit,
+      retryAfterSeconds: resetSeconds,
+    });
     return reply.code(429).header('retry-after', resetSeconds).send(error.toJSON());
   };
 }

@@ -16,7 +16,15 @@ import { assetSchema, errorBodySchema, idParams, runSchema } from '../schemas.js
 import { prepareRun, publicRun, startRun } from '../start-run.js';
 import { receiveUpload } from '../upload.js';
 
-const errors = { 400: errorBodySchema, 401: errorBodySchema, 404: errorBodySchema, 408: errorBodySchema, 413: errorBodySchema, 415: errorBodySchema, 422: errorBodySchema };
+const errors = {
+  400: errorBodySchema,
+  401: errorBodySchema,
+  404: errorBodySchema,
+  408: errorBodySchema,
+  413: errorBodySchema,
+  415: errorBodySchema,
+  422: errorBodySchema,
+};
 
 export function assetRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -36,7 +44,11 @@ export function assetRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const tenantId = tenantOf(request);
       const upload = await receiveUpload(request, { maxBytes: deps.config.api.maxUploadBytes, tmpDir: deps.config.api.uploadTmpDir });
       try {
-        const { asset, run, reused } = await admitOriginal(deps, { tenantId, file: upload, recipe: upload.fields.recipe, sku: upload.fields.sku }, request.log);
+        const { asset, run, reused } = await admitOriginal(
+          deps,
+          { tenantId, file: upload, recipe: upload.fields.recipe, sku: upload.fields.sku },
+          request.log,
+        );
         deps.metrics.bytesIn.inc(upload.bytes);
         return reply.code(202).send({ asset: publicAsset(asset), run: publicRun(run), reused });
       } finally {
@@ -112,7 +124,12 @@ export function assetRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   r.post('/v1/assets/:id/runs', {
     preHandler: [auth, app.idempotent],
-    schema: { summary: 'Start a run of a recipe on an asset', params: idParams, body: recipeInputSchema, response: { 202: runSchema, ...errors } },
+    schema: {
+      summary: 'Start a run of a recipe on an asset',
+      params: idParams,
+      body: recipeInputSchema,
+      response: { 202: runSchema, ...errors },
+    },
     handler: async (request, reply) => {
       const tenantId = tenantOf(request);
       const asset = await deps.assets.get(tenantId, request.params.id);
@@ -125,10 +142,12 @@ export function assetRoutes(app: FastifyInstance, deps: ApiDeps): void {
 }
 
 /** A cursor's position in `GET /v1/assets`: the last asset's creation time and id. */
-const assetPosition = z.object({
-  createdAt: z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
-  id: z.string().regex(/^ast_[0-9a-f]{32}$/),
-}).strict();
+const assetPosition = z
+  .object({
+    createdAt: z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
+    id: z.string().regex(/^ast_[0-9a-f]{32}$/),
+  })
+  .strict();
 
 /** Storage keys stay internal; clients see the asset, not where we keep it. */
 const publicAsset = ({ tenantId: _t, original: { key: _k, ...original }, ...asset }: AssetRecord) => ({ ...asset, original });

@@ -16,18 +16,27 @@ import { nextCursorField, pageQuery } from '../pagination.js';
 import { errorBodySchema, idParams } from '../schemas.js';
 
 const countsSchema = z.object({
-  total: z.number().int(), waiting: z.number().int(), active: z.number().int(),
-  completed: z.number().int(), failed: z.number().int(), cancelled: z.number().int(),
+  total: z.number().int(),
+  waiting: z.number().int(),
+  active: z.number().int(),
+  completed: z.number().int(),
+  failed: z.number().int(),
+  cancelled: z.number().int(),
 });
 
 export const batchStatusSchema = z.object({
   id: z.string(),
   state: z.enum(['running', 'paused', 'cancelled', 'completed']),
   counts: countsSchema.describe('`total` counts the lines this batch runs plus the lines it refused (those are `failed`).'),
-  throughputPerMinute: z.number().describe('Items finished per minute from the batch\'s first item start to its end (or now while it runs); fixed once the batch is finished.'),
+  throughputPerMinute: z
+    .number()
+    .describe(
+      "Items finished per minute from the batch's first item start to its end (or now while it runs); fixed once the batch is finished.",
+    ),
   etaSeconds: z.number().nullable().describe('Time left at the recent pace (the last 20 items finished); null while unknown or paused.'),
   createdAt: z.string(),
-  failures: z.array(z.object({ line: z.number().int(), sku: z.string(), code: z.enum(ERROR_CODES), message: z.string() }))
+  failures: z
+    .array(z.object({ line: z.number().int(), sku: z.string(), code: z.enum(ERROR_CODES), message: z.string() }))
     .describe('Refused lines and failed items, with the catalog line number (the first 1000).'),
   duplicates: z.number().int().describe('Lines whose work an earlier batch did or is doing: not run again, not counted in `total`.'),
   origin: z.string(),
@@ -123,9 +132,12 @@ export function batchRoutes(app: FastifyInstance, deps: ApiDeps): void {
       preHandler: auth,
       schema: {
         summary: `${action[0]!.toUpperCase()}${action.slice(1)} a batch`,
-        description: action === 'pause'
-          ? 'Queued items stay out of the queue until resumed; items already running finish.'
-          : action === 'resume' ? 'Paused items go back into the queue.' : 'Queued items are dropped and counted cancelled; running items finish.',
+        description:
+          action === 'pause'
+            ? 'Queued items stay out of the queue until resumed; items already running finish.'
+            : action === 'resume'
+              ? 'Paused items go back into the queue.'
+              : 'Queued items are dropped and counted cancelled; running items finish.',
         params: idParams,
         response: { 200: batchStatusSchema, ...errors },
       },
@@ -137,7 +149,8 @@ export function batchRoutes(app: FastifyInstance, deps: ApiDeps): void {
     preHandler: auth,
     schema: {
       summary: 'Every line of a batch and what came of it, as JSON Lines',
-      description: 'One object per line: `{ line, sku, state, assetId, runId, manifestUrl, urls, error }`; a duplicate line shows the item that did the work.',
+      description:
+        'One object per line: `{ line, sku, state, assetId, runId, manifestUrl, urls, error }`; a duplicate line shows the item that did the work.',
       params: idParams,
       produces: ['application/x-ndjson'],
     },

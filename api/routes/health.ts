@@ -6,7 +6,10 @@ import { uploadChecks } from '../upload-checks.js';
 import { withTimeout } from '../../lib/deadline.js';
 
 const checkSchema = z.object({ ok: z.boolean(), error: z.string().optional() });
-const readySchema = z.object({ status: z.enum(['ready', 'unavailable']), checks: z.object({ redis: checkSchema, storage: checkSchema, uploads: checkSchema }) });
+const readySchema = z.object({
+  status: z.enum(['ready', 'unavailable']),
+  checks: z.object({ redis: checkSchema, storage: checkSchema, uploads: checkSchema }),
+});
 
 /** Give a dependency this long to answer before /readyz calls it down. */
 const CHECK_TIMEOUT_MS = 2000;
@@ -18,12 +21,12 @@ export function healthRoutes(app: FastifyInstance, deps: ApiDeps): void {
     handler: async () => ({ status: 'ok' as const }),
   });
   r.get('/readyz', {
-    schema: { summary: 'Readiness: Redis and storage reachable, and room to check another upload', response: { 200: readySchema, 503: readySchema } },
+    schema: {
+      summary: 'Readiness: Redis and storage reachable, and room to check another upload',
+      response: { 200: readySchema, 503: readySchema },
+    },
     handler: async (_request, reply) => {
-      const [redis, storage] = await Promise.all([
-        check(() => deps.redis.ping()),
-        check(() => deps.storage.ping()),
-      ]);
+      const [redis, storage] = await Promise.all([check(() => deps.redis.ping()), check(() => deps.storage.ping())]);
       const uploads = uploadCapacity();
       const ready = redis.ok && storage.ok && uploads.ok;
       return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', checks: { redis, storage, uploads } });
@@ -39,7 +42,10 @@ export function healthRoutes(app: FastifyInstance, deps: ApiDeps): void {
 function uploadCapacity(): { ok: boolean; error?: string } {
   const load = uploadChecks.load();
   if (!load.saturated) return { ok: true };
-  return { ok: false, error: `saturated: ${load.running} upload checks running, ${load.waiting} waiting (UPLOAD_CHECK_CONCURRENCY, UPLOAD_CHECK_MAX_WAITING)` };
+  return {
+    ok: false,
+    error: `saturated: ${load.running} upload checks running, ${load.waiting} waiting (UPLOAD_CHECK_CONCURRENCY, UPLOAD_CHECK_MAX_WAITING)`,
+  };
 }
 
 async function check(probe: () => Promise<unknown>): Promise<{ ok: boolean; error?: string }> {

@@ -27,7 +27,8 @@ export async function ingestOriginal(
 ): Promise<{ asset: AssetRecord; run: RunRecord; reused: boolean }> {
   const { tenantId, bytes } = input;
   return withSpooledBytes(bytes, input.filename, (file) =>
-    admitOriginal(deps, { tenantId, file, recipe: input.recipe, ...(input.sku !== undefined ? { sku: input.sku } : {}) }, log));
+    admitOriginal(deps, { tenantId, file, recipe: input.recipe, ...(input.sku !== undefined ? { sku: input.sku } : {}) }, log),
+  );
 }
 
 const errors = Object.fromEntries([400, 401, 413, 415, 422, 502, 504].map((s) => [s, errorBodySchema]));
@@ -60,14 +61,22 @@ export function ingestRoutes(app: FastifyInstance, deps: ApiDeps): void {
         maxRedirects: urlFetch.maxRedirects,
       });
       const filename = path.posix.basename(new URL(fetched.finalUrl).pathname).slice(0, 200) || undefined;
-      const { asset, run, reused } = await ingestOriginal(deps, { tenantId, bytes: fetched.bytes, recipe, ...(sku !== undefined ? { sku } : {}), filename }, request.log);
+      const { asset, run, reused } = await ingestOriginal(
+        deps,
+        { tenantId, bytes: fetched.bytes, recipe, ...(sku !== undefined ? { sku } : {}), filename },
+        request.log,
+      );
       deps.metrics.bytesIn.inc(fetched.bytes.length);
-      const { tenantId: _t, original: { key: _k, ...original }, ...rest } = asset;
+      const {
+        tenantId: _t,
+        original: { key: _k, ...original },
+        ...rest
+      } = asset;
       return reply.code(202).send({ asset: { ...rest, original }, run: publicRun(run), reused, finalUrl: fetched.finalUrl });
     },
   });
 }
 
 /** {@link ingestOriginal} bound to its dependencies: how the bucket inbox (workers/inbox.ts) admits an object. */
-export const ingestInto = (deps: IngestDeps) =>
-  (input: { tenantId: string; bytes: Buffer; filename: string }) => ingestOriginal(deps, input);
+export const ingestInto = (deps: IngestDeps) => (input: { tenantId: string; bytes: Buffer; filename: string }) =>
+  ingestOriginal(deps, input);

@@ -52,7 +52,11 @@ export function runEventRoutes(app: FastifyInstance, deps: ApiDeps, logger: Logg
       if (!run) throw notFound('Run');
       if (open.size >= maxStreams) {
         reply.header('retry-after', BUSY_RETRY_AFTER_S);
-        throw new AppError('SERVICE_UNAVAILABLE', `This server already serves ${maxStreams} run event streams; retry shortly or poll GET /v1/runs/:id.`, { maxStreams });
+        throw new AppError(
+          'SERVICE_UNAVAILABLE',
+          `This server already serves ${maxStreams} run event streams; retry shortly or poll GET /v1/runs/:id.`,
+          { maxStreams },
+        );
       }
       const stream = openRunEventStream({
         initial: publicRun(run),

@@ -21,20 +21,26 @@ const summarySchema = z.object({
   name: z.string(),
   description: z.string(),
   version: z.string().describe('sha256 of the canonical JSON: part of every rendition key made with it.'),
-  builtin: z.boolean().describe('False for the tenant\'s own templates (including overrides of a built-in id).'),
+  builtin: z.boolean().describe("False for the tenant's own templates (including overrides of a built-in id)."),
   backdrop: z.enum(BACKDROP_TYPES),
 });
 const detailSchema = summarySchema.extend({ template: templateSchema });
 const rerenderSchema = z.object({
-  batchId: z.string().nullable().describe('The catalog batch re-rendering the assets whose renditions change (GET /v1/batches/:id); null when none do.'),
-  assets: z.number().int().describe("Assets whose latest run used the template."),
+  batchId: z
+    .string()
+    .nullable()
+    .describe('The catalog batch re-rendering the assets whose renditions change (GET /v1/batches/:id); null when none do.'),
+  assets: z.number().int().describe('Assets whose latest run used the template.'),
   queued: z.number().int().describe('Assets queued again: their renditions change.'),
   unchanged: z.number().int().describe("Assets left alone: their run's params override what changed."),
 });
 const savedSchema = detailSchema.extend({ rerender: rerenderSchema });
 const params = z.object({ id: templateIdSchema });
-const putBody = templateSchema.extend({ id: templateIdSchema.optional().describe('Defaults to the URL id; must match it when given.') })
-  .describe('A template. Unknown fields, colours out of range and impossible layouts are refused with 422 INVALID_TEMPLATE naming the field.');
+const putBody = templateSchema
+  .extend({ id: templateIdSchema.optional().describe('Defaults to the URL id; must match it when given.') })
+  .describe(
+    'A template. Unknown fields, colours out of range and impossible layouts are refused with 422 INVALID_TEMPLATE naming the field.',
+  );
 const errors = { 400: errorBodySchema, 401: errorBodySchema, 404: errorBodySchema, 422: errorBodySchema };
 
 /**
@@ -47,7 +53,12 @@ const preconditionsOf = (request: FastifyRequest) => (current: StoredTemplate | 
   checkWritePreconditions(request, current && templateEtag(current));
 
 const summary = (t: StoredTemplate) => ({
-  id: t.template.id, name: t.template.name, description: t.template.description, version: t.version, builtin: t.builtin, backdrop: t.template.backdrop.type,
+  id: t.template.id,
+  name: t.template.name,
+  description: t.template.description,
+  version: t.version,
+  builtin: t.builtin,
+  backdrop: t.template.backdrop.type,
 });
 
 export function templateRoutes(app: FastifyInstance, deps: ApiDeps): void {
@@ -91,7 +102,8 @@ export function templateRoutes(app: FastifyInstance, deps: ApiDeps): void {
       summary: 'Create or replace one of your templates (a built-in id makes an override)',
       params,
       body: putBody,
-      description: 'Send the ETag you read as `If-Match` so that a change made since is not overwritten (412 otherwise); `If-None-Match: *` creates only.',
+      description:
+        'Send the ETag you read as `If-Match` so that a change made since is not overwritten (412 otherwise); `If-None-Match: *` creates only.',
       response: { 200: withEtag(savedSchema), 201: withEtag(savedSchema), 412: errorBodySchema, ...errors },
     },
     handler: async (request, reply) => {
@@ -154,7 +166,10 @@ export function templateRoutes(app: FastifyInstance, deps: ApiDeps): void {
       if (ifNoneMatch !== undefined && weaklyMatches(ifNoneMatch, etag)) return reply.code(304).header('etag', etag).send();
       const backdrop = t.template.backdrop;
       if (backdrop.type === 'generator' && !deps.config.generator) {
-        throw new AppError('GENERATOR_NOT_CONFIGURED', 'This template needs the scene generator, and none is configured here (GENERATOR_MODEL_PATH).');
+        throw new AppError(
+          'GENERATOR_NOT_CONFIGURED',
+          'This template needs the scene generator, and none is configured here (GENERATOR_MODEL_PATH).',
+        );
       }
       let backplate;
       if (backdrop.type === 'backplate' && backdrop.assetId) {

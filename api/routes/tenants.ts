@@ -19,7 +19,10 @@ const issuedKeySchema = z.object({
 const keySchema = z.object({ keyId: z.string(), tenantId: z.string(), createdAt: z.string(), hint: z.string().optional() });
 const keyParams = z.object({ id: z.string().min(1).max(128), keyId: z.string().min(1).max(64) });
 /** A cursor's position in a tenant's key list: the last key's creation time and id. */
-const keyPosition = z.string().max(200).regex(/^[^|]+\|[^|]+$/);
+const keyPosition = z
+  .string()
+  .max(200)
+  .regex(/^[^|]+\|[^|]+$/);
 const errors = { 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 404: errorBodySchema };
 
 export function tenantRoutes(app: FastifyInstance, deps: ApiDeps): void {
@@ -42,7 +45,11 @@ export function tenantRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   r.post('/v1/tenants/:id/keys', {
     preHandler: [admin, app.idempotent],
-    schema: { summary: 'Issue another API key for a tenant (admin key only)', params: idParams, response: { 201: issuedKeySchema, ...errors } },
+    schema: {
+      summary: 'Issue another API key for a tenant (admin key only)',
+      params: idParams,
+      response: { 201: issuedKeySchema, ...errors },
+    },
     handler: async (request, reply) => {
       const { key, record } = await deps.tenants.createKey(request.params.id);
       return reply.code(201).send({ key, keyId: record.keyId, tenantId: record.tenantId });
@@ -69,7 +76,11 @@ export function tenantRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   r.post('/v1/tenants/:id/keys/:keyId/rotate', {
     preHandler: [admin, app.idempotent],
-    schema: { summary: 'Replace an API key: a new key is issued and the old one revoked (admin key only)', params: keyParams, response: { 201: issuedKeySchema, ...errors } },
+    schema: {
+      summary: 'Replace an API key: a new key is issued and the old one revoked (admin key only)',
+      params: keyParams,
+      response: { 201: issuedKeySchema, ...errors },
+    },
     handler: async (request, reply) => {
       const { key, record } = await deps.tenants.rotateKey(request.params.id, request.params.keyId);
       return reply.code(201).send({ key, keyId: record.keyId, tenantId: record.tenantId });

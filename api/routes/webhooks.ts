@@ -33,13 +33,15 @@ const deliverySchema = z.object({
   updatedAt: z.string(),
   deliveredAt: z.string().optional(),
   replays: z.number().int(),
-  log: z.array(z.object({
-    attempt: z.number().int(),
-    at: z.string(),
-    durationMs: z.number(),
-    status: z.number().int().optional(),
-    error: failureSchema.optional(),
-  })),
+  log: z.array(
+    z.object({
+      attempt: z.number().int(),
+      at: z.string(),
+      durationMs: z.number(),
+      status: z.number().int().optional(),
+      error: failureSchema.optional(),
+    }),
+  ),
   payload: z.unknown().describe('The event body as sent.'),
 });
 const webhookParams = z.object({ id: z.string().regex(/^whk_[0-9a-f]{32}$/) });
@@ -65,17 +67,27 @@ export function webhookRoutes(app: FastifyInstance, deps: ApiDeps): void {
     preHandler: [auth, app.idempotent],
     schema: {
       summary: 'Subscribe a URL to events; the signing secret is returned once',
-      body: z.object({
-        url: z.string().max(2048),
-        events: z.array(z.enum(WEBHOOK_EVENTS)).min(1).transform((e) => [...new Set(e)]),
-      }).strict(),
-      response: { 201: z.object({ webhook: webhookSchema, secret: z.string().describe('Signs every delivery (see docs/webhooks.md). Shown once.') }), ...errors },
+      body: z
+        .object({
+          url: z.string().max(2048),
+          events: z
+            .array(z.enum(WEBHOOK_EVENTS))
+            .min(1)
+            .transform((e) => [...new Set(e)]),
+        })
+        .strict(),
+      response: {
+        201: z.object({ webhook: webhookSchema, secret: z.string().describe('Signs every delivery (see docs/webhooks.md). Shown once.') }),
+        ...errors,
+      },
     },
     handler: async (request, reply) => {
       const tenantId = tenantOf(request);
       const url = await checkPublicUrl(request.body.url, guard);
       if ((await store.count(tenantId)) >= config.webhooks.maxPerTenant) {
-        throw new AppError('TOO_MANY_WEBHOOKS', `A tenant may have ${config.webhooks.maxPerTenant} webhooks; delete one first.`, { maxPerTenant: config.webhooks.maxPerTenant });
+        throw new AppError('TOO_MANY_WEBHOOKS', `A tenant may have ${config.webhooks.maxPerTenant} webhooks; delete one first.`, {
+          maxPerTenant: config.webhooks.maxPerTenant,
+        });
       }
       const sub = await store.create({ tenantId, url: url.href, events: request.body.events, secret: newWebhookSecret() });
       return reply.code(201).send({ webhook: publicWebhook(sub), secret: sub.secret });
@@ -101,7 +113,11 @@ export function webhookRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   r.delete('/v1/webhooks/:id', {
     preHandler: auth,
-    schema: { summary: 'Delete a webhook; deliveries still waiting are cancelled', params: webhookParams, response: { 204: z.null(), ...errors } },
+    schema: {
+      summary: 'Delete a webhook; deliveries still waiting are cancelled',
+      params: webhookParams,
+      response: { 204: z.null(), ...errors },
+    },
     handler: async (request, reply) => {
       if (!(await store.delete(tenantOf(request), request.params.id))) throw notFound('Webhook');
       return reply.code(204).send(null);
@@ -112,7 +128,8 @@ export function webhookRoutes(app: FastifyInstance, deps: ApiDeps): void {
     preHandler: auth,
     schema: {
       summary: "A webhook's delivery log, newest first",
-      description: 'The last 1000 deliveries are kept (30 days each). Pages by cursor: pass `next_cursor` back as `cursor` until it is null.',
+      description:
+        'The last 1000 deliveries are kept (30 days each). Pages by cursor: pass `next_cursor` back as `cursor` until it is null.',
       params: webhookParams,
       querystring: pageQuery,
       response: { 200: z.object({ deliveries: z.array(deliverySchema), next_cursor: nextCursorField }), ...errors },

@@ -15,21 +15,24 @@ const pathOf = (u: string) => {
   return url.pathname + url.search;
 };
 
-describeInvalidatorConformance("cloudfront (against a local server that checks CloudFront's documented CreateInvalidation API)", async () => {
-  const distributionId = `E${randomUUID().slice(0, 12).toUpperCase()}`;
-  const api = await startCloudFrontApi({ distributionId });
-  const client = clientFor(api);
-  return {
-    invalidator: cloudfrontInvalidator({ distributionId, client, keyPaths: (k) => [keyPath(k)] }),
-    service: api,
-    targetsFor: (keys, urls) => [...keys.map((k) => `url:${keyPath(k)}`), ...urls.map((u) => `url:${pathOf(u)}`)],
-    purges: { keys: true, urls: true },
-    async cleanup() {
-      client.destroy();
-      await api.close();
-    },
-  };
-});
+describeInvalidatorConformance(
+  "cloudfront (against a local server that checks CloudFront's documented CreateInvalidation API)",
+  async () => {
+    const distributionId = `E${randomUUID().slice(0, 12).toUpperCase()}`;
+    const api = await startCloudFrontApi({ distributionId });
+    const client = clientFor(api);
+    return {
+      invalidator: cloudfrontInvalidator({ distributionId, client, keyPaths: (k) => [keyPath(k)] }),
+      service: api,
+      targetsFor: (keys, urls) => [...keys.map((k) => `url:${keyPath(k)}`), ...urls.map((u) => `url:${pathOf(u)}`)],
+      purges: { keys: true, urls: true },
+      async cleanup() {
+        client.destroy();
+        await api.close();
+      },
+    };
+  },
+);
 
 describe("cloudfrontInvalidator (against a local server that checks CloudFront's documented CreateInvalidation API)", () => {
   const distributionId = 'EDFDVBD6EXAMPLE';
@@ -50,7 +53,11 @@ describe("cloudfrontInvalidator (against a local server that checks CloudFront's
   it('keeps each invalidation within 3,000 paths and 15 wildcards, every path once, each with its own CallerReference', async () => {
     const api = await start();
     const keys = Array.from({ length: 20 }, (_, i) => `asset:acme:a${i}`);
-    const invalidator = cloudfrontInvalidator({ distributionId, client: clientFor(api), keyPaths: (k) => [`/t/acme/assets/${k.split(':')[2]}/*`] });
+    const invalidator = cloudfrontInvalidator({
+      distributionId,
+      client: clientFor(api),
+      keyPaths: (k) => [`/t/acme/assets/${k.split(':')[2]}/*`],
+    });
     const result = await invalidator.purge({ surrogateKeys: keys, urls: urls(3500) });
     expect(result).toMatchObject({ driver: 'cloudfront', purgedKeys: 20, purgedUrls: 3500 });
     expect(result.requests).toBe(api.invalidations.length);
@@ -68,7 +75,11 @@ describe("cloudfrontInvalidator (against a local server that checks CloudFront's
   it('backs off while too many invalidations are in progress, then succeeds', async () => {
     // Long enough that the second batch always finds the first in progress, even on a busy machine.
     const api = await start({ completeAfterMs: 1500 });
-    const invalidator = cloudfrontInvalidator({ distributionId, client: clientFor(api), backoff: { attempts: 40, baseMs: 50, maxMs: 200 } });
+    const invalidator = cloudfrontInvalidator({
+      distributionId,
+      client: clientFor(api),
+      backoff: { attempts: 40, baseMs: 50, maxMs: 200 },
+    });
     const started = Date.now();
     const result = await invalidator.purge({ surrogateKeys: [], urls: urls(4000) });
     expect(Date.now() - started).toBeGreaterThanOrEqual(1500);
@@ -82,7 +93,10 @@ describe("cloudfrontInvalidator (against a local server that checks CloudFront's
   it('gives up with a retryable CDN_PURGE_FAILED and a retryAfterMs when the limit does not clear', async () => {
     const api = await start({ completeAfterMs: 60_000 });
     const invalidator = cloudfrontInvalidator({ distributionId, client: clientFor(api), backoff: { attempts: 3, baseMs: 10, maxMs: 40 } });
-    const err = await invalidator.purge({ surrogateKeys: [], urls: urls(3001) }).then(() => undefined, (e: unknown) => e);
+    const err = await invalidator.purge({ surrogateKeys: [], urls: urls(3001) }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toMatchObject({ status: 503, code: 'CDN_PURGE_FAILED', details: { retryable: true, retryAfterMs: 40 } });
     expect(api.seen().requests).toBe(4); // the first batch, then three tries of the second
   });
@@ -99,7 +113,10 @@ describe("cloudfrontInvalidator (against a local server that checks CloudFront's
     for (const bad of ['no-slash', '/a/*/b', '/with space']) {
       const err = await cloudfrontInvalidator({ distributionId, client: clientFor(api), keyPaths: () => [bad] })
         .purge({ surrogateKeys: ['asset:a1'], urls: [] })
-        .then(() => undefined, (e: unknown) => e);
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       expect(err, bad).toMatchObject({ status: 400, code: 'BAD_REQUEST' });
     }
     expect(api.seen().requests).toBe(0);
@@ -113,7 +130,10 @@ describe("cloudfrontInvalidator (against a local server that checks CloudFront's
       cloudfrontInvalidator({ distributionId: 'ENOSUCHDIST', client: clientFor(api) }),
     ];
     for (const invalidator of cases) {
-      const err = await invalidator.purge({ surrogateKeys: [], urls: urls(1) }).then(() => undefined, (e: unknown) => e);
+      const err = await invalidator.purge({ surrogateKeys: [], urls: urls(1) }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toMatchObject({ status: 502, code: 'CDN_PURGE_FAILED', details: { retryable: false } });
     }
     expect(api.seen().violations).toEqual([]);
@@ -124,7 +144,12 @@ describe("cloudfrontInvalidator (against a local server that checks CloudFront's
     const elsewhere = new CloudFrontClient({ region: 'eu-west-1', endpoint: api.url, credentials: api.credentials, maxAttempts: 1 });
     const tampered = clientFor(api, { ...api.credentials, secretAccessKey: 'not-the-secret' });
     for (const client of [elsewhere, tampered]) {
-      const err = await cloudfrontInvalidator({ distributionId, client }).purge({ surrogateKeys: [], urls: urls(1) }).then(() => undefined, (e: unknown) => e);
+      const err = await cloudfrontInvalidator({ distributionId, client })
+        .purge({ surrogateKeys: [], urls: urls(1) })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       expect(err).toMatchObject({ code: 'CDN_PURGE_FAILED', details: { cdnStatus: 403 } });
     }
     expect(api.seen().violations).toEqual([

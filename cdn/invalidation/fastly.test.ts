@@ -58,14 +58,20 @@ describe("fastlyInvalidator (against a local server that checks Fastly's documen
   it('reports a refused token as a non-retryable CDN_PURGE_FAILED (502)', async () => {
     const err = await fastlyInvalidator({ ...credentials, apiToken: 'wrong', apiBase: api.url })
       .purge({ surrogateKeys: ['asset:a1'], urls: [] })
-      .then(() => undefined, (e: unknown) => e);
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(err).toMatchObject({ status: 502, code: 'CDN_PURGE_FAILED', details: { retryable: false, cdnStatus: 401 } });
   });
 
   it('reports an unknown service as a non-retryable CDN_PURGE_FAILED (502)', async () => {
     const err = await fastlyInvalidator({ ...credentials, serviceId: 'nope', apiBase: api.url })
       .purge({ surrogateKeys: ['asset:a1'], urls: [] })
-      .then(() => undefined, (e: unknown) => e);
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(err).toMatchObject({ status: 502, code: 'CDN_PURGE_FAILED', details: { cdnStatus: 404 } });
   });
 

@@ -51,7 +51,12 @@ export function fastlyInvalidator(options: FastlyInvalidatorOptions): CdnInvalid
       let requests = 0;
       const post = async (url: string, headers: Record<string, string>, what: string) => {
         requests++;
-        const answer = await send('fastly', url, { method: 'POST', headers: { ...common, ...headers } }, { signal, timeoutMs: options.timeoutMs });
+        const answer = await send(
+          'fastly',
+          url,
+          { method: 'POST', headers: { ...common, ...headers } },
+          { signal, timeoutMs: options.timeoutMs },
+        );
         if (answer.status < 200 || answer.status > 299) throw answerFailure('fastly', what, answer, fastlyWait(answer));
       };
 

@@ -32,13 +32,21 @@ describe("imgixInvalidator (against a local server that checks imgix's documente
     const invalidator = imgixInvalidator({ apiKey, apiBase: api.url });
     const u = url();
     await invalidator.purge({ surrogateKeys: [], urls: [u] });
-    await expect(invalidator.purge({ surrogateKeys: [], urls: [u] })).resolves.toEqual({ driver: 'imgix', purgedKeys: 0, purgedUrls: 1, requests: 1 });
+    await expect(invalidator.purge({ surrogateKeys: [], urls: [u] })).resolves.toEqual({
+      driver: 'imgix',
+      purgedKeys: 0,
+      purgedUrls: 1,
+      requests: 1,
+    });
     expect(api.seen()).toMatchObject({ requests: 2, violations: [] });
   });
 
   it('purges the base URL once for URLs that differ only by parameters', async () => {
     const u = url();
-    const result = await imgixInvalidator({ apiKey, apiBase: api.url }).purge({ surrogateKeys: [], urls: [`${u}?w=400`, `${u}?w=800&fm=avif`, u] });
+    const result = await imgixInvalidator({ apiKey, apiBase: api.url }).purge({
+      surrogateKeys: [],
+      urls: [`${u}?w=400`, `${u}?w=800&fm=avif`, u],
+    });
     expect(result).toEqual({ driver: 'imgix', purgedKeys: 0, purgedUrls: 1, requests: 1 });
     expect(api.seen().targets).toEqual([`url:${u}`]);
   });
@@ -46,7 +54,10 @@ describe("imgixInvalidator (against a local server that checks imgix's documente
   it('reports a refused API key as a non-retryable CDN_PURGE_FAILED (502)', async () => {
     const err = await imgixInvalidator({ apiKey: 'wrong', apiBase: api.url })
       .purge({ surrogateKeys: [], urls: [url()] })
-      .then(() => undefined, (e: unknown) => e);
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(err).toMatchObject({ status: 502, code: 'CDN_PURGE_FAILED', details: { retryable: false, cdnStatus: 401 } });
   });
 
@@ -65,7 +76,10 @@ describe("imgixInvalidator (against a local server that checks imgix's documente
     const own = await startImgixApi({ apiKey });
     try {
       const started = Date.now();
-      const result = await imgixInvalidator({ apiKey, apiBase: own.url }).purge({ surrogateKeys: [], urls: Array.from({ length: 15 }, url) });
+      const result = await imgixInvalidator({ apiKey, apiBase: own.url }).purge({
+        surrogateKeys: [],
+        urls: Array.from({ length: 15 }, url),
+      });
       expect(result.requests).toBe(15);
       expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
       expect(own.seen()).toMatchObject({ requests: 15, violations: [] });

@@ -192,7 +192,10 @@ describe('Varnish purge ACL (real varnishd whose purgers exclude 127.0.0.1)', ()
     }
     const err = await varnishInvalidator({ url: varnish.url })
       .purge({ surrogateKeys: [key], urls: [`https://cdn.example.test${path}`] })
-      .then(() => undefined, (e: unknown) => e);
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(err).toBeInstanceOf(AppError);
     expect(err).toMatchObject({ status: 502, code: 'CDN_PURGE_FAILED', details: { retryable: false, cdnStatus: 403 } });
     expect((await fetch(varnish.url + path)).headers.get('x-cache')).toBe('HIT');

@@ -1,12 +1,5 @@
 import { answerFailure, send } from './http.js';
-import {
-  batchKeys,
-  normalizePurgeRequest,
-  purgeFailed,
-  type CdnInvalidator,
-  type PurgeRequest,
-  type PurgeResult,
-} from './invalidator.js';
+import { batchKeys, normalizePurgeRequest, purgeFailed, type CdnInvalidator, type PurgeRequest, type PurgeResult } from './invalidator.js';
 
 /** Options for {@link varnishInvalidator}. */
 export interface VarnishInvalidatorOptions {

@@ -14,13 +14,28 @@ describe('public-keys.vcl, the edge copy of the public key patterns', () => {
   it('accepts exactly the keys isPublicKey accepts', () => {
     const regex = new RegExp(publicKeysRegex());
     const keys = [
-      `t/${T}/r/${SET}/320.avif`, `t/${T}/r/${SET}/1280.jpg`, `t/${T}/assets/ast_1/manifest.json`,
-      `t/${T}/assets/ast_1/latest/640.webp`, `t/${T}/assets/ast_1/latest/square/640.webp`,
-      `t/${T}/sku/SKU.1-a/640.jpg`, `t/${T}/sku/SKU.1-a/manifest.json`, `t/${T}/sku/SKU-1/square/640.jpg`,
+      `t/${T}/r/${SET}/320.avif`,
+      `t/${T}/r/${SET}/1280.jpg`,
+      `t/${T}/assets/ast_1/manifest.json`,
+      `t/${T}/assets/ast_1/latest/640.webp`,
+      `t/${T}/assets/ast_1/latest/square/640.webp`,
+      `t/${T}/sku/SKU.1-a/640.jpg`,
+      `t/${T}/sku/SKU.1-a/manifest.json`,
+      `t/${T}/sku/SKU-1/square/640.jpg`,
       // Never public:
-      `t/${T}/originals/${'b'.repeat(64)}.jpg`, `t/${T}/assets/ast_1/asset.json`, `t/${T}/r/${SET}/set.json`,
-      `t/${T}/work/${SET}.png`, `t/${T}/`, '', 'metrics', 'openapi.json', `t/${T}/assets/ast_1/manifest.json.bak`,
-      `t/${T}/assets/../manifest.json`, `t/${T}/r/${SET}/0320.avif`, `x/t/${T}/r/${SET}/320.avif`, `t/${T}/r/${SET}/320.avif/`,
+      `t/${T}/originals/${'b'.repeat(64)}.jpg`,
+      `t/${T}/assets/ast_1/asset.json`,
+      `t/${T}/r/${SET}/set.json`,
+      `t/${T}/work/${SET}.png`,
+      `t/${T}/`,
+      '',
+      'metrics',
+      'openapi.json',
+      `t/${T}/assets/ast_1/manifest.json.bak`,
+      `t/${T}/assets/../manifest.json`,
+      `t/${T}/r/${SET}/0320.avif`,
+      `x/t/${T}/r/${SET}/320.avif`,
+      `t/${T}/r/${SET}/320.avif/`,
     ];
     for (const key of keys) expect(regex.test(key), key).toBe(isPublicKey(key));
     expect(keys.filter(isPublicKey)).toHaveLength(8);

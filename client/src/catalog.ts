@@ -32,18 +32,26 @@ export function catalogFormatOf(file: string): CatalogFormat {
  * Blob (a Content-Length, so a refusal before reading still answers) and can be sent again from
  * the start (retries); an iterable is read once, chunked.
  */
-export function catalogBody(source: CatalogSource, format?: CatalogFormat): { contentType: string; replayable: boolean; body: () => Promise<Blob> | ReadableStream<Uint8Array> } {
+export function catalogBody(
+  source: CatalogSource,
+  format?: CatalogFormat,
+): { contentType: string; replayable: boolean; body: () => Promise<Blob> | ReadableStream<Uint8Array> } {
   if (typeof source === 'string') {
     const type = CATALOG_CONTENT_TYPES[format ?? catalogFormatOf(source)];
     return { contentType: type, replayable: true, body: () => openAsBlob(source) };
   }
   async function* lines() {
     for await (const item of source as AsyncIterable<CatalogItem | string>) {
-      if (typeof item !== 'string' && format === 'csv') throw new TypeError('Items as objects are sent as JSON Lines: leave out format, or pass CSV lines as strings.');
+      if (typeof item !== 'string' && format === 'csv')
+        throw new TypeError('Items as objects are sent as JSON Lines: leave out format, or pass CSV lines as strings.');
       yield Buffer.from(`${typeof item === 'string' ? item.replace(/\r?\n$/, '') : JSON.stringify(item)}\n`);
     }
   }
-  return { contentType: CATALOG_CONTENT_TYPES[format ?? 'jsonl'], replayable: false, body: () => Readable.toWeb(Readable.from(lines())) as ReadableStream<Uint8Array> };
+  return {
+    contentType: CATALOG_CONTENT_TYPES[format ?? 'jsonl'],
+    replayable: false,
+    body: () => Readable.toWeb(Readable.from(lines())) as ReadableStream<Uint8Array>,
+  };
 }
 
 /** Lines of a JSON Lines body, parsed one by one as they arrive. */

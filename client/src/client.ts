@@ -33,7 +33,10 @@ export interface PipelineClient {
   getBatch(batchId: string): Promise<BatchStatus>;
   cancelBatch(batchId: string): Promise<BatchStatus>;
   /** Polls until the batch completed or was cancelled (default: at most an hour, then `TIMEOUT`). */
-  waitForBatch(batchId: string, options?: { timeoutMs?: number; pollIntervalMs?: number; onProgress?: (status: BatchStatus) => void }): Promise<BatchStatus>;
+  waitForBatch(
+    batchId: string,
+    options?: { timeoutMs?: number; pollIntervalMs?: number; onProgress?: (status: BatchStatus) => void },
+  ): Promise<BatchStatus>;
   /** Every line of a batch and what came of it, streamed. */
   batchResults(batchId: string): AsyncGenerator<BatchResultLine>;
 }
@@ -62,9 +65,17 @@ export function createPipelineClient(options: PipelineClientOptions): PipelineCl
       const fields: Record<string, string> = {};
       if (upload.recipe !== undefined) fields.recipe = JSON.stringify(upload.recipe);
       if (upload.sku !== undefined) fields.sku = upload.sku;
-      const form = multipartBody(fields, { source, ...(upload.filename ? { filename: upload.filename } : {}), ...(upload.contentType ? { contentType: upload.contentType } : {}) });
+      const form = multipartBody(fields, {
+        source,
+        ...(upload.filename ? { filename: upload.filename } : {}),
+        ...(upload.contentType ? { contentType: upload.contentType } : {}),
+      });
       const res = await transport.send('/v1/assets', {
-        method: 'POST', headers: { 'content-type': form.contentType }, body: form.body, once: !isReplayable(source), ...(upload.signal ? { signal: upload.signal } : {}),
+        method: 'POST',
+        headers: { 'content-type': form.contentType },
+        body: form.body,
+        once: !isReplayable(source),
+        ...(upload.signal ? { signal: upload.signal } : {}),
       });
       return (await res.json()) as UploadResult;
     },
@@ -74,7 +85,11 @@ export function createPipelineClient(options: PipelineClientOptions): PipelineCl
     async submitCatalog(source, submit = {}) {
       const catalog = catalogBody(source, submit.format);
       const res = await transport.send('/v1/batches', {
-        method: 'POST', headers: { 'content-type': catalog.contentType }, body: catalog.body, once: !catalog.replayable, ...(submit.signal ? { signal: submit.signal } : {}),
+        method: 'POST',
+        headers: { 'content-type': catalog.contentType },
+        body: catalog.body,
+        once: !catalog.replayable,
+        ...(submit.signal ? { signal: submit.signal } : {}),
       });
       return (await res.json()) as BatchSubmission;
     },
@@ -86,7 +101,8 @@ export function createPipelineClient(options: PipelineClientOptions): PipelineCl
         const status = await client.getBatch(batchId);
         wait.onProgress?.(status);
         if (status.state === 'completed' || status.state === 'cancelled') return status;
-        if (Date.now() > deadline) throw new PipelineError(0, 'TIMEOUT', `batch ${batchId} still ${status.state} after ${wait.timeoutMs ?? 3_600_000} ms`);
+        if (Date.now() > deadline)
+          throw new PipelineError(0, 'TIMEOUT', `batch ${batchId} still ${status.state} after ${wait.timeoutMs ?? 3_600_000} ms`);
         await new Promise((resolve) => setTimeout(resolve, wait.pollIntervalMs ?? 2000));
       }
     },

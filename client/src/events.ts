@@ -20,7 +20,8 @@ export async function* serverSentEvents(body: ReadableStream<Uint8Array>): Async
       const line = buffer.slice(0, newline);
       buffer = buffer.slice(newline + (buffer.startsWith('\r\n', newline) ? 2 : 1));
       if (line === '') {
-        if (event.data.length) yield { event: event.event ?? 'message', data: event.data.join('\n'), ...(event.id !== undefined ? { id: event.id } : {}) };
+        if (event.data.length)
+          yield { event: event.event ?? 'message', data: event.data.join('\n'), ...(event.id !== undefined ? { id: event.id } : {}) };
         event = { data: [] };
         continue;
       }

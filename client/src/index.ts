@@ -9,6 +9,23 @@ export type { CatalogFormat, CatalogItem, CatalogSource } from './catalog.js';
 export type { UploadSource } from './multipart.js';
 export type { RetryOptions } from './transport.js';
 export type { WaitOptions } from './wait.js';
-export { parseWebhook, verifyWebhook, WebhookVerificationError, WEBHOOK_TOLERANCE_SECONDS, type WebhookEvent, type WebhookHeaders } from './webhooks.js';
-export { FINAL_RUN_STATES, type Asset, type BatchResultLine, type BatchStatus, type BatchSubmission, type Recipe, type Run, type RunState, type UploadResult } from './types.js';
+export {
+  parseWebhook,
+  verifyWebhook,
+  WebhookVerificationError,
+  WEBHOOK_TOLERANCE_SECONDS,
+  type WebhookEvent,
+  type WebhookHeaders,
+} from './webhooks.js';
+export {
+  FINAL_RUN_STATES,
+  type Asset,
+  type BatchResultLine,
+  type BatchStatus,
+  type BatchSubmission,
+  type Recipe,
+  type Run,
+  type RunState,
+  type UploadResult,
+} from './types.js';
 export type { paths } from './schema.js';

@@ -25,11 +25,16 @@ const quote = (value: string) => value.replace(/[\r\n"]/g, (c) => encodeURICompo
  * a server refusing it before reading (503 under backpressure) drains it and its answer arrives.
  * A stream goes chunked; refused that way, the connection is cut and the call fails NETWORK_ERROR.
  */
-export function multipartBody(fields: Record<string, string>, file: MultipartFile): { contentType: string; body: () => Promise<Blob | ReadableStream<Uint8Array>> } {
+export function multipartBody(
+  fields: Record<string, string>,
+  file: MultipartFile,
+): { contentType: string; body: () => Promise<Blob | ReadableStream<Uint8Array>> } {
   const boundary = `----pipeline-${randomBytes(12).toString('hex')}`;
   const filename = file.filename ?? (typeof file.source === 'string' ? path.basename(file.source) : 'upload');
   const head =
-    Object.entries(fields).map(([name, value]) => `--${boundary}\r\nContent-Disposition: form-data; name="${quote(name)}"\r\n\r\n${value}\r\n`).join('') +
+    Object.entries(fields)
+      .map(([name, value]) => `--${boundary}\r\nContent-Disposition: form-data; name="${quote(name)}"\r\n\r\n${value}\r\n`)
+      .join('') +
     `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${quote(filename)}"\r\n` +
     `Content-Type: ${file.contentType ?? 'application/octet-stream'}\r\n\r\n`;
   const tail = `\r\n--${boundary}--\r\n`;
@@ -44,7 +49,8 @@ export function multipartBody(fields: Record<string, string>, file: MultipartFil
     body: async () => {
       if (typeof source === 'string') return new Blob([head, await openAsBlob(source), tail]);
       if (source instanceof Uint8Array) return new Blob([head, source as Uint8Array<ArrayBuffer>, tail]);
-      const stream = source instanceof ReadableStream ? Readable.fromWeb(source as import('node:stream/web').ReadableStream<Uint8Array>) : source;
+      const stream =
+        source instanceof ReadableStream ? Readable.fromWeb(source as import('node:stream/web').ReadableStream<Uint8Array>) : source;
       return Readable.toWeb(Readable.from(parts(stream))) as ReadableStream<Uint8Array>;
     },
   };

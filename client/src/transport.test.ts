@@ -25,13 +25,33 @@ beforeAll(async () => {
 afterAll(() => new Promise((resolve) => server.close(resolve)));
 
 const waits: number[] = [];
-const transport = (attempts = 4) => createTransport({ baseUrl, apiKey: 'k1', retry: { attempts, baseDelayMs: 100 }, sleep: async (ms) => { waits.push(ms); } });
-const reset = (next: typeof script) => { script = next; seen.length = 0; waits.length = 0; };
+const transport = (attempts = 4) =>
+  createTransport({
+    baseUrl,
+    apiKey: 'k1',
+    retry: { attempts, baseDelayMs: 100 },
+    sleep: async (ms) => {
+      waits.push(ms);
+    },
+  });
+const reset = (next: typeof script) => {
+  script = next;
+  seen.length = 0;
+  waits.length = 0;
+};
 
 describe('the client transport', () => {
   it('sends the key, and one Idempotency-Key per POST that stays the same across retries', async () => {
-    reset([{ status: 503, headers: { 'retry-after': '2' } }, { status: 429, headers: { 'retry-after': '1' } }, { status: 202, body: '{"ok":true}' }]);
-    const res = await transport().send('/v1/things', { method: 'POST', body: () => '{"a":1}', headers: { 'content-type': 'application/json' } });
+    reset([
+      { status: 503, headers: { 'retry-after': '2' } },
+      { status: 429, headers: { 'retry-after': '1' } },
+      { status: 202, body: '{"ok":true}' },
+    ]);
+    const res = await transport().send('/v1/things', {
+      method: 'POST',
+      body: () => '{"a":1}',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(await res.json()).toEqual({ ok: true });
     expect(seen.map((s) => s.headers.authorization)).toEqual(['Bearer k1', 'Bearer k1', 'Bearer k1']);
     const keys = new Set(seen.map((s) => s.headers['idempotency-key']));
@@ -45,7 +65,7 @@ describe('the client transport', () => {
     expect(waits[1]).toBeLessThanOrEqual(1100);
   });
 
-  it('keeps a caller\'s Idempotency-Key and adds none to a GET', async () => {
+  it("keeps a caller's Idempotency-Key and adds none to a GET", async () => {
     reset([{ status: 200 }, { status: 200 }]);
     await transport().send('/a', { method: 'POST', headers: { 'idempotency-key': 'mine' } });
     await transport().send('/b');
@@ -53,10 +73,12 @@ describe('the client transport', () => {
     expect(seen[1]!.headers['idempotency-key']).toBeUndefined();
   });
 
-  it('gives up after the bounded number of tries with the server\'s error code', async () => {
+  it("gives up after the bounded number of tries with the server's error code", async () => {
     const busy = { status: 429, body: '{"error":{"code":"RATE_LIMITED","message":"slow down"}}', headers: { 'x-request-id': 'req-1' } };
     reset([busy, busy, busy, busy]);
-    const err = (await transport(3).send('/x').catch((e: unknown) => e)) as PipelineError;
+    const err = (await transport(3)
+      .send('/x')
+      .catch((e: unknown) => e)) as PipelineError;
     expect(err).toBeInstanceOf(PipelineError);
     expect([err.status, err.code, err.message, err.requestId]).toEqual([429, 'RATE_LIMITED', 'slow down', 'req-1']);
     expect(seen).toHaveLength(3);
@@ -68,22 +90,43 @@ describe('the client transport', () => {
 
   it('never retries a one-shot body, nor a 4xx that is not "later"', async () => {
     reset([{ status: 503 }, { status: 400, body: '{"error":{"code":"BAD_REQUEST","message":"no"}}' }]);
-    expect(((await transport().send('/once', { method: 'POST', once: true }).catch((e: unknown) => e)) as PipelineError).status).toBe(503);
-    expect(((await transport().send('/bad').catch((e: unknown) => e)) as PipelineError).code).toBe('BAD_REQUEST');
+    expect(
+      (
+        (await transport()
+          .send('/once', { method: 'POST', once: true })
+          .catch((e: unknown) => e)) as PipelineError
+      ).status,
+    ).toBe(503);
+    expect(
+      (
+        (await transport()
+          .send('/bad')
+          .catch((e: unknown) => e)) as PipelineError
+      ).code,
+    ).toBe('BAD_REQUEST');
     expect(seen).toHaveLength(2);
   });
 
   it('reads a problem details body, and the older error object', async () => {
     reset([
-      { status: 422, body: '{"type":"about:blank","title":"Unprocessable Content","status":422,"detail":"Bad sku","code":"INVALID_REQUEST","details":{"issues":[]}}' },
+      {
+        status: 422,
+        body: '{"type":"about:blank","title":"Unprocessable Content","status":422,"detail":"Bad sku","code":"INVALID_REQUEST","details":{"issues":[]}}',
+      },
       { status: 404, body: '{"error":{"code":"NOT_FOUND","message":"Run not found","details":{"id":"r"}}}' },
       { status: 502, headers: { 'content-type': 'text/html' }, body: '<html>bad gateway</html>' },
     ]);
-    const problem = (await transport().send('/a').catch((e: unknown) => e)) as PipelineError;
+    const problem = (await transport()
+      .send('/a')
+      .catch((e: unknown) => e)) as PipelineError;
     expect([problem.code, problem.message, problem.details]).toEqual(['INVALID_REQUEST', 'Bad sku', { issues: [] }]);
-    const older = (await transport().send('/b').catch((e: unknown) => e)) as PipelineError;
+    const older = (await transport()
+      .send('/b')
+      .catch((e: unknown) => e)) as PipelineError;
     expect([older.code, older.message, older.details]).toEqual(['NOT_FOUND', 'Run not found', { id: 'r' }]);
-    const html = (await transport().send('/c').catch((e: unknown) => e)) as PipelineError;
+    const html = (await transport()
+      .send('/c')
+      .catch((e: unknown) => e)) as PipelineError;
     expect([html.status, html.code]).toEqual([502, 'HTTP_502']);
   });
 

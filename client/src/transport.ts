@@ -84,11 +84,12 @@ export function createTransport(options: TransportOptions): Transport {
   };
 
   /** No answer at all (refused, reset, DNS): a PipelineError with status 0, unless the caller aborted. */
-  const reached = (attempt: Promise<Response>) => attempt.catch((err: unknown) => {
-    if (err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError')) throw err;
-    const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
-    throw new PipelineError(0, 'NETWORK_ERROR', `Could not reach ${baseUrl}: ${cause}`);
-  });
+  const reached = (attempt: Promise<Response>) =>
+    attempt.catch((err: unknown) => {
+      if (err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError')) throw err;
+      const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
+      throw new PipelineError(0, 'NETWORK_ERROR', `Could not reach ${baseUrl}: ${cause}`);
+    });
 
   async function withRetries(tryOnce: () => Promise<Response>, once: boolean): Promise<Response> {
     const tries = once ? 1 : attempts;

@@ -34,7 +34,8 @@ export async function waitForRun(transport: Transport, runId: string, options: W
     }
     return await viaPolling(transport, runId, options, signal);
   } catch (err) {
-    if (signal.aborted && !options.signal?.aborted) throw new PipelineError(0, 'TIMEOUT', `run ${runId} did not end within ${timeoutMs} ms`);
+    if (signal.aborted && !options.signal?.aborted)
+      throw new PipelineError(0, 'TIMEOUT', `run ${runId} did not end within ${timeoutMs} ms`);
     throw err;
   }
 }
@@ -86,7 +87,14 @@ async function viaPolling(transport: Transport, runId: string, options: WaitOpti
     if (isFinal(run)) return run;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(resolve, options.pollIntervalMs ?? 1000);
-      signal.addEventListener('abort', () => { clearTimeout(timer); reject(signal.reason); }, { once: true });
+      signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          reject(signal.reason);
+        },
+        { once: true },
+      );
     });
   }
 }

@@ -10,7 +10,11 @@ const now = 1_800_000_000;
 /** Signed by the Standard Webhooks reference library, not by our own code. */
 const standard = (at = now, id = 'evt_1') => new Webhook(secret).sign(id, new Date(at * 1000), body);
 const legacy = (at = now) => `v1=${createHmac('sha256', secret).update(`${at}.${body}`).digest('hex')}`;
-const headers = (signature: string, at = now, id = 'evt_1') => ({ 'webhook-id': id, 'webhook-timestamp': String(at), 'webhook-signature': signature });
+const headers = (signature: string, at = now, id = 'evt_1') => ({
+  'webhook-id': id,
+  'webhook-timestamp': String(at),
+  'webhook-signature': signature,
+});
 
 describe('webhook signatures', () => {
   it('accepts Standard Webhooks signatures, the legacy v1=<hex>, and both in one header', () => {
@@ -37,6 +41,8 @@ describe('webhook signatures', () => {
 
   it('parses a verified event and throws on a forged one', () => {
     expect(parseWebhook(secret, headers(standard()), body, { nowSeconds: now }).data).toEqual({ runId: 'run_1' });
-    expect(() => parseWebhook(secret, headers(legacy(now).replace(/.$/, '0')), body, { nowSeconds: now })).toThrow(WebhookVerificationError);
+    expect(() => parseWebhook(secret, headers(legacy(now).replace(/.$/, '0')), body, { nowSeconds: now })).toThrow(
+      WebhookVerificationError,
+    );
   });
 });

@@ -45,7 +45,8 @@ export function verifyWebhook(
   const timestamp = header(headers, 'webhook-timestamp');
   const signatures = (header(headers, 'webhook-signature') ?? '').split(' ').filter(Boolean);
   const now = options.nowSeconds ?? Math.floor(Date.now() / 1000);
-  if (!timestamp || !/^\d+$/.test(timestamp) || Math.abs(now - Number(timestamp)) > (options.toleranceSeconds ?? WEBHOOK_TOLERANCE_SECONDS)) return false;
+  if (!timestamp || !/^\d+$/.test(timestamp) || Math.abs(now - Number(timestamp)) > (options.toleranceSeconds ?? WEBHOOK_TOLERANCE_SECONDS))
+    return false;
   const payload = Buffer.from(body);
   const hmac = (key: Buffer | string, ...parts: Array<string | Buffer>) => {
     const mac = createHmac('sha256', key);
@@ -71,6 +72,7 @@ export function parseWebhook<D = Record<string, unknown>>(
   body: string | Uint8Array,
   options: { toleranceSeconds?: number; nowSeconds?: number } = {},
 ): WebhookEvent<D> {
-  if (!verifyWebhook(secret, headers, body, options)) throw new WebhookVerificationError('The webhook signature or timestamp does not verify.');
+  if (!verifyWebhook(secret, headers, body, options))
+    throw new WebhookVerificationError('The webhook signature or timestamp does not verify.');
   return JSON.parse(Buffer.from(body).toString('utf8')) as WebhookEvent<D>;
 }

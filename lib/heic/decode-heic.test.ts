@@ -10,7 +10,10 @@ const fixture = (name: string) => readFile(new URL(`../../test/fixtures/${name}`
 const LIMITS = { maxPixels: 100_000_000 };
 
 async function refusal(promise: Promise<unknown>): Promise<AppError> {
-  const err = await promise.then(() => undefined, (e: unknown) => e);
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(AppError);
   return err as AppError;
 }
@@ -29,7 +32,10 @@ describe('decodeHeic', () => {
     const heic = await decodeHeic(await fixture('heic/coffee.heic'), LIMITS, { pixels: true });
     expect(heic).toMatchObject({ width: 600, height: 400, hasAlpha: false, images: 1 });
     expect(heic.rgba!.length).toBe(600 * 400 * 4);
-    const source = await sharp(await fixture('coffee.png')).removeAlpha().raw().toBuffer();
+    const source = await sharp(await fixture('coffee.png'))
+      .removeAlpha()
+      .raw()
+      .toBuffer();
     // Quality 50 HEVC: about 35 dB. A wrong plane order, chroma siting or matrix would be far lower.
     expect(psnr(heic.rgba!, 4, source, 3, 600 * 400)).toBeGreaterThan(32);
   });
@@ -38,7 +44,11 @@ describe('decodeHeic', () => {
     // Two 256x256 HEVC tiles, a 500x250 grid, and irot: a quarter turn anticlockwise.
     const heic = await decodeHeic(await fixture('heic/grid-rotated.heic'), LIMITS, { pixels: true });
     expect(heic).toMatchObject({ width: 250, height: 500, images: 1 });
-    const landscape = await sharp(await fixture('coffee.png')).resize(512, 256, { fit: 'fill' }).extract({ left: 0, top: 0, width: 500, height: 250 }).png().toBuffer();
+    const landscape = await sharp(await fixture('coffee.png'))
+      .resize(512, 256, { fit: 'fill' })
+      .extract({ left: 0, top: 0, width: 500, height: 250 })
+      .png()
+      .toBuffer();
     const expected = await sharp(landscape).rotate(270).removeAlpha().raw().toBuffer();
     expect(psnr(heic.rgba!, 4, expected, 3, 250 * 500)).toBeGreaterThan(30);
   });
@@ -46,7 +56,10 @@ describe('decodeHeic', () => {
   it('keeps the alpha plane of a cut-out', async () => {
     const heic = await decodeHeic(await fixture('heic/mug-alpha.heic'), LIMITS, { pixels: true });
     expect(heic).toMatchObject({ width: 640, height: 640, hasAlpha: true });
-    const mask = await sharp(await fixture('d02_mug_woodtable.mask.png')).extractChannel(0).raw().toBuffer();
+    const mask = await sharp(await fixture('d02_mug_woodtable.mask.png'))
+      .extractChannel(0)
+      .raw()
+      .toBuffer();
     let error = 0;
     for (let p = 0; p < mask.length; p++) error += Math.abs(mask[p]! - heic.rgba![p * 4 + 3]!);
     expect(error / mask.length).toBeLessThan(1);
@@ -55,14 +68,21 @@ describe('decodeHeic', () => {
   it('decodes 10-bit HEIC to 8 bits per channel', async () => {
     const heic = await decodeHeic(await fixture('heic/coffee-10bit.heic'), LIMITS, { pixels: true });
     expect(heic.rgba!.length).toBe(300 * 200 * 4);
-    const source = await sharp(await fixture('coffee.png')).resize(300).removeAlpha().raw().toBuffer();
+    const source = await sharp(await fixture('coffee.png'))
+      .resize(300)
+      .removeAlpha()
+      .raw()
+      .toBuffer();
     expect(psnr(heic.rgba!, 4, source, 3, 300 * 200)).toBeGreaterThan(30);
   });
 
   it('hands back the embedded ICC profile, for the caller to convert from', async () => {
     const heic = await decodeHeic(await fixture('heic/coffee-p3.heic'), LIMITS, { pixels: false });
     // Byte for byte the profile sharp embeds for 'p3', which make-fixtures.ts gave the source PNG.
-    const tagged = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#808080' } }).withIccProfile('p3').png().toBuffer();
+    const tagged = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#808080' } })
+      .withIccProfile('p3')
+      .png()
+      .toBuffer();
     expect(heic.icc).toEqual((await sharp(tagged).metadata()).icc);
     expect((await decodeHeic(await fixture('heic/coffee.heic'), LIMITS, { pixels: false })).icc).toBeUndefined();
   });
@@ -89,7 +109,7 @@ describe('decodeHeic', () => {
     expect(await decodeHeic(burst, LIMITS, { pixels: false })).toMatchObject({ width: 64, images: 2 });
   });
 
-  it('refuses truncated and non-HEIF bytes as CORRUPT_IMAGE, naming libheif\'s reason', async () => {
+  it("refuses truncated and non-HEIF bytes as CORRUPT_IMAGE, naming libheif's reason", async () => {
     const whole = await fixture('heic/coffee.heic');
     const truncated = await refusal(decodeHeic(whole.subarray(0, Math.floor(whole.length * 0.6)), LIMITS, { pixels: false }));
     expect([truncated.status, truncated.code]).toEqual([422, 'CORRUPT_IMAGE']);

@@ -35,7 +35,11 @@ export interface HeicImage {
  *   many decodes waiting in this process): retry later.
  * @throws the signal's reason when `signal` is aborted (the thread is stopped).
  */
-export async function decodeHeic(bytes: Uint8Array, limits: HeicLimits, options: { pixels: boolean; signal?: AbortSignal }): Promise<HeicImage> {
+export async function decodeHeic(
+  bytes: Uint8Array,
+  limits: HeicLimits,
+  options: { pixels: boolean; signal?: AbortSignal },
+): Promise<HeicImage> {
   options.signal?.throwIfAborted();
   const request: HeicThreadRequest = { bytes, maxPixels: limits.maxPixels, maxImages: limits.maxImages ?? 1000, pixels: options.pixels };
   const reply = await pool.run(request, limits.timeoutSeconds ?? 0, options.signal);
@@ -63,13 +67,21 @@ export class DecoderPool {
   private readonly free: DecoderThread[];
   private readonly waiting: Array<(thread: DecoderThread) => void> = [];
 
-  constructor(size: number, private readonly maxWaiting: number, idleMs: number) {
+  constructor(
+    size: number,
+    private readonly maxWaiting: number,
+    idleMs: number,
+  ) {
     this.free = Array.from({ length: size }, () => new DecoderThread(idleMs));
   }
 
   async run(request: HeicThreadRequest, timeoutSeconds: number, signal?: AbortSignal): Promise<HeicThreadReply> {
     if (this.free.length === 0 && this.waiting.length >= this.maxWaiting) {
-      throw new AppError('SERVICE_UNAVAILABLE', `${this.waiting.length} HEIC images are already waiting to be decoded here: retry shortly.`, { heicDecodesWaiting: this.waiting.length });
+      throw new AppError(
+        'SERVICE_UNAVAILABLE',
+        `${this.waiting.length} HEIC images are already waiting to be decoded here: retry shortly.`,
+        { heicDecodesWaiting: this.waiting.length },
+      );
     }
     const thread = this.free.pop() ?? (await new Promise<DecoderThread>((resolve) => this.waiting.push(resolve)));
     try {

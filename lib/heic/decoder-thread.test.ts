@@ -13,7 +13,9 @@ describe('DecoderThread', () => {
       const reply = await new DecoderThread(600_000).run({ bytes, maxPixels: 1e8, maxImages: 1, pixels: false }, 0);
       console.log(JSON.stringify({ ok: reply.ok, width: reply.width }));
     `;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     onTestFinished(() => void child.kill()); // a failing run would otherwise linger ten minutes
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));

@@ -41,11 +41,25 @@ export class DecoderThread {
       const onMessage = (reply: HeicThreadReply) => finish(() => resolve(reply), reply.ok || !reply.decoderBroken);
       // The decoder failed to start or crashed outside libheif: ours to fix, so retryable (500).
       const onError = (err: Error) => finish(() => reject(new AppError('INTERNAL', `HEIC decoder failed: ${err.message}`)), false);
-      const onExit = (code: number) => finish(() => reject(new AppError('INTERNAL', `HEIC decoder exited with code ${code} before answering`)), false);
+      const onExit = (code: number) =>
+        finish(() => reject(new AppError('INTERNAL', `HEIC decoder exited with code ${code} before answering`)), false);
       const onAbort = () => finish(() => reject(signal!.reason), false);
-      const deadline = timeoutSeconds > 0
-        ? setTimeout(() => finish(() => reject(new AppError('IMAGE_TOO_LARGE', `The image takes longer than ${timeoutSeconds} s to decode.`, { decodeTimeoutSeconds: timeoutSeconds })), false), timeoutSeconds * 1000)
-        : undefined;
+      const deadline =
+        timeoutSeconds > 0
+          ? setTimeout(
+              () =>
+                finish(
+                  () =>
+                    reject(
+                      new AppError('IMAGE_TOO_LARGE', `The image takes longer than ${timeoutSeconds} s to decode.`, {
+                        decodeTimeoutSeconds: timeoutSeconds,
+                      }),
+                    ),
+                  false,
+                ),
+              timeoutSeconds * 1000,
+            )
+          : undefined;
       signal?.addEventListener('abort', onAbort, { once: true });
       worker.on('message', onMessage).on('error', onError).on('exit', onExit);
       worker.postMessage(request);
@@ -56,9 +70,11 @@ export class DecoderThread {
     const worker = startWorker({ libheif });
     // A thread that dies while idle is forgotten; its error (always followed by exit) is not ours
     // to throw, as no decode was waiting on it.
-    worker.on('error', () => undefined).on('exit', () => {
-      if (this.worker === worker) this.worker = undefined;
-    });
+    worker
+      .on('error', () => undefined)
+      .on('exit', () => {
+        if (this.worker === worker) this.worker = undefined;
+      });
     return worker;
   }
 

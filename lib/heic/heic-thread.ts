@@ -21,16 +21,27 @@ class Refusal extends Error {
   }
 }
 
-const isError = (value: unknown): value is HeifError => typeof value === 'object' && value !== null && 'code' in value && 'message' in value;
+const isError = (value: unknown): value is HeifError =>
+  typeof value === 'object' && value !== null && 'code' in value && 'message' in value;
 
 /** A libheif error as our refusal: the file's fault (bad or unsupported input), never retried. */
 function refusal(error: HeifError): Refusal {
   const reason = error.message.trim();
   if (error.subcode.value === SECURITY_LIMIT_EXCEEDED || error.code.value === HEIF_ERROR.memory) {
-    return new Refusal({ ok: false, code: 'IMAGE_TOO_LARGE', message: 'The HEIC image exceeds the decoder\'s safety limits.', details: { reason } });
+    return new Refusal({
+      ok: false,
+      code: 'IMAGE_TOO_LARGE',
+      message: "The HEIC image exceeds the decoder's safety limits.",
+      details: { reason },
+    });
   }
   if (error.code.value === HEIF_ERROR.unsupportedFiletype || error.code.value === HEIF_ERROR.unsupportedFeature) {
-    return new Refusal({ ok: false, code: 'UNSUPPORTED_MEDIA_TYPE', message: 'The HEIF file uses a coding or feature we cannot read: export it as JPEG.', details: { reason } });
+    return new Refusal({
+      ok: false,
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      message: 'The HEIF file uses a coding or feature we cannot read: export it as JPEG.',
+      details: { reason },
+    });
   }
   // Invalid input (2), a decoder error (5) and the rest: the bytes themselves are bad.
   return new Refusal({ ok: false, code: 'CORRUPT_IMAGE', message: 'The HEIC file is corrupt or truncated.', details: { reason } });
@@ -86,7 +97,12 @@ async function decode(lib: LibHeif, request: HeicThreadRequest): Promise<HeicThr
     if (read.code.value !== HEIF_ERROR.ok) throw refusal(read);
     const images = lib.heif_context_get_number_of_top_level_images(context);
     if (images > request.maxImages) {
-      throw new Refusal({ ok: false, code: 'IMAGE_TOO_LARGE', message: `The HEIF file holds ${images} images; the limit is ${request.maxImages}.`, details: { frames: images, maxFrames: request.maxImages } });
+      throw new Refusal({
+        ok: false,
+        code: 'IMAGE_TOO_LARGE',
+        message: `The HEIF file holds ${images} images; the limit is ${request.maxImages}.`,
+        details: { frames: images, maxFrames: request.maxImages },
+      });
     }
     const handle = lib.heif_js_context_get_primary_image_handle(context);
     if (isError(handle)) throw refusal(handle);
@@ -95,20 +111,42 @@ async function decode(lib: LibHeif, request: HeicThreadRequest): Promise<HeicThr
       const width = lib.heif_image_handle_get_width(handle);
       const height = lib.heif_image_handle_get_height(handle);
       if (width * height > request.maxPixels) {
-        throw new Refusal({ ok: false, code: 'IMAGE_TOO_LARGE', message: `The image has ${width}x${height} pixels; the limit is ${request.maxPixels} pixels.`, details: { width, height, maxPixels: request.maxPixels } });
+        throw new Refusal({
+          ok: false,
+          code: 'IMAGE_TOO_LARGE',
+          message: `The image has ${width}x${height} pixels; the limit is ${request.maxPixels} pixels.`,
+          details: { width, height, maxPixels: request.maxPixels },
+        });
       }
       reserveMemory(lib, width * height * DECODE_BYTES_PER_PIXEL + request.bytes.length);
       const hasAlpha = lib.heif_image_handle_has_alpha_channel(handle) === 1;
       const icc = readIccProfile(lib, handle);
       // Decoded whatever the caller wants back: a file that does not decode to the end is refused.
-      const image = await lib.heif_js_decode_image2(handle, lib.heif_colorspace.heif_colorspace_RGB, lib.heif_chroma.heif_chroma_interleaved_RGBA);
+      const image = await lib.heif_js_decode_image2(
+        handle,
+        lib.heif_colorspace.heif_colorspace_RGB,
+        lib.heif_chroma.heif_chroma_interleaved_RGBA,
+      );
       if (isError(image)) throw refusal(image);
       try {
         const channel = image.channels[0];
         if (!channel || channel.width !== width || channel.height !== height) {
-          throw new Refusal({ ok: false, code: 'CORRUPT_IMAGE', message: 'The HEIC file is corrupt: its pixels do not match its declared size.', details: {} });
+          throw new Refusal({
+            ok: false,
+            code: 'CORRUPT_IMAGE',
+            message: 'The HEIC file is corrupt: its pixels do not match its declared size.',
+            details: {},
+          });
         }
-        return { ok: true, width, height, hasAlpha, images, ...(icc ? { icc } : {}), ...(request.pixels ? { rgba: copyRows(channel) } : {}) };
+        return {
+          ok: true,
+          width,
+          height,
+          hasAlpha,
+          images,
+          ...(icc ? { icc } : {}),
+          ...(request.pixels ? { rgba: copyRows(channel) } : {}),
+        };
       } finally {
         lib.heif_image_release(image.image);
       }
@@ -128,7 +166,14 @@ async function answer(lib: LibHeif, request: HeicThreadRequest, port: MessagePor
     if (err instanceof Refusal) reply = err.reply;
     // libheif aborting inside WebAssembly (a WebAssembly.RuntimeError) is about the bytes it was given.
     // The instance is unusable after an abort, so the caller is told to end this thread.
-    else if (err instanceof Error && err.name === 'RuntimeError') reply = { ok: false, code: 'CORRUPT_IMAGE', message: 'The HEIC file is corrupt.', details: { reason: err.message }, decoderBroken: true };
+    else if (err instanceof Error && err.name === 'RuntimeError')
+      reply = {
+        ok: false,
+        code: 'CORRUPT_IMAGE',
+        message: 'The HEIC file is corrupt.',
+        details: { reason: err.message },
+        decoderBroken: true,
+      };
     // Anything else is ours: thrown out of the thread, it reaches the caller as its error (a 500).
     else throw err;
   }
@@ -142,7 +187,9 @@ if (!port) throw new Error('heic-thread runs as a worker thread');
 const lib = instantiateLibHeif((workerData as HeicThreadInit).libheif);
 port.on('message', (request: HeicThreadRequest) => {
   // Rethrown outside the promise so the thread ends with it and its caller gets the error.
-  answer(lib, request, port).catch((err: unknown) => setImmediate(() => {
-    throw err;
-  }));
+  answer(lib, request, port).catch((err: unknown) =>
+    setImmediate(() => {
+      throw err;
+    }),
+  );
 });

@@ -40,7 +40,8 @@ export function instantiateLibHeif(module: CompiledLibHeif): LibHeif {
   const factory = require(path.join(packageDir, 'libheif-wasm', 'libheif.js')) as (options: object) => LibHeif;
   return factory({
     // Emscripten's hook for bringing one's own instance: it wires the instance's exports itself.
-    instantiateWasm: (imports: object, receive: (instance: object, module: CompiledLibHeif) => unknown) => receive(new wasm.Instance(module, imports), module),
+    instantiateWasm: (imports: object, receive: (instance: object, module: CompiledLibHeif) => unknown) =>
+      receive(new wasm.Instance(module, imports), module),
   });
 }
 
@@ -49,9 +50,20 @@ export function instantiateLibHeif(module: CompiledLibHeif): LibHeif {
  * The ICC profile needs a raw C export and the handle's embind pointer (`$$.ptr`), which is why
  * package.json pins libheif-js exactly; the profile test fails if an upgrade changes either.
  */
-export interface HeifError { code: { value: number }; subcode: { value: number }; message: string }
-export interface HeifChannel { data: Uint8Array; width: number; height: number; stride: number }
-export interface HeifHandle { $$: { ptr: number } }
+export interface HeifError {
+  code: { value: number };
+  subcode: { value: number };
+  message: string;
+}
+export interface HeifChannel {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  stride: number;
+}
+export interface HeifHandle {
+  $$: { ptr: number };
+}
 export interface LibHeif {
   heif_context_alloc(): object;
   heif_context_free(context: object): void;

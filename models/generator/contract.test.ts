@@ -41,7 +41,11 @@ async function loadError(modelPath: string) {
     (e: unknown) => e,
   );
   expect(err, 'the model should have been refused').toBeDefined();
-  expect(err).toMatchObject({ code: 'GENERATOR_MODEL_INVALID', status: 500, details: expect.objectContaining({ modelPath, retryable: false }) });
+  expect(err).toMatchObject({
+    code: 'GENERATOR_MODEL_INVALID',
+    status: 500,
+    details: expect.objectContaining({ modelPath, retryable: false }),
+  });
   expect((err as Error).message).toContain(modelPath);
   return err as Error & { details: Record<string, unknown> };
 }
@@ -59,18 +63,90 @@ describe('loadGenerator refuses a model that breaks the contract, naming the fil
   });
 
   const bad: Array<[string, ValueInfo[], Array<ValueInfo & { from: string; op?: string }>, RegExp, string]> = [
-    ['no-image', [{ name: 'picture', dims: [1, 3, 'H', 'W'] }, MASK], [{ name: 'background', dims: [1, 3, 'H', 'W'], from: 'picture' }], /no input named "image" \(inputs: picture, mask\)/, 'image'],
+    [
+      'no-image',
+      [{ name: 'picture', dims: [1, 3, 'H', 'W'] }, MASK],
+      [{ name: 'background', dims: [1, 3, 'H', 'W'], from: 'picture' }],
+      /no input named "image" \(inputs: picture, mask\)/,
+      'image',
+    ],
     ['no-mask', [IMAGE], [{ name: 'background', dims: [1, 3, 'H', 'W'], from: 'image' }], /no input named "mask"/, 'mask'],
-    ['image-rank-3', [{ name: 'image', dims: [3, 'H', 'W'] }, MASK], [{ name: 'background', dims: [3, 'H', 'W'], from: 'image' }], /input "image" must have rank 4 \[1, 3, H, W\], not \[3, H, W\]/, 'image'],
-    ['mask-two-channels', [IMAGE, { name: 'mask', dims: [1, 2, 'H', 'W'] }], [{ name: 'background', dims: [1, 3, 'H', 'W'], from: 'image' }], /input "mask" must have 1 channel/, 'mask'],
-    ['batch-of-two', [{ name: 'image', dims: [2, 3, 'H', 'W'] }, MASK], [{ name: 'background', dims: [2, 3, 'H', 'W'], from: 'image' }], /input "image" must have batch size 1/, 'image'],
-    ['half-fixed', [{ name: 'image', dims: [1, 3, 64, 64] }, MASK], [{ name: 'background', dims: [1, 3, 64, 64], from: 'image' }], /must both fix H and W, or leave both dynamic/, 'image'],
-    ['sizes-differ', [{ name: 'image', dims: [1, 3, 64, 64] }, { name: 'mask', dims: [1, 1, 32, 32] }], [{ name: 'background', dims: [1, 3, 64, 64], from: 'image' }], /must have the same H and W/, 'mask'],
-    ['param-vector', [IMAGE, MASK, { name: 'colour', dims: [3] }], [{ name: 'background', dims: [1, 3, 'H', 'W'], from: 'image' }], /parameter input "colour" must be a float32 scalar of shape \[\] or \[1\], not \[3\]/, 'colour'],
-    ['no-output', [IMAGE, MASK], [{ name: 'picture', dims: [1, 3, 'H', 'W'], from: 'image' }], /no output named "background" or "scene" \(outputs: picture\)/, 'output'],
-    ['two-outputs', [IMAGE, MASK], [{ name: 'background', dims: [1, 3, 'H', 'W'], from: 'image' }, { name: 'scene', dims: [1, 3, 'H', 'W'], from: 'image' }], /both a "background" and a "scene" output/, 'output'],
-    ['output-rank-2', [IMAGE, MASK], [{ name: 'background', dims: [1, 'N'], from: 'image', op: 'Flatten' }], /output "background" must have rank 4 \[1, 3\|4, H, W\], not \[1, N\]/, 'background'],
-    ['output-one-channel', [IMAGE, MASK], [{ name: 'scene', dims: [1, 1, 'H', 'W'], from: 'mask' }], /output "scene" must have 3 or 4 channels, not \[1, 1, H, W\]/, 'scene'],
+    [
+      'image-rank-3',
+      [{ name: 'image', dims: [3, 'H', 'W'] }, MASK],
+      [{ name: 'background', dims: [3, 'H', 'W'], from: 'image' }],
+      /input "image" must have rank 4 \[1, 3, H, W\], not \[3, H, W\]/,
+      'image',
+    ],
+    [
+      'mask-two-channels',
+      [IMAGE, { name: 'mask', dims: [1, 2, 'H', 'W'] }],
+      [{ name: 'background', dims: [1, 3, 'H', 'W'], from: 'image' }],
+      /input "mask" must have 1 channel/,
+      'mask',
+    ],
+    [
+      'batch-of-two',
+      [{ name: 'image', dims: [2, 3, 'H', 'W'] }, MASK],
+      [{ name: 'background', dims: [2, 3, 'H', 'W'], from: 'image' }],
+      /input "image" must have batch size 1/,
+      'image',
+    ],
+    [
+      'half-fixed',
+      [{ name: 'image', dims: [1, 3, 64, 64] }, MASK],
+      [{ name: 'background', dims: [1, 3, 64, 64], from: 'image' }],
+      /must both fix H and W, or leave both dynamic/,
+      'image',
+    ],
+    [
+      'sizes-differ',
+      [
+        { name: 'image', dims: [1, 3, 64, 64] },
+        { name: 'mask', dims: [1, 1, 32, 32] },
+      ],
+      [{ name: 'background', dims: [1, 3, 64, 64], from: 'image' }],
+      /must have the same H and W/,
+      'mask',
+    ],
+    [
+      'param-vector',
+      [IMAGE, MASK, { name: 'colour', dims: [3] }],
+      [{ name: 'background', dims: [1, 3, 'H', 'W'], from: 'image' }],
+      /parameter input "colour" must be a float32 scalar of shape \[\] or \[1\], not \[3\]/,
+      'colour',
+    ],
+    [
+      'no-output',
+      [IMAGE, MASK],
+      [{ name: 'picture', dims: [1, 3, 'H', 'W'], from: 'image' }],
+      /no output named "background" or "scene" \(outputs: picture\)/,
+      'output',
+    ],
+    [
+      'two-outputs',
+      [IMAGE, MASK],
+      [
+        { name: 'background', dims: [1, 3, 'H', 'W'], from: 'image' },
+        { name: 'scene', dims: [1, 3, 'H', 'W'], from: 'image' },
+      ],
+      /both a "background" and a "scene" output/,
+      'output',
+    ],
+    [
+      'output-rank-2',
+      [IMAGE, MASK],
+      [{ name: 'background', dims: [1, 'N'], from: 'image', op: 'Flatten' }],
+      /output "background" must have rank 4 \[1, 3\|4, H, W\], not \[1, N\]/,
+      'background',
+    ],
+    [
+      'output-one-channel',
+      [IMAGE, MASK],
+      [{ name: 'scene', dims: [1, 1, 'H', 'W'], from: 'mask' }],
+      /output "scene" must have 3 or 4 channels, not \[1, 1, H, W\]/,
+      'scene',
+    ],
   ];
   for (const [name, inputs, outputs, message, tensor] of bad) {
     it(name, async () => {
@@ -85,7 +161,13 @@ describe('loadGenerator refuses a model that breaks the contract, naming the fil
     const { onnx } = onnxProto;
     const model = onnx.ModelProto.decode(await readFile(await writeTestGenerator(dir)));
     model.graph!.input!.find((i) => i.name === 'mask')!.type!.tensorType!.elemType = onnx.TensorProto.DataType.INT64;
-    model.graph!.node!.unshift({ name: 'mask_float', opType: 'Cast', input: ['mask'], output: ['mask_f'], attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: 1 }] });
+    model.graph!.node!.unshift({
+      name: 'mask_float',
+      opType: 'Cast',
+      input: ['mask'],
+      output: ['mask_f'],
+      attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: 1 }],
+    });
     for (const n of model.graph!.node!.slice(1)) n.input = n.input!.map((i) => (i === 'mask' ? 'mask_f' : i));
     const file = path.join(dir, 'int-mask.onnx');
     await writeFile(file, onnx.ModelProto.encode(model).finish());
@@ -107,7 +189,10 @@ describe('loadGenerator refuses a model that breaks the contract, naming the fil
     const cutout = Buffer.alloc(4 * 4 * 4, 255);
     expect(await generator.run({ cutout, width: 4, height: 4, params: { copies: 3 } })).toMatchObject({ channels: 3, kind: 'background' });
     const err = await generator.run({ cutout, width: 4, height: 4, params: { copies: 2 } }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'GENERATOR_MODEL_INVALID', message: expect.stringMatching(/output "background" came back as float32 \[1, 2, 4, 4\]/) });
+    expect(err).toMatchObject({
+      code: 'GENERATOR_MODEL_INVALID',
+      message: expect.stringMatching(/output "background" came back as float32 \[1, 2, 4, 4\]/),
+    });
   });
 
   it('accepts parameters declared as rank-0 scalars', async () => {

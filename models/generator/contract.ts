@@ -84,7 +84,8 @@ export function readContract(modelPath: string, inputs: readonly Metadata[], out
   const kind = found[0]!;
   const out = outputs.find((o) => o.name === kind) as InferenceSession.TensorValueMetadata;
   if (out.shape.length !== 4) throw fail(`output "${kind}" must have rank 4 [1, 3|4, H, W], not ${describe(out.shape)}`, kind);
-  if (!isDynamic(out.shape[0]) && out.shape[0] !== 1) throw fail(`output "${kind}" must have batch size 1, not ${describe(out.shape)}`, kind);
+  if (!isDynamic(out.shape[0]) && out.shape[0] !== 1)
+    throw fail(`output "${kind}" must have batch size 1, not ${describe(out.shape)}`, kind);
   const c = out.shape[1];
   if (!isDynamic(c) && c !== 3 && c !== 4) throw fail(`output "${kind}" must have 3 or 4 channels, not ${describe(out.shape)}`, kind);
 
@@ -101,8 +102,10 @@ export function readContract(modelPath: string, inputs: readonly Metadata[], out
 function checkNchw(shape: ReadonlyArray<number | string>, channels: number, name: string, fail: (m: string, t: string) => AppError): void {
   const expected = `[1, ${channels}, H, W]`;
   if (shape.length !== 4) throw fail(`input "${name}" must have rank 4 ${expected}, not ${describe(shape)}`, name);
-  if (!isDynamic(shape[0]) && shape[0] !== 1) throw fail(`input "${name}" must have batch size 1: ${expected}, not ${describe(shape)}`, name);
-  if (!isDynamic(shape[1]) && shape[1] !== channels) throw fail(`input "${name}" must have ${channels} channel(s): ${expected}, not ${describe(shape)}`, name);
+  if (!isDynamic(shape[0]) && shape[0] !== 1)
+    throw fail(`input "${name}" must have batch size 1: ${expected}, not ${describe(shape)}`, name);
+  if (!isDynamic(shape[1]) && shape[1] !== channels)
+    throw fail(`input "${name}" must have ${channels} channel(s): ${expected}, not ${describe(shape)}`, name);
   for (const d of [shape[2], shape[3]]) {
     if (!isDynamic(d) && (d as number) < 1) throw fail(`input "${name}" has an empty dimension: ${describe(shape)}`, name);
   }

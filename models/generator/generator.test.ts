@@ -63,8 +63,16 @@ describe('loadGenerator on the test model (real ONNX Runtime inference)', () => 
     const generator = await loadGenerator({ modelPath: file, executionProvider: 'cpu' }, logger);
     expect(lines.filter((l) => (l.level as number) >= 40)).toEqual([]);
     expect(generator.name).toBe('test-generator-background');
-    expect(generator.sha256).toBe(createHash('sha256').update(await readFile(file)).digest('hex'));
-    for (const [width, height] of [[97, 61], [40, 130], [1, 1]] as const) {
+    expect(generator.sha256).toBe(
+      createHash('sha256')
+        .update(await readFile(file))
+        .digest('hex'),
+    );
+    for (const [width, height] of [
+      [97, 61],
+      [40, 130],
+      [1, 1],
+    ] as const) {
       const cutout = syntheticCutout(width, height);
       const out = await generator.run({ cutout, width, height, params });
       expect(out).toMatchObject({ width, height, channels: 3, kind: 'background' });
@@ -74,7 +82,10 @@ describe('loadGenerator on the test model (real ONNX Runtime inference)', () => 
   });
 
   it('makes a 4-channel scene when the model names its output "scene"', async () => {
-    const generator = await loadGenerator({ modelPath: await writeTestGenerator(dir, { kind: 'scene' }), executionProvider: 'cpu' }, recordingLogger().logger);
+    const generator = await loadGenerator(
+      { modelPath: await writeTestGenerator(dir, { kind: 'scene' }), executionProvider: 'cpu' },
+      recordingLogger().logger,
+    );
     const cutout = syntheticCutout(64, 48);
     const out = await generator.run({ cutout, width: 64, height: 48, params });
     expect(out).toMatchObject({ width: 64, height: 48, channels: 4, kind: 'scene' });
@@ -100,7 +111,10 @@ describe('loadGenerator on the test model (real ONNX Runtime inference)', () => 
     const atModelSize = expectedTestGeneratorOutput(small, 32, 24, params);
     const modelBytes = Buffer.from(Array.from(atModelSize, (v) => Math.round(v * 255)));
     // ... brought back to the requested size by sharp.
-    const back = await sharp(modelBytes, { raw: { width: 32, height: 24, channels: 3 } }).resize(width, height, { fit: 'fill' }).raw().toBuffer();
+    const back = await sharp(modelBytes, { raw: { width: 32, height: 24, channels: 3 } })
+      .resize(width, height, { fit: 'fill' })
+      .raw()
+      .toBuffer();
     let worst = 0;
     for (let i = 0; i < back.length; i++) worst = Math.max(worst, Math.abs(back[i]! - out.data[i]!));
     expect(worst).toBeLessThanOrEqual(2);
@@ -172,7 +186,9 @@ describe('loadGenerator on the test model (real ONNX Runtime inference)', () => 
     await writeFile(file, await readFile(await writeTestGenerator(dir)));
     const { logger, lines } = recordingLogger();
     const generator = await loadGenerator({ modelPath: file, executionProvider: 'cuda' }, logger);
-    expect(lines).toContainEqual(expect.objectContaining({ level: 40, provider: 'cuda', msg: 'execution provider unavailable; falling back to cpu' }));
+    expect(lines).toContainEqual(
+      expect.objectContaining({ level: 40, provider: 'cuda', msg: 'execution provider unavailable; falling back to cpu' }),
+    );
     expect(lines).toContainEqual(expect.objectContaining({ level: 30, provider: 'cpu', msg: 'generator model ready', kind: 'background' }));
     const cutout = syntheticCutout(16, 12);
     const out = await generator.run({ cutout, width: 16, height: 12, params });
@@ -183,6 +199,8 @@ describe('loadGenerator on the test model (real ONNX Runtime inference)', () => 
     const generator = await loadGenerator({ modelPath: await writeTestGenerator(dir), executionProvider: 'cpu' }, recordingLogger().logger);
     const controller = new AbortController();
     controller.abort(new Error('job cancelled'));
-    await expect(generator.run({ cutout: syntheticCutout(8, 8), width: 8, height: 8, params }, controller.signal)).rejects.toThrow('job cancelled');
+    await expect(generator.run({ cutout: syntheticCutout(8, 8), width: 8, height: 8, params }, controller.signal)).rejects.toThrow(
+      'job cancelled',
+    );
   });
 });

@@ -123,7 +123,18 @@ async function createGenerator(modelPath: string, sha256: string, wanted: Provid
     await session.release();
     throw err;
   }
-  logger.info({ model: modelPath, sha256, provider, kind: contract.kind, params: contract.params, size: contract.size ?? 'dynamic', ms: Date.now() - started }, 'generator model ready');
+  logger.info(
+    {
+      model: modelPath,
+      sha256,
+      provider,
+      kind: contract.kind,
+      params: contract.params,
+      size: contract.size ?? 'dynamic',
+      ms: Date.now() - started,
+    },
+    'generator model ready',
+  );
   return {
     name: path.basename(modelPath).replace(/\.onnx$/i, ''),
     sha256,
@@ -140,7 +151,9 @@ async function runGenerator(
 ): Promise<GeneratorOutput> {
   const { width, height } = input;
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || input.cutout.length !== width * height * 4) {
-    throw new RangeError(`generator input: expected ${width}x${height} RGBA (${width * height * 4} bytes), got ${input.cutout.length} bytes`);
+    throw new RangeError(
+      `generator input: expected ${width}x${height} RGBA (${width * height * 4} bytes), got ${input.cutout.length} bytes`,
+    );
   }
   const feeds: Record<string, ort.Tensor> = paramFeeds(contract, input.params);
   signal?.throwIfAborted();
@@ -163,10 +176,19 @@ async function runGenerator(
   const out = result[contract.output]!;
   const [n, c, h, w] = out.dims as number[];
   if (out.type !== 'float32' || out.dims.length !== 4 || n !== 1 || (c !== 3 && c !== 4) || !h || !w) {
-    throw invalidModel(modelPath, `output "${contract.output}" came back as ${out.type} [${out.dims.join(', ')}], expected float32 [1, 3|4, H, W]`);
+    throw invalidModel(
+      modelPath,
+      `output "${contract.output}" came back as ${out.type} [${out.dims.join(', ')}], expected float32 [1, 3|4, H, W]`,
+    );
   }
   const data = toInterleaved8bit(out.data as Float32Array, c, h, w, modelPath, contract.output);
-  const resized = h === height && w === width ? data : await sharp(data, { raw: { width: w, height: h, channels: c } }).resize(width, height, { fit: 'fill' }).raw().toBuffer();
+  const resized =
+    h === height && w === width
+      ? data
+      : await sharp(data, { raw: { width: w, height: h, channels: c } })
+          .resize(width, height, { fit: 'fill' })
+          .raw()
+          .toBuffer();
   return { data: resized, width, height, channels: c, kind: contract.kind };
 }
 
@@ -204,12 +226,16 @@ function paramFeeds(contract: GeneratorContract, given: Record<string, number>):
       unknown.length ? `unknown ${unknown.join(', ')}` : '',
       notFinite.length ? `not a finite number: ${notFinite.join(', ')}` : '',
     ].filter(Boolean);
-    throw new AppError('INVALID_GENERATOR_PARAMS', `generator parameters: ${parts.join('; ')} (the model takes: ${declared.join(', ') || 'none'})`, {
-      expected: declared,
-      missing,
-      unknown,
-      notFinite,
-    });
+    throw new AppError(
+      'INVALID_GENERATOR_PARAMS',
+      `generator parameters: ${parts.join('; ')} (the model takes: ${declared.join(', ') || 'none'})`,
+      {
+        expected: declared,
+        missing,
+        unknown,
+        notFinite,
+      },
+    );
   }
   return Object.fromEntries(declared.map((p) => [p, new ort.Tensor('float32', Float32Array.of(given[p]!), contract.paramShapes[p])]));
 }

@@ -114,13 +114,17 @@ describe('keras-to-onnx on synthetic models (vs TensorFlow.js cpu)', () => {
   });
 
   it('refuses layers it cannot translate, naming them', async () => {
-    const lambda = await writeSyntheticModel(path.join(dir, 'lambda'), 3, [{ class_name: 'Lambda', name: 'py', inputs: ['in'], config: {} }]);
+    const lambda = await writeSyntheticModel(path.join(dir, 'lambda'), 3, [
+      { class_name: 'Lambda', name: 'py', inputs: ['in'], config: {} },
+    ]);
     await expect(convertFile(lambda)).rejects.toThrow(/unsupported Keras layer Lambda \("py"\).*Python/);
     const bilinear = await writeSyntheticModel(path.join(dir, 'bilinear'), 3, [
       { class_name: 'UpSampling2D', name: 'up', inputs: ['in'], config: { size: [2, 2], interpolation: 'bilinear' } },
     ]);
     await expect(convertFile(bilinear)).rejects.toThrow(/interpolation "bilinear" is not supported/);
-    const bn = await writeSyntheticModel(path.join(dir, 'bn'), 3, [{ class_name: 'BatchNormalization', name: 'bn', inputs: ['in'], config: {} }]);
+    const bn = await writeSyntheticModel(path.join(dir, 'bn'), 3, [
+      { class_name: 'BatchNormalization', name: 'bn', inputs: ['in'], config: {} },
+    ]);
     await expect(convertFile(bn)).rejects.toThrow(/unsupported Keras layer BatchNormalization.*supported layers: Conv2D/);
   });
 });

@@ -60,7 +60,8 @@ export function buildGraph(model: LayersModel, options: { fuseUpsampleConv: bool
     const layer = topo.layers.get(inputName)!;
     if (layer.class_name !== 'InputLayer') throw new Error(`model input ${inputName} is a ${layer.class_name}, expected an InputLayer`);
     const shape = (layer.config.batch_input_shape ?? layer.config.batch_shape) as Array<number | null> | undefined;
-    if (!shape || shape.length !== 4) throw new Error(`input ${inputName}: only rank-4 image inputs [batch, height, width, channels] are supported`);
+    if (!shape || shape.length !== 4)
+      throw new Error(`input ${inputName}: only rank-4 image inputs [batch, height, width, channels] are supported`);
     const channels = shape[3];
     if (typeof channels !== 'number') throw new Error(`input ${inputName}: the channel count must be fixed`);
     const dims: Array<number | string> = [shape[0] ?? 'batch', shape[1] ?? 'height', shape[2] ?? 'width', channels];
@@ -78,7 +79,8 @@ export function buildGraph(model: LayersModel, options: { fuseUpsampleConv: bool
     });
     const ctx = { g, layer, name, inputs, weight: (short: string) => findWeight(model.weights, name, short) };
     const scale = fused.get(name);
-    if (scale === 0) tensors.set(name, inputs[0]!); // a fused upsample: its conv reads the low-res tensor
+    if (scale === 0)
+      tensors.set(name, inputs[0]!); // a fused upsample: its conv reads the low-res tensor
     else if (scale !== undefined) tensors.set(name, subpixelConv(ctx, scale));
     else tensors.set(name, converterFor(layer)(ctx));
   }
@@ -134,7 +136,10 @@ function topology(model: LayersModel): Topology {
     mc.config.layers.forEach((layer, i) => {
       const layerName = layer.config.name ?? `layer_${i}`;
       if (i === 0 && layer.class_name !== 'InputLayer') {
-        const input: KerasLayer = { class_name: 'InputLayer', config: { name: `${layerName}_input`, batch_input_shape: layer.config.batch_input_shape } };
+        const input: KerasLayer = {
+          class_name: 'InputLayer',
+          config: { name: `${layerName}_input`, batch_input_shape: layer.config.batch_input_shape },
+        };
         layers.set(input.config.name!, input);
         inbound.set(input.config.name!, []);
         inputs.push(input.config.name!);
@@ -155,10 +160,16 @@ function topology(model: LayersModel): Topology {
     if (nodes.length > 1) throw new Error(`layer ${layerName} is called ${nodes.length} times; shared layers are not supported`);
     const refs = nodes[0] ?? [];
     for (const [from, nodeIndex, tensorIndex] of refs) {
-      if (nodeIndex !== 0 || tensorIndex !== 0) throw new Error(`layer ${layerName} reads output ${nodeIndex}/${tensorIndex} of ${from}; only single-output, single-call layers are supported`);
+      if (nodeIndex !== 0 || tensorIndex !== 0)
+        throw new Error(
+          `layer ${layerName} reads output ${nodeIndex}/${tensorIndex} of ${from}; only single-output, single-call layers are supported`,
+        );
     }
     layers.set(layerName, layer);
-    inbound.set(layerName, refs.map((r) => r[0]));
+    inbound.set(
+      layerName,
+      refs.map((r) => r[0]),
+    );
   }
   const ends = (list: Array<[string, number, number]> | undefined, what: string) => {
     if (!list?.length) throw new Error(`model has no ${what}`);
@@ -167,7 +178,13 @@ function topology(model: LayersModel): Topology {
       return n;
     });
   };
-  return { name, layers, inbound, inputs: ends(mc.config.input_layers, 'input_layers'), outputs: ends(mc.config.output_layers, 'output_layers') };
+  return {
+    name,
+    layers,
+    inbound,
+    inputs: ends(mc.config.input_layers, 'input_layers'),
+    outputs: ends(mc.config.output_layers, 'output_layers'),
+  };
 }
 
 /** Layers needed by the outputs, each after everything it reads (depth-first, iterative). */

@@ -33,7 +33,9 @@ afterAll(() => {
 describe('converted upscaling models against the TensorFlow.js originals', () => {
   it.each(UPSCALE_MODELS.map((s) => [s.name, s] as const))('%s', async (_name, spec) => {
     const bytes = await spec.build(sources.get(spec)!);
-    expect(createHash('sha256').update(bytes).digest('hex'), `${spec.name}: converted bytes differ from the pinned sha256`).toBe(spec.sha256);
+    expect(createHash('sha256').update(bytes).digest('hex'), `${spec.name}: converted bytes differ from the pinned sha256`).toBe(
+      spec.sha256,
+    );
 
     // Pixel range of the model (0..255 for the RDNs, 0..1 for thick), from its spec.
     const range = 1 / spec.input.normalisation!.std[0]!;

@@ -7,10 +7,7 @@
 
 /** An ONNX attribute value, tagged because JS numbers cannot tell 1 (int) from 1.0 (float). */
 export type Attribute =
-  | { type: 'int'; value: number }
-  | { type: 'ints'; value: number[] }
-  | { type: 'float'; value: number }
-  | { type: 'string'; value: string };
+  { type: 'int'; value: number } | { type: 'ints'; value: number[] } | { type: 'float'; value: number } | { type: 'string'; value: string };
 
 export const attr = {
   int: (value: number): Attribute => ({ type: 'int', value }),

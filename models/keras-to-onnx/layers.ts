@@ -156,8 +156,12 @@ const CONVERTERS: Record<string, LayerConverter> = {
     const c = ctx.layer.config;
     if (num(c, 'threshold', 0) !== 0) throw new Error(`layer ${ctx.name}: ReLU with a threshold is not supported`);
     const slope = num(c, 'negative_slope', 0);
-    let y = slope === 0 ? ctx.g.node('Relu', [single(ctx)], ctx.name) : ctx.g.node('LeakyRelu', [single(ctx)], ctx.name, { alpha: attr.float(slope) });
-    if (c.max_value !== null && c.max_value !== undefined) y = ctx.g.node('Clip', [y, '', ctx.g.floatScalar(num(c, 'max_value'))], `${ctx.name}_max`);
+    let y =
+      slope === 0
+        ? ctx.g.node('Relu', [single(ctx)], ctx.name)
+        : ctx.g.node('LeakyRelu', [single(ctx)], ctx.name, { alpha: attr.float(slope) });
+    if (c.max_value !== null && c.max_value !== undefined)
+      y = ctx.g.node('Clip', [y, '', ctx.g.floatScalar(num(c, 'max_value'))], `${ctx.name}_max`);
     return y;
   },
   LeakyReLU: (ctx) => ctx.g.node('LeakyRelu', [single(ctx)], ctx.name, { alpha: attr.float(num(ctx.layer.config, 'alpha', 0.3)) }),
@@ -175,7 +179,8 @@ const CONVERTERS: Record<string, LayerConverter> = {
   UpSampling2D: (ctx) => {
     channelsLast(ctx);
     const interpolation = ctx.layer.config.interpolation ?? 'nearest';
-    if (interpolation !== 'nearest') throw new Error(`layer ${ctx.name}: UpSampling2D interpolation "${String(interpolation)}" is not supported (only nearest)`);
+    if (interpolation !== 'nearest')
+      throw new Error(`layer ${ctx.name}: UpSampling2D interpolation "${String(interpolation)}" is not supported (only nearest)`);
     const [sh, sw] = pair(ctx.layer.config, 'size', [2, 2]);
     // asymmetric + floor: output pixel i copies input pixel floor(i / s), as TensorFlow does.
     const scales = ctx.g.floatTensor(`${ctx.name}_scales`, [4], Float32Array.of(1, 1, sh, sw));
@@ -202,7 +207,10 @@ const CONVERTERS: Record<string, LayerConverter> = {
 const pixelShuffle =
   (fromName: number): LayerConverter =>
   (ctx) =>
-    ctx.g.node('DepthToSpace', [single(ctx)], ctx.name, { blocksize: attr.int(num(ctx.layer.config, 'scale', fromName)), mode: attr.string('DCR') });
+    ctx.g.node('DepthToSpace', [single(ctx)], ctx.name, {
+      blocksize: attr.int(num(ctx.layer.config, 'scale', fromName)),
+      mode: attr.string('DCR'),
+    });
 
 /** Layer classes the converter knows, for error messages. */
 export const SUPPORTED_LAYERS = [...Object.keys(CONVERTERS), 'InputLayer', 'PixelShuffle{N}x'];

@@ -39,7 +39,9 @@ describe('parseLayersModel', () => {
   it('refuses a manifest that does not match its shards, and graph models', () => {
     const entries: WeightEntry[] = [{ name: 'w', shape: [4], dtype: 'float32' }];
     expect(() => parseLayersModel(topology, [{ entries, shards: [new Uint8Array(12)] }])).toThrow(/runs past the end/);
-    expect(() => parseLayersModel(topology, [{ entries, shards: [new Uint8Array(20)] }])).toThrow(/describes 16 bytes but its shards hold 20/);
+    expect(() => parseLayersModel(topology, [{ entries, shards: [new Uint8Array(20)] }])).toThrow(
+      /describes 16 bytes but its shards hold 20/,
+    );
     expect(() => parseLayersModel({ ...topology, format: 'graph-model' }, [])).toThrow(/graph models are not Keras layers/);
   });
 

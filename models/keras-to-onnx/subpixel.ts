@@ -30,10 +30,20 @@ export function canFuse(upsample: KerasLayer, conv: KerasLayer): boolean {
     (u.interpolation ?? 'nearest') === 'nearest' &&
     (u.data_format ?? 'channels_last') === 'channels_last' &&
     (c.data_format ?? 'channels_last') === 'channels_last' &&
-    Array.isArray(size) && size.length === 2 && size[0] === size[1] && typeof size[0] === 'number' && size[0] >= 1 &&
-    Array.isArray(kernel) && kernel.length === 2 && kernel[0] === kernel[1] && typeof kernel[0] === 'number' && kernel[0] % 2 === 1 &&
+    Array.isArray(size) &&
+    size.length === 2 &&
+    size[0] === size[1] &&
+    typeof size[0] === 'number' &&
+    size[0] >= 1 &&
+    Array.isArray(kernel) &&
+    kernel.length === 2 &&
+    kernel[0] === kernel[1] &&
+    typeof kernel[0] === 'number' &&
+    kernel[0] % 2 === 1 &&
     c.padding === 'same' &&
-    ones(c.strides) && ones(c.dilation_rate) && (c.groups ?? 1) === 1
+    ones(c.strides) &&
+    ones(c.dilation_rate) &&
+    (c.groups ?? 1) === 1
   );
 }
 

@@ -39,7 +39,11 @@ const slopes = values(12);
 /** The weight blob in the order the layers read it, with the storage tags ncnn writes. */
 function weightBlob(tags: { c1: number; c2: number } = { c1: 0x01306b47, c2: 0 }): Uint8Array {
   const parts: Buffer[] = [];
-  const u32 = (v: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(v); return b; };
+  const u32 = (v: number) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(v);
+    return b;
+  };
   const f32 = (xs: number[]) => Buffer.from(Float32Array.from(xs).buffer);
   parts.push(u32(tags.c1), Buffer.from(Uint16Array.from(w1, toHalf).buffer), f32(b1));
   parts.push(u32(tags.c2), f32(w2), f32(b2));
@@ -68,7 +72,8 @@ describe('ncnnToOnnx', () => {
     expect(out.dims).toEqual([1, 2 * h, 2 * w, 3]);
     const got = out.data as Float32Array;
     let max = 0;
-    for (let c = 0; c < 3; c++) for (let i = 0; i < ref.h * ref.w; i++) max = Math.max(max, Math.abs(got[i * 3 + c]! - ref.data[c * ref.h * ref.w + i]!));
+    for (let c = 0; c < 3; c++)
+      for (let i = 0; i < ref.h * ref.w; i++) max = Math.max(max, Math.abs(got[i * 3 + c]! - ref.data[c * ref.h * ref.w + i]!));
     expect(max).toBeLessThan(1e-5);
     await session.release();
   });
@@ -83,13 +88,19 @@ describe('ncnnToOnnx', () => {
   });
 
   it('refuses int8 and lookup-table weights by their storage tag', () => {
-    expect(() => ncnnToOnnx(PARAM, weightBlob({ c1: 0x000d4b38, c2: 0 }))).toThrow(/c1 weights: int8 weights \(storage tag 0x000d4b38\) are not supported/);
-    expect(() => ncnnToOnnx(PARAM, weightBlob({ c1: 0x01306b47, c2: 0x00000101 }))).toThrow(/c2 weights: quantised \(lookup table\) weights/);
+    expect(() => ncnnToOnnx(PARAM, weightBlob({ c1: 0x000d4b38, c2: 0 }))).toThrow(
+      /c1 weights: int8 weights \(storage tag 0x000d4b38\) are not supported/,
+    );
+    expect(() => ncnnToOnnx(PARAM, weightBlob({ c1: 0x01306b47, c2: 0x00000101 }))).toThrow(
+      /c2 weights: quantised \(lookup table\) weights/,
+    );
   });
 
   it('refuses a weight blob that does not match the param file', () => {
     const blobBytes = weightBlob();
-    expect(() => ncnnToOnnx(PARAM, blobBytes.subarray(0, blobBytes.length - 4))).toThrow(/ncnn bin ends at byte \d+, reading p slopes needs/);
+    expect(() => ncnnToOnnx(PARAM, blobBytes.subarray(0, blobBytes.length - 4))).toThrow(
+      /ncnn bin ends at byte \d+, reading p slopes needs/,
+    );
     expect(() => ncnnToOnnx(PARAM, new Uint8Array([...blobBytes, 0, 0, 0, 0]))).toThrow(/4 bytes left after the last layer/);
   });
 

@@ -49,7 +49,8 @@ export function buildNcnnGraph(param: string, bin: Uint8Array, options: NcnnConv
   const read = new Set<string>();
 
   const inputLayers = layers.filter((l) => l.type === 'Input');
-  if (inputLayers.length !== 1 || inputLayers[0]!.outputs.length !== 1) throw new Error(`ncnn graph has ${inputLayers.length} Input layers; only one image input is supported`);
+  if (inputLayers.length !== 1 || inputLayers[0]!.outputs.length !== 1)
+    throw new Error(`ncnn graph has ${inputLayers.length} Input layers; only one image input is supported`);
   g.addInput(inputName, ['batch', 'height', 'width', 'channels']);
   blobs.set(inputLayers[0]!.outputs[0]!, g.node('Transpose', [inputName], `${inputName}_nchw`, { perm: attr.ints([0, 3, 1, 2]) }));
 

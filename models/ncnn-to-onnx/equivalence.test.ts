@@ -56,7 +56,15 @@ async function compare(name: RealEsrganName, crop: { left: number; top: number; 
   const { data } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
   const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all' });
   const started = performance.now();
-  const result = (await session.run({ input: new ort.Tensor('float32', Float32Array.from(data, (v) => v / 255), [1, crop.size, crop.size, 3]) })).output!;
+  const result = (
+    await session.run({
+      input: new ort.Tensor(
+        'float32',
+        Float32Array.from(data, (v) => v / 255),
+        [1, crop.size, crop.size, 3],
+      ),
+    })
+  ).output!;
   const oursMs = performance.now() - started;
   await session.release();
   const ours = Uint8Array.from(result.data as Float32Array, (v) => Math.min(255, Math.max(0, Math.round(v * 255))));
@@ -68,12 +76,18 @@ async function compare(name: RealEsrganName, crop: { left: number; top: number; 
   const all = psnr(ours, theirs.rgb, side, side);
   const inner = psnr(ours, theirs.rgb, side, side, 16);
   const { wrapped } = psnrVsUpscayl(ours, theirs.rgb, side);
-  measured.push(`  ${name} ${crop.size}×${crop.size}: PSNR ${all.toFixed(2)} dB (${inner.toFixed(2)} dB without a 16-pixel border; ${(wrapped * 100).toFixed(2)}% of values wrapped by upscayl-bin); ours ${(oursMs / 1000).toFixed(2)} s, upscayl-bin ${(theirs.ms / 1000).toFixed(2)} s on ${theirs.device}`);
+  measured.push(
+    `  ${name} ${crop.size}×${crop.size}: PSNR ${all.toFixed(2)} dB (${inner.toFixed(2)} dB without a 16-pixel border; ${(wrapped * 100).toFixed(2)}% of values wrapped by upscayl-bin); ours ${(oursMs / 1000).toFixed(2)} s, upscayl-bin ${(theirs.ms / 1000).toFixed(2)} s on ${theirs.device}`,
+  );
   // Every pixel counts here: the crop has no deep black edge for upscayl-bin to wrap (see psnrVsUpscayl).
   expect(all).toBeGreaterThanOrEqual(MIN_PSNR_DB);
 }
 
 describe('converted Real-ESRGAN models against upscayl-bin (ncnn)', () => {
   it('realesrgan-x4fast on a 96×96 crop', () => compare('realesrgan-x4fast', { left: 280, top: 300, size: 96 }), 300_000);
-  it.runIf(process.env.REALESRGAN_X4PLUS_REFERENCE === '1')('realesrgan-x4plus on a 64×64 crop', () => compare('realesrgan-x4plus', { left: 296, top: 316, size: 64 }), 900_000);
+  it.runIf(process.env.REALESRGAN_X4PLUS_REFERENCE === '1')(
+    'realesrgan-x4plus on a 64×64 crop',
+    () => compare('realesrgan-x4plus', { left: 296, top: 316, size: 64 }),
+    900_000,
+  );
 });

@@ -31,7 +31,11 @@ const CONVERTERS: Record<string, LayerConverter> = {
   },
   ReLU: ({ g, layer, inputs }) => {
     const slope = paramsOf(layer).float(0, 0);
-    return [slope === 0 ? g.node('Relu', [one(inputs, layer)], layer.name) : g.node('LeakyRelu', [one(inputs, layer)], layer.name, { alpha: attr.float(slope) })];
+    return [
+      slope === 0
+        ? g.node('Relu', [one(inputs, layer)], layer.name)
+        : g.node('LeakyRelu', [one(inputs, layer)], layer.name, { alpha: attr.float(slope) }),
+    ];
   },
   Eltwise: ({ g, layer, inputs }) => {
     const p = paramsOf(layer);
@@ -40,9 +44,12 @@ const CONVERTERS: Record<string, LayerConverter> = {
     if (op === 0) return [chain(g, 'Mul', inputs, layer.name)];
     if (op === 2) return [chain(g, 'Max', inputs, layer.name)];
     if (op !== 1) throw new Error(`Eltwise layer ${layer.name}: operation ${op} is not supported (0 product, 1 sum, 2 max)`);
-    if (coeffs.length && coeffs.length !== inputs.length) throw new Error(`Eltwise layer ${layer.name}: ${coeffs.length} coefficients for ${inputs.length} inputs`);
+    if (coeffs.length && coeffs.length !== inputs.length)
+      throw new Error(`Eltwise layer ${layer.name}: ${coeffs.length} coefficients for ${inputs.length} inputs`);
     // ncnn: sum of coeff_i · input_i (all 1 without coefficients).
-    const terms = inputs.map((x, i) => (coeffs.length && coeffs[i] !== 1 ? g.node('Mul', [x, g.floatScalar(coeffs[i]!)], `${layer.name}_term${i}`) : x));
+    const terms = inputs.map((x, i) =>
+      coeffs.length && coeffs[i] !== 1 ? g.node('Mul', [x, g.floatScalar(coeffs[i]!)], `${layer.name}_term${i}`) : x,
+    );
     return [chain(g, 'Add', terms, layer.name)];
   },
   BinaryOp: ({ g, layer, inputs }) => {
@@ -61,21 +68,29 @@ const CONVERTERS: Record<string, LayerConverter> = {
     const p = paramsOf(layer);
     const type = p.int(0, 0);
     if (type !== 1) throw new Error(`Interp layer ${layer.name}: resize type ${type} is not supported (only 1, nearest)`);
-    if (p.int(3, 0) || p.int(4, 0) || p.int(5, 0)) throw new Error(`Interp layer ${layer.name}: a fixed or dynamic output size is not supported, only scales`);
+    if (p.int(3, 0) || p.int(4, 0) || p.int(5, 0))
+      throw new Error(`Interp layer ${layer.name}: a fixed or dynamic output size is not supported, only scales`);
     // ncnn's nearest reads source pixel floor(x / scale): ONNX's asymmetric + floor.
     const scales = g.floatTensor(`${layer.name}_scales`, [4], Float32Array.of(1, 1, p.float(1, 1), p.float(2, 1)));
-    return [g.node('Resize', [one(inputs, layer), '', scales], layer.name, {
-      mode: attr.string('nearest'),
-      coordinate_transformation_mode: attr.string('asymmetric'),
-      nearest_mode: attr.string('floor'),
-    })];
+    return [
+      g.node('Resize', [one(inputs, layer), '', scales], layer.name, {
+        mode: attr.string('nearest'),
+        coordinate_transformation_mode: attr.string('asymmetric'),
+        nearest_mode: attr.string('floor'),
+      }),
+    ];
   },
   PixelShuffle: ({ g, layer, inputs }) => {
     const p = paramsOf(layer);
     // mode 0 is PyTorch's pixel_shuffle (channel, then row, then column: ONNX's CRD); 1 is DCR.
     const mode = p.int(1, 0);
     if (mode !== 0 && mode !== 1) throw new Error(`PixelShuffle layer ${layer.name}: mode ${mode} is not supported`);
-    return [g.node('DepthToSpace', [one(inputs, layer)], layer.name, { blocksize: attr.int(p.int(0, 1)), mode: attr.string(mode === 0 ? 'CRD' : 'DCR') })];
+    return [
+      g.node('DepthToSpace', [one(inputs, layer)], layer.name, {
+        blocksize: attr.int(p.int(0, 1)),
+        mode: attr.string(mode === 0 ? 'CRD' : 'DCR'),
+      }),
+    ];
   },
 };
 
@@ -84,7 +99,10 @@ const BINARY_OPS: Record<number, string> = { 0: 'Add', 1: 'Sub', 2: 'Mul', 3: 'D
 /** The converter of a layer type; an unsupported one is an error naming the layer. */
 export function converterFor(layer: NcnnLayer): LayerConverter {
   const convert = Object.hasOwn(CONVERTERS, layer.type) ? CONVERTERS[layer.type] : undefined;
-  if (!convert) throw new Error(`ncnn layer ${layer.name} has type ${layer.type}, which the converter does not support (supported: Input, ${Object.keys(CONVERTERS).join(', ')})`);
+  if (!convert)
+    throw new Error(
+      `ncnn layer ${layer.name} has type ${layer.type}, which the converter does not support (supported: Input, ${Object.keys(CONVERTERS).join(', ')})`,
+    );
   return convert;
 }
 
@@ -103,7 +121,8 @@ function convolution({ g, layer, inputs, weights }: LayerContext): string[] {
   if (p.int(8, 0)) throw new Error(`Convolution layer ${layer.name}: int8 convolutions are not supported`);
   if (p.int(19, 0)) throw new Error(`Convolution layer ${layer.name}: dynamic weights are not supported`);
   const inChannels = size / (out * kh * kw);
-  if (!Number.isInteger(inChannels) || inChannels < 1) throw new Error(`Convolution layer ${layer.name}: ${size} weights do not fit ${out} outputs of ${kh}×${kw}`);
+  if (!Number.isInteger(inChannels) || inChannels < 1)
+    throw new Error(`Convolution layer ${layer.name}: ${size} weights do not fit ${out} outputs of ${kh}×${kw}`);
 
   // ncnn stores weights as [out][in][kh][kw], ONNX's Conv layout; the bias is untagged float32.
   const w = g.floatTensor(`${layer.name}_w`, [out, inChannels, kh, kw], weights.tagged(size, `${layer.name} weights`));
@@ -131,7 +150,9 @@ function activation(g: GraphBuilder, layer: NcnnLayer, x: string, type: number, 
     case 4:
       return g.node('Sigmoid', [x], layer.name);
     default:
-      throw new Error(`${layer.type} layer ${layer.name}: fused activation type ${type} is not supported (0 none, 1 relu, 2 leaky relu, 3 clip, 4 sigmoid)`);
+      throw new Error(
+        `${layer.type} layer ${layer.name}: fused activation type ${type} is not supported (0 none, 1 relu, 2 leaky relu, 3 clip, 4 sigmoid)`,
+      );
   }
 }
 

@@ -29,7 +29,9 @@ export class WeightReader {
       return out;
     }
     const kind = tag === TAG_INT8 ? 'int8' : 'quantised (lookup table)';
-    throw new Error(`${what}: ${kind} weights (storage tag 0x${tag.toString(16).padStart(8, '0')}) are not supported; convert the model with fp32 or fp16 weights`);
+    throw new Error(
+      `${what}: ${kind} weights (storage tag 0x${tag.toString(16).padStart(8, '0')}) are not supported; convert the model with fp32 or fp16 weights`,
+    );
   }
 
   /** An untagged float32 array (`ModelBin::load(count, 1)`). */
@@ -43,11 +45,15 @@ export class WeightReader {
 
   /** Throws unless every byte was read: a leftover means the param and bin files do not match. */
   end(): void {
-    if (this.offset !== this.bytes.length) throw new Error(`ncnn bin: ${this.bytes.length - this.offset} bytes left after the last layer; the param and bin files do not match`);
+    if (this.offset !== this.bytes.length)
+      throw new Error(`ncnn bin: ${this.bytes.length - this.offset} bytes left after the last layer; the param and bin files do not match`);
   }
 
   private view(length: number, what: string): DataView {
-    if (this.offset + length > this.bytes.length) throw new Error(`ncnn bin ends at byte ${this.bytes.length}, reading ${what} needs ${this.offset + length}; the param and bin files do not match`);
+    if (this.offset + length > this.bytes.length)
+      throw new Error(
+        `ncnn bin ends at byte ${this.bytes.length}, reading ${what} needs ${this.offset + length}; the param and bin files do not match`,
+      );
     return new DataView(this.bytes.buffer, this.bytes.byteOffset + this.offset, length);
   }
 }

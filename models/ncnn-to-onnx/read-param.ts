@@ -25,10 +25,14 @@ export interface NcnnGraph {
 const MAGIC = '7767517';
 
 export function readParam(text: string): NcnnGraph {
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
   if (lines[0] !== MAGIC) throw new Error(`not an ncnn param file: the first line is "${lines[0]?.slice(0, 20) ?? ''}", expected ${MAGIC}`);
   const counts = (lines[1] ?? '').split(/\s+/).map(Number);
-  if (counts.length !== 2 || !counts.every(Number.isInteger)) throw new Error(`ncnn param: the second line must be "<layer count> <blob count>", got "${lines[1]}"`);
+  if (counts.length !== 2 || !counts.every(Number.isInteger))
+    throw new Error(`ncnn param: the second line must be "<layer count> <blob count>", got "${lines[1]}"`);
   const layers = lines.slice(2).map((line, i) => readLayer(line, i + 3));
   if (layers.length !== counts[0]) throw new Error(`ncnn param declares ${counts[0]} layers and holds ${layers.length}`);
   return { layers };
@@ -51,7 +55,8 @@ function readLayer(line: string, lineNo: number): NcnnLayer {
     const key = Number(m[1]);
     if (key <= -23300) {
       const [n, ...values] = m[2]!.split(',').map((v) => number(v, lineNo, name));
-      if (values.length !== n) throw new Error(`ncnn param line ${lineNo} (${type} ${name}): array param ${kv} declares ${n} values and holds ${values.length}`);
+      if (values.length !== n)
+        throw new Error(`ncnn param line ${lineNo} (${type} ${name}): array param ${kv} declares ${n} values and holds ${values.length}`);
       params.set(-key - 23300, values);
     } else {
       params.set(key, number(m[2]!, lineNo, name));

@@ -7,8 +7,14 @@ import type { RgbaImage } from '../raster.js';
  * fast. (Test helper; not part of the renderer.)
  */
 export async function mugCutout(size = 320): Promise<RgbaImage> {
-  const rgb = await sharp(await readFile(new URL('../../test/fixtures/d02_mug_woodtable.png', import.meta.url))).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  const mask = await sharp(await readFile(new URL('../../test/fixtures/d02_mug_woodtable.mask.png', import.meta.url))).extractChannel(0).raw().toBuffer();
+  const rgb = await sharp(await readFile(new URL('../../test/fixtures/d02_mug_woodtable.png', import.meta.url)))
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const mask = await sharp(await readFile(new URL('../../test/fixtures/d02_mug_woodtable.mask.png', import.meta.url)))
+    .extractChannel(0)
+    .raw()
+    .toBuffer();
   const n = rgb.info.width * rgb.info.height;
   const rgba = Buffer.alloc(n * 4);
   for (let i = 0; i < n; i++) {
@@ -17,6 +23,9 @@ export async function mugCutout(size = 320): Promise<RgbaImage> {
     rgba[i * 4 + 2] = rgb.data[i * 3 + 2]!;
     rgba[i * 4 + 3] = mask[i]!;
   }
-  const data = await sharp(rgba, { raw: { width: rgb.info.width, height: rgb.info.height, channels: 4 } }).resize(size, size).raw().toBuffer();
+  const data = await sharp(rgba, { raw: { width: rgb.info.width, height: rgb.info.height, channels: 4 } })
+    .resize(size, size)
+    .raw()
+    .toBuffer();
   return { data, width: size, height: size, channels: 4 };
 }

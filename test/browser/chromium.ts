@@ -15,7 +15,9 @@ export const SCREENSHOTS = fileURLToPath(new URL('../../test-results/screenshots
  */
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
-    throw new Error(`Chromium not found at ${CHROMIUM_PATH}. Install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH to a Chromium binary.`);
+    throw new Error(
+      `Chromium not found at ${CHROMIUM_PATH}. Install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH to a Chromium binary.`,
+    );
   }
   await mkdir(SCREENSHOTS, { recursive: true });
   // Tests run as root in CI, where Chromium's sandbox cannot start.

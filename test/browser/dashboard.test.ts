@@ -6,7 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant, fixture, keyedFetch, startTestService, upload, waitForBatch, waitForRun, type TestService } from '../harness.js';
 import { launchChromium, SCREENSHOTS } from './chromium.js';
 
-interface Rendition { url: string; width: number; height: number; format: string; bytes: number }
+interface Rendition {
+  url: string;
+  width: number;
+  height: number;
+  format: string;
+  bytes: number;
+}
 interface AssetBody {
   id: string;
   original: { bytes: number; width: number; height: number };
@@ -56,7 +62,9 @@ describe('dashboard in a real browser', () => {
     await context.addInitScript(() => {
       const w = window as unknown as { cspViolations: string[] };
       w.cspViolations = [];
-      document.addEventListener('securitypolicyviolation', (e: { violatedDirective: string; blockedURI: string }) => w.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
+      document.addEventListener('securitypolicyviolation', (e: { violatedDirective: string; blockedURI: string }) =>
+        w.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`),
+      );
     });
     page = await context.newPage();
     page.on('request', (r) => requests.push(r));
@@ -121,12 +129,17 @@ describe('dashboard in a real browser', () => {
     const slider = page.getByRole('slider', { name: 'Compare original and result' });
     expect(await slider.getAttribute('aria-valuenow')).toBe('50');
     const loaded = await page.evaluate(async () =>
-      Promise.all([...document.querySelectorAll('.compare img')].map(async (img) => {
-        await img.decode();
-        return { src: img.src.split(':')[0], width: img.naturalWidth };
-      })),
+      Promise.all(
+        [...document.querySelectorAll('.compare img')].map(async (img) => {
+          await img.decode();
+          return { src: img.src.split(':')[0], width: img.naturalWidth };
+        }),
+      ),
     );
-    expect(loaded).toEqual([{ src: 'blob', width: 600 }, { src: 'http', width: 600 }]);
+    expect(loaded).toEqual([
+      { src: 'blob', width: 600 },
+      { src: 'http', width: 600 },
+    ]);
 
     await slider.focus();
     const value = async () => Number(await slider.getAttribute('aria-valuenow'));
@@ -171,24 +184,28 @@ describe('dashboard in a real browser', () => {
         savings: li.querySelector('.savings')!.textContent,
       })),
     );
-    expect(shown).toEqual(renditions.map((r) => {
-      const change = Math.round((r.bytes / asset.original.bytes - 1) * 100);
-      return {
-        format: r.format,
-        width: r.width,
-        text: r.format.toUpperCase(),
-        size: `${r.width}×${r.height}`,
-        bytes: r.bytes,
-        savings: change <= 0 ? `−${-change}%` : `+${change}%`,
-      };
-    }));
+    expect(shown).toEqual(
+      renditions.map((r) => {
+        const change = Math.round((r.bytes / asset.original.bytes - 1) * 100);
+        return {
+          format: r.format,
+          width: r.width,
+          text: r.format.toUpperCase(),
+          size: `${r.width}×${r.height}`,
+          bytes: r.bytes,
+          savings: change <= 0 ? `−${-change}%` : `+${change}%`,
+        };
+      }),
+    );
     // Every rendition image loads from the public URL (allowed by the page's CSP) at its stated width.
     const widths = await page.locator('.gallery img').evaluateAll(async (imgs) =>
-      Promise.all((imgs as HTMLImageElement[]).map(async (img) => {
-        img.loading = 'eager';
-        await img.decode();
-        return img.naturalWidth;
-      })),
+      Promise.all(
+        (imgs as HTMLImageElement[]).map(async (img) => {
+          img.loading = 'eager';
+          await img.decode();
+          return img.naturalWidth;
+        }),
+      ),
     );
     expect(widths).toEqual(renditions.map((r) => r.width));
     await page.locator('.gallery').screenshot({ path: shot('gallery.png') });
@@ -254,7 +271,20 @@ describe('dashboard in a real browser', () => {
         return 'rgb(255, 255, 255)';
       };
       const out: Record<string, number> = {};
-      for (const selector of ['h2', '.hint', '#nav a:not([aria-current])', '#nav a[aria-current="page"]', 'button.view', 'button.copy', '#sign-out', '.state', '.step-completed', '.rendition dt', '.urls code', '.snippet code']) {
+      for (const selector of [
+        'h2',
+        '.hint',
+        '#nav a:not([aria-current])',
+        '#nav a[aria-current="page"]',
+        'button.view',
+        'button.copy',
+        '#sign-out',
+        '.state',
+        '.step-completed',
+        '.rendition dt',
+        '.urls code',
+        '.snippet code',
+      ]) {
         const el = document.querySelector(selector);
         if (!el) continue;
         const [a, b] = [luminance(rgb(getComputedStyle(el).color)), luminance(rgb(background(el)))];
@@ -319,7 +349,10 @@ describe('dashboard templates and batch views', () => {
   let key: string;
   let browser: Browser;
   let page: Page;
-  const api = keyedFetch(() => service, () => key);
+  const api = keyedFetch(
+    () => service,
+    () => key,
+  );
 
   beforeAll(async () => {
     browser = await launchChromium();
@@ -348,14 +381,18 @@ describe('dashboard templates and batch views', () => {
     });
     await page.locator('#file-input').setInputFiles(fixturePath('HappyFish.jpg'));
     await expect.poll(() => sent).toContain('"generate"');
-    expect(sent).toContain('{"steps":[{"name":"remove-background","options":{"output":"cutout"}},{"name":"generate","options":{"template":"studio"}},{"name":"render"}]}');
+    expect(sent).toContain(
+      '{"steps":[{"name":"remove-background","options":{"output":"cutout"}},{"name":"generate","options":{"template":"studio"}},{"name":"render"}]}',
+    );
     await page.locator('.card .error').waitFor();
     expect(await page.locator('.card .state').textContent()).toBe('Failed');
     await page.unroute('**/v1/assets');
   });
 
   it('shows each template with its preview, rendered by the service and fetched with the key', async () => {
-    const { templates } = (await (await api('/v1/templates')).json()) as { templates: Array<{ id: string; name: string; version: string }> };
+    const { templates } = (await (await api('/v1/templates')).json()) as {
+      templates: Array<{ id: string; name: string; version: string }>;
+    };
     const studio = templates.find((t) => t.id === 'studio')!;
     await page.getByRole('link', { name: 'Templates' }).click();
     const img = page.getByRole('img', { name: `Preview of ${studio.name}` });
@@ -376,7 +413,9 @@ describe('dashboard templates and batch views', () => {
       { sku: 'fish-1', source: asset.id, options: { widths: [120], formats: ['webp'] } },
       { sku: '../not-a-sku', source: asset.id },
       { sku: 'fish-2', source: asset.id, options: { widths: [140], formats: ['webp'] } },
-    ].map((l) => JSON.stringify(l)).join('\n');
+    ]
+      .map((l) => JSON.stringify(l))
+      .join('\n');
     const submitted = await api('/v1/batches', { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: `${lines}\n` });
     expect(submitted.status).toBe(202);
     const { batch } = (await submitted.json()) as { batch: { id: string } };

@@ -9,7 +9,11 @@ import { launchChromium } from './chromium.js';
 // Browser globals for the callbacks that run in chromium (see dashboard.test.ts for why loosely typed).
 declare const window: any, document: any;
 
-interface Manifest { picture: string; layout: { loading: string }; renditions: Array<{ url: string; width: number; format: string }> }
+interface Manifest {
+  picture: string;
+  layout: { loading: string };
+  renditions: Array<{ url: string; width: number; format: string }>;
+}
 
 /** Enough widths that each case below has a right answer and a wrong neighbour. */
 const WIDTHS = [320, 640, 960, 1280, 1920, 2560];
@@ -35,14 +39,20 @@ describe('the <picture> snippet, pasted as is, in a real browser', () => {
     service = await startTestService();
     const { key } = await createTenant(service, 'Picture shop');
     // A 2560 px photo, so the widest case has its exact candidate.
-    const photo = await sharp(new URL(fixture('coffee.png')).pathname).resize({ width: 2560 }).jpeg({ quality: 85 }).toBuffer();
+    const photo = await sharp(new URL(fixture('coffee.png')).pathname)
+      .resize({ width: 2560 })
+      .jpeg({ quality: 85 })
+      .toBuffer();
     // A hero: the run asks for an eager snippet.
     const recipe = { steps: [{ name: 'render', options: { widths: WIDTHS, formats: ['avif', 'jpeg'] } }], picture: { loading: 'eager' } };
     const res = await upload(service, key, photo, { recipe, filename: 'coffee.jpg' });
     expect(res.status).toBe(202);
     const { asset, run } = (await res.json()) as { asset: { id: string }; run: { id: string } };
     expect((await waitForRun(service, key, run.id, RUN_DONE_MS)).state).toBe('completed');
-    const api = keyedFetch(() => service, () => key);
+    const api = keyedFetch(
+      () => service,
+      () => key,
+    );
     manifest = ((await (await api(`/v1/assets/${asset.id}`)).json()) as { manifest: Manifest }).manifest;
     const snippet = await api(`/v1/assets/${asset.id}/picture?alt=Coffee`);
     expect(snippet.status).toBe(200);
@@ -75,10 +85,14 @@ describe('the <picture> snippet, pasted as is, in a real browser', () => {
         if (r.url().includes('/files/')) images.push({ url: r.url(), type: r.headers()['content-type'] });
       });
       await tab.goto(pageUrl);
-      await tab.waitForFunction(() => {
-        const img = document.querySelector('img');
-        return img.complete && img.naturalWidth > 0;
-      }, undefined, { timeout: 30_000 });
+      await tab.waitForFunction(
+        () => {
+          const img = document.querySelector('img');
+          return img.complete && img.naturalWidth > 0;
+        },
+        undefined,
+        { timeout: 30_000 },
+      );
       const seen = await tab.evaluate(() => {
         const img = document.querySelector('img');
         return {
@@ -108,7 +122,10 @@ describe('the <picture> snippet, pasted as is, in a real browser', () => {
       it(`${snippetKind}: at ${width} px, DPR ${dpr}, fetches the smallest AVIF that is sharp and never scrolls sideways`, async () => {
         const snippet = snippetKind === 'per request (lazy)' ? perRequest : manifest.picture;
         const seen = await load(snippet, width, dpr);
-        const avif = manifest.renditions.filter((r) => r.format === 'avif').map((r) => r.width).sort((a, b) => a - b);
+        const avif = manifest.renditions
+          .filter((r) => r.format === 'avif')
+          .map((r) => r.width)
+          .sort((a, b) => a - b);
         expect(avif).toEqual(WIDTHS);
         const needed = seen.layoutWidth * seen.dpr;
         const expected = avif.find((w) => w >= needed) ?? avif[avif.length - 1]!;
@@ -130,6 +147,8 @@ describe('the <picture> snippet, pasted as is, in a real browser', () => {
   it('the manifest records the choice, and the per-request snippet differs only in loading and alt', () => {
     expect(manifest.layout.loading).toBe('eager');
     expect(perRequest).toContain('alt="Coffee"');
-    expect(perRequest.replace('alt="Coffee" loading="lazy" decoding="async"', 'alt="" loading="eager" fetchpriority="high"')).toBe(manifest.picture);
+    expect(perRequest.replace('alt="Coffee" loading="lazy" decoding="async"', 'alt="" loading="eager" fetchpriority="high"')).toBe(
+      manifest.picture,
+    );
   });
 });

@@ -12,7 +12,9 @@ beforeAll(async () => {
   ({ key } = await createTenant(service));
   const plain = createPipelineClient({ baseUrl: service.url, apiKey: key });
   for (const colour of ['#111111', '#222222']) {
-    const png = await sharp({ create: { width: 20, height: 20, channels: 3, background: colour } }).png().toBuffer();
+    const png = await sharp({ create: { width: 20, height: 20, channels: 3, background: colour } })
+      .png()
+      .toBuffer();
     await plain.uploadAsset(png, { recipe: { steps: [{ name: 'remove-background' }, { name: 'render' }] } });
   }
   // The guard reads the depth at most once a second (DEPTH_CACHE_MS): let it see the full queue.
@@ -30,7 +32,9 @@ it('retries an upload refused with 503 after Retry-After, with the same Idempote
     baseUrl: service.url,
     apiKey: key,
     retry: { attempts: 3 },
-    sleep: async (ms) => { waits.push(ms); },
+    sleep: async (ms) => {
+      waits.push(ms);
+    },
     fetch: (input, init) => {
       const request = new Request(input, init);
       sent.push(request.clone());

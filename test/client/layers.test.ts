@@ -8,7 +8,9 @@ import { afterAll, expect, it } from 'vitest';
 const root = path.resolve(import.meta.dirname, '../..');
 const run = promisify(execFile);
 let dir: string | undefined;
-afterAll(async () => { if (dir) await rm(dir, { recursive: true, force: true }); });
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
 
 /** The layer lint keeps the published client free of service code and the examples on the client alone. */
 it('the layer lint fails a client importing the service and an example importing past the client', async () => {
@@ -32,7 +34,13 @@ it('the layer lint fails a client importing the service and an example importing
     (e: { code: number; stdout: string }) => ({ code: e.code, out: e.stdout }),
   );
   expect(result.code).not.toBe(0);
-  expect(result.out.split('\n').filter((l) => l.includes('error ')).map((l) => l.trim()).sort()).toEqual([
+  expect(
+    result.out
+      .split('\n')
+      .filter((l) => l.includes('error '))
+      .map((l) => l.trim())
+      .sort(),
+  ).toEqual([
     'error client-stands-alone: client/src/up.ts → lib/floor.ts',
     'error examples-use-the-client-only: examples/up.ts → api/route.ts',
   ]);

@@ -38,7 +38,10 @@ const events: BatchEventSink = {
 let key: string;
 let tenantId: string;
 let assetId: string;
-const api = keyedFetch(() => service, () => key);
+const api = keyedFetch(
+  () => service,
+  () => key,
+);
 
 beforeAll(async () => {
   cluster = await startOwnCluster();
@@ -59,8 +62,13 @@ beforeAll(async () => {
   redis = createRedis({ url: 'redis://127.0.0.1', clusterNodes: cluster.nodes }, 'cluster-test');
   batchQueue = new Queue('batch', { connection: redis, prefix: PREFIX });
   ({ key, tenantId } = await createTenant(service, 'Cluster shop'));
-  const wide = await sharp({ create: { width: 400, height: 24, channels: 3, background: '#2a6f97' } }).png().toBuffer();
-  const res = await upload(service, key, wide, { filename: 'wide.png', recipe: { steps: [{ name: 'render', options: { widths: [400], formats: ['jpeg'] } }] } });
+  const wide = await sharp({ create: { width: 400, height: 24, channels: 3, background: '#2a6f97' } })
+    .png()
+    .toBuffer();
+  const res = await upload(service, key, wide, {
+    filename: 'wide.png',
+    recipe: { steps: [{ name: 'render', options: { widths: [400], formats: ['jpeg'] } }] },
+  });
   expect(res.status, await res.clone().text()).toBe(202);
   const body = (await res.json()) as { asset: { id: string }; run: { id: string } };
   assetId = body.asset.id;
@@ -72,8 +80,13 @@ afterAll(async () => {
     await batchQueue?.close();
     // Known issue (RELIABILITY.md): after a failover a worker's graceful close can wait forever on
     // BullMQ's blocking connection; bounded here so the cluster is always taken down.
-    const closed = !service || await Promise.race([service.close().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 30_000).unref())]);
-    if (!closed) console.warn('[cluster] service.close() still waiting after 30 s (a worker blocked after the failover); the cluster is stopped anyway');
+    const closed =
+      !service ||
+      (await Promise.race([service.close().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 30_000).unref())]));
+    if (!closed)
+      console.warn(
+        '[cluster] service.close() still waiting after 30 s (a worker blocked after the failover); the cluster is stopped anyway',
+      );
     redis?.disconnect();
   } finally {
     await cluster?.destroy();
@@ -84,7 +97,8 @@ afterAll(async () => {
 /** A CSV catalog of `items` lines, each rendering its own width (so each item is its own work). */
 function catalog(items: number, from: number): string {
   const lines = ['sku,source,options'];
-  for (let i = 0; i < items; i++) lines.push(`sku-${from + i},${assetId},"{""widths"":[${FIRST_WIDTH + from + i}],""formats"":[""jpeg""]}"`);
+  for (let i = 0; i < items; i++)
+    lines.push(`sku-${from + i},${assetId},"{""widths"":[${FIRST_WIDTH + from + i}],""formats"":[""jpeg""]}"`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -98,7 +112,10 @@ async function submit(csv: string): Promise<{ status: number; body: BatchSubmiss
  * exact, one completion event, and a resubmission finds every item done (nothing runs again).
  */
 async function expectExactlyOnce(batchId: string, csv: string, items: number, from: number): Promise<void> {
-  const results = (await (await api(`/v1/batches/${batchId}/results`)).text()).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const results = (await (await api(`/v1/batches/${batchId}/results`)).text())
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   expect(results).toHaveLength(items);
   expect(new Set(results.map((r) => r.runId)).size).toBe(items);
   results.forEach((r, i) => expect(r).toMatchObject({ sku: `sku-${from + i}`, state: 'completed', assetId }));
@@ -115,7 +132,12 @@ async function expectExactlyOnce(batchId: string, csv: string, items: number, fr
   expect(completions.get(batchId)).toBe(1);
   const again = await submit(csv);
   expect(again.body).toMatchObject({ accepted: 0, rejected: 0, duplicates: { completed: items, inProgress: 0 } });
-  expect(await batchQueue.getJobCounts('waiting', 'prioritized', 'active', 'delayed')).toEqual({ waiting: 0, prioritized: 0, active: 0, delayed: 0 });
+  expect(await batchQueue.getJobCounts('waiting', 'prioritized', 'active', 'delayed')).toEqual({
+    waiting: 0,
+    prioritized: 0,
+    active: 0,
+    delayed: 0,
+  });
 }
 
 describe('on a Redis Cluster (3 masters + 3 replicas)', () => {
@@ -123,7 +145,10 @@ describe('on a Redis Cluster (3 masters + 3 replicas)', () => {
     const keys = await scanKeys(redis, `${PREFIX}:*`);
     // Queues, run records, tenants and API keys, rate-limit counters are all there by now.
     for (const part of [':publish:', ':render:', ':run:', ':tenant:', ':apikey:', ':ratelimit:']) {
-      expect(keys.some((k) => k.includes(part)), `a key with ${part}`).toBe(true);
+      expect(
+        keys.some((k) => k.includes(part)),
+        `a key with ${part}`,
+      ).toBe(true);
     }
     const home = await cluster.masterOf(PREFIX);
     const cluster6 = redis as Extract<RedisConnection, { nodes: unknown }>;
@@ -144,7 +169,9 @@ describe('on a Redis Cluster (3 masters + 3 replicas)', () => {
     expect(done.counts).toEqual({ total: 30, waiting: 0, active: 0, completed: 30, failed: 0, cancelled: 0 });
     await expectExactlyOnce(first.body.batch.id, csv, 30, 0);
 
-    const tiny = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#123456' } }).png().toBuffer();
+    const tiny = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#123456' } })
+      .png()
+      .toBuffer();
     const keyed = () => {
       const form = new FormData();
       form.append('file', new Blob([tiny], { type: 'image/png' }), 'tiny.png');
@@ -181,6 +208,8 @@ describe('on a Redis Cluster (3 masters + 3 replicas)', () => {
     expect(done.counts).toEqual({ total: items, waiting: 0, active: 0, completed: items, failed: 0, cancelled: 0 });
     expect(done.failures).toEqual([]);
     await expectExactlyOnce(batchId, csv, items, 100);
-    console.info(`[cluster] master ${master} killed with ${mid.counts.completed}/${items} items done; replica ${promoted} took over; batch completed once`);
+    console.info(
+      `[cluster] master ${master} killed with ${mid.counts.completed}/${items} items done; replica ${promoted} took over; batch completed once`,
+    );
   }, 600_000);
 });

@@ -96,24 +96,51 @@ describe('one process per role, on separate working folders', () => {
   it(`publishes every item of a ${ITEMS}-item catalog once, though a render worker is SIGKILLed midway`, async () => {
     // Each process's own log, for a failure's story (warnings and errors only: the rest is routine).
     onTestFailed(() => {
-      for (const p of processes) console.error(`--- pid ${p.pid}\n${p.output().split('\n').filter((l) => /"level":[4-6]0/.test(l)).slice(-20).join('\n')}`);
+      for (const p of processes)
+        console.error(
+          `--- pid ${p.pid}\n${p
+            .output()
+            .split('\n')
+            .filter((l) => /"level":[4-6]0/.test(l))
+            .slice(-20)
+            .join('\n')}`,
+        );
     });
     const { key, tenantId } = await createTenant(api, 'Roles shop');
-    const call = keyedFetch(() => api, () => key);
+    const call = keyedFetch(
+      () => api,
+      () => key,
+    );
     // The upload path too: a run through the render and publish workers' queues.
-    const photo = await sharp({ create: { width: 64, height: 16, channels: 3, background: '#2a6f97' } }).png().toBuffer();
-    const uploaded = await upload(api, key, photo, { filename: 'photo.png', recipe: { steps: [{ name: 'render', options: { widths: [32], formats: ['jpeg'] } }] } });
+    const photo = await sharp({ create: { width: 64, height: 16, channels: 3, background: '#2a6f97' } })
+      .png()
+      .toBuffer();
+    const uploaded = await upload(api, key, photo, {
+      filename: 'photo.png',
+      recipe: { steps: [{ name: 'render', options: { widths: [32], formats: ['jpeg'] } }] },
+    });
     expect(uploaded.status).toBe(202);
     const { run } = (await uploaded.json()) as { run: { id: string } };
     expect((await waitForRun(api, key, run.id, 120_000)).state).toBe('completed');
 
     // A catalog of distinct products: one small image each in the tenant's inbox (written past the
     // proxy, so its record holds only what the service did).
-    const bucketClient = new S3Client({ endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+    const bucketClient = new S3Client({
+      endpoint: s3.endpoint,
+      region: s3.region,
+      credentials: s3.credentials,
+      forcePathStyle: true,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
     try {
       for (let i = 0; i < ITEMS; i++) {
-        const image = await sharp({ create: { width: 64, height: 16, channels: 3, background: { r: i, g: 255 - i, b: (i * 7) % 256 } } }).png().toBuffer();
-        await bucketClient.send(new PutObjectCommand({ Bucket: bucket, Key: `t/${tenantId}/inbox/catalog/p${i}.png`, Body: image, ContentType: 'image/png' }));
+        const image = await sharp({ create: { width: 64, height: 16, channels: 3, background: { r: i, g: 255 - i, b: (i * 7) % 256 } } })
+          .png()
+          .toBuffer();
+        await bucketClient.send(
+          new PutObjectCommand({ Bucket: bucket, Key: `t/${tenantId}/inbox/catalog/p${i}.png`, Body: image, ContentType: 'image/png' }),
+        );
       }
     } finally {
       bucketClient.destroy();
@@ -128,22 +155,37 @@ describe('one process per role, on separate working folders', () => {
 
     // Midway, while it holds items: SIGKILL the first render worker, then start another.
     const victim = processes[2]!;
-    const held = await waitFor('a third of the catalog done and items held by the first render worker', async () => {
-      const status = (await (await call(`/v1/batches/${batchId}`)).json()) as { counts: { completed: number } };
-      if (status.counts.completed < ITEMS / 3) return undefined;
-      const active = await batchQueue.getJobs(['active']);
-      const mine = active.filter((j) => j.processedBy?.endsWith(`:${victim.pid}`)).map((j) => (j.data as { line: number }).line);
-      return mine.length ? { lines: mine, completed: status.counts.completed } : undefined;
-    }, 300_000, 20);
+    const held = await waitFor(
+      'a third of the catalog done and items held by the first render worker',
+      async () => {
+        const status = (await (await call(`/v1/batches/${batchId}`)).json()) as { counts: { completed: number } };
+        if (status.counts.completed < ITEMS / 3) return undefined;
+        const active = await batchQueue.getJobs(['active']);
+        const mine = active.filter((j) => j.processedBy?.endsWith(`:${victim.pid}`)).map((j) => (j.data as { line: number }).line);
+        return mine.length ? { lines: mine, completed: status.counts.completed } : undefined;
+      },
+      300_000,
+      20,
+    );
     killWithChildren(victim);
     await victim.exited;
     await worker('render,batch');
 
     const done = await waitForBatch(api, key, batchId, 400_000);
-    expect(done.counts, JSON.stringify(done.failures.slice(0, 3))).toEqual({ total: ITEMS, waiting: 0, active: 0, completed: ITEMS, failed: 0, cancelled: 0 });
+    expect(done.counts, JSON.stringify(done.failures.slice(0, 3))).toEqual({
+      total: ITEMS,
+      waiting: 0,
+      active: 0,
+      completed: ITEMS,
+      failed: 0,
+      cancelled: 0,
+    });
     expect(done.failures).toEqual([]);
 
-    const results = (await (await call(`/v1/batches/${batchId}/results`)).text()).trim().split('\n').map((l) => JSON.parse(l) as { sku: string; state: string; runId: string; assetId: string });
+    const results = (await (await call(`/v1/batches/${batchId}/results`)).text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { sku: string; state: string; runId: string; assetId: string });
     expect(results).toHaveLength(ITEMS);
     expect(new Set(results.map((r) => r.runId)).size).toBe(ITEMS);
     expect(new Set(results.map((r) => r.assetId)).size).toBe(ITEMS);
@@ -165,6 +207,8 @@ describe('one process per role, on separate working folders', () => {
       if ((puts.get(sku) ?? 0) > 1) again.push(sku);
     }
     expect(again.every((sku) => heldSkus.has(sku))).toBe(true);
-    console.info(`[roles] ${ITEMS} items on 6 processes; render worker ${victim.pid} SIGKILLed at ${held.completed}/${ITEMS} holding lines ${held.lines.join(',')}; SKUs written twice: ${again.length ? again.join(',') : 'none'}`);
+    console.info(
+      `[roles] ${ITEMS} items on 6 processes; render worker ${victim.pid} SIGKILLed at ${held.completed}/${ITEMS} holding lines ${held.lines.join(',')}; SKUs written twice: ${again.length ? again.join(',') : 'none'}`,
+    );
   }, 600_000);
 });

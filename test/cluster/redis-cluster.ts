@@ -96,25 +96,63 @@ export async function startOwnCluster(nodeTimeoutMs = 2000): Promise<OwnCluster>
   try {
     for (let i = 0; i < 6; i++) {
       const port = await freeNodePort(taken);
-      const child = spawn('bash', ['-c', WATCHED, 'redis-node', String(process.pid),
-        '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--dbfilename', `dump-${port}.rdb`,
-        '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', String(nodeTimeoutMs),
-        '--appendonly', 'yes', '--appendfilename', `aof-${port}.aof`, '--appenddirname', `aof-${port}`,
-        '--save', '', '--maxmemory-policy', 'noeviction',
-        // A replica promotes itself however long its link was down (a young cluster's replica may not have synced long).
-        '--cluster-replica-validity-factor', '0',
-      ], { stdio: 'ignore' });
+      const child = spawn(
+        'bash',
+        [
+          '-c',
+          WATCHED,
+          'redis-node',
+          String(process.pid),
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--dir',
+          dir,
+          '--dbfilename',
+          `dump-${port}.rdb`,
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          `nodes-${port}.conf`,
+          '--cluster-node-timeout',
+          String(nodeTimeoutMs),
+          '--appendonly',
+          'yes',
+          '--appendfilename',
+          `aof-${port}.aof`,
+          '--appenddirname',
+          `aof-${port}`,
+          '--save',
+          '',
+          '--maxmemory-policy',
+          'noeviction',
+          // A replica promotes itself however long its link was down (a young cluster's replica may not have synced long).
+          '--cluster-replica-validity-factor',
+          '0',
+        ],
+        { stdio: 'ignore' },
+      );
       children.set(port, child);
     }
     const ports = [...children.keys()];
-    for (const port of ports) await until(`redis-server on ${port}`, async () => ((await cli(port, 'PING')).trim() === 'PONG' ? true : undefined), 20_000);
+    for (const port of ports)
+      await until(`redis-server on ${port}`, async () => ((await cli(port, 'PING')).trim() === 'PONG' ? true : undefined), 20_000);
     await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '1', '--cluster-yes']);
     await Promise.all(ports.map((port) => untilWhole(port)));
     // Replicas that finished their first sync: a failover from here loses nothing already acknowledged and replicated.
-    await Promise.all(ports.map((port) => until(`node ${port} to be a master or a synced replica`, async () => {
-      const info = await cli(port, 'INFO', 'replication');
-      return /role:master/.test(info) || /master_link_status:up/.test(info) ? true : undefined;
-    }, 60_000)));
+    await Promise.all(
+      ports.map((port) =>
+        until(
+          `node ${port} to be a master or a synced replica`,
+          async () => {
+            const info = await cli(port, 'INFO', 'replication');
+            return /role:master/.test(info) || /master_link_status:up/.test(info) ? true : undefined;
+          },
+          60_000,
+        ),
+      ),
+    );
   } catch (err) {
     await destroy();
     throw err;
@@ -140,7 +178,11 @@ export async function startOwnCluster(nodeTimeoutMs = 2000): Promise<OwnCluster>
       const port = Number(node.split(':')[1]);
       const replica = await replicaOf(port);
       await killNode(children.get(port)!);
-      await until(`replica ${replica} to be promoted`, async () => ((await cli(replica, 'ROLE')).startsWith('master') ? true : undefined), 60_000);
+      await until(
+        `replica ${replica} to be promoted`,
+        async () => ((await cli(replica, 'ROLE')).startsWith('master') ? true : undefined),
+        60_000,
+      );
       await Promise.all(alive().map((p) => untilWhole(p)));
       return { promoted: `127.0.0.1:${replica}` };
     },
@@ -150,17 +192,28 @@ export async function startOwnCluster(nodeTimeoutMs = 2000): Promise<OwnCluster>
 
 /** Until this node says the cluster is ok and every slot is served. */
 const untilWhole = (port: number) =>
-  until(`the cluster to be ok on ${port}`, async () => {
-    const info = await cli(port, 'CLUSTER', 'INFO');
-    return /cluster_state:ok/.test(info) && /cluster_slots_ok:16384/.test(info) ? true : undefined;
-  }, 60_000);
+  until(
+    `the cluster to be ok on ${port}`,
+    async () => {
+      const info = await cli(port, 'CLUSTER', 'INFO');
+      return /cluster_state:ok/.test(info) && /cluster_slots_ok:16384/.test(info) ? true : undefined;
+    },
+    60_000,
+  );
 
 /** The port of the replica that follows the master on `port`. */
 async function replicaOf(port: number): Promise<number> {
   const id = (await cli(port, 'CLUSTER', 'MYID')).trim();
-  return until(`a replica of ${port}`, async () => {
-    const lines = (await cli(port, 'CLUSTER', 'REPLICAS', id)).trim().split('\n').filter((l) => l.includes(id));
-    const addr = lines[0]?.split(' ')[1];
-    return addr ? Number(addr.split(':')[1]!.split('@')[0]) : undefined;
-  }, 30_000);
+  return until(
+    `a replica of ${port}`,
+    async () => {
+      const lines = (await cli(port, 'CLUSTER', 'REPLICAS', id))
+        .trim()
+        .split('\n')
+        .filter((l) => l.includes(id));
+      const addr = lines[0]?.split(' ')[1];
+      return addr ? Number(addr.split(':')[1]!.split('@')[0]) : undefined;
+    },
+    30_000,
+  );
 }

@@ -8,12 +8,25 @@ import { checkAnswersFrom, stopCheckingAnswersFrom } from './checked-fetch.js';
 const DOC = {
   openapi: '3.0.3',
   info: { title: 't', version: '1' },
-  components: { schemas: { Thing: { type: 'object', required: ['id'], properties: { id: { type: 'string' }, size: { type: 'integer' } }, additionalProperties: false } } },
+  components: {
+    schemas: {
+      Thing: {
+        type: 'object',
+        required: ['id'],
+        properties: { id: { type: 'string' }, size: { type: 'integer' } },
+        additionalProperties: false,
+      },
+    },
+  },
   paths: {
     '/things/{id}': {
       get: {
         responses: {
-          200: { description: 'ok', headers: { 'X-Request-Id': { required: true, schema: { type: 'string' } } }, content: { 'application/json': { schema: { $ref: '#/components/schemas/Thing' } } } },
+          200: {
+            description: 'ok',
+            headers: { 'X-Request-Id': { required: true, schema: { type: 'string' } } },
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Thing' } } },
+          },
           204: { description: 'none' },
         },
       },

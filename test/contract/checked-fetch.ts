@@ -18,11 +18,14 @@ const validators = new Map<string, Promise<ResponseValidator>>();
 /** Check every answer from this service's origin from now on. */
 export function checkAnswersFrom(serviceUrl: string): void {
   const origin = new URL(serviceUrl).origin;
-  validators.set(origin, (async () => {
-    const res = await uncheckedFetch(`${origin}/openapi.json`);
-    if (!res.ok) throw new Error(`GET ${origin}/openapi.json answered ${res.status}`);
-    return new ResponseValidator(await res.json());
-  })());
+  validators.set(
+    origin,
+    (async () => {
+      const res = await uncheckedFetch(`${origin}/openapi.json`);
+      if (!res.ok) throw new Error(`GET ${origin}/openapi.json answered ${res.status}`);
+      return new ResponseValidator(await res.json());
+    })(),
+  );
   // A rejected document load is reported by the first checked call, not as an unhandled rejection.
   validators.get(origin)!.catch(() => undefined);
 }

@@ -28,7 +28,9 @@ describe('the OpenAPI document', () => {
   beforeAll(async () => {
     service = await startTestService();
     doc = (await (await fetch(`${service.url}/openapi.json`)).json()) as typeof doc;
-    operations = Object.entries(doc.paths).flatMap(([p, item]) => Object.entries(item).map(([m, op]) => [`${m.toUpperCase()} ${p}`, op] as [string, Operation]));
+    operations = Object.entries(doc.paths).flatMap(([p, item]) =>
+      Object.entries(item).map(([m, op]) => [`${m.toUpperCase()} ${p}`, op] as [string, Operation]),
+    );
     dir = await mkdtemp(path.join(tmpdir(), 'openapi-lint-'));
   });
   afterAll(async () => {
@@ -39,9 +41,13 @@ describe('the OpenAPI document', () => {
   it('passes redocly lint with no error and no warning', async () => {
     const file = path.join(dir, 'openapi.json');
     await writeFile(file, JSON.stringify(doc));
-    const result = await run(process.execPath, [REDOCLY, 'lint', file, '--config', 'redocly.yaml', '--format', 'json'], { maxBuffer: 64 << 20 })
-      .catch((err: { stdout: string }) => err);
-    const report = JSON.parse(result.stdout) as { totals: { errors: number; warnings: number }; problems: Array<{ ruleId: string; message: string; location: Array<{ pointer: string }> }> };
+    const result = await run(process.execPath, [REDOCLY, 'lint', file, '--config', 'redocly.yaml', '--format', 'json'], {
+      maxBuffer: 64 << 20,
+    }).catch((err: { stdout: string }) => err);
+    const report = JSON.parse(result.stdout) as {
+      totals: { errors: number; warnings: number };
+      problems: Array<{ ruleId: string; message: string; location: Array<{ pointer: string }> }>;
+    };
     const problems = report.problems.map((p) => `${p.ruleId} at ${p.location[0]?.pointer}: ${p.message}`);
     expect(problems).toEqual([]);
     expect(report.totals).toMatchObject({ errors: 0, warnings: 0 });
@@ -64,9 +70,16 @@ describe('the OpenAPI document', () => {
 
   it('gives every operation but the probes a 4xx, and only the public ones no security', () => {
     for (const [key, op] of operations) {
-      if (!PROBES.has(key)) expect(Object.keys(op.responses).some((s) => s.startsWith('4')), key).toBe(true);
+      if (!PROBES.has(key))
+        expect(
+          Object.keys(op.responses).some((s) => s.startsWith('4')),
+          key,
+        ).toBe(true);
     }
-    const open = operations.filter(([, op]) => op.security?.length === 0).map(([key]) => key).sort();
+    const open = operations
+      .filter(([, op]) => op.security?.length === 0)
+      .map(([key]) => key)
+      .sort();
     expect(open).toEqual(['DELETE /admin/session', 'GET /healthz', 'GET /readyz']);
   });
 
@@ -85,9 +98,16 @@ describe('the OpenAPI document', () => {
   });
 
   it('declares the bodies the routes read themselves, and Idempotency-Key where it is kept', () => {
-    const op = (key: string) => operations.find(([k]) => k === key)![1] as Operation & { requestBody?: { content: Record<string, { schema: { properties?: object } }> } };
+    const op = (key: string) =>
+      operations.find(([k]) => k === key)![1] as Operation & {
+        requestBody?: { content: Record<string, { schema: { properties?: object } }> };
+      };
     expect(Object.keys(op('POST /v1/assets').requestBody!.content)).toEqual(['multipart/form-data']);
-    expect(Object.keys(op('POST /v1/assets').requestBody!.content['multipart/form-data']!.schema.properties!)).toEqual(['recipe', 'sku', 'file']);
+    expect(Object.keys(op('POST /v1/assets').requestBody!.content['multipart/form-data']!.schema.properties!)).toEqual([
+      'recipe',
+      'sku',
+      'file',
+    ]);
     expect(Object.keys(op('POST /v1/batches').requestBody!.content)).toEqual(expect.arrayContaining(['text/csv', 'application/x-ndjson']));
     const takesKey = (key: string) => (op(key).parameters ?? []).some((p) => p.$ref === '#/components/parameters/IdempotencyKey');
     expect(['POST /v1/assets', 'POST /v1/assets/{id}/runs', 'POST /v1/tenants', 'POST /v1/assets/from-url'].every(takesKey)).toBe(true);

@@ -55,13 +55,19 @@ describe('problem details', () => {
 
   it('types the answer application/problem+json when Accept asks for it, from guards and the router too', async () => {
     const accept = { accept: 'application/problem+json, application/json;q=0.5' };
-    for (const res of [await call('/v1/assets/ast_missing', { headers: accept }), await call('/v1/assets', { headers: accept }, 'not-a-key'), await call('/no/such/route', { headers: accept })]) {
+    for (const res of [
+      await call('/v1/assets/ast_missing', { headers: accept }),
+      await call('/v1/assets', { headers: accept }, 'not-a-key'),
+      await call('/no/such/route', { headers: accept }),
+    ]) {
       expect(res.headers.get('content-type'), res.url).toBe('application/problem+json; charset=utf-8');
       const body = (await res.json()) as Problem;
       expect(body.status).toBe(res.status);
       expect(body.code).toBe(body.error.code);
     }
-    expect((await call('/v1/assets/ast_missing', { headers: { accept: 'application/problem+json;q=0' } })).headers.get('content-type')).toMatch(/^application\/json/);
+    expect(
+      (await call('/v1/assets/ast_missing', { headers: { accept: 'application/problem+json;q=0' } })).headers.get('content-type'),
+    ).toMatch(/^application\/json/);
   });
 
   it('answers a schema failure with 422 on every route (body, query, recipe), and unreadable input with 400', async () => {

@@ -41,7 +41,11 @@ export class ResponseValidator {
     const lower = method.toLowerCase();
     const route = this.routes.find((r) => r.pattern.test(pathname) && r.item[lower]);
     if (!route || !METHODS.includes(lower)) return undefined;
-    return { key: `${method.toUpperCase()} ${route.template}`, pointer: `#/paths/${escape(route.template)}/${lower}`, op: route.item[lower] };
+    return {
+      key: `${method.toUpperCase()} ${route.template}`,
+      pointer: `#/paths/${escape(route.template)}/${lower}`,
+      op: route.item[lower],
+    };
   }
 
   /** What is wrong with this answer (`body` is its text, undefined when it was not read: streams, images). */
@@ -84,7 +88,9 @@ export class ResponseValidator {
     const validate = this.validator(pointer);
     if (!validate(parsed)) {
       for (const error of validate.errors ?? []) {
-        problems.push(`${where} (${type}): body${error.instancePath || ''} ${error.message}${error.params && Object.keys(error.params).length ? ` ${JSON.stringify(error.params)}` : ''}`);
+        problems.push(
+          `${where} (${type}): body${error.instancePath || ''} ${error.message}${error.params && Object.keys(error.params).length ? ` ${JSON.stringify(error.params)}` : ''}`,
+        );
       }
     }
     return problems;
@@ -103,7 +109,11 @@ export class ResponseValidator {
   private deref(node: Json): Json {
     let current = node;
     for (let hops = 0; current?.$ref && hops < 10; hops++) {
-      current = String(current.$ref).replace(/^#\//, '').split('/').map(unescape).reduce((at: Json, key) => at?.[key], this.doc);
+      current = String(current.$ref)
+        .replace(/^#\//, '')
+        .split('/')
+        .map(unescape)
+        .reduce((at: Json, key) => at?.[key], this.doc);
     }
     return current;
   }
@@ -113,7 +123,10 @@ export class ResponseValidator {
 function toDraft7(node: Json): Json {
   if (Array.isArray(node)) node.forEach(toDraft7);
   else if (typeof node === 'object' && node !== null) {
-    for (const [exclusive, bound] of [['exclusiveMinimum', 'minimum'], ['exclusiveMaximum', 'maximum']] as const) {
+    for (const [exclusive, bound] of [
+      ['exclusiveMinimum', 'minimum'],
+      ['exclusiveMaximum', 'maximum'],
+    ] as const) {
       if (typeof node[exclusive] !== 'boolean') continue;
       if (node[exclusive]) node[exclusive] = node[bound];
       else delete node[exclusive];

@@ -16,9 +16,23 @@ const read = (rel: string) => readFileSync(path.join(root, rel), 'utf8');
 const readmeTable = () => read('README.md').slice(read('README.md').indexOf('## Configuration'));
 const documented = (name: string) => readmeTable().includes(`\`${name}\``);
 
-interface ComposeService { command?: string[]; entrypoint?: string[]; environment?: Record<string, string>; volumes?: string[]; healthcheck?: unknown }
-interface Container { args?: string[]; env?: Array<{ name: string }> }
-interface K8sDoc { kind: string; metadata: { name: string }; data?: Record<string, string>; spec?: Record<string, unknown> }
+interface ComposeService {
+  command?: string[];
+  entrypoint?: string[];
+  environment?: Record<string, string>;
+  volumes?: string[];
+  healthcheck?: unknown;
+}
+interface Container {
+  args?: string[];
+  env?: Array<{ name: string }>;
+}
+interface K8sDoc {
+  kind: string;
+  metadata: { name: string };
+  data?: Record<string, string>;
+  spec?: Record<string, unknown>;
+}
 
 describe('docker-compose.yml', () => {
   const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, ComposeService> };
@@ -39,7 +53,11 @@ describe('docker-compose.yml', () => {
     expect(redis).toContain('--appendonly yes');
     expect(redis).toContain('--maxmemory-policy noeviction');
     const mounts = services.varnish!.volumes!.map((v) => v.split(':'));
-    expect(mounts.map(([, target]) => target).sort()).toEqual(['/etc/varnish/default.vcl', '/etc/varnish/public-keys.vcl', '/etc/varnish/site.vcl']);
+    expect(mounts.map(([, target]) => target).sort()).toEqual([
+      '/etc/varnish/default.vcl',
+      '/etc/varnish/public-keys.vcl',
+      '/etc/varnish/site.vcl',
+    ]);
     for (const [source] of mounts) expect(existsSync(path.join(root, source!))).toBe(true);
   });
 
@@ -58,14 +76,17 @@ describe('deploy/kubernetes/pipeline.yaml', () => {
     expect(d.errors).toEqual([]);
     return d.toJS() as K8sDoc;
   });
-  const containers = (doc: K8sDoc) => ((doc.spec as { template: { spec: { containers: Container[] } } }).template.spec.containers);
+  const containers = (doc: K8sDoc) => (doc.spec as { template: { spec: { containers: Container[] } } }).template.spec.containers;
   const deployments = docs.filter((d) => d.kind === 'Deployment');
 
   it('has a Deployment per worker kind, each scaled by KEDA on its own queue_jobs backlog', () => {
     for (const kind of QUEUE_KINDS) {
       const deployment = deployments.find((d) => containers(d).some((c) => c.args?.join(' ') === `node dist/bin/worker.js ${kind}`));
       expect(deployment, kind).toBeDefined();
-      const scaler = docs.find((d) => d.kind === 'ScaledObject' && (d.spec as { scaleTargetRef: { name: string } }).scaleTargetRef.name === deployment!.metadata.name);
+      const scaler = docs.find(
+        (d) =>
+          d.kind === 'ScaledObject' && (d.spec as { scaleTargetRef: { name: string } }).scaleTargetRef.name === deployment!.metadata.name,
+      );
       expect(scaler, kind).toBeDefined();
       const [trigger] = (scaler!.spec as { triggers: Array<{ type: string; metadata: { query: string } }> }).triggers;
       expect(trigger!.type).toBe('prometheus');

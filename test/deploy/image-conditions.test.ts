@@ -26,11 +26,18 @@ const NOBODY = 65534;
 const CLOSED = 'http://127.0.0.1:9';
 const asRoot = process.getuid?.() === 0;
 
-interface Stage { from: string; lines: string[] }
+interface Stage {
+  from: string;
+  lines: string[];
+}
 
 /** The Dockerfile's stages, continuation lines joined. */
 function stages(text: string): Stage[] {
-  const lines = text.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const lines = text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   const out: Stage[] = [];
   for (const line of lines) {
     if (/^FROM /i.test(line)) out.push({ from: line.split(/\s+/)[1]!, lines: [] });
@@ -41,7 +48,9 @@ function stages(text: string): Stage[] {
 
 /** `ENV A=1 B=2` lines of a stage, as one object. */
 const envOf = (stage: Stage) =>
-  Object.fromEntries(stage.lines.filter((l) => /^ENV /i.test(l)).flatMap((l) => [...l.slice(4).matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1]!, m[2]!])));
+  Object.fromEntries(
+    stage.lines.filter((l) => /^ENV /i.test(l)).flatMap((l) => [...l.slice(4).matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1]!, m[2]!])),
+  );
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -51,8 +60,17 @@ const freePort = () =>
     });
   });
 
-function startAsNobody(app: string, env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string; ready: Promise<void>; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['dist/bin/serve.js'], { cwd: app, env, uid: NOBODY, gid: NOBODY, stdio: ['ignore', 'pipe', 'pipe'] });
+function startAsNobody(
+  app: string,
+  env: NodeJS.ProcessEnv,
+): { child: ChildProcess; output: () => string; ready: Promise<void>; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, ['dist/bin/serve.js'], {
+    cwd: app,
+    env,
+    uid: NOBODY,
+    gid: NOBODY,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const ready = new Promise<void>((resolve, reject) => {
@@ -90,10 +108,17 @@ describe.skipIf(!asRoot)('the production image, reproduced without Docker', { ti
     await mkdir(app);
 
     // What the final stage copies from the build stage: dist is built here, the rest comes from the tree.
-    const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', path.join(app, 'dist')], { cwd: root, encoding: 'utf8' });
+    const tsc = spawnSync(
+      process.execPath,
+      [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', path.join(app, 'dist')],
+      { cwd: root, encoding: 'utf8' },
+    );
     expect(tsc.status, tsc.stdout + tsc.stderr).toBe(0);
     for (const line of final.lines.filter((l) => /^COPY /i.test(l) && !/--from=(?!build\b)/.test(l))) {
-      const [source, target] = line.split(/\s+/).filter((w) => !w.startsWith('--')).slice(1);
+      const [source, target] = line
+        .split(/\s+/)
+        .filter((w) => !w.startsWith('--'))
+        .slice(1);
       // From the build stage (/app/...) or from the build context (this tree).
       const rel = line.includes('--from=build') ? path.relative('/app', source!) : source!;
       if (rel === 'dist') continue;
@@ -143,7 +168,12 @@ describe.skipIf(!asRoot)('the production image, reproduced without Docker', { ti
   });
 
   it('refuses to start on HOST=0.0.0.0 without PUBLIC_BASE_URL, naming it', async () => {
-    const env = { PATH: process.env.PATH, HOME: '/nonexistent', ...Object.fromEntries(Object.entries(imageEnv).map(([k, v]) => [k, place(v)])), REDIS_URL };
+    const env = {
+      PATH: process.env.PATH,
+      HOME: '/nonexistent',
+      ...Object.fromEntries(Object.entries(imageEnv).map(([k, v]) => [k, place(v)])),
+      REDIS_URL,
+    };
     const started = startAsNobody(app, env);
     expect(await started.exited).not.toBe(0);
     expect(started.output()).toContain('PUBLIC_BASE_URL: required when HOST is not loopback');
@@ -176,13 +206,20 @@ describe.skipIf(!asRoot)('the production image, reproduced without Docker', { ti
 
       const url = `http://127.0.0.1:${port}`;
       const { key } = await createTenant({ url });
-      const recipe = { steps: [{ name: 'remove-background', options: { model: 'small' } }, { name: 'render', options: { widths: [320], formats: ['jpeg'] } }] };
+      const recipe = {
+        steps: [
+          { name: 'remove-background', options: { model: 'small' } },
+          { name: 'render', options: { widths: [320], formats: ['jpeg'] } },
+        ],
+      };
       const res = await upload({ url }, key, await readFile(fixture('d02_mug_woodtable.png')), { filename: 'mug.png', recipe });
       expect(res.status).toBe(202);
       const { asset, run } = (await res.json()) as { asset: { id: string }; run: { id: string } };
       const done = await waitForRun({ url }, key, run.id, 300_000);
       expect(done.state, JSON.stringify(done) + service.output()).toBe('completed');
-      const body = (await (await fetch(`${url}/v1/assets/${asset.id}`, { headers: { authorization: `Bearer ${key}` } })).json()) as { manifest: { renditions: Array<{ url: string; format: string }> } };
+      const body = (await (await fetch(`${url}/v1/assets/${asset.id}`, { headers: { authorization: `Bearer ${key}` } })).json()) as {
+        manifest: { renditions: Array<{ url: string; format: string }> };
+      };
       const [rendition] = body.manifest.renditions;
       expect(rendition!.url.startsWith(`${publicBase}/`)).toBe(true);
       const image = await fetch(rendition!.url);

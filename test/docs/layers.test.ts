@@ -14,7 +14,9 @@ const run = promisify(execFile);
  */
 describe('the layer lint', () => {
   let dir: string | undefined;
-  afterAll(async () => { if (dir) await rm(dir, { recursive: true, force: true }); });
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
 
   it('fails on each forbidden import and passes the allowed ones', async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'layers-'));
@@ -39,13 +41,28 @@ describe('the layer lint', () => {
       await writeFile(path.join(dir, name), text);
     }
     const depcruise = path.join(root, 'node_modules/.bin/depcruise');
-    const args = ['api', 'workers', 'records', 'templates', 'models', 'cdn', 'lib', 'bin', '--config', path.join(root, '.dependency-cruiser.cjs')];
+    const args = [
+      'api',
+      'workers',
+      'records',
+      'templates',
+      'models',
+      'cdn',
+      'lib',
+      'bin',
+      '--config',
+      path.join(root, '.dependency-cruiser.cjs'),
+    ];
     const result = await run(depcruise, args, { cwd: dir }).then(
       (r) => ({ code: 0, out: r.stdout }),
       (e: { code: number; stdout: string }) => ({ code: e.code, out: e.stdout }),
     );
     expect(result.code).not.toBe(0);
-    const errors = result.out.split('\n').filter((l) => l.includes('error ')).map((l) => l.trim()).sort();
+    const errors = result.out
+      .split('\n')
+      .filter((l) => l.includes('error '))
+      .map((l) => l.trim())
+      .sort();
     expect(errors).toEqual([
       'error domain-imports-no-service: models/up.ts → workers/job.ts',
       'error lib-imports-nothing-of-ours: lib/up.ts → cdn/key.ts',

@@ -35,7 +35,8 @@ describe('unusual input that is accepted and normalised', () => {
     const outputs = new Map<string, Buffer>();
     for (const f of files) {
       const key = path.relative(root, path.join(f.parentPath, f.name));
-      if (!key.startsWith('originals/') && !key.endsWith('asset.json') && !key.startsWith('.')) outputs.set(key, await readFile(path.join(root, key)));
+      if (!key.startsWith('originals/') && !key.endsWith('asset.json') && !key.startsWith('.'))
+        outputs.set(key, await readFile(path.join(root, key)));
     }
     return { assetId: asset.id, outputs };
   }
@@ -66,7 +67,10 @@ describe('unusual input that is accepted and normalised', () => {
   });
 
   it('converts a CMYK JPEG to sRGB', async () => {
-    const cmyk = await sharp({ create: { width: 240, height: 160, channels: 3, background: '#ff8000' } }).toColourspace('cmyk').jpeg().toBuffer();
+    const cmyk = await sharp({ create: { width: 240, height: 160, channels: 3, background: '#ff8000' } })
+      .toColourspace('cmyk')
+      .jpeg()
+      .toBuffer();
     expect((await sharp(cmyk).metadata()).space).toBe('cmyk');
     const { assetId, outputs } = await publish(cmyk);
     const mine = images(outputs).filter(([k]) => k.includes(assetId));
@@ -98,7 +102,10 @@ describe('unusual input that is accepted and normalised', () => {
   });
 
   it('converts a 16-bit PNG to 8 bits per channel', async () => {
-    const png16 = await sharp({ create: { width: 240, height: 160, channels: 3, background: '#2060a0' } }).toColourspace('rgb16').png().toBuffer();
+    const png16 = await sharp({ create: { width: 240, height: 160, channels: 3, background: '#2060a0' } })
+      .toColourspace('rgb16')
+      .png()
+      .toBuffer();
     expect((await sharp(png16).metadata()).depth).toBe('ushort');
     const { assetId, outputs } = await publish(png16);
     for (const [key, bytes] of images(outputs).filter(([k]) => k.includes(assetId))) {
@@ -107,7 +114,9 @@ describe('unusual input that is accepted and normalised', () => {
   });
 
   it('accepts a PNG with a script and a ZIP appended, and re-encodes the payload away', async () => {
-    const png = await sharp({ create: { width: 240, height: 160, channels: 3, background: '#336699' } }).png().toBuffer();
+    const png = await sharp({ create: { width: 240, height: 160, channels: 3, background: '#336699' } })
+      .png()
+      .toBuffer();
     const marker = 'payload-marker-5517';
     const polyglot = Buffer.concat([png, Buffer.from(`<script>alert(1)</script>PK\x03\x04${marker}`, 'latin1')]);
     const { assetId, outputs } = await publish(polyglot);
@@ -133,7 +142,9 @@ describe('tenant isolation against guessed ids', () => {
   afterAll(async () => service?.stop());
 
   it('cannot read, re-run or replay what belongs to another tenant', async () => {
-    const bytes = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#abcdef' } }).png().toBuffer();
+    const bytes = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#abcdef' } })
+      .png()
+      .toBuffer();
     const headers = (key: string, extra: Record<string, string> = {}) => ({ authorization: `Bearer ${key}`, ...extra });
     const sendA = await upload(service, a.key, bytes, { recipe: RECIPE });
     const { run, asset } = (await sendA.json()) as { run: { id: string }; asset: { id: string } };
@@ -144,7 +155,9 @@ describe('tenant isolation against guessed ids', () => {
     expect((await fetch(`${service.url}/v1/assets/${asset.id}`, { headers: headers(b.key) })).status).toBe(404);
     expect((await fetch(`${service.url}/v1/runs/${run.id}`, { headers: headers(b.key) })).status).toBe(404);
     const rerun = await fetch(`${service.url}/v1/assets/${asset.id}/runs`, {
-      method: 'POST', headers: headers(b.key, { 'content-type': 'application/json' }), body: JSON.stringify(RECIPE),
+      method: 'POST',
+      headers: headers(b.key, { 'content-type': 'application/json' }),
+      body: JSON.stringify(RECIPE),
     });
     expect(rerun.status).toBe(404);
     // The same bytes uploaded by B make B's own asset, not a handle on A's.
@@ -158,13 +171,23 @@ describe('tenant isolation against guessed ids', () => {
       f.append('file', new Blob([bytes]), 'x.png');
       return f;
     };
-    const first = await fetch(`${service.url}/v1/assets`, { method: 'POST', headers: headers(a.key, { 'idempotency-key': 'shared-key-1' }), body: form() });
-    const replayB = await fetch(`${service.url}/v1/assets`, { method: 'POST', headers: headers(b.key, { 'idempotency-key': 'shared-key-1' }), body: form() });
+    const first = await fetch(`${service.url}/v1/assets`, {
+      method: 'POST',
+      headers: headers(a.key, { 'idempotency-key': 'shared-key-1' }),
+      body: form(),
+    });
+    const replayB = await fetch(`${service.url}/v1/assets`, {
+      method: 'POST',
+      headers: headers(b.key, { 'idempotency-key': 'shared-key-1' }),
+      body: form(),
+    });
     expect(first.status).toBe(202);
     expect(replayB.headers.get('idempotent-replayed')).toBeNull();
     expect(((await replayB.json()) as { asset: { id: string } }).asset.id).toBe(mineB.asset.id);
     // A's run record still lists only A's runs, and none was started by B's attempts.
-    const assetA = (await (await fetch(`${service.url}/v1/assets/${asset.id}`, { headers: headers(a.key) })).json()) as { runIds: string[] };
+    const assetA = (await (await fetch(`${service.url}/v1/assets/${asset.id}`, { headers: headers(a.key) })).json()) as {
+      runIds: string[];
+    };
     expect(assetA.runIds.length).toBe(2); // the first upload and A's idempotent upload
   });
 });

@@ -27,7 +27,10 @@ describe('queue admin view at /admin/queues', () => {
     expect(asTenant.status).toBe(403);
     expect(((await asTenant.json()) as { error: { code: string } }).error.code).toBe('FORBIDDEN');
     expect((await fetch(`${service.url}/admin/session`, { method: 'POST', headers: bearer(tenantKey) })).status).toBe(403);
-    expect((await get('/admin/queues/api/queues', { cookie: 'pipeline_admin=v1.9999999999.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' })).status).toBe(401);
+    expect(
+      (await get('/admin/queues/api/queues', { cookie: 'pipeline_admin=v1.9999999999.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }))
+        .status,
+    ).toBe(401);
     expect((await get('/admin/queues/api/queues', { authorization: 'Basic abc' })).status).toBe(401);
   });
 
@@ -54,7 +57,10 @@ describe('queue admin view at /admin/queues', () => {
     expect(setCookie).not.toMatch(/Secure/);
     const cookie = setCookie.split(';')[0]!;
     // Behind a TLS-terminating proxy the cookie is Secure.
-    const proxied = await fetch(`${service.url}/admin/session`, { method: 'POST', headers: { ...bearer(ADMIN_KEY), 'x-forwarded-proto': 'https' } });
+    const proxied = await fetch(`${service.url}/admin/session`, {
+      method: 'POST',
+      headers: { ...bearer(ADMIN_KEY), 'x-forwarded-proto': 'https' },
+    });
     expect(proxied.headers.get('set-cookie')).toMatch(/; HttpOnly; SameSite=Strict; Secure$/);
 
     const page = await get('/admin/queues', { cookie });
@@ -69,7 +75,10 @@ describe('queue admin view at /admin/queues', () => {
     expect((await get(`/admin/queues/${asset}`)).status).toBe(401);
 
     // A state-changing call with the cookie from a foreign origin is refused.
-    const foreign = await fetch(`${service.url}/admin/queues/api/queues/render/pause`, { method: 'PUT', headers: { cookie, origin: 'https://evil.example' } });
+    const foreign = await fetch(`${service.url}/admin/queues/api/queues/render/pause`, {
+      method: 'PUT',
+      headers: { cookie, origin: 'https://evil.example' },
+    });
     expect(foreign.status).toBe(403);
 
     const out = await fetch(`${service.url}/admin/session`, { method: 'DELETE', headers: { cookie } });
@@ -79,7 +88,9 @@ describe('queue admin view at /admin/queues', () => {
     expect((await get('/admin/queues', { cookie })).status).toBe(401);
     expect((await get('/admin/queues/api/queues', { cookie })).status).toBe(401);
     // Other sessions live on; signing out without a cookie is harmless.
-    const other = (await fetch(`${service.url}/admin/session`, { method: 'POST', headers: bearer(ADMIN_KEY) })).headers.get('set-cookie')!.split(';')[0]!;
+    const other = (await fetch(`${service.url}/admin/session`, { method: 'POST', headers: bearer(ADMIN_KEY) })).headers
+      .get('set-cookie')!
+      .split(';')[0]!;
     expect((await fetch(`${service.url}/admin/session`, { method: 'DELETE' })).status).toBe(204);
     expect((await get('/admin/queues/api/queues', { cookie: other })).status).toBe(200);
   });

@@ -36,7 +36,10 @@ describe('remove-background → upscale → render, with real models', () => {
     const run = await waitForRun(service, key, body.run.id, 240_000);
     expect(run.error).toBeUndefined();
     expect(run.steps.map((s) => [s.name, s.state])).toEqual([
-      ['remove-background', 'completed'], ['upscale', 'completed'], ['render', 'completed'], ['publish', 'completed'],
+      ['remove-background', 'completed'],
+      ['upscale', 'completed'],
+      ['render', 'completed'],
+      ['publish', 'completed'],
     ]);
     const steps = run.steps as Array<{ model?: string; durationMs?: number; timings?: Record<string, number> }>;
     expect(steps[0]!.model).toBe('isnet-small');
@@ -44,7 +47,9 @@ describe('remove-background → upscale → render, with real models', () => {
     expect(steps[1]!.timings!.inferenceMs).toBeGreaterThan(0);
     expect(steps.every((s) => (s.durationMs ?? -1) >= 0)).toBe(true);
 
-    const asset = (await (await fetch(`${service.url}/v1/assets/${body.asset.id}`, { headers: { authorization: `Bearer ${key}` } })).json()) as { manifest: ManifestBody };
+    const asset = (await (
+      await fetch(`${service.url}/v1/assets/${body.asset.id}`, { headers: { authorization: `Bearer ${key}` } })
+    ).json()) as { manifest: ManifestBody };
     const [rendition] = asset.manifest.renditions;
     // 640 px upscaled to 1280: the 1280 rendition exists because the upscale made those pixels.
     expect(rendition).toMatchObject({ width: 1280, height: 1280, format: 'webp' });

@@ -38,7 +38,9 @@ describe('API on local-disk storage', () => {
     expect(await ready.json()).toMatchObject({ status: 'ready', checks: { redis: { ok: true }, storage: { ok: true } } });
     const doc = (await (await fetch(`${service.url}/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
     expect(doc.openapi).toMatch(/^3\./);
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/assets', '/v1/assets/{id}', '/v1/assets/{id}/runs', '/v1/runs/{id}', '/healthz', '/readyz']));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/v1/assets', '/v1/assets/{id}', '/v1/assets/{id}/runs', '/v1/runs/{id}', '/healthz', '/readyz']),
+    );
   });
 
   it('exposes Prometheus metrics with the step histograms counted after a run', async () => {
@@ -46,7 +48,8 @@ describe('API on local-disk storage', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/text\/plain/);
     const text = await res.text();
-    const count = (step: string) => Number(new RegExp(`pipeline_step_duration_seconds_count\\{step="${step}",model=""\\} (\\d+)`).exec(text)?.[1] ?? 0);
+    const count = (step: string) =>
+      Number(new RegExp(`pipeline_step_duration_seconds_count\\{step="${step}",model=""\\} (\\d+)`).exec(text)?.[1] ?? 0);
     expect(count('render')).toBeGreaterThan(0);
     expect(count('publish')).toBeGreaterThan(0);
     expect(text).toMatch(/http_requests_total\{route="\/v1\/assets",method="POST",status="202"\} [1-9]/);
@@ -78,16 +81,20 @@ describe('API on local-disk storage', () => {
     const run = (await res.json()) as { id: string };
     expect((await waitForRun(service, shopA.key, run.id)).state).toBe('completed');
     const asset = (await (await get(`/v1/assets/${assetId}`, shopA.key)).json()) as AssetBody;
-    expect(asset.manifest!.renditions.map((r) => [r.format, r.width])).toEqual([['webp', 100], ['webp', 200]]);
+    expect(asset.manifest!.renditions.map((r) => [r.format, r.width])).toEqual([
+      ['webp', 100],
+      ['webp', 200],
+    ]);
     expect(asset.runIds).toHaveLength(2);
   });
 
   it('refuses malformed recipes with 4xx and a stable code', async () => {
-    const send = (body: unknown) => fetch(`${service.url}/v1/assets/${assetId}/runs`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${shopA.key}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
+    const send = (body: unknown) =>
+      fetch(`${service.url}/v1/assets/${assetId}/runs`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${shopA.key}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
     const unknownStep = await send({ steps: [{ name: 'sharpen' }] });
     // The same answer as from an upload's recipe field: one parser reads every recipe.
     expect(unknownStep.status).toBe(422);
@@ -107,7 +114,7 @@ describe('API on local-disk storage', () => {
     expect(((await tooBig.json()) as { error: { code: string } }).error.code).toBe('IMAGE_TOO_LARGE');
   });
 
-  it('never lets one tenant read or re-run another tenant\'s asset or run', async () => {
+  it("never lets one tenant read or re-run another tenant's asset or run", async () => {
     const asset = (await (await get(`/v1/assets/${assetId}`, shopA.key)).json()) as AssetBody;
     expect((await get(`/v1/assets/${assetId}`, shopB.key)).status).toBe(404);
     expect((await get(`/v1/runs/${asset.runIds[0]}`, shopB.key)).status).toBe(404);

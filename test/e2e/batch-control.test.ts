@@ -18,7 +18,13 @@ import { checkAnswersFrom } from '../contract/checked-fetch.js';
  */
 const MAX_ITEMS = 25;
 
-interface Status { id: string; state: string; counts: Record<string, number>; etaSeconds: number | null; duplicates: number }
+interface Status {
+  id: string;
+  state: string;
+  counts: Record<string, number>;
+  etaSeconds: number | null;
+  duplicates: number;
+}
 
 const events = { progress: [] as BatchProgressEvent[], completed: [] as BatchCompletedEvent[] };
 const recorder: BatchEventSink = {
@@ -36,14 +42,19 @@ let assetId: string;
 let redis: Redis;
 let queue: Queue;
 
-const api = keyedFetch(() => ({ url }), () => key);
+const api = keyedFetch(
+  () => ({ url }),
+  () => key,
+);
 const status = async (id: string) => (await (await api(`/v1/batches/${id}`)).json()) as Status;
 const act = async (id: string, action: string) => {
   const res = await api(`/v1/batches/${id}/${action}`, { method: 'POST' });
   return { status: res.status, body: (await res.json()) as Status & { error?: { code: string } } };
 };
 const catalog = (prefix: string, n: number) =>
-  Array.from({ length: n }, (_, i) => JSON.stringify({ sku: `${prefix}-${i}`, source: assetId, options: { widths: [16 + i], formats: ['jpeg'] } })).join('\n');
+  Array.from({ length: n }, (_, i) =>
+    JSON.stringify({ sku: `${prefix}-${i}`, source: assetId, options: { widths: [16 + i], formats: ['jpeg'] } }),
+  ).join('\n');
 async function submit(body: string) {
   const res = await api('/v1/batches', { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body });
   return { status: res.status, body: (await res.json()) as { batch: Status; accepted: number; error?: { code: string } } };
@@ -65,8 +76,18 @@ beforeAll(async () => {
   const prefix = `test-${randomUUID()}`;
   dataDir = await mkdtemp(path.join(tmpdir(), 'pipeline-test-'));
   env = {
-    ...process.env, REDIS_URL, QUEUE_PREFIX: prefix, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', ADMIN_API_KEY: ADMIN_KEY,
-    LOG_LEVEL: 'silent', JOB_ATTEMPTS: '2', MODELS_WARM: '', MAX_BATCH_ITEMS: String(MAX_ITEMS), BATCH_PROGRESS_INTERVAL_MS: '1',
+    ...process.env,
+    REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    DATA_DIR: dataDir,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ADMIN_API_KEY: ADMIN_KEY,
+    LOG_LEVEL: 'silent',
+    JOB_ATTEMPTS: '2',
+    MODELS_WARM: '',
+    MAX_BATCH_ITEMS: String(MAX_ITEMS),
+    BATCH_PROGRESS_INTERVAL_MS: '1',
   };
   apiService = await startService({ env, workerQueues: ['render', 'publish'], batchEvents: recorder });
   url = apiService.url!;
@@ -75,7 +96,9 @@ beforeAll(async () => {
   ({ key } = await createTenant({ url }));
   redis = new Redis(REDIS_URL);
   queue = new Queue('batch', { connection: redis, prefix });
-  const image = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#aa3355' } }).png().toBuffer();
+  const image = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#aa3355' } })
+    .png()
+    .toBuffer();
   const res = (await (await upload({ url }, key, image, { filename: 'a.png' })).json()) as { asset: { id: string }; run: { id: string } };
   assetId = res.asset.id;
   await waitForRun({ url }, key, res.run.id);
@@ -135,9 +158,14 @@ describe('batch pause, resume and cancel', () => {
     expect(known.body).toMatchObject({ accepted: 0, batch: { state: 'completed', duplicates: 20 } });
 
     const completedIds = events.completed.map((e) => `${e.batchId}:${e.state}`);
-    expect(completedIds.sort()).toEqual([
-      `${a.body.batch.id}:completed`, `${b.body.batch.id}:cancelled`, `${again.body.batch.id}:completed`, `${known.body.batch.id}:completed`,
-    ].sort());
+    expect(completedIds.sort()).toEqual(
+      [
+        `${a.body.batch.id}:completed`,
+        `${b.body.batch.id}:cancelled`,
+        `${again.body.batch.id}:completed`,
+        `${known.body.batch.id}:completed`,
+      ].sort(),
+    );
     expect(events.progress.some((e) => e.batchId === a.body.batch.id && e.state === 'paused')).toBe(true);
     expect(events.progress.some((e) => e.batchId === a.body.batch.id && e.state === 'running' && e.counts.completed > 0)).toBe(true);
   });

@@ -14,7 +14,6 @@ const ITEMS = 2000;
 /** Each item renders its own width of one wide, short image: 2,000 distinct, tiny rendition sets. */
 const FIRST_WIDTH = 16;
 
-
 let service: TestService;
 let key: string;
 let tenantId: string;
@@ -22,7 +21,10 @@ let assetId: string;
 let redis: Redis;
 let batchQueue: Queue;
 
-const api = keyedFetch(() => service, () => key);
+const api = keyedFetch(
+  () => service,
+  () => key,
+);
 
 async function submit(body: string, type: string): Promise<{ status: number; body: BatchSubmission & { error?: { code: string } } }> {
   const res = await api('/v1/batches', { method: 'POST', headers: { 'content-type': type }, body });
@@ -35,18 +37,32 @@ const BATCH_DONE_MS = 540_000;
 async function exportLines(id: string): Promise<Array<Record<string, unknown>>> {
   const res = await api(`/v1/batches/${id}/results`);
   expect(res.headers.get('content-type')).toContain('application/x-ndjson');
-  return (await res.text()).trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return (await res.text())
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 beforeAll(async () => {
   // Fairness is the benchmark's subject; here the catalog lane runs at normal priority, to finish sooner on a busy machine.
-  service = await startTestService({ BATCH_CONCURRENCY: '4', BATCH_CPU_NICE: '0', RENDER_CONCURRENCY: '2', URL_FETCH_ALLOW_LOOPBACK: 'true' });
+  service = await startTestService({
+    BATCH_CONCURRENCY: '4',
+    BATCH_CPU_NICE: '0',
+    RENDER_CONCURRENCY: '2',
+    URL_FETCH_ALLOW_LOOPBACK: 'true',
+  });
   ({ key, tenantId } = await createTenant(service));
   redis = new Redis(REDIS_URL);
   batchQueue = new Queue('batch', { connection: redis, prefix: service.prefix });
-  const wide = await sharp({ create: { width: FIRST_WIDTH + ITEMS, height: 32, channels: 3, background: '#2a6f97' } }).png().toBuffer();
+  const wide = await sharp({ create: { width: FIRST_WIDTH + ITEMS, height: 32, channels: 3, background: '#2a6f97' } })
+    .png()
+    .toBuffer();
   // Its own run renders a width no item asks for, so every item's set is new work.
-  const res = await upload(service, key, wide, { filename: 'wide.png', recipe: { steps: [{ name: 'render', options: { widths: [FIRST_WIDTH + ITEMS], formats: ['jpeg'] } }] } });
+  const res = await upload(service, key, wide, {
+    filename: 'wide.png',
+    recipe: { steps: [{ name: 'render', options: { widths: [FIRST_WIDTH + ITEMS], formats: ['jpeg'] } }] },
+  });
   const body = (await res.json()) as { asset: { id: string }; run: { id: string } };
   assetId = body.asset.id;
   expect((await waitForRun(service, key, body.run.id)).state).toBe('completed');
@@ -81,7 +97,9 @@ describe('catalog batches', () => {
       sets.set(setId!, [...(sets.get(setId!) ?? []), file!]);
     }
     expect(sets.size).toBe(ITEMS + 1);
-    const widths = [...sets.values()].flatMap((files) => files.filter((f) => f.endsWith('.webp')).map((f) => Number.parseInt(f, 10))).sort((a, b) => a - b);
+    const widths = [...sets.values()]
+      .flatMap((files) => files.filter((f) => f.endsWith('.webp')).map((f) => Number.parseInt(f, 10)))
+      .sort((a, b) => a - b);
     expect(widths).toEqual(Array.from({ length: ITEMS }, (_, i) => FIRST_WIDTH + i));
     for (const files of sets.values()) expect(files.filter((f) => f !== 'set.json')).toHaveLength(1);
 
@@ -100,11 +118,21 @@ describe('catalog batches', () => {
     const again = await submit(csv, 'text/csv');
     expect(again.status).toBe(202);
     expect(again.body).toMatchObject({ accepted: 0, rejected: 0, duplicates: { completed: ITEMS, inProgress: 0 } });
-    expect(await batchQueue.getJobCounts('waiting', 'prioritized', 'active', 'delayed')).toEqual({ waiting: 0, prioritized: 0, active: 0, delayed: 0 });
+    expect(await batchQueue.getJobCounts('waiting', 'prioritized', 'active', 'delayed')).toEqual({
+      waiting: 0,
+      prioritized: 0,
+      active: 0,
+      delayed: 0,
+    });
     const second = await waitForBatch(service, key, again.body.batch.id, 5_000);
     expect(second).toMatchObject({ state: 'completed', duplicates: ITEMS, counts: { total: 0, completed: 0 } });
     const replayed = await exportLines(again.body.batch.id);
-    expect(replayed[0]).toMatchObject({ sku: 'sku-0', state: 'completed', runId: results[0]!.runId, duplicateOf: `${first.body.batch.id}/2` });
+    expect(replayed[0]).toMatchObject({
+      sku: 'sku-0',
+      state: 'completed',
+      runId: results[0]!.runId,
+      duplicateOf: `${first.body.batch.id}/2`,
+    });
 
     const list = (await (await api('/v1/batches')).json()) as { batches: BatchStatus[] };
     expect(list.batches.map((b) => b.id)).toEqual([again.body.batch.id, first.body.batch.id]);
@@ -129,7 +157,11 @@ describe('catalog batches', () => {
     const done = await waitForBatch(service, key, res.body.batch.id, BATCH_DONE_MS);
     expect(done.counts).toEqual({ total: 8, waiting: 0, active: 0, completed: 2, failed: 6, cancelled: 0 });
     const byLine = Object.fromEntries(done.failures.map((f) => [f.line, f]));
-    expect(Object.keys(byLine).map(Number).sort((a, b) => a - b)).toEqual([2, 3, 5, 6, 7, 8]);
+    expect(
+      Object.keys(byLine)
+        .map(Number)
+        .sort((a, b) => a - b),
+    ).toEqual([2, 3, 5, 6, 7, 8]);
     expect(byLine[2]).toMatchObject({ code: 'INVALID_BATCH_ITEM', message: expect.stringContaining('JSON') });
     expect(byLine[3]).toMatchObject({ code: 'INVALID_BATCH_ITEM', message: expect.stringContaining('sku') });
     // Templates are resolved per tenant when the item runs: an unknown one fails on its line.
@@ -142,7 +174,9 @@ describe('catalog batches', () => {
   });
 
   it('fetches URL sources in the worker (through the SSRF guard) and reads inbox keys', async () => {
-    const photo = await sharp({ create: { width: 80, height: 60, channels: 3, background: '#117733' } }).png().toBuffer();
+    const photo = await sharp({ create: { width: 80, height: 60, channels: 3, background: '#117733' } })
+      .png()
+      .toBuffer();
     const server = createServer((req, res) => {
       if (req.url === '/shoe.png') res.writeHead(200, { 'content-type': 'image/png' }).end(photo);
       else res.writeHead(404).end();
@@ -157,7 +191,9 @@ describe('catalog batches', () => {
         { sku: 'url-1', source: `${origin}/shoe.png`, recipe: render },
         { sku: 'url-404', source: `${origin}/missing.png`, recipe: render },
         { sku: 'inbox-1', source: 'inbox/spring/boot.png', recipe: render },
-      ].map((l) => JSON.stringify(l)).join('\n');
+      ]
+        .map((l) => JSON.stringify(l))
+        .join('\n');
       const res = await submit(body, 'application/x-ndjson');
       expect(res.body.accepted).toBe(3);
       const done = await waitForBatch(service, key, res.body.batch.id, BATCH_DONE_MS);

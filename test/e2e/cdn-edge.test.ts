@@ -23,8 +23,23 @@ async function edgeInFrontOfFiles(): Promise<Edge> {
   const port = await freePort();
   const proxy = await startFaultProxy({ host: '127.0.0.1', port });
   const varnish = await startVarnish({ origin: proxy.url, keyPrefix: '/files/' });
-  const service = await startTestService({ PORT: String(port), PUBLIC_BASE_URL: `${varnish.url}/files`, CDN_INVALIDATOR: 'varnish', VARNISH_URL: varnish.url });
-  return { varnish, proxy, service, prefix: '/files/', stop: async () => { await service.stop(); await varnish.stop(); await proxy.close(); } };
+  const service = await startTestService({
+    PORT: String(port),
+    PUBLIC_BASE_URL: `${varnish.url}/files`,
+    CDN_INVALIDATOR: 'varnish',
+    VARNISH_URL: varnish.url,
+  });
+  return {
+    varnish,
+    proxy,
+    service,
+    prefix: '/files/',
+    stop: async () => {
+      await service.stop();
+      await varnish.stop();
+      await proxy.close();
+    },
+  };
 }
 
 async function edgeInFrontOfS3rver(): Promise<Edge> {
@@ -34,22 +49,49 @@ async function edgeInFrontOfS3rver(): Promise<Edge> {
   const proxy = await startFaultProxy({ host: target.hostname, port: Number(target.port) });
   // s3rver reads a Host it does not know as a bucket name (CNAME style): send it its own.
   const varnish = await startVarnish({ origin: proxy.url, keyPrefix: `/${bucket}/`, originHost: target.host });
-  const service = await startTestService({ ...s3.serviceEnv(bucket), PUBLIC_BASE_URL: `${varnish.url}/${bucket}`, CDN_INVALIDATOR: 'varnish', VARNISH_URL: varnish.url });
-  return { varnish, proxy, service, prefix: `/${bucket}/`, stop: async () => { await service.stop(); await varnish.stop(); await proxy.close(); await s3.stop(); } };
+  const service = await startTestService({
+    ...s3.serviceEnv(bucket),
+    PUBLIC_BASE_URL: `${varnish.url}/${bucket}`,
+    CDN_INVALIDATOR: 'varnish',
+    VARNISH_URL: varnish.url,
+  });
+  return {
+    varnish,
+    proxy,
+    service,
+    prefix: `/${bucket}/`,
+    stop: async () => {
+      await service.stop();
+      await varnish.stop();
+      await proxy.close();
+      await s3.stop();
+    },
+  };
 }
 
 /** A request with any Host (fetch cannot set one) and, when given, any request target. */
-function rawGet(url: string, headers: Record<string, string>, method = 'GET', target?: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+function rawGet(
+  url: string,
+  headers: Record<string, string>,
+  method = 'GET',
+  target?: string,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method, headers, ...(target ? { path: target } : {}) }, (res) => {
       let body = '';
-      res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      res
+        .setEncoding('utf8')
+        .on('data', (c: string) => (body += c))
+        .on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
     });
     req.on('error', reject).end();
   });
 }
 
-for (const [origin, start] of [['the API /files route', edgeInFrontOfFiles], ['s3rver', edgeInFrontOfS3rver]] as const) {
+for (const [origin, start] of [
+  ['the API /files route', edgeInFrontOfFiles],
+  ['s3rver', edgeInFrontOfS3rver],
+] as const) {
   describe(`the edge (real varnishd with cdn/varnish/default.vcl) in front of ${origin} fronts only what is public`, () => {
     let edge: Edge;
     let tenantId: string;
@@ -71,7 +113,10 @@ for (const [origin, start] of [['the API /files route', edgeInFrontOfFiles], ['s
       assetId = body.asset.id;
       const run = await waitForRun(edge.service, key, body.run.id, 120_000);
       expect(run.state).toBe('completed');
-      const api = keyedFetch(() => edge.service, () => key);
+      const api = keyedFetch(
+        () => edge.service,
+        () => key,
+      );
       // The publish purges the stable URLs just after the run ends: let it land before caching them.
       for (const deadline = Date.now() + 30_000; ;) {
         const { purge } = (await (await api(`/v1/runs/${run.id}`)).json()) as { purge?: { state: string } };
@@ -79,7 +124,10 @@ for (const [origin, start] of [['the API /files route', edgeInFrontOfFiles], ['s
         if (Date.now() > deadline) throw new Error(`the publish purge is still ${purge?.state} after 30 s`);
         await new Promise((r) => setTimeout(r, 100));
       }
-      const asset = (await (await api(`/v1/assets/${assetId}`)).json()) as { original: { key?: string; sha256: string }; manifest: { renditions: Array<{ url: string }> } };
+      const asset = (await (await api(`/v1/assets/${assetId}`)).json()) as {
+        original: { key?: string; sha256: string };
+        manifest: { renditions: Array<{ url: string }> };
+      };
       originalKey = asset.original.key ?? `t/${tenantId}/originals/${asset.original.sha256}.jpg`;
       publicUrls = [
         run.outputs!.manifestUrl,
@@ -103,12 +151,23 @@ for (const [origin, start] of [['the API /files route', edgeInFrontOfFiles], ['s
 
     it('answers every other URL with a synthetic 404 that never reaches the origin', async () => {
       const paths = [
-        '/metrics', '/openapi.json', '/docs', '/docs/json', '/readyz', '/healthz', '/v1/tenants', '/',
+        '/metrics',
+        '/openapi.json',
+        '/docs',
+        '/docs/json',
+        '/readyz',
+        '/healthz',
+        '/v1/tenants',
+        '/',
         `${edge.prefix}${originalKey}`,
         `${edge.prefix}t/${tenantId}/assets/${assetId}/asset.json`,
         `${edge.prefix}t/${tenantId}/assets/${assetId}/published.json`,
         // Bucket listings, path-style and by query.
-        edge.prefix, edge.prefix.replace(/\/$/, ''), `${edge.prefix}?list-type=2&prefix=t/`, `/?list-type=2`, `${edge.prefix}t/${tenantId}/`,
+        edge.prefix,
+        edge.prefix.replace(/\/$/, ''),
+        `${edge.prefix}?list-type=2&prefix=t/`,
+        `/?list-type=2`,
+        `${edge.prefix}t/${tenantId}/`,
         // Near misses of public keys.
         `${edge.prefix}t/${tenantId}/assets/${assetId}/manifest.json.bak`,
         `${edge.prefix}t/${tenantId}/assets/${assetId}/latest/../asset.json`,

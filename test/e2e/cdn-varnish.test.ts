@@ -59,7 +59,9 @@ describe('stable URLs through a real Varnish', () => {
   async function waitForPurge(runId: string): Promise<{ state: string; result?: { driver: string } }> {
     const deadline = Date.now() + 10_000;
     for (;;) {
-      const run = (await (await fetch(`${service.url}/v1/runs/${runId}`, { headers: { authorization: `Bearer ${key}` } })).json()) as { purge?: { state: string; result?: { driver: string } } };
+      const run = (await (await fetch(`${service.url}/v1/runs/${runId}`, { headers: { authorization: `Bearer ${key}` } })).json()) as {
+        purge?: { state: string; result?: { driver: string } };
+      };
       if (run.purge?.state === 'completed' || Date.now() > deadline) return run.purge ?? { state: 'none' };
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -79,7 +81,9 @@ describe('stable URLs through a real Varnish', () => {
     expect((await get(skuUrl)).cache).toBe('HIT');
     await get(stableUrl(other.assetId));
     expect((await get(stableUrl(other.assetId))).cache).toBe('HIT');
-    const v1 = (await (await fetch(`${service.url}/v1/assets/${fish.assetId}`, { headers: { authorization: `Bearer ${key}` } })).json()) as AssetBody;
+    const v1 = (await (
+      await fetch(`${service.url}/v1/assets/${fish.assetId}`, { headers: { authorization: `Bearer ${key}` } })
+    ).json()) as AssetBody;
     const v1Rendition = v1.manifest.renditions[0]!.url;
     expect(v1Rendition.startsWith(varnish.url)).toBe(true);
     await get(v1Rendition);
@@ -131,7 +135,11 @@ describe('a CDN that cannot be reached', () => {
     const deadline = Date.now() + 10_000;
     let purge: { state: string; attempts: number; error?: { code: string } } | undefined;
     while (Date.now() < deadline) {
-      purge = ((await (await fetch(`${service.url}/v1/runs/${run.id}`, { headers: { authorization: `Bearer ${key}` } })).json()) as { purge?: typeof purge }).purge;
+      purge = (
+        (await (await fetch(`${service.url}/v1/runs/${run.id}`, { headers: { authorization: `Bearer ${key}` } })).json()) as {
+          purge?: typeof purge;
+        }
+      ).purge;
       if (purge?.state === 'retrying') break;
       await new Promise((r) => setTimeout(r, 100));
     }

@@ -43,7 +43,10 @@ describe('documented codes, one admission path', () => {
     await new Promise((resolve) => origin?.close(resolve));
   });
 
-  const api = keyedFetch(() => service, () => key);
+  const api = keyedFetch(
+    () => service,
+    () => key,
+  );
   const json = (path: string, body: unknown) =>
     api(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const outcome = async (res: Response) => {
@@ -97,7 +100,9 @@ describe('documented codes, one admission path', () => {
   });
 
   it('accepts remove-background → generate(marketplace-white) → render from a URL, as from an upload (was 500 INTERNAL)', async () => {
-    const recipe = { steps: [{ name: 'remove-background' }, { name: 'generate', options: { template: 'marketplace-white' } }, { name: 'render' }] };
+    const recipe = {
+      steps: [{ name: 'remove-background' }, { name: 'generate', options: { template: 'marketplace-white' } }, { name: 'render' }],
+    };
     const fromUrl = await json('/v1/assets/from-url', { url: `${base}/fish.jpg`, recipe });
     expect(fromUrl.status).toBe(202);
     expect((await uploadWith(JSON.stringify(recipe))).status).toBe(202);
@@ -142,7 +147,12 @@ describe('documented codes, one admission path', () => {
 
   it.each([
     ['a catalog (text/csv) on /v1/assets/from-url', '/v1/assets/from-url', 'text/csv', 'url\nhttp://example.com/a.jpg\n'],
-    ['a form on /v1/assets/from-url', '/v1/assets/from-url', 'multipart/form-data; boundary=b0und', '--b0und\r\nContent-Disposition: form-data; name="url"\r\n\r\nhttp://example.com/a.jpg\r\n--b0und--\r\n'],
+    [
+      'a form on /v1/assets/from-url',
+      '/v1/assets/from-url',
+      'multipart/form-data; boundary=b0und',
+      '--b0und\r\nContent-Disposition: form-data; name="url"\r\n\r\nhttp://example.com/a.jpg\r\n--b0und--\r\n',
+    ],
     ['JSON on /v1/assets (an upload)', '/v1/assets', 'application/json', '{"file":"x"}'],
     ['JSON on /v1/batches', '/v1/batches', 'application/json', '{"sku":"A"}'],
   ])('refuses %s with 415: each route takes only its own media types', async (_name, path, type, body) => {

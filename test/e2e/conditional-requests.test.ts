@@ -54,7 +54,7 @@ describe('conditional requests: ETag, If-None-Match, If-Match', () => {
     expect((await call('GET', '/v1/templates/teal')).status).toBe(404);
   });
 
-  it('If-None-Match: * on PUT creates only, and If-Match on a built-in compares with the built-in\'s tag', async () => {
+  it("If-None-Match: * on PUT creates only, and If-Match on a built-in compares with the built-in's tag", async () => {
     expect((await call('PUT', '/v1/templates/fresh', { 'if-none-match': '*' }, mine)).status).toBe(201);
     expect((await call('PUT', '/v1/templates/fresh', { 'if-none-match': '*' }, mine)).status).toBe(412);
     const builtin = (await call('GET', '/v1/templates/studio')).headers.get('etag')!;
@@ -65,7 +65,10 @@ describe('conditional requests: ETag, If-None-Match, If-Match', () => {
 
   it('answers 304 to If-None-Match on JSON reads, with weak comparison, lists and *', async () => {
     const jpeg = await readFile(fixture('HappyFish.jpg'));
-    const accepted = (await (await upload(service, key, jpeg, { type: 'image/jpeg' })).json()) as { asset: { id: string }; run: { id: string } };
+    const accepted = (await (await upload(service, key, jpeg, { type: 'image/jpeg' })).json()) as {
+      asset: { id: string };
+      run: { id: string };
+    };
     const batch = await fetch(`${service.url}/v1/batches`, {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/x-ndjson' },
@@ -74,7 +77,12 @@ describe('conditional requests: ETag, If-None-Match, If-Match', () => {
     expect(batch.status).toBe(202);
     const batchId = ((await batch.json()) as { batch: { id: string } }).batch.id;
 
-    for (const path of [`/v1/assets/${accepted.asset.id}`, `/v1/runs/${accepted.run.id}`, `/v1/batches/${batchId}`, '/v1/templates/studio']) {
+    for (const path of [
+      `/v1/assets/${accepted.asset.id}`,
+      `/v1/runs/${accepted.run.id}`,
+      `/v1/batches/${batchId}`,
+      '/v1/templates/studio',
+    ]) {
       const full = await call('GET', path);
       expect(full.status, path).toBe(200);
       const etag = full.headers.get('etag')!;
@@ -94,7 +102,9 @@ describe('conditional requests: ETag, If-None-Match, If-Match', () => {
 
   it('declares ETag, 304 and 412 in the API document', async () => {
     type Responses = Record<string, { headers?: Record<string, unknown> }>;
-    const doc = (await (await fetch(`${service.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, { responses: Responses }>> };
+    const doc = (await (await fetch(`${service.url}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { responses: Responses }>>;
+    };
     for (const path of ['/v1/assets/{id}', '/v1/runs/{id}', '/v1/batches/{id}', '/v1/templates/{id}']) {
       const responses = doc.paths[path]!.get!.responses;
       expect(Object.keys(responses['200']!.headers ?? {}), path).toContain('ETag');

@@ -23,7 +23,14 @@ describe('dashboard files served by the API', () => {
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     expect(res.headers.get('referrer-policy')).toBe('no-referrer');
     const csp = res.headers.get('content-security-policy') ?? '';
-    for (const directive of ["default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "frame-ancestors 'none'", "base-uri 'none'"]) {
+    for (const directive of [
+      "default-src 'none'",
+      "script-src 'self'",
+      "style-src 'self'",
+      "connect-src 'self'",
+      "frame-ancestors 'none'",
+      "base-uri 'none'",
+    ]) {
       expect(csp).toContain(directive);
     }
     expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|\*/);
@@ -44,7 +51,20 @@ describe('dashboard files served by the API', () => {
     expect(modules).toEqual(expect.arrayContaining(['styles.css', 'app.js']));
     const types: Record<string, string> = { js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
     let total = 0;
-    for (const name of ['app.js', 'api.js', 'sse.js', 'upload.js', 'result.js', 'slider.js', 'clipboard.js', 'batch.js', 'templates.js', 'recipes.js', 'format.js', 'styles.css']) {
+    for (const name of [
+      'app.js',
+      'api.js',
+      'sse.js',
+      'upload.js',
+      'result.js',
+      'slider.js',
+      'clipboard.js',
+      'batch.js',
+      'templates.js',
+      'recipes.js',
+      'format.js',
+      'styles.css',
+    ]) {
       const res = await fetch(`${service.url}${assetBase}/${name}`);
       expect(res.status, name).toBe(200);
       expect(res.headers.get('content-type'), name).toBe(types[name.split('.').pop()!]);

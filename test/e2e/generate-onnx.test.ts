@@ -37,19 +37,40 @@ describe('generate step with the ONNX generator', () => {
       channels: ['thumbnail'],
     };
     const put = await fetch(`${service.url}/v1/templates/red-blue`, {
-      method: 'PUT', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(template),
+      method: 'PUT',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify(template),
     });
     expect(put.status).toBe(201);
     // A cut-out as input (the mug with its exact mask), recoloured green by the colourway.
-    const mask = await sharp(await readFile(fixture('d02_mug_woodtable.mask.png'))).extractChannel(0).toBuffer();
-    const cutout = await sharp(await readFile(fixture('d02_mug_woodtable.png'))).removeAlpha().joinChannel(mask).resize(200).png().toBuffer();
-    const recipe = { steps: [{ name: 'generate', options: { template: 'red-blue', colourway: '#1e9e3c' } }, { name: 'render', options: { widths: [100], formats: ['jpeg'] } }] };
+    const mask = await sharp(await readFile(fixture('d02_mug_woodtable.mask.png')))
+      .extractChannel(0)
+      .toBuffer();
+    const cutout = await sharp(await readFile(fixture('d02_mug_woodtable.png')))
+      .removeAlpha()
+      .joinChannel(mask)
+      .resize(200)
+      .png()
+      .toBuffer();
+    const recipe = {
+      steps: [
+        { name: 'generate', options: { template: 'red-blue', colourway: '#1e9e3c' } },
+        { name: 'render', options: { widths: [100], formats: ['jpeg'] } },
+      ],
+    };
     const res = await upload(service, key, cutout, { recipe, filename: 'mug.png' });
     expect(res.status).toBe(202);
     const body = (await res.json()) as { asset: { id: string }; run: { id: string } };
-    const run = (await waitForRun(service, key, body.run.id, 120_000)) as Awaited<ReturnType<typeof waitForRun>> & { steps: Array<{ model?: string; template?: { id: string } }> };
+    const run = (await waitForRun(service, key, body.run.id, 120_000)) as Awaited<ReturnType<typeof waitForRun>> & {
+      steps: Array<{ model?: string; template?: { id: string } }>;
+    };
     expect(run.error, JSON.stringify(run)).toBeUndefined();
-    expect(run.steps[0]).toMatchObject({ name: 'generate', state: 'completed', model: 'test-generator-background', template: { id: 'red-blue' } });
+    expect(run.steps[0]).toMatchObject({
+      name: 'generate',
+      state: 'completed',
+      model: 'test-generator-background',
+      template: { id: 'red-blue' },
+    });
 
     const redis = createRedis(REDIS_URL, 'test');
     const inference = new Queue('inference', { connection: redis, prefix: service.prefix });
@@ -60,7 +81,9 @@ describe('generate step with the ONNX generator', () => {
       await redis.quit();
     }
 
-    const asset = (await (await fetch(`${service.url}/v1/assets/${body.asset.id}`, { headers: { authorization: `Bearer ${key}` } })).json()) as { manifest: { renditions: Array<{ url: string }> } };
+    const asset = (await (
+      await fetch(`${service.url}/v1/assets/${body.asset.id}`, { headers: { authorization: `Bearer ${key}` } })
+    ).json()) as { manifest: { renditions: Array<{ url: string }> } };
     const jpeg = Buffer.from(await (await fetch(asset.manifest.renditions[0]!.url)).arrayBuffer());
     const { data, info } = await sharp(jpeg).raw().toBuffer({ resolveWithObject: true });
     const at = (x: number, y: number) => Array.from(data.subarray((y * info.width + x) * 3, (y * info.width + x) * 3 + 3));

@@ -48,9 +48,29 @@ export function manyFrameGif(frames: number): Buffer {
   const screen = Buffer.from([1, 0, 1, 0, 0x80, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff]);
   const loop = Buffer.from([0x21, 0xff, 0x0b, ...Buffer.from('NETSCAPE2.0', 'latin1'), 0x03, 0x01, 0x00, 0x00, 0x00]);
   const frame = Buffer.from([
-    0x21, 0xf9, 0x04, 0x00, 0x01, 0x00, 0x00, 0x00, // graphic control: 10 ms
-    0x2c, 0, 0, 0, 0, 1, 0, 1, 0, 0x00, // image descriptor 1×1
-    0x02, 0x02, 0x44, 0x01, 0x00, // LZW min code size 2, one data sub-block, terminator
+    0x21,
+    0xf9,
+    0x04,
+    0x00,
+    0x01,
+    0x00,
+    0x00,
+    0x00, // graphic control: 10 ms
+    0x2c,
+    0,
+    0,
+    0,
+    0,
+    1,
+    0,
+    1,
+    0,
+    0x00, // image descriptor 1×1
+    0x02,
+    0x02,
+    0x44,
+    0x01,
+    0x00, // LZW min code size 2, one data sub-block, terminator
   ]);
   return Buffer.concat([header, screen, loop, ...Array.from({ length: frames }, () => frame), Buffer.from([0x3b])]);
 }
@@ -74,17 +94,25 @@ export function heicClaimingSize(heic: Buffer, width: number, height: number): B
  * "rotate 90° clockwise to display", so it displays 200×300 with red on top. It carries GPS.
  */
 export async function sidewaysJpegWithGps(): Promise<Buffer> {
-  const half = (colour: string) => sharp({ create: { width: 150, height: 200, channels: 3, background: colour } }).png().toBuffer();
-  return sharp({ create: { width: 300, height: 200, channels: 3, background: '#000' } })
-    .composite([{ input: await half('#ff0000'), left: 0, top: 0 }, { input: await half('#0000ff'), left: 150, top: 0 }])
-    .jpeg({ quality: 95 })
-    // Orientation goes through withMetadata: sharp writes its own Orientation tag over IFD0's.
-    .withMetadata({ orientation: 6 })
-    .withExifMerge({
-      IFD0: { Make: 'TestCam' },
-      IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '48/1 51/1 2964/100', GPSLongitudeRef: 'E', GPSLongitude: '2/1 17/1 4032/100' },
-    })
-    .toBuffer();
+  const half = (colour: string) =>
+    sharp({ create: { width: 150, height: 200, channels: 3, background: colour } })
+      .png()
+      .toBuffer();
+  return (
+    sharp({ create: { width: 300, height: 200, channels: 3, background: '#000' } })
+      .composite([
+        { input: await half('#ff0000'), left: 0, top: 0 },
+        { input: await half('#0000ff'), left: 150, top: 0 },
+      ])
+      .jpeg({ quality: 95 })
+      // Orientation goes through withMetadata: sharp writes its own Orientation tag over IFD0's.
+      .withMetadata({ orientation: 6 })
+      .withExifMerge({
+        IFD0: { Make: 'TestCam' },
+        IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '48/1 51/1 2964/100', GPSLongitudeRef: 'E', GPSLongitude: '2/1 17/1 4032/100' },
+      })
+      .toBuffer()
+  );
 }
 
 /** Raw deflate of `length` zero bytes in non-final blocks that may follow any history: repeatable. */
@@ -115,7 +143,7 @@ export async function slowDecodePng(height = 20000): Promise<Buffer> {
   adler.writeUInt32BE((((total % 65521) << 16) | 1) >>> 0);
   const zlibStream = Buffer.concat([
     Buffer.from([0x78, 0xda]),
-    ...Array.from({ length: size / rowsPerPiece | 0 }, () => piece),
+    ...Array.from({ length: (size / rowsPerPiece) | 0 }, () => piece),
     await zeroBlocks(rowBytes * (size % rowsPerPiece)),
     Buffer.from([0x03, 0x00]), // final, empty, fixed-Huffman block
     adler,

@@ -44,35 +44,128 @@ describe('hostile input is refused with a stable code before anything is stored 
 
   const cases: Array<[string, () => Promise<Response>, number, string]> = [
     ['zero bytes', () => send(Buffer.alloc(0)), 400, 'EMPTY_UPLOAD'],
-    ['wrong magic: a PDF sent as image/png', () => send(Buffer.from('%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n'.repeat(20)), 'image/png'), 415, 'UNSUPPORTED_MEDIA_TYPE'],
-    ['PNG magic followed by garbage', () => send(Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(500, 0x41)])), 422, 'CORRUPT_IMAGE'],
-    ['a polyglot: JPEG magic then an HTML page with script', () => send(Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.from('<html><script>alert(document.cookie)</script></html>'.repeat(10))]), 'image/jpeg'), 422, 'CORRUPT_IMAGE'],
+    [
+      'wrong magic: a PDF sent as image/png',
+      () => send(Buffer.from('%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n'.repeat(20)), 'image/png'),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+    ],
+    [
+      'PNG magic followed by garbage',
+      () => send(Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(500, 0x41)])),
+      422,
+      'CORRUPT_IMAGE',
+    ],
+    [
+      'a polyglot: JPEG magic then an HTML page with script',
+      () =>
+        send(
+          Buffer.concat([
+            Buffer.from([0xff, 0xd8, 0xff, 0xe0]),
+            Buffer.from('<html><script>alert(document.cookie)</script></html>'.repeat(10)),
+          ]),
+          'image/jpeg',
+        ),
+      422,
+      'CORRUPT_IMAGE',
+    ],
     ['a 20000x20000 PNG of 390 KB (refused from its header)', () => send(bomb, 'image/png'), 422, 'IMAGE_TOO_LARGE'],
-    ['a truncated PNG', async () => {
-      const png = await readFile(fixture('coffee.png'));
-      return send(png.subarray(0, Math.floor(png.length * 0.6)), 'image/png');
-    }, 422, 'CORRUPT_IMAGE'],
-    ['a truncated WebP', async () => {
-      const webp = await sharp(await readFile(fixture('HappyFish.jpg'))).webp().toBuffer();
-      return send(webp.subarray(0, Math.floor(webp.length / 2)), 'image/webp');
-    }, 422, 'CORRUPT_IMAGE'],
-    ['an AVIF header with garbage after it', () => send(Buffer.concat([Buffer.from('\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf', 'latin1'), Buffer.alloc(800, 0x33)]), 'image/avif'), 422, 'CORRUPT_IMAGE'],
+    [
+      'a truncated PNG',
+      async () => {
+        const png = await readFile(fixture('coffee.png'));
+        return send(png.subarray(0, Math.floor(png.length * 0.6)), 'image/png');
+      },
+      422,
+      'CORRUPT_IMAGE',
+    ],
+    [
+      'a truncated WebP',
+      async () => {
+        const webp = await sharp(await readFile(fixture('HappyFish.jpg')))
+          .webp()
+          .toBuffer();
+        return send(webp.subarray(0, Math.floor(webp.length / 2)), 'image/webp');
+      },
+      422,
+      'CORRUPT_IMAGE',
+    ],
+    [
+      'an AVIF header with garbage after it',
+      () => send(Buffer.concat([Buffer.from('\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf', 'latin1'), Buffer.alloc(800, 0x33)]), 'image/avif'),
+      422,
+      'CORRUPT_IMAGE',
+    ],
     ['a GIF of 5000 frames (limit 1000)', () => send(manyFrameGif(5000), 'image/gif'), 422, 'IMAGE_TOO_LARGE'],
-    ['an SVG with a script', () => send(Buffer.from('<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script><rect width="10" height="10"/></svg>'), 'image/svg+xml'), 415, 'UNSUPPORTED_MEDIA_TYPE'],
-    ['a HEIC whose header claims 20000x20000 (refused from its header)', async () => send(heicClaimingSize(await readFile(fixture('heic/coffee.heic')), 20000, 20000), 'image/heic'), 422, 'IMAGE_TOO_LARGE'],
-    ['a truncated HEIC', async () => {
-      const heic = await readFile(fixture('heic/coffee.heic'));
-      return send(heic.subarray(0, Math.floor(heic.length * 0.6)), 'image/heic');
-    }, 422, 'CORRUPT_IMAGE'],
-    ['a HEIC header with garbage after it', () => send(Buffer.concat([Buffer.from('\0\0\0\x18ftypheic\0\0\0\0mif1heic', 'latin1'), Buffer.alloc(2000, 0x11)]), 'image/heic'), 422, 'CORRUPT_IMAGE'],
-    ['multipart with too many parts (11 fields)', () => form(Array.from({ length: 11 }, (_, i) => [`f${i}`, 'x'] as [string, string])), 400, 'BAD_REQUEST'],
+    [
+      'an SVG with a script',
+      () =>
+        send(
+          Buffer.from(
+            '<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script><rect width="10" height="10"/></svg>',
+          ),
+          'image/svg+xml',
+        ),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+    ],
+    [
+      'a HEIC whose header claims 20000x20000 (refused from its header)',
+      async () => send(heicClaimingSize(await readFile(fixture('heic/coffee.heic')), 20000, 20000), 'image/heic'),
+      422,
+      'IMAGE_TOO_LARGE',
+    ],
+    [
+      'a truncated HEIC',
+      async () => {
+        const heic = await readFile(fixture('heic/coffee.heic'));
+        return send(heic.subarray(0, Math.floor(heic.length * 0.6)), 'image/heic');
+      },
+      422,
+      'CORRUPT_IMAGE',
+    ],
+    [
+      'a HEIC header with garbage after it',
+      () => send(Buffer.concat([Buffer.from('\0\0\0\x18ftypheic\0\0\0\0mif1heic', 'latin1'), Buffer.alloc(2000, 0x11)]), 'image/heic'),
+      422,
+      'CORRUPT_IMAGE',
+    ],
+    [
+      'multipart with too many parts (11 fields)',
+      () => form(Array.from({ length: 11 }, (_, i) => [`f${i}`, 'x'] as [string, string])),
+      400,
+      'BAD_REQUEST',
+    ],
     ['multipart with two files', () => form([], 2), 400, 'BAD_REQUEST'],
     ['a __proto__ field name', () => form([['__proto__', '{"polluted":true}']]), 400, 'BAD_REQUEST'],
     ['a constructor field name', () => form([['constructor', 'x']]), 400, 'BAD_REQUEST'],
-    ['multipart without a boundary', () => fetch(`${service.url}/v1/assets`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'multipart/form-data' }, body: 'x' }), 400, 'BAD_REQUEST'],
+    [
+      'multipart without a boundary',
+      () =>
+        fetch(`${service.url}/v1/assets`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'multipart/form-data' },
+          body: 'x',
+        }),
+      400,
+      'BAD_REQUEST',
+    ],
     ['a SKU with a path in it', () => form([['sku', '../../other-tenant/x']]), 422, 'INVALID_REQUEST'],
-    ['a recipe width of 0', () => form([['recipe', JSON.stringify({ steps: [{ name: 'render', options: { widths: [0] } }] })]]), 422, 'INVALID_RECIPE'],
-    ['a recipe of 17 widths', () => form([['recipe', JSON.stringify({ steps: [{ name: 'render', options: { widths: Array.from({ length: 17 }, (_, i) => 100 + i) } }] })]]), 422, 'INVALID_RECIPE'],
+    [
+      'a recipe width of 0',
+      () => form([['recipe', JSON.stringify({ steps: [{ name: 'render', options: { widths: [0] } }] })]]),
+      422,
+      'INVALID_RECIPE',
+    ],
+    [
+      'a recipe of 17 widths',
+      () =>
+        form([
+          ['recipe', JSON.stringify({ steps: [{ name: 'render', options: { widths: Array.from({ length: 17 }, (_, i) => 100 + i) } }] })],
+        ]),
+      422,
+      'INVALID_RECIPE',
+    ],
   ];
 
   it.each(cases)('%s', async (_name, request, status, code) => {
@@ -97,7 +190,10 @@ describe('hostile input is refused with a stable code before anything is stored 
     const boundary = 'slowloris';
     const jpeg = await readFile(fixture('HappyFish.jpg'));
     // Declares the whole body, sends a tenth of the file, then goes silent.
-    const answer = await rawExchange(service.url, [multipartHead(boundary, key, service.url, jpeg.length + 500), jpeg.subarray(0, jpeg.length / 10)]);
+    const answer = await rawExchange(service.url, [
+      multipartHead(boundary, key, service.url, jpeg.length + 500),
+      jpeg.subarray(0, jpeg.length / 10),
+    ]);
     expect(answer).toMatch(/^HTTP\/1\.1 408 /);
     expect(answer).toContain('"UPLOAD_TIMEOUT"');
     expect(answer.toLowerCase()).toContain('connection: close');

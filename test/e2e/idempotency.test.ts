@@ -20,7 +20,11 @@ describe('Idempotency-Key on POSTs that create work', () => {
   const uploadWithKey = (idempotencyKey: string) => {
     const form = new FormData();
     form.append('file', new Blob([jpeg], { type: 'image/jpeg' }), 'fish.jpg');
-    return fetch(`${service.url}/v1/assets`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'idempotency-key': idempotencyKey }, body: form });
+    return fetch(`${service.url}/v1/assets`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'idempotency-key': idempotencyKey },
+      body: form,
+    });
   };
   const startRun = (assetId: string, idempotencyKey: string, widths = [320]) =>
     fetch(`${service.url}/v1/assets/${assetId}/runs`, {
@@ -64,7 +68,9 @@ describe('Idempotency-Key on POSTs that create work', () => {
   it('answers 409 IDEMPOTENCY_CONFLICT while the first request is still in flight', async () => {
     // The first upload sends its headers and half its body, then stalls: it holds the key.
     const boundary = 'idem-boundary';
-    const head = Buffer.from(`--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="fish.jpg"\r\ncontent-type: image/jpeg\r\n\r\n`);
+    const head = Buffer.from(
+      `--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="fish.jpg"\r\ncontent-type: image/jpeg\r\n\r\n`,
+    );
     const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
     let finish!: () => void;
     const stalled = new ReadableStream<Uint8Array>({
@@ -79,7 +85,11 @@ describe('Idempotency-Key on POSTs that create work', () => {
     });
     const first = fetch(`${service.url}/v1/assets`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${key}`, 'idempotency-key': 'upload-3', 'content-type': `multipart/form-data; boundary=${boundary}` },
+      headers: {
+        authorization: `Bearer ${key}`,
+        'idempotency-key': 'upload-3',
+        'content-type': `multipart/form-data; boundary=${boundary}`,
+      },
       body: stalled,
       duplex: 'half',
     } as RequestInit);

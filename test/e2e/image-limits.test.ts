@@ -9,9 +9,11 @@ type Accepted = { asset: { id: string; original: { width: number; height: number
 
 /** A flat grey PNG of any size: a few KB even at 81 MP, made here rather than kept in git. */
 const flatPng = (width: number, height: number) =>
-  sharp({ create: { width, height, channels: 3, background: '#c8c8c8' } }).png({ compressionLevel: 9 }).toBuffer();
+  sharp({ create: { width, height, channels: 3, background: '#c8c8c8' } })
+    .png({ compressionLevel: 9 })
+    .toBuffer();
 
-describe('tall and wide images against the encoders\' limits (AVIF 16384 px, WebP 16383, JPEG 65500)', () => {
+describe("tall and wide images against the encoders' limits (AVIF 16384 px, WebP 16383, JPEG 65500)", () => {
   let service: TestService;
   let key: string;
 
@@ -22,13 +24,18 @@ describe('tall and wide images against the encoders\' limits (AVIF 16384 px, Web
   afterAll(async () => service?.stop());
 
   it('renders an 800x17000 infographic in every format, narrowed so that no side passes 16383 px', async () => {
-    const res = await upload(service, key, await flatPng(800, 17_000), { type: 'image/png', recipe: { steps: [{ name: 'render', options: { widths: [320, 2560] } }] } });
+    const res = await upload(service, key, await flatPng(800, 17_000), {
+      type: 'image/png',
+      recipe: { steps: [{ name: 'render', options: { widths: [320, 2560] } }] },
+    });
     expect(res.status).toBe(202);
     const body = (await res.json()) as Accepted;
     const run = await waitForRun(service, key, body.run.id, 180_000);
     expect(run.error).toBeUndefined();
     expect(run.state).toBe('completed');
-    const asset = (await (await fetch(`${service.url}/v1/assets/${body.asset.id}`, { headers: { authorization: `Bearer ${key}` } })).json()) as {
+    const asset = (await (
+      await fetch(`${service.url}/v1/assets/${body.asset.id}`, { headers: { authorization: `Bearer ${key}` } })
+    ).json()) as {
       manifest: { renditions: Array<{ width: number; height: number; format: string }> };
     };
     const sizes = asset.manifest.renditions.map((r) => `${r.format} ${r.width}x${r.height}`).sort();
@@ -52,7 +59,12 @@ describe('upload checks: the recipe before the decode, their own bounded pool, a
 
   beforeAll(async () => {
     // MAX_OUTPUT_PIXELS at 10 MP: coffee.png (600x400) upscaled x8 passes it, an 81 MP photo as it is does not.
-    service = await startTestService({ WORKER_QUEUES: 'publish', UPLOAD_CHECK_CONCURRENCY: '1', UPLOAD_CHECK_MAX_WAITING: '0', MAX_OUTPUT_PIXELS: '10000000' });
+    service = await startTestService({
+      WORKER_QUEUES: 'publish',
+      UPLOAD_CHECK_CONCURRENCY: '1',
+      UPLOAD_CHECK_MAX_WAITING: '0',
+      MAX_OUTPUT_PIXELS: '10000000',
+    });
     ({ key } = await createTenant(service));
   });
   afterAll(async () => service?.stop());

@@ -36,8 +36,19 @@ function describeInbox(driver: 'fs' | 's3') {
       const deps: InboxDeps = {
         storage: store,
         maxUploadBytes: service.config.api.maxUploadBytes,
-        ingest: ingestInto({ config: service.config, storage: store, assets: new AssetStore(store, redis, service.prefix), runs: new RunStore(redis, service.prefix), queues, templates: new TemplateStore(redis, service.prefix, 200) }),
-        redis, prefix: service.prefix, folder: 'inbox', pollMs: 3_600_000, logger: createLogger('silent'),
+        ingest: ingestInto({
+          config: service.config,
+          storage: store,
+          assets: new AssetStore(store, redis, service.prefix),
+          runs: new RunStore(redis, service.prefix),
+          queues,
+          templates: new TemplateStore(redis, service.prefix, 200),
+        }),
+        redis,
+        prefix: service.prefix,
+        folder: 'inbox',
+        pollMs: 3_600_000,
+        logger: createLogger('silent'),
       };
       const inbox = createInbox(deps, { autostart: false });
       extra.push(inbox);
@@ -45,7 +56,11 @@ function describeInbox(driver: 'fs' | 's3') {
     };
     const inboxKey = (name: string) => `t/${tenant.tenantId}/inbox/${name}`;
     const runIdsOf = async (assetId: string) =>
-      ((await (await fetch(`${service.url}/v1/assets/${assetId}`, { headers: { authorization: `Bearer ${tenant.key}` } })).json()) as { runIds: string[] }).runIds;
+      (
+        (await (await fetch(`${service.url}/v1/assets/${assetId}`, { headers: { authorization: `Bearer ${tenant.key}` } })).json()) as {
+          runIds: string[];
+        }
+      ).runIds;
 
     beforeAll(async () => {
       fish = await readFile(fixture('HappyFish.jpg'));
@@ -115,7 +130,9 @@ function describeInbox(driver: 'fs' | 's3') {
       const report = await service.inbox!.pollOnce();
       expect(report.refused).toEqual([{ key: inboxKey('notes.txt'), code: 'UNSUPPORTED_MEDIA_TYPE' }]);
       expect(await collect(storage.list(`t/${tenant.tenantId}/inbox/`))).toEqual([]);
-      const why = JSON.parse((await storage.get(`t/${tenant.tenantId}/inbox-failed/notes.txt.error.json`))!.toString()) as { error: { code: string } };
+      const why = JSON.parse((await storage.get(`t/${tenant.tenantId}/inbox-failed/notes.txt.error.json`))!.toString()) as {
+        error: { code: string };
+      };
       expect(why.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
       expect((await storage.get(`t/${tenant.tenantId}/inbox-failed/notes.txt`))?.toString()).toBe('not an image');
     });

@@ -6,7 +6,17 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, countKeys, createTenant, deleteKeys, fixture, REDIS_URL, startTestService, upload, type TestService } from '../harness.js';
+import {
+  ADMIN_KEY,
+  countKeys,
+  createTenant,
+  deleteKeys,
+  fixture,
+  REDIS_URL,
+  startTestService,
+  upload,
+  type TestService,
+} from '../harness.js';
 
 type ErrorBody = { error: { code: string; message: string } };
 const get = (service: { url: string }, key: string, route = '/v1/runs/run_none') =>
@@ -111,7 +121,9 @@ async function freePort(): Promise<number> {
 }
 
 async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
   const probe = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   probe.on('error', () => undefined);
   for (let i = 0; i < 50; i++) {

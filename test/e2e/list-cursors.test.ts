@@ -69,7 +69,8 @@ describe('lists walk to their end by cursor', () => {
   const seededAsset = (tenantId: string, n: number, createdAt: string): AssetRecord => {
     const sha = `${n.toString(16).padStart(8, '0')}${'e'.repeat(56)}`;
     return {
-      id: assetIdFor(tenantId, sha), tenantId,
+      id: assetIdFor(tenantId, sha),
+      tenantId,
       original: { key: `t/${tenantId}/originals/${sha}.jpg`, sha256: sha, format: 'jpeg', width: 1, height: 1, bytes: 1 },
       createdAt,
     };
@@ -103,7 +104,9 @@ describe('lists walk to their end by cursor', () => {
     expect((bySku.assets as Array<Record<string, unknown>>)[0]!.original).not.toHaveProperty('key');
     expect((await getJson(b.key, '/v1/assets?sku=FISH-1')).assets).toEqual([]);
 
-    expect((await fetch(`${service.url}/v1/assets/${uploaded}`, { method: 'DELETE', headers: { authorization: `Bearer ${a.key}` } })).status).toBe(204);
+    expect(
+      (await fetch(`${service.url}/v1/assets/${uploaded}`, { method: 'DELETE', headers: { authorization: `Bearer ${a.key}` } })).status,
+    ).toBe(204);
     expect((await getJson(a.key, '/v1/assets?sku=FISH-1')).assets).toEqual([]);
     expect(((await getJson(a.key, '/v1/assets?limit=1')).assets as Array<{ id: string }>)[0]!.id).not.toBe(uploaded);
   });
@@ -113,7 +116,13 @@ describe('lists walk to their end by cursor', () => {
     const t0 = Date.parse('2026-02-01T00:00:00.000Z');
     const ids: string[] = [];
     for (let i = 0; i < MANY; i++) {
-      const meta = { id: `bat_${i.toString(16).padStart(32, '0')}`, tenantId: a.tenantId, createdAt: new Date(t0 + Math.floor(i / 4)).toISOString(), origin: 'api', state: 'running' as const };
+      const meta = {
+        id: `bat_${i.toString(16).padStart(32, '0')}`,
+        tenantId: a.tenantId,
+        createdAt: new Date(t0 + Math.floor(i / 4)).toISOString(),
+        origin: 'api',
+        state: 'running' as const,
+      };
       await store.create(meta);
       await store.publish(meta, 0);
       ids.push(meta.id);
@@ -129,7 +138,10 @@ describe('lists walk to their end by cursor', () => {
   it(`GET /v1/webhooks and /v1/webhooks/:id/deliveries: every one once (${MANY} each), new deliveries during the walk neither repeated nor shifting it`, async () => {
     const store = new WebhookStore(redis, service.prefix);
     const subs = [];
-    for (let i = 0; i < MANY; i++) subs.push(await store.create({ tenantId: a.tenantId, url: `https://hooks.example/${i}`, events: ['run.completed'], secret: 'whsec_x' }));
+    for (let i = 0; i < MANY; i++)
+      subs.push(
+        await store.create({ tenantId: a.tenantId, url: `https://hooks.example/${i}`, events: ['run.completed'], secret: 'whsec_x' }),
+      );
     const subPages = await walk(a.key, `/v1/webhooks?limit=${MAX_PAGE_LIMIT}`, 'webhooks');
     expect(subPages.map((p) => p.length)).toEqual([MAX_PAGE_LIMIT, MANY - MAX_PAGE_LIMIT]);
     expect(subPages.flat().sort()).toEqual(subs.map((s) => s.id).sort());
@@ -138,7 +150,20 @@ describe('lists walk to their end by cursor', () => {
     const deliver = async (n: number) => {
       const id = deliveryIdFor(sub.id, `evt_${n}`);
       const now = new Date().toISOString();
-      await store.createDelivery({ id, subscriptionId: sub.id, tenantId: a.tenantId, eventId: `evt_${n}`, type: 'run.completed', body: '{}', state: 'delivered', attempts: 1, createdAt: now, updatedAt: now, replays: 0, log: [] });
+      await store.createDelivery({
+        id,
+        subscriptionId: sub.id,
+        tenantId: a.tenantId,
+        eventId: `evt_${n}`,
+        type: 'run.completed',
+        body: '{}',
+        state: 'delivered',
+        attempts: 1,
+        createdAt: now,
+        updatedAt: now,
+        replays: 0,
+        log: [],
+      });
       return id;
     };
     const made: string[] = [];
@@ -199,7 +224,12 @@ describe('lists walk to their end by cursor', () => {
     for (const [key, path] of refused) {
       const res = await get(key, path);
       expect(res.status, path).toBe(400);
-      expect(await res.json(), path).toMatchObject({ status: 400, code: 'BAD_REQUEST', detail: expect.any(String), details: { parameter: 'cursor' } });
+      expect(await res.json(), path).toMatchObject({
+        status: 400,
+        code: 'BAD_REQUEST',
+        detail: expect.any(String),
+        details: { parameter: 'cursor' },
+      });
     }
   });
 });

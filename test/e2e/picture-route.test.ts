@@ -10,7 +10,10 @@ describe('the <picture> snippet per request', () => {
   let service: TestService;
   let key: string;
   let assetId: string;
-  const api = keyedFetch(() => service, () => key);
+  const api = keyedFetch(
+    () => service,
+    () => key,
+  );
 
   beforeAll(async () => {
     service = await startTestService();
@@ -30,14 +33,25 @@ describe('the <picture> snippet per request', () => {
     const manifest = ((await (await api(`/v1/assets/${assetId}`)).json()) as { manifest: { picture: string } }).manifest;
     expect(html).toBe(manifest.picture);
     expect(html).toContain('sizes="(max-width: 200px) 100vw, 200px"');
-    const eager = await (await api(`/v1/assets/${assetId}/picture?loading=eager&sizes=${encodeURIComponent('(max-width: 600px) 50vw, 200px')}&alt=${encodeURIComponent('<b>"Fish" & co</b>')}`)).text();
+    const eager = await (
+      await api(
+        `/v1/assets/${assetId}/picture?loading=eager&sizes=${encodeURIComponent('(max-width: 600px) 50vw, 200px')}&alt=${encodeURIComponent('<b>"Fish" & co</b>')}`,
+      )
+    ).text();
     expect(eager).toContain('loading="eager" fetchpriority="high"');
     expect(eager.match(/sizes="\(max-width: 600px\) 50vw, 200px"/g)).toHaveLength(2);
     expect(eager).toContain('alt="&#60;b&#62;&#34;Fish&#34; &#38; co&#60;/b&#62;"');
   });
 
   it('refuses bad choices with 422, and answers 404 for an unknown asset or channel, 401 without a key', async () => {
-    for (const query of ['loading=soon', 'sizes=%3Cscript%3E', `sizes=${'1'.repeat(MAX_SIZES_LENGTH + 1)}`, 'sizes=', 'channel=Nope!', 'fetch=high']) {
+    for (const query of [
+      'loading=soon',
+      'sizes=%3Cscript%3E',
+      `sizes=${'1'.repeat(MAX_SIZES_LENGTH + 1)}`,
+      'sizes=',
+      'channel=Nope!',
+      'fetch=high',
+    ]) {
       const res = await api(`/v1/assets/${assetId}/picture?${query}`);
       expect(res.status, query).toBe(422);
       expect(((await res.json()) as { error: { code: string } }).error.code, query).toBe('INVALID_REQUEST');
@@ -49,7 +63,9 @@ describe('the <picture> snippet per request', () => {
   });
 
   it('is listed in the OpenAPI document as text/html', async () => {
-    const doc = (await (await fetch(`${service.url}/openapi.json`)).json()) as { paths: Record<string, { get?: { responses: Record<string, { content?: Record<string, unknown> }> } }> };
+    const doc = (await (await fetch(`${service.url}/openapi.json`)).json()) as {
+      paths: Record<string, { get?: { responses: Record<string, { content?: Record<string, unknown> }> } }>;
+    };
     const route = doc.paths['/v1/assets/{id}/picture']?.get;
     expect(route).toBeDefined();
     expect(Object.keys(route!.responses['200']?.content ?? {})).toEqual(['text/html']);

@@ -6,8 +6,7 @@ type ErrorBody = { error: { code: string } };
 const randomToken = () => `ipk_${randomBytes(24).toString('base64url')}`;
 
 /** GET a route that needs a tenant, as a client behind a proxy would send it. */
-const get = (service: { url: string }, headers: Record<string, string> = {}) =>
-  fetch(`${service.url}/v1/runs/run_none`, { headers });
+const get = (service: { url: string }, headers: Record<string, string> = {}) => fetch(`${service.url}/v1/runs/run_none`, { headers });
 
 describe('rate limits key on who a request really is', () => {
   let service: TestService;
@@ -25,7 +24,7 @@ describe('rate limits key on who a request really is', () => {
     expect((await get(service)).status).toBe(429);
   });
 
-  it('gives a key that exists a bucket of its own, not the address\'s (the admin key included)', async () => {
+  it("gives a key that exists a bucket of its own, not the address's (the admin key included)", async () => {
     // The address's bucket is spent (previous test): keys still get through.
     const created = await fetch(`${service.url}/v1/tenants`, {
       method: 'POST',
@@ -66,7 +65,9 @@ describe('rate limits key on who a request really is', () => {
     };
     const limited = doc.paths['/v1/runs/{id}']!.get!.responses['429'];
     const names = Object.keys(limited?.headers ?? {}).map((h) => h.toLowerCase());
-    expect(names).toEqual(expect.arrayContaining(['retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'x-ratelimit-reset']));
+    expect(names).toEqual(
+      expect.arrayContaining(['retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'x-ratelimit-reset']),
+    );
     expect(doc.paths['/healthz']?.get?.responses['429']).toBeUndefined();
   });
 });

@@ -42,7 +42,10 @@ async function readStream(res: Response, stopWhen: (seen: { events: SseMessage[]
 }
 
 const openEvents = (service: TestService, key: string | undefined, runId: string, signal?: AbortSignal) =>
-  fetch(`${service.url}/v1/runs/${runId}/events`, { headers: key ? { authorization: `Bearer ${key}` } : {}, ...(signal ? { signal } : {}) });
+  fetch(`${service.url}/v1/runs/${runId}/events`, {
+    headers: key ? { authorization: `Bearer ${key}` } : {},
+    ...(signal ? { signal } : {}),
+  });
 
 async function openStreams(service: TestService): Promise<number> {
   const text = await (await fetch(`${service.url}/metrics`)).text();
@@ -117,7 +120,7 @@ describe('GET /v1/runs/:id/events (server-sent events) on a real service', () =>
     expect((JSON.parse(again.events[0]!.data) as RunBody).state).toBe('completed');
   });
 
-  it('needs a tenant key and hides other tenants\' runs', async () => {
+  it("needs a tenant key and hides other tenants' runs", async () => {
     const res = await upload(service, key, await coffee, { filename: 'coffee.png', type: 'image/png' });
     const { run } = (await res.json()) as { run: { id: string } };
     const anonymous = await openEvents(service, undefined, run.id);
@@ -140,7 +143,12 @@ describe('run event streams that stay open', () => {
 
   beforeAll(async () => {
     // No render worker: runs stay queued, so their streams stay open.
-    service = await startTestService({ WORKER_QUEUES: 'publish', RUN_EVENTS_HEARTBEAT_SECONDS: '1', RUN_EVENTS_MAX_STREAMS: '2', RUN_EVENTS_POLL_MS: '50' });
+    service = await startTestService({
+      WORKER_QUEUES: 'publish',
+      RUN_EVENTS_HEARTBEAT_SECONDS: '1',
+      RUN_EVENTS_MAX_STREAMS: '2',
+      RUN_EVENTS_POLL_MS: '50',
+    });
     ({ key } = await createTenant(service));
     const res = await upload(service, key, await readFile(fixture('HappyFish.jpg')), { filename: 'fish.jpg' });
     runId = ((await res.json()) as { run: { id: string } }).run.id;

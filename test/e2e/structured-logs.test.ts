@@ -49,7 +49,12 @@ describe('structured logs of an upload and its run', () => {
       return true;
     }) as typeof process.stdout.write);
     restoreStdout = () => spy.mockRestore();
-    const destination = new Writable({ write(chunk, _enc, done) { host.push(chunk); done(); } });
+    const destination = new Writable({
+      write(chunk, _enc, done) {
+        host.push(chunk);
+        done();
+      },
+    });
     service = await startTestService({ LOG_LEVEL: 'debug' }, { logDestination: destination });
     ({ key, tenantId } = await createTenant(service));
   });
@@ -74,10 +79,17 @@ describe('structured logs of an upload and its run', () => {
     const requestId = `upload-${Date.now()}`;
     const form = new FormData();
     form.append('file', new Blob([await readFile(fixture('HappyFish.jpg'))], { type: 'image/jpeg' }), 'fish.jpg');
-    const res = await fetch(`${service.url}/v1/assets`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'x-request-id': requestId }, body: form });
+    const res = await fetch(`${service.url}/v1/assets`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'x-request-id': requestId },
+      body: form,
+    });
     expect(res.status).toBe(202);
     expect(res.headers.get('x-request-id')).toBe(requestId);
-    const { run: { id: runId }, asset: { id: assetId } } = (await res.json()) as { run: { id: string }; asset: { id: string } };
+    const {
+      run: { id: runId },
+      asset: { id: assetId },
+    } = (await res.json()) as { run: { id: string }; asset: { id: string } };
     const run = await waitForRun(service, key, runId);
     expect(run.state).toBe('completed');
     // The completion lines are written as the job's events fire; give the pipes a moment to drain.
@@ -101,12 +113,24 @@ describe('structured logs of an upload and its run', () => {
     const workerLines = [...host.lines, ...children.lines].filter((l) => !('reqId' in l) && JSON.stringify(l).includes(runId));
     expect(workerLines.length).toBeGreaterThanOrEqual(5);
     for (const line of workerLines) {
-      expect(line, JSON.stringify(line)).toMatchObject({ runId, tenantId, assetId, step: expect.any(String), jobId: expect.any(String), attempt: expect.any(Number) });
+      expect(line, JSON.stringify(line)).toMatchObject({
+        runId,
+        tenantId,
+        assetId,
+        step: expect.any(String),
+        jobId: expect.any(String),
+        attempt: expect.any(Number),
+      });
     }
     const seen = workerLines.map((l) => `${String(l.process ?? 'host')} ${String(l.step)} ${String(l.msg)}`);
-    expect(seen).toEqual(expect.arrayContaining([
-      'host render step started', 'render-child render step running in sandboxed child', 'host render step completed',
-      'host publish step started', 'host publish step completed',
-    ]));
+    expect(seen).toEqual(
+      expect.arrayContaining([
+        'host render step started',
+        'render-child render step running in sandboxed child',
+        'host render step completed',
+        'host publish step started',
+        'host publish step completed',
+      ]),
+    );
   });
 });

@@ -15,8 +15,20 @@ interface Edge {
 async function inFrontOfFiles(): Promise<Edge> {
   const port = await freePort();
   const varnish = await startVarnish({ origin: `http://127.0.0.1:${port}`, keyPrefix: '/files/' });
-  const service = await startTestService({ PORT: String(port), PUBLIC_BASE_URL: `${varnish.url}/files`, CDN_INVALIDATOR: 'varnish', VARNISH_URL: varnish.url });
-  return { varnish, service, stop: async () => { await service.stop(); await varnish.stop(); } };
+  const service = await startTestService({
+    PORT: String(port),
+    PUBLIC_BASE_URL: `${varnish.url}/files`,
+    CDN_INVALIDATOR: 'varnish',
+    VARNISH_URL: varnish.url,
+  });
+  return {
+    varnish,
+    service,
+    stop: async () => {
+      await service.stop();
+      await varnish.stop();
+    },
+  };
 }
 
 async function inFrontOfS3rver(): Promise<Edge> {
@@ -25,8 +37,21 @@ async function inFrontOfS3rver(): Promise<Edge> {
   const target = new URL(s3.endpoint);
   // s3rver reads a Host it does not know as a bucket name: send it its own.
   const varnish = await startVarnish({ origin: s3.endpoint, keyPrefix: `/${bucket}/`, originHost: target.host });
-  const service = await startTestService({ ...s3.serviceEnv(bucket), PUBLIC_BASE_URL: `${varnish.url}/${bucket}`, CDN_INVALIDATOR: 'varnish', VARNISH_URL: varnish.url });
-  return { varnish, service, stop: async () => { await service.stop(); await varnish.stop(); await s3.stop(); } };
+  const service = await startTestService({
+    ...s3.serviceEnv(bucket),
+    PUBLIC_BASE_URL: `${varnish.url}/${bucket}`,
+    CDN_INVALIDATOR: 'varnish',
+    VARNISH_URL: varnish.url,
+  });
+  return {
+    varnish,
+    service,
+    stop: async () => {
+      await service.stop();
+      await varnish.stop();
+      await s3.stop();
+    },
+  };
 }
 
 interface Manifest {
@@ -40,7 +65,10 @@ interface Manifest {
  * then `DELETE /v1/assets/:id` (or the tenant's) makes each answer 404 through Varnish; a run still
  * under way ends cancelled and publishes nothing; a repeated DELETE answers 204 again.
  */
-for (const [origin, start] of [['the /files route', inFrontOfFiles], ['s3rver', inFrontOfS3rver]] as const) {
+for (const [origin, start] of [
+  ['the /files route', inFrontOfFiles],
+  ['s3rver', inFrontOfS3rver],
+] as const) {
   describe(`takedown through Varnish in front of ${origin}`, () => {
     let edge: Edge;
     let fish: Buffer;
@@ -50,9 +78,12 @@ for (const [origin, start] of [['the /files route', inFrontOfFiles], ['s3rver', 
     });
     afterAll(async () => edge?.stop());
 
-    const call = (key: string, method: string, path: string, body?: unknown) => fetch(`${edge.service.url}${path}`, {
-      method, headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}),
-    });
+    const call = (key: string, method: string, path: string, body?: unknown) =>
+      fetch(`${edge.service.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
 
     async function uploadWithSku(key: string, bytes: Buffer, sku: string, steps: unknown[]): Promise<{ assetId: string; runId: string }> {
       const form = new FormData();
@@ -106,7 +137,9 @@ for (const [origin, start] of [['the /files route', inFrontOfFiles], ['s3rver', 
       expect(await statuses(urls)).toEqual(urls.map(() => 200));
 
       // A slow run (background removal) still under way when the takedown comes.
-      const running = await call(key, 'POST', `/v1/assets/${first.assetId}/runs`, { steps: [{ name: 'remove-background', options: { model: 'small' } }, RENDER([300], ['jpeg'])] });
+      const running = await call(key, 'POST', `/v1/assets/${first.assetId}/runs`, {
+        steps: [{ name: 'remove-background', options: { model: 'small' } }, RENDER([300], ['jpeg'])],
+      });
       const runningId = ((await running.json()) as { id: string }).id;
 
       expect((await call(key, 'DELETE', `/v1/assets/${first.assetId}`)).status).toBe(204);
@@ -155,7 +188,10 @@ for (const [origin, start] of [['the /files route', inFrontOfFiles], ['s3rver', 
       const a = await uploadWithSku(key, fish, 'SHOP-1', [RENDER([200], ['jpeg'])]);
       const b = await uploadWithSku(key, coffee, 'SHOP-2', [RENDER([200], ['webp'])]);
       for (const r of [a, b]) expect((await waitForRun(edge.service, key, r.runId)).state).toBe('completed');
-      const urls = [...await publishedUrls(key, tenantId, a.assetId, 'SHOP-1'), ...await publishedUrls(key, tenantId, b.assetId, 'SHOP-2')];
+      const urls = [
+        ...(await publishedUrls(key, tenantId, a.assetId, 'SHOP-1')),
+        ...(await publishedUrls(key, tenantId, b.assetId, 'SHOP-2')),
+      ];
       await statuses(urls);
       expect(await statuses(urls)).toEqual(urls.map(() => 200));
 

@@ -3,18 +3,34 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant, fixture, jsonApi, startTestService, upload, waitForBatch, waitForRun, type TestService } from '../harness.js';
 
-interface ManifestBody { runId: string; renditions: Array<{ key: string }>; template?: { id: string; version: string } }
-interface Rerender { batchId: string | null; assets: number; queued: number; unchanged: number }
+interface ManifestBody {
+  runId: string;
+  renditions: Array<{ key: string }>;
+  template?: { id: string; version: string };
+}
+interface Rerender {
+  batchId: string | null;
+  assets: number;
+  queued: number;
+  unchanged: number;
+}
 
 /** A template edit re-renders, through the catalog lane, exactly the assets whose renditions change. */
 describe('catalog re-render on a template change', () => {
   let service: TestService;
   let key: string;
-  const api = jsonApi(() => service, () => key);
-  const manifestOf = async (assetId: string) => ((await (await api('GET', `/v1/assets/${assetId}`)).json()) as { manifest: ManifestBody }).manifest;
+  const api = jsonApi(
+    () => service,
+    () => key,
+  );
+  const manifestOf = async (assetId: string) =>
+    ((await (await api('GET', `/v1/assets/${assetId}`)).json()) as { manifest: ManifestBody }).manifest;
   const shop = (colour: string) => ({
-    name: 'Shop', description: 'Flat shop colour', backdrop: { type: 'solid', colour },
-    layout: { fill: 0.8, padding: 0.05, anchor: { x: 0.5, y: 0.5 }, trim: true }, channels: ['thumbnail'],
+    name: 'Shop',
+    description: 'Flat shop colour',
+    backdrop: { type: 'solid', colour },
+    layout: { fill: 0.8, padding: 0.05, anchor: { x: 0.5, y: 0.5 }, trim: true },
+    channels: ['thumbnail'],
   });
   const recipe = (params?: Record<string, unknown>) => ({
     steps: [
@@ -30,19 +46,24 @@ describe('catalog re-render on a template change', () => {
 
   it('queues the assets whose renditions change, leaves the others, and does nothing on an identical save', async () => {
     expect((await api('PUT', '/v1/templates/shop', shop('#203040'))).status).toBe(201);
-    const photo = await sharp(await readFile(fixture('coffee.png'))).resize(128).png().toBuffer();
+    const photo = await sharp(await readFile(fixture('coffee.png')))
+      .resize(128)
+      .png()
+      .toBuffer();
     const other = await sharp(photo).flop().png().toBuffer();
     // A follows the template's colour; B overrides it with its own, so a colour edit changes only A.
     const started = await Promise.all([
       upload(service, key, photo, { recipe: recipe(), filename: 'a.png' }),
       upload(service, key, other, { recipe: recipe({ colour: '#aa5500' }), filename: 'b.png' }),
     ]);
-    const [a, b] = await Promise.all(started.map(async (res) => {
-      expect(res.status).toBe(202);
-      const body = (await res.json()) as { asset: { id: string }; run: { id: string } };
-      expect((await waitForRun(service, key, body.run.id)).state).toBe('completed');
-      return body.asset.id;
-    }));
+    const [a, b] = await Promise.all(
+      started.map(async (res) => {
+        expect(res.status).toBe(202);
+        const body = (await res.json()) as { asset: { id: string }; run: { id: string } };
+        expect((await waitForRun(service, key, body.run.id)).state).toBe('completed');
+        return body.asset.id;
+      }),
+    );
     const before = { a: await manifestOf(a!), b: await manifestOf(b!) };
 
     const edited = await api('PUT', '/v1/templates/shop', shop('#405060'));

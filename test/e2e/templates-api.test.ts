@@ -28,8 +28,10 @@ describe('templates API', () => {
   });
   afterAll(async () => service?.stop());
 
-  it('lists the built-ins, then the tenant\'s own next to them, visible to that tenant only', async () => {
-    const before = (await (await call('GET', '/v1/templates')).json()) as { templates: Array<{ id: string; builtin: boolean; backdrop: string; version: string }> };
+  it("lists the built-ins, then the tenant's own next to them, visible to that tenant only", async () => {
+    const before = (await (await call('GET', '/v1/templates')).json()) as {
+      templates: Array<{ id: string; builtin: boolean; backdrop: string; version: string }>;
+    };
     expect(before.templates.map((t) => t.id)).toEqual(['backplate', 'brand-colour', 'gradient', 'marketplace-white', 'studio']);
     expect(before.templates.every((t) => t.builtin && /^[0-9a-f]{64}$/.test(t.version))).toBe(true);
 
@@ -51,7 +53,10 @@ describe('templates API', () => {
   it('overrides a built-in id for one tenant, and deleting the override restores it', async () => {
     const override = await call('PUT', '/v1/templates/studio', { ...mine, name: 'Our studio' });
     expect(override.status).toBe(201);
-    expect(((await (await call('GET', '/v1/templates/studio')).json()) as { name: string; builtin: boolean })).toMatchObject({ name: 'Our studio', builtin: false });
+    expect((await (await call('GET', '/v1/templates/studio')).json()) as { name: string; builtin: boolean }).toMatchObject({
+      name: 'Our studio',
+      builtin: false,
+    });
     expect(((await (await call('GET', '/v1/templates/studio', undefined, other)).json()) as { builtin: boolean }).builtin).toBe(true);
     expect((await call('DELETE', '/v1/templates/studio')).status).toBe(204);
     expect(((await (await call('GET', '/v1/templates/studio')).json()) as { builtin: boolean }).builtin).toBe(true);
@@ -64,7 +69,7 @@ describe('templates API', () => {
     ['a fill over 1', { ...mine, layout: { fill: 1.5 } }, 'layout.fill'],
     ['a colour out of range', { ...mine, backdrop: { type: 'solid', colour: [0, 0, 256] } }, 'backdrop.colour.2'],
     ['an unknown field', { ...mine, sparkle: true }, 'sparkle'],
-    ['an id that is not the URL\'s', { ...mine, id: 'something-else' }, 'id'],
+    ["an id that is not the URL's", { ...mine, id: 'something-else' }, 'id'],
   ])('refuses %s with 422 INVALID_TEMPLATE naming the field', async (_what, body, field) => {
     const res = await call('PUT', '/v1/templates/bad-one', body);
     expect(res.status).toBe(422);
@@ -91,12 +96,16 @@ describe('templates API', () => {
     expect(info.width).toBe(info.height);
     expect(Array.from(data.subarray(0, 3))).toEqual([255, 255, 255]);
     const etag = res.headers.get('etag')!;
-    const cached = await fetch(`${service.url}/v1/templates/marketplace-white/preview.png`, { headers: { authorization: `Bearer ${key}`, 'if-none-match': etag } });
+    const cached = await fetch(`${service.url}/v1/templates/marketplace-white/preview.png`, {
+      headers: { authorization: `Bearer ${key}`, 'if-none-match': etag },
+    });
     expect(cached.status).toBe(304);
   });
 
   it('documents the routes in the OpenAPI document', async () => {
     const doc = (await (await fetch(`${service.url}/openapi.json`)).json()) as { paths: Record<string, unknown> };
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/templates', '/v1/templates/{id}', '/v1/templates/{id}/preview.png']));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/v1/templates', '/v1/templates/{id}', '/v1/templates/{id}/preview.png']),
+    );
   });
 });

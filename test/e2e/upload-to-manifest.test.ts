@@ -38,14 +38,21 @@ describe('upload → queue → render → publish, on Redis and s3rver', () => {
   it('publishes a manifest whose every rendition exists, decodes and has the stated size and format', async () => {
     const res = await upload(service, key, await coffee, { filename: 'coffee.png', type: 'image/png' });
     expect(res.status).toBe(202);
-    const body = (await res.json()) as { asset: { id: string; original: { width: number; height: number } }; run: { id: string }; reused: boolean };
+    const body = (await res.json()) as {
+      asset: { id: string; original: { width: number; height: number } };
+      run: { id: string };
+      reused: boolean;
+    };
     expect(body.reused).toBe(false);
     expect(body.asset.original).toMatchObject({ width: 600, height: 400 });
 
     const run = await waitForRun(service, key, body.run.id);
     expect(run.error).toBeUndefined();
     expect(run.state).toBe('completed');
-    expect(run.steps.map((s) => [s.name, s.state])).toEqual([['render', 'completed'], ['publish', 'completed']]);
+    expect(run.steps.map((s) => [s.name, s.state])).toEqual([
+      ['render', 'completed'],
+      ['publish', 'completed'],
+    ]);
     expect(run.progress).toBe(100);
 
     const assetRes = await fetch(`${service.url}/v1/assets/${body.asset.id}`, { headers: { authorization: `Bearer ${key}` } });

@@ -57,13 +57,20 @@ describe('URL ingest', () => {
   it('fetches, inspects and stores an original and starts its run, answering 202 like an upload', async () => {
     const res = await ingest({ url: `${base}/moved`, sku: 'FISH-1', recipe: { steps: [{ name: 'render', options: { widths: [64] } }] } });
     expect(res.status).toBe(202);
-    const body = (await res.json()) as { asset: { id: string; sku: string; original: Record<string, unknown> }; run: { id: string; state: string }; reused: boolean; finalUrl: string };
+    const body = (await res.json()) as {
+      asset: { id: string; sku: string; original: Record<string, unknown> };
+      run: { id: string; state: string };
+      reused: boolean;
+      finalUrl: string;
+    };
     expect(body.finalUrl).toBe(`${base}/fish.jpg`);
     expect(body.reused).toBe(false);
     expect(body.asset.sku).toBe('FISH-1');
     expect(body.asset.original).toMatchObject({ format: 'jpeg', width: 259, height: 194, bytes: fish.length, filename: 'fish.jpg' });
     expect(body.run.state).toBe('queued');
-    const asset = (await (await fetch(`${service.url}/v1/assets/${body.asset.id}`, { headers: { authorization: `Bearer ${key}` } })).json()) as { runIds: string[] };
+    const asset = (await (
+      await fetch(`${service.url}/v1/assets/${body.asset.id}`, { headers: { authorization: `Bearer ${key}` } })
+    ).json()) as { runIds: string[] };
     expect(asset.runIds).toEqual([body.run.id]);
   });
 

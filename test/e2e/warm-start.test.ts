@@ -12,11 +12,19 @@ import { spawnWorker, type WorkerProcess } from '../faults/worker-process.js';
 import { isAlive, waitFor } from '../faults/wait.js';
 import { deleteKeys, REDIS_URL } from '../harness.js';
 
-interface LogLine { msg?: string; pid?: number; process?: string; model?: string; time?: number }
+interface LogLine {
+  msg?: string;
+  pid?: number;
+  process?: string;
+  model?: string;
+  time?: number;
+}
 
 const lines = (output: string): LogLine[] =>
-  output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LogLine);
-
+  output
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as LogLine);
 
 describe('warm start of an inference worker', { timeout: 300_000 }, () => {
   const prefix = `test-${randomUUID()}`;
@@ -30,11 +38,18 @@ describe('warm start of an inference worker', { timeout: 300_000 }, () => {
 
   it('loads MODELS_WARM in its inference child before it says ready, and takes the child down on SIGTERM', async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), 'pipeline-warm-'));
-    worker = spawnWorker('inference', { ...process.env, REDIS_URL, QUEUE_PREFIX: prefix, DATA_DIR: dataDir, MODELS_WARM: 'isnet-small', INFERENCE_CONCURRENCY: '1' });
+    worker = spawnWorker('inference', {
+      ...process.env,
+      REDIS_URL,
+      QUEUE_PREFIX: prefix,
+      DATA_DIR: dataDir,
+      MODELS_WARM: 'isnet-small',
+      INFERENCE_CONCURRENCY: '1',
+    });
     await worker.ready;
     // The child's lines reach the combined output through their own pipe and may arrive after the
     // worker's `worker ready`: wait for them, then compare the times the lines carry.
-    await waitFor('the child\'s warm-up line', () => worker!.output().includes('"model warmed up"'), 30_000);
+    await waitFor("the child's warm-up line", () => worker!.output().includes('"model warmed up"'), 30_000);
     const atReady = lines(worker.output());
     const readyAt = atReady.findIndex((l) => l.msg === 'worker ready');
     const warmedAt = atReady.findIndex((l) => l.msg === 'model warmed up' && l.process === 'inference-child' && l.model === 'isnet-small');

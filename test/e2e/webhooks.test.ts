@@ -8,7 +8,12 @@ import { legacyVerifierFromDocs } from '../../workers/webhooks/testing/docs-veri
 import { createTenant, fixture, REDIS_URL, startTestService, upload, waitForRun, type TestService } from '../harness.js';
 
 /** A webhook receiver on 127.0.0.1: each path answers as scripted; every request is kept. */
-interface Received { path: string; headers: IncomingHttpHeaders; body: string; answered: number }
+interface Received {
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+  answered: number;
+}
 const received: Received[] = [];
 const failuresLeft: Record<string, number> = { '/flaky': 3 };
 let receiver: Server;
@@ -133,7 +138,9 @@ describe('webhooks out: subscribe, signed delivery, retries, log and replay', ()
     const { webhook, secret } = await subscribe(tenant.key, '/ok');
     expect(secret).toMatch(/^whsec_/);
     const listed = ((await (await api('/v1/webhooks', tenant.key)).json()) as { webhooks: Array<Record<string, unknown>> }).webhooks;
-    expect(listed).toEqual([{ id: webhook.id, url: `${receiverUrl}/ok`, events: ['run.completed', 'run.failed'], createdAt: expect.any(String) }]);
+    expect(listed).toEqual([
+      { id: webhook.id, url: `${receiverUrl}/ok`, events: ['run.completed', 'run.failed'], createdAt: expect.any(String) },
+    ]);
 
     const runId = await completeARun(tenant.key);
     const got = await until('the delivery', async () => received.find((r) => r.path === '/ok'));
@@ -148,7 +155,12 @@ describe('webhooks out: subscribe, signed delivery, retries, log and replay', ()
     // What a receiver must refuse: another body, another secret, a stale timestamp.
     expect(verifiedByLibrary(secret, { ...got, body: got.body.replace('completed', 'failed') })).toMatch(/No matching signature/);
     expect(verifiedByLibrary(`whsec_${Buffer.alloc(32, 7).toString('base64')}`, got)).toMatch(/No matching signature/);
-    expect(verifiedByLibrary(secret, { ...got, headers: { ...got.headers, 'webhook-timestamp': String(Number(got.headers['webhook-timestamp']) - 3600) } })).toMatch(/too old/);
+    expect(
+      verifiedByLibrary(secret, {
+        ...got,
+        headers: { ...got.headers, 'webhook-timestamp': String(Number(got.headers['webhook-timestamp']) - 3600) },
+      }),
+    ).toMatch(/too old/);
     // A receiver still on the legacy code docs/webhooks.md shows verifies the same delivery.
     const verifyLegacy = await legacyVerifierFromDocs();
     expect(verifyLegacy(secret, got.headers, got.body)).toBe(true);
@@ -180,7 +192,10 @@ describe('webhooks out: subscribe, signed delivery, retries, log and replay', ()
     }
     expect(delivery).toMatchObject({ attempts: 4, lastStatus: 200, deliveredAt: expect.any(String) });
     expect(delivery!.log.map((l) => [l.attempt, l.status, l.error?.code])).toEqual([
-      [1, 500, 'WEBHOOK_DELIVERY_FAILED'], [2, 500, 'WEBHOOK_DELIVERY_FAILED'], [3, 500, 'WEBHOOK_DELIVERY_FAILED'], [4, 200, undefined],
+      [1, 500, 'WEBHOOK_DELIVERY_FAILED'],
+      [2, 500, 'WEBHOOK_DELIVERY_FAILED'],
+      [3, 500, 'WEBHOOK_DELIVERY_FAILED'],
+      [4, 200, undefined],
     ]);
     // The job is done for good: nothing will send this event again unless replayed.
     const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
@@ -218,12 +233,22 @@ describe('webhooks out: subscribe, signed delivery, retries, log and replay', ()
     const { asset, run } = (await res.json()) as { asset: { id: string }; run: { id: string } };
     expect((await waitForRun(service, shop.key, run.id)).state).toBe('completed');
     const csv = `sku,source,options\nfish-32,${asset.id},"{""widths"":[32],""formats"":[""jpeg""]}"\n`;
-    const submitted = await fetch(`${service.url}/v1/batches`, { method: 'POST', headers: { authorization: `Bearer ${shop.key}`, 'content-type': 'text/csv' }, body: csv });
+    const submitted = await fetch(`${service.url}/v1/batches`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${shop.key}`, 'content-type': 'text/csv' },
+      body: csv,
+    });
     expect(submitted.status).toBe(202);
     const { batch } = (await submitted.json()) as { batch: { id: string } };
-    const done = await until('batch.completed', async () =>
-      received.find((r) => r.path === '/batches' && (JSON.parse(r.body) as { type: string }).type === 'batch.completed'), 120_000);
-    const event = JSON.parse(done.body) as { type: string; data: { batchId: string; state: string; counts: { total: number; completed: number } } };
+    const done = await until(
+      'batch.completed',
+      async () => received.find((r) => r.path === '/batches' && (JSON.parse(r.body) as { type: string }).type === 'batch.completed'),
+      120_000,
+    );
+    const event = JSON.parse(done.body) as {
+      type: string;
+      data: { batchId: string; state: string; counts: { total: number; completed: number } };
+    };
     expect(event.data).toMatchObject({ batchId: batch.id, state: 'completed', counts: { total: 1, completed: 1 } });
     expect(verifiedByLibrary(secret, done)).toBe(true);
     expect(received.filter((r) => r.path === '/batches' && r.body === done.body)).toHaveLength(1);
@@ -238,9 +263,15 @@ describe('webhooks out: subscribe, signed delivery, retries, log and replay', ()
     const capped = await createTenant(service, 'Capped');
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await subscribe(capped.key, `/ok?n=${i}`, ['batch.completed'])).webhook.id);
-    const fourth = await api('/v1/webhooks', capped.key, { method: 'POST', body: { url: `${receiverUrl}/ok`, events: ['batch.progress'] } });
+    const fourth = await api('/v1/webhooks', capped.key, {
+      method: 'POST',
+      body: { url: `${receiverUrl}/ok`, events: ['batch.progress'] },
+    });
     expect(fourth.status).toBe(422);
-    expect(((await fourth.json()) as { error: { code: string; details: unknown } }).error).toMatchObject({ code: 'TOO_MANY_WEBHOOKS', details: { maxPerTenant: 3 } });
+    expect(((await fourth.json()) as { error: { code: string; details: unknown } }).error).toMatchObject({
+      code: 'TOO_MANY_WEBHOOKS',
+      details: { maxPerTenant: 3 },
+    });
     expect((await api(`/v1/webhooks/${ids[0]}`, capped.key, { method: 'DELETE' })).status).toBe(204);
     expect((await api(`/v1/webhooks/${ids[0]}`, capped.key, { method: 'DELETE' })).status).toBe(404);
     expect((await api(`/v1/webhooks/${ids[0]}/deliveries`, capped.key)).status).toBe(404);

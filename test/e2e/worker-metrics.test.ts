@@ -17,7 +17,16 @@ describe('metrics of a worker-only process', () => {
     api = await startTestService({ WORKER_QUEUES: 'inference,publish,batch' });
     ({ key } = await createTenant(api));
     renderWorker = await startService({
-      env: { ...process.env, REDIS_URL, QUEUE_PREFIX: api.prefix, DATA_DIR: api.dataDir, HOST: '127.0.0.1', LOG_LEVEL: 'silent', MODELS_WARM: '', WORKER_METRICS_PORT: '0' },
+      env: {
+        ...process.env,
+        REDIS_URL,
+        QUEUE_PREFIX: api.prefix,
+        DATA_DIR: api.dataDir,
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'silent',
+        MODELS_WARM: '',
+        WORKER_METRICS_PORT: '0',
+      },
       api: false,
       workerQueues: ['render'],
     });
@@ -29,7 +38,9 @@ describe('metrics of a worker-only process', () => {
 
   it('counts the renders it ran and reports the queues', async () => {
     expect(renderWorker.metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    const res = await upload(api, key, await readFile(fixture('HappyFish.jpg')), { recipe: { steps: [{ name: 'render', options: { widths: [100], formats: ['webp'] } }] } });
+    const res = await upload(api, key, await readFile(fixture('HappyFish.jpg')), {
+      recipe: { steps: [{ name: 'render', options: { widths: [100], formats: ['webp'] } }] },
+    });
     const { run } = (await res.json()) as { run: { id: string } };
     expect((await waitForRun(api, key, run.id)).state).toBe('completed');
 

@@ -43,12 +43,20 @@ describe('connector examples', () => {
       cwd: work,
       env: { ...process.env, PIPELINE_URL: service.url, PIPELINE_API_KEY: key },
     });
-  const jsonLines = (text: string) => text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const jsonLines = (text: string) =>
+    text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
 
   beforeAll(async () => {
     work = await mkdtemp(path.join(tmpdir(), 'examples-'));
-    const png = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#1d3557' } }).png().toBuffer();
-    images = createServer((req, res) => (req.url === '/mug.png' ? res.writeHead(200, { 'content-type': 'image/png' }).end(png) : res.writeHead(404).end()));
+    const png = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#1d3557' } })
+      .png()
+      .toBuffer();
+    images = createServer((req, res) =>
+      req.url === '/mug.png' ? res.writeHead(200, { 'content-type': 'image/png' }).end(png) : res.writeHead(404).end(),
+    );
     await new Promise<void>((resolve) => images.listen(0, '127.0.0.1', resolve));
     imagesUrl = `http://127.0.0.1:${(images.address() as { port: number }).port}`;
     service = await startTestService({
@@ -73,11 +81,16 @@ describe('connector examples', () => {
     const folder = path.join(work, 'photos');
     await run('mkdir', ['-p', folder]);
     await copyFile(new URL(fixture('HappyFish.jpg')), path.join(folder, 'FISH-001.jpg'));
-    await sharp({ create: { width: 36, height: 36, channels: 3, background: '#e63946' } }).png().toFile(path.join(folder, 'MUG-RED.png'));
+    await sharp({ create: { width: 36, height: 36, channels: 3, background: '#e63946' } })
+      .png()
+      .toFile(path.join(folder, 'MUG-RED.png'));
     await writeFile(path.join(folder, 'notes.txt'), 'not a photo');
     const { stdout } = await script('push-folder.ts', [folder, '--wait', '--recipe', 'recipe.json']);
     const lines = jsonLines(stdout);
-    expect(lines.map((l) => [l.file, l.sku, l.state])).toEqual([['FISH-001.jpg', 'FISH-001', 'completed'], ['MUG-RED.png', 'MUG-RED', 'completed']]);
+    expect(lines.map((l) => [l.file, l.sku, l.state])).toEqual([
+      ['FISH-001.jpg', 'FISH-001', 'completed'],
+      ['MUG-RED.png', 'MUG-RED', 'completed'],
+    ]);
     for (const line of lines) {
       expect(line.manifestUrl).toMatch(/^http/);
       expect((await client.getAsset(String(line.assetId))).sku).toBe(line.sku);
@@ -106,9 +119,19 @@ describe('connector examples', () => {
     beforeAll(async () => {
       db = openProductTable(path.join(work, 'products.db'));
       // The secret is known only after subscribing; the receiver reads it per request.
-      receiver = await startReceiver({ db, client, get secret() { return secret; }, port: 0, host: '127.0.0.1' });
+      receiver = await startReceiver({
+        db,
+        client,
+        get secret() {
+          return secret;
+        },
+        port: 0,
+        host: '127.0.0.1',
+      });
       receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}`;
-      const { data } = await client.api.POST('/v1/webhooks', { body: { url: `${receiverUrl}/hooks`, events: ['run.completed', 'run.failed'] } });
+      const { data } = await client.api.POST('/v1/webhooks', {
+        body: { url: `${receiverUrl}/hooks`, events: ['run.completed', 'run.failed'] },
+      });
       secret = data!.secret;
     });
     afterAll(async () => {
@@ -118,9 +141,11 @@ describe('connector examples', () => {
 
     const row = (sku: string) => db.prepare('SELECT * FROM products WHERE sku = ?').get(sku) as Record<string, string | null> | undefined;
 
-    it('records each SKU\'s published URLs once, however often a delivery comes', async () => {
+    it("records each SKU's published URLs once, however often a delivery comes", async () => {
       // Bytes of its own: the same bytes as an earlier upload would reuse that asset and its SKU.
-      const photo = await sharp({ create: { width: 44, height: 33, channels: 3, background: '#2a9d8f' } }).jpeg().toBuffer();
+      const photo = await sharp({ create: { width: 44, height: 33, channels: 3, background: '#2a9d8f' } })
+        .jpeg()
+        .toBuffer();
       const { run } = await client.uploadAsset(photo, { filename: 'hook.jpg', sku: 'FISH-HOOK', recipe: RECIPE });
       const published = await until('the product row', () => row('FISH-HOOK'));
       expect(published).toMatchObject({ state: 'published', error: null });
@@ -132,12 +157,15 @@ describe('connector examples', () => {
 
       // A replay sends the same webhook-id again: acknowledged, not applied twice.
       const webhooks = (await client.api.GET('/v1/webhooks')).data!.webhooks;
-      const deliveries = (await client.api.GET('/v1/webhooks/{id}/deliveries', { params: { path: { id: webhooks[0]!.id } } })).data!.deliveries;
+      const deliveries = (await client.api.GET('/v1/webhooks/{id}/deliveries', { params: { path: { id: webhooks[0]!.id } } })).data!
+        .deliveries;
       const delivered = deliveries.find((d) => d.type === 'run.completed')!;
       const updatedAt = published.updated_at;
       await client.api.POST('/v1/webhooks/deliveries/{id}/replay', { params: { path: { id: delivered.id } } });
       await until('the replay delivered', async () => {
-        const again = (await client.api.GET('/v1/webhooks/{id}/deliveries', { params: { path: { id: webhooks[0]!.id } } })).data!.deliveries.find((d) => d.id === delivered.id)!;
+        const again = (
+          await client.api.GET('/v1/webhooks/{id}/deliveries', { params: { path: { id: webhooks[0]!.id } } })
+        ).data!.deliveries.find((d) => d.id === delivered.id)!;
         return again.replays === 1 && again.state === 'delivered' ? again : undefined;
       });
       expect(row('FISH-HOOK')!.updated_at).toBe(updatedAt);

@@ -16,10 +16,18 @@ import type { S3rverHandle } from '../s3rver.js';
  * With `keys`, those objects are read instead of listing the bucket (s3rver's paged listing
  * answers InternalError past the first page).
  */
-export async function checkBucketIsWhole(s3: S3rverHandle, bucket: string, options: { referencedOnly?: boolean; keys?: string[] } = {}): Promise<{ objects: number; problems: string[]; skipped: string[] }> {
+export async function checkBucketIsWhole(
+  s3: S3rverHandle,
+  bucket: string,
+  options: { referencedOnly?: boolean; keys?: string[] } = {},
+): Promise<{ objects: number; problems: string[]; skipped: string[] }> {
   const client = new S3Client({
-    endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials, forcePathStyle: true,
-    requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
+    endpoint: s3.endpoint,
+    region: s3.region,
+    credentials: s3.credentials,
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
   });
   const problems: string[] = [];
   const bodies = new Map<string, Buffer>();
@@ -32,17 +40,18 @@ export async function checkBucketIsWhole(s3: S3rverHandle, bucket: string, optio
       }
     }
     let token: string | undefined;
-    if (!options.keys) do {
-      const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket, ...(token ? { ContinuationToken: token } : {}) }));
-      for (const { Key: key, Size: size } of listed.Contents ?? []) {
-        const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key! }));
-        const bytes = Buffer.from(await res.Body!.transformToByteArray());
-        // Compared below, after unreferenced objects are set aside: s3rver rewrites in place.
-        if (bytes.length !== size) sizeMismatch.set(key!, `${key}: listed ${size} bytes, read ${bytes.length}`);
-        bodies.set(key!, bytes);
-      }
-      token = listed.IsTruncated ? listed.NextContinuationToken : undefined;
-    } while (token);
+    if (!options.keys)
+      do {
+        const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket, ...(token ? { ContinuationToken: token } : {}) }));
+        for (const { Key: key, Size: size } of listed.Contents ?? []) {
+          const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key! }));
+          const bytes = Buffer.from(await res.Body!.transformToByteArray());
+          // Compared below, after unreferenced objects are set aside: s3rver rewrites in place.
+          if (bytes.length !== size) sizeMismatch.set(key!, `${key}: listed ${size} bytes, read ${bytes.length}`);
+          bodies.set(key!, bytes);
+        }
+        token = listed.IsTruncated ? listed.NextContinuationToken : undefined;
+      } while (token);
   } finally {
     client.destroy();
   }
@@ -50,7 +59,8 @@ export async function checkBucketIsWhole(s3: S3rverHandle, bucket: string, optio
   for (const [key, bytes] of bodies) {
     if (!key.endsWith('.json')) continue;
     try {
-      for (const r of (JSON.parse(bytes.toString('utf8')) as { renditions?: Array<{ key: string; bytes: number }> }).renditions ?? []) expectedLength.set(r.key, r.bytes);
+      for (const r of (JSON.parse(bytes.toString('utf8')) as { renditions?: Array<{ key: string; bytes: number }> }).renditions ?? [])
+        expectedLength.set(r.key, r.bytes);
     } catch {
       // reported below
     }

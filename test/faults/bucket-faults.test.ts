@@ -46,15 +46,19 @@ describe('a flaky bucket', () => {
   /** Upload a fresh image with the bucket healthy, break the bucket, and return the accepted run. */
   async function acceptedRunThenBreak(mode: FaultMode): Promise<{ runId: string; startedAt: number }> {
     const image = await sharp({ create: { width: 400, height: 300, channels: 3, background: { r: 40 + seed++ * 30, g: 120, b: 200 } } })
-      .jpeg().toBuffer();
+      .jpeg()
+      .toBuffer();
     proxy.setMode({ kind: 'pass' });
-    const res = await upload(service, key, image, { recipe: { steps: [{ name: 'render', options: { widths: [100, 200, 400], formats: ['webp', 'jpeg'] } }] } });
+    const res = await upload(service, key, image, {
+      recipe: { steps: [{ name: 'render', options: { widths: [100, 200, 400], formats: ['webp', 'jpeg'] } }] },
+    });
     expect(res.status).toBe(202);
     proxy.setMode(mode);
     return { runId: ((await res.json()) as { run: { id: string } }).run.id, startedAt: Date.now() };
   }
 
-  const attemptsOf = (run: RunBody) => (run.steps as Array<{ name: string; attempts?: number }>).map((s) => `${s.name}:${s.attempts ?? 0}`).join(' ');
+  const attemptsOf = (run: RunBody) =>
+    (run.steps as Array<{ name: string; attempts?: number }>).map((s) => `${s.name}:${s.attempts ?? 0}`).join(' ');
 
   it('retries through 500s and completes', async () => {
     const before = proxy.stats();
@@ -76,7 +80,9 @@ describe('a flaky bucket', () => {
     proxy.setMode({ kind: 'pass' });
     const run = await waitForRun(service, key, runId, 90_000);
     expect(run.state).toBe('completed');
-    console.info(`[faults] bucket refuses connections: ${refused} reset on connect over ${healedAt - startedAt} ms; run completed ${Date.now() - healedAt} ms after recovery; steps ${attemptsOf(run)}`);
+    console.info(
+      `[faults] bucket refuses connections: ${refused} reset on connect over ${healedAt - startedAt} ms; run completed ${Date.now() - healedAt} ms after recovery; steps ${attemptsOf(run)}`,
+    );
   }, 120_000);
 
   it('retries PUTs cut mid-body and completes; nothing published ever points at a short object', async () => {
@@ -92,7 +98,9 @@ describe('a flaky bucket', () => {
     proxy.setMode({ kind: 'pass' });
     const run = await waitForRun(service, key, runId, 90_000);
     expect(run.state).toBe('completed');
-    console.info(`[faults] bucket resets mid-PUT: ${truncated} bodies cut after 512 bytes over ${healedAt - startedAt} ms (s3rver showed ${unpublishedCut} short unpublished objects meanwhile); run completed ${Date.now() - healedAt} ms after recovery; steps ${attemptsOf(run)}`);
+    console.info(
+      `[faults] bucket resets mid-PUT: ${truncated} bodies cut after 512 bytes over ${healedAt - startedAt} ms (s3rver showed ${unpublishedCut} short unpublished objects meanwhile); run completed ${Date.now() - healedAt} ms after recovery; steps ${attemptsOf(run)}`,
+    );
   }, 120_000);
 
   it('abandons stalled requests after S3_IDLE_TIMEOUT_MS, retries, and completes', async () => {
@@ -105,7 +113,9 @@ describe('a flaky bucket', () => {
     proxy.setMode({ kind: 'pass' });
     const run = await waitForRun(service, key, runId, 90_000);
     expect(run.state).toBe('completed');
-    console.info(`[faults] bucket stall: ${stalled} requests held over ${healedAt - startedAt} ms; run completed ${Date.now() - healedAt} ms after recovery; steps ${attemptsOf(run)}`);
+    console.info(
+      `[faults] bucket stall: ${stalled} requests held over ${healedAt - startedAt} ms; run completed ${Date.now() - healedAt} ms after recovery; steps ${attemptsOf(run)}`,
+    );
   }, 120_000);
 
   it('never leaves a partial or corrupt object readable', async () => {

@@ -55,21 +55,33 @@ describe('the CDN purge endpoint down', () => {
   it('completes the run, retries the purge, and purges once the CDN is back', async () => {
     const { key } = await createTenant(service);
     proxy.setMode({ kind: 'refuse' });
-    const image = await sharp({ create: { width: 320, height: 240, channels: 3, background: '#c0ffee' } }).jpeg().toBuffer();
-    const res = await upload(service, key, image, { recipe: { steps: [{ name: 'render', options: { widths: [160, 320], formats: ['jpeg'] } }] } });
+    const image = await sharp({ create: { width: 320, height: 240, channels: 3, background: '#c0ffee' } })
+      .jpeg()
+      .toBuffer();
+    const res = await upload(service, key, image, {
+      recipe: { steps: [{ name: 'render', options: { widths: [160, 320], formats: ['jpeg'] } }] },
+    });
     expect(res.status).toBe(202);
     const { run: accepted, asset } = (await res.json()) as { run: { id: string }; asset: { id: string } };
-    const getRun = async () => (await (await fetch(`${service.url}/v1/runs/${accepted.id}`, { headers: { authorization: `Bearer ${key}` } })).json()) as RunWithPurge;
+    const getRun = async () =>
+      (await (
+        await fetch(`${service.url}/v1/runs/${accepted.id}`, { headers: { authorization: `Bearer ${key}` } })
+      ).json()) as RunWithPurge;
 
     // Published while the CDN is unreachable: the render is not held back by the purge.
     const run = await waitForRun(service, key, accepted.id, 60_000);
     expect(run.state).toBe('completed');
     const manifest = await fetch(`${service.url}/files/${(run as RunWithPurge).outputs!.manifestKey}`);
     expect(manifest.status).toBe(200);
-    const failing = await waitFor('the purge to fail and wait for a retry', async () => {
-      const r = await getRun();
-      return r.purge?.state === 'retrying' && r.purge;
-    }, 30_000, 100);
+    const failing = await waitFor(
+      'the purge to fail and wait for a retry',
+      async () => {
+        const r = await getRun();
+        return r.purge?.state === 'retrying' && r.purge;
+      },
+      30_000,
+      100,
+    );
     expect(failing.error?.code).toBe('CDN_PURGE_FAILED');
     expect(purged).toEqual([]);
     const refused = proxy.stats().refused;
@@ -77,13 +89,20 @@ describe('the CDN purge endpoint down', () => {
 
     const healedAt = Date.now();
     proxy.setMode({ kind: 'pass' });
-    const done = await waitFor('the purge to complete', async () => {
-      const r = await getRun();
-      return r.purge?.state === 'completed' && r;
-    }, 60_000, 100);
+    const done = await waitFor(
+      'the purge to complete',
+      async () => {
+        const r = await getRun();
+        return r.purge?.state === 'completed' && r;
+      },
+      60_000,
+      100,
+    );
     expect(done.state).toBe('completed');
     expect(done.purge!.attempts).toBeGreaterThanOrEqual(2);
     expect(purged.some((p) => p.startsWith('PURGE ') && p.includes(asset.id))).toBe(true);
-    console.info(`[faults] CDN purge down: run completed while ${refused} purge connections were refused; purge completed on attempt ${done.purge!.attempts}, ${Date.now() - healedAt} ms after the CDN came back`);
+    console.info(
+      `[faults] CDN purge down: run completed while ${refused} purge connections were refused; purge completed on attempt ${done.purge!.attempts}, ${Date.now() - healedAt} ms after the CDN came back`,
+    );
   }, 120_000);
 });

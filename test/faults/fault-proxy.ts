@@ -54,7 +54,16 @@ const HEAD_END = Buffer.from('\r\n\r\n');
  */
 export async function startFaultProxy(target: { host: string; port: number }): Promise<FaultProxy> {
   let mode: FaultMode = { kind: 'pass' };
-  const stats: FaultStats = { connections: 0, requests: [], forwarded: 0, refused: 0, reset: 0, truncatedBodies: 0, stalled: 0, answered: 0 };
+  const stats: FaultStats = {
+    connections: 0,
+    requests: [],
+    forwarded: 0,
+    refused: 0,
+    reset: 0,
+    truncatedBodies: 0,
+    stalled: 0,
+    answered: 0,
+  };
   const sockets = new Set<Socket>();
 
   const server: Server = createServer((client) => {
@@ -142,7 +151,9 @@ export async function startFaultProxy(target: { host: string; port: number }): P
         if (--current.count <= 0) mode = { kind: 'pass' };
         bodyAction = 'swallow';
         const answer = () =>
-          client.end(`HTTP/1.1 ${current.status} Injected Fault\r\ncontent-type: application/xml\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+          client.end(
+            `HTTP/1.1 ${current.status} Injected Fault\r\ncontent-type: application/xml\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
+          );
         if (bodyLeft === 0) answer();
         else afterBody = answer;
         return;

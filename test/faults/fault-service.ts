@@ -18,7 +18,10 @@ export interface FaultService extends Service {
   stop(): Promise<void>;
 }
 
-export async function startFaultService(overrides: Env = {}, workerQueues?: Array<'inference' | 'render' | 'publish'>): Promise<FaultService> {
+export async function startFaultService(
+  overrides: Env = {},
+  workerQueues?: Array<'inference' | 'render' | 'publish'>,
+): Promise<FaultService> {
   const redis = await startOwnRedis();
   const dataDir = await mkdtemp(path.join(tmpdir(), 'fault-service-'));
   const env: Env = {

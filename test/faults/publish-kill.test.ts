@@ -31,7 +31,10 @@ describe('a publish worker killed between writing and removing stale stable URLs
     const { port } = new URL(s3.endpoint);
     proxy = await startFaultProxy({ host: '127.0.0.1', port: Number(port) });
     // API, inference and render here; publish only in its own processes, started below.
-    service = await startFaultService({ ...s3.serviceEnv(name, proxy.url), WORKER_LOCK_DURATION_MS: '2000', WORKER_STALLED_INTERVAL_MS: '500' }, ['inference', 'render']);
+    service = await startFaultService(
+      { ...s3.serviceEnv(name, proxy.url), WORKER_LOCK_DURATION_MS: '2000', WORKER_STALLED_INTERVAL_MS: '500' },
+      ['inference', 'render'],
+    );
     // The test reads the bucket directly, not through the proxy.
     bucket = createStorage(loadCdnConfig({ ...service.env, S3_ENDPOINT: s3.endpoint }));
   });
@@ -69,7 +72,9 @@ describe('a publish worker killed between writing and removing stale stable URLs
     // every write (stable objects, manifest) and before any removal.
     proxy.setMode({ kind: 'stall', methods: ['DELETE'] });
     const again = await fetch(`${service.url}/v1/assets/${asset.id}/runs`, {
-      method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(RENDER([200], ['webp'])),
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify(RENDER([200], ['webp'])),
     });
     const run2 = ((await again.json()) as { id: string }).id;
     await waitFor('publish to reach its first removal', () => proxy.stats().requests.some((r) => r.startsWith('DELETE ')), 60_000, 20);

@@ -43,8 +43,13 @@ describe('Redis restarted in the middle of 200 runs', () => {
   it('completes every accepted run once, then shuts down gracefully', async () => {
     const testStarted = Date.now();
     const { key } = await createTenant(service);
-    const images = await Promise.all(Array.from({ length: RUNS }, (_, i) =>
-      sharp({ create: { width: 80, height: 60, channels: 3, background: { r: i, g: 255 - i, b: (i * 7) % 256 } } }).png().toBuffer()));
+    const images = await Promise.all(
+      Array.from({ length: RUNS }, (_, i) =>
+        sharp({ create: { width: 80, height: 60, channels: 3, background: { r: i, g: 255 - i, b: (i * 7) % 256 } } })
+          .png()
+          .toBuffer(),
+      ),
+    );
 
     const accepted: string[] = [];
     let refusedWhileDown = 0;
@@ -70,9 +75,11 @@ describe('Redis restarted in the middle of 200 runs', () => {
       }
     };
     let next = 0;
-    await Promise.all(Array.from({ length: 8 }, async () => {
-      while (next < RUNS) await send(next++);
-    }));
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < RUNS) await send(next++);
+      }),
+    );
     const downMs = await restart!;
     const uploadsDoneAt = Date.now();
 
@@ -87,13 +94,21 @@ describe('Redis restarted in the middle of 200 runs', () => {
 
     // Each rendition (and set marker) was written exactly once: no render ran twice.
     const puts = new Map<string, number>();
-    for (const line of proxy.stats().requests) if (line.startsWith('PUT ') && line.includes('/r/')) puts.set(line, (puts.get(line) ?? 0) + 1);
+    for (const line of proxy.stats().requests)
+      if (line.startsWith('PUT ') && line.includes('/r/')) puts.set(line, (puts.get(line) ?? 0) + 1);
     expect(puts.size).toBe(RUNS * 3); // two renditions and the set marker
     expect([...puts.entries()].filter(([, n]) => n !== 1)).toEqual([]);
     // One manifest write per run.
     const manifests = proxy.stats().requests.filter((l) => l.startsWith('PUT ') && l.includes('/manifest.json')).length;
     expect(manifests).toBe(accepted.length);
-    const written = [...new Set(proxy.stats().requests.filter((l) => l.startsWith('PUT ')).map((l) => decodeURIComponent(l.slice(4).split('?')[0]!).slice(bucket.length + 2)))];
+    const written = [
+      ...new Set(
+        proxy
+          .stats()
+          .requests.filter((l) => l.startsWith('PUT '))
+          .map((l) => decodeURIComponent(l.slice(4).split('?')[0]!).slice(bucket.length + 2)),
+      ),
+    ];
     const check = await checkBucketIsWhole(s3, bucket, { keys: written });
     expect(check.objects).toBe(RUNS * 9); // original, asset record, 2 renditions, set marker, 2 stable URLs, manifest, publication marker
     expect(check.problems).toEqual([]);
@@ -101,7 +116,9 @@ describe('Redis restarted in the middle of 200 runs', () => {
     const closeStarted = Date.now();
     await service.close();
     closed = true;
-    console.info(`[faults] Redis SIGKILL+restart after ${RUNS / 2} of ${RUNS} uploads: down ${downMs} ms, ${refusedWhileDown} uploads answered 503 and retried, ` +
-      `uploads took ${uploadsDoneAt - testStarted} ms, all ${accepted.length} runs completed ${runsDoneMs} ms after the last upload, every rendition written once; graceful close took ${Date.now() - closeStarted} ms`);
+    console.info(
+      `[faults] Redis SIGKILL+restart after ${RUNS / 2} of ${RUNS} uploads: down ${downMs} ms, ${refusedWhileDown} uploads answered 503 and retried, ` +
+        `uploads took ${uploadsDoneAt - testStarted} ms, all ${accepted.length} runs completed ${runsDoneMs} ms after the last upload, every rendition written once; graceful close took ${Date.now() - closeStarted} ms`,
+    );
   }, 300_000);
 });

@@ -2,7 +2,12 @@
  * Poll `probe` until it returns something other than `undefined`/`false`, or fail after `timeoutMs`
  * saying what was awaited. Fault tests wait on conditions like this, never on fixed sleeps.
  */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000, everyMs = 50): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 60_000,
+  everyMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

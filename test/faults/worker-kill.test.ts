@@ -33,8 +33,12 @@ describe('a render worker killed with SIGKILL mid-job', () => {
 
   it('is finished once by another worker, with the bytes of an undisturbed run', async () => {
     // Smooth noise: slow enough to encode (seconds of AVIF) that the kill lands mid-job.
-    const noise = await sharp({ create: { width: 1200, height: 1200, channels: 3, background: '#888', noise: { type: 'gaussian', mean: 128, sigma: 60 } } })
-      .blur(1.2).png().toBuffer();
+    const noise = await sharp({
+      create: { width: 1200, height: 1200, channels: 3, background: '#888', noise: { type: 'gaussian', mean: 128, sigma: 60 } },
+    })
+      .blur(1.2)
+      .png()
+      .toBuffer();
     const shopA = await createTenant(service, 'Killed');
     const shopB = await createTenant(service, 'Undisturbed');
 
@@ -54,11 +58,20 @@ describe('a render worker killed with SIGKILL mid-job', () => {
       const jobId = `${run.id}-0`;
 
       // Active on the first worker, and past decoding (progress 15): encoding is under way.
-      await waitFor('the render to be encoding on the first worker', async () => {
-        const job = await render.getJob(jobId);
-        return (await job?.getState()) === 'active' && typeof job?.progress === 'number' && job.progress >= 15;
-      }, 30_000, 20);
-      const sandboxChildren = execFileSync('ps', ['-o', 'pid=', '--ppid', String(first.pid)]).toString().trim().split(/\s+/).map(Number);
+      await waitFor(
+        'the render to be encoding on the first worker',
+        async () => {
+          const job = await render.getJob(jobId);
+          return (await job?.getState()) === 'active' && typeof job?.progress === 'number' && job.progress >= 15;
+        },
+        30_000,
+        20,
+      );
+      const sandboxChildren = execFileSync('ps', ['-o', 'pid=', '--ppid', String(first.pid)])
+        .toString()
+        .trim()
+        .split(/\s+/)
+        .map(Number);
       first.child.kill('SIGKILL');
       await first.exited;
       const killedAt = Date.now();
@@ -70,7 +83,12 @@ describe('a render worker killed with SIGKILL mid-job', () => {
       workers.push(second);
       await second.ready;
       const restartedAt = Date.now();
-      await waitFor('the job to be taken by the second worker', async () => (await render.getJob(jobId))?.processedBy?.endsWith(`:${second.pid}`), 30_000, 20);
+      await waitFor(
+        'the job to be taken by the second worker',
+        async () => (await render.getJob(jobId))?.processedBy?.endsWith(`:${second.pid}`),
+        30_000,
+        20,
+      );
       const takenOverMs = Date.now() - restartedAt;
       const done = await waitForRun(service, shopA.key, run.id, 60_000);
       const recoveredMs = Date.now() - killedAt;
@@ -86,11 +104,13 @@ describe('a render worker killed with SIGKILL mid-job', () => {
       const { run: runB } = (await again.json()) as { run: { id: string } };
       expect((await waitForRun(service, shopB.key, runB.id, 60_000)).state).toBe('completed');
       const killed = await renditionsOf(service.dataDir, shopA.tenantId, done.assetId);
-      const undisturbed = await renditionsOf(service.dataDir, shopB.tenantId, (await runAsset(service.url, shopB.key, runB.id)));
+      const undisturbed = await renditionsOf(service.dataDir, shopB.tenantId, await runAsset(service.url, shopB.key, runB.id));
       expect(killed.length).toBe(12);
       expect(killed).toEqual(undisturbed);
       expect([...completions.values()].every((n) => n === 1)).toBe(true);
-      console.info(`[faults] worker SIGKILL: second worker took the job ${takenOverMs} ms after it was ready; run completed ${recoveredMs} ms after the kill (lock 2000 ms, stall check 500 ms, worker start included)`);
+      console.info(
+        `[faults] worker SIGKILL: second worker took the job ${takenOverMs} ms after it was ready; run completed ${recoveredMs} ms after the kill (lock 2000 ms, stall check 500 ms, worker start included)`,
+      );
     } finally {
       await events.close();
       await render.close();
@@ -110,9 +130,11 @@ async function renditionsOf(dataDir: string, tenantId: string, assetId: string):
   const manifest = JSON.parse(await readFile(path.join(objects, 't', tenantId, 'assets', assetId, 'manifest.json'), 'utf8')) as {
     renditions: Array<{ key: string }>;
   };
-  const out = await Promise.all(manifest.renditions.map(async ({ key }) => {
-    const bytes = await readFile(path.join(objects, key));
-    return `${key.split('/r/')[1]} ${createHash('sha256').update(bytes).digest('hex')}`;
-  }));
+  const out = await Promise.all(
+    manifest.renditions.map(async ({ key }) => {
+      const bytes = await readFile(path.join(objects, key));
+      return `${key.split('/r/')[1]} ${createHash('sha256').update(bytes).digest('hex')}`;
+    }),
+  );
   return out.sort();
 }

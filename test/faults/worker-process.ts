@@ -59,8 +59,12 @@ export function spawnApi(env: Env, options: SpawnOptions = {}): WorkerProcess & 
   const api = spawnEntry('bin/serve.ts', [], { ...env, HOST: '127.0.0.1', WORKER_QUEUES: '' }, undefined, options);
   const ready = (async () => {
     for (;;) {
-      if (api.child.exitCode !== null || api.child.signalCode !== null) throw new Error(`the API exited before it was ready:\n${api.output()}`);
-      const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+      if (api.child.exitCode !== null || api.child.signalCode !== null)
+        throw new Error(`the API exited before it was ready:\n${api.output()}`);
+      const ok = await fetch(`${url}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) return;
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -73,7 +77,12 @@ export function spawnApi(env: Env, options: SpawnOptions = {}): WorkerProcess & 
 export function killWithChildren(p: WorkerProcess): void {
   let children: number[] = [];
   try {
-    children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(p.pid)]).toString().trim().split(/\s+/).filter(Boolean).map(Number);
+    children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(p.pid)])
+      .toString()
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
   } catch {
     // ps exits 1 when there are none.
   }

@@ -23,7 +23,9 @@ export const fuzzTimeout = (ms: number) => ms * SCALE;
 
 const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 /** The codes the README's error table documents (a row names one or more: "| `A` / `B` | 422 | …"). */
-const ERROR_ROWS = README.split('\n').filter((l) => /^\| `[A-Z_]+`/.test(l)).map((l) => l.split('|')[1]!);
+const ERROR_ROWS = README.split('\n')
+  .filter((l) => /^\| `[A-Z_]+`/.test(l))
+  .map((l) => l.split('|')[1]!);
 export const DOCUMENTED_CODES = new Set(ERROR_CODES.filter((c) => ERROR_ROWS.some((cell) => cell.includes(`\`${c}\``))));
 
 /** A refusal the contract allows: a 4xx with a stable code that the README documents. */
@@ -56,7 +58,11 @@ export async function succeedsOrRefusesAsync<T>(fn: () => Promise<T>, what: stri
 }
 
 /** Names a hostile client tries: Object.prototype's members, and ordinary words. */
-export const hostileName = fc.oneof(fc.constantFrom(...PROTOTYPE_NAMES), fc.string({ maxLength: 12 }), fc.constantFrom('', ' ', 'render', 'studio', 'red', 'webp', '#ff0000'));
+export const hostileName = fc.oneof(
+  fc.constantFrom(...PROTOTYPE_NAMES),
+  fc.string({ maxLength: 12 }),
+  fc.constantFrom('', ' ', 'render', 'studio', 'red', 'webp', '#ff0000'),
+);
 
 /** Text of `{"a":…}` nested `depth` levels around `leaf` (JSON.stringify would recurse). */
 export const nestedText = (depth: number, leaf = '1') => `${'{"a":'.repeat(depth)}${leaf}${'}'.repeat(depth)}`;
@@ -68,7 +74,15 @@ export const nestedText = (depth: number, leaf = '1') => `${'{"a":'.repeat(depth
 export const hostileJson: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   value: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },
-    fc.oneof(fc.string({ maxLength: 20 }), hostileName, fc.double(), fc.integer(), fc.boolean(), fc.constant(null), fc.constantFrom(1e308, -0, 2 ** 53, 0.5)),
+    fc.oneof(
+      fc.string({ maxLength: 20 }),
+      hostileName,
+      fc.double(),
+      fc.integer(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.constantFrom(1e308, -0, 2 ** 53, 0.5),
+    ),
     fc.array(tie('value'), { maxLength: 4 }),
     fc.dictionary(fc.oneof(hostileName, fc.string({ maxLength: 8 })), tie('value'), { maxKeys: 4 }),
   ),

@@ -14,7 +14,21 @@ import { isAlive } from '../faults/wait.js';
 import { deleteKeys, REDIS_URL } from '../harness.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const COPIED = ['api', 'bin', 'cdn', 'client', 'lib', 'models', 'records', 'templates', 'workers', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'];
+const COPIED = [
+  'api',
+  'bin',
+  'cdn',
+  'client',
+  'lib',
+  'models',
+  'records',
+  'templates',
+  'workers',
+  'package.json',
+  'package-lock.json',
+  'tsconfig.json',
+  'tsconfig.build.json',
+];
 
 interface Started {
   npm: ChildProcess;
@@ -37,7 +51,17 @@ async function npmStart(options: { detached?: boolean } = {}): Promise<Started> 
   const npm = spawn('npm', ['start'], {
     cwd: dir,
     detached: options.detached ?? false,
-    env: { ...process.env, REDIS_URL, QUEUE_PREFIX: prefix, PORT: '0', HOST: '127.0.0.1', DATA_DIR: path.join(dir, 'data'), WORKER_QUEUES: 'render,publish', MODELS_WARM: '', LOG_LEVEL: 'info' },
+    env: {
+      ...process.env,
+      REDIS_URL,
+      QUEUE_PREFIX: prefix,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATA_DIR: path.join(dir, 'data'),
+      WORKER_QUEUES: 'render,publish',
+      MODELS_WARM: '',
+      LOG_LEVEL: 'info',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -55,7 +79,6 @@ async function npmStart(options: { detached?: boolean } = {}): Promise<Started> 
   });
   return { npm, serverPid, output: () => ({ stdout, stderr }), exited, outputClosed };
 }
-
 
 async function waitUntil(check: () => boolean, ms: number): Promise<boolean> {
   for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) if (check()) return true;
@@ -76,7 +99,8 @@ async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boo
 describe('npm start', { timeout: 300_000 }, () => {
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'pipeline-start-'));
-    for (const entry of COPIED) await cp(path.join(root, entry), path.join(dir, entry), { recursive: true, filter: (src) => !src.endsWith('.test.ts') });
+    for (const entry of COPIED)
+      await cp(path.join(root, entry), path.join(dir, entry), { recursive: true, filter: (src) => !src.endsWith('.test.ts') });
     await symlink(path.join(root, 'node_modules'), path.join(dir, 'node_modules'));
   }, 120_000);
   afterAll(async () => {
@@ -117,7 +141,10 @@ describe('npm start', { timeout: 300_000 }, () => {
     await started.exited;
     expect(await settlesWithin(started.outputClosed, 30_000)).toBe(true);
     expect(await waitUntil(() => !isAlive(started.serverPid), 10_000)).toBe(true);
-    const lines = started.output().stdout.split('\n').filter((l) => l.startsWith('{'));
+    const lines = started
+      .output()
+      .stdout.split('\n')
+      .filter((l) => l.startsWith('{'));
     const last = JSON.parse(lines.at(-1)!) as { msg: string; durationMs: number; pid: number };
     expect(last.pid).toBe(started.serverPid);
     expect(last.msg).toMatch(/^stopped in \d+ ms$/);
@@ -132,6 +159,11 @@ describe('npm start', { timeout: 300_000 }, () => {
     expect(await waitUntil(() => !isAlive(started.serverPid), 10_000)).toBe(true);
     const { stdout } = started.output();
     expect(stdout).not.toContain('second signal');
-    expect(stdout.split('\n').filter((l) => l.startsWith('{')).at(-1)).toMatch(/"msg":"stopped in \d+ ms"/);
+    expect(
+      stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .at(-1),
+    ).toMatch(/"msg":"stopped in \d+ ms"/);
   });
 });

@@ -24,7 +24,10 @@ describe('readCatalog', () => {
 
   it('reports an over-long line without holding it, and goes on', async () => {
     const lines = await read([`{"sku":"${'x'.repeat(40)}`, `${'y'.repeat(40)}"}\n{"sku":"ok"}\n`], 'ndjson', 50);
-    expect(lines).toEqual([{ line: 1, error: 'The line is longer than 50 bytes.' }, { line: 2, fields: { sku: 'ok' } }]);
+    expect(lines).toEqual([
+      { line: 1, error: 'The line is longer than 50 bytes.' },
+      { line: 2, fields: { sku: 'ok' } },
+    ]);
   });
 
   it('reads CSV with a header row, quoted JSON cells and line numbers of the file', async () => {
@@ -41,23 +44,37 @@ describe('readCatalog', () => {
       const csv = `sku,source\n${good.slice(0, 10).join('\n')}\n${'a'.repeat(size)},x\n${good.slice(10).join('\n')}\n`;
       // Network-sized chunks: the long line spans many of them.
       const bytes = Buffer.from(csv);
-      const chunks = Array.from({ length: Math.ceil(bytes.length / 16384) }, (_, i) => bytes.subarray(i * 16384, (i + 1) * 16384).toString('latin1'));
+      const chunks = Array.from({ length: Math.ceil(bytes.length / 16384) }, (_, i) =>
+        bytes.subarray(i * 16384, (i + 1) * 16384).toString('latin1'),
+      );
       const lines = await read(chunks, 'csv', 16384);
       expect(lines.filter((l) => 'error' in l)).toEqual([{ line: 12, error: 'The line is longer than 16384 bytes.' }]);
-      expect(lines.filter((l) => 'fields' in l).map((l) => l.line)).toEqual([...Array.from({ length: 10 }, (_, i) => i + 2), ...Array.from({ length: 40 }, (_, i) => i + 13)]);
+      expect(lines.filter((l) => 'fields' in l).map((l) => l.line)).toEqual([
+        ...Array.from({ length: 10 }, (_, i) => i + 2),
+        ...Array.from({ length: 40 }, (_, i) => i + 13),
+      ]);
     }
   });
 
   it('reports an unclosed quote at its own line and goes on with the next line', async () => {
     const lines = await read('sku,source\ns0,a\ns1,"b\ns2,c\n"s3,d\ns4,e', 'csv');
-    expect(lines.map((l) => [l.line, 'fields' in l])).toEqual([[2, true], [3, false], [4, true], [5, false], [6, true]]);
+    expect(lines.map((l) => [l.line, 'fields' in l])).toEqual([
+      [2, true],
+      [3, false],
+      [4, true],
+      [5, false],
+      [6, true],
+    ]);
     expect(lines[1]).toMatchObject({ error: expect.stringContaining('quote') });
   });
 
   it('reports a JSON line nested past MAX_JSON_DEPTH at its line, and reads the next', async () => {
     const deep = `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`;
     const lines = await read(`{"sku":"a","recipe":${deep}}\n{"sku":"b"}\n`, 'ndjson', 64 * 1024);
-    expect(lines).toEqual([{ line: 1, error: 'The line nests JSON deeper than 32 levels.' }, { line: 2, fields: { sku: 'b' } }]);
+    expect(lines).toEqual([
+      { line: 1, error: 'The line nests JSON deeper than 32 levels.' },
+      { line: 2, fields: { sku: 'b' } },
+    ]);
   });
 
   it('refuses a CSV whose header lacks the required columns', async () => {

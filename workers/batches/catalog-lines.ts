@@ -4,9 +4,7 @@ import { nameTable } from '../../lib/own-keys.js';
 import { splitCsvLine } from './csv-line.js';
 
 /** One data line of a catalog as read: its fields, or why it could not be read. */
-export type CatalogLine =
-  | { line: number; fields: Record<string, unknown> }
-  | { line: number; error: string };
+export type CatalogLine = { line: number; fields: Record<string, unknown> } | { line: number; error: string };
 
 export type CatalogFormat = 'csv' | 'ndjson';
 
@@ -66,7 +64,8 @@ async function* readCsv(body: Readable, maxLineBytes: number): AsyncIterable<Cat
 function checkHeader(header: string[]): string[] {
   const names = header.map((h) => h.trim().toLowerCase());
   const missing = REQUIRED_COLUMNS.filter((c) => !names.includes(c));
-  if (missing.length) throw new CatalogHeaderError(`The header row must name the columns ${REQUIRED_COLUMNS.join(', ')} (missing: ${missing.join(', ')}).`);
+  if (missing.length)
+    throw new CatalogHeaderError(`The header row must name the columns ${REQUIRED_COLUMNS.join(', ')} (missing: ${missing.join(', ')}).`);
   const unknown = names.filter((n) => !KNOWN_COLUMNS.has(n));
   if (unknown.length) throw new CatalogHeaderError(`Unknown column(s) ${unknown.join(', ')}; use ${[...KNOWN_COLUMNS].join(', ')}.`);
   const twice = names.filter((n, i) => names.indexOf(n) !== i);
@@ -87,7 +86,8 @@ async function* readNdjson(body: Readable, maxLineBytes: number): AsyncIterable<
       yield { line: raw.line, error: 'The line is not valid JSON.' };
       continue;
     }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) yield { line: raw.line, error: 'A line must be one JSON object.' };
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      yield { line: raw.line, error: 'A line must be one JSON object.' };
     else if (jsonDeeperThan(value)) yield { line: raw.line, error: `The line nests JSON deeper than ${MAX_JSON_DEPTH} levels.` };
     else yield { line: raw.line, fields: value as Record<string, unknown> };
   }

@@ -30,11 +30,13 @@ export async function resumeBatch(lane: BatchLane, events: BatchEventSink, meta:
   for (;;) {
     const lines = (await lane.store.redis.spop(parkedKey, CHUNK)).map(Number);
     if (!lines.length) break;
-    await lane.queue.addBulk(lines.map((line) => ({
-      name: 'batch-item',
-      data: { batchId: meta.id, tenantId: meta.tenantId, line },
-      opts: batchItemJobOptions(lane, meta.id, line),
-    })));
+    await lane.queue.addBulk(
+      lines.map((line) => ({
+        name: 'batch-item',
+        data: { batchId: meta.id, tenantId: meta.tenantId, line },
+        opts: batchItemJobOptions(lane, meta.id, line),
+      })),
+    );
   }
   return announce(lane, events, meta.id);
 }
@@ -54,8 +56,10 @@ export async function cancelBatch(lane: BatchLane, events: BatchEventSink, meta:
   const after = await lane.store.counts(meta.id);
   if (after.active === 0 && (await lane.store.markFinished(meta.id))) {
     const { duplicates: _d, ...counts } = after;
-    emitSafely(() => events.batchCompleted({ batchId: meta.id, tenantId: meta.tenantId, state: 'cancelled', counts, at: new Date().toISOString() }),
-      (err) => lane.logger.warn({ err, batchId: meta.id }, 'batch event sink failed'));
+    emitSafely(
+      () => events.batchCompleted({ batchId: meta.id, tenantId: meta.tenantId, state: 'cancelled', counts, at: new Date().toISOString() }),
+      (err) => lane.logger.warn({ err, batchId: meta.id }, 'batch event sink failed'),
+    );
   }
   return lane.store.status((await lane.store.meta(meta.id))!);
 }
@@ -64,18 +68,24 @@ export async function cancelBatch(lane: BatchLane, events: BatchEventSink, meta:
  * Visit every waiting line, trying to take its job out of the queue: `removed` when it was still
  * queued, `parked` when it was already out (paused). A job that is running is locked and stays.
  */
-async function forEachWaitingJob(lane: BatchLane, batchId: string, visit: (line: number, removed: boolean, parked: boolean) => Promise<void>) {
+async function forEachWaitingJob(
+  lane: BatchLane,
+  batchId: string,
+  visit: (line: number, removed: boolean, parked: boolean) => Promise<void>,
+) {
   const { store } = lane;
   let cursor = '0';
   do {
     const [next, lines] = await store.redis.sscan(store.key(batchId, 'waiting'), cursor, 'COUNT', CHUNK);
     cursor = next;
-    await Promise.all(lines.map(async (l) => {
-      const line = Number(l);
-      const removed = (await lane.queue.remove(batchItemJobId(batchId, line))) === 1;
-      const parked = !removed && (await store.redis.sismember(store.key(batchId, 'parked'), l)) === 1;
-      await visit(line, removed, parked);
-    }));
+    await Promise.all(
+      lines.map(async (l) => {
+        const line = Number(l);
+        const removed = (await lane.queue.remove(batchItemJobId(batchId, line))) === 1;
+        const parked = !removed && (await store.redis.sismember(store.key(batchId, 'parked'), l)) === 1;
+        await visit(line, removed, parked);
+      }),
+    );
   } while (cursor !== '0');
 }
 
@@ -83,8 +93,17 @@ async function announce(lane: BatchLane, events: BatchEventSink, batchId: string
   const status = await lane.store.status((await lane.store.meta(batchId))!);
   const meta = (await lane.store.meta(batchId))!;
   if (status.state === 'running' || status.state === 'paused') {
-    emitSafely(() => events.batchProgress({ batchId, tenantId: meta.tenantId, state: status.state as 'running' | 'paused', counts: status.counts, at: new Date().toISOString() }),
-      (err) => lane.logger.warn({ err, batchId }, 'batch event sink failed'));
+    emitSafely(
+      () =>
+        events.batchProgress({
+          batchId,
+          tenantId: meta.tenantId,
+          state: status.state as 'running' | 'paused',
+          counts: status.counts,
+          at: new Date().toISOString(),
+        }),
+      (err) => lane.logger.warn({ err, batchId }, 'batch event sink failed'),
+    );
   }
   return status;
 }

@@ -21,7 +21,8 @@ export function splitCsvLine(text: string): CsvFields {
       i += 1;
       for (;;) {
         const close = text.indexOf(QUOTE, i);
-        if (close === -1) return { error: `A quote opened at column ${start + 1} is not closed on this line (a catalog cell cannot hold a line break).` };
+        if (close === -1)
+          return { error: `A quote opened at column ${start + 1} is not closed on this line (a catalog cell cannot hold a line break).` };
         value += text.slice(i, close);
         if (text[close + 1] === QUOTE) {
           value += QUOTE;
@@ -37,7 +38,8 @@ export function splitCsvLine(text: string): CsvFields {
     } else {
       const end = text.indexOf(COMMA, i);
       const value = (end === -1 ? text.slice(i) : text.slice(i, end)).trim();
-      if (value.includes(QUOTE)) return { error: `A quote inside an unquoted field (field ${fields.length + 1}); wrap the field in quotes and double the quote.` };
+      if (value.includes(QUOTE))
+        return { error: `A quote inside an unquoted field (field ${fields.length + 1}); wrap the field in quotes and double the quote.` };
       fields.push(value);
       i = end === -1 ? text.length : end;
     }

@@ -16,7 +16,12 @@ import { timedStorage } from './timed-storage.js';
 import { OrderedWrites, retryWrite } from '../ordered-writes.js';
 
 /** An item's source as an asset of the tenant (fetched and stored first when it is a URL or inbox key). */
-export type ResolveBatchSource = (tenantId: string, sku: string, source: BatchSource, signal?: AbortSignal) => Promise<{ assetId: string; source: SourceImage }>;
+export type ResolveBatchSource = (
+  tenantId: string,
+  sku: string,
+  source: BatchSource,
+  signal?: AbortSignal,
+) => Promise<{ assetId: string; source: SourceImage }>;
 
 export interface BatchItemDeps {
   store: BatchStore;
@@ -38,8 +43,7 @@ export interface BatchItemDeps {
 export type BatchItemOutcome = 'completed' | 'failed' | 'parked' | 'cancelled' | 'skipped';
 
 /** A batch item's run id: the same on every attempt, so a retry continues the same run record. */
-const runIdFor = (batchId: string, line: number) =>
-  `run_${createHash('sha256').update(`${batchId}/${line}`).digest('hex').slice(0, 32)}`;
+const runIdFor = (batchId: string, line: number) => `run_${createHash('sha256').update(`${batchId}/${line}`).digest('hex').slice(0, 32)}`;
 
 /**
  * Process one catalog item: park it if its batch is paused, drop it if cancelled; else resolve its
@@ -89,7 +93,14 @@ export async function processBatchItem(
     // The run id reaches the item's result before its run record is created, so without one in
     // the result no earlier attempt created the record: nothing to look up.
     if (!result.runId || !(await deps.runs.get(data.tenantId, runId))) {
-      await deps.runs.create({ id: runId, tenantId: data.tenantId, assetId: resolved.assetId, recipe: item.recipe, stepNames, createdAt: new Date().toISOString() });
+      await deps.runs.create({
+        id: runId,
+        tenantId: data.tenantId,
+        assetId: resolved.assetId,
+        recipe: item.recipe,
+        stepNames,
+        createdAt: new Date().toISOString(),
+      });
     }
     clock.lap('prepareMs');
     // Step records are written while the steps go on, in order per step and retried through a
@@ -98,12 +109,32 @@ export async function processBatchItem(
     const stepWrites = new OrderedWrites();
     const written: Array<Promise<void>> = [];
     const ran = await deps.steps.run(
-      { tenantId: data.tenantId, assetId: resolved.assetId, runId, source: { key: resolved.source.key, sha256: resolved.source.sha256 }, steps: valid.steps, defaultWidths: deps.defaultWidths },
+      {
+        tenantId: data.tenantId,
+        assetId: resolved.assetId,
+        runId,
+        source: { key: resolved.source.key, sha256: resolved.source.sha256 },
+        steps: valid.steps,
+        defaultWidths: deps.defaultWidths,
+      },
       (e) => {
         if (e.state === 'completed' && e.timings) Object.assign(stepTimings, e.timings);
-        const write = stepWrites.push(String(e.index), () => deps.runs.updateStep(runId, e.index, e.state === 'active'
-          ? { state: 'active', attempts: attempt.number, startedAt: new Date().toISOString() }
-          : { state: 'completed', progress: 100, finishedAt: new Date().toISOString(), ...(e.durationMs !== undefined ? { durationMs: e.durationMs } : {}), ...(e.timings ? { timings: e.timings } : {}), ...(e.model ? { model: e.model } : {}) }));
+        const write = stepWrites.push(String(e.index), () =>
+          deps.runs.updateStep(
+            runId,
+            e.index,
+            e.state === 'active'
+              ? { state: 'active', attempts: attempt.number, startedAt: new Date().toISOString() }
+              : {
+                  state: 'completed',
+                  progress: 100,
+                  finishedAt: new Date().toISOString(),
+                  ...(e.durationMs !== undefined ? { durationMs: e.durationMs } : {}),
+                  ...(e.timings ? { timings: e.timings } : {}),
+                  ...(e.model ? { model: e.model } : {}),
+                },
+          ),
+        );
         write.catch(() => undefined); // handled: awaited below, unless the steps fail first
         written.push(write);
       },
@@ -114,30 +145,53 @@ export async function processBatchItem(
     clock.lap('yieldMs');
     const publishIndex = stepNames.length - 1;
     const started = Date.now();
-    await retryWrite(() => deps.runs.updateStep(runId, publishIndex, { state: 'active', attempts: attempt.number, startedAt: new Date().toISOString() }));
+    await retryWrite(() =>
+      deps.runs.updateStep(runId, publishIndex, { state: 'active', attempts: attempt.number, startedAt: new Date().toISOString() }),
+    );
     // The renditions' bytes came back with the result: publish copies them without reading them back.
     const publishStorage = timedStorage(deps.publish.storage, { known: ran.renditions });
     const published = await processPublish(
-      { getChildrenValues: async <T>() => ({ render: ran.result } as unknown as Record<string, T>) },
+      { getChildrenValues: async <T>() => ({ render: ran.result }) as unknown as Record<string, T> },
       { tenantId: data.tenantId, assetId: resolved.assetId, runId, stepIndex: publishIndex, source: resolved.source, sku: item.sku },
       { ...deps.publish, storage: publishStorage.storage },
     );
     const publishStorageMs = publishStorage.timings();
-    await retryWrite(() => deps.runs.updateStep(runId, publishIndex, {
-      state: 'completed', progress: 100, finishedAt: new Date().toISOString(), durationMs: Date.now() - started,
-      timings: { storageReadMs: publishStorageMs.readMs, storageWriteMs: publishStorageMs.writeMs, storageListMs: publishStorageMs.listMs },
-    }));
+    await retryWrite(() =>
+      deps.runs.updateStep(runId, publishIndex, {
+        state: 'completed',
+        progress: 100,
+        finishedAt: new Date().toISOString(),
+        durationMs: Date.now() - started,
+        timings: {
+          storageReadMs: publishStorageMs.readMs,
+          storageWriteMs: publishStorageMs.writeMs,
+          storageListMs: publishStorageMs.listMs,
+        },
+      }),
+    );
     clock.lap('publishMs');
     const moved = await store.transition(data.batchId, data.line, ['active'], 'completed', {
       result: { runId, assetId: resolved.assetId, manifestUrl: deps.publish.urlFor(published.manifestKey), urls: published.stableUrls },
     });
     await finish(deps, data, moved);
     clock.lap('finishMs');
-    deps.logger.info({
-      batchId: data.batchId, line: data.line, runId, attempt: attempt.number,
-      timings: { ...clock.laps, childWaitMs: ran.childWaitMs, childStartMs: ran.childStartMs, ...stepTimings, ...prefixed('publish', publishStorageMs) },
-      durationMs: clock.total(),
-    }, 'catalog item completed');
+    deps.logger.info(
+      {
+        batchId: data.batchId,
+        line: data.line,
+        runId,
+        attempt: attempt.number,
+        timings: {
+          ...clock.laps,
+          childWaitMs: ran.childWaitMs,
+          childStartMs: ran.childStartMs,
+          ...stepTimings,
+          ...prefixed('publish', publishStorageMs),
+        },
+        durationMs: clock.total(),
+      },
+      'catalog item completed',
+    );
     return 'completed';
   } catch (err) {
     if (!isPermanent(err) && !attempt.last) throw toJobError(err);
@@ -181,9 +235,17 @@ async function finish(deps: BatchItemDeps, data: BatchItemJobData, moved: { move
   if (moved.waiting === 0 && moved.active === 0 && (await deps.store.markFinished(data.batchId))) {
     const meta = await deps.store.meta(data.batchId);
     const { duplicates: _d, ...counts } = await deps.store.counts(data.batchId);
-    emitSafely(() => deps.events.batchCompleted({
-      batchId: data.batchId, tenantId: data.tenantId, state: meta?.state === 'cancelled' ? 'cancelled' : 'completed', counts, at: new Date().toISOString(),
-    }), (err) => deps.logger.warn({ err, batchId: data.batchId }, 'batch event sink failed'));
+    emitSafely(
+      () =>
+        deps.events.batchCompleted({
+          batchId: data.batchId,
+          tenantId: data.tenantId,
+          state: meta?.state === 'cancelled' ? 'cancelled' : 'completed',
+          counts,
+          at: new Date().toISOString(),
+        }),
+      (err) => deps.logger.warn({ err, batchId: data.batchId }, 'batch event sink failed'),
+    );
     return;
   }
   progress(deps, data.batchId, data.tenantId);
@@ -197,9 +259,14 @@ function progress(deps: BatchItemDeps, batchId: string, tenantId: string): void 
   if (now - (lastProgress.get(batchId) ?? 0) < deps.config.progressIntervalMs) return;
   lastProgress.set(batchId, now);
   if (lastProgress.size > 1000) lastProgress.clear();
-  void Promise.all([deps.store.meta(batchId), deps.store.counts(batchId)]).then(([meta, { duplicates: _d, ...counts }]) => {
-    if (!meta || meta.state === 'cancelled') return;
-    emitSafely(() => deps.events.batchProgress({ batchId, tenantId, state: meta.state as 'running' | 'paused', counts, at: new Date().toISOString() }),
-      (err) => deps.logger.warn({ err, batchId }, 'batch event sink failed'));
-  }).catch((err: unknown) => deps.logger.warn({ err, batchId }, 'could not read batch progress'));
+  void Promise.all([deps.store.meta(batchId), deps.store.counts(batchId)])
+    .then(([meta, { duplicates: _d, ...counts }]) => {
+      if (!meta || meta.state === 'cancelled') return;
+      emitSafely(
+        () =>
+          deps.events.batchProgress({ batchId, tenantId, state: meta.state as 'running' | 'paused', counts, at: new Date().toISOString() }),
+        (err) => deps.logger.warn({ err, batchId }, 'batch event sink failed'),
+      );
+    })
+    .catch((err: unknown) => deps.logger.warn({ err, batchId }, 'could not read batch progress'));
 }

@@ -15,15 +15,25 @@ describe('catalog items', () => {
   });
 
   it('merges `options` into the render step and turns a template into its recipe', () => {
-    expect(checkItem({ sku: 'a', source: ASSET, options: '{"widths":[320]}' }).recipe).toEqual({ steps: [{ name: 'render', options: { widths: [320] } }] });
+    expect(checkItem({ sku: 'a', source: ASSET, options: '{"widths":[320]}' }).recipe).toEqual({
+      steps: [{ name: 'render', options: { widths: [320] } }],
+    });
     expect(checkItem({ sku: 'a', source: ASSET, template: 'studio' }).recipe).toEqual(templateRecipe('studio'));
     expect(templateRecipe('studio').steps.map((s) => s.name)).toEqual(['remove-background', 'generate', 'render']);
     expect(() => checkItem({ sku: 'a', source: ASSET, recipe: '{}', template: 'studio' })).toThrow(/not both/);
   });
 
   it('keys an item by tenant, SKU, source and recipe, whatever the key order of the recipe', () => {
-    const a = checkItem({ sku: 'a', source: ASSET, recipe: { steps: [{ name: 'render', options: { widths: [320], formats: ['webp'] } }] } });
-    const b = checkItem({ sku: 'a', source: ASSET, recipe: { steps: [{ options: { formats: ['webp'], widths: [320] }, name: 'render' }] } });
+    const a = checkItem({
+      sku: 'a',
+      source: ASSET,
+      recipe: { steps: [{ name: 'render', options: { widths: [320], formats: ['webp'] } }] },
+    });
+    const b = checkItem({
+      sku: 'a',
+      source: ASSET,
+      recipe: { steps: [{ options: { formats: ['webp'], widths: [320] }, name: 'render' }] },
+    });
     expect(itemKey('t1', a)).toBe(itemKey('t1', b));
     expect(itemKey('t2', a)).not.toBe(itemKey('t1', a));
     expect(itemKey('t1', { ...a, sku: 'b' })).not.toBe(itemKey('t1', a));
@@ -32,6 +42,8 @@ describe('catalog items', () => {
   it('refuses a recipe or options cell nested past MAX_JSON_DEPTH, naming the column', () => {
     const deep = `{"steps":[{"name":"render","options":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}]}`;
     expect(() => checkItem({ sku: 'a', source: ASSET, recipe: deep })).toThrow(/`recipe` nests JSON deeper than 32 levels/);
-    expect(() => checkItem({ sku: 'a', source: ASSET, options: `${'['.repeat(40)}${']'.repeat(40)}` })).toThrow(/`options` nests JSON deeper/);
+    expect(() => checkItem({ sku: 'a', source: ASSET, options: `${'['.repeat(40)}${']'.repeat(40)}` })).toThrow(
+      /`options` nests JSON deeper/,
+    );
   });
 });

@@ -4,13 +4,22 @@ import { batchPace, ETA_WINDOW_ITEMS, type BatchPaceInput } from './rates.js';
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const base: BatchPaceInput = { startedAt: T0, now: T0, finished: 0, pending: 40, running: true, recentFinishes: [] };
 /** `n` finishes, one every `everyMs` after the start, newest first. */
-const finishes = (n: number, everyMs: number, from = T0) => Array.from({ length: n }, (_, i) => from + (n - i) * everyMs).slice(0, ETA_WINDOW_ITEMS);
+const finishes = (n: number, everyMs: number, from = T0) =>
+  Array.from({ length: n }, (_, i) => from + (n - i) * everyMs).slice(0, ETA_WINDOW_ITEMS);
 
 describe('batch pace', () => {
   it('measures throughput from the batch start, not from its first finished item', () => {
     // 40 items, one every 150 ms from the start: 400 items/min. Counting from the first finish
     // (40 items over 5.85 s) would say 410.
-    const pace = batchPace({ ...base, now: T0 + 6000, finished: 40, pending: 0, running: false, recentFinishes: finishes(40, 150), finishedAt: T0 + 6000 });
+    const pace = batchPace({
+      ...base,
+      now: T0 + 6000,
+      finished: 40,
+      pending: 0,
+      running: false,
+      recentFinishes: finishes(40, 150),
+      finishedAt: T0 + 6000,
+    });
     expect(pace.throughputPerMinute).toBe(400);
     expect(pace.etaSeconds).toBe(0);
   });

@@ -28,7 +28,12 @@ export async function* exportResults(store: BatchStore, meta: BatchMeta): AsyncI
     for (const [i, l] of lines.entries()) {
       if (!items[i]) continue; // an empty line of the file
       const item = JSON.parse(items[i]!) as StoredItem;
-      const out: ResultLine = { line: Number(l), sku: item.sku ?? '', state: states[i] ?? 'waiting', ...(results[i] ? (JSON.parse(results[i]!) as ItemResult) : {}) };
+      const out: ResultLine = {
+        line: Number(l),
+        sku: item.sku ?? '',
+        state: states[i] ?? 'waiting',
+        ...(results[i] ? (JSON.parse(results[i]!) as ItemResult) : {}),
+      };
       if (out.state === 'duplicate' && item.key) Object.assign(out, await ownerResult(store, meta.tenantId, item.key));
       rows.push(`${JSON.stringify(out)}\n`);
     }

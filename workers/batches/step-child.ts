@@ -55,9 +55,10 @@ process.on('message', (message: StepChildRequest) => {
   })
     .then((result) => send({ id, result, renditions: renditionBytes(result, timed.written) }))
     .catch((err: unknown) => {
-      const error = err instanceof AppError
-        ? { status: err.status, code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) }
-        : { message: err instanceof Error ? err.message : String(err) };
+      const error =
+        err instanceof AppError
+          ? { status: err.status, code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) }
+          : { message: err instanceof Error ? err.message : String(err) };
       send({ id, error });
     });
 });

@@ -102,7 +102,12 @@ export function createStepPool(size: number, env: Env): StepPool {
       owner.delete(child);
       release(child);
       if ('result' in reply) p.resolve({ result: reply.result, renditions: new Map(reply.renditions) });
-      else p.reject(reply.error.code ? new AppError(reply.error.code, reply.error.message, reply.error.details, { status: reply.error.status }) : new Error(reply.error.message));
+      else
+        p.reject(
+          reply.error.code
+            ? new AppError(reply.error.code, reply.error.message, reply.error.details, { status: reply.error.status })
+            : new Error(reply.error.message),
+        );
     });
     child.on('exit', (code, sig) => {
       all.delete(child);
@@ -174,11 +179,16 @@ export function createStepPool(size: number, env: Env): StepPool {
       frozen = false;
       thaw?.resolve();
       thaw = undefined;
-      await Promise.all([...all].map((child) => new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      })));
+      await Promise.all(
+        [...all].map(
+          (child) =>
+            new Promise<void>((resolve) => {
+              if (child.exitCode !== null || child.signalCode !== null) return resolve();
+              child.once('exit', () => resolve());
+              child.kill('SIGTERM');
+            }),
+        ),
+      );
     },
   };
 }

@@ -26,7 +26,8 @@ async function batchOf(n: number): Promise<string> {
   at(0);
   await store.create({ id, tenantId: 'ten_1', createdAt: new Date().toISOString(), origin: 'api', state: 'running' });
   const lines = Array.from({ length: n }, (_, i) => String(i + 1));
-  await redis.multi()
+  await redis
+    .multi()
     .hset(store.key(id, 'state'), Object.fromEntries(lines.map((l) => [l, 'waiting'])))
     .sadd(store.key(id, 'waiting'), ...lines)
     .hset(store.key(id, 'n'), 'total', n, 'waiting', n)
@@ -65,8 +66,18 @@ describe('batch status figures', () => {
   it('takes the ETA from the recent pace', async () => {
     const id = await batchOf(40);
     // 10 slow items (2 s each), then 20 fast ones (0.5 s each): the pace now is 2/s.
-    await runItems(id, Array.from({ length: 10 }, (_, i) => i + 1), 0, 2000);
-    await runItems(id, Array.from({ length: 20 }, (_, i) => i + 11), 20_000, 500);
+    await runItems(
+      id,
+      Array.from({ length: 10 }, (_, i) => i + 1),
+      0,
+      2000,
+    );
+    await runItems(
+      id,
+      Array.from({ length: 20 }, (_, i) => i + 11),
+      20_000,
+      500,
+    );
     const status = await statusAt(id, 30_000);
     expect(status.counts).toMatchObject({ completed: 30, waiting: 10 });
     expect(status.throughputPerMinute).toBe(60);

@@ -94,7 +94,10 @@ return {1, tonumber(n[1]) or 0, tonumber(n[2]) or 0}
 
 /** Batch records in Redis: counters are the truth for status; items and results for the export. */
 export class BatchStore {
-  constructor(readonly redis: RedisConnection, readonly prefix: string) {}
+  constructor(
+    readonly redis: RedisConnection,
+    readonly prefix: string,
+  ) {}
 
   key = (batchId: string, part: 'meta' | 'n' | 'items' | 'state' | 'result' | 'waiting' | 'parked' | 'failures' | 'done') =>
     `${this.prefix}:batch:${batchId}:${part}`;
@@ -107,7 +110,8 @@ export class BatchStore {
   }
 
   async create(meta: Omit<BatchMeta, 'lines'>): Promise<void> {
-    const multi = this.redis.multi()
+    const multi = this.redis
+      .multi()
       .hset(this.key(meta.id, 'meta'), { ...meta, lines: 0 })
       .hset(this.key(meta.id, 'n'), Object.fromEntries(COUNT_FIELDS.map((f) => [f, 0])));
     for (const k of this.allKeys(meta.id)) multi.expire(k, BATCH_TTL_SECONDS);
@@ -116,7 +120,8 @@ export class BatchStore {
 
   /** Make the batch visible in the tenant's list (once every line is in). */
   async publish(meta: { id: string; tenantId: string; createdAt: string }, lines: number): Promise<void> {
-    const multi = this.redis.multi()
+    const multi = this.redis
+      .multi()
       .hset(this.key(meta.id, 'meta'), 'lines', lines)
       .zadd(this.tenantIndex(meta.tenantId), Date.parse(meta.createdAt), meta.id);
     // Keys created after `create` (sets, lists) get the same lifetime.
@@ -153,7 +158,15 @@ export class BatchStore {
   async counts(batchId: string): Promise<BatchEventCounts & { duplicates: number }> {
     const values = await this.redis.hmget(this.key(batchId, 'n'), ...COUNT_FIELDS);
     const [total, waiting, active, completed, failed, cancelled, duplicates] = values.map((v) => Number(v ?? 0)) as number[];
-    return { total: total!, waiting: waiting!, active: active!, completed: completed!, failed: failed!, cancelled: cancelled!, duplicates: duplicates! };
+    return {
+      total: total!,
+      waiting: waiting!,
+      active: active!,
+      completed: completed!,
+      failed: failed!,
+      cancelled: cancelled!,
+      duplicates: duplicates!,
+    };
   }
 
   async item(batchId: string, line: number): Promise<{ item: StoredItem; state: ItemState | undefined; result: ItemResult }> {
@@ -162,7 +175,11 @@ export class BatchStore {
       this.redis.hget(this.key(batchId, 'state'), String(line)),
       this.redis.hget(this.key(batchId, 'result'), String(line)),
     ]);
-    return { item: item ? (JSON.parse(item) as StoredItem) : {}, state: (state ?? undefined) as ItemState | undefined, result: result ? (JSON.parse(result) as ItemResult) : {} };
+    return {
+      item: item ? (JSON.parse(item) as StoredItem) : {},
+      state: (state ?? undefined) as ItemState | undefined,
+      result: result ? (JSON.parse(result) as ItemResult) : {},
+    };
   }
 
   async setResult(batchId: string, line: number, result: ItemResult): Promise<void> {
@@ -181,10 +198,20 @@ export class BatchStore {
     const out = (await this.redis.eval(
       TRANSITION,
       7,
-      this.key(batchId, 'state'), this.key(batchId, 'n'), this.key(batchId, 'waiting'), this.key(batchId, 'done'),
-      this.key(batchId, 'result'), this.key(batchId, 'failures'), this.key(batchId, 'meta'),
-      String(line), from.join(','), to, String(now.getTime()),
-      extra.result ? JSON.stringify(extra.result) : '', extra.failure ? JSON.stringify(extra.failure) : '', now.toISOString(),
+      this.key(batchId, 'state'),
+      this.key(batchId, 'n'),
+      this.key(batchId, 'waiting'),
+      this.key(batchId, 'done'),
+      this.key(batchId, 'result'),
+      this.key(batchId, 'failures'),
+      this.key(batchId, 'meta'),
+      String(line),
+      from.join(','),
+      to,
+      String(now.getTime()),
+      extra.result ? JSON.stringify(extra.result) : '',
+      extra.failure ? JSON.stringify(extra.failure) : '',
+      now.toISOString(),
     )) as [number, number, number];
     return { moved: out[0] === 1, waiting: out[1], active: out[2] };
   }
@@ -204,7 +231,8 @@ export class BatchStore {
     const { duplicates, ...eventCounts } = counts;
     const pending = counts.waiting + counts.active;
     // A batch paused while its last items ran is complete once they end (and says so in its event).
-    const state: BatchState = meta.state === 'cancelled' ? 'cancelled' : pending === 0 ? 'completed' : meta.state === 'paused' ? 'paused' : 'running';
+    const state: BatchState =
+      meta.state === 'cancelled' ? 'cancelled' : pending === 0 ? 'completed' : meta.state === 'paused' ? 'paused' : 'running';
     const { throughputPerMinute, etaSeconds } = batchPace({
       // A batch from before `startedAt` was recorded counts from its submission.
       startedAt: Date.parse(meta.startedAt ?? meta.createdAt),
@@ -240,10 +268,23 @@ export class BatchStore {
       after,
       positions: async (from, count) => {
         // Batches of the same millisecond as the last one, after it in (score, id) descending order.
-        const tied = from ? (await this.redis.zrangebyscore(key, from.at, from.at)).filter((id) => id < from.id).reverse().slice(0, count) : [];
+        const tied = from
+          ? (await this.redis.zrangebyscore(key, from.at, from.at))
+              .filter((id) => id < from.id)
+              .reverse()
+              .slice(0, count)
+          : [];
         const positions = tied.map((id) => ({ at: from!.at, id }));
         if (positions.length === count) return positions;
-        const older = await this.redis.zrevrangebyscore(key, from ? `(${from.at}` : '+inf', '-inf', 'WITHSCORES', 'LIMIT', 0, count - positions.length);
+        const older = await this.redis.zrevrangebyscore(
+          key,
+          from ? `(${from.at}` : '+inf',
+          '-inf',
+          'WITHSCORES',
+          'LIMIT',
+          0,
+          count - positions.length,
+        );
         for (let i = 0; i < older.length; i += 2) positions.push({ id: older[i]!, at: Number(older[i + 1]) });
         return positions;
       },

@@ -51,7 +51,12 @@ export function batchItemJobOptions(lane: BatchLane, batchId: string, line: numb
  * Submit items from another module (a template change re-rendering a catalog): `{ sku, assetId,
  * recipe }` or `{ sku, source, template }`, numbered from line 1 in the order given.
  */
-export async function submitBatchItems(lane: BatchLane, tenantId: string, items: Iterable<BatchItemInput> | AsyncIterable<BatchItemInput>, origin: string): Promise<BatchSubmission> {
+export async function submitBatchItems(
+  lane: BatchLane,
+  tenantId: string,
+  items: Iterable<BatchItemInput> | AsyncIterable<BatchItemInput>,
+  origin: string,
+): Promise<BatchSubmission> {
   async function* numbered(): AsyncIterable<CatalogLine> {
     let line = 0;
     for await (const fields of items) yield { line: ++line, fields: fields as unknown as Record<string, unknown> };
@@ -64,9 +69,20 @@ export async function submitBatchItems(lane: BatchLane, tenantId: string, items:
  * catalog over `MAX_BATCH_ITEMS` is refused whole, before anything runs); then the lines are
  * claimed and enqueued in chunks. Nothing is held in memory but one chunk.
  */
-export async function submitCatalogLines(lane: BatchLane, tenantId: string, lines: AsyncIterable<CatalogLine>, origin: string): Promise<BatchSubmission> {
+export async function submitCatalogLines(
+  lane: BatchLane,
+  tenantId: string,
+  lines: AsyncIterable<CatalogLine>,
+  origin: string,
+): Promise<BatchSubmission> {
   const { store } = lane;
-  const meta = { id: `bat_${randomUUID().replaceAll('-', '')}`, tenantId, createdAt: new Date().toISOString(), origin, state: 'running' as const };
+  const meta = {
+    id: `bat_${randomUUID().replaceAll('-', '')}`,
+    tenantId,
+    createdAt: new Date().toISOString(),
+    origin,
+    state: 'running' as const,
+  };
   await store.create(meta);
   let lastLine = 0;
   let items = 0;
@@ -91,7 +107,9 @@ export async function submitCatalogLines(lane: BatchLane, tenantId: string, line
     for await (const entry of lines) {
       items += 1;
       if (items > lane.config.maxItems) {
-        throw new AppError('BATCH_TOO_LARGE', `A batch holds at most ${lane.config.maxItems} items (MAX_BATCH_ITEMS); split the catalog.`, { maxItems: lane.config.maxItems });
+        throw new AppError('BATCH_TOO_LARGE', `A batch holds at most ${lane.config.maxItems} items (MAX_BATCH_ITEMS); split the catalog.`, {
+          maxItems: lane.config.maxItems,
+        });
       }
       lastLine = Math.max(lastLine, entry.line);
       if ('error' in entry) {
@@ -130,8 +148,10 @@ export async function submitCatalogLines(lane: BatchLane, tenantId: string, line
   lane.logger.info({ batchId: meta.id, tenantId, accepted, rejected, duplicates, origin }, 'batch submitted');
   if (accepted === 0 && (await store.markFinished(meta.id))) {
     const { duplicates: _d, ...counts } = await store.counts(meta.id);
-    emitSafely(() => lane.events.batchCompleted({ batchId: meta.id, tenantId, state: 'completed', counts, at: new Date().toISOString() }),
-      (err) => lane.logger.warn({ err, batchId: meta.id }, 'batch event sink failed'));
+    emitSafely(
+      () => lane.events.batchCompleted({ batchId: meta.id, tenantId, state: 'completed', counts, at: new Date().toISOString() }),
+      (err) => lane.logger.warn({ err, batchId: meta.id }, 'batch event sink failed'),
+    );
   }
   const batch = await store.status((await store.meta(meta.id))!);
   return { batch, accepted, duplicates, rejected };
@@ -165,7 +185,8 @@ async function enqueueChunk(lane: BatchLane, batchId: string, tenantId: string, 
   lines.forEach((l, i) => {
     const mine = `${batchId}/${l.line}`;
     if (!owners[i]) claim.hsetnx(ownersKey, l.item.key, mine);
-    else if (!LIVE_STATES.has(ownerStates[i] as ItemState)) claim.hset(ownersKey, l.item.key, mine); // failed, cancelled or expired: redo
+    else if (!LIVE_STATES.has(ownerStates[i] as ItemState))
+      claim.hset(ownersKey, l.item.key, mine); // failed, cancelled or expired: redo
     else claim.hget(ownersKey, l.item.key); // keep the owner
   });
   const claimed = (await claim.exec())!.map(([err, value], i) => {
@@ -188,7 +209,9 @@ async function enqueueChunk(lane: BatchLane, batchId: string, tenantId: string, 
     }
   });
   const accepted = jobs.length;
-  record.hincrby(store.key(batchId, 'n'), 'total', accepted).hincrby(store.key(batchId, 'n'), 'waiting', accepted)
+  record
+    .hincrby(store.key(batchId, 'n'), 'total', accepted)
+    .hincrby(store.key(batchId, 'n'), 'waiting', accepted)
     .hincrby(store.key(batchId, 'n'), 'duplicates', lines.length - accepted)
     .expire(store.key(batchId, 'waiting'), BATCH_TTL_SECONDS)
     .expire(store.owners(tenantId), BATCH_TTL_SECONDS);

@@ -49,7 +49,10 @@ export interface TimedStorage {
  * renditions' bytes to publish with its result) and answer reads of objects whose bytes are
  * already at hand (`known`), so publish does not read back from the bucket what render just wrote.
  */
-export function timedStorage(inner: ObjectStorage, opts: { keepWrites?: boolean; known?: ReadonlyMap<string, Uint8Array> } = {}): TimedStorage {
+export function timedStorage(
+  inner: ObjectStorage,
+  opts: { keepWrites?: boolean; known?: ReadonlyMap<string, Uint8Array> } = {},
+): TimedStorage {
   const read = new BusyClock();
   const write = new BusyClock();
   const list = new BusyClock();

@@ -16,7 +16,12 @@ describe('the catalog yield governor', () => {
   it('freezes the catalog while interactive work waits or runs, and thaws it after', async () => {
     const render = fakeQueue();
     const calls: boolean[] = [];
-    const governor = startYieldGovernor({ interactive: [render.queue], target: { setFrozen: (f) => void calls.push(f) }, maxYieldMs: 5000, logger: createLogger('silent') });
+    const governor = startYieldGovernor({
+      interactive: [render.queue],
+      target: { setFrozen: (f) => void calls.push(f) },
+      maxYieldMs: 5000,
+      logger: createLogger('silent'),
+    });
     await vi.advanceTimersByTimeAsync(200);
     expect(calls).toEqual([]);
     render.counts.waiting = 1;
@@ -36,7 +41,12 @@ describe('the catalog yield governor', () => {
     const render = fakeQueue();
     render.counts.active = 1;
     const calls: Array<[boolean, number]> = [];
-    const governor = startYieldGovernor({ interactive: [render.queue], target: { setFrozen: (f) => void calls.push([f, Date.now()]) }, maxYieldMs: 1000, logger: createLogger('silent') });
+    const governor = startYieldGovernor({
+      interactive: [render.queue],
+      target: { setFrozen: (f) => void calls.push([f, Date.now()]) },
+      maxYieldMs: 1000,
+      logger: createLogger('silent'),
+    });
     await vi.advanceTimersByTimeAsync(3000);
     const [freeze, thaw, refreeze] = calls;
     expect(calls.map(([f]) => f).slice(0, 3)).toEqual([true, false, true]);

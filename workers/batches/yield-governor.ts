@@ -19,7 +19,9 @@ export interface Yieldable {
  * uploads slows a batch down but never stops it. Niceness alone leaves memory bandwidth and
  * caches shared; freezing leaves the cores to interactive work entirely.
  */
-export function startYieldGovernor(opts: { interactive: Queue[]; target: Yieldable; maxYieldMs: number; logger: Logger }): { stop(): void } {
+export function startYieldGovernor(opts: { interactive: Queue[]; target: Yieldable; maxYieldMs: number; logger: Logger }): {
+  stop(): void;
+} {
   let frozenSince: number | undefined;
   let runUntil = 0;
   let checking = false;

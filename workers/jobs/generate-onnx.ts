@@ -10,6 +10,11 @@ export const generateOnnxJob = defineJob({
   data: generateJobSchema,
   servesRunStep: true,
   needs: 'steps',
-  step: { name: 'generate', optionsSchema: generateStepOptionsSchema, accepts: usesGenerator, options: (options) => generateJobOptionsSchema.parse(options) },
+  step: {
+    name: 'generate',
+    optionsSchema: generateStepOptionsSchema,
+    accepts: usesGenerator,
+    options: (options) => generateJobOptionsSchema.parse(options),
+  },
   handler: async (run, deps) => processGenerate(run.data, await run.input(), deps.generate, run.progress, run.signal),
 });

@@ -11,10 +11,15 @@ export const generateStepOptionsSchema = z
   .object({
     template: templateIdSchema.describe('A built-in template id or one of your own (GET /v1/templates).'),
     params: templateParamsSchema.optional().describe("Overrides of the template's parameters for this run (e.g. colour)."),
-    channels: z.array(z.enum(CHANNEL_NAMES)).min(1).max(CHANNEL_NAMES.length)
+    channels: z
+      .array(z.enum(CHANNEL_NAMES))
+      .min(1)
+      .max(CHANNEL_NAMES.length)
       .refine((c) => new Set(c).size === c.length, 'each channel once')
       .optional()
-      .describe(`Layouts to make, each published as its own responsive set: ${CHANNEL_NAMES.join(', ')}. Default: the template's channels.`),
+      .describe(
+        `Layouts to make, each published as its own responsive set: ${CHANNEL_NAMES.join(', ')}. Default: the template's channels.`,
+      ),
     colourway: z.string().min(1).max(64).optional().describe('Recolour the product first: "#rrggbb" or a named colour.'),
   })
   .strict();
@@ -31,6 +36,11 @@ export const generateJob = defineJob({
   data: generateJobSchema,
   servesRunStep: true,
   needs: 'steps',
-  step: { name: 'generate', optionsSchema: generateStepOptionsSchema, accepts: (options) => !usesGenerator(options), options: (options) => generateJobOptionsSchema.parse(options) },
+  step: {
+    name: 'generate',
+    optionsSchema: generateStepOptionsSchema,
+    accepts: (options) => !usesGenerator(options),
+    options: (options) => generateJobOptionsSchema.parse(options),
+  },
   handler: async (run, deps) => processGenerate(run.data, await run.input(), deps.generate, run.progress, run.signal),
 });

@@ -8,7 +8,12 @@ import { createLogger } from '../../lib/logger.js';
 const at = { tenantId: 't', assetId: 'a', runId: 'run_1', stepIndex: 0, source: { key: 'k', sha256: 'a'.repeat(64) } };
 const generateOptions = (backdrop?: Record<string, unknown>) => {
   const { template } = [...builtinTemplates().values()].find((t) => t.template.backdrop.type !== 'generator')!;
-  return { templateId: 'x', templateVersion: 'b'.repeat(64), template: { ...template, ...(backdrop ? { backdrop } : {}) }, channels: ['marketplace'] };
+  return {
+    templateId: 'x',
+    templateVersion: 'b'.repeat(64),
+    template: { ...template, ...(backdrop ? { backdrop } : {}) },
+    channels: ['marketplace'],
+  };
 };
 
 describe('the job table', () => {
@@ -18,12 +23,19 @@ describe('the job table', () => {
       expect(typeof job.handler).toBe('function');
       expect(QUEUE_KINDS).toContain(job.queue);
     }
-    for (const step of STEP_NAMES.filter((s) => s !== 'generate')) expect(jobForStep({ name: step, options: {} }, at, { renderWidths: [320] }).job.step.name).toBe(step);
+    for (const step of STEP_NAMES.filter((s) => s !== 'generate'))
+      expect(jobForStep({ name: step, options: {} }, at, { renderWidths: [320] }).job.step.name).toBe(step);
   });
 
-  it('fills the render step\'s defaults in one place', () => {
-    expect(jobForStep({ name: 'render', options: {} }, at, { renderWidths: [320, 640] }).data.options).toEqual({ widths: [320, 640], formats: ['avif', 'webp', 'jpeg'] });
-    expect(jobForStep({ name: 'render', options: { widths: [100], formats: ['png'] } }, at, { renderWidths: [320] }).data.options).toEqual({ widths: [100], formats: ['png'] });
+  it("fills the render step's defaults in one place", () => {
+    expect(jobForStep({ name: 'render', options: {} }, at, { renderWidths: [320, 640] }).data.options).toEqual({
+      widths: [320, 640],
+      formats: ['avif', 'webp', 'jpeg'],
+    });
+    expect(jobForStep({ name: 'render', options: { widths: [100], formats: ['png'] } }, at, { renderWidths: [320] }).data.options).toEqual({
+      widths: [100],
+      formats: ['png'],
+    });
   });
 
   it('sends a generate step to the inference queue only when its template needs the ONNX generator', () => {
@@ -35,7 +47,14 @@ describe('the job table', () => {
 
   it('answers only its own names (a name from Redis may be anything)', async () => {
     for (const name of PROTOTYPE_NAMES) expect(jobNamed(name)).toBeUndefined();
-    const job: QueuedJob = { name: 'constructor', data: {}, attemptsMade: 0, opts: {}, getChildrenValues: async () => ({}), updateProgress: async () => undefined };
+    const job: QueuedJob = {
+      name: 'constructor',
+      data: {},
+      attemptsMade: 0,
+      opts: {},
+      getChildrenValues: async () => ({}),
+      updateProgress: async () => undefined,
+    };
     await expect(runQueuedJob(job, {}, createLogger('silent'))).rejects.toThrow(/no processor for job "constructor"/);
   });
 

@@ -19,7 +19,17 @@ import { upscaleJob } from './upscale.js';
  * The one job table (immich's `@OnJob({ name, queue })`): enqueueing, the worker host, the sandboxed
  * children, the catalog child and the command line all read it. Add a job here and in its own file.
  */
-const JOB_LIST = [removeBackgroundJob, upscaleJob, generateJob, generateOnnxJob, renderJob, publishJob, purgeJob, deliverWebhookJob, batchItemJob] as const;
+const JOB_LIST = [
+  removeBackgroundJob,
+  upscaleJob,
+  generateJob,
+  generateOnnxJob,
+  renderJob,
+  publishJob,
+  purgeJob,
+  deliverWebhookJob,
+  batchItemJob,
+] as const;
 
 /**
  * Step names a recipe may mention, in the order the docs list them. A name that no job carries
@@ -33,17 +43,19 @@ export type JobName = AnyDefinition['name'];
 export type JobData<N extends JobName> = z.output<Extract<AnyDefinition, { name: N }>['data']>;
 
 /** Jobs by name; a name read from Redis is looked up as an own key only. */
-export const JOBS = nameTable(Object.fromEntries(JOB_LIST.map((j) => [j.name, j])) as { [N in JobName]: Extract<AnyDefinition, { name: N }> });
+export const JOBS = nameTable(
+  Object.fromEntries(JOB_LIST.map((j) => [j.name, j])) as { [N in JobName]: Extract<AnyDefinition, { name: N }> },
+);
 
 /** Each available step's options schema, from the job that carries it out (both generate jobs share one). */
-export const STEP_OPTIONS: Readonly<Partial<Record<string, z.ZodType<Record<string, unknown>>>>> = nameTable(Object.fromEntries(
-  (JOB_LIST as readonly JobDefinition[]).flatMap((j) => (j.step ? [[j.step.name, j.step.optionsSchema]] : [])),
-));
+export const STEP_OPTIONS: Readonly<Partial<Record<string, z.ZodType<Record<string, unknown>>>>> = nameTable(
+  Object.fromEntries((JOB_LIST as readonly JobDefinition[]).flatMap((j) => (j.step ? [[j.step.name, j.step.optionsSchema]] : []))),
+);
 
 /** Each step's measured memory cost, where it declares one (see `RecipeStepBinding.memory`). */
-export const STEP_MEMORY: Readonly<Partial<Record<string, { fixedMb: number; bytesPerPixel: number }>>> = nameTable(Object.fromEntries(
-  (JOB_LIST as readonly JobDefinition[]).flatMap((j) => (j.step?.memory ? [[j.step.name, j.step.memory]] : [])),
-));
+export const STEP_MEMORY: Readonly<Partial<Record<string, { fixedMb: number; bytesPerPixel: number }>>> = nameTable(
+  Object.fromEntries((JOB_LIST as readonly JobDefinition[]).flatMap((j) => (j.step?.memory ? [[j.step.name, j.step.memory]] : []))),
+);
 
 /** The table's entry for a job name from anywhere (Redis, a child's message), or undefined. */
 export const jobNamed = (name: string): JobDefinition | undefined => ownValue(JOBS, name) as JobDefinition | undefined;
@@ -63,7 +75,9 @@ export function jobForStep(
   at: { tenantId: string; assetId: string; runId: string; stepIndex: number; source: { key: string; sha256: string } },
   defaults: { renderWidths: number[] },
 ): { job: StepJob; data: Record<string, unknown> } {
-  const job = (JOB_LIST as readonly JobDefinition[]).find((j): j is StepJob => j.step?.name === step.name && (j.step.accepts?.(step.options) ?? true));
+  const job = (JOB_LIST as readonly JobDefinition[]).find(
+    (j): j is StepJob => j.step?.name === step.name && (j.step.accepts?.(step.options) ?? true),
+  );
   if (!job) throw new Error(`no job carries out the step ${step.name}`);
   return { job, data: { ...at, options: job.step.options(step.options, defaults) } };
 }
@@ -77,7 +91,10 @@ export function assertHandlers(kinds: readonly QueueKind[], deps: Partial<JobDep
     for (const name of jobsOnQueue(kind)) {
       const job = JOBS[name] as JobDefinition;
       if (typeof job.handler !== 'function') throw new Error(`cannot start the ${kind} queue: the job "${name}" has no handler`);
-      if (!deps[job.needs]) throw new Error(`cannot start the ${kind} queue: the job "${name}" needs ${job.needs} dependencies, which this process was not given`);
+      if (!deps[job.needs])
+        throw new Error(
+          `cannot start the ${kind} queue: the job "${name}" needs ${job.needs} dependencies, which this process was not given`,
+        );
     }
   }
 }
@@ -97,13 +114,16 @@ export async function runQueuedJob(job: QueuedJob, deps: Partial<JobDeps>, logge
   if (!need) throw new Error(`the job "${job.name}" needs ${def.needs} dependencies, which this process was not given`);
   const data = def.data.parse(job.data) as { source?: { key: string; sha256: string } };
   const number = job.attemptsMade + 1;
-  return def.handler({
-    data,
-    attempt: { number, last: number >= (job.opts.attempts ?? 1) },
-    input: async () => resolveStepInput(data.source!, await job.getChildrenValues()),
-    children: () => job.getChildrenValues(),
-    progress: (p) => job.updateProgress(p),
-    logger: jobLogger(logger, job),
-    signal,
-  }, need as never);
+  return def.handler(
+    {
+      data,
+      attempt: { number, last: number >= (job.opts.attempts ?? 1) },
+      input: async () => resolveStepInput(data.source!, await job.getChildrenValues()),
+      children: () => job.getChildrenValues(),
+      progress: (p) => job.updateProgress(p),
+      logger: jobLogger(logger, job),
+      signal,
+    },
+    need as never,
+  );
 }

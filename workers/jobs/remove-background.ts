@@ -26,5 +26,14 @@ export const removeBackgroundJob = defineJob({
     options: (options) => options,
   },
   // The job's own logger, so model sessions opened for it name its run and step.
-  handler: async (run, deps) => processInference('remove-background', step, run.data, await run.input(), { ...deps.inference, logger: run.logger }, run.progress, run.signal),
+  handler: async (run, deps) =>
+    processInference(
+      'remove-background',
+      step,
+      run.data,
+      await run.input(),
+      { ...deps.inference, logger: run.logger },
+      run.progress,
+      run.signal,
+    ),
 });

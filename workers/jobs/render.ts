@@ -7,10 +7,13 @@ import { defineJob } from './types.js';
 /** Options of the `render` step (the responsive set), as a recipe names them. */
 export const renderStepOptionsSchema = z
   .object({
-    widths: z.array(z.number().int().min(16).max(8192)).min(1).max(16).optional()
+    widths: z
+      .array(z.number().int().min(16).max(8192))
+      .min(1)
+      .max(16)
+      .optional()
       .describe('Target widths in px; capped at the source width. Default: 320, 640, 960, 1280, 1920, 2560.'),
-    formats: z.array(z.enum(OUTPUT_FORMATS)).min(1).optional()
-      .describe('Output formats. Default: avif, webp, jpeg.'),
+    formats: z.array(z.enum(OUTPUT_FORMATS)).min(1).optional().describe('Output formats. Default: avif, webp, jpeg.'),
   })
   .strict();
 export type RenderStepOptions = z.output<typeof renderStepOptionsSchema>;

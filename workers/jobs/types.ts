@@ -76,4 +76,6 @@ export interface JobDefinition<N extends string = string, S extends z.ZodType = 
 }
 
 /** Declare a job (typed: the handler sees the parsed payload and the dependencies it named). */
-export const defineJob = <N extends string, S extends z.ZodType, K extends keyof JobDeps>(job: JobDefinition<N, S, K>): JobDefinition<N, S, K> => job;
+export const defineJob = <N extends string, S extends z.ZodType, K extends keyof JobDeps>(
+  job: JobDefinition<N, S, K>,
+): JobDefinition<N, S, K> => job;

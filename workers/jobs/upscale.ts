@@ -25,5 +25,6 @@ export const upscaleJob = defineJob({
   // No memory estimate: upscaling is bounded by MAX_OUTPUT_PIXELS instead (its tiles are small; its output is the image a recipe makes).
   step: { name: 'upscale', optionsSchema: upscaleOptionsSchema, options: (options) => options },
   // The job's own logger, so model sessions opened for it name its run and step.
-  handler: async (run, deps) => processInference('upscale', step, run.data, await run.input(), { ...deps.inference, logger: run.logger }, run.progress, run.signal),
+  handler: async (run, deps) =>
+    processInference('upscale', step, run.data, await run.input(), { ...deps.inference, logger: run.logger }, run.progress, run.signal),
 });

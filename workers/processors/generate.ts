@@ -42,7 +42,11 @@ export async function processGenerate(
   const template = templateSchema.parse(options.template);
   let generator: SceneGenerator | undefined;
   if (template.backdrop.type === 'generator') {
-    if (!deps.generator) throw new AppError('GENERATOR_NOT_CONFIGURED', 'This template needs the scene generator, and none is configured on this worker (GENERATOR_MODEL_PATH).');
+    if (!deps.generator)
+      throw new AppError(
+        'GENERATOR_NOT_CONFIGURED',
+        'This template needs the scene generator, and none is configured on this worker (GENERATOR_MODEL_PATH).',
+      );
     generator = await deps.generator();
   }
   const id = stepOutputId({
@@ -62,7 +66,11 @@ export async function processGenerate(
     return { channel, key: intermediateKey(data.tenantId, layoutId), id: layoutId, width, height };
   });
   const result: GenerateResult = {
-    key: layouts[0]!.key, id, width: layouts[0]!.width, height: layouts[0]!.height, layouts,
+    key: layouts[0]!.key,
+    id,
+    width: layouts[0]!.width,
+    height: layouts[0]!.height,
+    layouts,
     template: { id: options.templateId, version: options.templateVersion },
     ...(generator ? { model: generator.name } : {}),
   };
@@ -78,22 +86,37 @@ export async function processGenerate(
     template,
     sizes: layouts.map((l) => ({ width: l.width, height: l.height })),
     ...(backplate ? { backplate } : {}),
-    ...(generator ? { generate: (placed: RgbaImage, s?: AbortSignal) => generator.run({ cutout: placed.data, width: placed.width, height: placed.height, params: template.backdrop.type === 'generator' ? template.backdrop.params : {} }, s) } : {}),
+    ...(generator
+      ? {
+          generate: (placed: RgbaImage, s?: AbortSignal) =>
+            generator.run(
+              {
+                cutout: placed.data,
+                width: placed.width,
+                height: placed.height,
+                params: template.backdrop.type === 'generator' ? template.backdrop.params : {},
+              },
+              s,
+            ),
+        }
+      : {}),
     ...(signal ? { signal } : {}),
   });
   await reportProgress(80);
-  await Promise.all(scenes.map(async (scene, i) => {
-    const png = await sharp(scene.data, { raw: { width: scene.width, height: scene.height, channels: 4 } })
-      .removeAlpha()
-      // Intermediates are read once by the next step: fast, lossless compression beats small files.
-      .png({ compressionLevel: 1, adaptiveFiltering: false })
-      .toBuffer();
-    await deps.storage.put(layouts[i]!.key, png, {
-      contentType: 'image/png',
-      cacheControl: 'private, no-store',
-      metadata: { width: String(scene.width), height: String(scene.height) },
-    });
-  }));
+  await Promise.all(
+    scenes.map(async (scene, i) => {
+      const png = await sharp(scene.data, { raw: { width: scene.width, height: scene.height, channels: 4 } })
+        .removeAlpha()
+        // Intermediates are read once by the next step: fast, lossless compression beats small files.
+        .png({ compressionLevel: 1, adaptiveFiltering: false })
+        .toBuffer();
+      await deps.storage.put(layouts[i]!.key, png, {
+        contentType: 'image/png',
+        cacheControl: 'private, no-store',
+        metadata: { width: String(scene.width), height: String(scene.height) },
+      });
+    }),
+  );
   await reportProgress(100);
   return result;
 }

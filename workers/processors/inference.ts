@@ -92,7 +92,12 @@ export async function processInference<O>(
       reportProgress(percent).catch((err: unknown) => deps.logger.warn({ err }, 'could not report progress'));
     }
   };
-  const output = await step.run(image, session, options, { onProgress, signal, maxOutputPixels: deps.maxOutputPixels, cpuMaxSeconds: deps.models.upscaleCpuMaxSeconds });
+  const output = await step.run(image, session, options, {
+    onProgress,
+    signal,
+    maxOutputPixels: deps.maxOutputPixels,
+    cpuMaxSeconds: deps.models.upscaleCpuMaxSeconds,
+  });
   const inferenceMs = lap();
 
   const png = await sharp(output.data, { raw: { width: output.width, height: output.height, channels: output.channels } })

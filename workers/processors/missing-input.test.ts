@@ -35,7 +35,10 @@ describe('a missing step input', () => {
   afterAll(async () => rm(dir, { recursive: true, force: true }));
 
   const expectRetriedStorageError = async (run: Promise<unknown>) => {
-    const err = await run.then(() => undefined, (e: unknown) => e);
+    const err = await run.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(AppError);
     expect((err as AppError).code).toBe('STORAGE_ERROR');
     expect((err as AppError).status).toBe(503);
@@ -45,22 +48,47 @@ describe('a missing step input', () => {
   };
 
   it('in render', async () => {
-    await expectRetriedStorageError(processRender(
-      { ...base, options: { widths: [100], formats: ['webp'] } }, input, { storage, decodeLimits: { maxPixels: 1e8 }, writeMaster: false }, noProgress,
-    ));
+    await expectRetriedStorageError(
+      processRender(
+        { ...base, options: { widths: [100], formats: ['webp'] } },
+        input,
+        { storage, decodeLimits: { maxPixels: 1e8 }, writeMaster: false },
+        noProgress,
+      ),
+    );
   });
 
   it('in inference', async () => {
-    const step = { version: '1', optionsSchema: { parse: (o: unknown) => o }, model: () => ({ name: 'm', sha256: 'e'.repeat(64) }) } as unknown as InferenceStep;
+    const step = {
+      version: '1',
+      optionsSchema: { parse: (o: unknown) => o },
+      model: () => ({ name: 'm', sha256: 'e'.repeat(64) }),
+    } as unknown as InferenceStep;
     const deps = { storage, decodeLimits: { maxPixels: 1e8 }, maxOutputPixels: 1e8 } as unknown as InferenceDeps;
-    await expectRetriedStorageError(processInference('remove-background', step, { ...base, options: {} } as never, input, deps, noProgress));
+    await expectRetriedStorageError(
+      processInference('remove-background', step, { ...base, options: {} } as never, input, deps, noProgress),
+    );
   });
 
   it('in generate', async () => {
-    const [id, versioned] = [...builtinTemplates()].find(([, v]) => v.template.backdrop.type !== 'generator' && v.template.backdrop.type !== 'backplate')!;
-    await expectRetriedStorageError(processGenerate(
-      { ...base, options: { templateId: id, templateVersion: versioned.version, template: versioned.template as never, channels: [CHANNEL_NAMES[0]] } },
-      input, { storage, decodeLimits: { maxPixels: 1e8 } }, noProgress,
-    ));
+    const [id, versioned] = [...builtinTemplates()].find(
+      ([, v]) => v.template.backdrop.type !== 'generator' && v.template.backdrop.type !== 'backplate',
+    )!;
+    await expectRetriedStorageError(
+      processGenerate(
+        {
+          ...base,
+          options: {
+            templateId: id,
+            templateVersion: versioned.version,
+            template: versioned.template as never,
+            channels: [CHANNEL_NAMES[0]],
+          },
+        },
+        input,
+        { storage, decodeLimits: { maxPixels: 1e8 } },
+        noProgress,
+      ),
+    );
   });
 });

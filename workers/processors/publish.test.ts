@@ -42,8 +42,13 @@ describe('publish keeps stable URLs an exact mirror of the manifest', () => {
   });
 
   const deps = (store: ObjectStorage = storage): PublishDeps => ({
-    storage: store, runs, templateUsage: new TemplateUsage(redis, prefix), urlFor: (k) => `https://cdn.test/${k}`,
-    imgix: undefined, purging: true, requestPurge: async (p) => void purges.push(p),
+    storage: store,
+    runs,
+    templateUsage: new TemplateUsage(redis, prefix),
+    urlFor: (k) => `https://cdn.test/${k}`,
+    imgix: undefined,
+    purging: true,
+    requestPurge: async (p) => void purges.push(p),
   });
 
   /** Store a rendition set (bytes tagged by `tag`) and return the render result naming it. */
@@ -62,10 +67,27 @@ describe('publish keeps stable URLs an exact mirror of the manifest', () => {
 
   async function publish(assetId: string, render: RenderResult, sku?: string, store?: ObjectStorage) {
     const runId = `run_${randomUUID().replaceAll('-', '')}`;
-    await runs.create({ id: runId, tenantId: T, assetId, recipe: { steps: [] } as never, stepNames: ['render', 'publish'], createdAt: new Date().toISOString() });
+    await runs.create({
+      id: runId,
+      tenantId: T,
+      assetId,
+      recipe: { steps: [] } as never,
+      stepNames: ['render', 'publish'],
+      createdAt: new Date().toISOString(),
+    });
     const data = {
-      tenantId: T, assetId, runId, stepIndex: 1,
-      source: { key: `t/${T}/originals/${'0'.repeat(64)}.jpg`, sha256: '0'.repeat(64), width: 1000, height: 1000, format: 'jpeg', bytes: 1 },
+      tenantId: T,
+      assetId,
+      runId,
+      stepIndex: 1,
+      source: {
+        key: `t/${T}/originals/${'0'.repeat(64)}.jpg`,
+        sha256: '0'.repeat(64),
+        width: 1000,
+        height: 1000,
+        format: 'jpeg',
+        bytes: 1,
+      },
       ...(sku ? { sku } : {}),
     };
     return { runId, run: () => processPublish({ getChildrenValues: async () => ({ render }) as never }, data, deps(store)) };
@@ -97,7 +119,13 @@ describe('publish keeps stable URLs an exact mirror of the manifest', () => {
   it('moves an asset off the SKU an upload moved it from: the old SKU URLs stop serving it and are purged', async () => {
     const assets = new AssetStore(storage, redis, prefix);
     const sha = 'b'.repeat(64);
-    const record = (sku: string) => ({ id: assetIdFor(T, sha), tenantId: T, sku, original: { key: 'k', sha256: sha, format: 'jpeg', width: 1, height: 1, bytes: 1 }, createdAt: '' });
+    const record = (sku: string) => ({
+      id: assetIdFor(T, sha),
+      tenantId: T,
+      sku,
+      original: { key: 'k', sha256: sha, format: 'jpeg', width: 1, height: 1, bytes: 1 },
+      createdAt: '',
+    });
     const asset = (await assets.getOrCreate(record('OLD-1'))).asset.id;
     await (await publish(asset, await renderedSet('m1', [200], ['jpeg']), 'OLD-1')).run();
     expect(await list('sku/OLD-1/')).toEqual(['200.jpg']);
@@ -138,7 +166,13 @@ describe('publish keeps stable URLs an exact mirror of the manifest', () => {
     const asset = 'ast_crash';
     await (await publish(asset, await renderedSet('c1', [200, 259], ['webp', 'jpeg']), 'CRASH-1')).run();
     // The worker "dies" at its first removal: every new object is written, nothing stale removed yet.
-    const dying: ObjectStorage = { ...storage, name: storage.name, delete: async () => { throw new Error('killed'); } };
+    const dying: ObjectStorage = {
+      ...storage,
+      name: storage.name,
+      delete: async () => {
+        throw new Error('killed');
+      },
+    };
     const render = await renderedSet('c2', [200], ['webp']);
     await expect((await publish(asset, render, 'CRASH-1', dying)).run()).rejects.toThrow(/killed/);
     expect(await list(`assets/${asset}/latest/`)).toEqual(['200.jpg', '200.webp', '259.jpg', '259.webp']);
@@ -170,13 +204,44 @@ describe('imgix URLs in the manifest', () => {
       const key = renditionKey(T, setId, 200, 'jpeg');
       await storage.put(key, Buffer.from('x'), { contentType: 'image/jpeg' });
       const master = { key: `t/${T}/r/${setId}/master.png`, width: 800, height: 600 };
-      const render: RenderResult = { setId, width: 800, height: 600, hasAlpha: true, thumbhash: 'AAAA', dominantColor: '#808080', renditions: [{ key, width: 200, height: 150, format: 'jpeg', bytes: 1 }], master };
-      await runs.create({ id: 'run_imgix', tenantId: T, assetId: 'ast_i', recipe: { steps: [] } as never, stepNames: ['publish'], createdAt: new Date().toISOString() });
+      const render: RenderResult = {
+        setId,
+        width: 800,
+        height: 600,
+        hasAlpha: true,
+        thumbhash: 'AAAA',
+        dominantColor: '#808080',
+        renditions: [{ key, width: 200, height: 150, format: 'jpeg', bytes: 1 }],
+        master,
+      };
+      await runs.create({
+        id: 'run_imgix',
+        tenantId: T,
+        assetId: 'ast_i',
+        recipe: { steps: [] } as never,
+        stepNames: ['publish'],
+        createdAt: new Date().toISOString(),
+      });
       const original = `t/${T}/originals/${'0'.repeat(64)}.jpg`;
-      const out = await processPublish({ getChildrenValues: async () => ({ render }) as never }, {
-        tenantId: T, assetId: 'ast_i', runId: 'run_imgix', stepIndex: 0,
-        source: { key: original, sha256: '0'.repeat(64), width: 800, height: 600, format: 'jpeg', bytes: 1 },
-      }, { storage, runs, templateUsage: new TemplateUsage(redis, prefix), urlFor: (k) => k, imgix: { domain: 'shop.imgix.net', secureToken: undefined }, purging: false, requestPurge: async () => undefined });
+      const out = await processPublish(
+        { getChildrenValues: async () => ({ render }) as never },
+        {
+          tenantId: T,
+          assetId: 'ast_i',
+          runId: 'run_imgix',
+          stepIndex: 0,
+          source: { key: original, sha256: '0'.repeat(64), width: 800, height: 600, format: 'jpeg', bytes: 1 },
+        },
+        {
+          storage,
+          runs,
+          templateUsage: new TemplateUsage(redis, prefix),
+          urlFor: (k) => k,
+          imgix: { domain: 'shop.imgix.net', secureToken: undefined },
+          purging: false,
+          requestPurge: async () => undefined,
+        },
+      );
       const manifest = JSON.parse((await storage.get(out.manifestKey))!.toString()) as { imgix: { url: string; srcset: string } };
       expect(manifest.imgix.url).toBe(`https://shop.imgix.net/${master.key}?auto=format%2Ccompress&w=200`);
       expect(JSON.stringify(manifest)).not.toContain('originals/');

@@ -40,7 +40,11 @@ const cancelled = () => new AppError('CANCELLED', 'The asset was taken down: thi
  * stale objects that the retry (or the next publish) removes, because each pass lists the
  * namespace rather than trusting what it remembers.
  */
-export async function processPublish(job: Pick<Job, 'getChildrenValues'>, data: PublishJobData, deps: PublishDeps): Promise<{ manifestKey: string; stableUrls: string[] }> {
+export async function processPublish(
+  job: Pick<Job, 'getChildrenValues'>,
+  data: PublishJobData,
+  deps: PublishDeps,
+): Promise<{ manifestKey: string; stableUrls: string[] }> {
   if (await deps.runs.isCancelled(data.runId)) throw cancelled();
   const childValues = Object.values(await job.getChildrenValues());
   const render = renderResultSchema.parse(childValues[0]);
@@ -69,13 +73,20 @@ export async function processPublish(job: Pick<Job, 'getChildrenValues'>, data: 
     ...(deps.imgix && render.master ? { imgix: { ...deps.imgix, masterKey: render.master.key } } : {}),
     ...(render.template ? { template: render.template } : {}),
     ...(run?.recipe.picture ? { picture: run.recipe.picture } : {}),
-    ...(render.channels ? {
-      channels: render.channels.map((c) => ({
-        channel: c.channel, width: c.width, height: c.height, renditions: c.renditions, thumbhash: c.thumbhash, dominantColor: c.dominantColor,
-        latest: deps.urlFor(channelAliasPrefix(prefixes[0]!, c.channel)),
-        ...(c.master ? { masterKey: c.master.key } : {}),
-      })),
-    } : {}),
+    ...(render.channels
+      ? {
+          channels: render.channels.map((c) => ({
+            channel: c.channel,
+            width: c.width,
+            height: c.height,
+            renditions: c.renditions,
+            thumbhash: c.thumbhash,
+            dominantColor: c.dominantColor,
+            latest: deps.urlFor(channelAliasPrefix(prefixes[0]!, c.channel)),
+            ...(c.master ? { masterKey: c.master.key } : {}),
+          })),
+        }
+      : {}),
   });
   const mutable = {
     cacheControl: mutableCacheControl(deps.purging),
@@ -93,16 +104,28 @@ export async function processPublish(job: Pick<Job, 'getChildrenValues'>, data: 
     { prefixes, renditions: render.renditions },
     ...(render.channels ?? []).map((c) => ({ prefixes: prefixes.map((p) => channelAliasPrefix(p, c.channel)), renditions: c.renditions })),
   ];
-  const written: string[] = copies.flatMap((copy) => copy.renditions.flatMap((r) => copy.prefixes.map((p) => aliasKey(p, r.width, r.format))));
+  const written: string[] = copies.flatMap((copy) =>
+    copy.renditions.flatMap((r) => copy.prefixes.map((p) => aliasKey(p, r.width, r.format))),
+  );
   // Every copy at once (each a write of its own key): a store's per-write latency (an fsync, an
   // S3 round trip) is paid about once instead of once per stable URL.
-  await Promise.all(copies.flatMap((copy) => copy.renditions.map(async (rendition) => {
-    // Read each rendition once, however many stable URLs (asset, SKU) it is copied to.
-    const bytes = await deps.storage.get(rendition.key);
-    if (!bytes) throw missingObject(rendition.key, 'The rendition');
-    await Promise.all(copy.prefixes.map((prefix) =>
-      deps.storage.put(aliasKey(prefix, rendition.width, rendition.format), bytes, { contentType: CONTENT_TYPES[rendition.format], ...mutable })));
-  })));
+  await Promise.all(
+    copies.flatMap((copy) =>
+      copy.renditions.map(async (rendition) => {
+        // Read each rendition once, however many stable URLs (asset, SKU) it is copied to.
+        const bytes = await deps.storage.get(rendition.key);
+        if (!bytes) throw missingObject(rendition.key, 'The rendition');
+        await Promise.all(
+          copy.prefixes.map((prefix) =>
+            deps.storage.put(aliasKey(prefix, rendition.width, rendition.format), bytes, {
+              contentType: CONTENT_TYPES[rendition.format],
+              ...mutable,
+            }),
+          ),
+        );
+      }),
+    ),
+  );
   const manifestBody = Buffer.from(JSON.stringify(manifest, null, 2));
   const key = manifestKey(data.tenantId, data.assetId);
   // The manifest goes last: a client that sees it finds every stable URL it lists already in place.
@@ -112,7 +135,8 @@ export async function processPublish(job: Pick<Job, 'getChildrenValues'>, data: 
   // The namespace now mirrors the manifest exactly: what it no longer lists goes (and is purged).
   const removed = await removeStale(deps.storage, prefixes, new Set(written));
   // A SKU the asset left (moved off it, or another asset took it): its own objects there go.
-  for (const sku of left) removed.push(...(await removeOwned(deps.storage, skuAliasPrefix(data.tenantId, sku), data.tenantId, data.assetId)));
+  for (const sku of left)
+    removed.push(...(await removeOwned(deps.storage, skuAliasPrefix(data.tenantId, sku), data.tenantId, data.assetId)));
   await releaseSkus(deps.storage, data.tenantId, data.assetId, left);
   if (await deps.runs.isCancelled(data.runId)) {
     // Taken down while we wrote: remove what we wrote too, whichever finished first.
@@ -129,7 +153,13 @@ export async function processPublish(job: Pick<Job, 'getChildrenValues'>, data: 
   const urls = written.map(deps.urlFor);
   if (deps.purging) {
     await deps.runs.setPurge(data.runId, { state: 'queued', attempts: 0 });
-    await deps.requestPurge({ tenantId: data.tenantId, assetId: data.assetId, runId: data.runId, keys: purgeKeysFor(data.tenantId, data.assetId, [...targets, ...left]), urls: [...urls, ...removed.map(deps.urlFor)] });
+    await deps.requestPurge({
+      tenantId: data.tenantId,
+      assetId: data.assetId,
+      runId: data.runId,
+      keys: purgeKeysFor(data.tenantId, data.assetId, [...targets, ...left]),
+      urls: [...urls, ...removed.map(deps.urlFor)],
+    });
   }
   return { manifestKey: key, stableUrls: urls.filter((u) => !u.endsWith('.json')) };
 }

@@ -21,7 +21,14 @@ describe('processPurge', () => {
     outbox = new PurgeOutbox(redis, prefix);
     runs = new RunStore(redis, prefix);
     for (const id of ['run_a', 'run_b', 'run_c']) {
-      await runs.create({ id, tenantId: 't1', assetId: 'a1', recipe: { steps: [{ name: 'render' }] }, stepNames: ['render', 'publish'], createdAt: new Date().toISOString() });
+      await runs.create({
+        id,
+        tenantId: 't1',
+        assetId: 'a1',
+        recipe: { steps: [{ name: 'render' }] },
+        stepNames: ['render', 'publish'],
+        createdAt: new Date().toISOString(),
+      });
     }
   });
   afterAll(async () => {
@@ -59,20 +66,26 @@ describe('processPurge', () => {
   it('puts requests back on a retryable failure, and gives up on the last attempt', async () => {
     await outbox.push({ tenantId: 't1', assetId: 'a1', runId: 'run_a', keys: ['stable:t1/a1'], urls: [] });
     const down = recorder(new AppError('CDN_PURGE_FAILED', 'varnish: could not reach the CDN', { retryable: true }));
-    await expect(processPurge({ outbox, invalidator: down.invalidator, runs, schedule: async () => {}, metrics }, { number: 1, last: false })).rejects.toThrow(/CDN_PURGE_FAILED/);
+    await expect(
+      processPurge({ outbox, invalidator: down.invalidator, runs, schedule: async () => {}, metrics }, { number: 1, last: false }),
+    ).rejects.toThrow(/CDN_PURGE_FAILED/);
     expect(await outbox.size()).toBe(1);
     expect((await runs.get('t1', 'run_a'))!.purge).toMatchObject({ state: 'retrying', error: { code: 'CDN_PURGE_FAILED' } });
-    await expect(processPurge({ outbox, invalidator: down.invalidator, runs, schedule: async () => {}, metrics }, { number: 2, last: true })).rejects.toThrow();
+    await expect(
+      processPurge({ outbox, invalidator: down.invalidator, runs, schedule: async () => {}, metrics }, { number: 2, last: true }),
+    ).rejects.toThrow();
     expect(await outbox.size()).toBe(0);
     expect((await runs.get('t1', 'run_a'))!.purge).toMatchObject({ state: 'failed', attempts: 2 });
-    expect((await metrics.registry.getSingleMetricAsString('cdn_purges_total'))).toMatch(/outcome="failed"} 1/);
+    expect(await metrics.registry.getSingleMetricAsString('cdn_purges_total')).toMatch(/outcome="failed"} 1/);
     // The render itself is untouched by the purge: the run has no error.
     expect((await runs.get('t1', 'run_a'))!.error).toBeUndefined();
   });
 
   it('does nothing when the outbox is empty', async () => {
     const { sent, invalidator } = recorder();
-    expect(await processPurge({ outbox, invalidator, runs, schedule: async () => {}, metrics }, { number: 1, last: false })).toBeUndefined();
+    expect(
+      await processPurge({ outbox, invalidator, runs, schedule: async () => {}, metrics }, { number: 1, last: false }),
+    ).toBeUndefined();
     expect(sent).toEqual([]);
   });
 });

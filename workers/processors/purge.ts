@@ -23,17 +23,24 @@ export interface PurgeDeps {
  * refused for good, marks those runs' purge failed. The renders are published either way: a purge
  * failure only delays when shoppers see them.
  */
-export async function processPurge(deps: PurgeDeps, attempt: { number: number; last: boolean }, signal?: AbortSignal): Promise<PurgeResult | undefined> {
+export async function processPurge(
+  deps: PurgeDeps,
+  attempt: { number: number; last: boolean },
+  signal?: AbortSignal,
+): Promise<PurgeResult | undefined> {
   const batch = await deps.outbox.take(MAX_BATCH);
   if (batch.length === 0) return undefined;
   const mark = (state: 'active' | 'retrying' | 'failed' | 'completed', extra: object = {}) =>
     Promise.all(batch.flatMap((e) => (e.runId ? [deps.runs.setPurge(e.runId, { state, attempts: attempt.number, ...extra })] : [])));
   await mark('active');
   try {
-    const result = await deps.invalidator.purge({
-      surrogateKeys: [...new Set(batch.flatMap((e) => e.keys))],
-      urls: [...new Set(batch.flatMap((e) => e.urls))],
-    }, signal);
+    const result = await deps.invalidator.purge(
+      {
+        surrogateKeys: [...new Set(batch.flatMap((e) => e.keys))],
+        urls: [...new Set(batch.flatMap((e) => e.urls))],
+      },
+      signal,
+    );
     await mark('completed', { result });
     deps.metrics.purges.inc({ driver: result.driver, outcome: 'completed' });
     if ((await deps.outbox.size()) > 0) await deps.schedule();

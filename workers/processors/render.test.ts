@@ -22,17 +22,27 @@ describe('render writes renditions a takedown can purge', () => {
     storage = fsStorage({ root: dir });
     // EXIF that must not reach the master: the master is built from decoded pixels.
     const png = await sharp({ create: { width: 320, height: 200, channels: 4, background: { r: 200, g: 30, b: 30, alpha: 0.5 } } })
-      .withExif({ IFD0: { Artist: 'secret-gps-owner' } }).png().toBuffer();
+      .withExif({ IFD0: { Artist: 'secret-gps-owner' } })
+      .png()
+      .toBuffer();
     await storage.put(source, png, { contentType: 'image/png' });
   });
   afterAll(async () => rm(dir, { recursive: true, force: true }));
 
-  const render = (assetId: string, writeMaster: boolean) => processRender(
-    { tenantId: T, assetId, runId: 'run_1', stepIndex: 0, source: { key: source, sha256: sha }, options: { widths: [100, 200], formats: ['webp', 'jpeg'] } },
-    { key: source, id: sha },
-    { storage, decodeLimits: { maxPixels: 1e8 }, writeMaster },
-    async () => undefined,
-  );
+  const render = (assetId: string, writeMaster: boolean) =>
+    processRender(
+      {
+        tenantId: T,
+        assetId,
+        runId: 'run_1',
+        stepIndex: 0,
+        source: { key: source, sha256: sha },
+        options: { widths: [100, 200], formats: ['webp', 'jpeg'] },
+      },
+      { key: source, id: sha },
+      { storage, decodeLimits: { maxPixels: 1e8 }, writeMaster },
+      async () => undefined,
+    );
 
   it('tags each rendition and the set marker with the tenant and asset surrogate keys', async () => {
     const result = await render('ast_r1', false);

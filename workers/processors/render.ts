@@ -18,8 +18,11 @@ export interface RenderDeps {
 }
 
 /** The render step's dependencies, one way for every process that renders (workers, sandbox, batch child, CLI). */
-export const renderDeps = (storage: ObjectStorage, cdn: Pick<CdnConfig, 'imgix'>, decodeLimits: DecodeLimits): RenderDeps =>
-  ({ storage, decodeLimits, writeMaster: cdn.imgix !== undefined });
+export const renderDeps = (storage: ObjectStorage, cdn: Pick<CdnConfig, 'imgix'>, decodeLimits: DecodeLimits): RenderDeps => ({
+  storage,
+  decodeLimits,
+  writeMaster: cdn.imgix !== undefined,
+});
 
 type RenderedSet = Omit<RenderResult, 'channels' | 'template'>;
 
@@ -41,7 +44,15 @@ export async function processRender(
   const channels: NonNullable<RenderResult['channels']> = [];
   for (const [i, layout] of input.layouts.entries()) {
     const share = 100 / input.layouts.length;
-    const set = await renderSet(data, layout, deps, (p) => reportProgress(Math.round(i * share + (p * share) / 100)), signal, templateVersion, layout.channel);
+    const set = await renderSet(
+      data,
+      layout,
+      deps,
+      (p) => reportProgress(Math.round(i * share + (p * share) / 100)),
+      signal,
+      templateVersion,
+      layout.channel,
+    );
     channels.push({ channel: layout.channel, ...set });
   }
   const { channel: _first, ...first } = channels[0]!;

@@ -36,7 +36,11 @@ export async function readPublication(storage: ObjectStorage, tenantId: string, 
 export async function recordPublication(storage: ObjectStorage, tenantId: string, assetId: string, add: Publication): Promise<void> {
   const prefix = publicationPrefix(tenantId, assetId);
   const keys = [...add.sets.map((s) => `${prefix}set/${s}`), ...add.skus.map((s) => `${prefix}sku/${s}`)];
-  await Promise.all([...new Set(keys)].map((key) => storage.put(key, Buffer.alloc(0), { contentType: 'application/octet-stream', cacheControl: 'private, no-store' })));
+  await Promise.all(
+    [...new Set(keys)].map((key) =>
+      storage.put(key, Buffer.alloc(0), { contentType: 'application/octet-stream', cacheControl: 'private, no-store' }),
+    ),
+  );
 }
 
 /** Drop the markers of SKUs the asset no longer holds, once its objects there are gone. */
@@ -47,15 +51,17 @@ export async function releaseSkus(storage: ObjectStorage, tenantId: string, asse
 /** Remove every object under `prefixes` that is not in `keep`; returns the keys removed. */
 export async function removeStale(storage: ObjectStorage, prefixes: string[], keep: ReadonlySet<string>): Promise<string[]> {
   // The prefixes (the asset's `latest/`, its SKU's) never overlap: each is listed at the same time.
-  const perPrefix = await Promise.all(prefixes.map(async (prefix) => {
-    const removed: string[] = [];
-    for await (const key of storage.list(prefix)) {
-      if (keep.has(key)) continue;
-      await storage.delete(key);
-      removed.push(key);
-    }
-    return removed;
-  }));
+  const perPrefix = await Promise.all(
+    prefixes.map(async (prefix) => {
+      const removed: string[] = [];
+      for await (const key of storage.list(prefix)) {
+        if (keep.has(key)) continue;
+        await storage.delete(key);
+        removed.push(key);
+      }
+      return removed;
+    }),
+  );
   return perPrefix.flat();
 }
 

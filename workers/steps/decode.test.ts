@@ -85,8 +85,17 @@ describe('decodeSource', () => {
     it('converts a Display P3 HEIC to sRGB through its embedded profile', async () => {
       // The file holds the coffee photo converted to P3 numbers, tagged with the P3 profile.
       const img = await decodeSource(await fixture('heic/coffee-p3.heic'), LIMITS);
-      const srgb = await sharp(await fixture('coffee.png')).resize(300).removeAlpha().raw().toBuffer();
-      const p3Numbers = await sharp(await fixture('coffee.png')).resize(300).removeAlpha().withIccProfile('p3').raw().toBuffer();
+      const srgb = await sharp(await fixture('coffee.png'))
+        .resize(300)
+        .removeAlpha()
+        .raw()
+        .toBuffer();
+      const p3Numbers = await sharp(await fixture('coffee.png'))
+        .resize(300)
+        .removeAlpha()
+        .withIccProfile('p3')
+        .raw()
+        .toBuffer();
       const converted = meanError(img.data, 3, srgb, 3, 300 * 200);
       // Read as sRGB without conversion, P3 numbers are off by this much; converted, only the
       // compression error (quality 60) remains.

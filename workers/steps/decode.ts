@@ -29,11 +29,7 @@ export interface DecodeLimits {
  *   libvips reads), `EMPTY_UPLOAD` (no bytes); all permanent, so jobs must not retry them.
  * @throws the signal's reason when `signal` is aborted before or after decoding.
  */
-export async function decodeSource(
-  input: Buffer,
-  limits: DecodeLimits,
-  signal?: AbortSignal,
-): Promise<DecodedImage> {
+export async function decodeSource(input: Buffer, limits: DecodeLimits, signal?: AbortSignal): Promise<DecodedImage> {
   signal?.throwIfAborted();
   if (input.length === 0) throw new AppError('EMPTY_UPLOAD', 'the image is empty');
 
@@ -78,8 +74,16 @@ export async function decodeSource(
   return { data: decoded.data, width, height, channels, hasAlpha: channels === 4 };
 }
 
-async function decodeHeicSource(input: Buffer, limits: DecodeLimits, signal?: AbortSignal): Promise<{ input: Buffer; options: SharpOptions }> {
-  const heic = await decodeHeic(input, { maxPixels: limits.maxPixels, ...(limits.timeoutSeconds ? { timeoutSeconds: limits.timeoutSeconds } : {}) }, { pixels: true, ...(signal ? { signal } : {}) });
+async function decodeHeicSource(
+  input: Buffer,
+  limits: DecodeLimits,
+  signal?: AbortSignal,
+): Promise<{ input: Buffer; options: SharpOptions }> {
+  const heic = await decodeHeic(
+    input,
+    { maxPixels: limits.maxPixels, ...(limits.timeoutSeconds ? { timeoutSeconds: limits.timeoutSeconds } : {}) },
+    { pixels: true, ...(signal ? { signal } : {}) },
+  );
   return heicSharpInput({ ...heic, rgba: heic.rgba! });
 }
 

@@ -23,9 +23,16 @@ export function widestRendition(image: { width: number; height: number }, format
   // floor keeps the height, width·H/W, at most maxSide whichever way the resizer rounds it.
   const widest = Math.min(image.width, maxSide, Math.floor((maxSide * image.width) / image.height));
   if (widest < 1) {
-    throw new AppError('EXTREME_ASPECT_RATIO', `A ${image.width}x${image.height} image cannot be rendered: its height is more than ${maxSide} times its width, the most that ${formats.join(', ')} can encode.`, {
-      width: image.width, height: image.height, maxSide, formats: [...formats],
-    });
+    throw new AppError(
+      'EXTREME_ASPECT_RATIO',
+      `A ${image.width}x${image.height} image cannot be rendered: its height is more than ${maxSide} times its width, the most that ${formats.join(', ')} can encode.`,
+      {
+        width: image.width,
+        height: image.height,
+        maxSide,
+        formats: [...formats],
+      },
+    );
   }
   return widest;
 }

@@ -15,8 +15,16 @@ const fixture = (name: string) => path.join(path.dirname(fileURLToPath(import.me
 async function syntheticComposite() {
   const { data: B, info } = await sharp(fixture('d02_mug_woodtable.png')).removeAlpha().raw().toBuffer({ resolveWithObject: true });
   const { width, height } = info;
-  const { data: F } = await sharp(fixture('coffee.png')).removeAlpha().resize(width, height, { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
-  const { data: mask } = await sharp(fixture('d02_mug_woodtable.mask.png')).extractChannel(0).blur(1.5).raw().toBuffer({ resolveWithObject: true });
+  const { data: F } = await sharp(fixture('coffee.png'))
+    .removeAlpha()
+    .resize(width, height, { fit: 'fill' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const { data: mask } = await sharp(fixture('d02_mug_woodtable.mask.png'))
+    .extractChannel(0)
+    .blur(1.5)
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   const alpha = Float32Array.from(mask, (v) => v / 255);
   const I = new Uint8Array(width * height * 3);
   for (let p = 0; p < alpha.length; p++) {

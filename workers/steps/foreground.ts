@@ -39,7 +39,11 @@ export interface ForegroundEstimate {
  * alpha < 1; each is 0 where it cannot be seen (so `αF + (1 − α)B` is always defined).
  */
 export function estimateForeground(
-  pixels: Uint8Array, channels: number, alpha: Float32Array, width: number, height: number,
+  pixels: Uint8Array,
+  channels: number,
+  alpha: Float32Array,
+  width: number,
+  height: number,
   options: ForegroundOptions = {},
 ): ForegroundEstimate {
   const reg = options.regularization ?? 1e-5;
@@ -83,8 +87,18 @@ export function estimateForeground(
  * Untouched entries stay 0 in freshly allocated (lazily zeroed) arrays.
  */
 function solveFullSize(
-  pixels: Uint8Array, channels: number, alpha: Float32Array, w: number, h: number,
-  Fc: Float32Array, Bc: Float32Array, cw: number, ch: number, sweeps: number, reg: number, gw: number,
+  pixels: Uint8Array,
+  channels: number,
+  alpha: Float32Array,
+  w: number,
+  h: number,
+  Fc: Float32Array,
+  Bc: Float32Array,
+  cw: number,
+  ch: number,
+  sweeps: number,
+  reg: number,
+  gw: number,
 ): ForegroundEstimate {
   const n = w * h;
   const active = unsettled(alpha, w, h);
@@ -145,9 +159,14 @@ function unsettled(alpha: Float32Array, w: number, h: number): Int32Array {
     for (let x = 0; x < w; x++) {
       const p = row + x;
       const a = alpha[p]!;
-      if ((a === 0 || a === 1)
-        && alpha[row + (x > 0 ? x - 1 : 0)] === a && alpha[row + (x < w - 1 ? x + 1 : w - 1)] === a
-        && alpha[up + x] === a && alpha[down + x] === a) continue;
+      if (
+        (a === 0 || a === 1) &&
+        alpha[row + (x > 0 ? x - 1 : 0)] === a &&
+        alpha[row + (x < w - 1 ? x + 1 : w - 1)] === a &&
+        alpha[up + x] === a &&
+        alpha[down + x] === a
+      )
+        continue;
       if (count === out.length) {
         const grown = new Int32Array(out.length * 2);
         grown.set(out);
@@ -186,8 +205,15 @@ function pinKnown(img: Float32Array, alpha: Float32Array, F: Float32Array, B: Fl
 
 /** One in-place Gauss–Seidel pass over the `active` pixels, in raster order. */
 function sweep(
-  img: Float32Array, alpha: Float32Array, F: Float32Array, B: Float32Array,
-  w: number, h: number, reg: number, gw: number, active: Int32Array,
+  img: Float32Array,
+  alpha: Float32Array,
+  F: Float32Array,
+  B: Float32Array,
+  w: number,
+  h: number,
+  reg: number,
+  gw: number,
+  active: Int32Array,
 ): void {
   for (let k = 0; k < active.length; k++) {
     const p = active[k]!;

@@ -38,7 +38,12 @@ describe('boxMean', () => {
   });
 
   it('keeps a flat plane exactly flat, edges included', () => {
-    const got = boxMean(plane(50, 30, () => 0.37), 50, 30, 7);
+    const got = boxMean(
+      plane(50, 30, () => 0.37),
+      50,
+      30,
+      7,
+    );
     for (const v of got) expect(v).toBeCloseTo(0.37, 6);
   });
 });
@@ -76,14 +81,26 @@ describe('guidedFilter', () => {
   it('leaves a flat input flat whatever the guide', () => {
     const guide = plane(w, h, (x, y) => 0.5 + noise(x, y) * 0.8);
     for (const subsample of [1, 3]) {
-      const out = guidedFilter(guide, plane(w, h, () => 0.6), w, h, { radius: 4, eps: 1e-3, subsample });
+      const out = guidedFilter(
+        guide,
+        plane(w, h, () => 0.6),
+        w,
+        h,
+        { radius: 4, eps: 1e-3, subsample },
+      );
       for (const v of out) expect(v).toBeCloseTo(0.6, 4);
     }
   });
 
   it('smooths noise where the guide is flat', () => {
     const noisy = plane(w, h, (x, y) => 0.5 + noise(x, y) * 0.2);
-    const out = guidedFilter(plane(w, h, () => 0.3), noisy, w, h, { radius: 4, eps: 1e-3 });
+    const out = guidedFilter(
+      plane(w, h, () => 0.3),
+      noisy,
+      w,
+      h,
+      { radius: 4, eps: 1e-3 },
+    );
     const spread = (a: Float32Array) => Math.max(...a) - Math.min(...a);
     expect(spread(out)).toBeLessThan(spread(noisy) / 3);
   });

@@ -68,7 +68,14 @@ export function boxMean(src: Float32Array, width: number, height: number, radius
  * `out` may be `input` itself (input is not read once the coefficients are computed), which saves
  * a full-size plane: 256 MB at 64 MP.
  */
-export function guidedFilter(guide: Float32Array, input: Float32Array, width: number, height: number, options: GuidedFilterOptions, out?: Float32Array): Float32Array {
+export function guidedFilter(
+  guide: Float32Array,
+  input: Float32Array,
+  width: number,
+  height: number,
+  options: GuidedFilterOptions,
+  out?: Float32Array,
+): Float32Array {
   const s = Math.max(1, Math.floor(options.subsample ?? 1));
   const lw = Math.ceil(width / s);
   const lh = Math.ceil(height / s);
@@ -145,8 +152,15 @@ function downsample(src: Float32Array, width: number, height: number, s: number)
  * per-pixel work is one horizontal blend of A and of B.
  */
 function upsampleAffine(
-  A: Float32Array, B: Float32Array, lw: number, lh: number,
-  guide: Float32Array, width: number, height: number, s: number, out: Float32Array,
+  A: Float32Array,
+  B: Float32Array,
+  lw: number,
+  lh: number,
+  guide: Float32Array,
+  width: number,
+  height: number,
+  s: number,
+  out: Float32Array,
 ): void {
   const x0s = new Int32Array(width);
   const x1s = new Int32Array(width);

@@ -65,6 +65,9 @@ export function dominantColor(rgba: Uint8Array): string {
     }
   }
   if (best < 0) return TRANSPARENT_FALLBACK;
-  const hex = (v: number) => Math.round(v / bestWeight).toString(16).padStart(2, '0');
+  const hex = (v: number) =>
+    Math.round(v / bestWeight)
+      .toString(16)
+      .padStart(2, '0');
   return `#${hex(sums[best * 3]!)}${hex(sums[best * 3 + 1]!)}${hex(sums[best * 3 + 2]!)}`;
 }

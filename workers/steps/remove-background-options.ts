@@ -7,13 +7,27 @@ import type { ModelSpec } from '../../models/spec.js';
 /** Options of the `remove-background` step, as accepted in a recipe. */
 export const removeBackgroundOptionsSchema = z
   .object({
-    model: z.enum(['small', 'medium']).default('medium')
-      .describe('ISNet weights: `medium` (fp16, 88 MB; the default: better masks and, on CPU, also faster) or `small` (int8-quantised, 44 MB).'),
-    refine: z.boolean().default(true)
-      .describe('Snap the mask to the photo\'s edges (guided filter) and remove background colour from edge pixels (foreground estimation).'),
-    output: z.enum(['cutout', 'mask', 'trim']).default('cutout')
+    model: z
+      .enum(['small', 'medium'])
+      .default('medium')
+      .describe(
+        'ISNet weights: `medium` (fp16, 88 MB; the default: better masks and, on CPU, also faster) or `small` (int8-quantised, 44 MB).',
+      ),
+    refine: z
+      .boolean()
+      .default(true)
+      .describe(
+        "Snap the mask to the photo's edges (guided filter) and remove background colour from edge pixels (foreground estimation).",
+      ),
+    output: z
+      .enum(['cutout', 'mask', 'trim'])
+      .default('cutout')
       .describe('`cutout`: RGBA, background transparent; `mask`: grey alpha matte; `trim`: cutout cropped to the product.'),
-    padding: z.number().min(0).max(4096).default(0)
+    padding: z
+      .number()
+      .min(0)
+      .max(4096)
+      .default(0)
       .describe('For `trim`: transparent margin around the product; below 1 a fraction of its longer side, otherwise pixels.'),
   })
   .strict()

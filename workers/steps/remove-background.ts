@@ -9,7 +9,6 @@ import { removeBackgroundOptionsSchema, type RemoveBackgroundOptions } from './r
 import { productBox, type Box } from '../../templates/trim.js';
 import type { DecodedImage } from './types.js';
 
-
 /**
  * Every setting that changes the output pixels, tuned with `bench/background-removal.ts` on the
  * ten rendered product shots (see BENCHMARKS.md).

@@ -52,16 +52,25 @@ describe('planWidths', () => {
   });
 });
 
-describe('tall and wide images against the encoders\' limits', () => {
+describe("tall and wide images against the encoders' limits", () => {
   /** A flat-colour raw image: cheap to make at any size, and what the encoders see after decoding. */
-  const flat = (width: number, height: number): DecodedImage => ({ data: Buffer.alloc(width * height * 3, 200), width, height, channels: 3, hasAlpha: false });
+  const flat = (width: number, height: number): DecodedImage => ({
+    data: Buffer.alloc(width * height * 3, 200),
+    width,
+    height,
+    channels: 3,
+    hasAlpha: false,
+  });
 
   it('renders an 800x17000 infographic in every format, made narrower so no side passes 16383 px', async () => {
     const set = await renderResponsiveSet(flat(800, 17000), { widths: [320, 2560], formats: ALL });
     expect(set.variants.map((v) => [v.format, v.width, v.height])).toEqual([
-      ['avif', 320, 6800], ['avif', 770, 16363],
-      ['webp', 320, 6800], ['webp', 770, 16363],
-      ['jpeg', 320, 6800], ['jpeg', 770, 16363],
+      ['avif', 320, 6800],
+      ['avif', 770, 16363],
+      ['webp', 320, 6800],
+      ['webp', 770, 16363],
+      ['jpeg', 320, 6800],
+      ['jpeg', 770, 16363],
     ]);
     for (const v of set.variants) expect((await sharp(v.data).metadata()).height).toBe(v.height);
   });
@@ -97,9 +106,12 @@ describe('renderResponsiveSet', () => {
 
     expect(set).toMatchObject({ width: 600, height: 400, hasAlpha: false });
     expect(set.variants.map((v) => `${v.format}@${v.width}x${v.height}`)).toEqual([
-      'avif@320x213', 'avif@600x400',
-      'webp@320x213', 'webp@600x400',
-      'jpeg@320x213', 'jpeg@600x400',
+      'avif@320x213',
+      'avif@600x400',
+      'webp@320x213',
+      'webp@600x400',
+      'jpeg@320x213',
+      'jpeg@600x400',
     ]);
     for (const v of set.variants) {
       const meta = await sharp(v.data).metadata();

@@ -62,7 +62,11 @@ export const RENDER_PARALLELISM = Math.max(1, Math.min(4, availableParallelism()
  * @throws AppError `INVALID_RECIPE` when a width is not a positive integer or none is given;
  *   `EXTREME_ASPECT_RATIO` when no rendition of the image fits the encoders.
  */
-export function planWidths(source: { width: number; height: number }, widths: readonly number[], formats: readonly OutputFormat[] = OUTPUT_FORMATS): number[] {
+export function planWidths(
+  source: { width: number; height: number },
+  widths: readonly number[],
+  formats: readonly OutputFormat[] = OUTPUT_FORMATS,
+): number[] {
   if (widths.length === 0) throw new AppError('INVALID_RECIPE', 'at least one width is required');
   const bad = widths.find((w) => !Number.isInteger(w) || w <= 0);
   if (bad !== undefined) throw new AppError('INVALID_RECIPE', `width ${bad} is not a positive integer`);
@@ -82,11 +86,7 @@ export function planWidths(source: { width: number; height: number }, widths: re
  * @throws AppError `INVALID_RECIPE` for bad widths or no formats; the signal's reason on abort
  *   (checked before each resize and encode).
  */
-export async function renderResponsiveSet(
-  image: DecodedImage,
-  options: RenderOptions,
-  signal?: AbortSignal,
-): Promise<ResponsiveSet> {
+export async function renderResponsiveSet(image: DecodedImage, options: RenderOptions, signal?: AbortSignal): Promise<ResponsiveSet> {
   signal?.throwIfAborted();
   const formats = OUTPUT_FORMATS.filter((f) => options.formats.includes(f));
   if (formats.length === 0) throw new AppError('INVALID_RECIPE', 'at least one output format is required');
@@ -110,10 +110,7 @@ export async function renderResponsiveSet(
     }
   }
   // allSettled, not all: on failure, wait for the other branch too so no sharp call outlives the step.
-  const [encoded, placeheld] = await Promise.allSettled([
-    runLimited(jobs, RENDER_PARALLELISM, signal),
-    computePlaceholder(image, signal),
-  ]);
+  const [encoded, placeheld] = await Promise.allSettled([runLimited(jobs, RENDER_PARALLELISM, signal), computePlaceholder(image, signal)]);
   if (encoded.status === 'rejected') throw encoded.reason;
   if (placeheld.status === 'rejected') throw placeheld.reason;
   const variants = encoded.value;

@@ -89,7 +89,15 @@ describe('BlendBuffer', () => {
       for (let y = 0; y < th; y++)
         for (let x = 0; x < tw; x++)
           for (let c = 0; c < 3; c++) values[(y * tw + x) * 3 + c] = truth[((t.y * scale + y) * W + t.x * scale + x) * 3 + c]!;
-      blend.add(values, t.x * scale, t.y * scale, tw, th, axisWeights(t.x, t.width, w, overlap, scale), axisWeights(t.y, t.height, h, overlap, scale));
+      blend.add(
+        values,
+        t.x * scale,
+        t.y * scale,
+        tw,
+        th,
+        axisWeights(t.x, t.width, w, overlap, scale),
+        axisWeights(t.y, t.height, h, overlap, scale),
+      );
     }
     blend.flushUntil(H);
     let wrong = 0;

@@ -46,7 +46,8 @@ export function planTiles(width: number, height: number, tileSize: number, overl
   const tw = balancedTile(width, tileSize, overlap);
   const th = balancedTile(height, tileSize, overlap);
   const tiles: Tile[] = [];
-  for (const y of tileStarts(height, th, overlap)) for (const x of tileStarts(width, tw, overlap)) tiles.push({ x, y, width: tw, height: th });
+  for (const y of tileStarts(height, th, overlap))
+    for (const x of tileStarts(width, tw, overlap)) tiles.push({ x, y, width: tw, height: th });
   return tiles;
 }
 

@@ -27,18 +27,28 @@ const REALESRGAN_FACTORS: readonly number[] = [2, 3, 4];
  * input pixels keep tiled output within 1–2 levels of an untiled run for the ESRGAN models, and
  * within a few (mean ~0.1) for x4fast, whose 34 stacked convolutions see further than 16 pixels.
  */
-export const UPSCALE_DEFAULTS = { model: 'realesrgan-x4fast', modelAtX8: 'medium', tileSize: 256, overlap: 16, maxOutputPixels: 64_000_000 } as const;
+export const UPSCALE_DEFAULTS = {
+  model: 'realesrgan-x4fast',
+  modelAtX8: 'medium',
+  tileSize: 256,
+  overlap: 16,
+  maxOutputPixels: 64_000_000,
+} as const;
 
-const optionsObject = z.strictObject({
-  factor: z.literal(UPSCALE_FACTORS),
-  model: z.enum(UPSCALE_MODEL_NAMES).describe(
-    `Model: realesrgan-x4fast (default; ×2–×4), realesrgan-x4plus (best, ~17× slower: GPU workers), or the UpscalerJS ESRGAN families slim, medium, thick (×2, ×3, ×4, ×8; the default at ×8 is ${UPSCALE_DEFAULTS.modelAtX8}). Real-ESRGAN makes ×2 and ×3 as ×4 then a lanczos3 downscale.`,
-  ),
-  /** Largest tile edge in input pixels; smaller tiles use less memory, larger ones waste less on overlap. */
-  tileSize: z.number().int().min(32).max(1024).default(UPSCALE_DEFAULTS.tileSize),
-  /** Input pixels shared by neighbouring tiles, blended across to hide seams. At most half a tile. */
-  overlap: z.number().int().min(0).max(256).default(UPSCALE_DEFAULTS.overlap),
-}).refine((o) => o.overlap * 2 <= o.tileSize, { message: 'overlap must be at most half of tileSize', path: ['overlap'] });
+const optionsObject = z
+  .strictObject({
+    factor: z.literal(UPSCALE_FACTORS),
+    model: z
+      .enum(UPSCALE_MODEL_NAMES)
+      .describe(
+        `Model: realesrgan-x4fast (default; ×2–×4), realesrgan-x4plus (best, ~17× slower: GPU workers), or the UpscalerJS ESRGAN families slim, medium, thick (×2, ×3, ×4, ×8; the default at ×8 is ${UPSCALE_DEFAULTS.modelAtX8}). Real-ESRGAN makes ×2 and ×3 as ×4 then a lanczos3 downscale.`,
+      ),
+    /** Largest tile edge in input pixels; smaller tiles use less memory, larger ones waste less on overlap. */
+    tileSize: z.number().int().min(32).max(1024).default(UPSCALE_DEFAULTS.tileSize),
+    /** Input pixels shared by neighbouring tiles, blended across to hide seams. At most half a tile. */
+    overlap: z.number().int().min(0).max(256).default(UPSCALE_DEFAULTS.overlap),
+  })
+  .refine((o) => o.overlap * 2 <= o.tileSize, { message: 'overlap must be at most half of tileSize', path: ['overlap'] });
 
 /**
  * Upscale options as a recipe gives them. Strict: an unknown key is a bad recipe, not ignored.
@@ -72,13 +82,19 @@ export function pickUpscaleModel(factor: number, model: UpscaleModelName): Model
   const realEsrgan = REALESRGAN_MODELS.find((m) => m.name === model);
   if (realEsrgan) {
     if (REALESRGAN_FACTORS.includes(factor)) return realEsrgan;
-    throw new AppError('INVALID_RECIPE', `No ${model} upscaling for ×${factor} (it makes ×${REALESRGAN_FACTORS.join(', ×')})`, { factor, model });
+    throw new AppError('INVALID_RECIPE', `No ${model} upscaling for ×${factor} (it makes ×${REALESRGAN_FACTORS.join(', ×')})`, {
+      factor,
+      model,
+    });
   }
   const pkg = UPSCALE_PACKAGES[model as UpscaleFamily];
   const spec = UPSCALE_MODELS.find((m) => m.source.package === pkg && m.scale === factor);
   if (!spec) {
     const have = UPSCALE_MODELS.filter((m) => m.source.package === pkg).map((m) => `×${m.scale}`);
-    throw new AppError('INVALID_RECIPE', `No ${model} upscaling model for ×${factor} (it ships ${have.join(', ') || 'none'})`, { factor, model });
+    throw new AppError('INVALID_RECIPE', `No ${model} upscaling model for ×${factor} (it ships ${have.join(', ') || 'none'})`, {
+      factor,
+      model,
+    });
   }
   return spec;
 }

@@ -22,7 +22,11 @@ const options = (o: Partial<UpscaleOptions> & { factor: UpscaleOptions['factor']
 /** A crop of the fixture photo as a decoded RGB image. */
 async function photo(width: number, height: number, left = 60, top = 40): Promise<DecodedImage> {
   const source = await readFile(new URL('../../test/fixtures/HappyFish.jpg', import.meta.url));
-  const { data, info } = await sharp(source).extract({ left, top, width, height }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(source)
+    .extract({ left, top, width, height })
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height, channels: 3, hasAlpha: false };
 }
 
@@ -66,7 +70,9 @@ describe('pickUpscaleModel', () => {
 
   it('serves ×2, ×3 and ×4 from each ×4 Real-ESRGAN model, and refuses ×8 as a bad recipe', () => {
     for (const factor of [2, 3, 4]) expect(pickUpscaleModel(factor, 'realesrgan-x4plus').name).toBe('realesrgan-x4plus');
-    expect(() => pickUpscaleModel(8, 'realesrgan-x4fast')).toThrow(expect.objectContaining({ code: 'INVALID_RECIPE', message: 'No realesrgan-x4fast upscaling for ×8 (it makes ×2, ×3, ×4)' }));
+    expect(() => pickUpscaleModel(8, 'realesrgan-x4fast')).toThrow(
+      expect.objectContaining({ code: 'INVALID_RECIPE', message: 'No realesrgan-x4fast upscaling for ×8 (it makes ×2, ×3, ×4)' }),
+    );
   });
 
   it('refuses a combination that is not shipped, as a bad recipe', () => {
@@ -115,9 +121,15 @@ describe('upscale', () => {
 
   it('adds detail that a plain resize does not (and gets the value range right)', async () => {
     const original = await photo(128, 96);
-    const small = await sharp(original.data, { raw: { width: 128, height: 96, channels: 3 } }).resize(64, 48, { kernel: 'lanczos3' }).raw().toBuffer();
+    const small = await sharp(original.data, { raw: { width: 128, height: 96, channels: 3 } })
+      .resize(64, 48, { kernel: 'lanczos3' })
+      .raw()
+      .toBuffer();
     const input: DecodedImage = { data: small, width: 64, height: 48, channels: 3, hasAlpha: false };
-    const lanczos = await sharp(small, { raw: { width: 64, height: 48, channels: 3 } }).resize(128, 96, { kernel: 'lanczos3' }).raw().toBuffer();
+    const lanczos = await sharp(small, { raw: { width: 64, height: 48, channels: 3 } })
+      .resize(128, 96, { kernel: 'lanczos3' })
+      .raw()
+      .toBuffer();
     const ours = await upscale(input, slim2, options({ factor: 2, model: 'slim' }));
     expect(psnr(ours.data, original.data)).toBeGreaterThan(psnr(lanczos, original.data));
     // thick takes 0..1 where slim takes 0..255: a wrong range would wreck this.
@@ -136,7 +148,11 @@ describe('upscale', () => {
     const out = await upscale({ data: rgba, width: 40, height: 30, channels: 4, hasAlpha: true }, slim2, options({ factor: 2 }));
     const plain = await upscale(rgb, slim2, options({ factor: 2 }));
     expect([out.width, out.height, out.channels, out.hasAlpha]).toEqual([80, 60, 4, true]);
-    const expectedAlpha = await sharp(alpha, { raw: { width: 40, height: 30, channels: 1 } }).resize(80, 60, { kernel: 'lanczos3', fit: 'fill' }).extractChannel(0).raw().toBuffer();
+    const expectedAlpha = await sharp(alpha, { raw: { width: 40, height: 30, channels: 1 } })
+      .resize(80, 60, { kernel: 'lanczos3', fit: 'fill' })
+      .extractChannel(0)
+      .raw()
+      .toBuffer();
     let wrong = 0;
     for (let p = 0; p < 80 * 60; p++) {
       if (out.data[p * 4 + 3] !== expectedAlpha[p]) wrong++;
@@ -149,10 +165,16 @@ describe('upscale', () => {
     const image = await photo(90, 70);
     const controller = new AbortController();
     let calls = 0;
-    const run = upscale(image, slim2, options({ factor: 2, tileSize: 32, overlap: 8 }), () => {
-      calls++;
-      controller.abort();
-    }, controller.signal);
+    const run = upscale(
+      image,
+      slim2,
+      options({ factor: 2, tileSize: 32, overlap: 8 }),
+      () => {
+        calls++;
+        controller.abort();
+      },
+      controller.signal,
+    );
     await expect(run).rejects.toMatchObject({ name: 'AbortError' });
     expect(calls).toBe(1);
   });
@@ -179,16 +201,24 @@ describe('upscale on a worker without a GPU', () => {
   const big: DecodedImage = { data: Buffer.alloc(2000 * 2000 * 3), width: 2000, height: 2000, channels: 3, hasAlpha: false };
 
   it('refuses an x4plus run it estimates past UPSCALE_CPU_MAX_SECONDS, saying so, before running anything', async () => {
-    const err = await upscale(big, fake('cpu'), { ...options({ factor: 2, model: 'realesrgan-x4plus' }), cpuMaxSeconds: 600 }).catch((e: unknown) => e);
+    const err = await upscale(big, fake('cpu'), { ...options({ factor: 2, model: 'realesrgan-x4plus' }), cpuMaxSeconds: 600 }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toMatchObject({ code: 'IMAGE_TOO_LARGE', details: { model: 'realesrgan-x4plus', cpuMaxSeconds: 600 } });
-    expect((err as AppError).message).toMatch(/on this worker's CPU would take about \d+ min, above its 600 s limit \(UPSCALE_CPU_MAX_SECONDS\); use realesrgan-x4fast/);
+    expect((err as AppError).message).toMatch(
+      /on this worker's CPU would take about \d+ min, above its 600 s limit \(UPSCALE_CPU_MAX_SECONDS\); use realesrgan-x4fast/,
+    );
     expect((err as AppError).details!.estimatedSeconds).toBeGreaterThan(600);
   });
 
   it('takes the same job on a GPU provider, and small images on cpu', async () => {
-    await expect(upscale(big, fake('webgpu'), { ...options({ factor: 2, model: 'realesrgan-x4plus' }), cpuMaxSeconds: 600 })).rejects.toBe(reached);
+    await expect(upscale(big, fake('webgpu'), { ...options({ factor: 2, model: 'realesrgan-x4plus' }), cpuMaxSeconds: 600 })).rejects.toBe(
+      reached,
+    );
     const small: DecodedImage = { data: Buffer.alloc(64 * 64 * 3), width: 64, height: 64, channels: 3, hasAlpha: false };
-    await expect(upscale(small, fake('cpu'), { ...options({ factor: 4, model: 'realesrgan-x4plus' }), cpuMaxSeconds: 600 })).rejects.toBe(reached);
+    await expect(upscale(small, fake('cpu'), { ...options({ factor: 4, model: 'realesrgan-x4plus' }), cpuMaxSeconds: 600 })).rejects.toBe(
+      reached,
+    );
   });
 });
 
@@ -208,7 +238,10 @@ describe('upscale with realesrgan-x4fast (×4 model)', () => {
       const out = await upscale(image, fast, options({ factor, ...tiling }), (done) => progress.push(done));
       expect([out.width, out.height, out.channels, out.data.length]).toEqual([40 * factor, 30 * factor, 3, 40 * factor * 30 * factor * 3]);
       expect(progress).toEqual([1, 2]); // 2×1 tiles of 32×30
-      const expected = await sharp(x4.data, { raw: { width: 160, height: 120, channels: 3 } }).resize(40 * factor, 30 * factor, { kernel: 'lanczos3', fit: 'fill' }).raw().toBuffer();
+      const expected = await sharp(x4.data, { raw: { width: 160, height: 120, channels: 3 } })
+        .resize(40 * factor, 30 * factor, { kernel: 'lanczos3', fit: 'fill' })
+        .raw()
+        .toBuffer();
       expect(diff(out.data, expected).max).toBe(0);
     }
   });
@@ -229,8 +262,14 @@ describe('upscale with realesrgan-x4fast (×4 model)', () => {
     for (const factor of [2, 4] as const) {
       const original = await photo(96, 96);
       const [w, h] = [96 / factor, 96 / factor];
-      const small = await sharp(original.data, { raw: { width: 96, height: 96, channels: 3 } }).resize(w, h, { kernel: 'lanczos3' }).raw().toBuffer();
-      const lanczos = await sharp(small, { raw: { width: w, height: h, channels: 3 } }).resize(96, 96, { kernel: 'lanczos3' }).raw().toBuffer();
+      const small = await sharp(original.data, { raw: { width: 96, height: 96, channels: 3 } })
+        .resize(w, h, { kernel: 'lanczos3' })
+        .raw()
+        .toBuffer();
+      const lanczos = await sharp(small, { raw: { width: w, height: h, channels: 3 } })
+        .resize(96, 96, { kernel: 'lanczos3' })
+        .raw()
+        .toBuffer();
       const ours = await upscale({ data: small, width: w, height: h, channels: 3, hasAlpha: false }, fast, options({ factor }));
       expect(gradientEnergy(ours.data, 96, 96)).toBeGreaterThan(gradientEnergy(lanczos, 96, 96));
       expect(psnr(ours.data, original.data)).toBeGreaterThan(psnr(lanczos, original.data) - 0.5);
@@ -261,6 +300,7 @@ function gradientEnergy(rgb: Buffer, width: number, height: number): number {
     return 0.299 * rgb[i]! + 0.587 * rgb[i + 1]! + 0.114 * rgb[i + 2]!;
   };
   let sum = 0;
-  for (let y = 0; y < height - 1; y++) for (let x = 0; x < width - 1; x++) sum += (luma(x + 1, y) - luma(x, y)) ** 2 + (luma(x, y + 1) - luma(x, y)) ** 2;
+  for (let y = 0; y < height - 1; y++)
+    for (let x = 0; x < width - 1; x++) sum += (luma(x + 1, y) - luma(x, y)) ** 2 + (luma(x, y + 1) - luma(x, y)) ** 2;
   return sum / ((width - 1) * (height - 1));
 }

@@ -79,7 +79,8 @@ async function runTiles(
     readTile(image, tile.x, tile.y, tw, th, input, toModel);
     const result = await session.run(new ort.Tensor('float32', input, [1, th, tw, 3]), signal);
     const values = result.data as Float32Array;
-    if (values.length !== tw * scale * th * scale * 3) throw new Error(`model ${session.spec.name} returned ${result.dims.join('×')}, expected 1×${th * scale}×${tw * scale}×3`);
+    if (values.length !== tw * scale * th * scale * 3)
+      throw new Error(`model ${session.spec.name} returned ${result.dims.join('×')}, expected 1×${th * scale}×${tw * scale}×3`);
     toPixels(values, fromModel);
     const wx = axisWeights(tile.x, tw, image.width, options.overlap, scale);
     const wy = axisWeights(tile.y, th, image.height, options.overlap, scale);
@@ -91,8 +92,18 @@ async function runTiles(
 }
 
 /** RGB at the model's size down to the output's with lanczos3, into a buffer of `channels` per pixel. */
-async function downscaleRgb(rgb: Buffer, width: number, height: number, outWidth: number, outHeight: number, channels: number): Promise<Buffer> {
-  const small = await sharp(rgb, { raw: { width, height, channels: 3 } }).resize(outWidth, outHeight, { kernel: 'lanczos3', fit: 'fill' }).raw().toBuffer();
+async function downscaleRgb(
+  rgb: Buffer,
+  width: number,
+  height: number,
+  outWidth: number,
+  outHeight: number,
+  channels: number,
+): Promise<Buffer> {
+  const small = await sharp(rgb, { raw: { width, height, channels: 3 } })
+    .resize(outWidth, outHeight, { kernel: 'lanczos3', fit: 'fill' })
+    .raw()
+    .toBuffer();
   if (channels === 3) return small;
   const out = Buffer.alloc(outWidth * outHeight * channels);
   for (let p = 0, s = 0, d = 0; p < outWidth * outHeight; p++, s += 3, d += channels) small.copy(out, d, s, s + 3);
@@ -109,7 +120,7 @@ const mp = (pixels: number) => (pixels / 1e6).toFixed(1);
 function refuseIfTooSlow(image: DecodedImage, model: string, maxSeconds: number | undefined): void {
   const cost = CPU_SECONDS_PER_MEGAPIXEL[model];
   if (!cost || maxSeconds === undefined) return;
-  const seconds = Math.ceil(((image.width * image.height) / 1e6) * cost / availableParallelism());
+  const seconds = Math.ceil((((image.width * image.height) / 1e6) * cost) / availableParallelism());
   if (seconds <= maxSeconds) return;
   throw new AppError(
     'IMAGE_TOO_LARGE',

@@ -26,7 +26,10 @@ const schema = z
     /** Tests only: lets URL ingest and webhooks reach 127.0.0.0/8 and ::1 (no other class). */
     URL_FETCH_ALLOW_LOOPBACK: envBool(false),
     /** Folder under each tenant's prefix watched for new originals; unset: no inbox. */
-    INBOX_PREFIX: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'one lowercase folder name, e.g. inbox').optional(),
+    INBOX_PREFIX: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'one lowercase folder name, e.g. inbox')
+      .optional(),
     INBOX_POLL_SECONDS: envInt(30),
   })
   .transform((e) => ({

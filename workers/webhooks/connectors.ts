@@ -18,7 +18,13 @@ export interface Connectors {
   delivery: DeliveryDeps;
 }
 
-export function createConnectors(deps: { redis: RedisConnection; prefix: string; publishQueue: Queue; config: ConnectorsConfig; logger: Logger }): Connectors {
+export function createConnectors(deps: {
+  redis: RedisConnection;
+  prefix: string;
+  publishQueue: Queue;
+  config: ConnectorsConfig;
+  logger: Logger;
+}): Connectors {
   const store = new WebhookStore(deps.redis, deps.prefix);
   const guard: GuardOptions = { allowLoopbackForTests: deps.config.urlFetch.allowLoopbackForTests };
   const publisher = createEventPublisher({ store, queue: deps.publishQueue, config: deps.config.webhooks, logger: deps.logger });

@@ -63,9 +63,18 @@ describe('processDelivery', () => {
     const eventId = `evt_${randomUUID().replaceAll('-', '')}`;
     const now = new Date().toISOString();
     const record: DeliveryRecord = {
-      id: deliveryIdFor(sub.id, eventId), subscriptionId: sub.id, tenantId: 'tn_1', eventId, type: 'run.completed',
-      body: JSON.stringify({ id: eventId, type: 'run.completed', data: { runId: 'run_1' } }), state: 'pending', attempts: 0,
-      createdAt: now, updatedAt: now, replays: 0, log: [],
+      id: deliveryIdFor(sub.id, eventId),
+      subscriptionId: sub.id,
+      tenantId: 'tn_1',
+      eventId,
+      type: 'run.completed',
+      body: JSON.stringify({ id: eventId, type: 'run.completed', data: { runId: 'run_1' } }),
+      state: 'pending',
+      attempts: 0,
+      createdAt: now,
+      updatedAt: now,
+      replays: 0,
+      log: [],
     };
     await store.createDelivery(record);
     return { id: record.id, secret: sub.secret, subId: sub.id };
@@ -84,11 +93,15 @@ describe('processDelivery', () => {
     expect(new Webhook(secret).verify(last.body, headersOf(last.headers))).toEqual(JSON.parse(last.body));
     expect(() => new Webhook(secret).verify(last.body.replace('run_1', 'run_2'), headersOf(last.headers))).toThrow(/No matching signature/);
     // The id is signed: the same body and timestamp under another id does not verify.
-    expect(() => new Webhook(secret).verify(last.body, { ...headersOf(last.headers), 'webhook-id': 'evt_other' })).toThrow(/No matching signature/);
+    expect(() => new Webhook(secret).verify(last.body, { ...headersOf(last.headers), 'webhook-id': 'evt_other' })).toThrow(
+      /No matching signature/,
+    );
     expect(() => new Webhook(newWebhookSecret()).verify(last.body, headersOf(last.headers))).toThrow(/No matching signature/);
     // The verifier the typed client ships reads the same signatures.
     expect(verifyWebhook(secret, last.headers, last.body)).toBe(true);
-    expect(verifyWebhook(secret, { ...last.headers, 'webhook-signature': String(last.headers['webhook-signature']).split(' ')[0] }, last.body)).toBe(true);
+    expect(
+      verifyWebhook(secret, { ...last.headers, 'webhook-signature': String(last.headers['webhook-signature']).split(' ')[0] }, last.body),
+    ).toBe(true);
     // An older receiver, running the code docs/webhooks.md shows, verifies the same delivery.
     expect(verifyLegacy(secret, last.headers, last.body)).toBe(true);
     expect(verifyLegacy(secret, last.headers, last.body.replace('run_1', 'run_2'))).toBe(false);
@@ -110,7 +123,9 @@ describe('processDelivery', () => {
     expect(reEncoded).toBe(standardSecret(old));
     expect(new Webhook(reEncoded).verify(last.body, headersOf(last.headers))).toEqual(JSON.parse(last.body));
     expect(verifyLegacy(old, last.headers, last.body)).toBe(true);
-    expect(verifyWebhook(old, { ...last.headers, 'webhook-signature': String(last.headers['webhook-signature']).split(' ')[0] }, last.body)).toBe(true);
+    expect(
+      verifyWebhook(old, { ...last.headers, 'webhook-signature': String(last.headers['webhook-signature']).split(' ')[0] }, last.body),
+    ).toBe(true);
   });
 
   it('sends the standard signature alone once WEBHOOK_LEGACY_SIGNATURE is off: the library verifies, the legacy code no longer does', async () => {
@@ -147,7 +162,10 @@ describe('processDelivery', () => {
     await expect(processDelivery(deps, id, { last: true })).rejects.toThrow();
     const record = await store.getDelivery(id);
     expect(record).toMatchObject({ state: 'failed', attempts: 2 });
-    expect(record!.log.map((l) => [l.attempt, l.status, l.error?.code])).toEqual([[1, 410, 'WEBHOOK_DELIVERY_FAILED'], [2, 410, 'WEBHOOK_DELIVERY_FAILED']]);
+    expect(record!.log.map((l) => [l.attempt, l.status, l.error?.code])).toEqual([
+      [1, 410, 'WEBHOOK_DELIVERY_FAILED'],
+      [2, 410, 'WEBHOOK_DELIVERY_FAILED'],
+    ]);
   });
 
   it('cancels a delivery whose subscription was deleted, sending nothing', async () => {

@@ -51,7 +51,13 @@ export async function processDelivery(deps: DeliveryDeps, deliveryId: string, at
         'content-type': 'application/json',
         'webhook-id': record.eventId,
         'webhook-timestamp': String(timestamp),
-        'webhook-signature': signatureHeader({ secret: sub.secret, webhookId: record.eventId, timestamp, body: record.body, legacy: deps.config.legacySignature }),
+        'webhook-signature': signatureHeader({
+          secret: sub.secret,
+          webhookId: record.eventId,
+          timestamp,
+          body: record.body,
+          legacy: deps.config.legacySignature,
+        }),
         'webhook-attempt': String(number),
       },
     });
@@ -62,12 +68,26 @@ export async function processDelivery(deps: DeliveryDeps, deliveryId: string, at
   } catch (err) {
     const error = describeJobFailure(toJobError(err).message);
     const final = attempt.last || isPermanent(err);
-    const logged: DeliveryAttempt = { attempt: number, at, durationMs: Date.now() - started, error, ...(status !== undefined ? { status } : {}) };
-    await store.updateDelivery(deliveryId, { state: final ? 'failed' : 'retrying', lastError: error, ...(status !== undefined ? { lastStatus: status } : {}) }, logged);
+    const logged: DeliveryAttempt = {
+      attempt: number,
+      at,
+      durationMs: Date.now() - started,
+      error,
+      ...(status !== undefined ? { status } : {}),
+    };
+    await store.updateDelivery(
+      deliveryId,
+      { state: final ? 'failed' : 'retrying', lastError: error, ...(status !== undefined ? { lastStatus: status } : {}) },
+      logged,
+    );
     deps.logger.warn({ deliveryId, eventId: record.eventId, attempt: number, final, code: error.code }, 'webhook delivery failed');
     throw toJobError(err);
   }
   const now = new Date().toISOString();
-  await store.updateDelivery(deliveryId, { state: 'delivered', lastStatus: status, lastError: undefined, deliveredAt: now }, { attempt: number, at, durationMs: Date.now() - started, status });
+  await store.updateDelivery(
+    deliveryId,
+    { state: 'delivered', lastStatus: status, lastError: undefined, deliveredAt: now },
+    { attempt: number, at, durationMs: Date.now() - started, status },
+  );
   return { state: 'delivered', status };
 }

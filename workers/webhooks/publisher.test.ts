@@ -20,7 +20,12 @@ describe('webhook event publisher', () => {
     redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
     queue = new Queue('publish', { connection: redis, prefix });
     store = new WebhookStore(redis, prefix);
-    publisher = createEventPublisher({ store, queue, config: { attempts: 15, backoffMs: 5000, timeoutMs: 1000, maxPerTenant: 20, legacySignature: true }, logger: createLogger('silent') });
+    publisher = createEventPublisher({
+      store,
+      queue,
+      config: { attempts: 15, backoffMs: 5000, timeoutMs: 1000, maxPerTenant: 20, legacySignature: true },
+      logger: createLogger('silent'),
+    });
   });
   afterAll(async () => {
     await queue.close();
@@ -72,10 +77,34 @@ describe('webhook event publisher', () => {
     const counts = { total: 3, waiting: 1, active: 1, completed: 1, failed: 0, cancelled: 0 };
     await sink.batchProgress({ batchId: 'bat_1', tenantId: 'tn_c', state: 'running', counts, at: '2026-01-01T00:00:00Z' });
     // The same figure from another worker process is the same news.
-    await sink.batchProgress({ batchId: 'bat_1', tenantId: 'tn_c', state: 'running', counts: { ...counts, active: 0, waiting: 2 }, at: '2026-01-01T00:00:01Z' });
-    await sink.batchProgress({ batchId: 'bat_1', tenantId: 'tn_c', state: 'running', counts: { ...counts, completed: 2, waiting: 0 }, at: '2026-01-01T00:00:02Z' });
-    await sink.batchCompleted({ batchId: 'bat_1', tenantId: 'tn_c', state: 'completed', counts: { ...counts, completed: 3, waiting: 0, active: 0 }, at: '2026-01-01T00:00:03Z' });
-    await sink.batchCompleted({ batchId: 'bat_1', tenantId: 'tn_c', state: 'completed', counts: { ...counts, completed: 3, waiting: 0, active: 0 }, at: '2026-01-01T00:00:04Z' });
+    await sink.batchProgress({
+      batchId: 'bat_1',
+      tenantId: 'tn_c',
+      state: 'running',
+      counts: { ...counts, active: 0, waiting: 2 },
+      at: '2026-01-01T00:00:01Z',
+    });
+    await sink.batchProgress({
+      batchId: 'bat_1',
+      tenantId: 'tn_c',
+      state: 'running',
+      counts: { ...counts, completed: 2, waiting: 0 },
+      at: '2026-01-01T00:00:02Z',
+    });
+    await sink.batchCompleted({
+      batchId: 'bat_1',
+      tenantId: 'tn_c',
+      state: 'completed',
+      counts: { ...counts, completed: 3, waiting: 0, active: 0 },
+      at: '2026-01-01T00:00:03Z',
+    });
+    await sink.batchCompleted({
+      batchId: 'bat_1',
+      tenantId: 'tn_c',
+      state: 'completed',
+      counts: { ...counts, completed: 3, waiting: 0, active: 0 },
+      at: '2026-01-01T00:00:04Z',
+    });
     const types = (await store.deliveriesOf(sub.id)).map((d) => d.type).reverse();
     expect(types).toEqual(['batch.progress', 'batch.progress', 'batch.completed']);
   });

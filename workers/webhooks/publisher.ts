@@ -32,13 +32,17 @@ export function createEventPublisher(deps: {
 }): EventPublisher {
   const { store, queue, config } = deps;
   const enqueue = (deliveryId: string, jobId: string) =>
-    queue.add(DELIVER_JOB, { deliveryId }, {
-      jobId,
-      attempts: config.attempts,
-      backoff: { type: 'exponential', delay: config.backoffMs, jitter: 0.2 },
-      removeOnComplete: { age: 24 * 3600, count: 10_000 },
-      removeOnFail: { age: 7 * 24 * 3600 },
-    });
+    queue.add(
+      DELIVER_JOB,
+      { deliveryId },
+      {
+        jobId,
+        attempts: config.attempts,
+        backoff: { type: 'exponential', delay: config.backoffMs, jitter: 0.2 },
+        removeOnComplete: { age: 24 * 3600, count: 10_000 },
+        removeOnFail: { age: 7 * 24 * 3600 },
+      },
+    );
 
   return {
     async publish(tenantId, type, data, eventKey) {
@@ -50,8 +54,18 @@ export function createEventPublisher(deps: {
       for (const sub of subscribers) {
         const id = deliveryIdFor(sub.id, eventId);
         const record: DeliveryRecord = {
-          id, subscriptionId: sub.id, tenantId, eventId, type, body, state: 'pending', attempts: 0,
-          createdAt, updatedAt: createdAt, replays: 0, log: [],
+          id,
+          subscriptionId: sub.id,
+          tenantId,
+          eventId,
+          type,
+          body,
+          state: 'pending',
+          attempts: 0,
+          createdAt,
+          updatedAt: createdAt,
+          replays: 0,
+          log: [],
         };
         // An event published again finds its delivery and adds no job: BullMQ keeps one job per id.
         if (await store.createDelivery(record)) await enqueue(id, id);

@@ -33,10 +33,20 @@ describe('run events from worker events', () => {
     worker.emit('completed', job('render', step), {});
     worker.emit('completed', job('publish', { ...step, stepIndex: 1 }), {});
     await settle();
-    expect(published).toEqual([{
-      tenantId: 'tn_1', type: 'run.completed', key: 'run_1',
-      data: { runId: 'run_1', assetId: 'ast_1', state: 'completed', finishedAt: '2026-01-01T00:00:00.000Z', manifestUrl: 'https://cdn.example/m.json' },
-    }]);
+    expect(published).toEqual([
+      {
+        tenantId: 'tn_1',
+        type: 'run.completed',
+        key: 'run_1',
+        data: {
+          runId: 'run_1',
+          assetId: 'ast_1',
+          state: 'completed',
+          finishedAt: '2026-01-01T00:00:00.000Z',
+          manifestUrl: 'https://cdn.example/m.json',
+        },
+      },
+    ]);
   });
 
   it('emits run.failed only when a step fails for good', async () => {

@@ -29,17 +29,25 @@ export function watchRunEvents(
   worker.on('completed', (job) => {
     const run = job.name === 'publish' ? runStep(job) : undefined;
     if (!run) return;
-    emit('run.completed', (async () => {
-      // processPublish has written the outputs before completing; the record gives the manifest URL.
-      const record = await deps.runs.get(run.tenantId, run.runId);
-      await deps.publisher.publish(run.tenantId, 'run.completed', {
-        runId: run.runId,
-        assetId: run.assetId,
-        state: 'completed',
-        finishedAt: new Date(job.finishedOn ?? Date.now()).toISOString(),
-        ...(record?.outputs ? { manifestUrl: record.outputs.manifestUrl } : {}),
-      }, run.runId);
-    })());
+    emit(
+      'run.completed',
+      (async () => {
+        // processPublish has written the outputs before completing; the record gives the manifest URL.
+        const record = await deps.runs.get(run.tenantId, run.runId);
+        await deps.publisher.publish(
+          run.tenantId,
+          'run.completed',
+          {
+            runId: run.runId,
+            assetId: run.assetId,
+            state: 'completed',
+            finishedAt: new Date(job.finishedOn ?? Date.now()).toISOString(),
+            ...(record?.outputs ? { manifestUrl: record.outputs.manifestUrl } : {}),
+          },
+          run.runId,
+        );
+      })(),
+    );
   });
 
   worker.on('failed', (job, err) => {
@@ -47,13 +55,21 @@ export function watchRunEvents(
     if (!job || !run) return;
     const final = err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
     if (!final) return;
-    emit('run.failed', deps.publisher.publish(run.tenantId, 'run.failed', {
-      runId: run.runId,
-      assetId: run.assetId,
-      state: 'failed',
-      step: job.name,
-      error: describeJobFailure(err.message),
-      finishedAt: new Date().toISOString(),
-    }, run.runId));
+    emit(
+      'run.failed',
+      deps.publisher.publish(
+        run.tenantId,
+        'run.failed',
+        {
+          runId: run.runId,
+          assetId: run.assetId,
+          state: 'failed',
+          step: job.name,
+          error: describeJobFailure(err.message),
+          finishedAt: new Date().toISOString(),
+        },
+        run.runId,
+      ),
+    );
   });
 }

@@ -35,7 +35,10 @@ export const deliveryIdFor = (subscriptionId: string, eventId: string) =>
  * hold what a tenant can read back).
  */
 export class WebhookStore {
-  constructor(private readonly redis: RedisConnection, private readonly prefix: string) {}
+  constructor(
+    private readonly redis: RedisConnection,
+    private readonly prefix: string,
+  ) {}
 
   private subKey = (id: string) => `${this.prefix}:webhook:${id}`;
   private tenantSubsKey = (tenantId: string) => `${this.prefix}:webhooks:${tenantId}`;
@@ -121,7 +124,10 @@ export class WebhookStore {
       after,
       positions: async (from, count) =>
         (await this.redis.eval(DELIVERIES_AFTER, 1, this.subDeliveriesKey(subscriptionId), from ?? '', count)) as string[],
-      load: async (ids) => (ids.length ? await this.redis.mget(ids.map(this.deliveryKey)) : []).map((r) => (r === null ? undefined : (JSON.parse(r) as DeliveryRecord))),
+      load: async (ids) =>
+        (ids.length ? await this.redis.mget(ids.map(this.deliveryKey)) : []).map((r) =>
+          r === null ? undefined : (JSON.parse(r) as DeliveryRecord),
+        ),
     });
   }
 

@@ -14,14 +14,57 @@ function renderBatch(batch) {
   bar.style.width = `${percent}%`;
   return [
     h('h3', {}, `Batch ${batch.id}`, ' ', h('span', { className: `badge state-${batch.state}` }, batch.state)),
-    h('div', { className: 'progress', role: 'progressbar', 'aria-label': 'Batch progress', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': percent }, bar),
-    h('dl', { className: 'counts' }, COUNT_NAMES.map((name) => h('div', {}, h('dt', {}, name), h('dd', { 'data-count': name }, String(c[name] ?? 0))))),
-    h('p', { className: 'rate' }, `${finished} of ${c.total} finished · ${batch.throughputPerMinute ?? 0} per minute · ETA ${formatDuration(batch.etaSeconds)}`),
+    h(
+      'div',
+      {
+        className: 'progress',
+        role: 'progressbar',
+        'aria-label': 'Batch progress',
+        'aria-valuemin': 0,
+        'aria-valuemax': 100,
+        'aria-valuenow': percent,
+      },
+      bar,
+    ),
+    h(
+      'dl',
+      { className: 'counts' },
+      COUNT_NAMES.map((name) => h('div', {}, h('dt', {}, name), h('dd', { 'data-count': name }, String(c[name] ?? 0)))),
+    ),
+    h(
+      'p',
+      { className: 'rate' },
+      `${finished} of ${c.total} finished · ${batch.throughputPerMinute ?? 0} per minute · ETA ${formatDuration(batch.etaSeconds)}`,
+    ),
     batch.failures?.length
-      ? h('table', { className: 'failures' },
+      ? h(
+          'table',
+          { className: 'failures' },
           h('caption', {}, `Failures (${batch.failures.length})`),
-          h('thead', {}, h('tr', {}, ['Line', 'SKU', 'Code', 'Message'].map((t) => h('th', { scope: 'col' }, t)))),
-          h('tbody', {}, batch.failures.map((f) => h('tr', {}, h('td', {}, String(f.line ?? '')), h('td', {}, f.sku ?? ''), h('td', {}, h('code', {}, f.code)), h('td', {}, f.message)))))
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              ['Line', 'SKU', 'Code', 'Message'].map((t) => h('th', { scope: 'col' }, t)),
+            ),
+          ),
+          h(
+            'tbody',
+            {},
+            batch.failures.map((f) =>
+              h(
+                'tr',
+                {},
+                h('td', {}, String(f.line ?? '')),
+                h('td', {}, f.sku ?? ''),
+                h('td', {}, h('code', {}, f.code)),
+                h('td', {}, f.message),
+              ),
+            ),
+          ),
+        )
       : h('p', {}, 'No failures.'),
   ];
 }
@@ -50,5 +93,12 @@ export function initBatches({ signals }) {
     const id = String(new FormData(form).get('batch') ?? '').trim();
     if (id) load(id);
   });
-  return { reset: () => { stop(); output.replaceChildren(); form.reset(); }, stop };
+  return {
+    reset: () => {
+      stop();
+      output.replaceChildren();
+      form.reset();
+    },
+    stop,
+  };
 }

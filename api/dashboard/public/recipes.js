@@ -15,11 +15,7 @@ export const PRESETS = {
   'remove-background-upscale': {
     label: 'Remove background + upscale ×2',
     hint: 'Cut-out, twice the resolution, then the responsive set',
-    steps: [
-      { name: 'remove-background', options: { output: 'cutout' } },
-      { name: 'upscale', options: { factor: 2 } },
-      { name: 'render' },
-    ],
+    steps: [{ name: 'remove-background', options: { output: 'cutout' } }, { name: 'upscale', options: { factor: 2 } }, { name: 'render' }],
   },
 };
 

@@ -19,16 +19,31 @@ function gallery(manifest, originalBytes, status) {
       h(
         'li',
         { className: 'rendition', 'data-format': r.format, 'data-width': r.width },
-        h('img', { src: r.url, alt: `${r.format.toUpperCase()} ${r.width} pixels wide`, loading: 'lazy', width: r.width, height: r.height }),
+        h('img', {
+          src: r.url,
+          alt: `${r.format.toUpperCase()} ${r.width} pixels wide`,
+          loading: 'lazy',
+          width: r.width,
+          height: r.height,
+        }),
         h(
           'dl',
           {},
-          h('dt', {}, 'Format'), h('dd', { className: 'format' }, r.format.toUpperCase()),
-          h('dt', {}, 'Size'), h('dd', { className: 'dimensions' }, `${r.width}×${r.height}`),
-          h('dt', {}, 'Bytes'), h('dd', { className: 'bytes', 'data-bytes': r.bytes }, formatBytes(r.bytes)),
-          h('dt', {}, 'vs original'), h('dd', { className: 'savings' }, formatSavings(r.bytes, originalBytes)),
+          h('dt', {}, 'Format'),
+          h('dd', { className: 'format' }, r.format.toUpperCase()),
+          h('dt', {}, 'Size'),
+          h('dd', { className: 'dimensions' }, `${r.width}×${r.height}`),
+          h('dt', {}, 'Bytes'),
+          h('dd', { className: 'bytes', 'data-bytes': r.bytes }, formatBytes(r.bytes)),
+          h('dt', {}, 'vs original'),
+          h('dd', { className: 'savings' }, formatSavings(r.bytes, originalBytes)),
         ),
-        h('a', { href: r.url, target: '_blank', rel: 'noopener' }, 'Open', h('span', { className: 'visually-hidden' }, ` ${r.format} ${r.width}`)),
+        h(
+          'a',
+          { href: r.url, target: '_blank', rel: 'noopener' },
+          'Open',
+          h('span', { className: 'visually-hidden' }, ` ${r.format} ${r.width}`),
+        ),
         copyButton(`${r.format.toUpperCase()} ${r.width} URL`, () => r.url, status),
       ),
     ),
@@ -36,15 +51,25 @@ function gallery(manifest, originalBytes, status) {
 }
 
 function urlList(asset, manifest, status) {
-  const rows = [['Manifest', asset.manifestUrl], ['Fallback image', manifest.fallback.url]];
+  const rows = [
+    ['Manifest', asset.manifestUrl],
+    ['Fallback image', manifest.fallback.url],
+  ];
   for (const [format, srcset] of Object.entries(manifest.srcset)) if (srcset) rows.push([`${format.toUpperCase()} srcset`, srcset]);
   return h(
     'dl',
     { className: 'urls' },
-    rows.filter(([, v]) => v).map(([label, value]) => [
-      h('dt', {}, label),
-      h('dd', {}, h('code', {}, value), copyButton(label, () => value, status)),
-    ]),
+    rows
+      .filter(([, v]) => v)
+      .map(([label, value]) => [
+        h('dt', {}, label),
+        h(
+          'dd',
+          {},
+          h('code', {}, value),
+          copyButton(label, () => value, status),
+        ),
+      ]),
   );
 }
 
@@ -61,13 +86,28 @@ export function renderResult(container, { name, localUrl, asset }) {
     h('h2', { id: 'result-title', tabIndex: -1 }, `Result: ${name}`),
     status,
     localUrl
-      ? comparisonSlider({ beforeUrl: localUrl, afterUrl: after.url, width: asset.original.width, height: asset.original.height, label: 'Compare original and result' })
+      ? comparisonSlider({
+          beforeUrl: localUrl,
+          afterUrl: after.url,
+          width: asset.original.width,
+          height: asset.original.height,
+          label: 'Compare original and result',
+        })
       : h('p', { className: 'hint' }, 'The original is private; the comparison is shown for photos uploaded in this tab.'),
     h('h3', {}, 'Renditions'),
-    h('p', { className: 'hint' }, `Original: ${asset.original.format.toUpperCase()}, ${asset.original.width}×${asset.original.height}, ${formatBytes(asset.original.bytes)}.`),
+    h(
+      'p',
+      { className: 'hint' },
+      `Original: ${asset.original.format.toUpperCase()}, ${asset.original.width}×${asset.original.height}, ${formatBytes(asset.original.bytes)}.`,
+    ),
     gallery(manifest, asset.original.bytes, status),
     h('h3', {}, h('code', {}, '<picture>'), ' snippet'),
-    h('div', { className: 'snippet' }, h('pre', {}, h('code', { id: 'picture-snippet' }, snippet)), copyButton('picture snippet', () => snippet, status)),
+    h(
+      'div',
+      { className: 'snippet' },
+      h('pre', {}, h('code', { id: 'picture-snippet' }, snippet)),
+      copyButton('picture snippet', () => snippet, status),
+    ),
     h('h3', {}, 'URLs'),
     urlList(asset, manifest, status),
   );

@@ -51,21 +51,37 @@ export function initTemplates({ signals }) {
     } catch (err) {
       return output.replaceChildren(h('p', { className: 'notice' }, `Could not load templates: ${err.message}`));
     }
-    if (!templates) return output.replaceChildren(h('p', { className: 'notice', 'data-unavailable': true }, 'Templates are not available on this server.'));
+    if (!templates)
+      return output.replaceChildren(
+        h('p', { className: 'notice', 'data-unavailable': true }, 'Templates are not available on this server.'),
+      );
     if (!templates.length) return output.replaceChildren(h('p', {}, 'No templates yet.'));
     output.replaceChildren(
-      h('ul', { className: 'templates' }, templates.map((t) => {
-        const img = h('img', { alt: `Preview of ${t.name}` });
-        const note = h('p', { className: 'hint' });
-        preview(t, img, note);
-        return h('li', { className: 'template', 'data-template': t.id },
-          img,
-          h('h3', {}, t.name, t.builtin ? h('span', { className: 'badge' }, 'built-in') : null),
-          h('p', {}, t.description ?? ''),
-          h('p', { className: 'hint' }, `Version ${t.version} · ${t.id}`),
-          note);
-      })),
+      h(
+        'ul',
+        { className: 'templates' },
+        templates.map((t) => {
+          const img = h('img', { alt: `Preview of ${t.name}` });
+          const note = h('p', { className: 'hint' });
+          preview(t, img, note);
+          return h(
+            'li',
+            { className: 'template', 'data-template': t.id },
+            img,
+            h('h3', {}, t.name, t.builtin ? h('span', { className: 'badge' }, 'built-in') : null),
+            h('p', {}, t.description ?? ''),
+            h('p', { className: 'hint' }, `Version ${t.version} · ${t.id}`),
+            note,
+          );
+        }),
+      ),
     );
   }
-  return { show, reset: () => { revoke(); output.replaceChildren(); } };
+  return {
+    show,
+    reset: () => {
+      revoke();
+      output.replaceChildren();
+    },
+  };
 }

@@ -25,9 +25,13 @@ export function initUpload({ signals }) {
 
   presets.replaceChildren(
     ...Object.entries(PRESETS).map(([id, preset], i) =>
-      h('label', { className: 'preset' },
+      h(
+        'label',
+        { className: 'preset' },
         h('input', { type: 'radio', name: 'preset', value: id, checked: i === 0 }),
-        h('span', {}, preset.label), h('span', { className: 'hint' }, preset.hint)),
+        h('span', {}, preset.label),
+        h('span', { className: 'hint' }, preset.hint),
+      ),
     ),
   );
 
@@ -35,7 +39,10 @@ export function initUpload({ signals }) {
   function setTemplates(templates) {
     const field = document.getElementById('template-field');
     const select = document.getElementById('template');
-    select.replaceChildren(h('option', { value: '' }, 'No template'), ...(templates ?? []).map((t) => h('option', { value: t.id }, t.name)));
+    select.replaceChildren(
+      h('option', { value: '' }, 'No template'),
+      ...(templates ?? []).map((t) => h('option', { value: t.id }, t.name)),
+    );
     field.hidden = !templates?.length;
   }
 
@@ -54,14 +61,37 @@ export function initUpload({ signals }) {
       state: 'uploading',
       localUrl: URL.createObjectURL(file),
       stateEl: h('span', { className: 'state' }, STATE_TEXT.uploading),
-      progress: h('div', { className: 'progress', role: 'progressbar', 'aria-label': `${file.name} progress`, 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': 0 }, bar),
+      progress: h(
+        'div',
+        {
+          className: 'progress',
+          role: 'progressbar',
+          'aria-label': `${file.name} progress`,
+          'aria-valuemin': 0,
+          'aria-valuemax': 100,
+          'aria-valuenow': 0,
+        },
+        bar,
+      ),
       bar,
       steps: h('ol', { className: 'steps' }),
       error: h('p', { className: 'error', hidden: true }),
-      view: h('button', { type: 'button', className: 'view', hidden: true }, 'Show result', h('span', { className: 'visually-hidden' }, ` for ${file.name}`)),
+      view: h(
+        'button',
+        { type: 'button', className: 'view', hidden: true },
+        'Show result',
+        h('span', { className: 'visually-hidden' }, ` for ${file.name}`),
+      ),
     };
-    card.el = h('li', { className: 'card', 'data-file': file.name },
-      h('div', { className: 'card-head' }, h('strong', {}, file.name), card.stateEl), card.progress, card.steps, card.error, card.view);
+    card.el = h(
+      'li',
+      { className: 'card', 'data-file': file.name },
+      h('div', { className: 'card-head' }, h('strong', {}, file.name), card.stateEl),
+      card.progress,
+      card.steps,
+      card.error,
+      card.view,
+    );
     card.view.addEventListener('click', () => showResult(card));
     list.append(card.el);
     cards.push(card);
@@ -75,7 +105,11 @@ export function initUpload({ signals }) {
     card.stateEl.textContent = `${STATE_TEXT[run.state] ?? run.state} · ${run.progress}%`;
     card.progress.setAttribute('aria-valuenow', String(run.progress));
     card.bar.style.width = `${run.progress}%`;
-    card.steps.replaceChildren(...run.steps.map((s) => h('li', { className: `step step-${s.state}` }, `${s.name}: ${s.state}${s.state === 'active' ? ` ${s.progress}%` : ''}`)));
+    card.steps.replaceChildren(
+      ...run.steps.map((s) =>
+        h('li', { className: `step step-${s.state}` }, `${s.name}: ${s.state}${s.state === 'active' ? ` ${s.progress}%` : ''}`),
+      ),
+    );
     if (before !== run.state) announce(`${card.file.name}: ${STATE_TEXT[run.state] ?? run.state}`);
     updateSummary();
   }

@@ -27,7 +27,12 @@ export interface CloudFrontApiOptions {
 
 const xmlEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const xmlUnescape = (s: string) =>
-  s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+  s
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&amp;/g, '&');
 
 const errorAnswer = (status: number, code: string, message: string, type = 'Sender'): Answer => {
   const requestId = randomUUID();
@@ -49,12 +54,16 @@ const rfc3986 = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => 
  */
 function checkSigV4(req: ReceivedRequest, creds: { accessKeyId: string; secretAccessKey: string }): string | undefined {
   const auth = req.headers.authorization ?? '';
-  const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/.exec(auth);
+  const m =
+    /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/.exec(
+      auth,
+    );
   if (!m) return `Authorization is not a SigV4 header: ${auth.slice(0, 80)}`;
   const [, keyId, date, region, service, signedHeaders, signature] = m as unknown as string[];
   if (region !== 'us-east-1' || service !== 'cloudfront') return `signed for ${region}/${service}, CloudFront needs us-east-1/cloudfront`;
   const amzDate = req.headers['x-amz-date'];
-  if (typeof amzDate !== 'string' || !/^\d{8}T\d{6}Z$/.test(amzDate) || !amzDate.startsWith(date!)) return 'x-amz-date missing or not the credential date';
+  if (typeof amzDate !== 'string' || !/^\d{8}T\d{6}Z$/.test(amzDate) || !amzDate.startsWith(date!))
+    return 'x-amz-date missing or not the credential date';
   const names = signedHeaders!.split(';');
   if (!names.includes('host') || !names.includes('x-amz-date')) return 'SignedHeaders must include host and x-amz-date';
   if (keyId !== creds.accessKeyId) return 'unknown key';
@@ -64,10 +73,22 @@ function checkSigV4(req: ReceivedRequest, creds: { accessKeyId: string; secretAc
   const canonicalQuery = query
     .split('&')
     .filter(Boolean)
-    .map((p) => p.split('=').map((x) => rfc3986(decodeURIComponent(x))).join('='))
+    .map((p) =>
+      p
+        .split('=')
+        .map((x) => rfc3986(decodeURIComponent(x)))
+        .join('='),
+    )
     .sort()
     .join('&');
-  const headerLines = names.map((n) => `${n}:${String(req.headers[n] ?? '').trim().replace(/\s+/g, ' ')}\n`).join('');
+  const headerLines = names
+    .map(
+      (n) =>
+        `${n}:${String(req.headers[n] ?? '')
+          .trim()
+          .replace(/\s+/g, ' ')}\n`,
+    )
+    .join('');
   const payloadHash = typeof req.headers['x-amz-content-sha256'] === 'string' ? req.headers['x-amz-content-sha256'] : sha256(req.body);
   const canonical = [req.method, canonicalUri, canonicalQuery, headerLines, signedHeaders, payloadHash].join('\n');
   const scope = `${date}/${region}/${service}/aws4_request`;
@@ -78,7 +99,9 @@ function checkSigV4(req: ReceivedRequest, creds: { accessKeyId: string; secretAc
 
 /** Parse an InvalidationBatch document exactly; a string names what is wrong. */
 function parseBatch(xml: string): { paths: string[]; callerReference: string } | string {
-  const root = new RegExp(`^(?:<\\?xml[^>]*\\?>)?\\s*<InvalidationBatch xmlns="${NS.replace(/[./]/g, '\\$&')}">([\\s\\S]*)</InvalidationBatch>\\s*$`).exec(xml);
+  const root = new RegExp(
+    `^(?:<\\?xml[^>]*\\?>)?\\s*<InvalidationBatch xmlns="${NS.replace(/[./]/g, '\\$&')}">([\\s\\S]*)</InvalidationBatch>\\s*$`,
+  ).exec(xml);
   if (!root) return 'body is not an InvalidationBatch in the 2020-05-31 namespace';
   let inner = root[1]!;
   const paths = /<Paths><Quantity>(\d+)<\/Quantity>(?:<Items>((?:<Path>[^<]*<\/Path>)*)<\/Items>)?<\/Paths>/.exec(inner);
@@ -115,8 +138,10 @@ export async function startCloudFrontApi(options: CloudFrontApiOptions): Promise
       const sig = checkSigV4(req, credentials);
       if (sig === 'unknown key') return errorAnswer(403, 'InvalidClientTokenId', 'The security token included in the request is invalid.');
       if (sig) return refuse(403, 'SignatureDoesNotMatch', sig);
-      if (!String(req.headers['content-type']).startsWith('application/xml')) return refuse(415, 'MissingBody', 'Content-Type must be application/xml');
-      if (decodeURIComponent(route[1]!) !== options.distributionId) return errorAnswer(404, 'NoSuchDistribution', 'The specified distribution does not exist.');
+      if (!String(req.headers['content-type']).startsWith('application/xml'))
+        return refuse(415, 'MissingBody', 'Content-Type must be application/xml');
+      if (decodeURIComponent(route[1]!) !== options.distributionId)
+        return errorAnswer(404, 'NoSuchDistribution', 'The specified distribution does not exist.');
       const batch = parseBatch(req.body.toString('utf8'));
       if (typeof batch === 'string') return refuse(400, 'InvalidArgument', batch);
       const badPath = batch.paths.find((p) => !/^\/[!-~]*$/.test(p) || /["<>{}|\\^`]/.test(p) || p.slice(0, -1).includes('*'));
@@ -130,7 +155,8 @@ export async function startCloudFrontApi(options: CloudFrontApiOptions): Promise
       }
       const wild = batch.paths.filter((p) => p.endsWith('*')).length;
       const files = batch.paths.length - wild;
-      if (files > 3000 || wild > 15) return refuse(400, 'TooManyInvalidationsInProgress', `one batch holds ${files} paths and ${wild} wildcards`);
+      if (files > 3000 || wild > 15)
+        return refuse(400, 'TooManyInvalidationsInProgress', `one batch holds ${files} paths and ${wild} wildcards`);
       const running = invalidations.filter((i) => i.completesAt > now && i !== same);
       const runningWild = running.reduce((n, i) => n + i.paths.filter((p) => p.endsWith('*')).length, 0);
       const runningFiles = running.reduce((n, i) => n + i.paths.length, 0) - runningWild;
@@ -148,7 +174,10 @@ export async function startCloudFrontApi(options: CloudFrontApiOptions): Promise
       const items = inv.paths.map((p) => `<Path>${xmlEscape(p)}</Path>`).join('');
       return {
         status: 201,
-        headers: { 'content-type': 'text/xml', location: `https://cloudfront.amazonaws.com/2020-05-31/distribution/${options.distributionId}/invalidation/${inv.id}` },
+        headers: {
+          'content-type': 'text/xml',
+          location: `https://cloudfront.amazonaws.com/2020-05-31/distribution/${options.distributionId}/invalidation/${inv.id}`,
+        },
         body:
           `<?xml version="1.0"?>\n<Invalidation xmlns="${NS}"><Id>${inv.id}</Id><Status>InProgress</Status>` +
           `<CreateTime>${new Date(inv.createdAt).toISOString()}</CreateTime><InvalidationBatch><Paths><Quantity>${inv.paths.length}</Quantity>` +

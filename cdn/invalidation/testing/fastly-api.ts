@@ -73,10 +73,14 @@ export async function startFastlyApi(options: { serviceId: string; apiToken: str
     throttled: {
       waitMs: FASTLY_THROTTLE_WAIT_MS,
       answer: () =>
-        json(429, { msg: 'You have exceeded your hourly rate limit.' }, {
-          'fastly-ratelimit-remaining': '0',
-          'fastly-ratelimit-reset': String(Math.ceil((Date.now() + FASTLY_THROTTLE_WAIT_MS) / 1000)),
-        }),
+        json(
+          429,
+          { msg: 'You have exceeded your hourly rate limit.' },
+          {
+            'fastly-ratelimit-remaining': '0',
+            'fastly-ratelimit-reset': String(Math.ceil((Date.now() + FASTLY_THROTTLE_WAIT_MS) / 1000)),
+          },
+        ),
     },
   });
   return Object.assign(service, { log });

@@ -48,9 +48,17 @@ export async function startImgixApi(options: { apiKey: string }): Promise<ImgixA
       const url = data?.attributes?.url;
       const exact =
         Object.keys(body as object).join() === 'data' &&
-        data && Object.keys(data).sort().join() === 'attributes,type' && data.type === 'purges' &&
-        Object.keys(data.attributes ?? {}).join() === 'url' && typeof url === 'string' && /^https?:\/\/[^/]+\//.test(url);
-      if (!exact) return refuse(400, `body must be { data: { attributes: { url }, type: "purges" } }, got ${req.body.toString('utf8').slice(0, 200)}`);
+        data &&
+        Object.keys(data).sort().join() === 'attributes,type' &&
+        data.type === 'purges' &&
+        Object.keys(data.attributes ?? {}).join() === 'url' &&
+        typeof url === 'string' &&
+        /^https?:\/\/[^/]+\//.test(url);
+      if (!exact)
+        return refuse(
+          400,
+          `body must be { data: { attributes: { url }, type: "purges" } }, got ${req.body.toString('utf8').slice(0, 200)}`,
+        );
       ctx.target(`url:${url}`);
       const last = lastPurge.get(url);
       lastPurge.set(url, now);

@@ -50,7 +50,12 @@ export async function startLocalService(behaviour: ServiceBehaviour): Promise<Lo
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       rec.seen.requests++;
-      const received: ReceivedRequest = { method: req.method ?? '', target: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) };
+      const received: ReceivedRequest = {
+        method: req.method ?? '',
+        target: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks),
+      };
       const ctx: HandlerContext = {
         target: (...t) => rec.seen.targets.push(...t),
         violation: (m) => rec.seen.violations.push(`${received.method} ${received.target}: ${m}`),

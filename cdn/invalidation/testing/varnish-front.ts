@@ -27,11 +27,21 @@ export async function startVarnishFront(varnishUrl: string): Promise<LocalServic
     rec.seen.requests++;
     const [requestLine = '', ...lines] = head.split('\r\n');
     const [method = '', target = ''] = requestLine.split(' ');
-    const header = (name: string) => lines.find((l) => l.toLowerCase().startsWith(`${name}:`))?.slice(name.length + 1).trim();
+    const header = (name: string) =>
+      lines
+        .find((l) => l.toLowerCase().startsWith(`${name}:`))
+        ?.slice(name.length + 1)
+        .trim();
     if (method !== 'PURGE' && method !== 'BAN') return void rec.seen.violations.push(`method ${method}; purges are PURGE or BAN`);
     if (header('content-length') && header('content-length') !== '0') rec.seen.violations.push(`${method} with a body`);
     const xkey = header('xkey');
-    if (xkey !== undefined) rec.seen.targets.push(...xkey.split(/[ ,]+/).filter(Boolean).map((k) => `key:${k}`));
+    if (xkey !== undefined)
+      rec.seen.targets.push(
+        ...xkey
+          .split(/[ ,]+/)
+          .filter(Boolean)
+          .map((k) => `key:${k}`),
+      );
     else if (method === 'BAN') rec.seen.targets.push(`url:${target}`);
   };
 

@@ -46,13 +46,19 @@ export function buildTestGenerator(options: TestGeneratorOptions = {}): Uint8Arr
 
   const colour4d = b.int64Tensor('colour_shape', [1, 3, 1, 1]);
   const top = b.node('Reshape', [b.node('Concat', [p.top_r!, p.top_g!, p.top_b!], 'top', { axis: attr.int(0) }), colour4d], 'top_4d');
-  const bottom = b.node('Reshape', [b.node('Concat', [p.bottom_r!, p.bottom_g!, p.bottom_b!], 'bottom', { axis: attr.int(0) }), colour4d], 'bottom_4d');
+  const bottom = b.node(
+    'Reshape',
+    [b.node('Concat', [p.bottom_r!, p.bottom_g!, p.bottom_b!], 'bottom', { axis: attr.int(0) }), colour4d],
+    'bottom_4d',
+  );
 
   // Row ramp 0..1 built from the image's own height, so the same graph serves any H.
   const shape = b.node('Shape', [image], 'image_shape');
   const heightIndex = b.unique('height_index');
   b.initializers.push({ name: heightIndex, dims: [], data: { type: 'int64', values: BigInt64Array.of(2n) } });
-  const height = b.node('Cast', [b.node('Gather', [shape, heightIndex], 'height_i64', { axis: attr.int(0) })], 'height', { to: attr.int(FLOAT) });
+  const height = b.node('Cast', [b.node('Gather', [shape, heightIndex], 'height_i64', { axis: attr.int(0) })], 'height', {
+    to: attr.int(FLOAT),
+  });
   const rows = b.node('Range', [b.floatScalar(0), height, b.floatScalar(1)], 'rows');
   const lastRow = b.node('Max', [b.node('Sub', [height, b.floatScalar(1)], 'height_minus_1'), b.floatScalar(1)], 'last_row');
   const t = b.node('Reshape', [b.node('Div', [rows, lastRow], 't'), b.int64Tensor('ramp_shape', [1, 1, -1, 1])], 't_4d');
@@ -61,7 +67,11 @@ export function buildTestGenerator(options: TestGeneratorOptions = {}): Uint8Arr
 
   const tint = b.node('Reshape', [p.tint!, b.int64Tensor('scalar_4d', [1, 1, 1, 1])], 'tint_4d');
   const keep = b.node('Sub', [b.floatScalar(1), tint], 'one_minus_tint');
-  const background = b.node('Add', [b.node('Mul', [gradientFull, keep], 'gradient_part'), b.node('Mul', [mean, tint], 'tint_part')], 'background_rgb');
+  const background = b.node(
+    'Add',
+    [b.node('Mul', [gradientFull, keep], 'gradient_part'), b.node('Mul', [mean, tint], 'tint_part')],
+    'background_rgb',
+  );
 
   if (kind === 'background') {
     b.reserve('background');

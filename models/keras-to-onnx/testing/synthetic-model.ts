@@ -29,7 +29,15 @@ export function seededRandom(seed: number): (amplitude?: number) => number {
   };
 }
 
-const CONV_DEFAULTS = { strides: [1, 1], padding: 'same', data_format: 'channels_last', dilation_rate: [1, 1], groups: 1, activation: 'linear', use_bias: true };
+const CONV_DEFAULTS = {
+  strides: [1, 1],
+  padding: 'same',
+  data_format: 'channels_last',
+  dilation_rate: [1, 1],
+  groups: 1,
+  activation: 'linear',
+  use_bias: true,
+};
 
 /**
  * Write a functional model with input `in` ([null, null, null, channels]) and the given layers
@@ -40,7 +48,12 @@ export async function writeSyntheticModel(dir: string, channels: number, layers:
   const weights: WeightEntry[] = [];
   const chunks: Float32Array[] = [];
   const keras: KerasLayer[] = [
-    { class_name: 'InputLayer', name: 'in', config: { name: 'in', batch_input_shape: [null, null, null, channels], dtype: 'float32' }, inbound_nodes: [] },
+    {
+      class_name: 'InputLayer',
+      name: 'in',
+      config: { name: 'in', batch_input_shape: [null, null, null, channels], dtype: 'float32' },
+      inbound_nodes: [],
+    },
   ];
   for (const l of layers) {
     let config: Record<string, unknown> = { name: l.name, trainable: true, dtype: 'float32', ...l.config };
@@ -59,7 +72,12 @@ export async function writeSyntheticModel(dir: string, channels: number, layers:
         chunks.push(Float32Array.from({ length: filters }, () => rand(0.1)));
       }
     }
-    keras.push({ class_name: l.class_name, name: l.name, config, inbound_nodes: [l.inputs.map((i) => [i, 0, 0, {}] as [string, number, number, Record<string, unknown>])] });
+    keras.push({
+      class_name: l.class_name,
+      name: l.name,
+      config,
+      inbound_nodes: [l.inputs.map((i) => [i, 0, 0, {}] as [string, number, number, Record<string, unknown>])],
+    });
   }
   const modelJson = {
     format: 'layers-model',

@@ -119,7 +119,12 @@ function registerUpscalerLayers(tf: Tfjs): void {
         super({});
       }
       computeOutputShape(shape: number[]) {
-        return [shape[0], shape[1] === null ? null : shape[1]! * scale, shape[2] === null ? null : shape[2]! * scale, shape[3]! / (scale * scale)];
+        return [
+          shape[0],
+          shape[1] === null ? null : shape[1]! * scale,
+          shape[2] === null ? null : shape[2]! * scale,
+          shape[3]! / (scale * scale),
+        ];
       }
       call(inputs: TfTensor | TfTensor[]) {
         return tf.depthToSpace(input(inputs), scale, 'NHWC');
@@ -157,7 +162,12 @@ export async function loadTfjsModel(tf: Tfjs, modelJsonPath: string): Promise<Tf
 }
 
 /** Run a model on one NHWC float32 input; returns the output values and shape. */
-export async function runTfjs(tf: Tfjs, model: TfLayersModel, input: Float32Array, shape: [number, number, number, number]): Promise<{ data: Float32Array; shape: number[] }> {
+export async function runTfjs(
+  tf: Tfjs,
+  model: TfLayersModel,
+  input: Float32Array,
+  shape: [number, number, number, number],
+): Promise<{ data: Float32Array; shape: number[] }> {
   const x = tf.tensor4d(input, shape, 'float32');
   try {
     const y = model.predict(x);

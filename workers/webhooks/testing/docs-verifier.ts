@@ -4,7 +4,12 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** What the legacy receiver code in docs/webhooks.md exports. */
-export type LegacyVerifier = (secret: string, headers: Record<string, string | string[] | undefined>, rawBody: string, now?: number) => boolean;
+export type LegacyVerifier = (
+  secret: string,
+  headers: Record<string, string | string[] | undefined>,
+  rawBody: string,
+  now?: number,
+) => boolean;
 
 const DOC = fileURLToPath(new URL('../../../docs/webhooks.md', import.meta.url));
 
