@@ -53,6 +53,21 @@ describe('npm start and source maps', () => {
     expect(run.stderr).toMatch(/serve\.ts:3:\d+/);
   });
 
+  // An older Node on the machine (a distribution's, say) shows the message; the test needs one.
+  const olderNode = ['/usr/bin/node', '/usr/local/bin/node'].find((node) => {
+    const version = spawnSync(node, ['-v'], { encoding: 'utf8' }).stdout?.trim();
+    return version !== undefined && /^v\d+/.test(version) && Number(version.slice(1).split('.')[0]) < 22;
+  });
+  it.runIf(olderNode)('start.mjs on a Node older than 22 says which Node it needs, and exits 1', () => {
+    const run = spawnSync(olderNode!, [path.join(dir, 'bin', 'start.mjs')], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/npm start needs Node\.js 22 or later .*; this is v\d+/);
+  });
+
   it('the build emits the source maps', () => {
     const file = path.join(root, 'tsconfig.build.json');
     const parsed = ts.parseJsonConfigFileContent(ts.readConfigFile(file, ts.sys.readFile).config, ts.sys, root, undefined, file);
