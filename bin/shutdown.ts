@@ -7,6 +7,19 @@ import type { Logger } from '../lib/logger.js';
  */
 const REPEAT_ECHO_MS = 1000;
 
+/** Longest wait for the log's last lines to be written before exiting anyway. */
+const LOG_FLUSH_MS = 2000;
+
+/**
+ * Exit once the logger has written what it holds. pino writes stdout asynchronously, and a bare
+ * `process.exit` right after the last line lost that line now and then (seen: no `stopped` line).
+ */
+function exitAfterFlush(logger: Logger, code: number): void {
+  const exit = () => process.exit(code);
+  setTimeout(exit, LOG_FLUSH_MS);
+  logger.flush(exit);
+}
+
 /**
  * SIGTERM/SIGINT run the service's idempotent close once and end with one `stopped` line that says
  * how long it took; a second signal while closing forces exit, so an operator is never stuck
@@ -18,7 +31,8 @@ export function onShutdownSignals(close: () => Promise<void>, logger: Logger): v
     if (startedAt !== undefined) {
       if (Date.now() - startedAt < REPEAT_ECHO_MS) return;
       logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
+      exitAfterFlush(logger, 1);
+      return;
     }
     const began = Date.now();
     startedAt = began;
@@ -27,11 +41,11 @@ export function onShutdownSignals(close: () => Promise<void>, logger: Logger): v
       () => {
         const durationMs = Date.now() - began;
         logger.info({ signal, durationMs }, `stopped in ${durationMs} ms`);
-        process.exit(0);
+        exitAfterFlush(logger, 0);
       },
       (err: unknown) => {
         logger.error({ err, durationMs: Date.now() - began }, 'shutdown failed');
-        process.exit(1);
+        exitAfterFlush(logger, 1);
       },
     );
   };
