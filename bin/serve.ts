@@ -26,12 +26,14 @@ async function main(): Promise<void> {
     adminKeyNote = `ADMIN_API_KEY is not set; using the key in ${file}`;
   }
   const service = await startService({ env });
+  // Before "ready": a supervisor may signal as soon as it reads that line, and without a handler
+  // the signal killed the server outright, with no graceful close (seen in the npm start test).
+  onShutdownSignals(service.close, service.logger);
   if (adminKeyNote) service.logger.warn(adminKeyNote);
   service.logger.info(
     { url: service.url, storage: service.config.cdn.driver, queues: service.config.workers.queues },
     'product image pipeline ready',
   );
-  onShutdownSignals(service.close, service.logger);
 }
 
 main().catch((err: unknown) => {

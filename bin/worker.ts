@@ -10,8 +10,9 @@ async function main(): Promise<void> {
   const env = { ...process.env, ...(process.argv[2] ? { WORKER_QUEUES: process.argv[2] } : {}) };
   const { queues } = loadWorkersConfig(env);
   const service = await startService({ env, api: false, workerQueues: queues });
-  service.logger.info({ queues, ...(service.metricsUrl ? { metrics: `${service.metricsUrl}/metrics` } : {}) }, 'worker ready');
+  // Before "ready", so a signal sent on that line finds the graceful handler (as in serve.ts).
   onShutdownSignals(service.close, service.logger);
+  service.logger.info({ queues, ...(service.metricsUrl ? { metrics: `${service.metricsUrl}/metrics` } : {}) }, 'worker ready');
 }
 
 main().catch((err: unknown) => {

@@ -15,9 +15,11 @@ export const logLevelFromEnv = (env: Env): string => parseEnv(logSchema, env, 'l
 /**
  * Structured JSON logs. `LOG_LEVEL` is read once per process by {@link logLevelFromEnv}; this only
  * builds the logger. The destination is stdout unless given (tests capture the lines from a stream).
+ * Stdout is written synchronously: pino's asynchronous default lost a process's last lines when it
+ * exited right after them (a shutdown's `stopped in … ms`, seen in CI), and our volume is small.
  */
 export function createLogger(level: string, bindings: Record<string, unknown> = {}, destination?: DestinationStream): Logger {
   const options = { level, base: { service: 'product-image-pipeline', pid: process.pid, ...bindings } };
-  return destination ? pino(options, destination) : pino(options);
+  return pino(options, destination ?? pino.destination({ dest: 1, sync: true }));
 }
 export type { DestinationStream, Logger };
