@@ -14,3 +14,10 @@ export const median = (xs: number[]): number => {
 };
 
 export const mean = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
+
+/** Nearest-rank percentile (`p` in 0–100): a value that was measured, never an interpolation. */
+export function percentile(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
