@@ -2,6 +2,7 @@ import imgixModule from '@imgix/js-core';
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
 import { CONTENT_TYPES, OUTPUT_FORMATS, type OutputFormat } from './formats.js';
+import { onDemandBase, onDemandUrls, onDemandUrlsSchema, masterVersion, type OnDemandSettings } from './on-demand-manifest.js';
 import { pictureHtml, pictureLayout, pictureLayoutSchema, type PictureOptions } from './picture.js';
 
 // @imgix/js-core is CommonJS (`module.exports = ImgixClient`) but its types declare
@@ -48,6 +49,8 @@ export const channelManifestSchema = z.object({
   latest: z.string(),
   /** imgix URLs of this channel's scene (its published master), when imgix is configured. */
   imgix: z.object({ url: z.string(), srcset: z.string() }).optional(),
+  /** This channel's scene at any size through the on-demand endpoint, when its master was published. */
+  onDemand: onDemandUrlsSchema.optional(),
 });
 export type ChannelManifest = z.infer<typeof channelManifestSchema>;
 
@@ -63,6 +66,8 @@ export const assetManifestSchema = z.object({
     height: z.number().int().positive(),
     format: z.string(),
     bytes: z.number().int().nonnegative(),
+    /** Pinned on-demand URL of the original as uploaded (EXIF applied, metadata stripped): add imgix parameters. */
+    onDemand: z.string().optional(),
   }),
   ...responsiveShape,
   createdAt: z.iso.datetime(),
@@ -71,6 +76,11 @@ export const assetManifestSchema = z.object({
    * cut-out, or the first channel's scene), when imgix is configured. Never the original.
    */
   imgix: z.object({ url: z.string(), srcset: z.string() }).optional(),
+  /**
+   * The run's result (the same master imgix reads) at any size through the on-demand endpoint
+   * (`GET /img/…`, imgix's URL API): a srcset over the endpoint's width ladder and a `<picture>` on it.
+   */
+  onDemand: onDemandUrlsSchema.optional(),
   /** The scene template the run applied (generate step). */
   template: z.object({ id: z.string(), version: z.string() }).optional(),
   /**
@@ -110,6 +120,11 @@ export interface BuildManifestInput {
    * master on it (`r/<set>/master.png`), never an original's.
    */
   imgix?: { domain: string; secureToken?: string | undefined; masterKey: string };
+  /**
+   * The on-demand endpoint, when the manifest offers its URLs: `master` is the top-level set's
+   * published master (absent: the result is offered per channel only, the original always).
+   */
+  onDemand?: OnDemandSettings & { master?: { key: string; width: number; height: number } | undefined };
   /** The run's choices for the `<picture>` snippet (recipe `picture`): loading, a `sizes` override. */
   picture?: PictureOptions;
   /** `alt` text of the `<img>`; empty by default (the storefront usually sets it). */
@@ -154,10 +169,14 @@ export function buildManifest(input: BuildManifestInput): AssetManifest {
       height: input.source.height,
       format: input.source.format,
       bytes: input.source.bytes,
+      ...(input.onDemand ? { onDemand: onDemandBase(input.onDemand, originalSource(input)) } : {}),
     },
     ...main,
     createdAt: (input.createdAt ?? new Date()).toISOString(),
     ...(input.imgix ? { imgix: imgixUrls(input.imgix, input.imgix.masterKey, main.renditions, main.fallback.width) } : {}),
+    ...(input.onDemand?.master
+      ? { onDemand: onDemandFor(input, 'cutout', input.onDemand.master.key, input.onDemand.master, input.dominantColor) }
+      : {}),
     ...(input.template ? { template: input.template } : {}),
     ...(input.channels
       ? {
@@ -172,6 +191,7 @@ export function buildManifest(input: BuildManifestInput): AssetManifest {
                   ...set,
                   latest: c.latest,
                   ...(input.imgix && c.masterKey ? { imgix: imgixUrls(input.imgix, c.masterKey, set.renditions, set.fallback.width) } : {}),
+                  ...(input.onDemand && c.masterKey ? { onDemand: onDemandFor(input, c.channel, c.masterKey, c, c.dominantColor) } : {}),
                 },
               ];
             }),
@@ -249,3 +269,25 @@ function imgixUrls(
     srcset: client.buildSrcSet(masterKey, { ...IMGIX_PARAMS }, { widths }),
   };
 }
+
+/** On-demand URLs of one published master (`cutout` or a channel), pinned to its rendition set. */
+function onDemandFor(
+  input: BuildManifestInput,
+  source: string,
+  masterKey: string,
+  size: { width: number; height: number },
+  dominantColor: string,
+) {
+  const target = { tenantId: input.tenantId, assetId: input.assetId, source, version: masterVersion(masterKey), ...size };
+  return onDemandUrls(input.onDemand!, target, { ...input.picture, ...(input.alt ? { alt: input.alt } : {}), dominantColor });
+}
+
+/** The original as an on-demand source, pinned to its sha256. */
+const originalSource = (input: BuildManifestInput) => ({
+  tenantId: input.tenantId,
+  assetId: input.assetId,
+  source: 'original',
+  version: input.source.sha256,
+  width: input.source.width,
+  height: input.source.height,
+});
