@@ -196,15 +196,15 @@ async function main(): Promise<void> {
 
   const ours = outputs.get('ours realesrgan-x4fast')!;
   const theirs = outputs.get('upscayl-bin realesrgan-x4fast')!;
-  // Inside a 16-pixel frame: upscayl-bin pads the image's edges its own way (its tiles' prepadding), and
-  // the outputs differ there by more than anywhere else (measured on apple.jpg: 38.7 dB in all, 49.7 without the frame, 59.8 without 64 pixels).
-  const peerDiffs = ours.map((o, i) => psnrVsUpscayl(o.rgb, theirs[i]!.rgb, set[i]!.original.width, 16));
+  // Our step pads each tile as upscayl-bin does (the spec's prepadding), so the whole image is compared.
+  // upscayl-bin on llvmpipe writes 255 where its shader means 0 (see psnrVsUpscayl): restored, and counted.
+  const peerDiffs = ours.map((o, i) => psnrVsUpscayl(o.rgb, theirs[i]!.rgb));
   const vsPeer = peerDiffs.map((d) => d.psnr);
   const [oursRow, peerRow, lanczosRow] = ['ours realesrgan-x4fast', 'upscayl-bin realesrgan-x4fast', 'lanczos3'].map((n) => rows.get(n)!);
   const speedup = peerRow!.ms.reduce((a, b) => a + b) / oursRow!.ms.reduce((a, b) => a + b);
   const cpuSpeedup = peerRow!.cpuMs.reduce((a, b) => a + b) / oursRow!.cpuMs.reduce((a, b) => a + b);
   console.log(
-    `\nPSNR ours x4fast vs upscayl-bin x4fast, per photo, inside a 16-pixel frame and apart from the values upscayl-bin wrapped (a negative result stored modulo 256 on llvmpipe): ${peerDiffs.map((d) => `${d.psnr.toFixed(2)} dB (${(d.wrapped * 100).toFixed(2)}% wrapped; ${d.psnrAll.toFixed(2)} dB over every value)`).join(', ')}.  `,
+    `\nPSNR ours x4fast vs upscayl-bin x4fast, per photo, every pixel, with the values upscayl-bin wrote as 255 for a 0 (negative results on llvmpipe) restored: ${peerDiffs.map((d) => `${d.psnr.toFixed(2)} dB (${(d.negative * 100).toFixed(2)}% restored; ${d.psnrMasked.toFixed(2)} dB leaving them out, ${d.psnrRaw.toFixed(2)} dB as written)`).join(', ')}.  `,
   );
 
   const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--rss-child'], {
@@ -222,9 +222,9 @@ async function main(): Promise<void> {
 
   const loss = mean(lanczosRow!.psnr) - mean(oursRow!.psnr);
   console.log('Targets:  ');
-  const worstAll = Math.min(...peerDiffs.map((d) => d.psnrAll));
+  const worstRaw = Math.min(...peerDiffs.map((d) => d.psnrRaw));
   console.log(
-    `- PSNR ours x4fast vs upscayl-bin ≥ ${TARGET.psnrVsPeer} dB (worst photo): ${Math.min(...vsPeer).toFixed(2)} dB inside the frame without wrapped values ${pass(Math.min(...vsPeer) >= TARGET.psnrVsPeer)}; ${worstAll.toFixed(2)} dB over every value ${pass(worstAll >= TARGET.psnrVsPeer)}  `,
+    `- PSNR ours x4fast vs upscayl-bin ≥ ${TARGET.psnrVsPeer} dB (worst photo, every pixel): ${Math.min(...vsPeer).toFixed(2)} dB with upscayl-bin's 255-for-0 values restored ${pass(Math.min(...vsPeer) >= TARGET.psnrVsPeer)}; ${worstRaw.toFixed(2)} dB against its bytes as written (its llvmpipe defect)  `,
   );
   console.log(
     `- ours x4fast ≥ ${TARGET.speedupVsPeer}× faster than upscayl-bin (wall, total): ${speedup.toFixed(1)}× (CPU time: ${cpuSpeedup.toFixed(1)}×) ${pass(speedup >= TARGET.speedupVsPeer)}  `,

@@ -69,6 +69,10 @@ function spec(name: RealEsrganName): ModelSpec {
     input: tensor('input'),
     output: tensor('output'),
     scale: 4,
+    // Real-ESRGAN-ncnn-vulkan (upscayl-bin) pads each tile by 10 pixels, mirrored at the image's
+    // edge (its preprocessing shader: x = abs(x); x = (w - 1) - abs(x - (w - 1))). Zero padding
+    // darkens the border instead: 33.9 dB against upscayl-bin on a whole photo, 54.4 dB with this.
+    prepadding: 10,
     async build(packageDir) {
       const [param, bin] = await Promise.all(files.map((f) => readVerified(packageDir, f)));
       return ncnnToOnnx(param!.toString('utf8'), bin!, {

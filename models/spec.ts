@@ -16,6 +16,13 @@ export interface ModelSpec {
   /** Upscalers: the factor. */
   scale?: number;
   /**
+   * Upscalers: input pixels of context given to the model on every side of each tile (the
+   * neighbouring pixels, mirrored without repeating the edge pixel (reflect-101) beyond the
+   * image's edge) and cut from its output, as the model's reference runs it. Unset: none, so the
+   * image's edge meets the model's own zero padding.
+   */
+  prepadding?: number;
+  /**
    * Turn the package's files (extracted under `packageDir`, paths as in `source.files`) into the
    * bytes of one ONNX model.
    */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { axisWeights, balancedTile, BlendBuffer, planTiles, tileStarts } from './tiling.js';
+import { axisWeights, balancedTile, BlendBuffer, planTiles, reflect101, tileStarts } from './tiling.js';
 
 describe('tileStarts', () => {
   it('is one tile when the image fits', () => {
@@ -114,5 +114,21 @@ describe('BlendBuffer', () => {
     blend.add(Float32Array.of(-20, 300, 127.6, 255.4, 0.4, 1), 0, 0, 2, 1, Float32Array.of(1, 1), Float32Array.of(1));
     blend.flushUntil(1);
     expect(Array.from(dest)).toEqual([0, 255, 128, 255, 0, 1]);
+  });
+});
+
+describe('reflect101', () => {
+  it('mirrors about the edge pixels without repeating them, as Real-ESRGAN-ncnn-vulkan pads', () => {
+    expect([-3, -2, -1, 0, 1, 4, 5, 6, 7].map((i) => reflect101(i, 5))).toEqual([3, 2, 1, 0, 1, 4, 3, 2, 1]);
+  });
+
+  it('stays inside the image when the padding is wider than the image, and is 0 for a one-pixel side', () => {
+    for (let i = -25; i < 30; i++) {
+      const r = reflect101(i, 3);
+      expect(r).toBeGreaterThanOrEqual(0);
+      expect(r).toBeLessThan(3);
+    }
+    expect(reflect101(-10, 3)).toBe(2); // period 4: -10 ≡ 2
+    expect([-2, 0, 3].map((i) => reflect101(i, 1))).toEqual([0, 0, 0]);
   });
 });

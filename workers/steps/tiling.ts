@@ -52,6 +52,17 @@ export function planTiles(width: number, height: number, tileSize: number, overl
 }
 
 /**
+ * `i` mirrored into 0..n-1 about the edge pixels, which are not repeated (…2 1 | 0 1 2 … n-2 n-1 | n-2…):
+ * reflect-101, as Real-ESRGAN-ncnn-vulkan pads. Repeats for windows wider than the image; 0 when n is 1.
+ */
+export function reflect101(i: number, n: number): number {
+  if (n === 1) return 0;
+  const period = 2 * (n - 1);
+  const m = ((i % period) + period) % period;
+  return m < n ? m : period - m;
+}
+
+/**
  * Blend weights along one axis for the output of a tile starting at `start` (input pixels) of
  * `size` pixels in an image `length` pixels long, upscaled by `scale`: t³ with t rising from 0 to
  * 1 over `overlap` input pixels on each side that has a neighbour; weight 1 at the image border

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import sharp from 'sharp';
 import { AppError } from '../../lib/errors.js';
 import { ort, type ModelSession } from '../../models/session.js';
-import { axisWeights, BlendBuffer, planTiles } from './tiling.js';
+import { axisWeights, BlendBuffer, planTiles, reflect101 } from './tiling.js';
 import { CPU_SECONDS_PER_MEGAPIXEL, UPSCALE_DEFAULTS, type UpscaleOptions } from './upscale-options.js';
 import type { DecodedImage } from './types.js';
 
@@ -66,21 +66,25 @@ async function runTiles(
   const outHeight = image.height * scale;
   const tiles = planTiles(image.width, image.height, options.tileSize, options.overlap);
   const { width: tw, height: th } = tiles[0]!;
+  const pad = session.spec.prepadding ?? 0;
+  const [pw, ph] = [tw + 2 * pad, th + 2 * pad];
   const blend = new BlendBuffer(out, outWidth, outHeight, outChannels, th * scale);
   const toModel = affine(session.spec.input.normalisation, 'in');
   const fromModel = affine(session.spec.output.normalisation, 'out');
-  // One input buffer for every tile: all tiles have the same size.
-  const input = new Float32Array(tw * th * 3);
+  // One input buffer (and, with prepadding, one cropped output) for every tile: all tiles have the same size.
+  const input = new Float32Array(pw * ph * 3);
+  const cropped = pad > 0 ? new Float32Array(tw * scale * th * scale * 3) : undefined;
 
   let done = 0;
   for (const tile of tiles) {
     signal?.throwIfAborted();
     blend.flushUntil(tile.y * scale);
-    readTile(image, tile.x, tile.y, tw, th, input, toModel);
-    const result = await session.run(new ort.Tensor('float32', input, [1, th, tw, 3]), signal);
-    const values = result.data as Float32Array;
-    if (values.length !== tw * scale * th * scale * 3)
-      throw new Error(`model ${session.spec.name} returned ${result.dims.join('×')}, expected 1×${th * scale}×${tw * scale}×3`);
+    readTile(image, tile.x - pad, tile.y - pad, pw, ph, input, toModel);
+    const result = await session.run(new ort.Tensor('float32', input, [1, ph, pw, 3]), signal);
+    let values = result.data as Float32Array;
+    if (values.length !== pw * scale * ph * scale * 3)
+      throw new Error(`model ${session.spec.name} returned ${result.dims.join('×')}, expected 1×${ph * scale}×${pw * scale}×3`);
+    if (cropped) values = cropRows(values, pw * scale, pad * scale, tw * scale, th * scale, cropped);
     toPixels(values, fromModel);
     const wx = axisWeights(tile.x, tw, image.width, options.overlap, scale);
     const wy = axisWeights(tile.y, th, image.height, options.overlap, scale);
@@ -89,6 +93,22 @@ async function runTiles(
     onProgress?.(++done, tiles.length);
   }
   blend.flushUntil(outHeight);
+}
+
+/** The `width × height` RGB window at (`margin`, `margin`) of an NHWC output `fullWidth` wide, into `into`. */
+function cropRows(
+  values: Float32Array,
+  fullWidth: number,
+  margin: number,
+  width: number,
+  height: number,
+  into: Float32Array,
+): Float32Array {
+  for (let y = 0; y < height; y++) {
+    const from = ((y + margin) * fullWidth + margin) * 3;
+    into.set(values.subarray(from, from + width * 3), y * width * 3);
+  }
+  return into;
 }
 
 /** RGB at the model's size down to the output's with lanczos3, into a buffer of `channels` per pixel. */
@@ -160,15 +180,20 @@ function toPixels(values: Float32Array, { a, b }: Affine): void {
   }
 }
 
-/** Copy one tile's RGB into the model's NHWC float input. */
+/**
+ * Copy the `tw × th` window at (`x0`, `y0`) of the image's RGB into the model's NHWC float input.
+ * The window may reach past the image (a model's prepadding): those pixels are mirrored back in.
+ */
 function readTile(image: DecodedImage, x0: number, y0: number, tw: number, th: number, into: Float32Array, { a, b }: Affine): void {
   const ch = image.channels;
   const [a0, a1, a2] = a;
   const [b0, b1, b2] = b;
+  const columns = Int32Array.from({ length: tw }, (_, x) => reflect101(x0 + x, image.width) * ch);
   for (let y = 0; y < th; y++) {
-    let s = ((y0 + y) * image.width + x0) * ch;
+    const row = reflect101(y0 + y, image.height) * image.width * ch;
     let d = y * tw * 3;
-    for (let x = 0; x < tw; x++, s += ch, d += 3) {
+    for (let x = 0; x < tw; x++, d += 3) {
+      const s = row + columns[x]!;
       into[d] = image.data[s]! * a0 + b0;
       into[d + 1] = image.data[s + 1]! * a1 + b1;
       into[d + 2] = image.data[s + 2]! * a2 + b2;

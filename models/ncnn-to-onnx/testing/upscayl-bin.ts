@@ -88,34 +88,36 @@ export async function upscaylBin(config: ModelsConfig): Promise<UpscaylBin> {
 }
 
 /**
- * PSNR between our 8-bit RGB output and upscayl-bin's, over the pixels at least `margin` from the
- * image's edge, apart from the values upscayl-bin wrapped: on llvmpipe it stores a negative result
- * (the models undershoot along dark edges) modulo 256 instead of clamping it to 0, so a black
- * outline comes back bright purple or blue. Such a value is one where ours clamped to 0 and theirs
- * is 128 or more; they are counted apart. `psnrAll` is every value, wrapped ones and edges included.
+ * PSNR between our 8-bit RGB output and upscayl-bin's, net of one defect of upscayl-bin on
+ * llvmpipe. Its output shader (`realesrgan_postproc`, int8-storage variant, read from the SPIR-V
+ * in the program) stores `clamp(uint(floor(v·255 + 0.5)), 0, 255)`. For a negative v (the models
+ * undershoot along dark edges) the float-to-uint conversion is undefined in SPIR-V: GPUs saturate
+ * it to 0, llvmpipe gives a two's-complement value above 2³¹ that the unsigned clamp turns into
+ * 255. So every channel value the shader means to clamp to 0 comes back 255 (measured: all of
+ * them, whatever the undershoot), a purple or blue fringe on black outlines. Such a value is one
+ * where ours is 0 and theirs 255.
+ *
+ * `psnr`: every value, those restored to the 0 the shader means; `psnrMasked`: leaving them out;
+ * `psnrRaw`: upscayl-bin's bytes as written; `negative`: the share of values so spoilt.
  */
 export function psnrVsUpscayl(
   ours: Uint8Array,
   theirs: Uint8Array,
-  width: number,
-  margin = 0,
-): { psnr: number; psnrAll: number; wrapped: number } {
-  const height = ours.length / 3 / width;
+): { psnr: number; psnrMasked: number; psnrRaw: number; negative: number } {
   let se = 0;
-  let n = 0;
-  let seAll = 0;
-  let wrapped = 0;
+  let seRaw = 0;
+  let negative = 0;
   for (let i = 0; i < ours.length; i++) {
-    const d = (ours[i]! - theirs[i]!) ** 2;
-    seAll += d;
-    const p = Math.floor(i / 3);
-    const [x, y] = [p % width, Math.floor(p / width)];
-    if (ours[i] === 0 && theirs[i]! >= 128) wrapped++;
-    else if (x >= margin && y >= margin && x < width - margin && y < height - margin) {
-      se += d;
-      n++;
-    }
+    const spoilt = ours[i] === 0 && theirs[i] === 255;
+    if (spoilt) negative++;
+    else se += (ours[i]! - theirs[i]!) ** 2;
+    seRaw += (ours[i]! - theirs[i]!) ** 2;
   }
   const db = (sum: number, count: number) => (sum === 0 ? Infinity : 10 * Math.log10((255 * 255 * count) / sum));
-  return { psnr: db(se, n), psnrAll: db(seAll, ours.length), wrapped: wrapped / ours.length };
+  return {
+    psnr: db(se, ours.length),
+    psnrMasked: db(se, ours.length - negative),
+    psnrRaw: db(seRaw, ours.length),
+    negative: negative / ours.length,
+  };
 }
