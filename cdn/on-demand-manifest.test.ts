@@ -85,6 +85,19 @@ describe('on-demand URLs in manifests', () => {
     const formats = pictureUrls(html).map((u) => u.searchParams.get('fm'));
     expect(new Set(formats)).toEqual(new Set(['avif', 'webp', 'jpg']));
     expect(pictureUrls(html).every((u) => u.pathname === new URL(m.onDemand!.base).pathname)).toBe(true);
+    // The parts it is built of are in the manifest too, for a snippet with other choices (GET /v1/assets/:id/picture).
+    const { formatSrcset, fallback } = m.onDemand!;
+    expect(fallback).toEqual({ url: `${m.onDemand!.base}?fm=jpg&w=1280`, width: 1280, height: 853, format: 'jpeg' });
+    for (const [format, fm] of [
+      ['avif', 'avif'],
+      ['webp', 'webp'],
+      ['jpeg', 'jpg'],
+    ] as const) {
+      const list = candidates(formatSrcset[format]);
+      expect(list.map(([, w]) => w)).toEqual(m.onDemand!.widths);
+      expect(list.every(([u, w]) => u.searchParams.get('fm') === fm && u.searchParams.get('w') === String(w))).toBe(true);
+      expect(html).toContain(formatSrcset[format].replace(/&/g, '&#38;'));
+    }
   });
 
   it('offers the original pinned to its sha256, and each channel pinned to its own scene', () => {

@@ -21,8 +21,12 @@ export const onDemandUrlsSchema = z.object({
   url: z.string(),
   /** imgix-style srcset (`auto=format`, negotiated from `Accept`) at each width of the endpoint's ladder up to the source's width. */
   srcset: z.string(),
-  /** Widths the srcset lists, ascending. */
+  /** Widths the srcsets list, ascending. */
   widths: z.array(z.number().int().positive()).min(1),
+  /** One srcset per explicit format (`fm=avif|webp|jpg`): what the `<picture>` is built of. */
+  formatSrcset: z.object({ avif: z.string(), webp: z.string(), jpeg: z.string() }),
+  /** The `<img>` fallback of the `<picture>`: JPEG at the widest ladder width up to 1280 px. */
+  fallback: z.object({ url: z.string(), width: z.number(), height: z.number(), format: z.literal('jpeg') }),
   /** A `<picture>` on on-demand URLs: AVIF and WebP `<source>`s, a JPEG `<img>`; same layout as the pre-rendered snippet. */
   picture: z.string(),
 });
@@ -85,6 +89,13 @@ function urlBuilder(settings: OnDemandSettings, source: OnDemandSource) {
   };
 }
 
+/** The `<picture>` input of a set's on-demand URLs (the manifest's or the API's snippet: one builder for both). */
+export const onDemandPictureSet = (urls: Pick<OnDemandUrls, 'formatSrcset' | 'fallback'>, dominantColor: string): PictureSet => ({
+  srcset: urls.formatSrcset,
+  fallback: urls.fallback,
+  dominantColor,
+});
+
 /** The base URL alone: for sources a manifest offers without a srcset (the original). */
 export const onDemandBase = (settings: OnDemandSettings, source: OnDemandSource): string => urlBuilder(settings, source).base;
 
@@ -99,21 +110,25 @@ export function onDemandUrls(
   const fallbackWidth = [...widths].reverse().find((w) => w <= FALLBACK_MAX_WIDTH) ?? widths[0]!;
   const fallbackHeight = Math.max(1, Math.round((fallbackWidth * source.height) / source.width));
   // An explicit `fm` per <source>: each URL is one cache entry at the edge, no `Vary: Accept` needed.
-  const set: PictureSet = {
-    srcset: {
-      avif: build.srcset({ fm: 'avif' }, widths),
-      webp: build.srcset({ fm: 'webp' }, widths),
-      jpeg: build.srcset({ fm: 'jpg' }, widths),
-    },
-    fallback: { url: build.url({ fm: 'jpg', w: fallbackWidth }), width: fallbackWidth, height: fallbackHeight, format: 'jpeg' },
-    dominantColor: options.dominantColor,
+  const formatSrcset = {
+    avif: build.srcset({ fm: 'avif' }, widths),
+    webp: build.srcset({ fm: 'webp' }, widths),
+    jpeg: build.srcset({ fm: 'jpg' }, widths),
   };
-  const { dominantColor: _, ...pictureOptions } = options;
+  const fallback = {
+    url: build.url({ fm: 'jpg', w: fallbackWidth }),
+    width: fallbackWidth,
+    height: fallbackHeight,
+    format: 'jpeg' as const,
+  };
+  const { dominantColor, ...pictureOptions } = options;
   return {
     base: build.base,
     url: build.url({ auto: 'format', w: fallbackWidth }),
     srcset: build.srcset({ auto: 'format' }, widths),
     widths,
-    picture: pictureHtml(set, pictureOptions),
+    formatSrcset,
+    fallback,
+    picture: pictureHtml(onDemandPictureSet({ formatSrcset, fallback }, dominantColor), pictureOptions),
   };
 }
