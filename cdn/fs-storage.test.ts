@@ -47,6 +47,16 @@ describe('fsStorage specifics', () => {
     expect(await readdir(path.join(root, '.meta/t/a')).catch(() => [])).toEqual([]);
   });
 
+  it('makes a directory again when it was removed after the first put into it', async () => {
+    const { root, storage } = await fresh();
+    await storage.put('t/a/x.txt', Buffer.from('one'), { contentType: 'text/plain' });
+    await rm(path.join(root, 't'), { recursive: true });
+    await rm(path.join(root, '.meta'), { recursive: true });
+    await storage.put('t/a/y.txt', Buffer.from('two'), { contentType: 'text/plain', cacheControl: 'no-store' });
+    expect((await storage.get('t/a/y.txt'))?.toString()).toBe('two');
+    expect(await storage.head('t/a/y.txt')).toMatchObject({ contentType: 'text/plain', cacheControl: 'no-store' });
+  });
+
   it('serves a file dropped in by hand as opaque bytes', async () => {
     const { root, storage } = await fresh();
     await writeFile(path.join(root, 'manual.bin'), 'abc');

@@ -41,9 +41,13 @@ const isMissing = (err: unknown) => {
  * machine installs. Objects are plain files at `<root>/<key>`; their metadata sits in
  * `<root>/.meta/<key>.json`.
  *
- * Writes go to a temp file in the destination directory, are fsynced, then renamed over the key,
- * so readers see the old object or the new one, never a partial one. The sidecar is renamed into
- * place first, so a key whose data file exists always has its metadata. Puts to one key are
+ * Writes go to a temp file in the destination directory, are fdatasynced, then renamed over the
+ * key, so readers see the old object or the new one, never a partial one, and a crash cannot leave
+ * a key naming unwritten bytes. The sidecar is renamed into place first, so a key whose data file
+ * exists always has its metadata. The renames themselves are not synced: a put that returned just
+ * before a power cut may be lost whole (the key keeps its previous object, or none) until the
+ * filesystem commits its journal (ext4: within 5 s); a journaling filesystem commits renames in
+ * order, so a manifest written after its stable URLs is never there without them. Puts to one key are
  * serialised inside this process so data and sidecar cannot end up from different writers; two
  * *processes* overwriting one key with different metadata could still pair them wrongly (bodies
  * stay whole). Content-addressed keys are immune, as every writer writes the same thing.
@@ -108,14 +112,29 @@ export function fsStorage(options: FsStorageOptions): ObjectStorage {
     };
   }
 
-  /** Write `body` to a fresh fsynced temp file next to `target`; returns the temp path. */
-  async function writeTemp(target: string, body: Buffer | Readable | string): Promise<string> {
+  /**
+   * Create a temp file next to `target`. The directory is made only when the open finds it
+   * missing: keys share few directories, and a `mkdir -p` on every put cost as much as a write.
+   */
+  async function openTemp(target: string): Promise<{ tmp: string; fh: FileHandle }> {
     const dir = path.dirname(target);
-    await fsp.mkdir(dir, { recursive: true });
     const tmp = path.join(dir, `.tmp-${randomUUID()}`);
+    const create = () => fsp.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o644);
+    try {
+      return { tmp, fh: await create() };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await fsp.mkdir(dir, { recursive: true });
+      return { tmp, fh: await create() };
+    }
+  }
+
+  /** Write `body` to a fresh temp file next to `target`, its data on disk before this returns; returns the temp path. */
+  async function writeTemp(target: string, body: Buffer | Readable | string): Promise<string> {
+    let tmp: string | undefined;
     let fh: FileHandle | undefined;
     try {
-      fh = await fsp.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o644);
+      ({ tmp, fh } = await openTemp(target));
       if (typeof body === 'string' || Buffer.isBuffer(body)) {
         await fh.writeFile(body);
       } else {
@@ -132,8 +151,9 @@ export function fsStorage(options: FsStorageOptions): ObjectStorage {
           await fh.write(typeof next.value === 'string' ? Buffer.from(next.value) : next.value);
         }
       }
-      // Without fsync a crash after the rename can leave an empty file under the key.
-      await fh.sync();
+      // Without this a crash after the rename can leave an empty file under the key. fdatasync,
+      // not fsync: it flushes the bytes and the size (what reading them back needs), not the times.
+      await fh.datasync();
       await fh.close();
       fh = undefined;
       return tmp;
@@ -141,7 +161,7 @@ export function fsStorage(options: FsStorageOptions): ObjectStorage {
       // Stop a body stream we gave up on, so its producer is not left waiting.
       if (typeof body !== 'string' && !Buffer.isBuffer(body)) body.destroy();
       await fh?.close().catch(() => undefined);
-      await fsp.rm(tmp, { force: true }).catch(() => undefined);
+      if (tmp) await fsp.rm(tmp, { force: true }).catch(() => undefined);
       throw err;
     }
   }
@@ -220,13 +240,16 @@ export function fsStorage(options: FsStorageOptions): ObjectStorage {
       let dataTmp: string | undefined;
       let metaTmp: string | undefined;
       try {
-        // The slow part (consuming the body) runs outside the lock; only the renames are serialised.
-        dataTmp = await writeTemp(paths.data, body);
-        metaTmp = await writeTemp(paths.meta, JSON.stringify(sidecar));
-        const [d, m] = [dataTmp, metaTmp];
+        // The slow part (consuming the body, the two syncs) runs outside the lock, both files at
+        // once so their syncs overlap; only the renames are serialised.
+        const [d, m] = await Promise.allSettled([writeTemp(paths.data, body), writeTemp(paths.meta, JSON.stringify(sidecar))]);
+        if (d.status === 'fulfilled') dataTmp = d.value;
+        if (m.status === 'fulfilled') metaTmp = m.value;
+        if (d.status === 'rejected') throw d.reason;
+        if (m.status === 'rejected') throw m.reason;
         await withKeyLock(key, async () => {
-          await fsp.rename(m, paths.meta);
-          await fsp.rename(d, paths.data);
+          await fsp.rename(m.value, paths.meta);
+          await fsp.rename(d.value, paths.data);
         });
         dataTmp = metaTmp = undefined;
       } catch (err) {
