@@ -9,6 +9,7 @@ import type { ObjectStorage } from '../../cdn/storage.js';
 import { SURROGATE_KEY_METADATA } from '../../cdn/surrogate-keys.js';
 import { createRedis } from '../../lib/redis.js';
 import { deleteKeys, REDIS_URL } from '../../test/harness.js';
+import type { AssetManifest } from '../../cdn/manifest.js';
 import type { RenderResult } from '../catalogue.js';
 import type { PurgeRequestEntry } from '../purge-outbox.js';
 import { RunStore } from '../run-store.js';
@@ -180,6 +181,30 @@ describe('publish keeps stable URLs an exact mirror of the manifest', () => {
     await (await publish(asset, render, 'CRASH-1')).run();
     expect(await list(`assets/${asset}/latest/`)).toEqual(['200.webp']);
     expect(await list('sku/CRASH-1/')).toEqual(['200.webp']);
+  });
+
+  it("offers on-demand URLs with the tenant's settings: the result pinned to its master, the original to its sha256", async () => {
+    const render = { ...(await renderedSet('od', [200], ['webp'])), master: { key: '', width: 1000, height: 750 } };
+    render.master.key = `t/${T}/r/${render.setId}/master.png`;
+    const { runId } = await publish('ast_od', render);
+    const asked: string[] = [];
+    const onDemand = async (tenantId: string) => (asked.push(tenantId), { baseUrl: 'https://img.test', widths: [100, 500, 2000] });
+    const data = {
+      tenantId: T,
+      assetId: 'ast_od',
+      runId,
+      stepIndex: 1,
+      source: { key: 'k', sha256: 'e'.repeat(64), width: 1000, height: 750, format: 'jpeg', bytes: 1 },
+    };
+    const out = await processPublish({ getChildrenValues: async () => ({ render }) as never }, data, { ...deps(), onDemand });
+    const manifest = JSON.parse((await storage.get(out.manifestKey))!.toString()) as AssetManifest;
+    expect(asked).toEqual([T]);
+    expect(manifest.onDemand?.base).toBe(`https://img.test/img/${T}/ast_od/cutout@${render.setId}`);
+    expect(manifest.onDemand?.widths).toEqual([100, 500]);
+    expect(manifest.source.onDemand).toBe(`https://img.test/img/${T}/ast_od/original@${'e'.repeat(64)}`);
+    // Without settings the manifest keeps its pre-rendered shape only.
+    const plain = await processPublish({ getChildrenValues: async () => ({ render }) as never }, data, deps());
+    expect('onDemand' in (JSON.parse((await storage.get(plain.manifestKey))!.toString()) as AssetManifest)).toBe(false);
   });
 
   it('a cancelled run publishes nothing', async () => {

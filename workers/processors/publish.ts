@@ -5,6 +5,7 @@ import type { ObjectStorage } from '../../cdn/storage.js';
 import type { CdnConfig } from '../../cdn/config.js';
 import { mutableCacheControl, mutableSurrogateKeys, purgeKeysFor, surrogateKey, SURROGATE_KEY_METADATA } from '../../cdn/surrogate-keys.js';
 import { CONTENT_TYPES } from '../../cdn/formats.js';
+import type { OnDemandSettings } from '../../cdn/on-demand-manifest.js';
 import { AppError, missingObject } from '../../lib/errors.js';
 import { readAssetRecord } from '../../records/asset-store.js';
 import { renderResultSchema, type PublishJobData } from '../catalogue.js';
@@ -21,6 +22,11 @@ export interface PublishDeps {
   templateUsage: TemplateUsage;
   urlFor: (key: string) => string;
   imgix: CdnConfig['imgix'];
+  /**
+   * The on-demand endpoint as a tenant's manifest offers it (where `/img/` is reached, its width
+   * ladder, the tenant's signing token), or undefined: the manifest then lists pre-rendered URLs only.
+   */
+  onDemand?: (tenantId: string) => Promise<OnDemandSettings | undefined>;
   /** True when a CDN invalidator is configured: mutable objects may then be cached at the edge. */
   purging: boolean;
   /** Queue a purge of the given keys and URLs; called only after every object is written. */
@@ -49,12 +55,13 @@ export async function processPublish(
   const childValues = Object.values(await job.getChildrenValues());
   const render = renderResultSchema.parse(childValues[0]);
   const sets = [render, ...(render.channels ?? [])];
-  // Three independent reads, waited for together: the markers, the asset record, the run record
-  // (whose recipe holds the run's choices for the <picture> snippet: loading, sizes).
-  const [previous, released, run] = await Promise.all([
+  // Independent reads, waited for together: the markers, the asset record, the run record (whose
+  // recipe holds the run's choices for the <picture> snippet: loading, sizes), the on-demand settings.
+  const [previous, released, run, onDemand] = await Promise.all([
     readPublication(deps.storage, data.tenantId, data.assetId),
     releasedByAsset(deps, data),
     deps.runs.get(data.tenantId, data.runId),
+    deps.onDemand?.(data.tenantId),
   ]);
   const targets = data.sku ? [data.sku] : [];
   const left = previous.skus.filter((sku) => sku !== data.sku && released.has(sku));
@@ -71,6 +78,8 @@ export async function processPublish(
     urlFor: deps.urlFor,
     // imgix reads the published master of the result (render writes one when imgix is configured).
     ...(deps.imgix && render.master ? { imgix: { ...deps.imgix, masterKey: render.master.key } } : {}),
+    // On-demand URLs render from the same master (the original is offered even without one).
+    ...(onDemand ? { onDemand: { ...onDemand, master: render.master } } : {}),
     ...(render.template ? { template: render.template } : {}),
     ...(run?.recipe.picture ? { picture: run.recipe.picture } : {}),
     ...(render.channels

@@ -74,6 +74,50 @@ function urlList(asset, manifest, status) {
 }
 
 /**
+ * The on-demand URLs of the manifest (GET /img/…, imgix's URL API): the same result at any width,
+ * crop or format, beside the pre-rendered files. Nothing when the manifest offers none.
+ */
+function onDemandSection(manifest, status) {
+  const od = manifest.onDemand;
+  if (!od) return [];
+  const rows = [
+    ['On-demand base URL', od.base],
+    ['On-demand srcset (auto=format)', od.srcset],
+    ['On-demand fallback image', od.url],
+    ['Original on demand', manifest.source.onDemand],
+  ].filter(([, v]) => v);
+  return [
+    h('h3', { id: 'on-demand-title' }, 'Any size, on demand'),
+    h(
+      'p',
+      { className: 'hint' },
+      `Add imgix parameters to the base URL (w, h, fit, crop, fm, q, dpr, …): each size is rendered once, then cached. ` +
+        `The srcset covers ${od.widths.length} widths, ${od.widths[0]}–${od.widths[od.widths.length - 1]} px.`,
+    ),
+    h(
+      'dl',
+      { className: 'urls', 'aria-labelledby': 'on-demand-title' },
+      rows.map(([label, value]) => [
+        h('dt', {}, label),
+        h(
+          'dd',
+          {},
+          h('code', {}, value),
+          copyButton(label, () => value, status),
+        ),
+      ]),
+    ),
+    h('h4', {}, h('code', {}, '<picture>'), ' snippet on on-demand URLs'),
+    h(
+      'div',
+      { className: 'snippet' },
+      h('pre', {}, h('code', { id: 'on-demand-picture-snippet' }, od.picture)),
+      copyButton('on-demand picture snippet', () => od.picture, status),
+    ),
+  ];
+}
+
+/**
  * Render the result of an asset into `container`. `localUrl` is an object URL of the uploaded
  * file (originals are private, so the page compares against what the user dropped).
  */
@@ -110,6 +154,7 @@ export function renderResult(container, { name, localUrl, asset }) {
     ),
     h('h3', {}, 'URLs'),
     urlList(asset, manifest, status),
+    ...onDemandSection(manifest, status),
   );
   container.hidden = false;
 }
