@@ -66,6 +66,8 @@ const schema = z
     /** Tries per request inside the SDK (exponential backoff with jitter) before a job sees the failure. */
     S3_MAX_ATTEMPTS: envInt(3),
     PUBLIC_BASE_URL: z.url().optional(),
+    /** Where clients reach the on-demand endpoint (`/img/…`) for the URLs manifests offer. */
+    ON_DEMAND_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
     IMGIX_DOMAIN: z.string().optional(),
     IMGIX_SECURE_TOKEN: z.string().optional(),
     // CDN invalidation (cdn/invalidation/): which CDN to purge when mutable objects change.
@@ -102,6 +104,8 @@ const schema = z
     },
     /** Base of every public URL in manifests; undefined means "derive from the driver". */
     publicBaseUrl: e.PUBLIC_BASE_URL?.replace(/\/+$/, ''),
+    /** Origin (and path prefix) of `/img/` in manifests; undefined means "derive it" (see `onDemandBaseFor`). */
+    onDemandBaseUrl: e.ON_DEMAND_BASE_URL?.replace(/\/+$/, ''),
     imgix: e.IMGIX_DOMAIN ? { domain: e.IMGIX_DOMAIN, secureToken: e.IMGIX_SECURE_TOKEN } : undefined,
     invalidation: invalidationConfig(e),
   }))

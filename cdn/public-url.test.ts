@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadCdnConfig } from './config.js';
-import { encodeKeyPath, publicUrlFor } from './public-url.js';
+import { encodeKeyPath, onDemandBaseFor, publicUrlFor } from './public-url.js';
 
 const key = "t/tn_1/r/abc/640 x+y&z'(1)é#?.webp";
 const encoded = 't/tn_1/r/abc/640%20x%2By%26z%27%281%29%C3%A9%23%3F.webp';
@@ -46,5 +46,21 @@ describe('publicUrlFor', () => {
   it('puts the bucket in the host of a custom virtual-host endpoint', () => {
     const cfg = loadCdnConfig({ S3_BUCKET: 'media', S3_ENDPOINT: 'https://r2.example.com' });
     expect(publicUrlFor(cfg)('t/a/b.jpg')).toBe('https://media.r2.example.com/t/a/b.jpg');
+  });
+});
+
+describe('onDemandBaseFor', () => {
+  it('prefers ON_DEMAND_BASE_URL, then the origin of PUBLIC_BASE_URL, then the API itself on the fs driver', () => {
+    const both = loadCdnConfig({ ON_DEMAND_BASE_URL: 'https://img.example.com/', PUBLIC_BASE_URL: 'https://cdn.example.com/files/' });
+    expect(onDemandBaseFor(both)).toBe('https://img.example.com');
+    expect(onDemandBaseFor(loadCdnConfig({ PUBLIC_BASE_URL: 'https://cdn.example.com:8443/files/', S3_BUCKET: 'bucket' }))).toBe(
+      'https://cdn.example.com:8443',
+    );
+    expect(onDemandBaseFor(loadCdnConfig({ STORAGE_DRIVER: 'fs' }), 8080)).toBe('http://localhost:8080');
+  });
+
+  it('offers none on a bare bucket (its URL serves no /img/), and refuses a base that is not http(s)', () => {
+    expect(onDemandBaseFor(loadCdnConfig({ S3_BUCKET: 'bucket' }))).toBeUndefined();
+    expect(() => loadCdnConfig({ ON_DEMAND_BASE_URL: 'ftp://img.example.com' })).toThrow(/ON_DEMAND_BASE_URL/);
   });
 });

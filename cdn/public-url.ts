@@ -51,3 +51,16 @@ export function publicUrlFor(config: CdnConfig, port: number = DEFAULT_API_PORT)
   }
   return (key: string) => `${base}/${encodeKeyPath(key)}`;
 }
+
+/**
+ * Where the on-demand endpoint (`/img/…`) is reached, for the URLs manifests offer:
+ * `ON_DEMAND_BASE_URL` when set; else the origin of `PUBLIC_BASE_URL` (the CDN in front of the
+ * storage fronts `/img/` too: cdn/varnish/default.vcl); else, on the fs driver, the API itself
+ * (`http://localhost:<port>`, as its `/files/` route); else none: a bucket's own URL serves no
+ * `/img/`, and manifests then list pre-rendered URLs only.
+ */
+export function onDemandBaseFor(config: CdnConfig, port: number = DEFAULT_API_PORT): string | undefined {
+  if (config.onDemandBaseUrl) return config.onDemandBaseUrl;
+  if (config.publicBaseUrl) return new URL(config.publicBaseUrl).origin;
+  return config.driver === 'fs' ? `http://localhost:${port}` : undefined;
+}
