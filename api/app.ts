@@ -15,7 +15,6 @@ import { REQUEST_ID_HEADER, requestIdFor } from './request-id.js';
 import { fastifyTrustProxy } from './trust-proxy.js';
 import { assetRoutes } from './routes/assets.js';
 import { pictureRoutes } from './routes/picture.js';
-import { onDemandRoutes } from './routes/on-demand.js';
 import { batchRoutes } from './routes/batches.js';
 import { fileRoutes } from './routes/files.js';
 import { healthRoutes } from './routes/health.js';
@@ -26,6 +25,8 @@ import { dashboardRoutes } from './dashboard/plugin.js';
 import { tenantRoutes } from './routes/tenants.js';
 import { templateRoutes } from './routes/templates.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { experimentRoutes } from './routes/experiments.js';
+import { experimentEdgeRoutes } from './routes/experiment-edge.js';
 
 /** Build the HTTP API. Listening and shutdown belong to the caller (`bin/`). */
 export async function buildApp(deps: ApiDeps, logger: Logger): Promise<FastifyInstance> {
@@ -78,7 +79,6 @@ export async function buildApp(deps: ApiDeps, logger: Logger): Promise<FastifyIn
   tenantRoutes(app, deps);
   assetRoutes(app, deps);
   pictureRoutes(app, deps);
-  onDemandRoutes(app, deps);
   runRoutes(app, deps);
   runEventRoutes(app, deps, logger);
   dashboardRoutes(app, deps);
@@ -87,6 +87,8 @@ export async function buildApp(deps: ApiDeps, logger: Logger): Promise<FastifyIn
   batchRoutes(app, deps);
   ingestRoutes(app, deps);
   webhookRoutes(app, deps);
+  experimentRoutes(app, deps);
+  experimentEdgeRoutes(app, deps);
   if (deps.storage.name === 'fs') fileRoutes(app, deps);
   return app;
 }

@@ -96,6 +96,12 @@ const RAW_RESPONSES: Record<string, Record<string, Json>> = {
   'GET /v1/assets/{id}/picture': {
     200: { description: 'The `<picture>` element.', content: { 'text/html': { schema: { type: 'string' } } } },
   },
+  'GET /v1/experiments/{id}/picture': {
+    200: { description: 'The `<picture>` element.', content: { 'text/html': { schema: { type: 'string' } } } },
+  },
+  'GET /v1/experiments/{id}/impression.gif': {
+    200: { description: 'A 1×1 transparent GIF.', content: { 'image/gif': { schema: { type: 'string', format: 'binary' } } } },
+  },
 };
 
 /** The error statuses any operation can answer, from what the guards in front of it do. */

@@ -1,5 +1,5 @@
 import { applyParams } from '../templates/params.js';
-import { recipeSchema } from '../workers/recipe.js';
+import { recipeSchema, type Recipe } from '../workers/recipe.js';
 import { submitBatchItems } from '../workers/batches/submit.js';
 import type { BatchItemInput } from '../workers/batches/items.js';
 import type { ApiDeps } from './deps.js';
@@ -42,6 +42,33 @@ export async function rerenderTemplate(deps: ApiDeps, tenantId: string, template
   if (!items.length) return { batchId: null, assets: assetIds.length, queued: 0, unchanged };
   const submission = await submitBatchItems(deps.batches.lane, tenantId, items, `template:${templateId}`);
   return { batchId: submission.batch.id, assets: assetIds.length, queued: submission.accepted, unchanged };
+}
+
+/**
+ * Re-render assets with `recipe` (a promoted experiment variant) as a catalog batch, publishing to
+ * their stable URLs, but only those whose latest run does not already show it: same template,
+ * same version with the same params applied. Without a template every asset is re-rendered.
+ */
+export async function rerenderWithRecipe(
+  deps: ApiDeps,
+  tenantId: string,
+  targets: ReadonlyArray<{ sku: string; assetId: string }>,
+  recipe: Recipe,
+  template: { id: string; params?: Parameters<typeof applyParams>[1] } | undefined,
+  origin: string,
+): Promise<TemplateRerender> {
+  const stored = template && (await deps.templates.get(tenantId, template.id));
+  const wanted = stored ? appliedVersion(stored.template, template.params) : undefined;
+  const items: BatchItemInput[] = [];
+  for (const target of targets) {
+    const use = await deps.templateUsage.templateOf(tenantId, target.assetId);
+    if (wanted !== undefined && use?.id === template?.id && use?.version === wanted) continue;
+    items.push({ sku: target.sku, assetId: target.assetId, recipe });
+  }
+  const unchanged = targets.length - items.length;
+  if (!items.length) return { batchId: null, assets: targets.length, queued: 0, unchanged };
+  const submission = await submitBatchItems(deps.batches.lane, tenantId, items, origin);
+  return { batchId: submission.batch.id, assets: targets.length, queued: submission.accepted, unchanged };
 }
 
 /** The template's version with a run's params applied; undefined when they no longer apply (the item then fails with the reason). */

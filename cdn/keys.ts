@@ -102,6 +102,20 @@ export function channelAliasPrefix(prefix: string, channel: string): string {
 export const aliasKey = (prefix: string, width: number, format: OutputFormat): string => `${prefix}${width}.${FORMAT_EXTENSIONS[format]}`;
 
 /**
+ * `t/<tenant>/x/<experimentId>/<sku>/`: the stable experiment URLs of a SKU (`<width>.<ext>`, and
+ * `<channel>/<width>.<ext>` per channel). No object lives there: the edge (or the API's origin
+ * route) picks a variant per visitor and answers with that variant's immutable rendition.
+ */
+export function experimentPrefix(tenantId: string, experimentId: string, sku: string): string {
+  if (!EXPERIMENT_ID_PATTERN.test(experimentId)) throw bad('invalid experiment id', { experimentId: String(experimentId).slice(0, 80) });
+  if (typeof sku !== 'string' || !SKU_PATTERN.test(sku)) throw bad('invalid SKU', { sku: String(sku).slice(0, 80) });
+  return `${tenantPrefix(tenantId)}x/${experimentId}/${sku}/`;
+}
+
+/** Experiment ids: `exp_` and 32 hex digits. */
+export const EXPERIMENT_ID_PATTERN = /^exp_[0-9a-f]{32}$/;
+
+/**
  * `t/<tenant>/assets/<assetId>/published/`: private, empty marker objects, `set/<setId>` and
  * `sku/<sku>`, one per rendition set and SKU the asset has published (see
  * workers/processors/stable-mirror.ts), so a SKU move and a takedown can reach every URL the asset

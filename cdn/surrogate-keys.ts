@@ -16,6 +16,8 @@ export const surrogateKey = {
   stableSku: (tenantId: string, sku: string) => `stable-sku:${tenantId}/${sku}`,
   /** Mutable objects made with a scene template: a template edit can purge its whole catalog at once. */
   template: (tenantId: string, templateId: string) => `template:${tenantId}/${templateId}`,
+  /** An experiment's routing answers at the edge: purged when it goes live, pauses or ends. */
+  experiment: (tenantId: string, experimentId: string) => `experiment:${tenantId}/${experimentId}`,
 };
 
 /** The metadata entry that holds an object's surrogate keys, space-separated. */

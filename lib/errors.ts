@@ -105,6 +105,7 @@ export const ERROR_CODES = [
   'INVALID_BATCH_ITEM',
   'BATCH_TOO_LARGE',
   'BATCH_STATE_CONFLICT',
+  'EXPERIMENT_STATE_CONFLICT',
   'CANCELLED',
   'INTERNAL',
 ] as const;
@@ -164,6 +165,7 @@ export const ERROR_TABLE: Record<ErrorCode, { status: number; also?: readonly nu
   INVALID_BATCH_ITEM: { status: 422 },
   BATCH_TOO_LARGE: { status: 413 },
   BATCH_STATE_CONFLICT: { status: 409 },
+  EXPERIMENT_STATE_CONFLICT: { status: 409 },
   CANCELLED: { status: 409, transient: true },
   INTERNAL: { status: 500, transient: true },
 };

@@ -33,9 +33,17 @@ vcl 4.1;
 
 import std;
 import xkey;
+# Built into Varnish: the shard director's key() is the hash experiment assignment uses, and
+# cookie reads the merchant's visitor cookie by a name known only at run time.
+import directors;
+import cookie;
 
 include "public-keys.vcl";
 include "site.vcl";
+
+sub vcl_init {
+    new experiment_hash = directors.shard();
+}
 
 sub vcl_recv {
     if (req.method == "PURGE" || req.method == "BAN") {
@@ -58,14 +66,18 @@ sub vcl_recv {
         # POST to a bucket must never be relayed by the CDN.
         return (synth(405, "Method Not Allowed"));
     }
+    if (req.restarts == 0) {
+        # Kept aside for experiment assignment (cdn_experiment_assign); never sent to the origin's cache key.
+        unset req.http.x-exp-variant;
+        set req.http.x-exp-visitor = req.http.X-Visitor-Id;
+        set req.http.x-exp-cookie = req.http.Cookie;
+    }
+    unset req.http.X-Visitor-Id;
+    unset req.http.x-experiment-route;
     # Objects are public and never vary by cookie or credentials: neither may turn a request into
     # a pass to the origin.
     unset req.http.Cookie;
     unset req.http.Authorization;
-    if (req.url ~ "^/img/") {
-        call cdn_on_demand_recv;
-        return (hash);
-    }
     # A query string names no other object, only a way to make new cache entries (`?v=1`, `?v=2`)
     # or to ask S3 for something else (`?acl`, `?tagging`, `?list-type=2`): drop it.
     set req.url = regsub(req.url, "[?#].*$", "");
@@ -74,40 +86,17 @@ sub vcl_recv {
     if (!req.http.x-object-key) {
         return (synth(404, "Not Found"));
     }
+    # A stable experiment URL (cdn/keys.ts experimentPrefix): looked up as its routing answer, the
+    # same for every visitor, then rewritten per visitor in vcl_deliver (cdn_experiment_assign).
+    if (req.restarts == 0 && req.http.x-object-key ~ "^t/[A-Za-z0-9][A-Za-z0-9_-]{0,63}/x/exp_[0-9a-f]{32}/[A-Za-z0-9][A-Za-z0-9._-]{0,63}/([a-z][a-z0-9-]{0,31}/)?[1-9][0-9]{0,5}[.](avif|webp|jpg)$") {
+        set req.http.x-experiment-route = "1";
+        unset req.http.x-object-key;
+        return (hash);
+    }
     # 404 unless the key is public (public-keys.vcl).
     call cdn_public_key;
     unset req.http.x-object-key;
     return (hash);
-}
-
-# On-demand images (`/img/<tenant>/<asset>/<source>?<imgix params>`, answered by the API): the
-# query names the transform, so it stays; only well-formed paths (public-keys.vcl) reach the origin.
-# `Accept` is reduced to the three answers `auto=format` can give (AVIF, WebP, the fallback), so the
-# origin's `Vary: Accept` keeps at most three variants per URL, whatever browsers send. With an S3
-# origin, site_recv must send these to an API backend (`set req.backend_hint = api;`).
-sub cdn_on_demand_recv {
-    set req.url = regsub(req.url, "#.*$", "");
-    call cdn_public_on_demand;
-    if (req.http.Accept ~ "(?i)image/avif(?![^,]*;\s*q=0(\.0*)?\s*(,|$))") {
-        set req.http.Accept = "image/avif,image/webp,*/*";
-    } elsif (req.http.Accept ~ "(?i)image/webp(?![^,]*;\s*q=0(\.0*)?\s*(,|$))") {
-        set req.http.Accept = "image/webp,*/*";
-    } else {
-        set req.http.Accept = "*/*";
-    }
-    call site_recv;
-    unset req.http.x-object-key;
-}
-
-sub vcl_hash {
-    # An unsigned on-demand URL is cached under its sorted query (`?w=300&fm=webp` and
-    # `?fm=webp&w=300` are one object). A signed one keeps its order: its signature covers the query
-    # as sent, and a reordered copy must reach the origin to be checked (and refused).
-    if (req.url ~ "^/img/" && req.url !~ "[?&]s=") {
-        hash_data(std.querysort(req.url));
-        hash_data(req.http.host);
-        return (lookup);
-    }
 }
 
 sub cdn_purge {
@@ -147,6 +136,10 @@ sub cdn_ban {
 }
 
 sub vcl_backend_fetch {
+    # The visitor's id and cookies stay at the edge.
+    unset bereq.http.x-exp-visitor;
+    unset bereq.http.x-exp-cookie;
+    unset bereq.http.x-exp-variant;
     call site_backend_fetch;
 }
 
@@ -195,7 +188,62 @@ sub vcl_backend_response {
     # (s-maxage, max-age) and makes no-store/no-cache/private/Set-Cookie answers hit-for-miss.
 }
 
+# Experiments: the routing answer names each variant's immutable rendition (x-experiment-url-N),
+# its cut point (x-experiment-cut-N) and the control. The visitor id (X-Visitor-Id, else the
+# cookie the answer names) is hashed exactly as lib/experiment-assignment.ts does: the shard key is
+# the last four bytes of SHA-256("<experiment id>:<visitor id>"), little-endian, modulo 10000.
+# Up to four variants (MAX_EXPERIMENT_VARIANTS in api/experiments/create.ts).
+sub cdn_experiment_assign {
+    set req.http.x-exp-id = req.http.x-exp-visitor;
+    if (req.http.x-exp-id !~ "^[A-Za-z0-9._:-]{1,128}$" && resp.http.x-experiment-cookie ~ "^[A-Za-z0-9_-]{1,64}$") {
+        cookie.parse(req.http.x-exp-cookie);
+        set req.http.x-exp-id = cookie.get(resp.http.x-experiment-cookie);
+    }
+    set req.http.x-exp-index = resp.http.x-experiment-control;
+    if (req.http.x-exp-id ~ "^[A-Za-z0-9._:-]{1,128}$") {
+        set req.http.x-exp-bucket = experiment_hash.key(resp.http.x-experiment-id + ":" + req.http.x-exp-id) % 10000;
+        if (std.integer(req.http.x-exp-bucket, 0) < std.integer(resp.http.x-experiment-cut-0, 10000)) {
+            set req.http.x-exp-index = "0";
+        } elsif (std.integer(req.http.x-exp-bucket, 0) < std.integer(resp.http.x-experiment-cut-1, 10000)) {
+            set req.http.x-exp-index = "1";
+        } elsif (std.integer(req.http.x-exp-bucket, 0) < std.integer(resp.http.x-experiment-cut-2, 10000)) {
+            set req.http.x-exp-index = "2";
+        } else {
+            set req.http.x-exp-index = "3";
+        }
+    }
+    if (req.http.x-exp-index == "0") {
+        set req.url = resp.http.x-experiment-url-0;
+        set req.http.x-exp-variant = resp.http.x-experiment-variant-0;
+    } elsif (req.http.x-exp-index == "1") {
+        set req.url = resp.http.x-experiment-url-1;
+        set req.http.x-exp-variant = resp.http.x-experiment-variant-1;
+    } elsif (req.http.x-exp-index == "2") {
+        set req.url = resp.http.x-experiment-url-2;
+        set req.http.x-exp-variant = resp.http.x-experiment-variant-2;
+    } else {
+        set req.url = resp.http.x-experiment-url-3;
+        set req.http.x-exp-variant = resp.http.x-experiment-variant-3;
+    }
+    unset req.http.x-exp-id;
+    unset req.http.x-exp-bucket;
+    unset req.http.x-exp-index;
+}
+
 sub vcl_deliver {
+    if (req.restarts == 0 && req.http.x-experiment-route && resp.status == 200 && resp.http.x-experiment-count) {
+        # Look the variant's immutable rendition up (cached once for everyone) under its own URL.
+        call cdn_experiment_assign;
+        return (restart);
+    }
+    if (req.restarts > 0 && req.http.x-exp-variant) {
+        # Per visitor: a browser may keep it a minute (an experiment can stop); shared caches may not.
+        set resp.http.X-Experiment-Variant = req.http.x-exp-variant;
+        set resp.http.Cache-Control = "private, max-age=60";
+        set resp.http.Vary = "Cookie, X-Visitor-Id";
+        unset resp.http.x-age-reset;
+        set resp.http.Age = "0";
+    }
     if (obj.hits > 0) {
         set resp.http.X-Cache = "HIT";
     } else {

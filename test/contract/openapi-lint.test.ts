@@ -80,7 +80,13 @@ describe('the OpenAPI document', () => {
       .filter(([, op]) => op.security?.length === 0)
       .map(([key]) => key)
       .sort();
-    expect(open).toEqual(['DELETE /admin/session', 'GET /healthz', 'GET /img/{tenantId}/{assetId}/{source}', 'GET /readyz']);
+    expect(open).toEqual([
+      'DELETE /admin/session',
+      'GET /healthz',
+      'GET /readyz',
+      'GET /v1/experiments/{id}/impression.gif',
+      'POST /v1/experiments/{id}/impressions',
+    ]);
   });
 
   it('types every error as JSON or problem+json, gives 204 and 304 no body, and Retry-After on 429 and 503', () => {

@@ -6,12 +6,12 @@ import { processPublish, type PublishDeps } from '../processors/publish.js';
 import type { SourceImage } from '../queues.js';
 import type { Recipe, ValidRecipe } from '../recipe.js';
 import type { RunStore } from '../run-store.js';
-import type { BatchItemJobData } from '../catalogue.js';
+import type { BatchItemJobData, RenderResult } from '../catalogue.js';
 import type { BatchConfig } from './config.js';
 import { emitSafely, type BatchEventSink } from './events.js';
 import type { BatchSource } from './items.js';
 import type { StepPool } from './step-pool.js';
-import type { BatchStore } from './store.js';
+import type { BatchStore, RenderedRendition } from './store.js';
 import { timedStorage } from './timed-storage.js';
 import { OrderedWrites, retryWrite } from '../ordered-writes.js';
 
@@ -144,6 +144,18 @@ export async function processBatchItem(
     await deps.steps.thawed();
     clock.lap('yieldMs');
     const publishIndex = stepNames.length - 1;
+    if (item.publish === false) {
+      // Rendered for an experiment: the renditions are stored and immutable; the asset's manifest
+      // and stable URLs must not change, so the publish step is not run (and its record says so).
+      await retryWrite(() =>
+        deps.runs.updateStep(runId, publishIndex, { state: 'completed', progress: 100, finishedAt: new Date().toISOString() }),
+      );
+      const moved = await store.transition(data.batchId, data.line, ['active'], 'completed', {
+        result: { runId, assetId: resolved.assetId, urls: [], renditions: renderedRenditions(ran.result) },
+      });
+      await finish(deps, data, moved);
+      return 'completed';
+    }
     const started = Date.now();
     await retryWrite(() =>
       deps.runs.updateStep(runId, publishIndex, { state: 'active', attempts: attempt.number, startedAt: new Date().toISOString() }),
@@ -205,6 +217,18 @@ export async function processBatchItem(
     await finish(deps, data, moved);
     return 'failed';
   }
+}
+
+/** Every rendition of an unpublished item's result, each channel layout's tagged with its channel. */
+function renderedRenditions(result: RenderResult): RenderedRendition[] {
+  const pick = (r: RenderResult['renditions'][number], channel?: string): RenderedRendition => ({
+    ...(channel ? { channel } : {}),
+    width: r.width,
+    height: r.height,
+    format: r.format,
+    key: r.key,
+  });
+  return [...result.renditions.map((r) => pick(r)), ...(result.channels ?? []).flatMap((c) => c.renditions.map((r) => pick(r, c.channel)))];
 }
 
 /**

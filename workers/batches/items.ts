@@ -19,6 +19,11 @@ export interface BatchItem {
   sku: string;
   source: BatchSource;
   recipe: Recipe;
+  /**
+   * False: render only, to immutable rendition URLs; the asset's manifest and stable URLs are left
+   * as they are (an experiment's variants). Absent means published as usual.
+   */
+  publish?: false;
 }
 
 /** An item as another module hands it over (a template change re-rendering a catalog). */
@@ -31,6 +36,8 @@ export interface BatchItemInput {
   recipe?: unknown;
   template?: string;
   options?: unknown;
+  /** False: render without publishing (see {@link BatchItem.publish}). */
+  publish?: false;
 }
 
 const ASSET_ID = /^ast_[0-9a-f]{32}$/;
@@ -108,7 +115,7 @@ export function checkItem(fields: BatchItemInput): BatchItem {
   const source = parseSource(fields.source ?? fields.assetId);
   const recipe = buildRecipe(fields);
   validateRecipe(recipe);
-  return { sku, source, recipe };
+  return { sku, source, recipe, ...(fields.publish === false ? { publish: false as const } : {}) };
 }
 
 /** What identifies a source for de-duplication: its content for assets (the id hashes the bytes), its address otherwise. */
@@ -118,7 +125,15 @@ const sourceIdentity = (source: BatchSource): string =>
 /** The item's identity: the same (tenant, SKU, source, recipe) is the same work, whichever batch asks. */
 export function itemKey(tenantId: string, item: BatchItem): string {
   return createHash('sha256')
-    .update(canonicalJson({ tenantId, sku: item.sku, source: sourceIdentity(item.source), recipe: item.recipe }))
+    .update(
+      canonicalJson({
+        tenantId,
+        sku: item.sku,
+        source: sourceIdentity(item.source),
+        recipe: item.recipe,
+        ...(item.publish === false ? { publish: false } : {}),
+      }),
+    )
     .digest('hex')
     .slice(0, 40);
 }

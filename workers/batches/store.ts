@@ -16,6 +16,8 @@ export interface StoredItem {
   source?: BatchSource;
   recipe?: Recipe;
   key?: string;
+  /** False: render only, publish nothing mutable (see BatchItem.publish). */
+  publish?: false;
 }
 
 /** What running an item produced (or why it failed). */
@@ -24,7 +26,18 @@ export interface ItemResult {
   assetId?: string;
   manifestUrl?: string;
   urls?: string[];
+  /** For an item rendered without publishing: its immutable renditions (`channel` set for a channel layout's). */
+  renditions?: RenderedRendition[];
   error?: { code: ErrorCode; message: string };
+}
+
+/** One immutable rendition an unpublished item rendered. */
+export interface RenderedRendition {
+  channel?: string;
+  width: number;
+  height: number;
+  format: 'avif' | 'webp' | 'jpeg';
+  key: string;
 }
 
 export interface BatchMeta {
