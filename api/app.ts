@@ -15,6 +15,7 @@ import { REQUEST_ID_HEADER, requestIdFor } from './request-id.js';
 import { fastifyTrustProxy } from './trust-proxy.js';
 import { assetRoutes } from './routes/assets.js';
 import { pictureRoutes } from './routes/picture.js';
+import { onDemandRoutes } from './routes/on-demand.js';
 import { batchRoutes } from './routes/batches.js';
 import { fileRoutes } from './routes/files.js';
 import { healthRoutes } from './routes/health.js';
@@ -79,6 +80,7 @@ export async function buildApp(deps: ApiDeps, logger: Logger): Promise<FastifyIn
   tenantRoutes(app, deps);
   assetRoutes(app, deps);
   pictureRoutes(app, deps);
+  onDemandRoutes(app, deps);
   runRoutes(app, deps);
   runEventRoutes(app, deps, logger);
   dashboardRoutes(app, deps);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { envInt, parseEnv, type Env } from '../lib/env.js';
+import { imgixDefaultWidths } from '../cdn/imgix-params.js';
+import { envInt, envIntList, parseEnv, type Env } from '../lib/env.js';
 import { trustProxySetting } from './trust-proxy.js';
 
 const schema = z
@@ -47,6 +48,14 @@ const schema = z
     UPLOAD_CHECK_MEMORY_MB: envInt(1024),
     /** Upload checks that may wait for a slot; past it, 503 with Retry-After (and /readyz says so). */
     UPLOAD_CHECK_MAX_WAITING: z.coerce.number().int().min(0).default(32),
+    /** On-demand (`/img/…`) output widths, ascending; requests round up to the next one. Default: imgix's srcset ladder. */
+    ON_DEMAND_WIDTHS: envIntList(imgixDefaultWidths()),
+    /** On-demand transforms running at once in one process (api/on-demand/). */
+    ON_DEMAND_CONCURRENCY: envInt(2),
+    /** Memory those transforms may hold together, estimated from each source's header. */
+    ON_DEMAND_MEMORY_MB: envInt(1536),
+    /** Transforms that may wait for a slot; past it, 503 with Retry-After. */
+    ON_DEMAND_MAX_WAITING: z.coerce.number().int().min(0).default(32),
   })
   .transform((e) => ({
     port: e.PORT,
@@ -67,6 +76,10 @@ const schema = z
       concurrency: e.UPLOAD_CHECK_CONCURRENCY,
       memoryBytes: e.UPLOAD_CHECK_MEMORY_MB * 1024 * 1024,
       maxWaiting: e.UPLOAD_CHECK_MAX_WAITING,
+    },
+    onDemand: {
+      widths: [...e.ON_DEMAND_WIDTHS].sort((a, b) => a - b),
+      pool: { concurrency: e.ON_DEMAND_CONCURRENCY, memoryBytes: e.ON_DEMAND_MEMORY_MB * 1024 * 1024, maxWaiting: e.ON_DEMAND_MAX_WAITING },
     },
   }));
 

@@ -19,6 +19,9 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
   'DELETE /v1/assets/{id}': 'deleteAsset',
   'POST /v1/assets/{id}/runs': 'startRun',
   'GET /v1/assets/{id}/picture': 'getAssetPicture',
+  'GET /img/{tenantId}/{assetId}/{source}': 'getOnDemandImage',
+  'POST /v1/on-demand/signing-token': 'issueOnDemandSigningToken',
+  'DELETE /v1/on-demand/signing-token': 'removeOnDemandSigningToken',
   'GET /v1/runs/{id}': 'getRun',
   'GET /v1/runs/{id}/events': 'streamRunEvents',
   'POST /admin/session': 'startAdminSession',
@@ -78,13 +81,15 @@ export const PUBLIC_OPERATIONS: ReadonlySet<string> = new Set([
   'GET /healthz',
   'GET /readyz',
   'DELETE /admin/session',
+  // On-demand images are fetched by browsers and CDNs, which hold no key (a signature, when the tenant sets a token).
+  'GET /img/{tenantId}/{assetId}/{source}',
   // Impression beacons come from shoppers' browsers, which hold no key.
   'POST /v1/experiments/{id}/impressions',
   'GET /v1/experiments/{id}/impression.gif',
 ]);
 
-/** Operations the rate limit never counts (api/guards/rate-limit.ts): the probes. */
-export const UNLIMITED_OPERATIONS: ReadonlySet<string> = new Set(['GET /healthz', 'GET /readyz']);
+/** Operations the rate limit never counts (api/guards/rate-limit.ts): the probes, on-demand images (their own pool bounds them). */
+export const UNLIMITED_OPERATIONS: ReadonlySet<string> = new Set(['GET /healthz', 'GET /readyz', 'GET /img/{tenantId}/{assetId}/{source}']);
 
 /**
  * The errors an operation answers beyond its guards' (which `api/openapi.ts` derives from its
@@ -105,6 +110,7 @@ export const ROUTE_ERRORS: Readonly<Record<string, readonly number[]>> = {
   'DELETE /v1/templates/{id}': [412],
   'POST /v1/templates/{id}/rerender': [422],
   'GET /v1/templates/{id}/preview.png': [422],
+  'GET /img/{tenantId}/{assetId}/{source}': [403, 422, 503],
   'POST /v1/batches/{id}/pause': [409],
   'POST /v1/batches/{id}/resume': [409],
   'POST /v1/batches/{id}/cancel': [409],

@@ -1,4 +1,4 @@
-import { CHANNEL_PATTERN, ID_PATTERN } from './keys.js';
+import { assetPrefix, CHANNEL_PATTERN, ID_PATTERN, tenantPrefix } from './keys.js';
 import { encodeKeyPath } from './public-url.js';
 
 /**
@@ -32,6 +32,13 @@ export interface OnDemandTarget {
 }
 
 const VERSION_PATTERN = /^[0-9a-f]{64}$/;
+const ID = '[A-Za-z0-9][A-Za-z0-9_-]{0,63}';
+
+/**
+ * Every path {@link parseOnDemandPath} may accept (query excluded): the edge's public pattern for
+ * the /img route (cdn/varnish/public-keys.ts renders it into public-keys.vcl).
+ */
+export const ON_DEMAND_PATH_PATTERN = new RegExp(`^/img/${ID}/${ID}/(?:cutout|original|[a-z][a-z0-9-]{0,31})(?:@[0-9a-f]{64})?$`);
 
 /** True when `source` is a well-formed on-demand source name (`cutout`, `original`, a channel). */
 export const isOnDemandSource = (source: string): boolean =>
@@ -62,4 +69,20 @@ export function parseOnDemandPath(path: string): OnDemandTarget | undefined {
   if (!ID_PATTERN.test(tenantId) || !ID_PATTERN.test(assetId) || !isOnDemandSource(source)) return undefined;
   if (version !== undefined && !VERSION_PATTERN.test(version)) return undefined;
   return { tenantId, assetId, source, ...(version !== undefined ? { version } : {}) };
+}
+
+/**
+ * Where an on-demand transform is stored, named by the sha256 of its source version, parameters
+ * and negotiated format: `t/<tenant>/r/<setId>/od/<hash>` for a set's master, or
+ * `t/<tenant>/assets/<assetId>/od/<hash>` for the original. Under its source's folder, so the
+ * takedown that removes a set or an asset removes its transforms with it. Private (not in
+ * PUBLIC_KEY_PATTERNS): clients reach them only through the /img route.
+ */
+export function onDemandKey(tenantId: string, source: { setId: string } | { assetId: string }, hash: string): string {
+  if (!VERSION_PATTERN.test(hash)) throw new Error('onDemandKey: hash must be 64 lowercase hex');
+  if ('setId' in source) {
+    if (!VERSION_PATTERN.test(source.setId)) throw new Error('onDemandKey: set id must be 64 lowercase hex');
+    return `${tenantPrefix(tenantId)}r/${source.setId}/od/${hash}`;
+  }
+  return `${assetPrefix(tenantId, source.assetId)}od/${hash}`;
 }

@@ -27,8 +27,11 @@ local ttl = redis.call('PTTL', bucket)
 if ttl < 0 then redis.call('PEXPIRE', bucket, ARGV[1]); ttl = tonumber(ARGV[1]) end
 return {n, ttl}`;
 
-/** Paths never limited: probes, static files, the API document. */
-const UNLIMITED = /^\/(healthz|readyz|metrics|openapi\.json)(\?|$)|^\/(files|docs)(\/|\?|$)/;
+/**
+ * Paths never limited: probes, static files, the API document, on-demand images (CDN origin
+ * traffic, bounded by their own pool: 503 when saturated).
+ */
+const UNLIMITED = /^\/(healthz|readyz|metrics|openapi\.json)(\?|$)|^\/(files|docs|img)(\/|\?|$)/;
 
 export interface RateLimitOptions {
   redis: RedisConnection;

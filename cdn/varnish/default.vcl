@@ -78,6 +78,10 @@ sub vcl_recv {
     # a pass to the origin.
     unset req.http.Cookie;
     unset req.http.Authorization;
+    if (req.url ~ "^/img/") {
+        call cdn_on_demand_recv;
+        return (hash);
+    }
     # A query string names no other object, only a way to make new cache entries (`?v=1`, `?v=2`)
     # or to ask S3 for something else (`?acl`, `?tagging`, `?list-type=2`): drop it.
     set req.url = regsub(req.url, "[?#].*$", "");
@@ -97,6 +101,36 @@ sub vcl_recv {
     call cdn_public_key;
     unset req.http.x-object-key;
     return (hash);
+}
+
+# On-demand images (`/img/<tenant>/<asset>/<source>?<imgix params>`, answered by the API): the
+# query names the transform, so it stays; only well-formed paths (public-keys.vcl) reach the origin.
+# `Accept` is reduced to the three answers `auto=format` can give (AVIF, WebP, the fallback), so the
+# origin's `Vary: Accept` keeps at most three variants per URL, whatever browsers send. With an S3
+# origin, site_recv must send these to an API backend (`set req.backend_hint = api;`).
+sub cdn_on_demand_recv {
+    set req.url = regsub(req.url, "#.*$", "");
+    call cdn_public_on_demand;
+    if (req.http.Accept ~ "(?i)image/avif(?![^,]*;\s*q=0(\.0*)?\s*(,|$))") {
+        set req.http.Accept = "image/avif,image/webp,*/*";
+    } elsif (req.http.Accept ~ "(?i)image/webp(?![^,]*;\s*q=0(\.0*)?\s*(,|$))") {
+        set req.http.Accept = "image/webp,*/*";
+    } else {
+        set req.http.Accept = "*/*";
+    }
+    call site_recv;
+    unset req.http.x-object-key;
+}
+
+sub vcl_hash {
+    # An unsigned on-demand URL is cached under its sorted query (`?w=300&fm=webp` and
+    # `?fm=webp&w=300` are one object). A signed one keeps its order: its signature covers the query
+    # as sent, and a reordered copy must reach the origin to be checked (and refused).
+    if (req.url ~ "^/img/" && req.url !~ "[?&]s=") {
+        hash_data(std.querysort(req.url));
+        hash_data(req.http.host);
+        return (lookup);
+    }
 }
 
 sub cdn_purge {

@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { PUBLIC_KEY_PATTERNS } from '../keys.js';
+import { ON_DEMAND_PATH_PATTERN } from '../on-demand-url.js';
 
 /**
  * public-keys.vcl: the edge's copy of the keys the code marks public (PUBLIC_KEY_PATTERNS in
@@ -31,6 +32,13 @@ export function renderPublicKeysVcl(patterns: readonly RegExp[] = PUBLIC_KEY_PAT
     '',
     'sub cdn_public_key {',
     `    if (req.http.x-object-key !~ "${publicKeysRegex(patterns)}") {`,
+    '        return (synth(404, "Not Found"));',
+    '    }',
+    '}',
+    '',
+    '# The on-demand image paths (ON_DEMAND_PATH_PATTERN in cdn/on-demand-url.ts), query excluded.',
+    'sub cdn_public_on_demand {',
+    `    if (regsub(req.url, "[?].*$", "") !~ "${publicKeysRegex([ON_DEMAND_PATH_PATTERN])}") {`,
     '        return (synth(404, "Not Found"));',
     '    }',
     '}',

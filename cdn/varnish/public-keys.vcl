@@ -6,3 +6,10 @@ sub cdn_public_key {
         return (synth(404, "Not Found"));
     }
 }
+
+# The on-demand image paths (ON_DEMAND_PATH_PATTERN in cdn/on-demand-url.ts), query excluded.
+sub cdn_public_on_demand {
+    if (regsub(req.url, "[?].*$", "") !~ "^(?:\/img\/[A-Za-z0-9][A-Za-z0-9_-]{0,63}\/[A-Za-z0-9][A-Za-z0-9_-]{0,63}\/(?:cutout|original|[a-z][a-z0-9-]{0,31})(?:@[0-9a-f]{64})?)$") {
+        return (synth(404, "Not Found"));
+    }
+}

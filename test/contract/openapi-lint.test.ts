@@ -83,6 +83,7 @@ describe('the OpenAPI document', () => {
     expect(open).toEqual([
       'DELETE /admin/session',
       'GET /healthz',
+      'GET /img/{tenantId}/{assetId}/{source}',
       'GET /readyz',
       'GET /v1/experiments/{id}/impression.gif',
       'POST /v1/experiments/{id}/impressions',

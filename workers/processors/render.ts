@@ -13,7 +13,7 @@ import type { StepInput } from '../step-input.js';
 export interface RenderDeps {
   storage: ObjectStorage;
   decodeLimits: DecodeLimits;
-  /** Write a lossless master of each set (`r/<set>/master.png`) for imgix to read: set when IMGIX_DOMAIN is. */
+  /** Write a lossless master of each set (`r/<set>/master.png`): the source of on-demand URLs (/img) and of imgix's. */
   writeMaster?: boolean;
 }
 
@@ -21,7 +21,8 @@ export interface RenderDeps {
 export const renderDeps = (storage: ObjectStorage, cdn: Pick<CdnConfig, 'imgix'>, decodeLimits: DecodeLimits): RenderDeps => ({
   storage,
   decodeLimits,
-  writeMaster: cdn.imgix !== undefined,
+  // Always: the on-demand endpoint (/img) renders from it, with or without imgix in front.
+  writeMaster: true,
 });
 
 type RenderedSet = Omit<RenderResult, 'channels' | 'template'>;
@@ -76,7 +77,7 @@ async function renderSet(
   });
   const markerKey = renditionSetMarkerKey(data.tenantId, setId);
   const existing = await deps.storage.get(markerKey);
-  // A set made before imgix was configured has no master: render it again (same bytes), with one.
+  // A set made before masters were always written has none: render it again (same bytes), with one.
   if (existing) {
     const stored = renderResultSchema.parse(JSON.parse(existing.toString('utf8')));
     if (stored.master || !deps.writeMaster) return stored;

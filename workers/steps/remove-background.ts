@@ -1,10 +1,10 @@
 import sharp, { type ResizeOptions } from 'sharp';
 import { AppError } from '../../lib/errors.js';
-import { ISNET_SIZE } from '../../models/isnet.js';
-import { ort, type ModelSession } from '../../models/session.js';
+import type { ModelSession } from '../../models/session.js';
 import { estimateForeground } from './foreground.js';
 import { guidedFilter } from './guided-filter.js';
-import { hwcToChw, luma, probabilitiesToBytes } from './tensor.js';
+import { predictSquare, QUALITY_VIEWS, type ModelView } from './isnet-views.js';
+import { luma, probabilitiesToBytes } from './tensor.js';
 import { removeBackgroundOptionsSchema, type RemoveBackgroundOptions } from './remove-background-options.js';
 import { productBox, type Box } from '../../templates/trim.js';
 import type { DecodedImage } from './types.js';
@@ -14,13 +14,12 @@ import type { DecodedImage } from './types.js';
  * ten rendered product shots (see BENCHMARKS.md).
  */
 export const REMOVE_BACKGROUND_SETTINGS = {
-  version: 'remove-background/2',
-  /**
-   * Into the model: bilinear, as ISNet's training data loader and reference inference resize.
-   * Measured on the renders: same IoU as lanczos3/cubic on nine, much better on the hard one
-   * (busy checkered floor, 0.40 vs 0.23), where the model is sensitive to input statistics.
+  version: 'remove-background/3',
+  /*
+   * Into the model: see `photoToSquare` (shrinking axes through libvips' anti-aliased linear
+   * reduction, as ISNet's training loader resizes bilinearly; growing axes interpolated in float,
+   * sample centres aligned). Which views the model sees: `QUALITY_VIEWS`.
    */
-  inputKernel: 'linear' as NonNullable<ResizeOptions['kernel']>,
   /** 1024² probabilities back to the photo's size; lanczos3 and cubic tie, linear is a hair worse. */
   maskKernel: 'lanczos3' as NonNullable<ResizeOptions['kernel']>,
   /**
@@ -88,7 +87,7 @@ export async function removeBackground(
   signal?.throwIfAborted();
 
   const { width, height } = image;
-  let alpha = toUnit(await predictAlpha(image, session, signal));
+  let alpha = toUnit(await predictAlpha(image, session, signal, QUALITY_VIEWS[opts.quality]));
   if (opts.refine) {
     signal?.throwIfAborted();
     alpha = refineAlpha(image, alpha);
@@ -124,23 +123,15 @@ function toUnit(bytes: Uint8Array): Float32Array {
  * ISNet's foreground probability for every pixel of `image`, as 8-bit alpha at the image's size.
  * Exported for measuring the model's own mask, before refinement.
  */
-export async function predictAlpha(image: DecodedImage, session: ModelSession, signal?: AbortSignal): Promise<Uint8Array> {
-  const spec = session.spec;
-  const [, , inH = ISNET_SIZE, inW = ISNET_SIZE] = spec.input.shape;
-  const { data: resized } = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels } })
-    .removeAlpha()
-    .resize(inW, inH, { fit: 'fill', kernel: REMOVE_BACKGROUND_SETTINGS.inputKernel })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  signal?.throwIfAborted();
-  const norm = spec.input.normalisation ?? { mean: [0, 0, 0], std: [1, 1, 1] };
-  const input = new ort.Tensor('float32', hwcToChw(resized, inW, inH, 3, norm), [1, 3, inH, inW]);
-  const output = await session.run(input, signal);
-  signal?.throwIfAborted();
-  const probabilities = output.data as Float32Array;
-  const [, , outH = ISNET_SIZE, outW = ISNET_SIZE] = output.dims;
+export async function predictAlpha(
+  image: DecodedImage,
+  session: ModelSession,
+  signal?: AbortSignal,
+  views: readonly ModelView[] = QUALITY_VIEWS.standard,
+): Promise<Uint8Array> {
+  const { probabilities, side } = await predictSquare(image, session, views, signal);
   const bytes = probabilitiesToBytes(probabilities);
-  const { data } = await sharp(bytes, { raw: { width: outW, height: outH, channels: 1 } })
+  const { data } = await sharp(bytes, { raw: { width: side, height: side, channels: 1 } })
     .resize(image.width, image.height, { fit: 'fill', kernel: REMOVE_BACKGROUND_SETTINGS.maskKernel })
     // Without this libvips hands one-channel input back as sRGB, three bytes per pixel.
     .toColourspace('b-w')

@@ -1,0 +1,128 @@
+import { canonicalJson, sha256Hex } from '../../lib/canonical-json.js';
+import { chooseFormat, type OnDemandFormat, type OnDemandParams } from '../../cdn/imgix-params.js';
+import { onDemandKey } from '../../cdn/on-demand-url.js';
+import type { ObjectStorage } from '../../cdn/storage.js';
+import { SURROGATE_KEY_METADATA } from '../../cdn/surrogate-keys.js';
+import { AppError } from '../../lib/errors.js';
+import { ENCODER_SETTINGS } from '../../workers/steps/responsive-set.js';
+import { inspectSource, transformImage, transformMemoryBytes, type TransformLimits } from '../../workers/on-demand/transform.js';
+import { UploadCheckPool, type UploadCheckLimits } from '../upload-checks.js';
+import type { ResolvedSource } from './resolve-source.js';
+
+export const ON_DEMAND_CONTENT_TYPES: Record<OnDemandFormat, string> = {
+  avif: 'image/avif',
+  webp: 'image/webp',
+  jpg: 'image/jpeg',
+  png: 'image/png',
+};
+
+/** Bumped when the transform or its encoder settings change output: old cached transforms are then never read. */
+const TRANSFORM_VERSION = 1;
+
+/** One answer of the renderer: the bytes, their type, and how they were obtained. */
+export interface RenderedTransform {
+  body: Buffer | NodeJS.ReadableStream;
+  contentType: string;
+  size: number;
+  /** `hit`: read from storage; `miss`: computed by this request; `coalesced`: computed by a concurrent one. */
+  cache: 'hit' | 'miss' | 'coalesced';
+}
+
+/**
+ * Computes each transform once per (source version, normalised parameters, negotiated format),
+ * stores it content-addressed next to its source (`onDemandKey`), and serves it from there after.
+ * Concurrent identical requests share one computation (a per-process map of promises). The work
+ * runs in a pool of its own, the upload checks' kind: a few at once within a memory budget
+ * estimated from each source's header, a bounded queue, and 503 + Retry-After past it.
+ */
+export class OnDemandRenderer {
+  private readonly inflight = new Map<string, Promise<{ data: Buffer; contentType: string }>>();
+  private readonly pool: UploadCheckPool;
+
+  constructor(
+    private readonly storage: ObjectStorage,
+    private readonly limits: TransformLimits,
+    poolLimits: UploadCheckLimits,
+  ) {
+    this.pool = new UploadCheckPool(poolLimits);
+  }
+
+  /** Transforms running and waiting now (for tests and /metrics). */
+  load() {
+    return { ...this.pool.load(), inflight: this.inflight.size };
+  }
+
+  /**
+   * The transform of `source` by `params` for a client sending `accept`. `negotiated` names the
+   * format choice without the source (the fallback depends on its alpha, fixed per version), so a
+   * stored transform is found without reading the source.
+   */
+  async render(
+    source: ResolvedSource,
+    tenantId: string,
+    params: OnDemandParams,
+    accept: string | undefined,
+    surrogateKeys: readonly string[],
+  ): Promise<RenderedTransform> {
+    // Asked as if the source had alpha: then `png` can only mean "the source's fallback", which
+    // is fixed per source version, so the key needs no read of the source.
+    const asked = chooseFormat(params, accept, true).format;
+    const negotiated = params.fm ?? (asked === 'png' ? 'fallback' : asked);
+    const hash = sha256Hex(
+      canonicalJson({ v: TRANSFORM_VERSION, encoder: ENCODER_SETTINGS.version, source: source.version, params, format: negotiated }),
+    );
+    const key = onDemandKey(tenantId, source.owner, hash);
+    const stored = await this.storage.getStream(key);
+    if (stored) return { body: stored.body, contentType: stored.meta.contentType, size: stored.meta.size, cache: 'hit' };
+
+    const running = this.inflight.get(key);
+    if (running) {
+      const shared = await running;
+      return { body: shared.data, contentType: shared.contentType, size: shared.data.length, cache: 'coalesced' };
+    }
+    const work = this.compute(source, key, params, accept, surrogateKeys).finally(() => this.inflight.delete(key));
+    this.inflight.set(key, work);
+    const made = await work;
+    return { body: made.data, contentType: made.contentType, size: made.data.length, cache: 'miss' };
+  }
+
+  private async compute(
+    source: ResolvedSource,
+    key: string,
+    params: OnDemandParams,
+    accept: string | undefined,
+    surrogateKeys: readonly string[],
+  ): Promise<{ data: Buffer; contentType: string }> {
+    const bytes = await this.storage.get(source.key);
+    if (!bytes)
+      throw new AppError('NOT_FOUND', 'The source of this URL is not stored (a set rendered before masters were kept: render it again).');
+    const info = await inspectSource(bytes, this.limits);
+    const { format } = chooseFormat(params, accept, info.hasAlpha);
+    const memory = transformMemoryBytes(info, params);
+    const { data } = await this.admit(memory, () => transformImage(bytes, info, params, format, this.limits));
+    const contentType = ON_DEMAND_CONTENT_TYPES[format];
+    await this.storage.put(key, data, {
+      contentType,
+      cacheControl: 'private, no-store',
+      metadata: { [SURROGATE_KEY_METADATA]: surrogateKeys.join(' ') },
+    });
+    return { data, contentType };
+  }
+
+  private async admit<T>(bytes: number, work: () => Promise<T>): Promise<T> {
+    try {
+      return await this.pool.run(bytes, work);
+    } catch (err) {
+      if (!(err instanceof AppError) || err.code === 'BAD_REQUEST' || err.code === 'CORRUPT_IMAGE') throw err;
+      if (err.code === 'SERVICE_UNAVAILABLE') {
+        throw new AppError('SERVICE_UNAVAILABLE', 'Too many on-demand transforms are waiting here: retry shortly.', err.details);
+      }
+      if (err.code === 'IMAGE_TOO_LARGE' && err.details && 'maxDecodeBytes' in err.details) {
+        throw new AppError('IMAGE_TOO_LARGE', 'This transform would need more memory than ON_DEMAND_MEMORY_MB allows.', {
+          estimatedBytes: bytes,
+        });
+      }
+      throw err;
+    }
+  }
+}

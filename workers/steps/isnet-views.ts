@@ -1,0 +1,110 @@
+import { ISNET_SIZE } from '../../models/isnet.js';
+import { ort, type ModelSession } from '../../models/session.js';
+import { photoToSquare, resizeBilinear } from './model-input.js';
+import type { DecodedImage } from './types.js';
+
+/**
+ * One way of showing the photo to the model: mirrored left to right or not, and the share of the
+ * model's input square the photo fills (below 1 it sits in the middle, the rest filled by
+ * repeating its edge pixels), so the model sees the product smaller, with more context per pixel.
+ */
+export interface ModelView {
+  flip: boolean;
+  scale: number;
+}
+
+/**
+ * The views each quality runs, their probabilities averaged (test-time augmentation). `best`: the
+ * photo, its mirror image, and the photo at 80% of the square — three inferences.
+ */
+export const QUALITY_VIEWS: Record<'standard' | 'best', readonly ModelView[]> = {
+  standard: [{ flip: false, scale: 1 }],
+  best: [
+    { flip: false, scale: 1 },
+    { flip: true, scale: 1 },
+    { flip: false, scale: 0.8 },
+  ],
+};
+
+/**
+ * ISNet's foreground probability on its `side × side` grid (the photo stretched to the square),
+ * the mean over `views` of each view's output mapped back onto that grid.
+ */
+export async function predictSquare(
+  image: DecodedImage,
+  session: ModelSession,
+  views: readonly ModelView[],
+  signal?: AbortSignal,
+): Promise<{ probabilities: Float32Array; side: number }> {
+  const spec = session.spec;
+  const [, , inH = ISNET_SIZE, inW = ISNET_SIZE] = spec.input.shape;
+  if (inH !== inW) throw new RangeError(`${spec.name}: expected a square input, got ${inW}×${inH}`);
+  const side = inW;
+  const base = await photoToSquare(image.data, image.width, image.height, image.channels, side);
+  signal?.throwIfAborted();
+  const norm = spec.input.normalisation ?? { mean: [0, 0, 0], std: [1, 1, 1] };
+  const sum = new Float32Array(side * side);
+  for (const view of views) {
+    const inner = Math.round(side * view.scale);
+    const offset = (side - inner) >> 1;
+    const rgb = inner === side ? base : resizeBilinear(base, side, side, 3, inner, inner);
+    const input = new ort.Tensor('float32', toTensor(rgb, inner, side, offset, view.flip, norm), [1, 3, side, side]);
+    const output = await session.run(input, signal);
+    signal?.throwIfAborted();
+    const [, , outH, outW] = output.dims;
+    if (outH !== side || outW !== side) throw new RangeError(`${spec.name}: output ${outW}×${outH}, expected ${side}²`);
+    let probabilities = output.data as Float32Array;
+    if (view.flip) probabilities = mirror(probabilities, side);
+    if (inner !== side) probabilities = resizeBilinear(crop(probabilities, side, offset, inner), inner, inner, 1, side, side);
+    for (let i = 0; i < sum.length; i++) sum[i]! += probabilities[i]!;
+  }
+  const k = 1 / views.length;
+  for (let i = 0; i < sum.length; i++) sum[i]! *= k;
+  return { probabilities: sum, side };
+}
+
+/**
+ * `inner²` interleaved RGB (0..255) placed at `offset` in a `side²` planar tensor, normalised, edges
+ * repeated into the margin, optionally mirrored left to right.
+ */
+function toTensor(
+  rgb: Float32Array,
+  inner: number,
+  side: number,
+  offset: number,
+  flip: boolean,
+  norm: { mean: readonly number[]; std: readonly number[] },
+): Float32Array {
+  const plane = side * side;
+  const out = new Float32Array(plane * 3);
+  const scale = [0, 1, 2].map((c) => 1 / (255 * (norm.std[c] ?? 1)));
+  const shift = [0, 1, 2].map((c) => (norm.mean[c] ?? 0) / (norm.std[c] ?? 1));
+  for (let y = 0; y < side; y++) {
+    const sy = Math.min(Math.max(y - offset, 0), inner - 1);
+    for (let x = 0; x < side; x++) {
+      const tx = flip ? side - 1 - x : x;
+      const sx = Math.min(Math.max(tx - offset, 0), inner - 1);
+      const i = (sy * inner + sx) * 3;
+      const p = y * side + x;
+      for (let c = 0; c < 3; c++) out[c * plane + p] = rgb[i + c]! * scale[c]! - shift[c]!;
+    }
+  }
+  return out;
+}
+
+/** The `inner²` square at (`offset`, `offset`) of a `side²` plane. */
+function crop(plane: Float32Array, side: number, offset: number, inner: number): Float32Array {
+  const out = new Float32Array(inner * inner);
+  for (let y = 0; y < inner; y++) out.set(plane.subarray((y + offset) * side + offset, (y + offset) * side + offset + inner), y * inner);
+  return out;
+}
+
+/** A `side²` plane mirrored left to right. */
+function mirror(plane: Float32Array, side: number): Float32Array {
+  const out = new Float32Array(plane.length);
+  for (let y = 0; y < side; y++) {
+    const row = y * side;
+    for (let x = 0; x < side; x++) out[row + x] = plane[row + side - 1 - x]!;
+  }
+  return out;
+}
