@@ -7,7 +7,8 @@ import { TenantStore } from '../api/tenants.js';
 import { TemplateStore } from '../records/template-store.js';
 import { TemplateUsage } from '../workers/template-usage.js';
 import { createStorage } from '../cdn/create-storage.js';
-import { publicUrlFor } from '../cdn/public-url.js';
+import { onDemandBaseFor, publicUrlFor } from '../cdn/public-url.js';
+import { SigningTokens } from '../api/on-demand/signing-tokens.js';
 import type { AppConfig } from '../api/deps.js';
 import { loadConfig } from './config.js';
 import type { Env } from '../lib/env.js';
@@ -114,12 +115,19 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     if (!config.workers.sandboxed) await warmModels(config.models, logger);
   }
   const templateUsage = new TemplateUsage(redis, config.workers.queuePrefix);
+  const signingTokens = new SigningTokens(storage);
   const publish = {
     storage,
     runs,
     templateUsage,
     urlFor,
     imgix: config.cdn.imgix,
+    // Manifests offer /img/ URLs on the endpoint's own ladder, signed with the tenant's current token.
+    onDemand: async (tenantId: string) => {
+      const baseUrl = onDemandBaseFor(config.cdn, boundPort ?? config.api.port);
+      if (!baseUrl) return undefined;
+      return { baseUrl, widths: config.api.onDemand.widths, token: await signingTokens.get(tenantId) };
+    },
     purging: config.cdn.invalidation.driver !== 'none',
     requestPurge: async (purge: PurgeRequestEntry) => {
       await outbox.push(purge);
