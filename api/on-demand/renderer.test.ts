@@ -29,12 +29,18 @@ describe('OnDemandRenderer', () => {
 
   it('stores each transform once, content-addressed by source version, parameters and negotiated format', async () => {
     const renderer = new OnDemandRenderer(storage, limits, { concurrency: 2, memoryBytes: 1 << 30, maxWaiting: 8 });
-    const first = await renderer.render(source, 'tn_1', params('w=135&auto=format'), 'image/webp', ['tenant:tn_1']);
+    const render = (query: string, accept: string) => {
+      const { key } = renderer.locate(source, 'tn_1', params(query), accept);
+      return renderer.render(key, source, params(query), accept, ['tenant:tn_1']);
+    };
+    const first = await render('w=135&auto=format', 'image/webp');
     expect([first.cache, first.contentType]).toEqual(['miss', 'image/webp']);
-    expect((await renderer.render(source, 'tn_1', params('w=135&auto=format'), 'image/webp,*/*', [])).cache).toBe('hit');
+    await renderer.flush();
+    expect((await render('w=135&auto=format', 'image/webp,*/*')).cache).toBe('hit');
     // Another negotiated format is another object.
-    const jpeg = await renderer.render(source, 'tn_1', params('w=135&auto=format'), 'image/png', []);
+    const jpeg = await render('w=135&auto=format', 'image/png');
     expect([jpeg.cache, jpeg.contentType]).toEqual(['miss', 'image/jpeg']);
+    await renderer.flush();
     const stored = [];
     for await (const key of storage.list(`t/tn_1/r/${SET}/od/`)) stored.push(key);
     expect(stored).toHaveLength(2);
@@ -46,14 +52,19 @@ describe('OnDemandRenderer', () => {
     const busy = new OnDemandRenderer(storage, limits, { concurrency: 1, memoryBytes: 1 << 30, maxWaiting: 1 });
     // Three different ladder steps (907, 1052, 1220 px): three transforms, none coalesced.
     const outcomes = await Promise.allSettled(
-      ['w=800&fm=avif', 'w=1000&fm=avif', 'w=1200&fm=avif'].map((q) => busy.render(source, 'tn_1', params(q), undefined, [])),
+      ['w=800&fm=avif', 'w=1000&fm=avif', 'w=1200&fm=avif'].map((q) =>
+        busy.render(busy.locate(source, 'tn_1', params(q), undefined).key, source, params(q), undefined, []),
+      ),
     );
     const refused = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected').map((o) => o.reason as AppError);
     expect(refused.map((e) => [e.status, e.code])).toEqual([[503, 'SERVICE_UNAVAILABLE']]);
     expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(2);
 
     const small = new OnDemandRenderer(storage, limits, { concurrency: 1, memoryBytes: 8 * 1024 * 1024, maxWaiting: 1 });
-    const tooBig = await small.render(source, 'tn_1', params('w=2000&fm=webp'), undefined, []).catch((e: AppError) => e);
+    const big = params('w=2000&fm=webp');
+    const tooBig = await small
+      .render(small.locate(source, 'tn_1', big, undefined).key, source, big, undefined, [])
+      .catch((e: AppError) => e);
     expect(tooBig).toMatchObject({ status: 422, code: 'IMAGE_TOO_LARGE' });
   });
 });

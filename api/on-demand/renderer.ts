@@ -5,7 +5,13 @@ import type { ObjectStorage } from '../../cdn/storage.js';
 import { SURROGATE_KEY_METADATA } from '../../cdn/surrogate-keys.js';
 import { AppError } from '../../lib/errors.js';
 import { ENCODER_SETTINGS } from '../../workers/steps/responsive-set.js';
-import { inspectSource, transformImage, transformMemoryBytes, type TransformLimits } from '../../workers/on-demand/transform.js';
+import {
+  inspectSource,
+  prepareSource,
+  transformImage,
+  transformMemoryBytes,
+  type TransformLimits,
+} from '../../workers/on-demand/transform.js';
 import { UploadCheckPool, type UploadCheckLimits } from '../upload-checks.js';
 import type { ResolvedSource } from './resolve-source.js';
 
@@ -36,13 +42,14 @@ export interface RenderedTransform {
  * estimated from each source's header, a bounded queue, and 503 + Retry-After past it.
  */
 export class OnDemandRenderer {
-  private readonly inflight = new Map<string, Promise<{ data: Buffer; contentType: string }>>();
+  private readonly inflight = new Map<string, { made: Promise<{ data: Buffer; contentType: string }>; done: Promise<void> }>();
   private readonly pool: UploadCheckPool;
 
   constructor(
     private readonly storage: ObjectStorage,
     private readonly limits: TransformLimits,
     poolLimits: UploadCheckLimits,
+    private readonly onStoreError: (err: unknown) => void = () => undefined,
   ) {
     this.pool = new UploadCheckPool(poolLimits);
   }
@@ -53,60 +60,88 @@ export class OnDemandRenderer {
   }
 
   /**
-   * The transform of `source` by `params` for a client sending `accept`. `negotiated` names the
-   * format choice without the source (the fallback depends on its alpha, fixed per version), so a
-   * stored transform is found without reading the source.
+   * Where the transform of `source` by `params` for a client sending `accept` is stored, and its
+   * ETag (the same bytes for the same key). Known without reading the source: the format is asked
+   * as if the source had alpha, so `png` can only mean "the source's fallback", fixed per version.
    */
-  async render(
-    source: ResolvedSource,
-    tenantId: string,
-    params: OnDemandParams,
-    accept: string | undefined,
-    surrogateKeys: readonly string[],
-  ): Promise<RenderedTransform> {
-    // Asked as if the source had alpha: then `png` can only mean "the source's fallback", which
-    // is fixed per source version, so the key needs no read of the source.
+  locate(source: ResolvedSource, tenantId: string, params: OnDemandParams, accept: string | undefined): { key: string; etag: string } {
     const asked = chooseFormat(params, accept, true).format;
     const negotiated = params.fm ?? (asked === 'png' ? 'fallback' : asked);
     const hash = sha256Hex(
       canonicalJson({ v: TRANSFORM_VERSION, encoder: ENCODER_SETTINGS.version, source: source.version, params, format: negotiated }),
     );
-    const key = onDemandKey(tenantId, source.owner, hash);
-    const stored = await this.storage.getStream(key);
-    if (stored) return { body: stored.body, contentType: stored.meta.contentType, size: stored.meta.size, cache: 'hit' };
+    return { key: onDemandKey(tenantId, source.owner, hash), etag: `"${hash}"` };
+  }
 
+  /**
+   * The transform at `key` (from {@link locate}): read from storage, shared with a computation
+   * under way, or computed now. A computed one is answered at once and stored behind the answer;
+   * until it is stored, identical requests share the one in memory.
+   */
+  async render(
+    key: string,
+    source: ResolvedSource,
+    params: OnDemandParams,
+    accept: string | undefined,
+    surrogateKeys: readonly string[],
+  ): Promise<RenderedTransform> {
     const running = this.inflight.get(key);
     if (running) {
-      const shared = await running;
+      const shared = await running.made;
       return { body: shared.data, contentType: shared.contentType, size: shared.data.length, cache: 'coalesced' };
     }
-    const work = this.compute(source, key, params, accept, surrogateKeys).finally(() => this.inflight.delete(key));
-    this.inflight.set(key, work);
-    const made = await work;
-    return { body: made.data, contentType: made.contentType, size: made.data.length, cache: 'miss' };
+    const stored = await this.storage.getStream(key);
+    if (stored) return { body: stored.body, contentType: stored.meta.contentType, size: stored.meta.size, cache: 'hit' };
+    // Looked again: another request may have started it while this one read storage.
+    const started = this.inflight.get(key);
+    if (started) {
+      const shared = await started.made;
+      return { body: shared.data, contentType: shared.contentType, size: shared.data.length, cache: 'coalesced' };
+    }
+    const made = this.compute(source, params, accept);
+    const done = made
+      .then(
+        (m) => this.store(key, m, surrogateKeys),
+        () => undefined,
+      )
+      .finally(() => this.inflight.delete(key));
+    this.inflight.set(key, { made, done });
+    const m = await made;
+    return { body: m.data, contentType: m.contentType, size: m.data.length, cache: 'miss' };
+  }
+
+  /** Resolves once every transform computed so far is stored (or failed to be). */
+  async flush(): Promise<void> {
+    await Promise.all([...this.inflight.values()].map((f) => f.done));
+  }
+
+  private async store(key: string, made: { data: Buffer; contentType: string }, surrogateKeys: readonly string[]): Promise<void> {
+    try {
+      await this.storage.put(key, made.data, {
+        contentType: made.contentType,
+        cacheControl: 'private, no-store',
+        metadata: { [SURROGATE_KEY_METADATA]: surrogateKeys.join(' ') },
+      });
+    } catch (err) {
+      // The answer went out; the next request computes it again.
+      this.onStoreError(err);
+    }
   }
 
   private async compute(
     source: ResolvedSource,
-    key: string,
     params: OnDemandParams,
     accept: string | undefined,
-    surrogateKeys: readonly string[],
   ): Promise<{ data: Buffer; contentType: string }> {
     const bytes = await this.storage.get(source.key);
     if (!bytes)
       throw new AppError('NOT_FOUND', 'The source of this URL is not stored (a set rendered before masters were kept: render it again).');
-    const info = await inspectSource(bytes, this.limits);
+    const prepared = await prepareSource(bytes, this.limits);
+    const info = await inspectSource(prepared, this.limits);
     const { format } = chooseFormat(params, accept, info.hasAlpha);
     const memory = transformMemoryBytes(info, params);
-    const { data } = await this.admit(memory, () => transformImage(bytes, info, params, format, this.limits));
-    const contentType = ON_DEMAND_CONTENT_TYPES[format];
-    await this.storage.put(key, data, {
-      contentType,
-      cacheControl: 'private, no-store',
-      metadata: { [SURROGATE_KEY_METADATA]: surrogateKeys.join(' ') },
-    });
-    return { data, contentType };
+    const { data } = await this.admit(memory, () => transformImage(prepared, info, params, format, this.limits));
+    return { data, contentType: ON_DEMAND_CONTENT_TYPES[format] };
   }
 
   private async admit<T>(bytes: number, work: () => Promise<T>): Promise<T> {

@@ -8,6 +8,7 @@ import { parseOnDemandPath } from '../../cdn/on-demand-url.js';
 import { mutableCacheControl, mutableSurrogateKeys, renditionSurrogateKeys } from '../../cdn/surrogate-keys.js';
 import { AppError, notFound } from '../../lib/errors.js';
 import { requireTenant, tenantOf } from '../auth.js';
+import { notModifiedSchema, weaklyMatches } from '../conditional.js';
 import type { ApiDeps } from '../deps.js';
 import { OnDemandRenderer } from '../on-demand/renderer.js';
 import { resolveSource } from '../on-demand/resolve-source.js';
@@ -41,6 +42,7 @@ export function onDemandRoutes(app: FastifyInstance, deps: ApiDeps): void {
       timeoutSeconds: workers.decodeLimits.timeoutSeconds,
     },
     api.onDemand.pool,
+    (err) => app.log.warn({ err }, 'an on-demand transform could not be stored'),
   );
   const limits = { widths: api.onDemand.widths, maxOutputPixels: workers.maxOutputPixels };
 
@@ -50,7 +52,7 @@ export function onDemandRoutes(app: FastifyInstance, deps: ApiDeps): void {
       description: DESCRIPTION,
       params: z.object({ tenantId: z.string(), assetId: z.string(), source: z.string() }),
       produces: IMAGE_TYPES,
-      response: { 200: z.any().describe('image/avif, image/webp, image/jpeg or image/png'), ...errors },
+      response: { 200: z.any().describe('image/avif, image/webp, image/jpeg or image/png'), 304: notModifiedSchema, ...errors },
     },
     // No refusal may be kept by a CDN or browser: the asset may be published a second later.
     onSend: async (_request, reply, payload) => {
@@ -71,12 +73,16 @@ export function onDemandRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const pinned = target.version !== undefined;
       const { tenantId, assetId } = target;
       const keys = pinned ? renditionSurrogateKeys(tenantId, assetId) : mutableSurrogateKeys(tenantId, assetId);
-      const out = await renderer.render(source, tenantId, params, request.headers.accept, keys);
+      const { key, etag } = renderer.locate(source, tenantId, params, request.headers.accept);
+      reply.header('cache-control', pinned ? IMMUTABLE_CACHE_CONTROL : mutableCacheControl(deps.takedown.purging)).header('etag', etag);
       if (params.autoFormat && !params.fm) reply.header('vary', 'Accept');
+      // A browser revalidating an unpinned URL after its minute gets 304 while the bytes are the same.
+      const ifNoneMatch = request.headers['if-none-match'];
+      if (ifNoneMatch !== undefined && weaklyMatches(ifNoneMatch, etag) && (await deps.storage.head(key))) return reply.code(304).send(null);
+      const out = await renderer.render(key, source, params, request.headers.accept, keys);
       return reply
         .header('content-type', out.contentType)
         .header('content-length', out.size)
-        .header('cache-control', pinned ? IMMUTABLE_CACHE_CONTROL : mutableCacheControl(deps.takedown.purging))
         .header('surrogate-key', keys.join(' '))
         .header('x-content-type-options', 'nosniff')
         .header('x-on-demand-cache', out.cache)

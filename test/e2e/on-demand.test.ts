@@ -67,7 +67,7 @@ describe('on-demand rendering (/img) through Varnish', () => {
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify(recipe),
         });
-    expect(res.status).toBe(202);
+    expect(res.status, await res.clone().text()).toBe(202);
     const body = (await res.json()) as { asset?: { id: string }; run?: { id: string }; id?: string };
     if (body.asset) assetId = body.asset.id;
     const runId = body.run?.id ?? body.id!;
@@ -118,6 +118,14 @@ describe('on-demand rendering (/img) through Varnish', () => {
       expect.arrayContaining([`tenant:${tenantId}`, `asset:${tenantId}/${assetId}`]),
     );
     expect(origin.body.equals(first.body)).toBe(true);
+    // Revalidation: the same ETag answers 304 without a body; HEAD answers the headers alone.
+    const etag = origin.headers.get('etag')!;
+    const revalidated = await fetch(`${service.url}${onDemandPath({ tenantId, assetId, source: 'cutout' })}?w=300&fm=webp`, {
+      headers: { 'if-none-match': etag },
+    });
+    expect([revalidated.status, (await revalidated.arrayBuffer()).byteLength]).toEqual([304, 0]);
+    const head = await fetch(`${service.url}${onDemandPath({ tenantId, assetId, source: 'cutout' })}?w=300&fm=webp`, { method: 'HEAD' });
+    expect([head.status, head.headers.get('content-type')]).toEqual([200, 'image/webp']);
   });
 
   it('negotiates auto=format from Accept, varies on it, and keeps one edge variant per answer', async () => {

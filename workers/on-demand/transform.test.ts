@@ -3,11 +3,11 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { imgixDefaultWidths, parseImgixParams, type OnDemandFormat } from '../../cdn/imgix-params.js';
 import { AppError } from '../../lib/errors.js';
-import { inspectSource, planResize, transformImage, type SourceInfo } from './transform.js';
+import { inspectSource, planResize, prepareSource, transformImage, type PreparedSource, type SourceInfo } from './transform.js';
 
 const limits = { maxInputPixels: 100_000_000, maxOutputPixels: 4_000_000, timeoutSeconds: 30 };
 const fixture = (name: string) => new URL(`../../test/fixtures/${name}`, import.meta.url);
-let coffee: Buffer;
+let coffee: PreparedSource;
 let info: SourceInfo;
 
 async function run(query: string, format: OnDemandFormat = 'png', source = coffee, sourceInfo = info) {
@@ -20,7 +20,7 @@ async function run(query: string, format: OnDemandFormat = 'png', source = coffe
 
 describe('on-demand transforms', () => {
   beforeAll(async () => {
-    coffee = await readFile(fixture('coffee.png'));
+    coffee = await prepareSource(await readFile(fixture('coffee.png')), limits);
     info = await inspectSource(coffee, limits);
   });
 
@@ -66,9 +66,19 @@ describe('on-demand transforms', () => {
     const rect = await run('rect=100,50,200,100');
     expect([rect.width, rect.height]).toEqual([200, 100]);
     // A 100 px white frame around coffee.png is trimmed off again.
-    const framed = await sharp(coffee).extend({ top: 100, bottom: 100, left: 100, right: 100, background: '#ffffff' }).png().toBuffer();
-    const trimmed = await run('trim=auto', 'png', framed, await inspectSource(framed, limits));
+    const framed = await sharp(coffee.input)
+      .extend({ top: 100, bottom: 100, left: 100, right: 100, background: '#ffffff' })
+      .png()
+      .toBuffer();
+    const prepared = await prepareSource(framed, limits);
+    const trimmed = await run('trim=auto', 'png', prepared, await inspectSource(prepared, limits));
     expect(Math.abs(trimmed.width - 600)).toBeLessThan(6);
+  });
+
+  it('reads an iPhone-style HEIC original (HEVC, which libvips cannot decode) through libheif', async () => {
+    const heic = await prepareSource(await readFile(fixture('heic/coffee.heic')), limits);
+    const out = await run('w=135&fm=webp', 'webp', heic, await inspectSource(heic, limits));
+    expect([out.width, out.height, out.meta.format]).toEqual([135, 90, 'webp']);
   });
 
   it('refuses an output over MAX_OUTPUT_PIXELS, a rect outside the source and padding that fills the box', async () => {

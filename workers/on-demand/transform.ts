@@ -1,6 +1,9 @@
-import sharp, { type Sharp } from 'sharp';
+import sharp, { type Sharp, type SharpOptions } from 'sharp';
 import type { CropChoice, OnDemandFormat, OnDemandParams } from '../../cdn/imgix-params.js';
 import { AppError } from '../../lib/errors.js';
+import { decodeHeic } from '../../lib/heic/decode-heic.js';
+import { heicSharpInput } from '../../lib/heic/sharp-input.js';
+import { sniffFormat } from '../../lib/image-format.js';
 import { ENCODER_SETTINGS } from '../steps/responsive-set.js';
 
 /**
@@ -29,13 +32,29 @@ const COMPRESS_QUALITY = 45;
 const BYTES_PER_PIXEL = 4;
 const FIXED_BYTES = 16 * 1024 * 1024;
 
-const decodeOptions = (limits: TransformLimits) =>
-  ({ failOn: 'error', limitInputPixels: limits.maxInputPixels, autoOrient: true, pages: 1 }) as const;
+/** Stored bytes as sharp input: as they are, or (HEVC-coded HEIC originals, which libvips cannot read) decoded first. */
+export interface PreparedSource {
+  input: Buffer;
+  options: SharpOptions;
+}
+
+const open = (source: PreparedSource, limits: TransformLimits) =>
+  sharp(source.input, { failOn: 'error', limitInputPixels: limits.maxInputPixels, autoOrient: true, pages: 1, ...source.options });
+
+/**
+ * Make stored bytes readable by sharp. An iPhone's HEIC original goes through libheif in the
+ * decoder's own thread pool (lib/heic), under the same pixel limit, as the render step does.
+ */
+export async function prepareSource(bytes: Buffer, limits: TransformLimits): Promise<PreparedSource> {
+  if (sniffFormat(bytes) !== 'heic') return { input: bytes, options: {} };
+  const heic = await decodeHeic(bytes, { maxPixels: limits.maxInputPixels, timeoutSeconds: limits.timeoutSeconds }, { pixels: true });
+  return heicSharpInput({ ...heic, rgba: heic.rgba! });
+}
 
 /** Read the header only (cheap): what planning and the memory estimate need. */
-export async function inspectSource(source: Buffer, limits: TransformLimits): Promise<SourceInfo> {
+export async function inspectSource(source: PreparedSource, limits: TransformLimits): Promise<SourceInfo> {
   try {
-    const meta = await sharp(source, decodeOptions(limits)).metadata();
+    const meta = await open(source, limits).metadata();
     const swap = (meta.orientation ?? 1) >= 5;
     const width = meta.autoOrient?.width ?? (swap ? meta.height : meta.width);
     const height = meta.autoOrient?.height ?? (swap ? meta.width : meta.height);
@@ -151,16 +170,14 @@ function encode(img: Sharp, format: OnDemandFormat, p: OnDemandParams): Sharp {
  *   `pad`, or the output would pass `maxOutputPixels`; 422 `IMAGE_TOO_LARGE` past the decode time.
  */
 export async function transformImage(
-  source: Buffer,
+  source: PreparedSource,
   info: SourceInfo,
   params: OnDemandParams,
   format: OnDemandFormat,
   limits: TransformLimits,
 ): Promise<{ data: Buffer; width: number; height: number }> {
-  let input: { buffer: Buffer; raw?: { width: number; height: number; channels: 4 } } = { buffer: source };
+  let input = source;
   let { width: sw, height: sh } = info;
-  const open = () =>
-    input.raw ? sharp(input.buffer, { raw: input.raw, limitInputPixels: limits.maxInputPixels }) : sharp(source, decodeOptions(limits));
   let pre: (img: Sharp) => Sharp = (img) => img;
   if (params.rect) {
     const [x, y, rw, rh] = params.rect;
@@ -171,8 +188,8 @@ export async function transformImage(
   }
   if (params.trim) {
     // Trim changes the size the plan needs: materialise it once, as raw RGBA.
-    const trimmed = await run(() => pre(open()).trim().ensureAlpha().raw().toBuffer({ resolveWithObject: true }), limits);
-    input = { buffer: trimmed.data, raw: { width: trimmed.info.width, height: trimmed.info.height, channels: 4 } };
+    const trimmed = await run(() => pre(open(input, limits)).trim().ensureAlpha().raw().toBuffer({ resolveWithObject: true }), limits);
+    input = { input: trimmed.data, options: { raw: { width: trimmed.info.width, height: trimmed.info.height, channels: 4 } } };
     [sw, sh] = [trimmed.info.width, trimmed.info.height];
     pre = (img) => img;
   }
@@ -191,7 +208,7 @@ export async function transformImage(
   const opaqueBg = params.bg?.endsWith('ff') ? params.bg : undefined;
   const needsFlatten = opaqueBg !== undefined || format === 'jpg';
   const data = await run(() => {
-    let img = pre(open());
+    let img = pre(open(input, limits));
     if (needsFlatten) img = img.flatten({ background: toColor(opaqueBg ?? '#ffffffff') });
     for (const op of plan.ops) img = op(img);
     if (pad > 0)
