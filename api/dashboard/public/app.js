@@ -1,11 +1,12 @@
-// Entry point: sign in and out, and the three views (upload, batches, templates) by URL hash.
+// Entry point: sign in and out, and the views (upload, batches, templates, experiments) by URL hash.
 
 import { AUTH_LOST, checkKey, clearKey, getKey, setKey } from './api.js';
 import { initBatches } from './batch.js';
+import { initExperiments } from './experiments.js';
 import { fetchTemplates, initTemplates } from './templates.js';
 import { initUpload } from './upload.js';
 
-const VIEWS = ['upload', 'batches', 'templates'];
+const VIEWS = ['upload', 'batches', 'templates', 'experiments'];
 const $ = (id) => document.getElementById(id);
 
 /** One AbortController per signed-in session: signing out cancels every request and stream. */
@@ -15,6 +16,7 @@ const signals = { current: () => controller.signal };
 const upload = initUpload({ signals });
 const batches = initBatches({ signals });
 const templates = initTemplates({ signals });
+const experiments = initExperiments({ signals });
 
 function route() {
   const signedIn = Boolean(getKey());
@@ -28,6 +30,7 @@ function route() {
     else link.removeAttribute('aria-current');
   }
   if (signedIn && view === 'templates') templates.show();
+  if (signedIn && view === 'experiments') experiments.show();
   if (view !== 'batches') batches.stop();
 }
 
@@ -43,6 +46,7 @@ function signOut(message = '') {
   upload.reset();
   batches.reset();
   templates.reset();
+  experiments.reset();
   $('sign-in-error').textContent = message;
   route();
   $('api-key').focus();
