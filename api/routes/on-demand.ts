@@ -78,7 +78,8 @@ export function onDemandRoutes(app: FastifyInstance, deps: ApiDeps): void {
       if (params.autoFormat && !params.fm) reply.header('vary', 'Accept');
       // A browser revalidating an unpinned URL after its minute gets 304 while the bytes are the same.
       const ifNoneMatch = request.headers['if-none-match'];
-      if (ifNoneMatch !== undefined && weaklyMatches(ifNoneMatch, etag) && (await deps.storage.head(key))) return reply.code(304).send(null);
+      if (ifNoneMatch !== undefined && weaklyMatches(ifNoneMatch, etag) && (await deps.storage.head(key)))
+        return reply.code(304).send(null);
       const out = await renderer.render(key, source, params, request.headers.accept, keys);
       return reply
         .header('content-type', out.contentType)
