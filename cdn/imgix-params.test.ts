@@ -31,6 +31,7 @@ describe('imgix parameters', () => {
     expect(parse('fit=crop&crop=entropy').crop).toEqual({ kind: 'entropy' });
     expect(parse('fit=crop&crop=left,top').crop).toEqual({ kind: 'gravity', gravity: 'top left' });
     expect(parse('auto=format,compress&fm=webp&q=60')).toMatchObject({ autoFormat: true, autoCompress: true, fm: 'webp', q: 60 });
+    expect(parse('fit=fill&fill=solid&fill-color=fff')).toMatchObject({ fit: 'fill', fillColor: '#ffffffff' });
     expect(parse('rect=10,20,300,200&trim=auto')).toMatchObject({ rect: [10, 20, 300, 200], trim: true });
     expect(parseColor('bg', 'f00')).toBe('#ff0000ff');
     expect(parseColor('bg', '80ff0000')).toBe('#ff000080');
@@ -57,6 +58,7 @@ describe('imgix parameters', () => {
     expect(refusal('bg=red')).toBe('bg');
     expect(refusal('rect=1,2,3')).toBe('rect');
     expect(refusal('trim=color')).toBe('trim');
+    expect(refusal('fit=fill&fill=blur')).toBe('fill');
     expect(refusal('w=')).toBe('w');
   });
 

@@ -59,7 +59,24 @@ export const MAX_PAD = 1000;
 
 /** Parameters clients send that change nothing here: the signature, js-core's library tag. */
 const IGNORED = new Set(['s', 'ixlib']);
-const KNOWN = new Set(['w', 'h', 'fit', 'crop', 'fp-x', 'fp-y', 'dpr', 'q', 'fm', 'auto', 'bg', 'fill-color', 'pad', 'trim', 'rect']);
+const KNOWN = new Set([
+  'w',
+  'h',
+  'fit',
+  'crop',
+  'fp-x',
+  'fp-y',
+  'dpr',
+  'q',
+  'fm',
+  'auto',
+  'bg',
+  'fill',
+  'fill-color',
+  'pad',
+  'trim',
+  'rect',
+]);
 const GRAVITY_WORDS = new Set(['top', 'bottom', 'left', 'right', 'center']);
 
 const bad = (param: string, message: string, extra: Record<string, unknown> = {}) =>
@@ -135,6 +152,8 @@ export function parseImgixParams(query: URLSearchParams, limits: ParamLimits): O
     pad: raw.pad ? Math.round(number('pad', raw.pad, 0, MAX_PAD, true) * dpr) : 0,
     trim: false,
   };
+  // imgix's `fill=solid` is what `fit=fill` does here; `blur` and `gen` fills are not offered.
+  if (raw.fill !== undefined && raw.fill !== 'solid') throw bad('fill', 'only fill=solid is supported');
   if (raw.trim !== undefined) {
     if (raw.trim !== 'auto') throw bad('trim', 'only trim=auto is supported');
     params.trim = true;

@@ -24,7 +24,7 @@ const DESCRIPTION = [
   'served immutable, the unpinned form follows the latest publish (purged on re-publish). Parameters: `w`, `h`',
   '(output pixels, rounded up to ON_DEMAND_WIDTHS), `fit` (clip, crop, fill, max, min, scale), `crop` (focalpoint with',
   '`fp-x`/`fp-y`, entropy, top/bottom/left/right), `dpr` (≤ 5), `q` (0–100), `fm` (avif, webp, jpg, png), `auto`',
-  '(format, compress; format negotiates from `Accept` and answers `Vary: Accept`), `bg`, `fill-color`, `pad`, `trim=auto`,',
+  '(format, compress; format negotiates from `Accept` and answers `Vary: Accept`), `bg`, `fill=solid`, `fill-color`, `pad`, `trim=auto`,',
   '`rect=x,y,w,h`, and `s` (imgix signature: md5 of token + path + query) when the tenant has a signing token.',
   'Anything else, repeated or out of range: 400. Output over MAX_OUTPUT_PIXELS: 400. Saturated: 503 + Retry-After.',
 ].join(' ');
