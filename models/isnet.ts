@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { floatVariant } from './dequantize/convert.js';
 import type { ModelSpec, TensorSpec } from './spec.js';
 
 /**
@@ -69,19 +70,20 @@ export const ISNET_SIZE = 1024;
  * Input as in the reference inference script (xuebinqin/DIS `IS-Net/Inference.py`): RGB divided
  * by 255, then `normalize(image, [0.5, 0.5, 0.5], [1.0, 1.0, 1.0])`, i.e. values in -0.5..0.5.
  */
-const INPUT: TensorSpec = {
+const input = (side: number): TensorSpec => ({
   name: 'input',
-  shape: [1, 3, ISNET_SIZE, ISNET_SIZE],
+  shape: [1, 3, side, side],
   layout: 'NCHW',
   normalisation: { mean: [0.5, 0.5, 0.5], std: [1, 1, 1] },
-};
+});
 
 /**
- * The finest side output `d1`, already passed through a sigmoid inside the graph (0..1). The graph
- * also exposes five coarser side outputs and six feature maps; `session.run` fetches only this
- * one, which lets ONNX Runtime skip the work that only feeds the others.
+ * The finest side output `d1`, already passed through a sigmoid inside the graph (0..1). The
+ * published graphs also expose five coarser side outputs and six feature maps, which ONNX Runtime
+ * computes whatever `run` fetches; `isnet-small` drops them.
  */
-const OUTPUT: TensorSpec = { name: 'output', shape: [1, 1, ISNET_SIZE, ISNET_SIZE], layout: 'NCHW' };
+const OUTPUT_NAME = 'output';
+const output = (side: number): TensorSpec => ({ name: OUTPUT_NAME, shape: [1, 1, side, side], layout: 'NCHW' });
 
 function isnetSpec(name: string, chunks: string[], size: number, sha256: string): ModelSpec {
   const files = chunks.map((hash) => `dist/${hash}`);
@@ -91,8 +93,8 @@ function isnetSpec(name: string, chunks: string[], size: number, sha256: string)
     source: { package: PACKAGE, version: VERSION, files },
     sha256,
     licence: LICENCE,
-    input: INPUT,
-    output: OUTPUT,
+    input: input(ISNET_SIZE),
+    output: output(ISNET_SIZE),
     async build(packageDir) {
       const out = new Uint8Array(size);
       let offset = 0;
@@ -111,12 +113,54 @@ function isnetSpec(name: string, chunks: string[], size: number, sha256: string)
 }
 
 /**
- * The ISNet background-removal models: `isnet-small` (int8-quantised, 44 MB) and `isnet-medium`
- * (fp16 weights, 88 MB). Both take `input` `[1,3,1024,1024]` float32 and give `output`
- * `[1,1,1024,1024]` float32 foreground probabilities.
+ * The int8 model exactly as published (`/models/small`): dynamically quantised (`ConvInteger`).
+ * Not offered to recipes: on CPU it is slower than the fp16 medium model (see `isnet-small`); it is
+ * the source of `isnet-small` and the baseline `bench/background-removal-small.ts` measures.
+ */
+export const ISNET_SMALL_INT8 = isnetSpec(
+  'isnet-small-int8',
+  SMALL_CHUNKS,
+  44_342_436,
+  '7001d60734fdc112dd9c062635fb59cd401fb82a9d4213134bce4dbd655c803a',
+);
+
+/**
+ * Input side of `isnet-small`. ISNet is fully convolutional; at SMALL_SIDE² the network does
+ * (SMALL_SIDE/1024)² of the work. Chosen on the ten renders (BENCHMARKS.md, "Small model").
+ */
+export const SMALL_SIDE = 640;
+
+/**
+ * `isnet-small`: the published int8 weights, dequantised to float32 by our converter
+ * (`dequantize/`), with only the `output` head kept, run at SMALL_SIDE². The download is the
+ * same 44 MB; the cached file is 176 MB of float32 weights, as much memory as medium takes once
+ * loaded. sha256 is of our converter's output (deterministic; `dequantize/convert.test.ts` rebuilds it).
+ */
+const ISNET_SMALL: ModelSpec = {
+  ...ISNET_SMALL_INT8,
+  name: 'isnet-small',
+  sha256: '984066f307696cf138e48aef59257d7c5546a87fbae47f5085f3894095385d39',
+  input: input(SMALL_SIDE),
+  output: output(SMALL_SIDE),
+  async build(packageDir) {
+    const quantised = await ISNET_SMALL_INT8.build(packageDir);
+    const actual = createHash('sha256').update(quantised).digest('hex');
+    if (actual !== ISNET_SMALL_INT8.sha256) throw new Error(`isnet-small: the published int8 model has sha256 ${actual}`);
+    return floatVariant(quantised, {
+      outputs: [OUTPUT_NAME],
+      inputSide: { from: ISNET_SIZE, to: SMALL_SIDE },
+      source: `${PACKAGE}@${VERSION} /models/small (sha256 ${ISNET_SMALL_INT8.sha256})`,
+    });
+  },
+};
+
+/**
+ * The ISNet background-removal models a recipe can pick: `isnet-small` (the int8 weights as
+ * float32 at SMALL_SIDE², fastest) and `isnet-medium` (fp16 weights, 88 MB, at 1024²). Both take
+ * `input` `[1,3,side,side]` float32 and give `output` `[1,1,side,side]` float32 foreground probabilities.
  */
 export const ISNET_MODELS: ModelSpec[] = [
-  isnetSpec('isnet-small', SMALL_CHUNKS, 44_342_436, '7001d60734fdc112dd9c062635fb59cd401fb82a9d4213134bce4dbd655c803a'),
+  ISNET_SMALL,
   isnetSpec('isnet-medium', MEDIUM_CHUNKS, 88_188_479, 'b6e8497ba978a6f5fbb647e419d2696cd80df5a23cb6a8ea532021911bd76acb'),
 ];
 
