@@ -215,6 +215,14 @@ describe('on-demand rendering (/img) through Varnish', () => {
     expect((await get(signed)).status).toBe(200);
     expect((await get(edge(`${imgPath}?w=135&fm=webp`))).status).toBe(403);
     expect((await get(signed.replace('w=135', 'w=156'))).status).toBe(403);
+    // The edge caches unsigned URLs under their sorted query, signed ones as sent: a reordered copy
+    // of a cached signed URL still reaches the origin, whose signature check refuses it.
+    expect((await get(signed)).headers.get('x-cache')).toBe('HIT');
+    const url = new URL(signed);
+    const pairs = url.search.slice(1).split('&');
+    const reordered = `${url.origin}${url.pathname}?${[...pairs.slice(0, -1).reverse(), pairs.at(-1)].join('&')}`;
+    expect(reordered).not.toBe(signed);
+    expect((await get(reordered)).status).toBe(403);
     expect((await api('/v1/on-demand/signing-token', { method: 'DELETE' })).status).toBe(204);
     expect((await get(edge(`${imgPath}?w=135&fm=jpg`))).status).toBe(200);
   });
