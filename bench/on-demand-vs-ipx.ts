@@ -10,7 +10,7 @@
  * queue prefix and data folder of their own, removed after). Requests are sequential and
  * alternate between the servers, so machine noise falls on both alike.
  * Env: ON_DEMAND_SOURCES (distinct sources, i.e. cold samples per parameter set; default 8),
- * ON_DEMAND_WARM (warm requests per parameter set; default 30), ON_DEMAND_CONNECTIONS (default 4),
+ * ON_DEMAND_WARM (warm requests per parameter set; default 20), ON_DEMAND_CONNECTIONS (default 4),
  * ON_DEMAND_SECONDS (autocannon duration per server; default 10), ON_DEMAND_PIN=0 (unpinned URLs).
  */
 import { readdir, readFile } from 'node:fs/promises';
@@ -37,9 +37,15 @@ const PARAM_SETS: ParamSet[] = [
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const int = (name: string, fallback: number) => Math.max(1, Math.floor(Number(process.env[name] ?? fallback)) || fallback);
 const sourceCount = int('ON_DEMAND_SOURCES', 8);
-const warmCount = int('ON_DEMAND_WARM', 30);
+const warmCount = int('ON_DEMAND_WARM', 20);
 const connections = int('ON_DEMAND_CONNECTIONS', 4);
 const seconds = int('ON_DEMAND_SECONDS', 10);
+/**
+ * Our width ladder for the run: the widths asked for, so both servers make the same pixels (on
+ * imgix's default ladder 1000 rounds up to 1075). Clients using `buildSrcSet` land on the ladder
+ * exactly, so this is the case they see. ON_DEMAND_WIDTHS in the environment overrides it.
+ */
+const ladder = process.env.ON_DEMAND_WIDTHS ?? [...new Set(PARAM_SETS.map((p) => Number(p.imgix.w)))].sort((a, b) => a - b).join(',');
 
 interface Answer {
   ms: number;
@@ -136,7 +142,7 @@ function report(rows: Row[], tput: Record<string, Awaited<ReturnType<typeof thro
       `sequential requests, alternating servers; accept: image/avif,image/webp,*/*.  `,
     `ipx ${'3.1.1'} with its stock settings (sharp defaults: WebP q80 effort 4, AVIF q50, JPEG q80; no output cache of its own, ` +
       `so its warm requests transform again); ours through its on-demand endpoint, URLs built by @imgix/js-core` +
-      `${process.env.ON_DEMAND_PIN === '0' ? ' (unpinned)' : ', pinned to the source version as manifests pin them'}.`,
+      `${process.env.ON_DEMAND_PIN === '0' ? ' (unpinned)' : ', pinned to the source version as manifests pin them'}; ON_DEMAND_WIDTHS=${ladder}.`,
     '',
     '| parameters | output (ipx / ours) | metric | ipx | ours | ours/ipx |',
     '| --- | --- | --- | --- | --- | --- |',
@@ -184,7 +190,7 @@ async function main(): Promise<void> {
   const servers: ImageServer[] = [];
   try {
     servers.push(await startIpx(repoRoot, sources));
-    servers.push(await startOurs(repoRoot, sources, { UPLOAD_RATE_LIMIT_PER_MINUTE: '1000000' }));
+    servers.push(await startOurs(repoRoot, sources, { UPLOAD_RATE_LIMIT_PER_MINUTE: '1000000', ON_DEMAND_WIDTHS: ladder }));
     const rows = await measure(servers, sources);
     const tput: Record<string, Awaited<ReturnType<typeof throughput>>> = {};
     for (const s of servers) tput[s.name] = await throughput(s, s.url(0, PARAM_SETS[0]!));

@@ -238,6 +238,18 @@ describe('dashboard in a real browser', () => {
     await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe(webp.url);
   });
 
+  it('offers the on-demand URLs beside the pre-rendered ones, each with a copy button', async () => {
+    const assetId = /\/assets\/([^/]+)\/manifest\.json/.exec((await page.locator('.urls code').first().textContent()) ?? '')?.[1];
+    const { manifest } = (await getAsset(assetId!)) as unknown as {
+      manifest: { onDemand: { base: string; srcset: string; picture: string }; source: { onDemand: string } };
+    };
+    expect(await page.locator('#on-demand-picture-snippet').textContent()).toBe(manifest.onDemand.picture);
+    const shown = await page.locator('[aria-labelledby="on-demand-title"] code').allTextContents();
+    expect(shown).toEqual(expect.arrayContaining([manifest.onDemand.base, manifest.onDemand.srcset, manifest.source.onDemand]));
+    await page.getByRole('button', { name: 'Copy On-demand srcset (auto=format)' }).click();
+    await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe(manifest.onDemand.srcset);
+  });
+
   it('reaches the file picker and the slider from the keyboard alone', async () => {
     await page.locator('body').focus();
     await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
