@@ -1,4 +1,6 @@
+import { experimentPrefix, FORMAT_EXTENSIONS } from '../../cdn/keys.js';
 import { surrogateKey } from '../../cdn/surrogate-keys.js';
+import { cancelBatch } from '../../workers/batches/control.js';
 import { AppError, notFound } from '../../lib/errors.js';
 import type { Experiment, ExperimentState, ExperimentStore, VariantRendition } from '../../records/experiment-store.js';
 import { exportResults } from '../../workers/batches/results.js';
@@ -48,13 +50,26 @@ async function finish(deps: ApiDeps, store: ExperimentStore, experiment: Experim
 /** The edge keeps each experiment URL's routing answer until this purge (by surrogate key). */
 export async function purgeRouting(deps: ApiDeps, experiment: Experiment): Promise<void> {
   if (!deps.takedown.purging) return;
-  // The outbox entry's asset field names what changed; here that is the experiment.
+  // The outbox entry's asset field names what changed; here that is the experiment. URLs too,
+  // for CDNs that purge by URL only.
   await deps.takedown.requestPurge({
     tenantId: experiment.tenantId,
     assetId: experiment.id,
     keys: [surrogateKey.experiment(experiment.tenantId, experiment.id)],
-    urls: [],
+    urls: experimentUrls(experiment).map(deps.urlFor),
   });
+}
+
+/** The keys of every stable experiment URL (each SKU, channel, width and format the control was rendered in). */
+function experimentUrls(experiment: Experiment): string[] {
+  const control = experiment.variants.find((v) => v.control);
+  const bySku = (control && experiment.renditions?.[control.id]) ?? {};
+  return Object.entries(bySku).flatMap(([sku, renditions]) =>
+    renditions.map(
+      (r) =>
+        `${experimentPrefix(experiment.tenantId, experiment.id, sku)}${r.channel ? `${r.channel}/` : ''}${r.width}.${FORMAT_EXTENSIONS[r.format]}`,
+    ),
+  );
 }
 
 /** Which states each action may start from, and where it leads. */
@@ -74,6 +89,11 @@ export async function transition(
   const { from, to } = TRANSITIONS[action];
   if (!from.includes(experiment.state)) {
     throw new AppError('EXPERIMENT_STATE_CONFLICT', `A ${experiment.state} experiment cannot ${action}.`, { state: experiment.state });
+  }
+  if (experiment.state === 'rendering') {
+    // Stopped before it went live: its renders are of no use any more.
+    const meta = await deps.batches.lane.store.metaOf(experiment.tenantId, experiment.batchId);
+    if (meta) await cancelBatch(deps.batches.lane, deps.batches.events, meta).catch(() => undefined); // ended meanwhile: nothing to cancel
   }
   return finish(deps, store, { ...experiment, state: to, ...(to === 'stopped' ? { endedAt: new Date().toISOString() } : {}) });
 }

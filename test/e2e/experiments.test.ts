@@ -196,5 +196,12 @@ describe('creative experiments', () => {
     expect(await runIdOf(a)).not.toBe(runsBefore.a);
     expect(await runIdOf(b)).toBe(runsBefore.b);
     expect((await api('POST', `/v1/experiments/${experiment.id}/promote`, { variant: 'warm' })).status).toBe(409);
+
+    // Stopped while rendering: its batch is cancelled, and its URLs answer nothing.
+    const early = (await (await api('POST', '/v1/experiments', experimentBody({ options: { widths: [80] } }))).json()) as ExperimentBody;
+    const stopped = (await (await api('POST', `/v1/experiments/${early.id}/stop`)).json()) as ExperimentBody;
+    expect(stopped.state).toBe('stopped');
+    expect((await waitForBatch(service, key, early.batchId)).state).toBe('cancelled');
+    expect((await fetch(`${stopped.skus[0]!.url}80.webp`)).status).toBe(404);
   }, 240_000);
 });
