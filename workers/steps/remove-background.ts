@@ -2,6 +2,7 @@ import sharp, { type ResizeOptions } from 'sharp';
 import { AppError } from '../../lib/errors.js';
 import type { ModelSession } from '../../models/session.js';
 import { estimateForeground } from './foreground.js';
+import { gateForeground } from './foreground-gate.js';
 import { guidedFilter } from './guided-filter.js';
 import { predictSquare, QUALITY_VIEWS, type ModelView } from './isnet-views.js';
 import { luma, probabilitiesToBytes } from './tensor.js';
@@ -54,6 +55,11 @@ export const REMOVE_BACKGROUND_SETTINGS = {
    * colour varies slowly along an edge, and the mask itself is untouched.
    */
   maxForegroundPixels: 4_000_000,
+  /**
+   * How far (px per 1024 px of the photo's longer side) `gateForeground` looks for the product and
+   * background colours a partly transparent pixel may be a mix of.
+   */
+  gateRadiusPer1024: 8,
 } as const;
 
 /**
@@ -182,10 +188,11 @@ function maskImage(alpha: Float32Array, width: number, height: number): DecodedI
 
 /**
  * RGBA of `box` (grown by `pad` transparent pixels on each side). With `decontaminate`, partly
- * transparent pixels take the estimated foreground colour; opaque pixels keep the photo's colour
- * exactly (for them `I = F` holds without estimation).
+ * transparent pixels take the estimated foreground colour where their colour is a mix of the
+ * product's and the local background's (`gateForeground`), the photo's elsewhere; opaque pixels keep
+ * the photo's colour exactly (for them `I = F` holds without estimation).
  */
-function cutout(image: DecodedImage, alpha: Float32Array, box: Box, pad: number, decontaminate: boolean): DecodedImage {
+export function cutout(image: DecodedImage, alpha: Float32Array, box: Box, pad: number, decontaminate: boolean): DecodedImage {
   const { width: W, channels: C } = image;
   // Estimate foreground colours on the box plus a margin, not the whole photo: the estimate at
   // the box's edge needs some context, but not the far background.
@@ -198,20 +205,29 @@ function cutout(image: DecodedImage, alpha: Float32Array, box: Box, pad: number,
   const k = Math.max(1, Math.ceil(Math.sqrt((ew * eh) / REMOVE_BACKGROUND_SETTINGS.maxForegroundPixels)));
   const fw = Math.ceil(ew / k);
   let F: Float32Array | undefined;
-  if (decontaminate && k > 1) {
-    const grid = blockAverages(image, alpha, { left: ex, top: ey, width: ew, height: eh }, k);
-    F = estimateForeground(grid.pixels, 3, grid.alpha, fw, Math.ceil(eh / k)).foreground;
-  } else if (decontaminate && ew === W && eh === image.height) {
-    F = estimateForeground(image.data, C, alpha, W, eh).foreground;
-  } else if (decontaminate) {
-    const px = new Uint8Array(ew * eh * C);
-    const a = new Float32Array(ew * eh);
-    for (let y = 0; y < eh; y++) {
-      const src = ((ey + y) * W + ex) * C;
-      px.set(image.data.subarray(src, src + ew * C), y * ew * C);
-      a.set(alpha.subarray((ey + y) * W + ex, (ey + y) * W + ex + ew), y * ew);
+  if (decontaminate) {
+    const fh = Math.ceil(eh / k);
+    let px: Uint8Array;
+    let a: Float32Array;
+    let pc = C;
+    if (k > 1) {
+      ({ pixels: px, alpha: a } = blockAverages(image, alpha, { left: ex, top: ey, width: ew, height: eh }, k));
+      pc = 3;
+    } else if (ew === W && eh === image.height) {
+      px = image.data;
+      a = alpha;
+    } else {
+      px = new Uint8Array(ew * eh * C);
+      a = new Float32Array(ew * eh);
+      for (let y = 0; y < eh; y++) {
+        const src = ((ey + y) * W + ex) * C;
+        px.set(image.data.subarray(src, src + ew * C), y * ew * C);
+        a.set(alpha.subarray((ey + y) * W + ex, (ey + y) * W + ex + ew), y * ew);
+      }
     }
-    F = estimateForeground(px, C, a, ew, eh).foreground;
+    F = estimateForeground(px, pc, a, fw, fh).foreground;
+    const gateRadius = Math.max(2, Math.round((REMOVE_BACKGROUND_SETTINGS.gateRadiusPer1024 * Math.max(W, image.height)) / 1024 / k));
+    gateForeground(px, pc, a, fw, fh, F, gateRadius);
   }
 
   const ow = box.width + 2 * pad;
