@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { Counter, Gauge } from 'prom-client';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { IMMUTABLE_CACHE_CONTROL } from '../../cdn/keys.js';
@@ -45,6 +46,24 @@ export function onDemandRoutes(app: FastifyInstance, deps: ApiDeps): void {
     (err) => app.log.warn({ err }, 'an on-demand transform could not be stored'),
   );
   const limits = { widths: api.onDemand.widths, maxOutputPixels: workers.maxOutputPixels };
+  const registers = [deps.metrics.registry];
+  const answers = new Counter({
+    name: 'pipeline_on_demand_images_total',
+    help: 'On-demand images answered, by how: hit (stored), miss (computed), coalesced (shared with a concurrent request)',
+    labelNames: ['cache'],
+    registers,
+  });
+  new Gauge({
+    name: 'pipeline_on_demand_transforms',
+    help: 'On-demand transforms in this process, running or waiting for a slot',
+    labelNames: ['state'],
+    registers,
+    collect() {
+      const load = renderer.load();
+      this.set({ state: 'running' }, load.running);
+      this.set({ state: 'waiting' }, load.waiting);
+    },
+  });
 
   r.get('/img/:tenantId/:assetId/:source', {
     schema: {
@@ -81,6 +100,7 @@ export function onDemandRoutes(app: FastifyInstance, deps: ApiDeps): void {
       if (ifNoneMatch !== undefined && weaklyMatches(ifNoneMatch, etag) && (await deps.storage.head(key)))
         return reply.code(304).send(null);
       const out = await renderer.render(key, source, params, request.headers.accept, keys);
+      answers.inc({ cache: out.cache });
       return reply
         .header('content-type', out.contentType)
         .header('content-length', out.size)

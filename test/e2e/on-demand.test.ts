@@ -111,13 +111,21 @@ describe('on-demand rendering (/img) through Varnish', () => {
     expect(first.headers.get('surrogate-key')).toBeNull();
     const reordered = await get(edge(`${onDemandPath({ tenantId, assetId, source: 'cutout' })}?fm=webp&w=300`));
     expect(reordered.headers.get('x-cache')).toBe('HIT');
-    // At the origin: tagged for purging, and served from storage once computed.
-    const origin = await get(`${service.url}${onDemandPath({ tenantId, assetId, source: 'cutout' })}?w=300&fm=webp`);
+    // At the origin: stored just behind the first answer (shared from memory until then), then read from storage.
+    let origin = await get(`${service.url}${onDemandPath({ tenantId, assetId, source: 'cutout' })}?w=300&fm=webp`);
+    for (const deadline = Date.now() + 5000; origin.headers.get('x-on-demand-cache') !== 'hit' && Date.now() < deadline;) {
+      expect(origin.headers.get('x-on-demand-cache')).toBe('coalesced');
+      await new Promise((r) => setTimeout(r, 50));
+      origin = await get(`${service.url}${onDemandPath({ tenantId, assetId, source: 'cutout' })}?w=300&fm=webp`);
+    }
     expect(origin.headers.get('x-on-demand-cache')).toBe('hit');
     expect(origin.headers.get('surrogate-key')?.split(' ')).toEqual(
       expect.arrayContaining([`tenant:${tenantId}`, `asset:${tenantId}/${assetId}`]),
     );
     expect(origin.body.equals(first.body)).toBe(true);
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    expect(metrics).toMatch(/pipeline_on_demand_images_total\{cache="miss"\} [1-9]/);
+    expect(metrics).toMatch(/pipeline_on_demand_transforms\{state="waiting"\} 0/);
     // Revalidation: the same ETag answers 304 without a body; HEAD answers the headers alone.
     const etag = origin.headers.get('etag')!;
     const revalidated = await fetch(`${service.url}${onDemandPath({ tenantId, assetId, source: 'cutout' })}?w=300&fm=webp`, {
