@@ -147,6 +147,9 @@ describe('on-demand rendering (/img) through Varnish', () => {
     expect(plain.headers.get('content-type')).toBe('image/jpeg');
     // Another browser string naming AVIF is the same edge variant.
     expect((await get(url, 'image/avif,*/*')).headers.get('x-cache')).toBe('HIT');
+    // One that refuses AVIF (q=0) is not: it gets the WebP variant.
+    const refusesAvif = await get(url, 'image/avif;q=0,image/webp,*/*');
+    expect([refusesAvif.headers.get('content-type'), refusesAvif.headers.get('x-cache')]).toEqual(['image/webp', 'HIT']);
   });
 
   it('answers the URLs @imgix/js-core, unpic and a Next.js imgix loader build', async () => {
