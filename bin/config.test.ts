@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from './config.js';
+import { startService } from './service.js';
 
 describe('loadConfig: the public URL of local-disk storage', () => {
   const base = { DATA_DIR: '/tmp/data' };
@@ -57,5 +58,21 @@ describe('LOG_LEVEL', () => {
       }
     }
     expect(raw).toEqual([]);
+  });
+});
+
+describe('startService: S3 on AWS with no region anywhere', () => {
+  afterEach(() => vi.unstubAllEnvs());
+
+  it('refuses to boot with the configuration error, before anything else starts', async () => {
+    vi.stubEnv('AWS_REGION', undefined);
+    vi.stubEnv('AWS_PROFILE', undefined);
+    vi.stubEnv('AWS_CONFIG_FILE', '/nonexistent/aws-config');
+    vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', '/nonexistent/aws-credentials');
+    // A Redis nobody listens on: the region check comes first, so it is the reason given.
+    const env = { S3_BUCKET: 'images', REDIS_URL: 'redis://127.0.0.1:1', ADMIN_API_KEY: 'adm_test_key_of_at_least_24_chars' };
+    await expect(startService({ env, workerQueues: [] })).rejects.toThrow(
+      /Invalid storage\/CDN configuration:[\s\S]*S3_REGION[\s\S]*AWS_REGION \/ AWS_DEFAULT_REGION[\s\S]*profile/,
+    );
   });
 });

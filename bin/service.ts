@@ -6,7 +6,7 @@ import type { ApiDeps } from '../api/deps.js';
 import { TenantStore } from '../api/tenants.js';
 import { TemplateStore } from '../records/template-store.js';
 import { TemplateUsage } from '../workers/template-usage.js';
-import { createStorage } from '../cdn/create-storage.js';
+import { assertS3Region, createStorage } from '../cdn/create-storage.js';
 import { onDemandBaseFor, publicUrlFor } from '../cdn/public-url.js';
 import { SigningTokens } from '../api/on-demand/signing-tokens.js';
 import type { AppConfig } from '../api/deps.js';
@@ -78,6 +78,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const config = loadConfig(options.env);
   restrictImageLoaders();
   const logger = createLogger(config.logLevel, {}, options.logDestination);
+  await assertS3Region(config.cdn);
   await assertRedisReachable(config.workers.redis);
 
   const redis = createRedis(config.workers.redis, 'api');

@@ -55,6 +55,8 @@ const schema = z
     S3_REGION: z.string().min(1).optional(),
     /** Read by the AWS SDK itself; here only to name the region in public S3 URLs when S3_REGION is unset. */
     AWS_REGION: z.string().min(1).optional(),
+    /** The AWS CLI's fallback after AWS_REGION; the JavaScript SDK ignores it, so the config carries it. */
+    AWS_DEFAULT_REGION: z.string().min(1).optional(),
     S3_ENDPOINT: z.url().optional(),
     S3_FORCE_PATH_STYLE: envBool(false),
     S3_ACCESS_KEY_ID: z.string().optional(),
@@ -91,10 +93,10 @@ const schema = z
     dataDir: e.DATA_DIR,
     s3: {
       bucket: e.S3_BUCKET,
-      /** Undefined: the SDK resolves it (cdn/s3-storage.ts). */
-      region: e.S3_REGION,
-      /** The region public AWS URLs name: S3_REGION, else AWS_REGION (the chain's first source), else none. */
-      urlRegion: e.S3_REGION ?? e.AWS_REGION,
+      /** Undefined: the SDK resolves it (cdn/s3-storage.ts); AWS_DEFAULT_REGION only when AWS_REGION is unset. */
+      region: e.S3_REGION ?? (e.AWS_REGION ? undefined : e.AWS_DEFAULT_REGION),
+      /** The region public AWS URLs name: S3_REGION, else AWS_REGION (the chain's first source), AWS_DEFAULT_REGION, else none. */
+      urlRegion: e.S3_REGION ?? e.AWS_REGION ?? e.AWS_DEFAULT_REGION,
       endpoint: e.S3_ENDPOINT,
       forcePathStyle: e.S3_FORCE_PATH_STYLE,
       accessKeyId: e.S3_ACCESS_KEY_ID,

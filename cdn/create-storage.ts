@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
 import type { CdnConfig } from './config.js';
 import { fsStorage } from './fs-storage.js';
 import { s3Storage } from './s3-storage.js';
@@ -25,4 +26,25 @@ export function createStorage(config: CdnConfig): ObjectStorage {
     maxAttempts,
     ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey } } : {}),
   });
+}
+
+/**
+ * Refuse to boot S3 on AWS (no S3_ENDPOINT) when no region is found anywhere: the SDK would fail
+ * every request with "Region is missing", each one a STORAGE_ERROR, while the service looked
+ * healthy. The SDK's chain (AWS_REGION, then the profile's region) is asked as each request would
+ * ask it. A custom endpoint keeps its default region (cdn/s3-storage.ts), and local disk needs none.
+ */
+export async function assertS3Region(config: CdnConfig): Promise<void> {
+  if (config.driver !== 's3' || config.s3.region || config.s3.endpoint) return;
+  const probe = new S3Client({});
+  try {
+    await probe.config.region();
+  } catch {
+    throw new Error(
+      'Invalid storage/CDN configuration:\n  S3_REGION: S3 on AWS (no S3_ENDPOINT) needs a region and none was found: ' +
+        'set S3_REGION, or AWS_REGION / AWS_DEFAULT_REGION, or a region in the AWS profile (AWS_PROFILE, ~/.aws/config)',
+    );
+  } finally {
+    probe.destroy();
+  }
 }
