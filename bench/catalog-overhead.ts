@@ -1,7 +1,7 @@
 /**
  * Catalog overhead: the same items rendered through the catalog lane (batch queue, low-priority
- * step children, storage, publish) and as bare decode + encode in this process at the same
- * concurrency, in one run, for small and for large photos. Prints items/min/core, wall and CPU
+ * step children, storage, publish) and as bare decode + encode (the set and its lossless master)
+ * in this process at the same concurrency, in one run, for small and for large photos. Prints items/min/core, wall and CPU
  * time for both sides, the overhead, and where a catalog item's time goes.
  *
  *   npm run bench:catalog            (SIZES=small,large ROUNDS=3 SMALL_REPEAT=1 LARGE_REPEAT=1)
@@ -191,6 +191,10 @@ async function main(): Promise<void> {
       pool(items, concurrency, async (i) => {
         const decoded = await decodeSource(i.bytes, limits);
         await renderResponsiveSet(decoded, { widths: i.widths, formats: [...OUTPUT_FORMATS] as OutputFormat[] });
+        // Render also encodes each set's lossless master (the on-demand endpoint's source), as
+        // workers/processors/render.ts does: compute the lane does too, not overhead.
+        const { width, height, channels } = decoded;
+        await sharp(decoded.data, { raw: { width, height, channels } }).png({ compressionLevel: 6 }).toBuffer();
       });
 
     // Warm both sides: start the lane's step children and load sharp's codecs here.
