@@ -134,6 +134,15 @@ describe('creative experiments', () => {
       Buffer.from(stableBefore),
     );
 
+    // The <picture> snippet names the stable experiment URLs, never a variant's own.
+    const picture = await api('GET', `/v1/experiments/${experiment.id}/picture?sku=MUG-A&loading=eager`);
+    expect(picture.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    const html = await picture.text();
+    expect(html).toContain(`${live.skus[0]!.url}96.webp 96w`);
+    expect(html).toContain('fetchpriority="high"');
+    expect(html).not.toContain('/r/');
+    expect((await api('GET', `/v1/experiments/${experiment.id}/picture?sku=OTHER`)).status).toBe(404);
+
     // The origin answers the stable experiment URL per visitor, as the assignment function says.
     const url = `${live.skus[0]!.url}96.webp`;
     const cuts = cutPoints([1, 1]);
