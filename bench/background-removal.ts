@@ -123,7 +123,7 @@ async function buildSides(wanted: string[] | undefined): Promise<{ sides: Side[]
 
 /**
  * The scenes of a set one class at a time in turn (glass, chrome, …, glass, …), so that a run cut
- * short still covers every class: the report is rewritten after each scene.
+ * short (on a loaded machine) still covers every class: the report is rewritten after each scene.
  */
 function interleaveClasses(scenes: EvalScene[]): EvalScene[] {
   const groups = new Map<string, EvalScene[]>();
@@ -136,7 +136,11 @@ function interleaveClasses(scenes: EvalScene[]): EvalScene[] {
 async function main(): Promise<void> {
   const { sides, notes } = await buildSides(env.SIDES?.split(',').filter(Boolean));
   const scenes: EvalScene[] = [];
-  for (const set of sets) scenes.push(...interleaveClasses(await loadEvalSet(set, setDir(set, fixturesDir), limit)));
+  const perSet = await Promise.all(sets.map(async (set) => interleaveClasses(await loadEvalSet(set, setDir(set, fixturesDir), limit))));
+  // Sets take turns too, each at the pace of its size, so a cut-short run covers all in proportion.
+  const keyed = perSet.flatMap((list) => list.map((s, i) => ({ s, at: (i + 0.5) / list.length })));
+  scenes.push(...keyed.sort((a, b) => a.at - b.at).map((k) => k.s));
+  if (!scenes.length) throw new Error(`no scenes in ${sets.join(', ')}`);
   console.error(`${scenes.length} scenes (${sets.join(', ')}), sides: ${sides.map((s) => s.id).join(', ')}`);
 
   // Warm-up: one call each (session creation, lazy initialisation, JIT), not timed.
