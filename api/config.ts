@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { imgixDefaultWidths } from '../cdn/imgix-params.js';
+import { DEFAULT_INLINE_REBUILD_KEYS } from '../records/asset-store.js';
 import { envInt, envIntList, parseEnv, type Env } from '../lib/env.js';
 import { trustProxySetting } from './trust-proxy.js';
 
@@ -42,6 +43,8 @@ const schema = z
     ADMIN_SESSION_TTL_SECONDS: envInt(900),
     /** Templates a tenant may define (`PUT /v1/templates/:id`); built-ins do not count. */
     MAX_TEMPLATES_PER_TENANT: envInt(200),
+    /** A list that finds a tenant's asset index lost rebuilds it itself up to this many objects; past it, in the background (503 meanwhile). */
+    ASSET_INDEX_INLINE_REBUILD_KEYS: envInt(DEFAULT_INLINE_REBUILD_KEYS),
     /** Upload checks decoding at once in one process (api/upload-checks.ts). */
     UPLOAD_CHECK_CONCURRENCY: envInt(2),
     /** Memory those decodes may hold together, estimated from each header; also the most one may need. */
@@ -72,6 +75,7 @@ const schema = z
     runEvents: { pollMs: e.RUN_EVENTS_POLL_MS, heartbeatSeconds: e.RUN_EVENTS_HEARTBEAT_SECONDS, maxStreams: e.RUN_EVENTS_MAX_STREAMS },
     adminSessionTtlSeconds: e.ADMIN_SESSION_TTL_SECONDS,
     maxTemplatesPerTenant: e.MAX_TEMPLATES_PER_TENANT,
+    assetIndexInlineRebuildKeys: e.ASSET_INDEX_INLINE_REBUILD_KEYS,
     uploadChecks: {
       concurrency: e.UPLOAD_CHECK_CONCURRENCY,
       memoryBytes: e.UPLOAD_CHECK_MEMORY_MB * 1024 * 1024,

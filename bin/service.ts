@@ -21,6 +21,7 @@ import { restrictImageLoaders } from '../lib/image-policy.js';
 import { createMetrics } from '../lib/metrics.js';
 import { serveMetrics } from '../lib/metrics-server.js';
 import { createQueues, queueProbes, schedulePurge } from '../workers/queues.js';
+import { scheduleAssetIndexRebuild } from '../workers/tenant-jobs.js';
 import { RunStore } from '../workers/run-store.js';
 import { stepDeps } from '../workers/jobs/deps.js';
 import { fetchWarmModels, warmModels } from '../workers/warm-models.js';
@@ -116,6 +117,11 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     if (!config.workers.sandboxed) await warmModels(config.models, logger);
   }
   const templateUsage = new TemplateUsage(redis, config.workers.queuePrefix);
+  // The one asset store of the API and the tenant jobs: a large tenant's lost index is rebuilt by a queued job.
+  const assets = new AssetStore(storage, redis, config.workers.queuePrefix, {
+    scheduleIndexRebuild: (tenantId) => scheduleAssetIndexRebuild(queues, tenantId),
+    inlineRebuildKeys: config.api.assetIndexInlineRebuildKeys,
+  });
   const signingTokens = new SigningTokens(storage);
   const publish = {
     storage,
@@ -159,6 +165,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         ...(batches.worker ? { batch: batches.worker } : {}),
         purge: { outbox, invalidator: createInvalidator(config.cdn.invalidation), runs, schedule: () => schedulePurge(queues), metrics },
         delivery: connectors.delivery,
+        records: { assets },
       },
       publisher: connectors.publisher,
       metrics,
@@ -197,7 +204,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       redis,
       storage,
       tenants: new TenantStore(redis, config.workers.queuePrefix),
-      assets: new AssetStore(storage, redis, config.workers.queuePrefix),
+      assets,
       runs,
       queues,
       urlFor,

@@ -88,6 +88,7 @@ export const ERROR_CODES = [
   'PRECONDITION_FAILED',
   'SERVICE_UNAVAILABLE',
   'STORAGE_ERROR',
+  'ASSET_INDEX_BUILDING',
   'CDN_PURGE_FAILED',
   'INVALID_TEMPLATE',
   'UNKNOWN_TEMPLATE',
@@ -147,6 +148,8 @@ export const ERROR_TABLE: Record<ErrorCode, { status: number; also?: readonly nu
   PRECONDITION_FAILED: { status: 412 },
   SERVICE_UNAVAILABLE: { status: 503, transient: true },
   STORAGE_ERROR: { status: 503, transient: true },
+  // A large tenant's asset list is being rebuilt from storage in the background (records/asset-store.ts).
+  ASSET_INDEX_BUILDING: { status: 503, transient: true },
   CDN_PURGE_FAILED: { status: 503, also: [502], transient: true },
   INVALID_TEMPLATE: { status: 422 },
   UNKNOWN_TEMPLATE: { status: 422 },

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { assetRecordKey, tenantPrefix } from '../cdn/keys.js';
 import type { ObjectStorage } from '../cdn/storage.js';
 import { fillPage, type Page } from '../lib/cursor.js';
+import { AppError } from '../lib/errors.js';
 import { safeFilename } from '../lib/filename.js';
 import type { RedisConnection } from '../lib/redis.js';
 import { AssetIndex, type AssetPosition } from './asset-index.js';
@@ -55,6 +56,25 @@ export async function readAssetRecord(storage: ObjectStorage, tenantId: string, 
 }
 
 /**
+ * Objects under a tenant's `assets/` a list request may walk to rebuild a lost index itself: a
+ * walk of 1 000 fs or S3 keys (one S3 list page) plus a read per record stays well under a second;
+ * a larger tenant is rebuilt in the background (`ASSET_INDEX_INLINE_REBUILD_KEYS` overrides it).
+ */
+export const DEFAULT_INLINE_REBUILD_KEYS = 1000;
+
+/** How {@link AssetStore} rebuilds a tenant's index that Redis lost. */
+export interface AssetStoreOptions {
+  /**
+   * Queue a background rebuild of the tenant's index ({@link AssetStore.rebuildIndex}), one per
+   * tenant at a time: calls while one waits or runs add nothing. Absent (processes that list no
+   * assets for clients, tests), a list rebuilds within the call whatever the tenant's size.
+   */
+  scheduleIndexRebuild?: (tenantId: string) => Promise<void>;
+  /** See {@link DEFAULT_INLINE_REBUILD_KEYS}. */
+  inlineRebuildKeys?: number;
+}
+
+/**
  * Asset records live in object storage (the source of truth), under the tenant's prefix; a Redis
  * index (records/asset-index.ts) lists them newest first and by SKU.
  */
@@ -65,6 +85,7 @@ export class AssetStore {
     private readonly storage: ObjectStorage,
     redis: RedisConnection,
     prefix: string,
+    private readonly options: AssetStoreOptions = {},
   ) {
     this.index = new AssetIndex(redis, prefix);
   }
@@ -95,9 +116,10 @@ export class AssetStore {
    * One page of the tenant's assets, newest first (creation time, then id), of one SKU when `sku`
    * is given. The index is checked against the records as the page is read: an entry whose asset
    * is gone, was uploaded again, or moved to another SKU is dropped, so a page never shows it.
+   * While a large tenant's lost index is rebuilt in the background, 503 ASSET_INDEX_BUILDING.
    */
   async list(tenantId: string, query: { sku?: string; after?: AssetPosition; limit: number }): Promise<Page<AssetRecord, AssetPosition>> {
-    if (!(await this.index.isBuilt(tenantId))) await this.rebuildIndex(tenantId);
+    if (!(await this.index.isBuilt(tenantId))) await this.indexOrSchedule(tenantId);
     const { sku } = query;
     return fillPage({
       limit: query.limit,
@@ -125,19 +147,55 @@ export class AssetStore {
   }
 
   /**
-   * Index every asset record under the tenant's prefix: once per tenant and Redis, the first time
-   * its assets are listed (assets stored before the index existed, or a Redis that lost it).
-   * Records written meanwhile index themselves; adding one twice is harmless.
+   * A list found no index: rebuild it here when the tenant's `assets/` holds no more than the
+   * inline limit of objects (a new tenant holds none), else queue the background rebuild and
+   * refuse the list with 503 until it is done, so no request walks a whole large tenant.
    */
-  private async rebuildIndex(tenantId: string): Promise<void> {
-    const folder = `${tenantPrefix(tenantId)}assets/`;
-    for await (const key of this.storage.list(folder)) {
+  private async indexOrSchedule(tenantId: string): Promise<void> {
+    const schedule = this.options.scheduleIndexRebuild;
+    const limit = schedule ? (this.options.inlineRebuildKeys ?? DEFAULT_INLINE_REBUILD_KEYS) : Infinity;
+    const keys: string[] = [];
+    for await (const key of this.storage.list(assetsFolder(tenantId))) {
+      keys.push(key);
+      if (keys.length > limit) break;
+    }
+    if (!schedule || keys.length <= limit) {
+      await this.indexKeys(tenantId, keys);
+      await this.index.markBuilt(tenantId);
+      return;
+    }
+    await schedule(tenantId);
+    throw new AppError(
+      'ASSET_INDEX_BUILDING',
+      `This tenant's asset list is being rebuilt from storage (it holds more than ${limit} objects); retry after Retry-After seconds.`,
+      { inlineRebuildKeys: limit },
+    );
+  }
+
+  /**
+   * Index every asset record under the tenant's prefix, then mark the index built: the background
+   * rebuild after a new deployment or a Redis that lost the index. Records written meanwhile index
+   * themselves; adding one twice is harmless, so a retried or repeated rebuild is too.
+   */
+  async rebuildIndex(tenantId: string): Promise<void> {
+    const keys: string[] = [];
+    for await (const key of this.storage.list(assetsFolder(tenantId))) {
+      keys.push(key);
+      if (keys.length >= REBUILD_BATCH) await this.indexKeys(tenantId, keys.splice(0));
+    }
+    await this.indexKeys(tenantId, keys);
+    await this.index.markBuilt(tenantId);
+  }
+
+  /** Index the records among these keys (`assets/<id>/asset.json`; other objects are skipped). */
+  private async indexKeys(tenantId: string, keys: readonly string[]): Promise<void> {
+    const folder = assetsFolder(tenantId);
+    for (const key of keys) {
       const [id = '', file, ...rest] = key.slice(folder.length).split('/');
       if (file !== 'asset.json' || rest.length) continue;
       const record = await this.get(tenantId, id);
       if (record) await this.index.add(record);
     }
-    await this.index.markBuilt(tenantId);
   }
 
   private async write(record: AssetRecord): Promise<void> {
@@ -147,6 +205,11 @@ export class AssetStore {
     });
   }
 }
+
+/** Keys a background rebuild holds at once before indexing them: memory stays flat on any tenant. */
+const REBUILD_BATCH = 1000;
+
+const assetsFolder = (tenantId: string) => `${tenantPrefix(tenantId)}assets/`;
 
 /** The asset under `sku`, its previous SKU released (and `sku` no longer released, if it was). */
 function moveSku(asset: AssetRecord, sku: string): AssetRecord {

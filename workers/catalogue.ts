@@ -96,6 +96,9 @@ export const batchItemJobSchema = z.object({
   line: z.number().int().positive(),
 });
 
+/** A tenant-wide job on records and objects (rebuild its asset index, delete it): the tenant alone. */
+export const tenantJobSchema = z.object({ tenantId: z.string().min(1).max(128) }).strict();
+
 /** A CDN purge job carries nothing: it sends whatever waits in the purge outbox (workers/purge-outbox.ts). */
 export const purgeJobSchema = z.object({}).strict();
 

@@ -63,7 +63,9 @@ export function assetRoutes(app: FastifyInstance, deps: ApiDeps): void {
       summary: "The tenant's assets, newest first; by SKU with `sku`",
       description:
         'Pages by cursor: pass `next_cursor` back as `cursor` until it is null. Assets uploaded during the walk never make it ' +
-        'skip or repeat an older one. With `sku`, the assets whose current SKU it is (an asset moved to another SKU is not listed).',
+        'skip or repeat an older one. With `sku`, the assets whose current SKU it is (an asset moved to another SKU is not listed). ' +
+        "While a large tenant's list index is rebuilt from storage (after a deploy or a lost Redis), 503 `ASSET_INDEX_BUILDING` " +
+        'with `Retry-After`: retry then.',
       querystring: pageQuery.extend({ sku: z.string().regex(SKU_PATTERN).optional().describe('Only the assets under this SKU.') }),
       response: { 200: z.object({ assets: z.array(assetSchema), next_cursor: nextCursorField }), ...errors },
     },

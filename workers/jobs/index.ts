@@ -10,6 +10,7 @@ import { generateOnnxJob } from './generate-onnx.js';
 import { generateJob } from './generate.js';
 import { publishJob } from './publish.js';
 import { purgeJob } from './purge.js';
+import { rebuildAssetIndexJob } from './rebuild-asset-index.js';
 import { removeBackgroundJob } from './remove-background.js';
 import { renderJob } from './render.js';
 import type { JobDefinition, JobDeps, RecipeStepBinding } from './types.js';
@@ -29,6 +30,7 @@ const JOB_LIST = [
   purgeJob,
   deliverWebhookJob,
   batchItemJob,
+  rebuildAssetIndexJob,
 ] as const;
 
 /**

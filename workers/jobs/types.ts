@@ -7,6 +7,7 @@ import type { InferenceDeps } from '../processors/inference.js';
 import type { PublishDeps } from '../processors/publish.js';
 import type { PurgeDeps } from '../processors/purge.js';
 import type { RenderDeps } from '../processors/render.js';
+import type { TenantRecordsDeps } from '../processors/tenant-records.js';
 import type { StepInput } from '../step-input.js';
 import type { DeliveryDeps } from '../webhooks/deliver.js';
 import type { StepName } from './index.js';
@@ -25,6 +26,7 @@ export interface JobDeps {
   purge: PurgeDeps;
   delivery: DeliveryDeps;
   batch: BatchItemDeps;
+  records: TenantRecordsDeps;
 }
 
 /** One run of a job, the same whether BullMQ, a sandboxed child or the inline runner started it. */
