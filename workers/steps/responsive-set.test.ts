@@ -94,7 +94,7 @@ describe('ENCODER_SETTINGS', () => {
     // let old and new bytes share a name. If this fails: bump `version`, then update the pair here.
     const { version, ...settings } = ENCODER_SETTINGS;
     const fingerprint = createHash('sha256').update(JSON.stringify(settings)).digest('hex').slice(0, 16);
-    expect({ version, fingerprint }).toEqual({ version: 'responsive-set/1', fingerprint: '23197e22b23b1727' });
+    expect({ version, fingerprint }).toEqual({ version: 'responsive-set/2', fingerprint: 'fb7cc81f6ca2e046' });
   });
 });
 
@@ -123,6 +123,15 @@ describe('renderResponsiveSet', () => {
     }
     expect(set.thumbhash).toMatch(/^[A-Za-z0-9+/]+=*$/);
     expect(set.dominantColor).toMatch(/^#[0-9a-f]{6}$/);
+  });
+
+  it('resizes a width from one at least twice as wide, at the height of the source proportions', async () => {
+    // 600x400 photo: 100 is made from 300 (and 300 from the decoded image); 150 from 300 too.
+    const source = await fixture('coffee.png');
+    const image = await decodeSource(source, LIMITS);
+    const set = await renderResponsiveSet(image, { widths: [100, 150, 300, 301], formats: ['webp'] });
+    expect(set.variants.map((v) => `${v.width}x${v.height}`)).toEqual(['100x67', '150x100', '300x200', '301x201']);
+    for (const v of set.variants) expect(await distance(v.data, source)).toBeLessThan(6);
   });
 
   it('renders only the requested formats, and only the source width for a small source', async () => {

@@ -21,25 +21,46 @@ import {
  * q80, JPEG q80, one decode per variant); see BENCHMARKS.md for the figures behind each choice.
  */
 export const ENCODER_SETTINGS = {
-  version: 'responsive-set/1',
+  version: 'responsive-set/2',
   resize: { kernel: 'lanczos3' },
+  /**
+   * A width is resized from the smallest width of the set already made that is at least this many
+   * times wider, else from the decoded image: lanczos3 from twice the size scored the same SSIM
+   * (±0.001) and a 320 px resize from 640 px costs 2 ms where one from a 3000 px photo costs 35.
+   */
+  resizeFromWiderBy: 2,
   // Effort 3 (aom speed 6) costs about a fifth of effort 4's CPU at 1920–2560px for −2…+17%
-  // bytes and the same SSIM; effort 2 and below fell more than 0.005 SSIM behind on granite
-  // texture. 4:2:0 like WebP and JPEG: 10–30% less CPU than 4:4:4, 1–10% fewer bytes, and luma
-  // (what SSIM and eyes weigh most) untouched.
+  // bytes and the same SSIM. 4:2:0 like WebP and JPEG: 10–30% less CPU than 4:4:4, 1–10% fewer
+  // bytes, and luma (what SSIM and eyes weigh most) untouched.
   avif: { quality: 50, effort: 3, chromaSubsampling: '4:2:0' },
+  /**
+   * From this width up AVIF is encoded at effort 2: a quarter less CPU than effort 3 where the
+   * encodes cost most, for 3–5% more bytes and still no worse SSIM than the baseline's effort 4.
+   * Below it effort 2 fell up to 0.005 SSIM behind on granite texture (d10), so those keep 3.
+   */
+  avifWide: { minWidth: 1920, effort: 2 },
   // libwebp's defaults: lower effort saved CPU but cost 2–6% bytes; smartSubsample doubled the time.
   webp: { quality: 80, effort: 4, smartSubsample: false },
-  // mozjpeg (trellis quantisation, optimised progressive scans, its own quant table) needs q84 to
-  // come within 0.003 SSIM of libjpeg q80 (at q80 it fell 0.012 behind), and is then still 5–12%
-  // smaller. JPEG is the largest format in the set, so this pays for AVIF's extra bytes.
-  jpeg: { quality: 84, mozjpeg: true, chromaSubsampling: '4:2:0' },
+  // mozjpeg's quantisation table without its two slow passes: trellis quantisation and optimised
+  // progressive scans each cost as much CPU as the rest of the encode (2560 px: 510 ms with both,
+  // about 100 without) for 5-8% of the bytes; at q82 the result scores the same SSIM as the full
+  // mozjpeg at q84 did, and is still smaller than libjpeg q80 with the same SSIM.
+  jpeg: {
+    quality: 82,
+    mozjpeg: true,
+    trellisQuantisation: false,
+    optimiseScans: false,
+    overshootDeringing: false,
+    chromaSubsampling: '4:2:0',
+  },
   /** JPEG has no alpha: transparent sources are composited onto this colour. */
   jpegBackground: '#ffffff',
 } as const satisfies {
   version: string;
   resize: ResizeOptions;
+  resizeFromWiderBy: number;
   avif: AvifOptions;
+  avifWide: { minWidth: number; effort: number };
   webp: WebpOptions;
   jpeg: JpegOptions;
   jpegBackground: string;
@@ -92,12 +113,17 @@ export async function renderResponsiveSet(image: DecodedImage, options: RenderOp
   if (formats.length === 0) throw new AppError('INVALID_RECIPE', 'at least one output format is required');
   const widths = planWidths(image, options.widths, formats);
 
-  // One resize per width, shared by its formats; started lazily by the first encode that needs it.
+  // One resize per width, shared by its formats; started lazily by the first encode that needs it,
+  // from a wider width of the set when one is wide enough (see `resizeFromWiderBy`). The widths run
+  // widest first, so that one is already under way.
   const resized = new Map<number, Promise<Resized>>();
-  const resizeOnce = (width: number) => {
+  const resizeOnce = (width: number): Promise<Resized> => {
     let pending = resized.get(width);
     if (!pending) {
-      pending = resize(image, width);
+      const from = widths.find((w) => w >= width * ENCODER_SETTINGS.resizeFromWiderBy);
+      // The height from the decoded image's proportions, not the wider width's rounded ones.
+      const height = Math.max(1, Math.round((width * image.height) / image.width));
+      pending = from === undefined ? resize(image, width) : resizeOnce(from).then((wider) => resize(wider, width, height));
       resized.set(width, pending);
     }
     return pending;
@@ -135,11 +161,11 @@ interface Resized {
   channels: 3 | 4;
 }
 
-async function resize(image: DecodedImage, width: number): Promise<Resized> {
+async function resize(image: Resized, width: number, height?: number): Promise<Resized> {
   const { channels } = image;
   if (width === image.width) return { data: image.data, width, height: image.height, channels };
   const { data, info } = await sharp(image.data, { raw: { width: image.width, height: image.height, channels } })
-    .resize({ width, ...ENCODER_SETTINGS.resize })
+    .resize({ width, ...(height ? { height, fit: 'fill' as const } : {}), ...ENCODER_SETTINGS.resize })
     .raw()
     .toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height, channels };
@@ -150,7 +176,13 @@ async function encode(img: Resized, format: OutputFormat): Promise<EncodedVarian
   let data: Buffer;
   switch (format) {
     case 'avif':
-      data = await s.avif(ENCODER_SETTINGS.avif).toBuffer();
+      data = await s
+        .avif(
+          img.width >= ENCODER_SETTINGS.avifWide.minWidth
+            ? { ...ENCODER_SETTINGS.avif, effort: ENCODER_SETTINGS.avifWide.effort }
+            : ENCODER_SETTINGS.avif,
+        )
+        .toBuffer();
       break;
     case 'webp':
       data = await s.webp(ENCODER_SETTINGS.webp).toBuffer();
