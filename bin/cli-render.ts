@@ -62,7 +62,7 @@ export async function renderCommand(args: RenderArgs, io: CliIo): Promise<number
   const storage = fsStorage({ root: work });
   const logger = createLogger(logLevelFromEnv({ LOG_LEVEL: 'warn', ...env }), { process: 'cli' });
   // No CDN here: no imgix master is written.
-  const deps = stepDeps({ storage, cdn: { imgix: undefined }, workers, models: loadModelsConfig(env), env, logger });
+  const deps = stepDeps({ storage, workers, models: loadModelsConfig(env), env, logger });
   const progress = progressReporter(io, files.length);
   let failed = 0;
   try {

@@ -109,7 +109,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   let boundPort: number | undefined;
 
   const workerQueues = options.workerQueues ?? config.workers.queues;
-  const steps = stepDeps({ storage, cdn: config.cdn, workers: config.workers, models: config.models, env: options.env, logger });
+  const steps = stepDeps({ storage, workers: config.workers, models: config.models, env: options.env, logger });
   if (workerQueues.includes('inference')) {
     // Before taking jobs: the models must be here and verified (fetched with a progress bar on
     // first start). Sandboxed children open and warm their sessions as they start, below.

@@ -1,4 +1,3 @@
-import type { CdnConfig } from '../../cdn/config.js';
 import { loadCdnConfig } from '../../cdn/config.js';
 import { createStorage } from '../../cdn/create-storage.js';
 import type { ObjectStorage } from '../../cdn/storage.js';
@@ -13,7 +12,6 @@ import type { StepDeps } from './types.js';
 /** What a process has already built that the recipe steps need. */
 export interface StepParts {
   storage: ObjectStorage;
-  cdn: Pick<CdnConfig, 'imgix'>;
   workers: Pick<WorkersConfig, 'decodeLimits' | 'maxOutputPixels'>;
   models: ModelsConfig;
   /** Where the operator's generator is named (GENERATOR_MODEL_PATH). */
@@ -25,7 +23,7 @@ export interface StepParts {
 export function stepDeps(parts: StepParts): StepDeps {
   const { storage, workers, logger } = parts;
   return {
-    render: renderDeps(storage, parts.cdn, workers.decodeLimits),
+    render: renderDeps(storage, workers.decodeLimits),
     generate: generateDeps(storage, workers.decodeLimits, parts.env, logger),
     inference: { storage, models: parts.models, logger, decodeLimits: workers.decodeLimits, maxOutputPixels: workers.maxOutputPixels },
   };
@@ -41,5 +39,5 @@ export function childStepDeps(env: Env, processName: string): { steps: StepDeps;
   const models = loadModelsConfig(env);
   // The child's stdout is piped into its parent's, so these JSON lines join the worker's own log.
   const logger = createLogger(logLevelFromEnv(env), { process: processName });
-  return { steps: stepDeps({ storage: createStorage(cdn), cdn, workers, models, env, logger }), models, logger };
+  return { steps: stepDeps({ storage: createStorage(cdn), workers, models, env, logger }), models, logger };
 }

@@ -1,5 +1,4 @@
 import sharp from 'sharp';
-import type { CdnConfig } from '../../cdn/config.js';
 import type { ObjectStorage } from '../../cdn/storage.js';
 import { IMMUTABLE_CACHE_CONTROL, renditionKey, renditionMasterKey, renditionSetId, renditionSetMarkerKey } from '../../cdn/keys.js';
 import { renditionSurrogateKeys, SURROGATE_KEY_METADATA } from '../../cdn/surrogate-keys.js';
@@ -18,7 +17,7 @@ export interface RenderDeps {
 }
 
 /** The render step's dependencies, one way for every process that renders (workers, sandbox, batch child, CLI). */
-export const renderDeps = (storage: ObjectStorage, cdn: Pick<CdnConfig, 'imgix'>, decodeLimits: DecodeLimits): RenderDeps => ({
+export const renderDeps = (storage: ObjectStorage, decodeLimits: DecodeLimits): RenderDeps => ({
   storage,
   decodeLimits,
   // Always: the on-demand endpoint (/img) renders from it, with or without imgix in front.
