@@ -1,8 +1,10 @@
 import { readFile } from 'node:fs/promises';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assignVariant, cutPoints } from '../../lib/experiment-assignment.js';
-import { createTenant, fixture, jsonApi, startTestService, waitForBatch, waitForRun, type TestService } from '../harness.js';
+import { createTenant, fixture, jsonApi, REDIS_URL, startTestService, waitForBatch, waitForRun, type TestService } from '../harness.js';
 
 interface ExperimentBody {
   id: string;
@@ -206,11 +208,25 @@ describe('creative experiments', () => {
     expect(await runIdOf(b)).toBe(runsBefore.b);
     expect((await api('POST', `/v1/experiments/${experiment.id}/promote`, { variant: 'warm' })).status).toBe(409);
 
-    // Stopped while rendering: its batch is cancelled, and its URLs answer nothing.
-    const early = (await (await api('POST', '/v1/experiments', experimentBody({ options: { widths: [80] } }))).json()) as ExperimentBody;
-    const stopped = (await (await api('POST', `/v1/experiments/${early.id}/stop`)).json()) as ExperimentBody;
-    expect(stopped.state).toBe('stopped');
-    expect((await waitForBatch(service, key, early.batchId)).state).toBe('cancelled');
-    expect((await fetch(`${stopped.skus[0]!.url}80.webp`)).status).toBe(404);
+    // Stopped while rendering: its batch is cancelled, and its URLs answer nothing. The batch queue is
+    // paused first (BullMQ's own pause), so no line can start, let alone finish, before the stop,
+    // however fast the machine.
+    const redis = new Redis(REDIS_URL);
+    const batchQueue = new Queue('batch', { connection: redis, prefix: service.prefix });
+    const held = () => batchQueue.getJobCountByTypes('wait', 'paused');
+    await batchQueue.pause();
+    try {
+      const early = (await (await api('POST', '/v1/experiments', experimentBody({ options: { widths: [80] } }))).json()) as ExperimentBody;
+      expect(await held()).toBe(4);
+      const stopped = (await (await api('POST', `/v1/experiments/${early.id}/stop`)).json()) as ExperimentBody;
+      expect(stopped.state).toBe('stopped');
+      expect((await waitForBatch(service, key, early.batchId)).counts).toMatchObject({ total: 4, cancelled: 4, completed: 0 });
+      expect(await held()).toBe(0);
+      expect((await fetch(`${stopped.skus[0]!.url}80.webp`)).status).toBe(404);
+    } finally {
+      await batchQueue.resume();
+      await batchQueue.close();
+      redis.disconnect();
+    }
   }, 240_000);
 });
