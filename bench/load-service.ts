@@ -16,6 +16,8 @@ export interface BenchService {
   url: string;
   adminKey: string;
   prefix: string;
+  /** The API process (with the publish worker). */
+  api: ChildProcess;
   worker: ChildProcess;
   /** Jobs not done yet on the render and publish queues. */
   pending(): Promise<number>;
@@ -96,6 +98,7 @@ export async function startBenchService(repoRoot: string, settings: Record<strin
     url,
     adminKey,
     prefix,
+    api,
     worker,
     pending: async () =>
       sum(await render.getJobCounts(...states)) + sum(await publish.getJobCounts('waiting', 'active', 'delayed', 'prioritized')),

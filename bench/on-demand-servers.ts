@@ -14,6 +14,7 @@ import { createInterface } from 'node:readline';
 import imgixModule from '@imgix/js-core';
 import { onDemandPath } from '../cdn/on-demand-url.js';
 import { multipartUpload } from './load-photos.js';
+import { processTreeCpu, totalCpuMs } from './process-cpu.js';
 import { startBenchService } from './load-service.js';
 
 /** One parameter set, spelled for each server. */
@@ -28,6 +29,8 @@ export interface ParamSet {
 export interface ImageServer {
   name: string;
   url(source: number, params: ParamSet): string;
+  /** CPU time (ms) its processes have used so far: per-request work that machine load does not inflate. */
+  cpuMs(): number;
   stop(): Promise<void>;
 }
 
@@ -54,6 +57,7 @@ export async function startIpx(repoRoot: string, sources: Buffer[]): Promise<Ima
   return {
     name: 'ipx',
     url: (source, params) => `http://127.0.0.1:${port}/${params.ipx}/${source}.jpg`,
+    cpuMs: () => totalCpuMs(processTreeCpu(child.pid!)),
     stop: async () => {
       await stop(child);
       await rm(dir, { recursive: true, force: true });
@@ -100,6 +104,8 @@ export async function startOurs(repoRoot: string, sources: Buffer[], settings: R
     return {
       name: 'ours',
       url: (source, params) => client.buildURL(paths[source]!, params.imgix).replace('https://on-demand.invalid', service.url),
+      // The API process answers /img (the render worker is idle once the sources are published).
+      cpuMs: () => totalCpuMs(processTreeCpu(service.api.pid!)),
       stop: () => service.stop(),
     };
   } catch (error) {
