@@ -101,7 +101,9 @@ describe('catalog batches', () => {
       .flatMap((files) => files.filter((f) => f.endsWith('.webp')).map((f) => Number.parseInt(f, 10)))
       .sort((a, b) => a - b);
     expect(widths).toEqual(Array.from({ length: ITEMS }, (_, i) => FIRST_WIDTH + i));
-    for (const files of sets.values()) expect(files.filter((f) => f !== 'set.json')).toHaveLength(1);
+    // Each set: its one rendition, the lossless master the on-demand endpoint reads, and its marker.
+    for (const files of sets.values())
+      expect(files.filter((f) => f !== 'set.json').sort()).toEqual([expect.stringMatching(/^\d+\.webp$/), 'master.png']);
 
     const results = await exportLines(first.body.batch.id);
     expect(results).toHaveLength(ITEMS);

@@ -213,7 +213,7 @@ describe('creative experiments', () => {
     // however fast the machine.
     const redis = new Redis(REDIS_URL);
     const batchQueue = new Queue('batch', { connection: redis, prefix: service.prefix });
-    const held = () => batchQueue.getJobCountByTypes('wait', 'paused');
+    const held = () => batchQueue.getJobCountByTypes('wait');
     await batchQueue.pause();
     try {
       const early = (await (await api('POST', '/v1/experiments', experimentBody({ options: { widths: [80] } }))).json()) as ExperimentBody;
