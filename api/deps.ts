@@ -16,6 +16,7 @@ import type { BatchLane } from '../workers/batches/submit.js';
 import type { AssetStore } from '../records/asset-store.js';
 import type { TemplateStore } from '../records/template-store.js';
 import type { TenantStore } from './tenants.js';
+import type { TenantDeletionStore } from '../records/tenant-deletions.js';
 import type { TemplateUsage } from '../workers/template-usage.js';
 import type { TakedownDeps } from '../workers/takedown.js';
 
@@ -44,6 +45,8 @@ export interface ApiDeps {
   redis: RedisConnection;
   storage: ObjectStorage;
   tenants: TenantStore;
+  /** Where each tenant's deletion (a queued job) stands. */
+  tenantDeletions: TenantDeletionStore;
   assets: AssetStore;
   runs: RunStore;
   /** Tenant templates over the built-ins. */

@@ -8,6 +8,7 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
   'GET /readyz': 'getReadiness',
   'POST /v1/tenants': 'createTenant',
   'DELETE /v1/tenants/{id}': 'deleteTenant',
+  'GET /v1/tenants/{id}/deletion': 'getTenantDeletion',
   'POST /v1/tenants/{id}/keys': 'createApiKey',
   'GET /v1/tenants/{id}/keys': 'listApiKeys',
   'POST /v1/tenants/{id}/keys/{keyId}/rotate': 'rotateApiKey',
@@ -98,6 +99,7 @@ export const UNLIMITED_OPERATIONS: ReadonlySet<string> = new Set(['GET /healthz'
 export const ROUTE_ERRORS: Readonly<Record<string, readonly number[]>> = {
   'POST /v1/tenants': [403],
   'DELETE /v1/tenants/{id}': [403],
+  'GET /v1/tenants/{id}/deletion': [403],
   'POST /v1/tenants/{id}/keys': [403],
   'GET /v1/tenants/{id}/keys': [403],
   'POST /v1/tenants/{id}/keys/{keyId}/rotate': [403],

@@ -22,6 +22,7 @@ import { createMetrics } from '../lib/metrics.js';
 import { serveMetrics } from '../lib/metrics-server.js';
 import { createQueues, queueProbes, schedulePurge } from '../workers/queues.js';
 import { scheduleAssetIndexRebuild } from '../workers/tenant-jobs.js';
+import { TenantDeletionStore } from '../records/tenant-deletions.js';
 import { RunStore } from '../workers/run-store.js';
 import { stepDeps } from '../workers/jobs/deps.js';
 import { fetchWarmModels, warmModels } from '../workers/warm-models.js';
@@ -122,6 +123,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     scheduleIndexRebuild: (tenantId) => scheduleAssetIndexRebuild(queues, tenantId),
     inlineRebuildKeys: config.api.assetIndexInlineRebuildKeys,
   });
+  const tenants = new TenantStore(redis, config.workers.queuePrefix);
+  const tenantDeletions = new TenantDeletionStore(redis, config.workers.queuePrefix);
   const signingTokens = new SigningTokens(storage);
   const publish = {
     storage,
@@ -165,7 +168,12 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         ...(batches.worker ? { batch: batches.worker } : {}),
         purge: { outbox, invalidator: createInvalidator(config.cdn.invalidation), runs, schedule: () => schedulePurge(queues), metrics },
         delivery: connectors.delivery,
-        records: { assets },
+        records: {
+          assets,
+          takedown: publish,
+          deletions: tenantDeletions,
+          deleteTenantRecord: (tenantId: string) => tenants.deleteTenant(tenantId),
+        },
       },
       publisher: connectors.publisher,
       metrics,
@@ -203,7 +211,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       config,
       redis,
       storage,
-      tenants: new TenantStore(redis, config.workers.queuePrefix),
+      tenants,
+      tenantDeletions,
       assets,
       runs,
       queues,

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { isValidId } from '../../cdn/keys.js';
 import { decodeCursor, encodeCursor, pageOfSorted } from '../../lib/cursor.js';
 import { notFound } from '../../lib/errors.js';
-import { takedownTenant } from '../../workers/takedown.js';
+import { scheduleTenantDeletion } from '../../workers/tenant-jobs.js';
 import { requireAdmin } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { nextCursorField, pageQuery } from '../pagination.js';
@@ -24,6 +24,21 @@ const keyPosition = z
   .max(200)
   .regex(/^[^|]+\|[^|]+$/);
 const errors = { 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 404: errorBodySchema };
+const deletionSchema = z.object({
+  tenantId: z.string(),
+  state: z
+    .enum(['queued', 'running', 'completed', 'failed'])
+    .describe(
+      'queued: waits for a publish worker; running: removing (retried with backoff); completed; failed: out of retries (DELETE again)',
+    ),
+  requestedAt: z.string(),
+  updatedAt: z.string(),
+  attempts: z.number().int(),
+  removed: z.number().int().optional().describe('Objects removed, once completed.'),
+  cancelledRuns: z.number().int().optional(),
+  error: z.string().optional().describe('The last failure, while retrying or once failed.'),
+});
+const deletionPath = (tenantId: string) => `/v1/tenants/${tenantId}/deletion`;
 
 export function tenantRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -51,6 +66,8 @@ export function tenantRoutes(app: FastifyInstance, deps: ApiDeps): void {
       response: { 201: issuedKeySchema, ...errors },
     },
     handler: async (request, reply) => {
+      // A key issued during the deletion would give access back to what is being removed.
+      if (await deps.tenantDeletions.isDeleting(request.params.id)) throw notFound('Tenant');
       const { key, record } = await deps.tenants.createKey(request.params.id);
       return reply.code(201).send({ key, keyId: record.keyId, tenantId: record.tenantId });
     },
@@ -92,20 +109,39 @@ export function tenantRoutes(app: FastifyInstance, deps: ApiDeps): void {
     schema: {
       summary: 'Delete a tenant and take down everything it published (admin key only)',
       description:
-        'Revokes its API keys first (no new uploads), takes down every asset as `DELETE /v1/assets/:id` does, removes ' +
-        "everything else under the tenant's prefix, purges its `tenant:` surrogate key, then deletes the tenant. " +
-        'Idempotent: a tenant already gone answers 204.',
+        'Revokes its API keys within the request (its access ends at once), then queues the removal: every asset taken ' +
+        "down as `DELETE /v1/assets/:id` does, everything else under the tenant's prefix removed, its `tenant:` surrogate " +
+        'key purged, then the tenant record deleted. Answers 202 with `Location: /v1/tenants/{id}/deletion`, where the ' +
+        'removal can be followed; a repeated DELETE while it waits or runs adds nothing and answers 202 again. Once the ' +
+        'deletion has completed, DELETE answers 204 (idempotent).',
       params: idParams,
-      response: { 204: z.null(), ...errors },
+      response: { 202: deletionSchema, 204: z.null(), ...errors },
     },
     handler: async (request, reply) => {
-      if (!isValidId(request.params.id)) throw notFound('Tenant');
-      await deps.tenants.revokeAllKeys(request.params.id);
-      const result = await takedownTenant(deps.takedown, request.params.id);
-      await deps.assets.unindexTenant(request.params.id);
-      await deps.tenants.deleteTenant(request.params.id);
-      request.log.info({ tenantId: request.params.id, ...result }, 'tenant deleted');
-      return reply.code(204).send(null);
+      const tenantId = request.params.id;
+      if (!isValidId(tenantId)) throw notFound('Tenant');
+      const previous = await deps.tenantDeletions.get(tenantId);
+      if (previous?.state === 'completed' && !(await deps.tenants.getTenant(tenantId))) return reply.code(204).send(null);
+      await deps.tenants.revokeAllKeys(tenantId);
+      const deletion = await deps.tenantDeletions.request(tenantId);
+      await scheduleTenantDeletion(deps.queues, tenantId);
+      request.log.info({ tenantId }, 'tenant deletion queued');
+      return reply.code(202).header('location', deletionPath(tenantId)).send(deletion);
+    },
+  });
+
+  r.get('/v1/tenants/:id/deletion', {
+    preHandler: admin,
+    schema: {
+      summary: "Where a tenant's deletion stands (admin key only)",
+      description: 'Kept 30 days after the deletion ended. 404: no deletion was asked for this tenant.',
+      params: idParams,
+      response: { 200: deletionSchema, ...errors },
+    },
+    handler: async (request) => {
+      const deletion = isValidId(request.params.id) ? await deps.tenantDeletions.get(request.params.id) : undefined;
+      if (!deletion) throw notFound('Tenant deletion');
+      return deletion;
     },
   });
 

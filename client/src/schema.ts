@@ -39,6 +39,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/img/{tenantId}/{assetId}/{source}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An on-demand rendering of a published image (imgix URL API)
+         * @description imgix's URL API over an asset's published results. `source`: `cutout` (the default published result), a channel name (`marketplace`, …) or `original`; `source@<version>` pins a set id (or, for `original`, its sha256) and is served immutable, the unpinned form follows the latest publish (purged on re-publish). Parameters: `w`, `h` (output pixels, rounded up to ON_DEMAND_WIDTHS), `fit` (clip, crop, fill, max, min, scale), `crop` (focalpoint with `fp-x`/`fp-y`, entropy, top/bottom/left/right), `dpr` (≤ 5), `q` (0–100), `fm` (avif, webp, jpg, png), `auto` (format, compress; format negotiates from `Accept` and answers `Vary: Accept`), `bg`, `fill=solid`, `fill-color`, `pad`, `trim=auto`, `rect=x,y,w,h`, and `s` (imgix signature: md5 of token + path + query) when the tenant has a signing token. Anything else, repeated or out of range: 400. Output over MAX_OUTPUT_PIXELS: 400. Saturated: 503 + Retry-After.
+         */
+        get: operations["getOnDemandImage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/readyz": {
         parameters: {
             query?: never;
@@ -65,7 +85,7 @@ export interface paths {
         };
         /**
          * The tenant's assets, newest first; by SKU with `sku`
-         * @description Pages by cursor: pass `next_cursor` back as `cursor` until it is null. Assets uploaded during the walk never make it skip or repeat an older one. With `sku`, the assets whose current SKU it is (an asset moved to another SKU is not listed).
+         * @description Pages by cursor: pass `next_cursor` back as `cursor` until it is null. Assets uploaded during the walk never make it skip or repeat an older one. With `sku`, the assets whose current SKU it is (an asset moved to another SKU is not listed). While a large tenant's list index is rebuilt from storage (after a deploy or a lost Redis), 503 `ASSET_INDEX_BUILDING` with `Retry-After`: retry then.
          */
         get: operations["listAssets"];
         put?: never;
@@ -279,6 +299,230 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/experiments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant's experiments, newest first
+         * @description Pages by cursor: pass `next_cursor` back as `cursor` until it is null.
+         */
+        get: operations["listExperiments"];
+        put?: never;
+        /**
+         * Create an experiment: render every variant of every SKU, then split traffic at the edge
+         * @description Each variant is a template with params, or a recipe; exactly one is the control. Every variant of every SKU is rendered as one catalog batch to immutable renditions (no stable URL changes); the experiment is live when all are rendered. Its stable URLs (`skus[].url` + `<width>.<ext>`) show each visitor one variant, chosen from the visitor id and the weights.
+         */
+        post: operations["createExperiment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/experiments/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An experiment: state, variants, SKUs and their stable URLs */
+        get: operations["getExperiment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/experiments/{id}/conversions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Record a conversion of a visitor (counted once per visitor and event, only for visitors who saw the experiment) */
+        post: operations["recordExperimentConversion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/experiments/{id}/impression.gif": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Impression beacon as a 1×1 GIF, for an <img> on the product page (no key) */
+        get: operations["getExperimentImpressionPixel"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/experiments/{id}/impressions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Impression beacon: a visitor saw the experiment (no key; counted once per visitor and event)
+         * @description The visitor id comes from `X-Visitor-Id`, the experiment's cookie, or `visitorId`. Counted only while the experiment is live; the variant is the one the visitor is assigned. Rate-limited per client address like every call.
+         */
+        post: operations["recordExperimentImpression"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/experiments/{id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause an experiment
+         * @description Everyone sees the control and nothing is counted until resumed (the edge routing is purged).
+         */
+        post: operations["pauseExperiment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/experiments/{id}/picture": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The <picture> snippet of a SKU's stable experiment URLs */
+        get: operations["getExperimentPicture"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/experiments/{id}/promote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Promote a variant: re-render the SKUs' stable URLs with it (only those that change), then end the experiment */
+        post: operations["promoteExperimentVariant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/experiments/{id}/results": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Per-variant impressions, visitors, conversions, rates, lift against the control with 95% intervals, and the verdict */
+        get: operations["getExperimentResults"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/experiments/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume an experiment
+         * @description Splits traffic again.
+         */
+        post: operations["resumeExperiment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/experiments/{id}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop an experiment
+         * @description For good: everyone sees the control, nothing more is counted, and the edge forgets its routing (purged).
+         */
+        post: operations["stopExperiment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/on-demand/signing-token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Issue a signing token for your on-demand URLs (replaces any): unsigned URLs are refused from then on */
+        post: operations["issueOnDemandSigningToken"];
+        /** Remove your signing token: on-demand URLs are accepted unsigned again */
+        delete: operations["removeOnDemandSigningToken"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/runs/{id}": {
         parameters: {
             query?: never;
@@ -424,9 +668,29 @@ export interface paths {
         post?: never;
         /**
          * Delete a tenant and take down everything it published (admin key only)
-         * @description Revokes its API keys first (no new uploads), takes down every asset as `DELETE /v1/assets/:id` does, removes everything else under the tenant's prefix, purges its `tenant:` surrogate key, then deletes the tenant. Idempotent: a tenant already gone answers 204.
+         * @description Revokes its API keys within the request (its access ends at once), then queues the removal: every asset taken down as `DELETE /v1/assets/:id` does, everything else under the tenant's prefix removed, its `tenant:` surrogate key purged, then the tenant record deleted. Answers 202 with `Location: /v1/tenants/{id}/deletion`, where the removal can be followed; a repeated DELETE while it waits or runs adds nothing and answers 202 again. Once the deletion has completed, DELETE answers 204 (idempotent).
          */
         delete: operations["deleteTenant"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{id}/deletion": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where a tenant's deletion stands (admin key only)
+         * @description Kept 30 days after the deletion ended. 404: no deletion was asked for this tenant.
+         */
+        get: operations["getTenantDeletion"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -572,7 +836,7 @@ export interface components {
              * @description The stable code to branch on (README, "Errors").
              * @enum {string}
              */
-            code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+            code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "ASSET_INDEX_BUILDING" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "EXPERIMENT_STATE_CONFLICT" | "TOO_MANY_EXPERIMENTS" | "CANCELLED" | "INTERNAL";
             /** @description What went wrong with this request, for a human (the same as `error.message`). */
             detail: string;
             /** @description Machine-readable facts: limits, offending values. */
@@ -582,7 +846,7 @@ export interface components {
             /** @description The older shape, kept during the transition: the same `code`, `detail` as `message`, and `details`. */
             error: {
                 /** @enum {string} */
-                code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "ASSET_INDEX_BUILDING" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "EXPERIMENT_STATE_CONFLICT" | "TOO_MANY_EXPERIMENTS" | "CANCELLED" | "INTERNAL";
                 details?: {
                     [key: string]: unknown;
                 };
@@ -851,6 +1115,125 @@ export interface operations {
             /** @description Something went wrong on our side; quote the `X-Request-Id` */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getOnDemandImage: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                assetId: string;
+                source: string;
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description image/avif, image/webp, image/jpeg or image/png */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/avif": unknown;
+                    "image/jpeg": unknown;
+                    "image/png": unknown;
+                    "image/webp": unknown;
+                };
+            };
+            /** @description Not modified: If-None-Match names the current ETag (weak comparison; `*` matches anything). No body. */
+            304: {
+                headers: {
+                    /** @description The version of this representation; send it back as If-None-Match (reads) or If-Match (writes). */
+                    ETag?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be read (malformed JSON, multipart, URL or header) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The admin key is needed */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource for this tenant */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error: see `code` */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A readable request whose content breaks the schema (`INVALID_REQUEST`) or the domain rules: see `code` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -1174,7 +1557,7 @@ export interface operations {
                             createdAt: string;
                             error?: {
                                 /** @enum {string} */
-                                code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                                code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "ASSET_INDEX_BUILDING" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "EXPERIMENT_STATE_CONFLICT" | "TOO_MANY_EXPERIMENTS" | "CANCELLED" | "INTERNAL";
                                 message: string;
                             };
                             finishedAt?: string;
@@ -1189,7 +1572,7 @@ export interface operations {
                                 attempts: number;
                                 error?: {
                                     /** @enum {string} */
-                                    code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                                    code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "ASSET_INDEX_BUILDING" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "EXPERIMENT_STATE_CONFLICT" | "TOO_MANY_EXPERIMENTS" | "CANCELLED" | "INTERNAL";
                                     message: string;
                                 };
                                 result?: {
@@ -1229,7 +1612,7 @@ export interface operations {
                                 durationMs?: number;
                                 error?: {
                                     /** @enum {string} */
-                                    code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                                    code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "ASSET_INDEX_BUILDING" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "EXPERIMENT_STATE_CONFLICT" | "TOO_MANY_EXPERIMENTS" | "CANCELLED" | "INTERNAL";
                                     message: string;
                                 };
                                 finishedAt?: string;
@@ -1813,6 +2196,8 @@ export interface operations {
                 loading?: "lazy" | "eager";
                 /** @description The `sizes` attribute when your page lays the image out otherwise than the snippet does (e.g. `(max-width: 768px) 50vw, 400px`). Default: the snippet's own layout, `(max-width: Wpx) 100vw, Wpx`. */
                 sizes?: string;
+                /** @description `renditions` (default): the pre-rendered files. `on-demand`: the same image through the on-demand endpoint (/img/…, the manifest's `onDemand`), at every width of its ladder; 404 when the manifest offers none. */
+                urls?: "renditions" | "on-demand";
             };
             header?: {
                 /** @description Your own request id, echoed back when safe. */
@@ -2049,7 +2434,7 @@ export interface operations {
                         createdAt: string;
                         error?: {
                             /** @enum {string} */
-                            code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                            code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "ASSET_INDEX_BUILDING" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "EXPERIMENT_STATE_CONFLICT" | "TOO_MANY_EXPERIMENTS" | "CANCELLED" | "INTERNAL";
                             message: string;
                         };
                         finishedAt?: string;
@@ -2064,7 +2449,7 @@ export interface operations {
                             attempts: number;
                             error?: {
                                 /** @enum {string} */
-                                code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                                code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "ASSET_INDEX_BUILDING" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "EXPERIMENT_STATE_CONFLICT" | "TOO_MANY_EXPERIMENTS" | "CANCELLED" | "INTERNAL";
                                 message: string;
                             };
                             result?: {
@@ -2104,7 +2489,7 @@ export interface operations {
                             durationMs?: number;
                             error?: {
                                 /** @enum {string} */
-                                code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                                code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "ASSET_INDEX_BUILDING" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "EXPERIMENT_STATE_CONFLICT" | "TOO_MANY_EXPERIMENTS" | "CANCELLED" | "INTERNAL";
                                 message: string;
                             };
                             finishedAt?: string;
@@ -2440,7 +2825,7 @@ export interface operations {
                             createdAt: string;
                             error?: {
                                 /** @enum {string} */
-                                code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                                code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "ASSET_INDEX_BUILDING" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "EXPERIMENT_STATE_CONFLICT" | "TOO_MANY_EXPERIMENTS" | "CANCELLED" | "INTERNAL";
                                 message: string;
                             };
                             finishedAt?: string;
@@ -2455,7 +2840,7 @@ export interface operations {
                                 attempts: number;
                                 error?: {
                                     /** @enum {string} */
-                                    code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                                    code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "ASSET_INDEX_BUILDING" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "EXPERIMENT_STATE_CONFLICT" | "TOO_MANY_EXPERIMENTS" | "CANCELLED" | "INTERNAL";
                                     message: string;
                                 };
                                 result?: {
@@ -2495,7 +2880,7 @@ export interface operations {
                                 durationMs?: number;
                                 error?: {
                                     /** @enum {string} */
-                                    code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                                    code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "ASSET_INDEX_BUILDING" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "EXPERIMENT_STATE_CONFLICT" | "TOO_MANY_EXPERIMENTS" | "CANCELLED" | "INTERNAL";
                                     message: string;
                                 };
                                 finishedAt?: string;
@@ -2802,7 +3187,7 @@ export interface operations {
                             /** @description Refused lines and failed items, with the catalog line number (the first 1000). */
                             failures: {
                                 /** @enum {string} */
-                                code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                                code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "ASSET_INDEX_BUILDING" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "EXPERIMENT_STATE_CONFLICT" | "TOO_MANY_EXPERIMENTS" | "CANCELLED" | "INTERNAL";
                                 line: number;
                                 message: string;
                                 sku: string;
@@ -2985,7 +3370,7 @@ export interface operations {
                             /** @description Refused lines and failed items, with the catalog line number (the first 1000). */
                             failures: {
                                 /** @enum {string} */
-                                code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                                code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "ASSET_INDEX_BUILDING" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "EXPERIMENT_STATE_CONFLICT" | "TOO_MANY_EXPERIMENTS" | "CANCELLED" | "INTERNAL";
                                 line: number;
                                 message: string;
                                 sku: string;
@@ -3220,7 +3605,7 @@ export interface operations {
                         /** @description Refused lines and failed items, with the catalog line number (the first 1000). */
                         failures: {
                             /** @enum {string} */
-                            code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                            code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "ASSET_INDEX_BUILDING" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "EXPERIMENT_STATE_CONFLICT" | "TOO_MANY_EXPERIMENTS" | "CANCELLED" | "INTERNAL";
                             line: number;
                             message: string;
                             sku: string;
@@ -3428,7 +3813,7 @@ export interface operations {
                         /** @description Refused lines and failed items, with the catalog line number (the first 1000). */
                         failures: {
                             /** @enum {string} */
-                            code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                            code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "ASSET_INDEX_BUILDING" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "EXPERIMENT_STATE_CONFLICT" | "TOO_MANY_EXPERIMENTS" | "CANCELLED" | "INTERNAL";
                             line: number;
                             message: string;
                             sku: string;
@@ -3637,7 +4022,7 @@ export interface operations {
                         /** @description Refused lines and failed items, with the catalog line number (the first 1000). */
                         failures: {
                             /** @enum {string} */
-                            code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                            code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "ASSET_INDEX_BUILDING" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "EXPERIMENT_STATE_CONFLICT" | "TOO_MANY_EXPERIMENTS" | "CANCELLED" | "INTERNAL";
                             line: number;
                             message: string;
                             sku: string;
@@ -4007,7 +4392,7 @@ export interface operations {
                         /** @description Refused lines and failed items, with the catalog line number (the first 1000). */
                         failures: {
                             /** @enum {string} */
-                            code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                            code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "ASSET_INDEX_BUILDING" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "EXPERIMENT_STATE_CONFLICT" | "TOO_MANY_EXPERIMENTS" | "CANCELLED" | "INTERNAL";
                             line: number;
                             message: string;
                             sku: string;
@@ -4170,6 +4555,2964 @@ export interface operations {
             };
         };
     };
+    listExperiments: {
+        parameters: {
+            query?: {
+                /** @description `next_cursor` of the previous page, unchanged (at most 512 characters); leave it out for the first page. A malformed cursor, or one of another list, tenant or filter, is a 400. */
+                cursor?: string;
+                /** @description Items on this page (1–200, default 100). */
+                limit?: number;
+            };
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        experiments: {
+                            /** @description The catalog batch rendering every variant of every SKU. */
+                            batchId: string;
+                            createdAt: string;
+                            endedAt?: string;
+                            failures?: {
+                                message: string;
+                                sku: string;
+                                variant: string;
+                            }[];
+                            id: string;
+                            name: string;
+                            plan: {
+                                alpha: number;
+                                baselineRate: number;
+                                minimumDetectableEffect: number;
+                                power: number;
+                                /** @description Unique visitors each variant needs before a verdict is given. */
+                                visitorsPerVariant: number;
+                            };
+                            promoted?: {
+                                batchId: string | null;
+                                queued: number;
+                                unchanged: number;
+                                variant: string;
+                            };
+                            skus: {
+                                assetId: string;
+                                sku: string;
+                                /** @description Per format, once live: the srcset of the stable experiment URLs. */
+                                srcset: {
+                                    [key: string]: string;
+                                };
+                                /** @description The stable experiment URLs of the SKU start here: `<width>.<ext>`, `<channel>/<width>.<ext>`. */
+                                url: string;
+                            }[];
+                            /** @enum {string} */
+                            state: "rendering" | "live" | "paused" | "stopped" | "failed";
+                            variants: {
+                                control: boolean;
+                                id: string;
+                                template?: {
+                                    id: string;
+                                    params?: {
+                                        [key: string]: unknown;
+                                    };
+                                };
+                                weight: number;
+                            }[];
+                            visitorCookie?: string;
+                        }[];
+                        /** @description Pass it as `cursor` for the next page; null on the last page. Opaque: its contents may change. */
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description The request cannot be read (malformed JSON, multipart, URL or header) */
+            400: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A readable request whose content breaks the schema (`INVALID_REQUEST`) or the domain rules: see `code` */
+            422: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createExperiment: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Send the same key to retry safely: the first answer is kept for 24 h and replayed (`Idempotent-Replayed: true`). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Instead of `skus`: the SKUs and assets of a completed catalog batch. */
+                    batchId?: string;
+                    name: string;
+                    /** @description Render widths and formats of every variant (the stable URLs offer these). */
+                    options?: {
+                        /** @description Output formats. Default: avif, webp, jpeg. */
+                        formats?: ("avif" | "webp" | "jpeg")[];
+                        /** @description Target widths in px; capped at the source width. Default: 320, 640, 960, 1280, 1920, 2560. */
+                        widths?: number[];
+                    };
+                    /**
+                     * @default {
+                     *       "baselineRate": 0.05,
+                     *       "minimumDetectableEffect": 0.2,
+                     *       "alpha": 0.05,
+                     *       "power": 0.8
+                     *     }
+                     */
+                    plan?: {
+                        /** @default 0.05 */
+                        alpha?: number;
+                        /** @default 0.05 */
+                        baselineRate?: number;
+                        /**
+                         * @description Smallest relative lift worth detecting: 0.2 is +20 %.
+                         * @default 0.2
+                         */
+                        minimumDetectableEffect?: number;
+                        /** @default 0.8 */
+                        power?: number;
+                    };
+                    /** @description SKUs; each one's newest asset is used. */
+                    skus?: string[];
+                    variants: {
+                        /**
+                         * @description Exactly one variant is the control: what everyone sees while paused or stopped.
+                         * @default false
+                         */
+                        control?: boolean;
+                        /** @description Lowercase letters, digits and `-`; shown in results and the `X-Experiment-Variant` header. */
+                        id: string;
+                        /** @description The template's params for this variant (colourway, backdrop...). */
+                        params?: {
+                            [key: string]: unknown;
+                        };
+                        /** @description A whole recipe instead of `template` (`{ "steps": [...] }`). */
+                        recipe?: unknown;
+                        /** @description A template id: cut out, laid out in its scene, rendered. */
+                        template?: string;
+                        /**
+                         * @description Share of traffic, relative to the other variants.
+                         * @default 1
+                         */
+                        weight?: number;
+                    }[];
+                    /** @description A cookie of yours that holds the visitor id (the `X-Visitor-Id` header always does). We set no cookie. */
+                    visitorCookie?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The catalog batch rendering every variant of every SKU. */
+                        batchId: string;
+                        createdAt: string;
+                        endedAt?: string;
+                        failures?: {
+                            message: string;
+                            sku: string;
+                            variant: string;
+                        }[];
+                        id: string;
+                        name: string;
+                        plan: {
+                            alpha: number;
+                            baselineRate: number;
+                            minimumDetectableEffect: number;
+                            power: number;
+                            /** @description Unique visitors each variant needs before a verdict is given. */
+                            visitorsPerVariant: number;
+                        };
+                        promoted?: {
+                            batchId: string | null;
+                            queued: number;
+                            unchanged: number;
+                            variant: string;
+                        };
+                        skus: {
+                            assetId: string;
+                            sku: string;
+                            /** @description Per format, once live: the srcset of the stable experiment URLs. */
+                            srcset: {
+                                [key: string]: string;
+                            };
+                            /** @description The stable experiment URLs of the SKU start here: `<width>.<ext>`, `<channel>/<width>.<ext>`. */
+                            url: string;
+                        }[];
+                        /** @enum {string} */
+                        state: "rendering" | "live" | "paused" | "stopped" | "failed";
+                        variants: {
+                            control: boolean;
+                            id: string;
+                            template?: {
+                                id: string;
+                                params?: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                            weight: number;
+                        }[];
+                        visitorCookie?: string;
+                    };
+                };
+            };
+            /** @description The request cannot be read (malformed JSON, multipart, URL or header) */
+            400: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource for this tenant */
+            404: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body stopped arriving, or arrived too slowly */
+            408: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A conflict: see `code` */
+            409: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over its limit */
+            413: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A body media type this operation does not take */
+            415: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A readable request whose content breaks the schema (`INVALID_REQUEST`) or the domain rules: see `code` */
+            422: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getExperiment: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The catalog batch rendering every variant of every SKU. */
+                        batchId: string;
+                        createdAt: string;
+                        endedAt?: string;
+                        failures?: {
+                            message: string;
+                            sku: string;
+                            variant: string;
+                        }[];
+                        id: string;
+                        name: string;
+                        plan: {
+                            alpha: number;
+                            baselineRate: number;
+                            minimumDetectableEffect: number;
+                            power: number;
+                            /** @description Unique visitors each variant needs before a verdict is given. */
+                            visitorsPerVariant: number;
+                        };
+                        promoted?: {
+                            batchId: string | null;
+                            queued: number;
+                            unchanged: number;
+                            variant: string;
+                        };
+                        skus: {
+                            assetId: string;
+                            sku: string;
+                            /** @description Per format, once live: the srcset of the stable experiment URLs. */
+                            srcset: {
+                                [key: string]: string;
+                            };
+                            /** @description The stable experiment URLs of the SKU start here: `<width>.<ext>`, `<channel>/<width>.<ext>`. */
+                            url: string;
+                        }[];
+                        /** @enum {string} */
+                        state: "rendering" | "live" | "paused" | "stopped" | "failed";
+                        variants: {
+                            control: boolean;
+                            id: string;
+                            template?: {
+                                id: string;
+                                params?: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                            weight: number;
+                        }[];
+                        visitorCookie?: string;
+                    };
+                };
+            };
+            /** @description The request cannot be read (malformed JSON, multipart, URL or header) */
+            400: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource for this tenant */
+            404: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error: see `code` */
+            414: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    recordExperimentConversion: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description An order id, say: the same visitor and event count once.
+                     * @default conversion
+                     */
+                    event?: string;
+                    /**
+                     * @description Order value, summed per variant.
+                     * @default 0
+                     */
+                    value?: number;
+                    visitorId: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        counted: boolean;
+                        /** @enum {string} */
+                        reason: "counted" | "repeat" | "unseen" | "not-live";
+                        variant: string | null;
+                    };
+                };
+            };
+            /** @description The request cannot be read (malformed JSON, multipart, URL or header) */
+            400: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource for this tenant */
+            404: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body stopped arriving, or arrived too slowly */
+            408: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over its limit */
+            413: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error: see `code` */
+            414: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A body media type this operation does not take */
+            415: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A readable request whose content breaks the schema (`INVALID_REQUEST`) or the domain rules: see `code` */
+            422: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getExperimentImpressionPixel: {
+        parameters: {
+            query?: {
+                /** @description What was seen (a page view id): counted once per visitor and event. Default: `view`. */
+                event?: string;
+                /** @description When neither the `X-Visitor-Id` header nor the cookie carries it. */
+                visitorId?: string;
+            };
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A 1×1 transparent GIF. */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/gif": string;
+                };
+            };
+            /** @description The request cannot be read (malformed JSON, multipart, URL or header) */
+            400: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource for this tenant */
+            404: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error: see `code` */
+            414: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A readable request whose content breaks the schema (`INVALID_REQUEST`) or the domain rules: see `code` */
+            422: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    recordExperimentImpression: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description What was seen (a page view id): counted once per visitor and event. Default: `view`. */
+                    event?: string;
+                    /** @description When neither the `X-Visitor-Id` header nor the cookie carries it. */
+                    visitorId?: string;
+                } | null;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        counted: boolean;
+                        variant: string | null;
+                    };
+                };
+            };
+            /** @description The request cannot be read (malformed JSON, multipart, URL or header) */
+            400: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource for this tenant */
+            404: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body stopped arriving, or arrived too slowly */
+            408: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over its limit */
+            413: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error: see `code` */
+            414: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A body media type this operation does not take */
+            415: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A readable request whose content breaks the schema (`INVALID_REQUEST`) or the domain rules: see `code` */
+            422: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    pauseExperiment: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The catalog batch rendering every variant of every SKU. */
+                        batchId: string;
+                        createdAt: string;
+                        endedAt?: string;
+                        failures?: {
+                            message: string;
+                            sku: string;
+                            variant: string;
+                        }[];
+                        id: string;
+                        name: string;
+                        plan: {
+                            alpha: number;
+                            baselineRate: number;
+                            minimumDetectableEffect: number;
+                            power: number;
+                            /** @description Unique visitors each variant needs before a verdict is given. */
+                            visitorsPerVariant: number;
+                        };
+                        promoted?: {
+                            batchId: string | null;
+                            queued: number;
+                            unchanged: number;
+                            variant: string;
+                        };
+                        skus: {
+                            assetId: string;
+                            sku: string;
+                            /** @description Per format, once live: the srcset of the stable experiment URLs. */
+                            srcset: {
+                                [key: string]: string;
+                            };
+                            /** @description The stable experiment URLs of the SKU start here: `<width>.<ext>`, `<channel>/<width>.<ext>`. */
+                            url: string;
+                        }[];
+                        /** @enum {string} */
+                        state: "rendering" | "live" | "paused" | "stopped" | "failed";
+                        variants: {
+                            control: boolean;
+                            id: string;
+                            template?: {
+                                id: string;
+                                params?: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                            weight: number;
+                        }[];
+                        visitorCookie?: string;
+                    };
+                };
+            };
+            /** @description The request cannot be read (malformed JSON, multipart, URL or header) */
+            400: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource for this tenant */
+            404: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A conflict: see `code` */
+            409: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error: see `code` */
+            414: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getExperimentPicture: {
+        parameters: {
+            query: {
+                alt?: string;
+                channel?: string;
+                /** @description `lazy` (default) for galleries and images below the fold; `eager` adds `fetchpriority="high"`, for the main product image (LCP). */
+                loading?: "lazy" | "eager";
+                /** @description The `sizes` attribute when your page lays the image out otherwise than the snippet does (e.g. `(max-width: 768px) 50vw, 400px`). Default: the snippet's own layout, `(max-width: Wpx) 100vw, Wpx`. */
+                sizes?: string;
+                sku: string;
+            };
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The `<picture>` element. */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The request cannot be read (malformed JSON, multipart, URL or header) */
+            400: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource for this tenant */
+            404: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error: see `code` */
+            414: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A readable request whose content breaks the schema (`INVALID_REQUEST`) or the domain rules: see `code` */
+            422: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    promoteExperimentVariant: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    variant: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The catalog batch rendering every variant of every SKU. */
+                        batchId: string;
+                        createdAt: string;
+                        endedAt?: string;
+                        failures?: {
+                            message: string;
+                            sku: string;
+                            variant: string;
+                        }[];
+                        id: string;
+                        name: string;
+                        plan: {
+                            alpha: number;
+                            baselineRate: number;
+                            minimumDetectableEffect: number;
+                            power: number;
+                            /** @description Unique visitors each variant needs before a verdict is given. */
+                            visitorsPerVariant: number;
+                        };
+                        promoted?: {
+                            batchId: string | null;
+                            queued: number;
+                            unchanged: number;
+                            variant: string;
+                        };
+                        skus: {
+                            assetId: string;
+                            sku: string;
+                            /** @description Per format, once live: the srcset of the stable experiment URLs. */
+                            srcset: {
+                                [key: string]: string;
+                            };
+                            /** @description The stable experiment URLs of the SKU start here: `<width>.<ext>`, `<channel>/<width>.<ext>`. */
+                            url: string;
+                        }[];
+                        /** @enum {string} */
+                        state: "rendering" | "live" | "paused" | "stopped" | "failed";
+                        variants: {
+                            control: boolean;
+                            id: string;
+                            template?: {
+                                id: string;
+                                params?: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                            weight: number;
+                        }[];
+                        visitorCookie?: string;
+                    };
+                };
+            };
+            /** @description The request cannot be read (malformed JSON, multipart, URL or header) */
+            400: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource for this tenant */
+            404: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body stopped arriving, or arrived too slowly */
+            408: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A conflict: see `code` */
+            409: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over its limit */
+            413: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error: see `code` */
+            414: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A body media type this operation does not take */
+            415: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A readable request whose content breaks the schema (`INVALID_REQUEST`) or the domain rules: see `code` */
+            422: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getExperimentResults: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        alpha: number;
+                        comparisons: number;
+                        id: string;
+                        plannedVisitorsPerVariant: number;
+                        /** @enum {string} */
+                        state: "rendering" | "live" | "paused" | "stopped" | "failed";
+                        /** @description Which statistical test and why. */
+                        test: string;
+                        variants: {
+                            control: boolean;
+                            conversionRate: number | null;
+                            conversions: number;
+                            converters: number;
+                            difference: number | null;
+                            differenceInterval: number[] | null;
+                            id: string;
+                            impressions: number;
+                            lift: number | null;
+                            liftInterval: number[] | null;
+                            pValue: number | null;
+                            significant: boolean;
+                            value: number;
+                            visitors: number;
+                        }[];
+                        /** @enum {string} */
+                        verdict: "insufficient-data" | "no-significant-difference" | "variant-wins" | "control-wins";
+                        winner: string | null;
+                    };
+                };
+            };
+            /** @description The request cannot be read (malformed JSON, multipart, URL or header) */
+            400: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource for this tenant */
+            404: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error: see `code` */
+            414: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    resumeExperiment: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The catalog batch rendering every variant of every SKU. */
+                        batchId: string;
+                        createdAt: string;
+                        endedAt?: string;
+                        failures?: {
+                            message: string;
+                            sku: string;
+                            variant: string;
+                        }[];
+                        id: string;
+                        name: string;
+                        plan: {
+                            alpha: number;
+                            baselineRate: number;
+                            minimumDetectableEffect: number;
+                            power: number;
+                            /** @description Unique visitors each variant needs before a verdict is given. */
+                            visitorsPerVariant: number;
+                        };
+                        promoted?: {
+                            batchId: string | null;
+                            queued: number;
+                            unchanged: number;
+                            variant: string;
+                        };
+                        skus: {
+                            assetId: string;
+                            sku: string;
+                            /** @description Per format, once live: the srcset of the stable experiment URLs. */
+                            srcset: {
+                                [key: string]: string;
+                            };
+                            /** @description The stable experiment URLs of the SKU start here: `<width>.<ext>`, `<channel>/<width>.<ext>`. */
+                            url: string;
+                        }[];
+                        /** @enum {string} */
+                        state: "rendering" | "live" | "paused" | "stopped" | "failed";
+                        variants: {
+                            control: boolean;
+                            id: string;
+                            template?: {
+                                id: string;
+                                params?: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                            weight: number;
+                        }[];
+                        visitorCookie?: string;
+                    };
+                };
+            };
+            /** @description The request cannot be read (malformed JSON, multipart, URL or header) */
+            400: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource for this tenant */
+            404: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A conflict: see `code` */
+            409: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error: see `code` */
+            414: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    stopExperiment: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The catalog batch rendering every variant of every SKU. */
+                        batchId: string;
+                        createdAt: string;
+                        endedAt?: string;
+                        failures?: {
+                            message: string;
+                            sku: string;
+                            variant: string;
+                        }[];
+                        id: string;
+                        name: string;
+                        plan: {
+                            alpha: number;
+                            baselineRate: number;
+                            minimumDetectableEffect: number;
+                            power: number;
+                            /** @description Unique visitors each variant needs before a verdict is given. */
+                            visitorsPerVariant: number;
+                        };
+                        promoted?: {
+                            batchId: string | null;
+                            queued: number;
+                            unchanged: number;
+                            variant: string;
+                        };
+                        skus: {
+                            assetId: string;
+                            sku: string;
+                            /** @description Per format, once live: the srcset of the stable experiment URLs. */
+                            srcset: {
+                                [key: string]: string;
+                            };
+                            /** @description The stable experiment URLs of the SKU start here: `<width>.<ext>`, `<channel>/<width>.<ext>`. */
+                            url: string;
+                        }[];
+                        /** @enum {string} */
+                        state: "rendering" | "live" | "paused" | "stopped" | "failed";
+                        variants: {
+                            control: boolean;
+                            id: string;
+                            template?: {
+                                id: string;
+                                params?: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                            weight: number;
+                        }[];
+                        visitorCookie?: string;
+                    };
+                };
+            };
+            /** @description The request cannot be read (malformed JSON, multipart, URL or header) */
+            400: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource for this tenant */
+            404: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A conflict: see `code` */
+            409: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error: see `code` */
+            414: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    issueOnDemandSigningToken: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description imgix `secureURLToken`: sign this tenant's /img URLs with it. Shown once. */
+                        token: string;
+                    };
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    removeOnDemandSigningToken: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getRun: {
         parameters: {
             query?: never;
@@ -4205,7 +7548,7 @@ export interface operations {
                         createdAt: string;
                         error?: {
                             /** @enum {string} */
-                            code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                            code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "ASSET_INDEX_BUILDING" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "EXPERIMENT_STATE_CONFLICT" | "TOO_MANY_EXPERIMENTS" | "CANCELLED" | "INTERNAL";
                             message: string;
                         };
                         finishedAt?: string;
@@ -4220,7 +7563,7 @@ export interface operations {
                             attempts: number;
                             error?: {
                                 /** @enum {string} */
-                                code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                                code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "ASSET_INDEX_BUILDING" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "EXPERIMENT_STATE_CONFLICT" | "TOO_MANY_EXPERIMENTS" | "CANCELLED" | "INTERNAL";
                                 message: string;
                             };
                             result?: {
@@ -4260,7 +7603,7 @@ export interface operations {
                             durationMs?: number;
                             error?: {
                                 /** @enum {string} */
-                                code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                                code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "ASSET_INDEX_BUILDING" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "EXPERIMENT_STATE_CONFLICT" | "TOO_MANY_EXPERIMENTS" | "CANCELLED" | "INTERNAL";
                                 message: string;
                             };
                             finishedAt?: string;
@@ -6800,6 +10143,38 @@ export interface operations {
         requestBody?: never;
         responses: {
             /** @description Default Response */
+            202: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        attempts: number;
+                        cancelledRuns?: number;
+                        /** @description The last failure, while retrying or once failed. */
+                        error?: string;
+                        /** @description Objects removed, once completed. */
+                        removed?: number;
+                        requestedAt: string;
+                        /**
+                         * @description queued: waits for a publish worker; running: removing (retried with backoff); completed; failed: out of retries (DELETE again)
+                         * @enum {string}
+                         */
+                        state: "queued" | "running" | "completed" | "failed";
+                        tenantId: string;
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Default Response */
             204: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -6813,6 +10188,200 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description The request cannot be read (malformed JSON, multipart, URL or header) */
+            400: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The admin key is needed */
+            403: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource for this tenant */
+            404: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An error: see `code` */
+            414: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the rate limit: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Something went wrong on our side; quote the `X-Request-Id` */
+            500: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable for now (queues full, Redis or storage unreachable): retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/problem+json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTenantDeletion: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id, echoed back when safe. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        attempts: number;
+                        cancelledRuns?: number;
+                        /** @description The last failure, while retrying or once failed. */
+                        error?: string;
+                        /** @description Objects removed, once completed. */
+                        removed?: number;
+                        requestedAt: string;
+                        /**
+                         * @description queued: waits for a publish worker; running: removing (retried with backoff); completed; failed: out of retries (DELETE again)
+                         * @enum {string}
+                         */
+                        state: "queued" | "running" | "completed" | "failed";
+                        tenantId: string;
+                        updatedAt: string;
+                    };
+                };
             };
             /** @description The request cannot be read (malformed JSON, multipart, URL or header) */
             400: {
@@ -8435,7 +12004,7 @@ export interface operations {
                             id: string;
                             lastError?: {
                                 /** @enum {string} */
-                                code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                                code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "ASSET_INDEX_BUILDING" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "EXPERIMENT_STATE_CONFLICT" | "TOO_MANY_EXPERIMENTS" | "CANCELLED" | "INTERNAL";
                                 message: string;
                             };
                             lastStatus?: number;
@@ -8445,7 +12014,7 @@ export interface operations {
                                 durationMs: number;
                                 error?: {
                                     /** @enum {string} */
-                                    code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                                    code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "ASSET_INDEX_BUILDING" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "EXPERIMENT_STATE_CONFLICT" | "TOO_MANY_EXPERIMENTS" | "CANCELLED" | "INTERNAL";
                                     message: string;
                                 };
                                 status?: number;
@@ -8653,7 +12222,7 @@ export interface operations {
                         id: string;
                         lastError?: {
                             /** @enum {string} */
-                            code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                            code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "ASSET_INDEX_BUILDING" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "EXPERIMENT_STATE_CONFLICT" | "TOO_MANY_EXPERIMENTS" | "CANCELLED" | "INTERNAL";
                             message: string;
                         };
                         lastStatus?: number;
@@ -8663,7 +12232,7 @@ export interface operations {
                             durationMs: number;
                             error?: {
                                 /** @enum {string} */
-                                code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "CANCELLED" | "INTERNAL";
+                                code: "BAD_REQUEST" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "EMPTY_UPLOAD" | "UPLOAD_TOO_LARGE" | "UPLOAD_TIMEOUT" | "BODY_INCOMPLETE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "CORRUPT_IMAGE" | "IMAGE_TOO_LARGE" | "EXTREME_ASPECT_RATIO" | "STEP_NOT_AVAILABLE" | "INVALID_RECIPE" | "RATE_LIMITED" | "IDEMPOTENCY_CONFLICT" | "IDEMPOTENCY_MISMATCH" | "PRECONDITION_FAILED" | "SERVICE_UNAVAILABLE" | "STORAGE_ERROR" | "ASSET_INDEX_BUILDING" | "CDN_PURGE_FAILED" | "INVALID_TEMPLATE" | "UNKNOWN_TEMPLATE" | "GENERATOR_NOT_CONFIGURED" | "TOO_MANY_TEMPLATES" | "INVALID_COLOUR" | "INVALID_GENERATOR_PARAMS" | "GENERATOR_MODEL_INVALID" | "URL_FORBIDDEN" | "URL_FETCH_FAILED" | "URL_TOO_LARGE" | "URL_TIMEOUT" | "WEBHOOK_DELIVERY_FAILED" | "TOO_MANY_WEBHOOKS" | "INVALID_BATCH_ITEM" | "BATCH_TOO_LARGE" | "BATCH_STATE_CONFLICT" | "EXPERIMENT_STATE_CONFLICT" | "TOO_MANY_EXPERIMENTS" | "CANCELLED" | "INTERNAL";
                                 message: string;
                             };
                             status?: number;

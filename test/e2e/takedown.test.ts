@@ -123,6 +123,19 @@ for (const [origin, start] of [
       return seen;
     }
 
+    /** The tenant's deletion once it has ended (`GET /v1/tenants/:id/deletion`). */
+    async function waitForDeletion(tenantId: string): Promise<{ tenantId: string; state: string; removed?: number }> {
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        const body = (await (await call(ADMIN_KEY, 'GET', `/v1/tenants/${tenantId}/deletion`)).json()) as {
+          tenantId: string;
+          state: string;
+        };
+        if (body.state === 'completed' || body.state === 'failed' || Date.now() > deadline) return body;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+
     it('DELETE /v1/assets/:id: every URL the asset ever published answers 404; a run under way ends cancelled', async () => {
       const { key, tenantId } = await createTenant(edge.service, 'Takedown');
       const first = await uploadWithSku(key, fish, 'RECALL-1', [RENDER([200, 259], ['webp', 'jpeg'])]);
@@ -182,7 +195,7 @@ for (const [origin, start] of [
       expect(await statuses(kept)).toEqual(kept.map(() => 200));
     }, 240_000);
 
-    it('DELETE /v1/tenants/:id (admin) takes down every asset, revokes the keys, and is idempotent', async () => {
+    it('DELETE /v1/tenants/:id (admin) revokes the keys at once, takes down every asset in a job, and is idempotent', async () => {
       const { key, tenantId } = await createTenant(edge.service, 'Closing');
       const coffee = await readFile(fixture('coffee.png'));
       const a = await uploadWithSku(key, fish, 'SHOP-1', [RENDER([200], ['jpeg'])]);
@@ -196,9 +209,14 @@ for (const [origin, start] of [
       expect(await statuses(urls)).toEqual(urls.map(() => 200));
 
       expect((await call(key, 'DELETE', `/v1/tenants/${tenantId}`)).status).toBe(403);
-      expect((await call(ADMIN_KEY, 'DELETE', `/v1/tenants/${tenantId}`)).status).toBe(204);
-      expect(await allGone(urls)).toEqual(urls.map(() => 404));
+      const accepted = await call(ADMIN_KEY, 'DELETE', `/v1/tenants/${tenantId}`);
+      expect(accepted.status).toBe(202);
+      expect(accepted.headers.get('location')).toBe(`/v1/tenants/${tenantId}/deletion`);
       expect((await call(key, 'GET', `/v1/assets/${a.assetId}`)).status).toBe(401);
+      expect(await allGone(urls)).toEqual(urls.map(() => 404));
+      const deletion = await waitForDeletion(tenantId);
+      expect(deletion).toMatchObject({ tenantId, state: 'completed' });
+      expect(deletion.removed).toBeGreaterThan(0);
       expect((await call(ADMIN_KEY, 'DELETE', `/v1/tenants/${tenantId}`)).status).toBe(204);
     }, 240_000);
 

@@ -59,7 +59,7 @@ describe('the job table', () => {
   });
 
   it('refuses to start a queue whose jobs need what the process lacks', () => {
-    expect(jobsOnQueue('publish').sort()).toEqual(['deliver-webhook', 'publish', 'purge', 'rebuild-asset-index']);
+    expect(jobsOnQueue('publish').sort()).toEqual(['delete-tenant', 'deliver-webhook', 'publish', 'purge', 'rebuild-asset-index']);
     expect(() => assertHandlers(['publish'], {})).toThrow(/publish queue: the job "publish" needs publish/);
     expect(() => assertHandlers([], {})).not.toThrow();
   });

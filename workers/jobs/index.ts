@@ -5,6 +5,7 @@ import type { QueueKind } from '../config.js';
 import { jobLogger, type LoggableJob } from '../job-log.js';
 import { resolveStepInput } from '../step-input.js';
 import { batchItemJob } from './batch-item.js';
+import { deleteTenantJob } from './delete-tenant.js';
 import { deliverWebhookJob } from './deliver-webhook.js';
 import { generateOnnxJob } from './generate-onnx.js';
 import { generateJob } from './generate.js';
@@ -31,6 +32,7 @@ const JOB_LIST = [
   deliverWebhookJob,
   batchItemJob,
   rebuildAssetIndexJob,
+  deleteTenantJob,
 ] as const;
 
 /**
