@@ -43,6 +43,8 @@ const schema = z
     ADMIN_SESSION_TTL_SECONDS: envInt(900),
     /** Templates a tenant may define (`PUT /v1/templates/:id`); built-ins do not count. */
     MAX_TEMPLATES_PER_TENANT: envInt(200),
+    /** Experiments a tenant may have rendering, live or paused at once; stopped and failed ones do not count. */
+    MAX_LIVE_EXPERIMENTS_PER_TENANT: envInt(20),
     /** A list that finds a tenant's asset index lost rebuilds it itself up to this many objects; past it, in the background (503 meanwhile). */
     ASSET_INDEX_INLINE_REBUILD_KEYS: envInt(DEFAULT_INLINE_REBUILD_KEYS),
     /** Upload checks decoding at once in one process (api/upload-checks.ts). */
@@ -75,6 +77,7 @@ const schema = z
     runEvents: { pollMs: e.RUN_EVENTS_POLL_MS, heartbeatSeconds: e.RUN_EVENTS_HEARTBEAT_SECONDS, maxStreams: e.RUN_EVENTS_MAX_STREAMS },
     adminSessionTtlSeconds: e.ADMIN_SESSION_TTL_SECONDS,
     maxTemplatesPerTenant: e.MAX_TEMPLATES_PER_TENANT,
+    maxLiveExperimentsPerTenant: e.MAX_LIVE_EXPERIMENTS_PER_TENANT,
     assetIndexInlineRebuildKeys: e.ASSET_INDEX_INLINE_REBUILD_KEYS,
     uploadChecks: {
       concurrency: e.UPLOAD_CHECK_CONCURRENCY,

@@ -107,6 +107,7 @@ export const ERROR_CODES = [
   'BATCH_TOO_LARGE',
   'BATCH_STATE_CONFLICT',
   'EXPERIMENT_STATE_CONFLICT',
+  'TOO_MANY_EXPERIMENTS',
   'CANCELLED',
   'INTERNAL',
 ] as const;
@@ -169,6 +170,7 @@ export const ERROR_TABLE: Record<ErrorCode, { status: number; also?: readonly nu
   BATCH_TOO_LARGE: { status: 413 },
   BATCH_STATE_CONFLICT: { status: 409 },
   EXPERIMENT_STATE_CONFLICT: { status: 409 },
+  TOO_MANY_EXPERIMENTS: { status: 422 },
   CANCELLED: { status: 409, transient: true },
   INTERNAL: { status: 500, transient: true },
 };

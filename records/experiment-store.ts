@@ -1,8 +1,18 @@
+import type { Page } from '../lib/cursor.js';
 import type { RedisConnection } from '../lib/redis.js';
 import type { ExperimentPlan } from '../lib/experiment-stats.js';
 
 /** Where an experiment stands. Views are split only while `live`; otherwise everyone sees the control. */
 export type ExperimentState = 'rendering' | 'live' | 'paused' | 'stopped' | 'failed';
+
+/** States that hold the tenant's quota (MAX_LIVE_EXPERIMENTS_PER_TENANT): the experiment may still split traffic. */
+export const ACTIVE_EXPERIMENT_STATES: readonly ExperimentState[] = ['rendering', 'live', 'paused'];
+
+/**
+ * An experiment's place in the newest-first list: `<createdAt>|<id>`. `createdAt` is a fixed-width
+ * ISO time, so comparing positions as strings orders by time, then id, as the list does.
+ */
+export const experimentPosition = (e: Pick<Experiment, 'createdAt' | 'id'>): string => `${e.createdAt}|${e.id}`;
 
 /** One creative under test: a recipe (from a template with params, or given whole) and its share of traffic. */
 export interface ExperimentVariant {
@@ -112,6 +122,16 @@ export class ExperimentStore {
   async list(tenantId: string): Promise<Experiment[]> {
     const all = Object.values(await this.redis.hgetall(this.key(tenantId))).map((raw) => JSON.parse(raw) as Experiment);
     return all.sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id));
+  }
+
+  /**
+   * One page of the tenant's experiments, newest first: those whose position comes after `after`
+   * in that order. Positions are unique and fixed, so experiments created during a walk move none.
+   */
+  async page(tenantId: string, after: string | undefined, limit: number): Promise<Page<Experiment, string>> {
+    const ahead = (await this.list(tenantId)).filter((e) => after === undefined || experimentPosition(e) < after);
+    const items = ahead.slice(0, limit);
+    return { items, ...(ahead.length > limit ? { next: experimentPosition(items[items.length - 1]!) } : {}) };
   }
 
   /** True when counted; false when this visitor already sent this event. */

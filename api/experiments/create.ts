@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { SKU_PATTERN } from '../../cdn/keys.js';
 import { AppError, notFound } from '../../lib/errors.js';
 import { plannedSampleSize } from '../../lib/experiment-stats.js';
-import type { Experiment, ExperimentStore, ExperimentVariant } from '../../records/experiment-store.js';
+import { ACTIVE_EXPERIMENT_STATES, type Experiment, type ExperimentStore, type ExperimentVariant } from '../../records/experiment-store.js';
 import { exportResults } from '../../workers/batches/results.js';
 import { submitBatchItems } from '../../workers/batches/submit.js';
 import { checkItem, templateRecipe, type BatchItemInput } from '../../workers/batches/items.js';
@@ -130,6 +130,24 @@ async function resolveSkus(deps: ApiDeps, tenantId: string, body: CreateExperime
 }
 
 /**
+ * Refuse a new experiment while the tenant has its quota of ones still rendering, live or paused:
+ * each renders every variant of every SKU on the shared catalog lane and keeps an edge routing
+ * answer and counters per URL. Counted before anything is rendered (like the webhook quota, a
+ * read then a write: two creates at the same instant may both pass).
+ */
+async function checkQuota(deps: ApiDeps, store: ExperimentStore, tenantId: string): Promise<void> {
+  const max = deps.config.api.maxLiveExperimentsPerTenant;
+  const active = (await store.list(tenantId)).filter((e) => ACTIVE_EXPERIMENT_STATES.includes(e.state)).length;
+  if (active >= max) {
+    throw new AppError(
+      'TOO_MANY_EXPERIMENTS',
+      `A tenant may have ${max} experiments rendering, live or paused (MAX_LIVE_EXPERIMENTS_PER_TENANT); stop one first.`,
+      { limit: max, active },
+    );
+  }
+}
+
+/**
  * Create an experiment: check it, then render every variant of every SKU as one catalog batch
  * (same lane and controls as any catalog), to immutable renditions only: no SKU's stable URL
  * changes until a winner is promoted. Line `v * skus + s + 1` is variant `v` of SKU `s`.
@@ -143,6 +161,7 @@ export async function createExperiment(
   const ids = body.variants.map((v) => v.id);
   if (new Set(ids).size !== ids.length) throw invalid('Variant ids must be unique.');
   if (body.variants.filter((v) => v.control).length !== 1) throw invalid('Mark exactly one variant `control: true`.');
+  await checkQuota(deps, store, tenantId);
   const variants: ExperimentVariant[] = body.variants.map((v) => {
     const recipe = variantRecipe(v, body.options);
     const template = appliedTemplate(recipe);

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CHANNEL_PATTERN, SKU_PATTERN } from '../../cdn/keys.js';
 import { MAX_ALT_LENGTH, pictureHtml, pictureOptionsSchema } from '../../cdn/picture.js';
+import { decodeCursor, encodeCursor } from '../../lib/cursor.js';
 import { AppError, notFound } from '../../lib/errors.js';
 import { assignVariant, cutPoints, VISITOR_ID_PATTERN } from '../../lib/experiment-assignment.js';
 import { ExperimentStore } from '../../records/experiment-store.js';
@@ -12,9 +13,13 @@ import { createExperiment, createExperimentSchema } from '../experiments/create.
 import { currentExperiment, transition } from '../experiments/lifecycle.js';
 import { promoteVariant } from '../experiments/promote.js';
 import { experimentPictureSet, experimentSchema, experimentView, resultsSchema, resultsView } from '../experiments/view.js';
+import { nextCursorField, pageQuery } from '../pagination.js';
 import { errorBodySchema, idParams } from '../schemas.js';
 
 const errors = Object.fromEntries([404, 409, 422].map((s) => [s, errorBodySchema]));
+
+/** A cursor's position in `GET /v1/experiments`: the last experiment's creation time and id (records/experiment-store.ts). */
+const experimentPagePosition = z.string().regex(/^[0-9T:.Z-]{1,40}\|exp_[0-9a-f]{32}$/);
 
 const conversionBody = z
   .object({
@@ -48,11 +53,21 @@ export function experimentRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   r.get('/v1/experiments', {
     preHandler: auth,
-    schema: { summary: "The tenant's experiments, newest first", response: { 200: z.object({ experiments: z.array(experimentSchema) }) } },
+    schema: {
+      summary: "The tenant's experiments, newest first",
+      description: 'Pages by cursor: pass `next_cursor` back as `cursor` until it is null.',
+      querystring: pageQuery,
+      response: { 200: z.object({ experiments: z.array(experimentSchema), next_cursor: nextCursorField }), 400: errorBodySchema },
+    },
     handler: async (request) => {
       const tenantId = tenantOf(request);
-      const all = await store.list(tenantId);
-      return { experiments: await Promise.all(all.map(async (e) => view(await currentExperiment(deps, store, tenantId, e.id)))) };
+      const { limit, cursor } = request.query;
+      const after = cursor === undefined ? undefined : decodeCursor(cursor, 'experiments', tenantId, experimentPagePosition);
+      const page = await store.page(tenantId, after, limit);
+      return {
+        experiments: await Promise.all(page.items.map(async (e) => view(await currentExperiment(deps, store, tenantId, e.id)))),
+        next_cursor: page.next ? encodeCursor('experiments', tenantId, page.next) : null,
+      };
     },
   });
 
