@@ -103,7 +103,7 @@ describe('catalog batches', () => {
     expect(widths).toEqual(Array.from({ length: ITEMS }, (_, i) => FIRST_WIDTH + i));
     // Each set: its one rendition, the lossless master the on-demand endpoint reads, and its marker.
     for (const files of sets.values())
-      expect(files.filter((f) => f !== 'set.json').sort()).toEqual([expect.stringMatching(/^\d+\.webp$/), 'master.png']);
+      expect(files.filter((f) => f !== 'set.json').sort()).toEqual([expect.stringMatching(/^\d+\.(webp|jpg|avif)$/), 'master.png']);
 
     const results = await exportLines(first.body.batch.id);
     expect(results).toHaveLength(ITEMS);

@@ -120,9 +120,9 @@ describe('a flaky bucket', () => {
 
   it('never leaves a partial or corrupt object readable', async () => {
     const { objects, problems } = await checkBucketIsWhole(s3, bucket);
-    // 4 runs: original, asset record, 6 renditions + set marker, 6 stable URLs + manifest, and the
-    // asset's publication marker for its set, each.
-    expect(objects).toBe(4 * 17);
+    // 4 runs: original, asset record, 6 renditions + lossless master + set marker, 6 stable URLs +
+    // manifest, and the asset's publication marker for its set, each.
+    expect(objects).toBe(4 * 18);
     expect(problems).toEqual([]);
   });
 });

@@ -96,7 +96,7 @@ describe('Redis restarted in the middle of 200 runs', () => {
     const puts = new Map<string, number>();
     for (const line of proxy.stats().requests)
       if (line.startsWith('PUT ') && line.includes('/r/')) puts.set(line, (puts.get(line) ?? 0) + 1);
-    expect(puts.size).toBe(RUNS * 3); // two renditions and the set marker
+    expect(puts.size).toBe(RUNS * 4); // two renditions, the lossless master and the set marker
     expect([...puts.entries()].filter(([, n]) => n !== 1)).toEqual([]);
     // One manifest write per run.
     const manifests = proxy.stats().requests.filter((l) => l.startsWith('PUT ') && l.includes('/manifest.json')).length;
@@ -110,7 +110,7 @@ describe('Redis restarted in the middle of 200 runs', () => {
       ),
     ];
     const check = await checkBucketIsWhole(s3, bucket, { keys: written });
-    expect(check.objects).toBe(RUNS * 9); // original, asset record, 2 renditions, set marker, 2 stable URLs, manifest, publication marker
+    expect(check.objects).toBe(RUNS * 10); // original, asset record, 2 renditions, master, set marker, 2 stable URLs, manifest, publication marker
     expect(check.problems).toEqual([]);
 
     const closeStarted = Date.now();
