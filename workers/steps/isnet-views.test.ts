@@ -68,6 +68,31 @@ describe('predictSquare', () => {
     expect(worst).toBeLessThan(0.12);
   });
 
+  it('maps a view with a margin back onto the photo: at 80% it matches the full-size view but for blur', async () => {
+    const full = await predictSquare(photo(), echoSession(), [{ flip: false, scale: 1 }]);
+    const shrunk = await predictSquare(photo(), echoSession(), [{ flip: false, scale: 0.8 }]);
+    let total = 0;
+    for (let i = 0; i < side * side; i++) total += Math.abs(shrunk.probabilities[i]! - full.probabilities[i]!);
+    // Off by the margin (102 px) the bright square would leave a mean error near 0.03.
+    expect(total / (side * side)).toBeLessThan(0.003);
+  });
+
+  it('outvotes one view that goes wrong (median of three), where a mean would carry it in', async () => {
+    const plain = await predictSquare(photo(), echoSession(), [{ flip: false, scale: 1 }]);
+    const session = echoSession();
+    const echo = session.run.bind(session);
+    // The second call answers "all product", like ISNet taking a busy floor for product.
+    session.run = async (input: ort.Tensor) =>
+      session.calls === 1
+        ? (await echo(input), new ort.Tensor('float32', new Float32Array(side * side).fill(1), [1, 1, side, side]))
+        : echo(input);
+    const view = { flip: false, scale: 1 };
+    const fused = await predictSquare(photo(), session, [view, view, view]);
+    let worst = 0;
+    for (let i = 0; i < side * side; i++) worst = Math.max(worst, Math.abs(fused.probabilities[i]! - plain.probabilities[i]!));
+    expect(worst).toBeLessThan(1e-6);
+  });
+
   it('mirrors for real: a one-view flip of an asymmetric photo matches the unflipped answer', async () => {
     const plain = await predictSquare(photo(), echoSession(), [{ flip: false, scale: 1 }]);
     const flipped = await predictSquare(photo(), echoSession(), [{ flip: true, scale: 1 }]);

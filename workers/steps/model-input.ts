@@ -52,7 +52,8 @@ export function resizeBilinear(src: Float32Array, sw: number, sh: number, channe
  * refined) float bilinear with aligned sample centres scored higher IoU than libvips' 8-bit
  * `linear` enlargement on nine of ten (+0.0003 to +0.0039; edges sit where the photo's are), and
  * lower on the busy checkered floor, where the model's answer swings with any change of input
- * (0.33 against 0.40; the peer's resize gives 0.34). That swing is what `quality: "best"` averages out.
+ * (0.33 against 0.40; the peer's resize gives 0.34). That swing is what `quality: "best"` outvotes
+ * (`QUALITY_VIEWS`), not something a kernel fixes.
  */
 export async function photoToSquare(
   pixels: Uint8Array,
