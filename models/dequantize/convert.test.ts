@@ -1,8 +1,9 @@
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { floatVariant } from './convert.js';
+import { floatVariant, widenedVariant } from './convert.js';
 import { scaledSide } from './input-size.js';
+import { halfGraph } from './testing/half-graph.js';
 import { quantisedGraph } from './testing/quantised-graph.js';
 
 const { onnx } = onnxProto;
@@ -85,6 +86,42 @@ describe('floatVariant (ConvInteger → float Conv)', () => {
     const float = floatVariant(quantisedGraph(8), { outputs: ['out'], source: 'test' });
     expect(() => floatVariant(float, { outputs: ['out'], source: 'test' })).toThrow(/no ConvInteger/);
     expect(() => floatVariant(quantisedGraph(8), { outputs: ['nope'], source: 'test' })).toThrow(/no output nope/);
+  });
+});
+
+describe('widenedVariant (fp16 → float32)', () => {
+  const input = new ort.Tensor(
+    'float32',
+    Float32Array.from({ length: 128 }, (_, i) => Math.sin(i * 1.7)),
+    [1, 2, 8, 8],
+  );
+
+  it('computes what the fp16 graph computes, in float32 throughout, with the unused output gone', async () => {
+    const widened = widenedVariant(halfGraph(8), { outputs: ['out'], source: 'test' });
+    const graph = onnx.ModelProto.decode(widened).graph!;
+    const FLOAT16 = onnx.TensorProto.DataType.FLOAT16;
+    expect(graph.initializer!.filter((t) => t.dataType === FLOAT16)).toEqual([]);
+    expect(graph.valueInfo!.filter((v) => v.type?.tensorType?.elemType === FLOAT16)).toEqual([]);
+    expect(graph.node!.filter((n) => n.attribute!.some((a) => a.name === 'to' && Number(a.i) === FLOAT16))).toEqual([]);
+    // The side output's Sigmoid and Cast are gone; the input and output casts are no-ops now.
+    expect(graph.node!.map((n) => n.opType).sort()).toEqual(['Cast', 'Cast', 'Concat', 'Conv', 'Relu', 'Resize']);
+
+    const h = await run(halfGraph(8), input);
+    const f = await run(widened, input);
+    expect(h.outputs).toEqual(['out', 'side']);
+    expect(f.outputs).toEqual(['out']);
+    expect(f.out.dims).toEqual([1, 8, 4, 4]);
+    // The same weights; the fp16 graph rounds its input and activations to 11 significant bits.
+    const d = maxDiff(h.out, f.out);
+    expect(d).toBeGreaterThan(0);
+    expect(d).toBeLessThan(5e-3);
+    expect(Math.max(...(f.out.data as Float32Array))).toBeGreaterThan(0.1);
+  });
+
+  it('is deterministic and refuses a graph with nothing in fp16', () => {
+    const a = widenedVariant(halfGraph(8), { outputs: ['out'], source: 'pkg@1 /model' });
+    expect(Buffer.from(widenedVariant(halfGraph(8), { outputs: ['out'], source: 'pkg@1 /model' })).equals(Buffer.from(a))).toBe(true);
+    expect(() => widenedVariant(a, { outputs: ['out'], source: 'test' })).toThrow(/no float16/);
   });
 });
 

@@ -14,15 +14,23 @@ export function pruneGraph(model: Model, keep: string[]): void {
   if (outputs.length !== keep.length)
     throw new Error(`prune: the graph has no output ${keep.filter((k) => !outputs.some((o) => o.name === k)).join(', ')}`);
   graph.output = outputs;
-  const needed = new Set(keep);
-  const kept: typeof graph.node = [];
-  // Nodes are in topological order: walking back from the end sees every consumer before its producers.
-  for (const node of [...graph.node!].reverse()) {
-    if (!node.output!.some((o) => needed.has(o))) continue;
-    kept.push(node);
-    for (const i of node.input!) if (i) needed.add(i);
+  // Walk back from the kept outputs through each value's producer. The node list need not be in
+  // topological order (the published fp16 ISNet lists its input and output casts last).
+  const producer = new Map<string, onnxProto.onnx.INodeProto>();
+  for (const node of graph.node!) for (const o of node.output!) producer.set(o, node);
+  const needed = new Set<string>();
+  const keptNodes = new Set<onnxProto.onnx.INodeProto>();
+  const pending = [...keep];
+  while (pending.length) {
+    const name = pending.pop()!;
+    if (needed.has(name)) continue;
+    needed.add(name);
+    const node = producer.get(name);
+    if (!node || keptNodes.has(node)) continue;
+    keptNodes.add(node);
+    for (const i of node.input!) if (i) pending.push(i);
   }
-  graph.node = kept.reverse();
+  graph.node = graph.node!.filter((n) => keptNodes.has(n));
   graph.initializer = graph.initializer!.filter((t) => needed.has(t.name!));
   graph.valueInfo = (graph.valueInfo ?? []).filter((v) => needed.has(v.name!));
   // Only the operator sets the remaining nodes use (quantisation left several contrib domains).

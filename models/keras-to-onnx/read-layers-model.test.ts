@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { halfToFloat, parseLayersModel, type WeightEntry } from './read-layers-model.js';
+import { halfToFloat } from '../half-float.js';
+import { parseLayersModel, type WeightEntry } from './read-layers-model.js';
 
 const topology = { format: 'layers-model', modelTopology: { model_config: { class_name: 'Functional', config: { layers: [] } } } };
 

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { halvesToFloats } from '../half-float.js';
 
 /** One Keras layer as saved by `model.to_json()` inside a TensorFlow.js layers model. */
 export interface KerasLayer {
@@ -118,23 +119,13 @@ function decodeWeight(entry: WeightEntry, bytes: Uint8Array, offset: number): { 
     if (q?.scale === undefined || q.min === undefined) throw new Error(`weight ${entry.name}: ${kind} quantisation without scale/min`);
     for (let i = 0; i < count; i++) values[i] = (width === 2 ? view.getUint16(i * 2, true) : view.getUint8(i)) * q.scale + q.min;
   } else if (kind === 'float16') {
-    for (let i = 0; i < count; i++) values[i] = halfToFloat(view.getUint16(i * 2, true));
+    values.set(halvesToFloats(view, count));
   } else if (kind === 'float32') {
     for (let i = 0; i < count; i++) values[i] = view.getFloat32(i * 4, true);
   } else {
     for (let i = 0; i < count; i++) values[i] = view.getInt32(i * 4, true);
   }
   return { weight: { shape: [...entry.shape], values }, byteLength };
-}
-
-/** IEEE 754 half to float (denormals, infinities and NaN included). */
-export function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
-  if (exp === 0x1f) return frac ? Number.NaN : sign * Number.POSITIVE_INFINITY;
-  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

@@ -9,7 +9,7 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../keras-to-onnx/testing/synthetic-model.js';
 import { ncnnToOnnx } from './convert.js';
-import { halfToFloat } from './read-bin.js';
+import { halfToFloat } from '../half-float.js';
 import { readParam } from './read-param.js';
 import { blob, concat, conv, map, nearest, pixelShuffle, toHalf, zip } from './testing/ncnn-reference.js';
 

@@ -7,6 +7,8 @@
  * weights, which the converter refuses rather than guessing their scales.
  */
 
+import { halvesToFloats } from '../half-float.js';
+
 const TAG_FP32 = 0x00000000;
 const TAG_FP16 = 0x01306b47;
 const TAG_INT8 = 0x000d4b38;
@@ -22,9 +24,7 @@ export class WeightReader {
     this.offset += 4;
     if (tag === TAG_FP32) return this.raw(count, what);
     if (tag === TAG_FP16) {
-      const view = this.view(count * 2, what);
-      const out = new Float32Array(count);
-      for (let i = 0; i < count; i++) out[i] = halfToFloat(view.getUint16(i * 2, true));
+      const out = halvesToFloats(this.view(count * 2, what), count);
       this.offset += Math.ceil((count * 2) / 4) * 4;
       return out;
     }
@@ -56,14 +56,4 @@ export class WeightReader {
       );
     return new DataView(this.bytes.buffer, this.bytes.byteOffset + this.offset, length);
   }
-}
-
-/** IEEE 754 binary16 to a JS number (subnormals, infinities and NaN included). */
-export function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exponent = (h >> 10) & 0x1f;
-  const fraction = h & 0x3ff;
-  if (exponent === 0) return sign * fraction * 2 ** -24;
-  if (exponent === 0x1f) return fraction ? NaN : sign * Infinity;
-  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
 }
