@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderPublicKeysVcl } from '../cdn/varnish/public-keys.js';
+import type { Env } from '../lib/env.js';
+import { startTestService, type TestService } from './harness.js';
 
 /**
  * Where the shipped default.vcl lives; each run renders its own site.vcl (backend, ACL, host, key
@@ -199,6 +201,28 @@ export async function startVarnish(options: StartVarnishOptions): Promise<Varnis
     }
   } catch (err) {
     await rm(workdir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/**
+ * A test service behind a real varnishd: its public URLs (`PUBLIC_BASE_URL`) are the edge's
+ * `/files/`, and it purges the edge by xkey. `env` adds to or overrides the service's settings.
+ */
+export async function startServiceBehindVarnish(env: Env = {}): Promise<{ varnish: VarnishHandle; service: TestService }> {
+  const port = await freePort();
+  const varnish = await startVarnish({ origin: `http://127.0.0.1:${port}`, keyPrefix: '/files/' });
+  try {
+    const service = await startTestService({
+      PORT: String(port),
+      CDN_INVALIDATOR: 'varnish',
+      VARNISH_URL: varnish.url,
+      PUBLIC_BASE_URL: `${varnish.url}/files`,
+      ...env,
+    });
+    return { varnish, service };
+  } catch (err) {
+    await varnish.stop();
     throw err;
   }
 }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant, fixture, startTestService, upload, waitForRun, type RunBody, type TestService } from '../harness.js';
-import { freePort, startVarnish, type VarnishHandle } from '../varnish.js';
+import { freePort, startServiceBehindVarnish, type VarnishHandle } from '../varnish.js';
 
 interface AssetBody {
   manifest: { renditions: Array<{ url: string; width: number; format: string }> };
@@ -27,14 +27,7 @@ describe('stable URLs through a real Varnish', () => {
   const stableUrl = (assetId: string) => `${varnish.url}/files/t/${tenantId}/assets/${assetId}/latest/200.jpg`;
 
   beforeAll(async () => {
-    const port = await freePort();
-    varnish = await startVarnish({ origin: `http://127.0.0.1:${port}`, keyPrefix: '/files/' });
-    service = await startTestService({
-      PORT: String(port),
-      CDN_INVALIDATOR: 'varnish',
-      VARNISH_URL: varnish.url,
-      PUBLIC_BASE_URL: `${varnish.url}/files`,
-    });
+    ({ varnish, service } = await startServiceBehindVarnish());
     ({ key, tenantId } = await createTenant(service));
   });
   afterAll(async () => {

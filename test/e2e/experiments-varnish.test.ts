@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assignVariant, cutPoints } from '../../lib/experiment-assignment.js';
-import { createTenant, fixture, jsonApi, startTestService, waitForBatch, waitForRun, type TestService } from '../harness.js';
-import { freePort, startVarnish, type VarnishHandle } from '../varnish.js';
+import { createTenant, fixture, jsonApi, waitForBatch, waitForRun, type TestService } from '../harness.js';
+import { startServiceBehindVarnish, type VarnishHandle } from '../varnish.js';
 
 const render = { name: 'render', options: { widths: [64], formats: ['webp'] } };
 const variants = [
@@ -40,14 +40,7 @@ describe('experiment assignment at the Varnish edge', () => {
   };
 
   beforeAll(async () => {
-    const port = await freePort();
-    varnish = await startVarnish({ origin: `http://127.0.0.1:${port}`, keyPrefix: '/files/' });
-    service = await startTestService({
-      PORT: String(port),
-      CDN_INVALIDATOR: 'varnish',
-      VARNISH_URL: varnish.url,
-      PUBLIC_BASE_URL: `${varnish.url}/files`,
-    });
+    ({ varnish, service } = await startServiceBehindVarnish());
     ({ key } = await createTenant(service));
   });
   afterAll(async () => {

@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FS_OBJECTS_DIR } from '../../cdn/create-storage.js';
 import { imgixDefaultWidths } from '../../cdn/imgix-params.js';
 import { onDemandPath } from '../../cdn/on-demand-url.js';
-import { createTenant, fixture, startTestService, upload, waitForRun, type TestService } from '../harness.js';
-import { freePort, startVarnish, type VarnishHandle } from '../varnish.js';
+import { createTenant, fixture, upload, waitForRun, type TestService } from '../harness.js';
+import { startServiceBehindVarnish, type VarnishHandle } from '../varnish.js';
 
 type ImgixClientClass = (typeof imgixModule)['default'];
 const ImgixClient: ImgixClientClass =
@@ -82,15 +82,7 @@ describe('on-demand rendering (/img) through Varnish', () => {
   }
 
   beforeAll(async () => {
-    const port = await freePort();
-    varnish = await startVarnish({ origin: `http://127.0.0.1:${port}`, keyPrefix: '/files/' });
-    service = await startTestService({
-      PORT: String(port),
-      CDN_INVALIDATOR: 'varnish',
-      VARNISH_URL: varnish.url,
-      PUBLIC_BASE_URL: `${varnish.url}/files`,
-      MAX_OUTPUT_PIXELS: '4000000',
-    });
+    ({ varnish, service } = await startServiceBehindVarnish({ MAX_OUTPUT_PIXELS: '4000000' }));
     ({ key, tenantId } = await createTenant(service));
     setId = await publish(RENDER([200]), await readFile(fixture('coffee.png')));
   }, 120_000);
