@@ -1,47 +1,49 @@
 import { JOBS } from './jobs/index.js';
 import type { Queues } from './queues.js';
 
-/** Rebuilds retry for about two minutes (storage unreachable): 6 tries, the wait doubling from 2 s. */
-const REBUILD_ATTEMPTS = 6;
+/** How a tenant-wide job retries: `attempts` tries, the wait doubling from `firstDelayMs`. */
+interface TenantJobRetry {
+  attempts: number;
+  firstDelayMs: number;
+}
 
 /**
- * Queue the rebuild of a tenant's asset index. Coalesced per tenant: while one waits or runs,
- * further calls add nothing (BullMQ deduplication until it completes or fails), so every list of
- * a large tenant during the rebuild shares it, across every API process.
+ * Queue a tenant-wide job, one per tenant at a time: while one waits or runs, further calls add
+ * nothing (BullMQ deduplication until it completes or fails), across every API process.
  */
-export async function scheduleAssetIndexRebuild(queues: Queues, tenantId: string): Promise<void> {
-  const job = JOBS['rebuild-asset-index'];
+async function scheduleTenantJob(
+  queues: Queues,
+  name: 'rebuild-asset-index' | 'delete-tenant',
+  tenantId: string,
+  retry: TenantJobRetry,
+): Promise<void> {
+  const job = JOBS[name];
   await queues.queues[job.queue].add(
     job.name,
     { tenantId },
     {
-      deduplication: { id: `asset-index-${tenantId}` },
-      attempts: REBUILD_ATTEMPTS,
-      backoff: { type: 'exponential', delay: 2000, jitter: 0.5 },
+      deduplication: { id: `${name}-${tenantId}` },
+      attempts: retry.attempts,
+      backoff: { type: 'exponential', delay: retry.firstDelayMs, jitter: 0.5 },
       removeOnComplete: { age: 24 * 3600, count: 1000 },
       removeOnFail: { age: 7 * 24 * 3600 },
     },
   );
 }
 
-/** Deletions retry for about an hour and a half (storage or CDN down): 10 tries, the wait doubling from 5 s. */
-const DELETE_ATTEMPTS = 10;
+/**
+ * Queue the rebuild of a tenant's asset index, so every list of a large tenant during the rebuild
+ * shares one. Retried for about two minutes (storage unreachable): 6 tries from 2 s.
+ */
+export function scheduleAssetIndexRebuild(queues: Queues, tenantId: string): Promise<void> {
+  return scheduleTenantJob(queues, 'rebuild-asset-index', tenantId, { attempts: 6, firstDelayMs: 2000 });
+}
 
 /**
- * Queue the removal of a deleted tenant's records and objects. One per tenant at a time: a repeated
- * DELETE while it waits or runs adds nothing; after it failed for good, a DELETE queues it again.
+ * Queue the removal of a deleted tenant's records and objects: a repeated DELETE while it waits
+ * or runs adds nothing; after it failed for good, a DELETE queues it again. Retried for about an
+ * hour and a half (storage or CDN down): 10 tries from 5 s.
  */
-export async function scheduleTenantDeletion(queues: Queues, tenantId: string): Promise<void> {
-  const job = JOBS['delete-tenant'];
-  await queues.queues[job.queue].add(
-    job.name,
-    { tenantId },
-    {
-      deduplication: { id: `delete-tenant-${tenantId}` },
-      attempts: DELETE_ATTEMPTS,
-      backoff: { type: 'exponential', delay: 5000, jitter: 0.5 },
-      removeOnComplete: { age: 24 * 3600, count: 1000 },
-      removeOnFail: { age: 7 * 24 * 3600 },
-    },
-  );
+export function scheduleTenantDeletion(queues: Queues, tenantId: string): Promise<void> {
+  return scheduleTenantJob(queues, 'delete-tenant', tenantId, { attempts: 10, firstDelayMs: 5000 });
 }
