@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   const service = await startService({ env });
   // Before "ready": a supervisor may signal as soon as it reads that line, and without a handler
   // the signal killed the server outright, with no graceful close (seen in the npm start test).
-  onShutdownSignals(service.close, service.logger);
+  onShutdownSignals(service.close, service.logger, service.config.workers.shutdownTimeoutMs);
   if (adminKeyNote) service.logger.warn(adminKeyNote);
   service.logger.info(
     { url: service.url, storage: service.config.cdn.driver, queues: service.config.workers.queues },

@@ -23,9 +23,12 @@ function exitAfterFlush(logger: Logger, code: number): void {
 /**
  * SIGTERM/SIGINT run the service's idempotent close once and end with one `stopped` line that says
  * how long it took; a second signal while closing forces exit, so an operator is never stuck
- * behind a job that will not finish.
+ * behind a job that will not finish. Past `deadlineMs` the process exits by itself (code 1), naming
+ * the deadline: a close that never returns (a BullMQ worker whose blocking connection was left
+ * behind by a Redis Cluster failover, RELIABILITY.md) must not hold a pod until it is SIGKILLed
+ * without a word. Unfinished jobs are then like a crashed worker's: they run again elsewhere.
  */
-export function onShutdownSignals(close: () => Promise<void>, logger: Logger): void {
+export function onShutdownSignals(close: () => Promise<void>, logger: Logger, deadlineMs: number): void {
   let startedAt: number | undefined;
   const handler = (signal: NodeJS.Signals) => {
     if (startedAt !== undefined) {
@@ -36,14 +39,23 @@ export function onShutdownSignals(close: () => Promise<void>, logger: Logger): v
     }
     const began = Date.now();
     startedAt = began;
-    logger.info({ signal }, 'shutting down: no new requests, finishing running jobs');
+    logger.info({ signal, deadlineMs }, 'shutting down: no new requests, finishing running jobs');
+    const deadline = setTimeout(() => {
+      logger.error(
+        { signal, durationMs: Date.now() - began },
+        `shutdown deadline passed (SHUTDOWN_TIMEOUT_SECONDS): exiting with the close unfinished; running jobs will run again on another worker`,
+      );
+      exitAfterFlush(logger, 1);
+    }, deadlineMs);
     close().then(
       () => {
+        clearTimeout(deadline);
         const durationMs = Date.now() - began;
         logger.info({ signal, durationMs }, `stopped in ${durationMs} ms`);
         exitAfterFlush(logger, 0);
       },
       (err: unknown) => {
+        clearTimeout(deadline);
         logger.error({ err, durationMs: Date.now() - began }, 'shutdown failed');
         exitAfterFlush(logger, 1);
       },

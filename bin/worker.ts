@@ -11,7 +11,7 @@ async function main(): Promise<void> {
   const { queues } = loadWorkersConfig(env);
   const service = await startService({ env, api: false, workerQueues: queues });
   // Before "ready", so a signal sent on that line finds the graceful handler (as in serve.ts).
-  onShutdownSignals(service.close, service.logger);
+  onShutdownSignals(service.close, service.logger, service.config.workers.shutdownTimeoutMs);
   service.logger.info({ queues, ...(service.metricsUrl ? { metrics: `${service.metricsUrl}/metrics` } : {}) }, 'worker ready');
 }
 

@@ -43,6 +43,12 @@ const schema = z
     WORKER_LOCK_DURATION_MS: envInt(60_000),
     /** How often workers look for jobs whose worker died (lock expired) and hand them back. */
     WORKER_STALLED_INTERVAL_MS: envInt(30_000),
+    /**
+     * Longest a stopping process waits for its graceful close (running jobs, HTTP, Redis) before it
+     * exits anyway; its unfinished jobs then run again on another worker after their lock expires.
+     * Keep it under the orchestrator's grace period (Kubernetes: terminationGracePeriodSeconds).
+     */
+    SHUTDOWN_TIMEOUT_SECONDS: envInt(25),
     /** A worker-only process serves /metrics and /healthz on this port (at HOST); unset: none. */
     WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   })
@@ -91,6 +97,7 @@ const schema = z
       /** Stalled-job recovery: a job whose worker died runs again after about lock + interval. */
       lock: { durationMs: e.WORKER_LOCK_DURATION_MS, stalledIntervalMs: e.WORKER_STALLED_INTERVAL_MS },
       metricsPort: e.WORKER_METRICS_PORT,
+      shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_SECONDS * 1000,
     };
   });
 
