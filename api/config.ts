@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { imgixDefaultWidths } from '../cdn/imgix-params.js';
 import { DEFAULT_INLINE_REBUILD_KEYS } from '../records/asset-store.js';
-import { envInt, envIntList, parseEnv, type Env } from '../lib/env.js';
+import { envBool, envInt, envIntList, parseEnv, type Env } from '../lib/env.js';
 import { trustProxySetting } from './trust-proxy.js';
 
 const schema = z
@@ -61,6 +61,8 @@ const schema = z
     ON_DEMAND_MEMORY_MB: envInt(1536),
     /** Transforms that may wait for a slot; past it, 503 with Retry-After. */
     ON_DEMAND_MAX_WAITING: z.coerce.number().int().min(0).default(32),
+    /** A first WebP answered with a cheaper encode while a slot is free, the final one stored behind it (api/on-demand/renderer.ts). */
+    ON_DEMAND_PROVISIONAL: envBool(true),
   })
   .transform((e) => ({
     port: e.PORT,
@@ -87,6 +89,7 @@ const schema = z
     onDemand: {
       widths: [...e.ON_DEMAND_WIDTHS].sort((a, b) => a - b),
       pool: { concurrency: e.ON_DEMAND_CONCURRENCY, memoryBytes: e.ON_DEMAND_MEMORY_MB * 1024 * 1024, maxWaiting: e.ON_DEMAND_MAX_WAITING },
+      provisional: e.ON_DEMAND_PROVISIONAL,
     },
   }));
 

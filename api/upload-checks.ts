@@ -19,6 +19,8 @@ export interface UploadCheckLoad {
   reservedBytes: number;
   /** The next check would be refused with 503: the process cannot take another upload now. */
   saturated: boolean;
+  /** The next check would start at once: a slot is free and none waits. */
+  idle: boolean;
 }
 
 interface Waiter {
@@ -91,6 +93,7 @@ export class UploadCheckPool {
       waiting,
       reservedBytes: this.reservedBytes,
       saturated: waiting >= this.limits.maxWaiting && (waiting > 0 || this.running >= this.limits.concurrency),
+      idle: waiting === 0 && this.running < this.limits.concurrency,
     };
   }
 

@@ -34,9 +34,11 @@ describe('OnDemandRenderer', () => {
       return renderer.render(key, source, params(query), accept, ['tenant:tn_1']);
     };
     const first = await render('w=135&auto=format', 'image/webp');
-    expect([first.cache, first.contentType]).toEqual(['miss', 'image/webp']);
+    // A WebP computed while the pool is idle is answered provisionally; the final bytes are stored.
+    expect([first.cache, first.contentType, first.provisional]).toEqual(['miss', 'image/webp', true]);
     await renderer.flush();
-    expect((await render('w=135&auto=format', 'image/webp,*/*')).cache).toBe('hit');
+    const hit = await render('w=135&auto=format', 'image/webp,*/*');
+    expect([hit.cache, hit.provisional]).toEqual(['hit', false]);
     // Another negotiated format is another object.
     const jpeg = await render('w=135&auto=format', 'image/png');
     expect([jpeg.cache, jpeg.contentType]).toEqual(['miss', 'image/jpeg']);
@@ -46,6 +48,24 @@ describe('OnDemandRenderer', () => {
     expect(stored).toHaveLength(2);
     const meta = await storage.head(stored[0]!);
     expect(meta?.cacheControl).toBe('private, no-store');
+  });
+
+  it('answers WebP provisionally only while a pool slot is free: a busy pool encodes once, finally', async () => {
+    const renderer = new OnDemandRenderer(storage, limits, { concurrency: 1, memoryBytes: 1 << 30, maxWaiting: 8 });
+    const render = (query: string) => {
+      const p = params(query);
+      return renderer.render(renderer.locate(source, 'tn_2', p, undefined).key, source, p, undefined, []);
+    };
+    const first = render('w=1052&fm=webp');
+    while (renderer.load().running === 0) await new Promise((r) => setTimeout(r, 1));
+    const second = await render('w=400&fm=webp');
+    expect([(await first).provisional, second.provisional]).toEqual([true, false]);
+    await renderer.flush();
+
+    // ON_DEMAND_PROVISIONAL=false: never.
+    const finalOnly = new OnDemandRenderer(storage, limits, { concurrency: 1, memoryBytes: 1 << 30, maxWaiting: 8 }, undefined, false);
+    const p = params('w=640&fm=webp');
+    expect((await finalOnly.render(finalOnly.locate(source, 'tn_3', p, undefined).key, source, p, undefined, [])).provisional).toBe(false);
   });
 
   it('refuses with 503 when ON_DEMAND_MAX_WAITING transforms already wait, and 422 past ON_DEMAND_MEMORY_MB', async () => {

@@ -22,6 +22,12 @@ export const ON_DEMAND_CONTENT_TYPES: Record<OnDemandFormat, string> = {
   png: 'image/png',
 };
 
+/** How long a provisional answer may be kept, by browsers and CDNs alike: then the final bytes are fetched. */
+export const PROVISIONAL_CACHE_CONTROL = 'public, max-age=60';
+
+/** A provisional answer's ETag: weak (the same image, not the same bytes), never equal to the final one's. */
+export const provisionalEtag = (etag: string): string => `W/${etag.slice(0, -1)}.provisional"`;
+
 /** Bumped when the transform or its encoder settings change output: old cached transforms are then never read. */
 const TRANSFORM_VERSION = 1;
 
@@ -32,6 +38,15 @@ export interface RenderedTransform {
   size: number;
   /** `hit`: read from storage; `miss`: computed by this request; `coalesced`: computed by a concurrent one. */
   cache: 'hit' | 'miss' | 'coalesced';
+  /** A cheap first encode: the final bytes are being made behind it (see {@link OnDemandRenderer}). */
+  provisional: boolean;
+}
+
+/** What a computation answers with; `final` makes the bytes to store when `data` is provisional. */
+interface Made {
+  data: Buffer;
+  contentType: string;
+  final?: () => Promise<Buffer>;
 }
 
 /**
@@ -40,9 +55,15 @@ export interface RenderedTransform {
  * Concurrent identical requests share one computation (a per-process map of promises). The work
  * runs in a pool of its own, the upload checks' kind: a few at once within a memory budget
  * estimated from each source's header, a bounded queue, and 503 + Retry-After past it.
+ *
+ * A first request for a WebP, while no transform waits for the pool, is answered with a cheaper
+ * encode of the same pixels (libwebp method 2: about half the encode time, a few % more bytes),
+ * marked provisional; the final encode (method 4) is made behind it, through the pool, and stored,
+ * and every later request gets it. Under load there is no spare CPU for the second encode, so a
+ * request that finds no free slot in the pool is encoded once, finally.
  */
 export class OnDemandRenderer {
-  private readonly inflight = new Map<string, { made: Promise<{ data: Buffer; contentType: string }>; done: Promise<void> }>();
+  private readonly inflight = new Map<string, { made: Promise<Made>; done: Promise<void> }>();
   private readonly pool: UploadCheckPool;
 
   constructor(
@@ -50,6 +71,8 @@ export class OnDemandRenderer {
     private readonly limits: TransformLimits,
     poolLimits: UploadCheckLimits,
     private readonly onStoreError: (err: unknown) => void = () => undefined,
+    /** ON_DEMAND_PROVISIONAL: false encodes every transform once, finally. */
+    private readonly provisionalAllowed = true,
   ) {
     this.pool = new UploadCheckPool(poolLimits);
   }
@@ -85,19 +108,18 @@ export class OnDemandRenderer {
     accept: string | undefined,
     surrogateKeys: readonly string[],
   ): Promise<RenderedTransform> {
+    const shared = async (running: { made: Promise<Made> }): Promise<RenderedTransform> => {
+      const m = await running.made;
+      return { body: m.data, contentType: m.contentType, size: m.data.length, cache: 'coalesced', provisional: m.final !== undefined };
+    };
     const running = this.inflight.get(key);
-    if (running) {
-      const shared = await running.made;
-      return { body: shared.data, contentType: shared.contentType, size: shared.data.length, cache: 'coalesced' };
-    }
+    if (running) return shared(running);
     const stored = await this.storage.getStream(key);
-    if (stored) return { body: stored.body, contentType: stored.meta.contentType, size: stored.meta.size, cache: 'hit' };
+    if (stored)
+      return { body: stored.body, contentType: stored.meta.contentType, size: stored.meta.size, cache: 'hit', provisional: false };
     // Looked again: another request may have started it while this one read storage.
     const started = this.inflight.get(key);
-    if (started) {
-      const shared = await started.made;
-      return { body: shared.data, contentType: shared.contentType, size: shared.data.length, cache: 'coalesced' };
-    }
+    if (started) return shared(started);
     const made = this.compute(source, params, accept);
     const done = made
       .then(
@@ -107,7 +129,7 @@ export class OnDemandRenderer {
       .finally(() => this.inflight.delete(key));
     this.inflight.set(key, { made, done });
     const m = await made;
-    return { body: m.data, contentType: m.contentType, size: m.data.length, cache: 'miss' };
+    return { body: m.data, contentType: m.contentType, size: m.data.length, cache: 'miss', provisional: m.final !== undefined };
   }
 
   /** Resolves once every transform computed so far is stored (or failed to be). */
@@ -115,9 +137,10 @@ export class OnDemandRenderer {
     await Promise.all([...this.inflight.values()].map((f) => f.done));
   }
 
-  private async store(key: string, made: { data: Buffer; contentType: string }, surrogateKeys: readonly string[]): Promise<void> {
+  private async store(key: string, made: Made, surrogateKeys: readonly string[]): Promise<void> {
     try {
-      await this.storage.put(key, made.data, {
+      const data = made.final ? await made.final() : made.data;
+      await this.storage.put(key, data, {
         contentType: made.contentType,
         cacheControl: 'private, no-store',
         metadata: { [SURROGATE_KEY_METADATA]: surrogateKeys.join(' ') },
@@ -128,11 +151,7 @@ export class OnDemandRenderer {
     }
   }
 
-  private async compute(
-    source: ResolvedSource,
-    params: OnDemandParams,
-    accept: string | undefined,
-  ): Promise<{ data: Buffer; contentType: string }> {
+  private async compute(source: ResolvedSource, params: OnDemandParams, accept: string | undefined): Promise<Made> {
     const bytes = await this.storage.get(source.key);
     if (!bytes)
       throw new AppError('NOT_FOUND', 'The source of this URL is not stored (a set rendered before masters were kept: render it again).');
@@ -140,8 +159,10 @@ export class OnDemandRenderer {
     const info = await inspectSource(prepared, this.limits);
     const { format } = chooseFormat(params, accept, info.hasAlpha);
     const memory = transformMemoryBytes(info, params);
-    const { data } = await this.admit(memory, () => transformImage(prepared, info, params, format, this.limits));
-    return { data, contentType: ON_DEMAND_CONTENT_TYPES[format] };
+    const provisional = this.provisionalAllowed && this.pool.load().idle;
+    const out = await this.admit(memory, () => transformImage(prepared, info, params, format, this.limits, { provisional }));
+    const final = out.final;
+    return { data: out.data, contentType: ON_DEMAND_CONTENT_TYPES[format], ...(final ? { final: () => this.admit(memory, final) } : {}) };
   }
 
   private async admit<T>(bytes: number, work: () => Promise<T>): Promise<T> {

@@ -11,7 +11,7 @@ import { AppError, notFound } from '../../lib/errors.js';
 import { requireTenant, tenantOf } from '../auth.js';
 import { notModifiedSchema, weaklyMatches } from '../conditional.js';
 import type { ApiDeps } from '../deps.js';
-import { OnDemandRenderer } from '../on-demand/renderer.js';
+import { OnDemandRenderer, PROVISIONAL_CACHE_CONTROL, provisionalEtag } from '../on-demand/renderer.js';
 import { resolveSource } from '../on-demand/resolve-source.js';
 import { SigningTokens } from '../on-demand/signing-tokens.js';
 import { errorBodySchema } from '../schemas.js';
@@ -44,6 +44,7 @@ export function onDemandRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
     api.onDemand.pool,
     (err) => app.log.warn({ err }, 'an on-demand transform could not be stored'),
+    api.onDemand.provisional,
   );
   const limits = { widths: api.onDemand.widths, maxOutputPixels: workers.maxOutputPixels };
   const registers = [deps.metrics.registry];
@@ -101,6 +102,13 @@ export function onDemandRoutes(app: FastifyInstance, deps: ApiDeps): void {
         return reply.code(304).send(null);
       const out = await renderer.render(key, source, params, request.headers.accept, keys);
       answers.inc({ cache: out.cache });
+      // A provisional answer (renderer.ts) is kept a minute, under an ETag of its own: after that
+      // a cache fetches or revalidates and gets the final bytes, never a 304 for these.
+      if (out.provisional)
+        reply
+          .header('cache-control', PROVISIONAL_CACHE_CONTROL)
+          .header('etag', provisionalEtag(etag))
+          .header('x-on-demand-provisional', 'true');
       return reply
         .header('content-type', out.contentType)
         .header('content-length', out.size)

@@ -98,6 +98,10 @@ describe('on-demand rendering (/img) through Varnish', () => {
     expect(first.headers.get('content-type')).toBe('image/webp');
     expect(first.headers.get('x-cache')).toBe('MISS');
     expect(first.headers.get('x-on-demand-cache')).toBe('miss');
+    // A first WebP is a provisional, cheaper encode, kept a minute under an ETag of its own.
+    expect(first.headers.get('x-on-demand-provisional')).toBe('true');
+    expect(first.headers.get('cache-control')).toBe('public, max-age=60');
+    expect(first.headers.get('etag')).toMatch(/^W\/"[0-9a-f]{64}\.provisional"$/);
     // 300 rounds up to imgix's ladder: 328 (aspect of the 600x400 source kept).
     expect(await size(first.body)).toEqual({ width: 328, height: 219, format: 'webp' });
     expect(first.headers.get('surrogate-key')).toBeNull();
@@ -114,7 +118,17 @@ describe('on-demand rendering (/img) through Varnish', () => {
     expect(origin.headers.get('surrogate-key')?.split(' ')).toEqual(
       expect.arrayContaining([`tenant:${tenantId}`, `asset:${tenantId}/${assetId}`]),
     );
-    expect(origin.body.equals(first.body)).toBe(true);
+    // Stored: the final encode of the same pixels, under the final ETag and cache headers.
+    expect(origin.headers.get('x-on-demand-provisional')).toBeNull();
+    expect(origin.headers.get('cache-control')).not.toBe('public, max-age=60');
+    expect(origin.body.equals(first.body)).toBe(false);
+    expect(await size(origin.body)).toEqual({ width: 328, height: 219, format: 'webp' });
+    // A cache revalidating the provisional answer gets the final bytes, not a 304.
+    const afterProvisional = await fetch(`${service.url}${onDemandPath({ tenantId, assetId, source: 'cutout' })}?w=300&fm=webp`, {
+      headers: { 'if-none-match': first.headers.get('etag')! },
+    });
+    expect(afterProvisional.status).toBe(200);
+    expect(Buffer.from(await afterProvisional.arrayBuffer()).equals(origin.body)).toBe(true);
     const metrics = await (await fetch(`${service.url}/metrics`)).text();
     expect(metrics).toMatch(/pipeline_on_demand_images_total\{cache="miss"\} [1-9]/);
     expect(metrics).toMatch(/pipeline_on_demand_transforms\{state="waiting"\} 0/);

@@ -53,6 +53,24 @@ describe('on-demand transforms', () => {
     }
   });
 
+  it('a provisional WebP is a cheaper encode of the same pixels; its final encode is what a one-step transform makes', async () => {
+    const params = parseImgixParams(new URLSearchParams('w=400&h=300&fit=crop&pad=8&bg=ff0000'), {
+      widths: imgixDefaultWidths(),
+      maxOutputPixels: limits.maxOutputPixels,
+    });
+    const once = await transformImage(coffee, info, params, 'webp', limits);
+    const provisional = await transformImage(coffee, info, params, 'webp', limits, { provisional: true });
+    expect(once.final).toBeUndefined();
+    expect(provisional.data.equals(once.data)).toBe(false);
+    const meta = await sharp(provisional.data).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['webp', once.width, once.height]);
+    expect((await provisional.final!()).equals(once.data)).toBe(true);
+    // Formats without a cheaper encode are encoded once, finally, whatever is asked.
+    const jpeg = await transformImage(coffee, info, params, 'jpg', limits, { provisional: true });
+    expect(jpeg.final).toBeUndefined();
+    expect(jpeg.data.equals((await transformImage(coffee, info, params, 'jpg', limits)).data)).toBe(true);
+  });
+
   it('crops around the focal point, pads with bg, cuts rect, trims', async () => {
     // The focal point at the far left keeps the left edge: its first column equals the source's scaled left edge.
     const left = await run('w=116&h=116&fit=crop&crop=focalpoint&fp-x=0&fp-y=0.5');

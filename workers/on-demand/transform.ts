@@ -146,13 +146,26 @@ export function planResize(sw: number, sh: number, p: Pick<OnDemandParams, 'w' |
   }
 }
 
-function encode(img: Sharp, format: OnDemandFormat, p: OnDemandParams): Sharp {
+/**
+ * libwebp method of a provisional answer (see {@link transformImage}): about half the encode time
+ * of the final method 4, for 2–6% more bytes at the same quality setting (BENCHMARKS.md).
+ */
+export const PROVISIONAL_WEBP_EFFORT = 2;
+
+/** The formats whose encode has a cheaper provisional setting. */
+export const hasProvisionalEncode = (format: OnDemandFormat): boolean => format === 'webp';
+
+function encode(img: Sharp, format: OnDemandFormat, p: OnDemandParams, provisional = false): Sharp {
   const q = (fallback: number) => p.q ?? (p.autoCompress ? COMPRESS_QUALITY : fallback);
   switch (format) {
     case 'avif':
       return img.avif({ ...ENCODER_SETTINGS.avif, quality: q(ENCODER_SETTINGS.avif.quality) });
     case 'webp':
-      return img.webp({ ...ENCODER_SETTINGS.webp, quality: q(ENCODER_SETTINGS.webp.quality) });
+      return img.webp({
+        ...ENCODER_SETTINGS.webp,
+        quality: q(ENCODER_SETTINGS.webp.quality),
+        ...(provisional ? { effort: PROVISIONAL_WEBP_EFFORT } : {}),
+      });
     case 'jpg':
       return img.jpeg({ ...ENCODER_SETTINGS.jpeg, quality: q(ENCODER_SETTINGS.jpeg.quality) });
     case 'png':
@@ -163,8 +176,19 @@ function encode(img: Sharp, format: OnDemandFormat, p: OnDemandParams): Sharp {
   }
 }
 
+/** A transform's output; `final` is set when `data` is a provisional encode. */
+export interface TransformOutput {
+  data: Buffer;
+  width: number;
+  height: number;
+  /** The final encode of the same pixels (byte for byte what a one-step transform makes). */
+  final?: () => Promise<Buffer>;
+}
+
 /**
  * Transform `source` as `params` say into `format`. The output has no metadata (sharp strips it).
+ * With `provisional` (and a format that has a cheaper encode), the pixels are made once and
+ * encoded cheaply for the answer; `final` then encodes the same pixels with the final settings.
  *
  * @throws AppError 400 `BAD_REQUEST` when `rect` lies outside the source, the box leaves no room for
  *   `pad`, or the output would pass `maxOutputPixels`; 422 `IMAGE_TOO_LARGE` past the decode time.
@@ -175,7 +199,8 @@ export async function transformImage(
   params: OnDemandParams,
   format: OnDemandFormat,
   limits: TransformLimits,
-): Promise<{ data: Buffer; width: number; height: number }> {
+  options: { provisional?: boolean } = {},
+): Promise<TransformOutput> {
   let input = source;
   let { width: sw, height: sh } = info;
   let pre: (img: Sharp) => Sharp = (img) => img;
@@ -207,15 +232,25 @@ export async function transformImage(
 
   const opaqueBg = params.bg?.endsWith('ff') ? params.bg : undefined;
   const needsFlatten = opaqueBg !== undefined || format === 'jpg';
-  const data = await run(() => {
+  const pixels = () => {
     let img = pre(open(input, limits));
     if (needsFlatten) img = img.flatten({ background: toColor(opaqueBg ?? '#ffffffff') });
     for (const op of plan.ops) img = op(img);
     if (pad > 0)
       img = img.extend({ top: pad, bottom: pad, left: pad, right: pad, background: params.bg ? toColor(params.bg) : TRANSPARENT });
-    return encode(img, format, params).timeout({ seconds: limits.timeoutSeconds }).toBuffer();
-  }, limits);
-  return { data, width: outW, height: outH };
+    return img.timeout({ seconds: limits.timeoutSeconds });
+  };
+  if (!options.provisional || !hasProvisionalEncode(format)) {
+    const data = await run(() => encode(pixels(), format, params).toBuffer(), limits);
+    return { data, width: outW, height: outH };
+  }
+  const made = await run(() => pixels().raw().toBuffer({ resolveWithObject: true }), limits);
+  const again = () =>
+    sharp(made.data, { raw: { width: made.info.width, height: made.info.height, channels: made.info.channels } }).timeout({
+      seconds: limits.timeoutSeconds,
+    });
+  const data = await run(() => encode(again(), format, params, true).toBuffer(), limits);
+  return { data, width: outW, height: outH, final: () => run(() => encode(again(), format, params).toBuffer(), limits) };
 }
 
 async function run<T>(work: () => Promise<T>, limits: TransformLimits): Promise<T> {
