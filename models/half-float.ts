@@ -17,3 +17,18 @@ export function halvesToFloats(view: DataView, count: number): Float32Array {
   for (let i = 0; i < count; i++) out[i] = halfToFloat(view.getUint16(i * 2, true));
   return out;
 }
+
+/** The float16 bit pattern nearest to `v` (round to nearest even; normal range only, enough for weights in ±8). */
+export function floatToHalf(v: number): number {
+  const f32 = new Float32Array([v]);
+  const bits = new Uint32Array(f32.buffer)[0]!;
+  const sign = (bits >>> 16) & 0x8000;
+  const exponent = ((bits >>> 23) & 0xff) - 127 + 15;
+  let mantissa = bits & 0x7fffff;
+  if (v === 0) return sign;
+  if (exponent <= 0 || exponent >= 31) throw new Error(`floatToHalf: ${v} is outside the normal float16 range`);
+  const rounded = mantissa >>> 13;
+  const rest = mantissa & 0x1fff;
+  mantissa = rounded + (rest > 0x1000 || (rest === 0x1000 && rounded & 1) ? 1 : 0);
+  return sign | ((exponent << 10) + mantissa);
+}

@@ -9,9 +9,9 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../keras-to-onnx/testing/synthetic-model.js';
 import { ncnnToOnnx } from './convert.js';
-import { halfToFloat } from '../half-float.js';
+import { floatToHalf as toHalf, halfToFloat } from '../half-float.js';
 import { readParam } from './read-param.js';
-import { blob, concat, conv, map, nearest, pixelShuffle, toHalf, zip } from './testing/ncnn-reference.js';
+import { blob, concat, conv, map, nearest, pixelShuffle, zip } from './testing/ncnn-reference.js';
 
 const PARAM = `7767517
 11 14

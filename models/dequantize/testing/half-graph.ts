@@ -1,42 +1,17 @@
 import onnxProto from 'onnx-proto';
+import { int, ints, node, str, tensorInfo } from './onnx-builders.js';
 import { int64Tensor } from '../tensors.js';
 import { seeded } from './quantised-graph.js';
+import { floatToHalf } from '../../half-float.js';
 
 const { onnx } = onnxProto;
 const T = onnx.TensorProto.DataType;
-
-const node = (opType: string, input: string[], output: string[], attribute: onnxProto.onnx.IAttributeProto[] = []) => ({
-  name: output[0],
-  opType,
-  input,
-  output,
-  attribute,
-});
-const ints = (name: string, v: number[]) => ({ name, type: onnx.AttributeProto.AttributeType.INTS, ints: v });
-const int = (name: string, v: number) => ({ name, type: onnx.AttributeProto.AttributeType.INT, i: v });
-const str = (name: string, v: string) => ({ name, type: onnx.AttributeProto.AttributeType.STRING, s: new TextEncoder().encode(v) });
-const tensorInfo = (name: string, elemType: number, dims: number[]) => ({
-  name,
-  type: { tensorType: { elemType, shape: { dim: dims.map((d) => ({ dimValue: d })) } } },
-});
-
-/** Float32 → IEEE binary16 bits, rounding to nearest (normal range only: test weights are small). */
-function toHalf(v: number): number {
-  const f = new Float32Array([v]);
-  const bits = new Uint32Array(f.buffer)[0]!;
-  const sign = (bits >>> 16) & 0x8000;
-  const exponent = ((bits >>> 23) & 0xff) - 127 + 15;
-  if (exponent <= 0) return sign;
-  const mantissa = bits & 0x7fffff;
-  const rounded = (exponent << 10) + (mantissa >>> 13) + ((mantissa >>> 12) & 1);
-  return sign | rounded;
-}
 
 const halfTensor = (name: string, dims: number[], values: number[]) => ({
   name,
   dims,
   dataType: T.FLOAT16,
-  rawData: new Uint8Array(Uint16Array.from(values, toHalf).buffer),
+  rawData: new Uint8Array(Uint16Array.from(values, floatToHalf).buffer),
 });
 
 /**
@@ -69,9 +44,9 @@ export function halfGraph(side = 8): Uint8Array {
       halfTensor('b', [4], [0.1, -0.2, 0.3, 0]),
       int64Tensor('up_sizes', [1, 4, half, half]),
     ],
-    input: [tensorInfo('x', T.FLOAT, [1, 2, side, side])],
-    output: [tensorInfo('out', T.FLOAT, [1, 8, half, half]), tensorInfo('side', T.FLOAT, [1, 4, half, half])],
-    valueInfo: [tensorInfo('relu', T.FLOAT16, [1, 4, half, half])],
+    input: [tensorInfo('x', [1, 2, side, side])],
+    output: [tensorInfo('out', [1, 8, half, half]), tensorInfo('side', [1, 4, half, half])],
+    valueInfo: [tensorInfo('relu', [1, 4, half, half], T.FLOAT16)],
   };
   return onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 8, opsetImport: [{ domain: '', version: 15 }], graph })).finish();
 }

@@ -1,4 +1,5 @@
 import onnxProto from 'onnx-proto';
+import { int, ints, node, str, tensorInfo } from './onnx-builders.js';
 import { floatTensor, int64Tensor } from '../tensors.js';
 
 const { onnx } = onnxProto;
@@ -15,21 +16,6 @@ export function seeded(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
-
-const node = (opType: string, input: string[], output: string[], attribute: onnxProto.onnx.IAttributeProto[] = []) => ({
-  name: output[0],
-  opType,
-  input,
-  output,
-  attribute,
-});
-const ints = (name: string, v: number[]) => ({ name, type: onnx.AttributeProto.AttributeType.INTS, ints: v });
-const int = (name: string, v: number) => ({ name, type: onnx.AttributeProto.AttributeType.INT, i: v });
-const str = (name: string, v: string) => ({ name, type: onnx.AttributeProto.AttributeType.STRING, s: new TextEncoder().encode(v) });
-const tensorInfo = (name: string, dims: number[]) => ({
-  name,
-  type: { tensorType: { elemType: T.FLOAT, shape: { dim: dims.map((d) => ({ dimValue: d })) } } },
-});
 
 /**
  * A small graph laid out as onnxruntime's `quantize_dynamic` writes ISNet (`ConvInteger` format),

@@ -88,18 +88,3 @@ export const pixelShuffle = (x: Blob, r: number): Blob => {
           for (let xx = 0; xx < x.w; xx++) y.data[(c * y.h + yy * r + i) * y.w + xx * r + j] = at(x, c * r * r + i * r + j, yy, xx);
   return y;
 };
-
-/** The float16 bit pattern nearest to `v` (round to nearest even; normal range only, enough for weights in ±8). */
-export function toHalf(v: number): number {
-  const f32 = new Float32Array([v]);
-  const bits = new Uint32Array(f32.buffer)[0]!;
-  const sign = (bits >>> 16) & 0x8000;
-  const exponent = ((bits >>> 23) & 0xff) - 127 + 15;
-  let mantissa = bits & 0x7fffff;
-  if (v === 0) return sign;
-  if (exponent <= 0 || exponent >= 31) throw new Error(`toHalf: ${v} is outside the normal float16 range`);
-  const rounded = mantissa >>> 13;
-  const rest = mantissa & 0x1fff;
-  mantissa = rounded + (rest > 0x1000 || (rest === 0x1000 && rounded & 1) ? 1 : 0);
-  return sign | ((exponent << 10) + mantissa);
-}
