@@ -24,14 +24,14 @@ describe('UploadCheckPool', () => {
     );
     await Promise.resolve();
     expect(started).toEqual([0, 1]);
-    expect(pool.load()).toMatchObject({ running: 2, waiting: 1, reservedBytes: 2 * MiB });
+    expect(pool.load()).toMatchObject({ running: 2, waiting: 1, reservedBytes: 2 * MiB, idle: false });
     gates[0]!.open();
     await runs[0];
     expect(started).toEqual([0, 1, 2]);
     gates[1]!.open();
     gates[2]!.open();
     await Promise.all(runs);
-    expect(pool.load()).toEqual({ running: 0, waiting: 0, reservedBytes: 0, saturated: false });
+    expect(pool.load()).toEqual({ running: 0, waiting: 0, reservedBytes: 0, saturated: false, idle: true });
   });
 
   it('runs checks one after another when their memory together would pass the budget', async () => {
