@@ -56,7 +56,7 @@ interface Made {
  * runs in a pool of its own, the upload checks' kind: a few at once within a memory budget
  * estimated from each source's header, a bounded queue, and 503 + Retry-After past it.
  *
- * A first request for a WebP, while no transform waits for the pool, is answered with a cheaper
+ * A first request for a WebP, while a pool slot is free and none waits, is answered with a cheaper
  * encode of the same pixels (libwebp method 2: about half the encode time, a few % more bytes),
  * marked provisional; the final encode (method 4) is made behind it, through the pool, and stored,
  * and every later request gets it. Under load there is no spare CPU for the second encode, so a
