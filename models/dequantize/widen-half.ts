@@ -9,13 +9,10 @@ type Tensor = onnxProto.onnx.ITensorProto;
 /** A FLOAT16 tensor (from `raw_data`, or `int32_data` holding one half per entry) rewritten as FLOAT. */
 function widenTensor(t: Tensor): void {
   const count = (t.dims ?? []).reduce((n: number, d) => n * Number(d), 1);
-  let values: Float32Array;
-  if (t.rawData?.length) {
-    values = halvesToFloats(new DataView(t.rawData.buffer, t.rawData.byteOffset, t.rawData.length), count);
-  } else {
-    const bits = new DataView(Uint16Array.from(t.int32Data ?? []).buffer);
-    values = halvesToFloats(bits, count);
-  }
+  const halves = t.rawData?.length
+    ? new DataView(t.rawData.buffer, t.rawData.byteOffset, t.rawData.length)
+    : new DataView(Uint16Array.from(t.int32Data ?? []).buffer);
+  const values = halvesToFloats(halves, count);
   t.dataType = T.FLOAT;
   t.int32Data = [];
   t.rawData = new Uint8Array(values.buffer);

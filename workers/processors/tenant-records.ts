@@ -37,8 +37,8 @@ export async function processDeleteTenant(
     await deps.deletions.update(tenantId, { state: 'completed', ...result });
     return result;
   } catch (err) {
-    const error = toJobError(err).message;
-    await deps.deletions.update(tenantId, { state: attempt.last ? 'failed' : 'running', error });
-    throw toJobError(err);
+    const failure = toJobError(err);
+    await deps.deletions.update(tenantId, { state: attempt.last ? 'failed' : 'running', error: failure.message });
+    throw failure;
   }
 }

@@ -70,18 +70,14 @@ export async function predictSquare(
 }
 
 /**
- * Per-pixel mean of one or two planes, median of three or more: one view that goes wrong (the
- * model takes a busy floor for product in one of them) is outvoted instead of averaged in.
+ * Per-pixel median of the planes (of two: their mean): one view that goes wrong (the model takes
+ * a busy floor for product in one of them) is outvoted instead of averaged in.
  */
 function fuse(planes: Float32Array[]): Float32Array {
   if (planes.length === 1) return planes[0]!;
   const n = planes[0]!.length;
   const out = new Float32Array(n);
-  if (planes.length === 2) {
-    const [a, b] = planes as [Float32Array, Float32Array];
-    for (let i = 0; i < n; i++) out[i] = (a[i]! + b[i]!) / 2;
-    return out;
-  }
+  // Three views (`best`): the median without sorting, min/max only.
   if (planes.length === 3) {
     const [a, b, c] = planes as [Float32Array, Float32Array, Float32Array];
     for (let i = 0; i < n; i++) {
