@@ -42,10 +42,12 @@ export class TenantDeletionStore {
     return (await this.redis.exists(this.key(tenantId))) === 1;
   }
 
-  /** Record a request: `queued` (again, after a failure); the first request's time is kept while one is pending. */
-  async request(tenantId: string): Promise<TenantDeletion> {
+  /**
+   * Record a request, given the tenant's deletion as last read (`get`): `queued` (again, after a
+   * failure); the first request's time is kept while one is pending.
+   */
+  async request(tenantId: string, previous: TenantDeletion | undefined): Promise<TenantDeletion> {
     const now = new Date().toISOString();
-    const previous = await this.get(tenantId);
     const pending = previous && (previous.state === 'queued' || previous.state === 'running');
     const next: TenantDeletion = pending
       ? previous

@@ -123,7 +123,7 @@ export function tenantRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const previous = await deps.tenantDeletions.get(tenantId);
       if (previous?.state === 'completed' && !(await deps.tenants.getTenant(tenantId))) return reply.code(204).send(null);
       await deps.tenants.revokeAllKeys(tenantId);
-      const deletion = await deps.tenantDeletions.request(tenantId);
+      const deletion = await deps.tenantDeletions.request(tenantId, previous);
       await scheduleTenantDeletion(deps.queues, tenantId);
       request.log.info({ tenantId }, 'tenant deletion queued');
       return reply.code(202).header('location', deletionPath(tenantId)).send(deletion);

@@ -78,7 +78,7 @@ describe('processDeleteTenant', () => {
       deleteTenantRecord: async (tenantId) => void removedRecords.push(tenantId),
     });
 
-    await deletions.request('tn_gone');
+    await deletions.request('tn_gone', await deletions.get('tn_gone'));
     await expect(processDeleteTenant(deps(failing), 'tn_gone', { number: 1, last: false })).rejects.toThrow(/bucket unreachable/);
     expect(await deletions.get('tn_gone')).toMatchObject({
       state: 'running',
@@ -112,10 +112,10 @@ describe('processDeleteTenant', () => {
       takedown: { storage: broken, runs: {} as never, urlFor: (k) => k, purging: false, requestPurge: async () => undefined },
       deleteTenantRecord: async () => undefined,
     };
-    await deletions.request('tn_stuck');
+    await deletions.request('tn_stuck', await deletions.get('tn_stuck'));
     await expect(processDeleteTenant(deps, 'tn_stuck', { number: 10, last: true })).rejects.toThrow();
     expect(await deletions.get('tn_stuck')).toMatchObject({ state: 'failed', attempts: 10 });
     // A DELETE after a failure queues it again.
-    expect(await deletions.request('tn_stuck')).toMatchObject({ state: 'queued' });
+    expect(await deletions.request('tn_stuck', await deletions.get('tn_stuck'))).toMatchObject({ state: 'queued' });
   });
 });
