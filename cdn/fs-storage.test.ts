@@ -1,4 +1,5 @@
-import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { linkSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -56,6 +57,41 @@ describe('fsStorage specifics', () => {
     expect((await storage.get('t/a/y.txt'))?.toString()).toBe('two');
     expect(await storage.head('t/a/y.txt')).toMatchObject({ contentType: 'text/plain', cacheControl: 'no-store' });
   });
+
+  it('copies by hard link: no new data file, and no temp file left', async () => {
+    const { root, storage } = await fresh();
+    await storage.put('t/r/a.webp', Buffer.from('bytes'), { contentType: 'image/webp' });
+    expect(await storage.copy('t/r/a.webp', 't/latest/a.webp', { contentType: 'image/webp', cacheControl: 'public, max-age=60' })).toBe(
+      true,
+    );
+    const [source, copy] = await Promise.all([stat(path.join(root, 't/r/a.webp')), stat(path.join(root, 't/latest/a.webp'))]);
+    expect(copy.ino).toBe(source.ino);
+    expect(copy.nlink).toBe(2);
+    expect(await readdir(path.join(root, 't/latest'))).toEqual(['a.webp']);
+    expect(await readdir(path.join(root, '.meta/t/latest'))).toEqual(['a.webp.json']);
+  });
+
+  it('copies the bytes where the filesystem refuses another link to the source (EMLINK)', async () => {
+    const { root, storage } = await fresh();
+    await storage.put('t/r/popular.webp', Buffer.from('shared by many'), { contentType: 'image/webp' });
+    // ext4 allows 65,000 links to a file; other filesystems allow more, and the case cannot arise there.
+    const source = path.join(root, 't/r/popular.webp');
+    await mkdir(path.join(root, 'links'));
+    let refused = false;
+    for (let i = 0; i < 70_000 && !refused; i++) {
+      try {
+        linkSync(source, path.join(root, 'links', String(i)));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EMLINK') throw err;
+        refused = true;
+      }
+    }
+    if (!refused) return; // no link limit this low here (not ext4): nothing to fall back from
+    expect(await storage.copy('t/r/popular.webp', 't/latest/popular.webp', { contentType: 'image/webp' })).toBe(true);
+    expect((await storage.get('t/latest/popular.webp'))?.toString()).toBe('shared by many');
+    expect((await stat(path.join(root, 't/latest/popular.webp'))).nlink).toBe(1);
+    expect(await readdir(path.join(root, 't/latest'))).toEqual(['popular.webp']);
+  }, 60_000);
 
   it('serves a file dropped in by hand as opaque bytes', async () => {
     const { root, storage } = await fresh();

@@ -13,7 +13,7 @@ export interface FsStorageOptions {
   root: string;
 }
 
-/** What the sidecar file holds. Size and mtime come from the data file itself, so they never disagree with the body. */
+/** What the sidecar file holds. Size comes from the data file itself, so it never disagrees with the body. */
 interface Sidecar {
   contentType: string;
   cacheControl?: string;
@@ -47,7 +47,10 @@ const isMissing = (err: unknown) => {
  * exists always has its metadata. The renames themselves are not synced: a put that returned just
  * before a power cut may be lost whole (the key keeps its previous object, or none) until the
  * filesystem commits its journal (ext4: within 5 s); a journaling filesystem commits renames in
- * order, so a manifest written after its stable URLs is never there without them. Puts to one key are
+ * order, so a manifest written after its stable URLs is never there without them. A copy is a hard
+ * link of the data file (a plain copy where the filesystem refuses one) with a linked or new
+ * sidecar, renamed into place like a put; files are never written in place, so the names sharing a
+ * file cannot see each other's later writes. Puts to one key are
  * serialised inside this process so data and sidecar cannot end up from different writers; two
  * *processes* overwriting one key with different metadata could still pair them wrongly (bodies
  * stay whole). Content-addressed keys are immune, as every writer writes the same thing.
@@ -87,28 +90,45 @@ export function fsStorage(options: FsStorageOptions): ObjectStorage {
     }
   }
 
-  async function readSidecar(metaPath: string): Promise<Sidecar> {
+  /** The sidecar and when it was written (undefined for a file dropped in by hand, which has none). */
+  async function readSidecar(metaPath: string): Promise<{ sidecar: Sidecar; written?: Date }> {
     try {
-      const parsed = (JSON.parse(await fsp.readFile(metaPath, 'utf8')) ?? {}) as Partial<Sidecar>;
-      return {
+      const [text, stat] = await Promise.all([fsp.readFile(metaPath, 'utf8'), fsp.stat(metaPath)]);
+      const parsed = (JSON.parse(text) ?? {}) as Partial<Sidecar>;
+      const sidecar = {
         contentType: typeof parsed.contentType === 'string' ? parsed.contentType : DEFAULT_CONTENT_TYPE,
         cacheControl: typeof parsed.cacheControl === 'string' ? parsed.cacheControl : undefined,
         metadata: parsed.metadata && typeof parsed.metadata === 'object' ? parsed.metadata : undefined,
       };
+      return { sidecar, written: stat.mtime };
     } catch (err) {
       // A file dropped into the root by hand has no sidecar; serve it as opaque bytes.
-      if (isMissing(err) || err instanceof SyntaxError) return { contentType: DEFAULT_CONTENT_TYPE };
+      if (isMissing(err) || err instanceof SyntaxError) return { sidecar: { contentType: DEFAULT_CONTENT_TYPE } };
       throw err;
     }
   }
 
-  function toMeta(sidecar: Sidecar, stat: { size: number; mtime: Date }): ObjectMeta {
+  /**
+   * An object's metadata. Its time is the later of its data file's and its sidecar's: a copy with
+   * new metadata links the source's data file (keeping the source's time) beside a new sidecar, and
+   * a stable URL re-published with older bytes must still move its Last-Modified forward.
+   */
+  function toMeta({ sidecar, written }: { sidecar: Sidecar; written?: Date }, stat: { size: number; mtime: Date }): ObjectMeta {
     return {
       contentType: sidecar.contentType,
       ...(sidecar.cacheControl !== undefined ? { cacheControl: sidecar.cacheControl } : {}),
       size: stat.size,
-      lastModified: stat.mtime,
+      lastModified: written && written > stat.mtime ? written : stat.mtime,
       ...(sidecar.metadata ? { metadata: { ...sidecar.metadata } } : {}),
+    };
+  }
+
+  function sidecarOf(opts: PutOptions): Sidecar {
+    assertMetadata(opts.metadata);
+    return {
+      contentType: opts.contentType,
+      ...(opts.cacheControl !== undefined ? { cacheControl: opts.cacheControl } : {}),
+      ...(opts.metadata ? { metadata: { ...opts.metadata } } : {}),
     };
   }
 
@@ -163,6 +183,38 @@ export function fsStorage(options: FsStorageOptions): ObjectStorage {
       await fh?.close().catch(() => undefined);
       if (tmp) await fsp.rm(tmp, { force: true }).catch(() => undefined);
       throw err;
+    }
+  }
+
+  /**
+   * A new name for `source`'s file next to `target` (a hard link: no bytes written, nothing to
+   * sync), or `undefined` when the source is absent. Where the filesystem refuses a link (too many
+   * links to one file, a filesystem without them) the bytes are copied instead.
+   */
+  async function linkTemp(source: string, target: string): Promise<string | undefined> {
+    const tmp = path.join(path.dirname(target), `.tmp-${randomUUID()}`);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await fsp.link(source, tmp);
+        return tmp;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' && attempt === 0) {
+          // The target's directory may not exist yet; a second ENOENT means no source.
+          await fsp.mkdir(path.dirname(target), { recursive: true });
+          continue;
+        }
+        if (isMissing(err)) return undefined;
+        if (code !== 'EMLINK' && code !== 'EPERM' && code !== 'EXDEV' && code !== 'ENOTSUP') throw err;
+        let bytes: Buffer;
+        try {
+          bytes = await fsp.readFile(source);
+        } catch (readErr) {
+          if (isMissing(readErr)) return undefined;
+          throw readErr;
+        }
+        return writeTemp(target, bytes);
+      }
     }
   }
 
@@ -231,12 +283,7 @@ export function fsStorage(options: FsStorageOptions): ObjectStorage {
 
     async put(key: string, body: Buffer | Readable, opts: PutOptions): Promise<void> {
       const paths = pathsFor(key);
-      assertMetadata(opts.metadata);
-      const sidecar: Sidecar = {
-        contentType: opts.contentType,
-        ...(opts.cacheControl !== undefined ? { cacheControl: opts.cacheControl } : {}),
-        ...(opts.metadata ? { metadata: { ...opts.metadata } } : {}),
-      };
+      const sidecar = sidecarOf(opts);
       let dataTmp: string | undefined;
       let metaTmp: string | undefined;
       try {
@@ -254,6 +301,36 @@ export function fsStorage(options: FsStorageOptions): ObjectStorage {
         dataTmp = metaTmp = undefined;
       } catch (err) {
         throw wrap('put', err);
+      } finally {
+        for (const tmp of [dataTmp, metaTmp]) if (tmp) await fsp.rm(tmp, { force: true }).catch(() => undefined);
+      }
+    },
+
+    async copy(from: string, to: string, opts?: PutOptions): Promise<boolean> {
+      const source = pathsFor(from);
+      const target = pathsFor(to);
+      const sidecar = opts && sidecarOf(opts);
+      let dataTmp: string | undefined;
+      let metaTmp: string | undefined;
+      try {
+        // Both names taken under the source's lock, so a put to it cannot pair its new data
+        // with the old sidecar in our copy.
+        await withKeyLock(from, async () => {
+          dataTmp = await linkTemp(source.data, target.data);
+          if (dataTmp && !sidecar) metaTmp = await linkTemp(source.meta, target.meta);
+        });
+        if (!dataTmp) return false;
+        // A given sidecar, or one saying what a file without any is read as (dropped in by hand).
+        metaTmp ??= await writeTemp(target.meta, JSON.stringify(sidecar ?? { contentType: DEFAULT_CONTENT_TYPE }));
+        const [data, meta] = [dataTmp, metaTmp];
+        await withKeyLock(to, async () => {
+          await fsp.rename(meta, target.meta);
+          await fsp.rename(data, target.data);
+        });
+        dataTmp = metaTmp = undefined;
+        return true;
+      } catch (err) {
+        throw wrap('copy', err);
       } finally {
         for (const tmp of [dataTmp, metaTmp]) if (tmp) await fsp.rm(tmp, { force: true }).catch(() => undefined);
       }

@@ -1,4 +1,5 @@
 import {
+  CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
@@ -163,6 +164,34 @@ export function s3Storage(options: S3StorageOptions): ObjectStorage {
         // Streams are consumed by put; one the bucket refused would otherwise hold its file open.
         if (!Buffer.isBuffer(body)) body.destroy();
         throw storageError('put', err);
+      }
+    },
+
+    async copy(from: string, to: string, opts?: PutOptions): Promise<boolean> {
+      assertObjectKey(from);
+      assertObjectKey(to);
+      if (opts) assertMetadata(opts.metadata);
+      try {
+        await client.send(
+          new CopyObjectCommand({
+            Bucket: bucket,
+            Key: to,
+            // The source is URL-encoded (S3 decodes it); segment by segment, so its slashes stay.
+            CopySource: `${bucket}/${from.split('/').map(encodeURIComponent).join('/')}`,
+            ...(opts
+              ? {
+                  MetadataDirective: 'REPLACE',
+                  ContentType: opts.contentType,
+                  ...(opts.cacheControl !== undefined ? { CacheControl: opts.cacheControl } : {}),
+                  ...(opts.metadata ? { Metadata: opts.metadata } : {}),
+                }
+              : { MetadataDirective: 'COPY' }),
+          }),
+        );
+        return true;
+      } catch (err) {
+        if (isNotFound(err)) return false;
+        throw storageError('copy', err);
       }
     },
 

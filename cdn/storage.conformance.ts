@@ -178,6 +178,47 @@ export function describeStorageConformance(
       expect(meta?.metadata).toEqual({ fresh: '1' });
     });
 
+    it('copies an object with its metadata, or with new metadata and a later time', async () => {
+      const p = prefix();
+      const immutable = { contentType: 'image/webp', cacheControl: 'public, max-age=31536000, immutable', metadata: { kind: 'rendition' } };
+      await storage().put(`${p}r/640.webp`, Buffer.from('rendition bytes'), immutable);
+      const source = await storage().head(`${p}r/640.webp`);
+      // Last-Modified has one-second resolution: a stable URL copied a second later must say so.
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      const mutable = { contentType: 'image/webp', cacheControl: 'public, max-age=60', metadata: { 'surrogate-key': 'asset-1' } };
+      expect(await storage().copy(`${p}r/640.webp`, `${p}latest/640.webp`, mutable)).toBe(true);
+      expect(await storage().copy(`${p}latest/640.webp`, `${p}sku/A-1/640.webp`)).toBe(true);
+      for (const key of [`${p}latest/640.webp`, `${p}sku/A-1/640.webp`]) {
+        expect((await storage().get(key))?.toString()).toBe('rendition bytes');
+        const meta = await storage().head(key);
+        expect(meta).toMatchObject({ ...mutable, size: 15 });
+        expect(Math.floor(meta!.lastModified!.getTime() / 1000)).toBeGreaterThan(Math.floor(source!.lastModified!.getTime() / 1000));
+      }
+      // The source is unchanged, and later writes on either side stay on their side.
+      expect(await storage().head(`${p}r/640.webp`)).toEqual(source);
+      await storage().put(`${p}latest/640.webp`, Buffer.from('newer'), mutable);
+      await storage().delete(`${p}sku/A-1/640.webp`);
+      expect((await storage().get(`${p}r/640.webp`))?.toString()).toBe('rendition bytes');
+      expect((await storage().get(`${p}latest/640.webp`))?.toString()).toBe('newer');
+      await storage().put(`${p}r/640.webp`, Buffer.from('replaced'), immutable);
+      expect((await storage().get(`${p}latest/640.webp`))?.toString()).toBe('newer');
+    });
+
+    it('copies over an existing object whole, and answers false for a missing source', async () => {
+      const p = prefix();
+      await storage().put(`${p}from.txt`, Buffer.from('from'), { contentType: 'text/plain' });
+      await storage().put(`${p}to.txt`, Buffer.from('the old object'), { contentType: 'application/json', metadata: { old: 'yes' } });
+      expect(await storage().copy(`${p}from.txt`, `${p}to.txt`)).toBe(true);
+      expect((await storage().get(`${p}to.txt`))?.toString()).toBe('from');
+      const meta = await storage().head(`${p}to.txt`);
+      expect(meta).toMatchObject({ contentType: 'text/plain', size: 4 });
+      expect(meta?.metadata).toBeUndefined();
+      expect(await storage().copy(`${p}absent.txt`, `${p}new/to.txt`)).toBe(false);
+      expect(await storage().head(`${p}new/to.txt`)).toBeUndefined();
+      await expectBadRequest(storage().copy(`${p}from.txt`, `${p}../escape`));
+      await expectBadRequest(storage().copy(`${p}from.txt`, `${p}to.txt`, { contentType: 'text/plain', metadata: { Upper: 'x' } }));
+    });
+
     it('lists keys under a prefix, nested ones included, in byte order', async () => {
       const p = prefix();
       const keys = ['b/x', 'a/2.txt', 'ab', 'a.txt', 'a/b/c.txt', 'a/1.txt', 'Z', 'a/b/a-b', 'é', 'a/b0'];

@@ -32,6 +32,14 @@ export interface ObjectStorage {
   readonly name: 'fs' | 's3';
   /** Write an object whole. `body` may be a Buffer or a stream (streams are consumed). */
   put(key: string, body: Buffer | Readable, options: PutOptions): Promise<void>;
+  /**
+   * Copy an object inside the store, without the bytes passing through this process (S3
+   * CopyObject; a hard link on disk). The copy keeps the source's metadata, or takes `options`
+   * in its place, and then its `lastModified` is the time of the copy (without, a driver may keep
+   * the source's). False when the source is absent. Atomic like `put`: a reader of `to` sees its
+   * old object or the whole copy; the source is unchanged.
+   */
+  copy(from: string, to: string, options?: PutOptions): Promise<boolean>;
   /** Read an object into memory, or `undefined` when absent. */
   get(key: string): Promise<Buffer | undefined>;
   /** Open an object as a stream with its metadata, or `undefined` when absent. */

@@ -85,12 +85,7 @@ export function createInbox(deps: InboxDeps, options: { autostart?: boolean } = 
       .digest('hex');
 
   async function move(from: string, to: string, extra?: { key: string; body: Buffer }): Promise<void> {
-    const object = await storage.getStream(from);
-    if (!object) return;
-    await storage.put(to, object.body, {
-      contentType: object.meta.contentType,
-      ...(object.meta.metadata ? { metadata: object.meta.metadata } : {}),
-    });
+    if (!(await storage.copy(from, to))) return;
     if (extra) await storage.put(extra.key, extra.body, { contentType: 'application/json' });
     await storage.delete(from);
   }

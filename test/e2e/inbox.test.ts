@@ -105,6 +105,7 @@ function describeInbox(driver: 'fs' | 's3') {
       const failingDelete: ObjectStorage = {
         name: storage.name,
         put: (...a) => storage.put(...a),
+        copy: (...a) => storage.copy(...a),
         get: (k) => storage.get(k),
         getStream: (k) => storage.getStream(k),
         head: (k) => storage.head(k),

@@ -160,8 +160,7 @@ export async function processBatchItem(
     await retryWrite(() =>
       deps.runs.updateStep(runId, publishIndex, { state: 'active', attempts: attempt.number, startedAt: new Date().toISOString() }),
     );
-    // The renditions' bytes came back with the result: publish copies them without reading them back.
-    const publishStorage = timedStorage(deps.publish.storage, { known: ran.renditions });
+    const publishStorage = timedStorage(deps.publish.storage);
     const published = await processPublish(
       { getChildrenValues: async <T>() => ({ render: ran.result }) as unknown as Record<string, T> },
       { tenantId: data.tenantId, assetId: resolved.assetId, runId, stepIndex: publishIndex, source: resolved.source, sku: item.sku },

@@ -5,11 +5,10 @@
 import { setPriority } from 'node:os';
 import { AppError } from '../../lib/errors.js';
 import { restrictImageLoaders } from '../../lib/image-policy.js';
-import type { RenderResult } from '../catalogue.js';
 import { loadBatchConfig } from './config.js';
 import { runStepsInline, type InlineStepsTask } from '../inline-steps.js';
 import { childStepDeps } from '../jobs/deps.js';
-import { MAX_RETURNED_BYTES, type StepChildReply, type StepChildRequest } from './step-pool.js';
+import type { StepChildReply, StepChildRequest } from './step-pool.js';
 import { timedStorage } from './timed-storage.js';
 
 // A process may lower its own priority without privileges (BATCH_CPU_NICE, 19 by default).
@@ -24,27 +23,10 @@ const { steps: deps } = childStepDeps(process.env, 'batch-child');
 
 const send = (reply: StepChildReply) => process.send?.(reply);
 
-/** The rendition bytes publish will copy to the stable URLs, when they fit the budget. */
-function renditionBytes(result: RenderResult, written: Map<string, Buffer>): Array<[string, Uint8Array]> {
-  const out: Array<[string, Uint8Array]> = [];
-  let total = 0;
-  for (const set of [result, ...(result.channels ?? [])]) {
-    for (const r of set.renditions) {
-      const bytes = written.get(r.key);
-      // A set already written earlier was not re-encoded: publish reads it from the bucket.
-      if (!bytes) continue;
-      total += bytes.length;
-      if (total > MAX_RETURNED_BYTES) return [];
-      out.push([r.key, bytes]);
-    }
-  }
-  return out;
-}
-
 process.on('message', (message: StepChildRequest) => {
   const { id, task } = message;
-  // Render's storage calls are timed (the item's breakdown) and its writes kept for publish.
-  const timed = timedStorage(deps.render.storage, { keepWrites: true });
+  // Render's storage calls are timed (the item's breakdown).
+  const timed = timedStorage(deps.render.storage);
   const taskDeps = { ...deps, render: { ...deps.render, storage: timed.storage } };
   runStepsInline(task as InlineStepsTask, taskDeps, (event) => {
     if (event.state === 'completed' && event.name === 'render') {
@@ -53,7 +35,7 @@ process.on('message', (message: StepChildRequest) => {
     }
     send({ id, event });
   })
-    .then((result) => send({ id, result, renditions: renditionBytes(result, timed.written) }))
+    .then((result) => send({ id, result }))
     .catch((err: unknown) => {
       const error =
         err instanceof AppError

@@ -13,20 +13,12 @@ export interface StepChildRequest {
 }
 export type StepChildReply =
   | { id: number; event: InlineStepEvent }
-  | { id: number; result: RenderResult; renditions: Array<[string, Uint8Array]> }
+  | { id: number; result: RenderResult }
   | { id: number; error: { status?: number; code?: ErrorCode; message: string; details?: Record<string, unknown> } };
-
-/**
- * Most rendition bytes a child hands back with its result (structured clone over IPC, one copy);
- * a larger set (a very wide default set of a huge photo) is read back from storage by publish.
- */
-export const MAX_RETURNED_BYTES = 32 * 1024 * 1024;
 
 /** What a child's steps produced, and what running them cost beyond the steps themselves. */
 export interface StepPoolOutcome {
   result: RenderResult;
-  /** The bytes of the renditions the steps wrote, by key: publish copies them without reading them back. */
-  renditions: Map<string, Uint8Array>;
   /** Time the task waited for a free child. */
   childWaitMs: number;
   /** Time a child started for this task took to load and take it (0 for a warm child). */
@@ -48,7 +40,7 @@ export interface StepPool {
 }
 
 interface Pending {
-  resolve: (r: Pick<StepPoolOutcome, 'result' | 'renditions'>) => void;
+  resolve: (r: Pick<StepPoolOutcome, 'result'>) => void;
   reject: (e: Error) => void;
   onEvent: (event: InlineStepEvent) => void;
   /** Set when the task's child was started for it: from the fork to its first word. */
@@ -101,7 +93,7 @@ export function createStepPool(size: number, env: Env): StepPool {
       pending.delete(reply.id);
       owner.delete(child);
       release(child);
-      if ('result' in reply) p.resolve({ result: reply.result, renditions: new Map(reply.renditions) });
+      if ('result' in reply) p.resolve({ result: reply.result });
       else
         p.reject(
           reply.error.code
@@ -147,7 +139,7 @@ export function createStepPool(size: number, env: Env): StepPool {
       const childWaitMs = Math.round(performance.now() - asked);
       const id = nextId++;
       const entry: Pending = { resolve: () => undefined, reject: () => undefined, onEvent };
-      const outcome = await new Promise<Pick<StepPoolOutcome, 'result' | 'renditions'>>((resolve, reject) => {
+      const outcome = await new Promise<Pick<StepPoolOutcome, 'result'>>((resolve, reject) => {
         Object.assign(entry, { resolve, reject });
         pending.set(id, entry);
         owner.set(child, id);

@@ -38,36 +38,22 @@ async function* timedList(clock: BusyClock, keys: AsyncIterable<string>): AsyncG
 
 export interface TimedStorage {
   storage: ObjectStorage;
-  /** Buffers written through `storage`, by key (every put of a Buffer, when `keepWrites`). */
-  written: Map<string, Buffer>;
   timings(): StorageTimings;
 }
 
 /**
  * A storage that times its calls, for the catalog lane's per-item breakdown (where an item's time
- * goes: reads, writes, listings). It can also remember what it wrote (the step child hands the
- * renditions' bytes to publish with its result) and answer reads of objects whose bytes are
- * already at hand (`known`), so publish does not read back from the bucket what render just wrote.
+ * goes: reads, writes, listings).
  */
-export function timedStorage(
-  inner: ObjectStorage,
-  opts: { keepWrites?: boolean; known?: ReadonlyMap<string, Uint8Array> } = {},
-): TimedStorage {
+export function timedStorage(inner: ObjectStorage): TimedStorage {
   const read = new BusyClock();
   const write = new BusyClock();
   const list = new BusyClock();
-  const written = new Map<string, Buffer>();
   const storage: ObjectStorage = {
     name: inner.name,
-    put(key: string, body: Buffer | Readable, options: PutOptions) {
-      if (opts.keepWrites && Buffer.isBuffer(body)) written.set(key, body);
-      return write.time(() => inner.put(key, body, options));
-    },
-    get(key: string) {
-      const known = opts.known?.get(key);
-      if (known) return Promise.resolve(Buffer.from(known.buffer, known.byteOffset, known.byteLength));
-      return read.time(() => inner.get(key));
-    },
+    put: (key: string, body: Buffer | Readable, options: PutOptions) => write.time(() => inner.put(key, body, options)),
+    copy: (from: string, to: string, options?: PutOptions) => write.time(() => inner.copy(from, to, options)),
+    get: (key: string) => read.time(() => inner.get(key)),
     getStream: (key) => read.time(() => inner.getStream(key)),
     head: (key) => read.time(() => inner.head(key)),
     delete: (key) => write.time(() => inner.delete(key)),
@@ -75,5 +61,5 @@ export function timedStorage(
     ping: () => inner.ping(),
   };
   const ms = (x: number) => Math.round(x * 10) / 10;
-  return { storage, written, timings: () => ({ readMs: ms(read.total), writeMs: ms(write.total), listMs: ms(list.total) }) };
+  return { storage, timings: () => ({ readMs: ms(read.total), writeMs: ms(write.total), listMs: ms(list.total) }) };
 }

@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
 import { buildManifest, type AssetManifest } from '../../cdn/manifest.js';
 import { aliasKey, aliasPrefixes, channelAliasPrefix, manifestKey, skuAliasPrefix } from '../../cdn/keys.js';
-import type { ObjectStorage } from '../../cdn/storage.js';
+import type { ObjectStorage, PutOptions } from '../../cdn/storage.js';
 import type { CdnConfig } from '../../cdn/config.js';
 import { mutableCacheControl, mutableSurrogateKeys, purgeKeysFor, surrogateKey, SURROGATE_KEY_METADATA } from '../../cdn/surrogate-keys.js';
 import { CONTENT_TYPES } from '../../cdn/formats.js';
@@ -65,7 +65,11 @@ export async function processPublish(
   ]);
   const targets = data.sku ? [data.sku] : [];
   const left = previous.skus.filter((sku) => sku !== data.sku && released.has(sku));
-  await recordPublication(deps.storage, data.tenantId, data.assetId, { sets: sets.map((s) => s.setId), skus: targets });
+  // Only the markers not already there (a re-render keeps its SKU, often its sets).
+  await recordPublication(deps.storage, data.tenantId, data.assetId, {
+    sets: sets.map((s) => s.setId).filter((id) => !previous.sets.includes(id)),
+    skus: targets.filter((sku) => !previous.skus.includes(sku)),
+  });
   const prefixes = aliasPrefixes(data.tenantId, data.assetId, data.sku);
   const manifest: AssetManifest = buildManifest({
     assetId: data.assetId,
@@ -116,23 +120,20 @@ export async function processPublish(
   const written: string[] = copies.flatMap((copy) =>
     copy.renditions.flatMap((r) => copy.prefixes.map((p) => aliasKey(p, r.width, r.format))),
   );
-  // Every copy at once (each a write of its own key): a store's per-write latency (an fsync, an
-  // S3 round trip) is paid about once instead of once per stable URL.
+  // Copies inside the store (no bytes through this process): first every rendition to its
+  // `latest/` URL, all at once, so a store's per-write latency (an fsync, an S3 round trip) is paid
+  // about once; then those to the SKU's URLs, as they already carry the metadata (on disk: links only).
+  const firstKey = (copy: (typeof copies)[number], r: (typeof render.renditions)[number]) => aliasKey(copy.prefixes[0]!, r.width, r.format);
   await Promise.all(
     copies.flatMap((copy) =>
-      copy.renditions.map(async (rendition) => {
-        // Read each rendition once, however many stable URLs (asset, SKU) it is copied to.
-        const bytes = await deps.storage.get(rendition.key);
-        if (!bytes) throw missingObject(rendition.key, 'The rendition');
-        await Promise.all(
-          copy.prefixes.map((prefix) =>
-            deps.storage.put(aliasKey(prefix, rendition.width, rendition.format), bytes, {
-              contentType: CONTENT_TYPES[rendition.format],
-              ...mutable,
-            }),
-          ),
-        );
-      }),
+      copy.renditions.map((r) => copyObject(deps.storage, r.key, firstKey(copy, r), { contentType: CONTENT_TYPES[r.format], ...mutable })),
+    ),
+  );
+  await Promise.all(
+    copies.flatMap((copy) =>
+      copy.renditions.flatMap((r) =>
+        copy.prefixes.slice(1).map((p) => copyObject(deps.storage, firstKey(copy, r), aliasKey(p, r.width, r.format))),
+      ),
     ),
   );
   const manifestBody = Buffer.from(JSON.stringify(manifest, null, 2));
@@ -180,4 +181,8 @@ export async function processPublish(
 async function releasedByAsset(deps: PublishDeps, data: PublishJobData): Promise<Set<string>> {
   const record = await readAssetRecord(deps.storage, data.tenantId, data.assetId);
   return new Set(record?.releasedSkus ?? []);
+}
+
+async function copyObject(storage: ObjectStorage, from: string, to: string, options?: PutOptions): Promise<void> {
+  if (!(await storage.copy(from, to, options))) throw missingObject(from, options ? 'The rendition' : 'The stable URL');
 }
