@@ -30,6 +30,8 @@ export interface StepPool {
   run(task: InlineStepsTask, onEvent?: (event: InlineStepEvent) => void): Promise<StepPoolOutcome>;
   /** Stop (SIGSTOP) or continue (SIGCONT) every child: see workers/batches/yield-governor.ts. */
   setFrozen(frozen: boolean): void;
+  /** True while a task is in a child or waits for one. */
+  busy(): boolean;
   /**
    * Resolves at once unless the children are frozen, else when they are thawed (or the pool
    * closes): an item's work outside its child (source, records, publish) waits here, so it too
@@ -147,6 +149,7 @@ export function createStepPool(size: number, env: Env): StepPool {
       });
       return { ...outcome, childWaitMs, childStartMs: entry.childStartMs ?? 0 };
     },
+    busy: () => pending.size > 0 || waiters.length > 0,
     setFrozen(value) {
       if (value === frozen || closed) return;
       frozen = value;

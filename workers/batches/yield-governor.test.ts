@@ -6,7 +6,8 @@ import { startYieldGovernor } from './yield-governor.js';
 /** A queue stand-in whose counts the test sets. */
 function fakeQueue() {
   const counts = { waiting: 0, active: 0 };
-  return { counts, queue: { getJobCounts: async () => ({ ...counts }) } as unknown as Queue };
+  const reads = { n: 0 };
+  return { counts, reads, queue: { getJobCounts: async () => (reads.n++, { ...counts }) } as unknown as Queue };
 }
 
 describe('the catalog yield governor', () => {
@@ -18,7 +19,7 @@ describe('the catalog yield governor', () => {
     const calls: boolean[] = [];
     const governor = startYieldGovernor({
       interactive: [render.queue],
-      target: { setFrozen: (f) => void calls.push(f) },
+      target: { setFrozen: (f) => void calls.push(f), busy: () => true },
       maxYieldMs: 5000,
       logger: createLogger('silent'),
     });
@@ -43,7 +44,7 @@ describe('the catalog yield governor', () => {
     const calls: Array<[boolean, number]> = [];
     const governor = startYieldGovernor({
       interactive: [render.queue],
-      target: { setFrozen: (f) => void calls.push([f, Date.now()]) },
+      target: { setFrozen: (f) => void calls.push([f, Date.now()]), busy: () => true },
       maxYieldMs: 1000,
       logger: createLogger('silent'),
     });
@@ -54,5 +55,33 @@ describe('the catalog yield governor', () => {
     expect(refreeze![1] - thaw![1]).toBeGreaterThanOrEqual(1000);
     governor.stop();
     expect(calls.at(-1)![0]).toBe(false); // stopping never leaves it frozen
+  });
+
+  it('reads no queue while the catalog has no steps in flight, and freezes as soon as it has', async () => {
+    const render = fakeQueue();
+    render.counts.waiting = 1;
+    let busy = false;
+    const calls: boolean[] = [];
+    const governor = startYieldGovernor({
+      interactive: [render.queue],
+      target: { setFrozen: (f) => void calls.push(f), busy: () => busy },
+      maxYieldMs: 5000,
+      logger: createLogger('silent'),
+    });
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(render.reads.n).toBe(0);
+    expect(calls).toEqual([]);
+    busy = true;
+    await vi.advanceTimersByTimeAsync(40);
+    expect(calls).toEqual([true]);
+    // Frozen, it keeps reading (to thaw) even though nothing runs.
+    busy = false;
+    render.counts.waiting = 0;
+    await vi.advanceTimersByTimeAsync(40);
+    expect(calls).toEqual([true, false]);
+    const reads = render.reads.n;
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(render.reads.n).toBe(reads);
+    governor.stop();
   });
 });

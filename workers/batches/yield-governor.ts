@@ -9,6 +9,8 @@ const RUN_WINDOW_MS = 1000;
 export interface Yieldable {
   /** Freeze (true) or thaw (false) the catalog's running steps. */
   setFrozen(frozen: boolean): void;
+  /** True while catalog steps are in flight: with none there is nothing to freeze, and nothing to check. */
+  busy(): boolean;
 }
 
 /**
@@ -18,6 +20,8 @@ export interface Yieldable {
  * A yield lasts at most `maxYieldMs`, then the catalog runs for a while, so a steady stream of
  * uploads slows a batch down but never stops it. Niceness alone leaves memory bandwidth and
  * caches shared; freezing leaves the cores to interactive work entirely.
+ * The queues are read only while the catalog has steps in flight (or is frozen): an idle worker
+ * asked Redis 150 times a second for nothing (about 23 ms of CPU a second, measured).
  */
 export function startYieldGovernor(opts: { interactive: Queue[]; target: Yieldable; maxYieldMs: number; logger: Logger }): {
   stop(): void;
@@ -26,7 +30,7 @@ export function startYieldGovernor(opts: { interactive: Queue[]; target: Yieldab
   let runUntil = 0;
   let checking = false;
   const timer = setInterval(() => {
-    if (checking) return;
+    if (checking || (frozenSince === undefined && !opts.target.busy())) return;
     checking = true;
     void Promise.all(opts.interactive.map((q) => q.getJobCounts('waiting', 'active')))
       .then((all) => {
