@@ -254,7 +254,7 @@ async function main(): Promise<void> {
       );
     }
     console.log(
-      `Machine: ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}, sharp ${sharp.versions.sharp}, libvips ${sharp.versions.vips}; one service process (API + every worker), fs storage, no CDN invalidator (purge requests are not made).`,
+      `Machine: ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}, sharp ${sharp.versions.sharp}, libvips ${sharp.versions.vips}; one service process (API + every worker), fs storage under ${dataDir} (TMPDIR picks the folder), no CDN invalidator (purge requests are not made).`,
     );
     console.log(
       `Warm-up (not timed below): a ${concurrency}-item catalog on a fresh lane took ${coldMs.toFixed(0)} ms; starting its step children took ${childStarts.map((ms) => `${ms} ms`).join(', ') || 'n/a'} (paid once per worker process, not per item).\n`,
