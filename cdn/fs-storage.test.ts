@@ -71,6 +71,18 @@ describe('fsStorage specifics', () => {
     expect(await readdir(path.join(root, '.meta/t/latest'))).toEqual(['a.webp.json']);
   });
 
+  it('refuses a copy whose key would need a file to be a directory, and keeps the source', async () => {
+    const { storage } = await fresh();
+    await storage.put('t/a/file', Buffer.from('x'), { contentType: 'text/plain' });
+    await storage.put('t/r/src', Buffer.from('src'), { contentType: 'text/plain' });
+    for (const to of ['t/a/file/below', 't/a']) {
+      const err = await storage.copy('t/r/src', to).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AppError);
+      expect((err as AppError).status).toBe(400);
+    }
+    expect((await storage.get('t/r/src'))?.toString()).toBe('src');
+  });
+
   it('copies the bytes where the filesystem refuses another link to the source (EMLINK)', async () => {
     const { root, storage } = await fresh();
     await storage.put('t/r/popular.webp', Buffer.from('shared by many'), { contentType: 'image/webp' });

@@ -186,6 +186,12 @@ export function fsStorage(options: FsStorageOptions): ObjectStorage {
     }
   }
 
+  const isFile = (file: string) =>
+    fsp.stat(file).then(
+      (s) => s.isFile(),
+      () => false,
+    );
+
   /**
    * A new name for `source`'s file next to `target` (a hard link: no bytes written, nothing to
    * sync), or `undefined` when the source is absent. Where the filesystem refuses a link (too many
@@ -200,11 +206,12 @@ export function fsStorage(options: FsStorageOptions): ObjectStorage {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'ENOENT' && attempt === 0) {
-          // The target's directory may not exist yet; a second ENOENT means no source.
+          // The target's directory may not exist yet (a file in its way fails here: a key clash).
           await fsp.mkdir(path.dirname(target), { recursive: true });
           continue;
         }
-        if (isMissing(err)) return undefined;
+        // No source is "absent"; a missing path on the target's side is the error it is.
+        if (isMissing(err) && !(await isFile(source))) return undefined;
         if (code !== 'EMLINK' && code !== 'EPERM' && code !== 'EXDEV' && code !== 'ENOTSUP') throw err;
         let bytes: Buffer;
         try {

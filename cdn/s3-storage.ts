@@ -133,6 +133,16 @@ export function s3Storage(options: S3StorageOptions): ObjectStorage {
     }
   }
 
+  async function headObject(key: string): Promise<ObjectMeta | undefined> {
+    assertObjectKey(key);
+    try {
+      return toMeta(await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key })));
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw storageError('head', err);
+    }
+  }
+
   return {
     name: 's3',
 
@@ -171,6 +181,8 @@ export function s3Storage(options: S3StorageOptions): ObjectStorage {
       assertObjectKey(from);
       assertObjectKey(to);
       if (opts) assertMetadata(opts.metadata);
+      // S3 refuses to copy an object onto itself unchanged; there is nothing to do.
+      if (from === to && !opts) return (await headObject(from)) !== undefined;
       try {
         await client.send(
           new CopyObjectCommand({
@@ -214,15 +226,7 @@ export function s3Storage(options: S3StorageOptions): ObjectStorage {
       return { meta: toMeta(res), body };
     },
 
-    async head(key: string): Promise<ObjectMeta | undefined> {
-      assertObjectKey(key);
-      try {
-        return toMeta(await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key })));
-      } catch (err) {
-        if (isNotFound(err)) return undefined;
-        throw storageError('head', err);
-      }
-    },
+    head: headObject,
 
     async delete(key: string): Promise<void> {
       assertObjectKey(key);

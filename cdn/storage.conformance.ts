@@ -213,6 +213,9 @@ export function describeStorageConformance(
       const meta = await storage().head(`${p}to.txt`);
       expect(meta).toMatchObject({ contentType: 'text/plain', size: 4 });
       expect(meta?.metadata).toBeUndefined();
+      expect(await storage().copy(`${p}to.txt`, `${p}to.txt`)).toBe(true);
+      expect((await storage().get(`${p}to.txt`))?.toString()).toBe('from');
+      expect(await storage().copy(`${p}absent.txt`, `${p}absent.txt`)).toBe(false);
       expect(await storage().copy(`${p}absent.txt`, `${p}new/to.txt`)).toBe(false);
       expect(await storage().head(`${p}new/to.txt`)).toBeUndefined();
       await expectBadRequest(storage().copy(`${p}from.txt`, `${p}../escape`));
