@@ -23,6 +23,11 @@ interface Sidecar {
 /** Where sidecars live: a dot-directory, which `list` skips and keys cannot name (see storage-guard). */
 const META_DIR = '.meta';
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
+/**
+ * Why a filesystem may refuse a hard link that a copy of the bytes would survive: too many links to
+ * one file (ext4: 65,000), or a filesystem without links (some network and FUSE mounts).
+ */
+const LINK_REFUSED = new Set(['EMLINK', 'EPERM', 'EXDEV', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
 // Longest single path segment we accept: NAME_MAX is 255 bytes and the sidecar adds ".json".
 const MAX_SEGMENT_BYTES = 250;
 
@@ -194,8 +199,8 @@ export function fsStorage(options: FsStorageOptions): ObjectStorage {
 
   /**
    * A new name for `source`'s file next to `target` (a hard link: no bytes written, nothing to
-   * sync), or `undefined` when the source is absent. Where the filesystem refuses a link (too many
-   * links to one file, a filesystem without them) the bytes are copied instead.
+   * sync), or `undefined` when the source is absent. Where the filesystem refuses a link
+   * ({@link LINK_REFUSED}) the bytes are copied instead.
    */
   async function linkTemp(source: string, target: string): Promise<string | undefined> {
     const tmp = path.join(path.dirname(target), `.tmp-${randomUUID()}`);
@@ -212,7 +217,7 @@ export function fsStorage(options: FsStorageOptions): ObjectStorage {
         }
         // No source is "absent"; a missing path on the target's side is the error it is.
         if (isMissing(err) && !(await isFile(source))) return undefined;
-        if (code !== 'EMLINK' && code !== 'EPERM' && code !== 'EXDEV' && code !== 'ENOTSUP') throw err;
+        if (!LINK_REFUSED.has(code ?? '')) throw err;
         let bytes: Buffer;
         try {
           bytes = await fsp.readFile(source);
