@@ -2,10 +2,10 @@
  * What one stable-URL write costs the fs driver, by the way publish makes it: a put of the bytes
  * at hand (data file and sidecar written), a copy with new metadata (a link and a new sidecar: a
  * rendition to its `latest/` URL), or a copy as it is (two links: the SKU's copy of `latest/`). CPU and wall time
- * per object, three rounds with the ways interleaved, where DATA_DIR points (the system temp
- * folder by default: run it once on disk and once on tmpfs to tell the disk from the code).
+ * per object, three rounds with the ways interleaved, in the system temp folder (TMPDIR picks it:
+ * run it once on disk and once on tmpfs to tell the disk from the code).
  *
- *   npm run bench:storage-writes            (DATA_DIR=<folder> COUNT=300)
+ *   npm run bench:storage-writes            (TMPDIR=<folder> COUNT=300)
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fsStorage } from '../cdn/fs-storage.js';
 
 const COUNT = Number(process.env.COUNT ?? 300);
-const root = await mkdtemp(path.join(process.env.DATA_DIR ?? tmpdir(), 'bench-storage-writes-'));
+const root = await mkdtemp(path.join(tmpdir(), 'bench-storage-writes-'));
 const storage = fsStorage({ root });
 const body = Buffer.alloc(5_000, 7);
 const immutable = { contentType: 'image/webp', cacheControl: 'public, max-age=31536000, immutable', metadata: { 'surrogate-key': 't a' } };
