@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startS3rver, type S3rverHandle } from '../test/s3rver.js';
-import type { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { S3Client, type ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { AppError } from '../lib/errors.js';
 import { s3Storage } from './s3-storage.js';
 import type { ObjectStorage } from './storage.js';
@@ -60,6 +60,7 @@ describe('s3Storage failures', () => {
     await expectStorageError(storage.get('a/b.txt'));
     await expectStorageError(storage.head('a/b.txt'));
     await expectStorageError(storage.put('a/b.txt', Buffer.from('x'), { contentType: 'text/plain' }));
+    await expectStorageError(storage.copy('a/b.txt', 'a/c.txt'));
     await expectStorageError(storage.ping());
   });
 
@@ -95,5 +96,34 @@ describe('s3Storage failures', () => {
       { Bucket: 'b', Prefix: 'p/', ContinuationToken: 'second' },
       { Bucket: 'b', Prefix: 'p/', ContinuationToken: 'third' },
     ]);
+  });
+
+  it('streams a copy CopyObject refuses for its size (over 5 GiB), and fails other refusals', async () => {
+    // CopyObject's 5 GiB limit cannot be reached on s3rver: a client that refuses the copy as S3
+    // does, and reports the source that large, in front of the real server.
+    const tooLarge = Object.assign(new Error('The specified copy source is larger than the maximum allowable size'), {
+      name: 'InvalidRequest',
+      $metadata: { httpStatusCode: 400 },
+    });
+    const refusing = (reportedSize: number) => {
+      const client = new S3Client({ region: s3.region, endpoint: s3.endpoint, forcePathStyle: true, credentials: s3.credentials });
+      const send = client.send.bind(client) as (command: unknown) => Promise<Record<string, unknown>>;
+      client.send = (async (command: { constructor: { name: string } }) => {
+        if (command.constructor.name === 'CopyObjectCommand') throw tooLarge;
+        const out = await send(command);
+        return command.constructor.name === 'HeadObjectCommand' ? { ...out, ContentLength: reportedSize } : out;
+      }) as never;
+      return client;
+    };
+    const bucket = await s3.bucket();
+    const real = storageFor(s3, bucket);
+    await real.put('t/x/inbox/huge.jpg', Buffer.from('huge bytes'), { contentType: 'image/jpeg', metadata: { source: 'inbox' } });
+    const big = s3Storage({ bucket, client: refusing(6 * 1024 ** 3) });
+    expect(await big.copy('t/x/inbox/huge.jpg', 't/x/inbox-failed/huge.jpg')).toBe(true);
+    expect((await real.get('t/x/inbox-failed/huge.jpg'))?.toString()).toBe('huge bytes');
+    expect(await real.head('t/x/inbox-failed/huge.jpg')).toMatchObject({ contentType: 'image/jpeg', metadata: { source: 'inbox' } });
+    // The same refusal of a small object is a fault, not a reason to stream.
+    await expectStorageError(s3Storage({ bucket, client: refusing(1024) }).copy('t/x/inbox/huge.jpg', 't/x/b.jpg'));
+    expect(await real.head('t/x/b.jpg')).toBeUndefined();
   });
 });

@@ -61,6 +61,8 @@ export const CUSTOM_ENDPOINT_REGION = 'us-east-1';
  * Bodies up to one part go as one PutObject. 10 000 parts make the largest object 48.8 GiB.
  */
 const PART_BYTES = 5 * 1024 * 1024;
+/** The largest object one CopyObject request copies. */
+const MAX_COPY_BYTES = 5 * 1024 ** 3;
 /** Parts of one put sent at once: enough to keep a connection busy while the next part fills. */
 const PARTS_IN_FLIGHT = 2;
 
@@ -133,6 +135,12 @@ export function s3Storage(options: S3StorageOptions): ObjectStorage {
     }
   }
 
+  /** True when CopyObject refused `from` for its size (S3 copies at most 5 GiB in one request). */
+  async function tooLargeToCopy(err: unknown, from: string): Promise<boolean> {
+    if ((err as SdkError | undefined)?.name !== 'InvalidRequest') return false;
+    return ((await headObject(from))?.size ?? 0) > MAX_COPY_BYTES;
+  }
+
   async function headObject(key: string): Promise<ObjectMeta | undefined> {
     assertObjectKey(key);
     try {
@@ -143,7 +151,7 @@ export function s3Storage(options: S3StorageOptions): ObjectStorage {
     }
   }
 
-  return {
+  const storage: ObjectStorage = {
     name: 's3',
 
     async put(key: string, body: Buffer | Readable, opts: PutOptions): Promise<void> {
@@ -203,8 +211,19 @@ export function s3Storage(options: S3StorageOptions): ObjectStorage {
         return true;
       } catch (err) {
         if (isNotFound(err)) return false;
-        throw storageError('copy', err);
+        if (!(await tooLargeToCopy(err, from))) throw storageError('copy', err);
       }
+      // Bigger than one CopyObject may copy (an oversized file dropped in an inbox): streamed
+      // through this process, as a multipart upload.
+      const object = await storage.getStream(from);
+      if (!object) return false;
+      const { contentType, cacheControl, metadata } = object.meta;
+      await storage.put(
+        to,
+        object.body,
+        opts ?? { contentType, ...(cacheControl ? { cacheControl } : {}), ...(metadata ? { metadata } : {}) },
+      );
+      return true;
     },
 
     async get(key: string): Promise<Buffer | undefined> {
@@ -272,4 +291,5 @@ export function s3Storage(options: S3StorageOptions): ObjectStorage {
       }
     },
   };
+  return storage;
 }
