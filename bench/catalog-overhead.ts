@@ -8,14 +8,14 @@
  *
  * The step children run at nice 0 here (BATCH_CPU_NICE=0 unless set), like the in-process side.
  */
-import { readFile } from 'node:fs/promises';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import sharp from 'sharp';
 import { startService } from '../bin/service.js';
+import { createRedis } from '../lib/redis.js';
 import { deleteKeys } from '../test/harness.js';
 import { decodeSource } from '../workers/steps/decode.js';
 import { renderResponsiveSet } from '../workers/steps/responsive-set.js';
@@ -68,6 +68,33 @@ async function measure(fn: () => Promise<void>): Promise<Side> {
   const wallMs = performance.now() - t0;
   const cpu = cpuSince(c0);
   return { wallMs, cpuMs: totalCpuMs(cpu), cpu };
+}
+
+/** What a run leaves countable, whatever the machine's noise: Redis commands, files and names on disk. */
+interface Footprint {
+  redisCommands: number;
+  /** Distinct files (inodes) under the storage folder: a hard link is a name, not a file. */
+  files: number;
+  names: number;
+}
+
+async function footprint(redis: ReturnType<typeof createRedis>, root: string): Promise<Footprint> {
+  const info = await redis.info('stats');
+  const redisCommands = Number(/total_commands_processed:(\d+)/.exec(info)?.[1] ?? NaN);
+  const inodes = new Set<number>();
+  let names = 0;
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) await walk(full);
+      else if (entry.isFile()) {
+        names++;
+        inodes.add((await lstat(full)).ino);
+      }
+    }
+  };
+  await walk(root);
+  return { redisCommands, files: inodes.size, names };
 }
 
 const s2 = (ms: number) => (ms / 1000).toFixed(2);
@@ -124,6 +151,8 @@ async function main(): Promise<void> {
   const concurrency = service.config.workers.concurrency.batch;
   const limits = service.config.workers.decodeLimits;
   const rows: string[] = [];
+  const footprints: string[] = [];
+  const redis = createRedis(service.config.workers.redis, 'bench-catalog');
   const breakdowns: string[] = [];
   const roundLines: string[] = [];
   try {
@@ -220,9 +249,15 @@ async function main(): Promise<void> {
         const load = loadavg()[0]!.toFixed(1);
         const base = await measure(() => inProcess(items));
         let batch = { id: '', throughputPerMinute: 0 };
+        const before = await footprint(redis, dataDir);
         const lane = await measure(async () => {
           batch = await runCatalog(items.map(line));
         });
+        const after = await footprint(redis, dataDir);
+        const perItem = (k: keyof Footprint) => (after[k] - before[k]) / items.length;
+        footprints.push(
+          `- ${size}, round ${r + 1}, per item: ${perItem('redisCommands').toFixed(0)} Redis commands (the yield governor's checks and the batch status polled every 200 ms included), storage grew by ${perItem('files').toFixed(1)} files and ${perItem('names').toFixed(1)} names (a stable URL rewritten in place adds none)`,
+        );
         rounds.push({ base, lane, batch, n: items.length, load });
         process.stderr.write(
           `${size} round ${r + 1}/${ROUNDS}: in-process ${s2(base.wallMs)} s (${s2(base.cpuMs)} s CPU), lane ${s2(lane.wallMs)} s (${s2(lane.cpuMs)} s CPU)\n`,
@@ -270,8 +305,11 @@ async function main(): Promise<void> {
     for (const r of rows) console.log(r);
     console.log('');
     for (const r of roundLines) console.log(r);
+    console.log('');
+    for (const f of footprints) console.log(f);
     for (const b of breakdowns) console.log(`\n${b}`);
   } finally {
+    redis.disconnect();
     await service.close();
     await deleteKeys(`${prefix}:*`);
     await rm(dataDir, { recursive: true, force: true });
