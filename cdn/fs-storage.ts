@@ -230,6 +230,17 @@ export function fsStorage(options: FsStorageOptions): ObjectStorage {
     }
   }
 
+  /**
+   * Make a write visible: its temp files renamed over the key's, the sidecar first (a key whose
+   * data file exists always has its metadata), serialised with every other write of the key here.
+   */
+  async function moveIntoPlace(key: string, paths: { data: string; meta: string }, temps: { data: string; meta: string }): Promise<void> {
+    await withKeyLock(key, async () => {
+      await fsp.rename(temps.meta, paths.meta);
+      await fsp.rename(temps.data, paths.data);
+    });
+  }
+
   /** Map filesystem failures: a key/directory clash is the caller's fault, the rest is retryable. */
   function wrap(operation: string, err: unknown): unknown {
     if (err instanceof BodyError) return err.cause;
@@ -306,10 +317,7 @@ export function fsStorage(options: FsStorageOptions): ObjectStorage {
         if (m.status === 'fulfilled') metaTmp = m.value;
         if (d.status === 'rejected') throw d.reason;
         if (m.status === 'rejected') throw m.reason;
-        await withKeyLock(key, async () => {
-          await fsp.rename(m.value, paths.meta);
-          await fsp.rename(d.value, paths.data);
-        });
+        await moveIntoPlace(key, paths, { data: d.value, meta: m.value });
         dataTmp = metaTmp = undefined;
       } catch (err) {
         throw wrap('put', err);
@@ -334,11 +342,7 @@ export function fsStorage(options: FsStorageOptions): ObjectStorage {
         if (!dataTmp) return false;
         // A given sidecar, or one saying what a file without any is read as (dropped in by hand).
         metaTmp ??= await writeTemp(target.meta, JSON.stringify(sidecar ?? { contentType: DEFAULT_CONTENT_TYPE }));
-        const [data, meta] = [dataTmp, metaTmp];
-        await withKeyLock(to, async () => {
-          await fsp.rename(meta, target.meta);
-          await fsp.rename(data, target.data);
-        });
+        await moveIntoPlace(to, target, { data: dataTmp, meta: metaTmp });
         dataTmp = metaTmp = undefined;
         return true;
       } catch (err) {
