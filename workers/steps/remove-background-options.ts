@@ -11,7 +11,7 @@ export const removeBackgroundOptionsSchema = z
       .enum(['small', 'medium'])
       .default('medium')
       .describe(
-        'ISNet weights: `medium` (fp16, run at 1024²; the default) or `small` (the int8-quantised weights run as float32 at 640²: the faster one).',
+        'ISNet weights: `medium` (the fp16 weights run as float32 at 1024²; the default) or `small` (the int8-quantised weights run as float32 at 640²: the faster one).',
       ),
     refine: z
       .boolean()
