@@ -23,15 +23,22 @@ export class TemplateUsage {
 
   /** Record the template a new run of an asset applies (`undefined`: the run applies none). */
   async record(tenantId: string, assetId: string, use: TemplateUse | undefined): Promise<void> {
+    if (!use) {
+      // Most runs apply no template: forget the asset's in one write, and only when it had one,
+      // take the asset off that template's set too.
+      const replies =
+        (await this.redis.multi().hget(this.byAssetKey(tenantId), assetId).hdel(this.byAssetKey(tenantId), assetId).exec()) ?? [];
+      const failed = replies.find(([err]) => err)?.[0];
+      if (failed) throw failed;
+      const raw = replies[0]?.[1] as string | null | undefined;
+      if (raw) await this.redis.srem(this.byTemplateKey(tenantId, (JSON.parse(raw) as TemplateUse).id), assetId);
+      return;
+    }
     const previous = await this.templateOf(tenantId, assetId);
     const tx = this.redis.multi();
-    if (previous && previous.id !== use?.id) tx.srem(this.byTemplateKey(tenantId, previous.id), assetId);
-    if (use) {
-      tx.hset(this.byAssetKey(tenantId), assetId, JSON.stringify(use));
-      tx.sadd(this.byTemplateKey(tenantId, use.id), assetId);
-    } else {
-      tx.hdel(this.byAssetKey(tenantId), assetId);
-    }
+    if (previous && previous.id !== use.id) tx.srem(this.byTemplateKey(tenantId, previous.id), assetId);
+    tx.hset(this.byAssetKey(tenantId), assetId, JSON.stringify(use));
+    tx.sadd(this.byTemplateKey(tenantId, use.id), assetId);
     await tx.exec();
   }
 

@@ -59,8 +59,7 @@ export async function processBatchItem(
   const { store } = deps;
   const begun = performance.now();
   const stepTimings: Record<string, number> = {};
-  // One round trip's wait for both reads: they are independent.
-  const [meta, { item, state, result }] = await Promise.all([store.meta(data.batchId), store.item(data.batchId, data.line)]);
+  const { meta, item, state, result } = await store.itemAndMeta(data.batchId, data.line);
   if (!meta || meta.tenantId !== data.tenantId) return 'skipped';
   if (state !== 'waiting' && state !== 'active') return 'skipped';
   if (meta.state === 'cancelled') {

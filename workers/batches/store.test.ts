@@ -84,3 +84,17 @@ describe('batch status figures', () => {
     expect(status.etaSeconds).toBe(5);
   });
 });
+
+describe('reading an item with its batch', () => {
+  it('answers in one round trip what meta and item answer apart', async () => {
+    const id = await batchOf(2);
+    await redis.hset(store.key(id, 'items'), '1', JSON.stringify({ sku: 'SKU-1', source: 'ast_1' }));
+    await store.transition(id, 1, ['waiting'], 'active');
+    await store.setResult(id, 1, { runId: 'run_1', assetId: 'ast_1' });
+    for (const line of [1, 2]) {
+      expect(await store.itemAndMeta(id, line)).toEqual({ meta: await store.meta(id), ...(await store.item(id, line)) });
+    }
+    expect(await store.itemAndMeta(id, 1)).toMatchObject({ meta: { id, state: 'running' }, item: { sku: 'SKU-1' }, state: 'active' });
+    expect(await store.itemAndMeta('bat_unknown', 1)).toEqual({ meta: undefined, item: {}, state: undefined, result: {} });
+  });
+});

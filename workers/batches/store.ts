@@ -143,18 +143,7 @@ export class BatchStore {
   }
 
   async meta(batchId: string): Promise<BatchMeta | undefined> {
-    const m = await this.redis.hgetall(this.key(batchId, 'meta'));
-    if (!m.id) return undefined;
-    return {
-      id: m.id,
-      tenantId: m.tenantId!,
-      createdAt: m.createdAt!,
-      origin: m.origin ?? 'api',
-      state: m.state as BatchMeta['state'],
-      lines: Number(m.lines ?? 0),
-      ...(m.startedAt ? { startedAt: m.startedAt } : {}),
-      ...(m.finishedAt ? { finishedAt: m.finishedAt } : {}),
-    };
+    return toBatchMeta(await this.redis.hgetall(this.key(batchId, 'meta')));
   }
 
   /** The batch if it belongs to this tenant. */
@@ -182,17 +171,33 @@ export class BatchStore {
     };
   }
 
-  async item(batchId: string, line: number): Promise<{ item: StoredItem; state: ItemState | undefined; result: ItemResult }> {
+  async item(batchId: string, line: number): Promise<StoredItemState> {
     const [item, state, result] = await Promise.all([
       this.redis.hget(this.key(batchId, 'items'), String(line)),
       this.redis.hget(this.key(batchId, 'state'), String(line)),
       this.redis.hget(this.key(batchId, 'result'), String(line)),
     ]);
-    return {
-      item: item ? (JSON.parse(item) as StoredItem) : {},
-      state: (state ?? undefined) as ItemState | undefined,
-      result: result ? (JSON.parse(result) as ItemResult) : {},
-    };
+    return toItemState(item, state, result);
+  }
+
+  /**
+   * The batch and one of its items, in one write to Redis and one reply: the first thing every
+   * catalog item's job reads (four separate commands were four socket writes, each about as dear
+   * as an item's storage call on a busy machine).
+   */
+  async itemAndMeta(batchId: string, line: number): Promise<StoredItemState & { meta: BatchMeta | undefined }> {
+    const replies = await this.redis
+      .pipeline()
+      .hgetall(this.key(batchId, 'meta'))
+      .hget(this.key(batchId, 'items'), String(line))
+      .hget(this.key(batchId, 'state'), String(line))
+      .hget(this.key(batchId, 'result'), String(line))
+      .exec();
+    const [meta, item, state, result] = (replies ?? []).map(([err, value]) => {
+      if (err) throw err;
+      return value;
+    }) as [Record<string, string>, string | null, string | null, string | null];
+    return { meta: toBatchMeta(meta), ...toItemState(item, state, result) };
   }
 
   async setResult(batchId: string, line: number, result: ItemResult): Promise<void> {
@@ -310,4 +315,33 @@ export class BatchStore {
 export interface BatchPosition {
   at: number;
   id: string;
+}
+
+/** An item's record, its state and its result, as `item` and `itemAndMeta` return them. */
+export interface StoredItemState {
+  item: StoredItem;
+  state: ItemState | undefined;
+  result: ItemResult;
+}
+
+function toBatchMeta(m: Record<string, string>): BatchMeta | undefined {
+  if (!m.id) return undefined;
+  return {
+    id: m.id,
+    tenantId: m.tenantId!,
+    createdAt: m.createdAt!,
+    origin: m.origin ?? 'api',
+    state: m.state as BatchMeta['state'],
+    lines: Number(m.lines ?? 0),
+    ...(m.startedAt ? { startedAt: m.startedAt } : {}),
+    ...(m.finishedAt ? { finishedAt: m.finishedAt } : {}),
+  };
+}
+
+function toItemState(item: string | null, state: string | null, result: string | null): StoredItemState {
+  return {
+    item: item ? (JSON.parse(item) as StoredItem) : {},
+    state: (state ?? undefined) as ItemState | undefined,
+    result: result ? (JSON.parse(result) as ItemResult) : {},
+  };
 }
