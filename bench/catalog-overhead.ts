@@ -7,8 +7,11 @@
  *   npm run bench:catalog            (SIZES=small,large ROUNDS=3 SMALL_REPEAT=1 LARGE_REPEAT=1)
  *
  * The step children run at nice 0 here (BATCH_CPU_NICE=0 unless set), like the in-process side.
+ * PROFILE_LANE=<folder> writes a CPU profile of the service process per lane round (open it in
+ * Chrome's DevTools): what the service does around the children, the in-process side left out.
  */
-import { lstat, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -95,6 +98,24 @@ async function footprint(redis: ReturnType<typeof createRedis>, root: string): P
   };
   await walk(root);
   return { redisCommands, files: inodes.size, names };
+}
+
+/** Profile the service process's main thread while `fn` runs, into PROFILE_LANE's folder when set. */
+async function profiled(name: string, fn: () => Promise<void>): Promise<void> {
+  const folder = process.env.PROFILE_LANE;
+  if (!folder) return fn();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    await fn();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    session.disconnect();
+    await mkdir(folder, { recursive: true });
+    await writeFile(path.join(folder, `${name}.cpuprofile`), JSON.stringify(profile));
+  }
 }
 
 const s2 = (ms: number) => (ms / 1000).toFixed(2);
@@ -250,9 +271,11 @@ async function main(): Promise<void> {
         const base = await measure(() => inProcess(items));
         let batch = { id: '', throughputPerMinute: 0 };
         const before = await footprint(redis, dataDir);
-        const lane = await measure(async () => {
-          batch = await runCatalog(items.map(line));
-        });
+        const lane = await measure(() =>
+          profiled(`lane-${size}-${r + 1}`, async () => {
+            batch = await runCatalog(items.map(line));
+          }),
+        );
         const after = await footprint(redis, dataDir);
         const perItem = (k: keyof Footprint) => (after[k] - before[k]) / items.length;
         footprints.push(
