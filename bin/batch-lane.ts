@@ -11,6 +11,7 @@ import { noBatchEvents, type BatchEventSink } from '../workers/batches/events.js
 import type { BatchItemDeps } from '../workers/batches/item.js';
 import { createStepPool, type StepPool } from '../workers/batches/step-pool.js';
 import { BatchStore } from '../workers/batches/store.js';
+import { watchQueueActivity } from '../workers/batches/queue-activity.js';
 import { startYieldGovernor } from '../workers/batches/yield-governor.js';
 import type { BatchLane } from '../workers/batches/submit.js';
 import type { PublishDeps } from '../workers/processors/publish.js';
@@ -61,11 +62,13 @@ export function createBatchLane(input: {
       // Publish too: an interactive run's last job writes its stable URLs and manifest, and the
       // catalog's own publishes (in this process) would compete with it for the disk or the bucket.
       const { render, inference, publish } = input.queues.queues;
+      const interactive = [render, inference, publish];
       governor = startYieldGovernor({
-        interactive: [render, inference, publish],
+        interactive,
         target: pool,
         maxYieldMs: batchConfig.yieldMaxMs,
         logger: input.logger,
+        activity: (onActivity) => watchQueueActivity({ redis: input.redis, queues: interactive, onActivity, logger: input.logger }),
       });
     }
   }

@@ -84,4 +84,86 @@ describe('the catalog yield governor', () => {
     expect(render.reads.n).toBe(reads);
     governor.stop();
   });
+
+  describe('with an activity source (events of the interactive queues)', () => {
+    /** A source the test fires by hand, as queue-activity.ts does on a `waiting` or `active` event. */
+    function manualActivity() {
+      const listeners = new Set<() => void>();
+      let stopped = 0;
+      return {
+        fire: () => listeners.forEach((l) => l()),
+        stopped: () => stopped,
+        source: (onActivity: () => void) => {
+          listeners.add(onActivity);
+          return { stop: () => (listeners.delete(onActivity), stopped++) };
+        },
+      };
+    }
+
+    it('reads the queues about once a second while a catalog runs alone, not every 20 ms', async () => {
+      const render = fakeQueue();
+      const activity = manualActivity();
+      const governor = startYieldGovernor({
+        interactive: [render.queue],
+        target: { setFrozen: () => undefined, busy: () => true },
+        maxYieldMs: 5000,
+        logger: createLogger('silent'),
+        activity: activity.source,
+      });
+      await vi.advanceTimersByTimeAsync(5000);
+      // One reading as the catalog starts, then one a second (polling read 250 times here).
+      expect(render.reads.n).toBeGreaterThanOrEqual(5);
+      expect(render.reads.n).toBeLessThanOrEqual(7);
+      governor.stop();
+      expect(activity.stopped()).toBe(1);
+    });
+
+    it('freezes within a check of an event, polls fast until the interactive work is done, then slows down', async () => {
+      const render = fakeQueue();
+      const activity = manualActivity();
+      const calls: Array<[boolean, number]> = [];
+      const governor = startYieldGovernor({
+        interactive: [render.queue],
+        target: { setFrozen: (f) => void calls.push([f, Date.now()]), busy: () => true },
+        maxYieldMs: 5000,
+        logger: createLogger('silent'),
+        activity: activity.source,
+      });
+      await vi.advanceTimersByTimeAsync(300);
+      render.counts.waiting = 1;
+      const arrived = Date.now();
+      activity.fire();
+      await vi.advanceTimersByTimeAsync(100);
+      expect(calls.map(([f]) => f)).toEqual([true]);
+      expect(calls[0]![1] - arrived).toBeLessThanOrEqual(40);
+      render.counts.waiting = 0;
+      const done = Date.now();
+      await vi.advanceTimersByTimeAsync(100);
+      expect(calls.map(([f]) => f)).toEqual([true, false]);
+      expect(calls[1]![1] - done).toBeLessThanOrEqual(40);
+      const reads = render.reads.n;
+      await vi.advanceTimersByTimeAsync(2000);
+      expect(render.reads.n - reads).toBeLessThanOrEqual(3);
+      governor.stop();
+    });
+
+    it('still finds interactive work that sent no event (already running when the catalog started) within a second', async () => {
+      const render = fakeQueue();
+      const calls: boolean[] = [];
+      let busy = false;
+      const governor = startYieldGovernor({
+        interactive: [render.queue],
+        target: { setFrozen: (f) => void calls.push(f), busy: () => busy },
+        maxYieldMs: 5000,
+        logger: createLogger('silent'),
+        activity: manualActivity().source,
+      });
+      busy = true;
+      await vi.advanceTimersByTimeAsync(300);
+      render.counts.active = 1; // started without an event this governor saw
+      await vi.advanceTimersByTimeAsync(1100);
+      expect(calls).toEqual([true]);
+      governor.stop();
+    });
+  });
 });
