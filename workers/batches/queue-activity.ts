@@ -27,6 +27,7 @@ export function watchQueueActivity(opts: { redis: RedisConnection; queues: Queue
   // Stopping closes the connection under a blocked read: that error is expected, not news.
   connection.on('error', () => undefined);
   let stopped = false;
+  let failing = false;
   const read = async () => {
     while (!stopped) {
       try {
@@ -40,10 +41,14 @@ export function watchQueueActivity(opts: { redis: RedisConnection; queues: Queue
             woken ||= WAKING_EVENTS.has(eventName(fields));
           }
         }
+        failing = false;
         if (woken) opts.onActivity();
       } catch (err) {
         if (stopped) return;
-        opts.logger.warn({ err }, 'interactive queue events could not be read; the catalog yield check falls back to its slow poll');
+        // Once per outage, not once per retry.
+        if (!failing)
+          opts.logger.warn({ err }, 'interactive queue events could not be read; the catalog yield check falls back to its slow poll');
+        failing = true;
         await new Promise((resolve) => setTimeout(resolve, RETRY_MS).unref());
       }
     }
