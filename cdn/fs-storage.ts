@@ -32,20 +32,20 @@ const LINK_REFUSED = new Set(['EMLINK', 'EPERM', 'EXDEV', 'ENOTSUP', 'EOPNOTSUPP
 // Longest single path segment we accept: NAME_MAX is 255 bytes and the sidecar adds ".json".
 const MAX_SEGMENT_BYTES = 250;
 /**
- * Bytes written or read with one blocking call at most: a copy to or from the page cache, tens of
- * microseconds. Bigger bodies go through the thread pool in chunks of this size.
+ * Bytes written or read with blocking calls at most: a copy to or from the page cache, tens of
+ * microseconds. Bigger bodies go through the thread pool.
  */
 const DIRECT_IO_BYTES = 256 * 1024;
 
 const fdatasync = promisify(fs.fdatasync);
+const writeAt = promisify(fs.write);
+const readAt = promisify(fs.read);
 /**
  * One turn of the event loop. An operation made only of direct calls awaits this first, so it
  * still lets timers and I/O run, as a thread-pool call did: a caller polling `get` in a loop (for
  * a key another write is about to create) must not starve that write.
  */
 const loopTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
-const writeAt = promisify(fs.write);
-const readAt = promisify(fs.read);
 
 /** Marks a failure of the caller's body stream (an aborted upload, a size limit), rethrown as is. */
 class BodyError {

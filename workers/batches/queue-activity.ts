@@ -23,6 +23,7 @@ export function watchQueueActivity(opts: { redis: RedisConnection; queues: Queue
   const keys = opts.queues.map((q) => q.keys.events!);
   // '$': only what is added from now on; then each stream's last id seen, so nothing in between is lost.
   const lastIds = keys.map(() => '$');
+  // The same call on both sides: the union of their two `duplicate` signatures is not callable.
   const connection: RedisConnection = opts.redis instanceof Cluster ? opts.redis.duplicate() : opts.redis.duplicate();
   // Stopping closes the connection under a blocked read: that error is expected, not news.
   connection.on('error', () => undefined);
