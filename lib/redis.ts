@@ -1,4 +1,4 @@
-import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ChainableCommander, type ClusterOptions, type RedisOptions } from 'ioredis';
 
 /**
  * Where Redis is: one server at `url`, or a Redis Cluster reached through `clusterNodes` (seed
@@ -153,6 +153,17 @@ export async function assertRedisReachable(target: string | RedisTarget, timeout
   } finally {
     probe.disconnect();
   }
+}
+
+/**
+ * Send a MULTI or pipeline and answer its replies in order; the first command that failed throws
+ * (ioredis resolves `exec` with an [error, reply] pair per command instead).
+ */
+export async function execReplies(commands: ChainableCommander): Promise<unknown[]> {
+  return ((await commands.exec()) ?? []).map(([err, reply]) => {
+    if (err) throw err;
+    return reply;
+  });
 }
 
 /** Never print a password that came in the URL. */

@@ -1,4 +1,4 @@
-import type { RedisConnection } from '../lib/redis.js';
+import { execReplies, type RedisConnection } from '../lib/redis.js';
 
 /** The template (id and version, the run's params applied) an asset's latest run used, and that run's recipe. */
 export interface TemplateUse {
@@ -26,11 +26,9 @@ export class TemplateUsage {
     if (!use) {
       // Most runs apply no template: forget the asset's in one write, and only when it had one,
       // take the asset off that template's set too.
-      const replies =
-        (await this.redis.multi().hget(this.byAssetKey(tenantId), assetId).hdel(this.byAssetKey(tenantId), assetId).exec()) ?? [];
-      const failed = replies.find(([err]) => err)?.[0];
-      if (failed) throw failed;
-      const raw = replies[0]?.[1] as string | null | undefined;
+      const [raw] = (await execReplies(
+        this.redis.multi().hget(this.byAssetKey(tenantId), assetId).hdel(this.byAssetKey(tenantId), assetId),
+      )) as [string | null];
       if (raw) await this.redis.srem(this.byTemplateKey(tenantId, (JSON.parse(raw) as TemplateUse).id), assetId);
       return;
     }

@@ -1,5 +1,6 @@
 import { fillPage, type Page } from '../../lib/cursor.js';
-import type { RedisConnection } from '../../lib/redis.js';
+import type { ChainableCommander } from 'ioredis';
+import { execReplies, type RedisConnection } from '../../lib/redis.js';
 import type { ErrorCode } from '../../lib/errors.js';
 import type { Recipe } from '../recipe.js';
 import type { BatchEventCounts } from './events.js';
@@ -172,11 +173,7 @@ export class BatchStore {
   }
 
   async item(batchId: string, line: number): Promise<StoredItemState> {
-    const [item, state, result] = await Promise.all([
-      this.redis.hget(this.key(batchId, 'items'), String(line)),
-      this.redis.hget(this.key(batchId, 'state'), String(line)),
-      this.redis.hget(this.key(batchId, 'result'), String(line)),
-    ]);
+    const [item, state, result] = (await execReplies(this.readItem(this.redis.pipeline(), batchId, line))) as ItemReplies;
     return toItemState(item, state, result);
   }
 
@@ -186,18 +183,17 @@ export class BatchStore {
    * as an item's storage call on a busy machine).
    */
   async itemAndMeta(batchId: string, line: number): Promise<StoredItemState & { meta: BatchMeta | undefined }> {
-    const replies = await this.redis
-      .pipeline()
-      .hgetall(this.key(batchId, 'meta'))
+    const reads = this.readItem(this.redis.pipeline().hgetall(this.key(batchId, 'meta')), batchId, line);
+    const [meta, item, state, result] = (await execReplies(reads)) as [Record<string, string>, ...ItemReplies];
+    return { meta: toBatchMeta(meta), ...toItemState(item, state, result) };
+  }
+
+  /** The three reads of an item (its record, state and result), added to `commands`. */
+  private readItem(commands: ChainableCommander, batchId: string, line: number): ChainableCommander {
+    return commands
       .hget(this.key(batchId, 'items'), String(line))
       .hget(this.key(batchId, 'state'), String(line))
-      .hget(this.key(batchId, 'result'), String(line))
-      .exec();
-    const [meta, item, state, result] = (replies ?? []).map(([err, value]) => {
-      if (err) throw err;
-      return value;
-    }) as [Record<string, string>, string | null, string | null, string | null];
-    return { meta: toBatchMeta(meta), ...toItemState(item, state, result) };
+      .hget(this.key(batchId, 'result'), String(line));
   }
 
   async setResult(batchId: string, line: number, result: ItemResult): Promise<void> {
@@ -338,7 +334,9 @@ function toBatchMeta(m: Record<string, string>): BatchMeta | undefined {
   };
 }
 
-function toItemState(item: string | null, state: string | null, result: string | null): StoredItemState {
+type ItemReplies = [item: string | null, state: string | null, result: string | null];
+
+function toItemState(...[item, state, result]: ItemReplies): StoredItemState {
   return {
     item: item ? (JSON.parse(item) as StoredItem) : {},
     state: (state ?? undefined) as ItemState | undefined,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { JobsOptions, Queue } from 'bullmq';
 import { AppError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
+import { execReplies } from '../../lib/redis.js';
 import type { BatchItemJobData } from '../catalogue.js';
 import type { CatalogLine } from './catalog-lines.js';
 import { emitSafely, type BatchEventSink } from './events.js';
@@ -189,8 +190,7 @@ async function enqueueChunk(lane: BatchLane, batchId: string, tenantId: string, 
       claim.hset(ownersKey, l.item.key, mine); // failed, cancelled or expired: redo
     else claim.hget(ownersKey, l.item.key); // keep the owner
   });
-  const claimed = (await claim.exec())!.map(([err, value], i) => {
-    if (err) throw err;
+  const claimed = (await execReplies(claim)).map((value, i) => {
     const owner = owners[i];
     if (!owner) return value === 1;
     return !LIVE_STATES.has(ownerStates[i] as ItemState);
