@@ -149,7 +149,12 @@ describe('creative experiments', () => {
     const url = `${live.skus[0]!.url}96.webp`;
     const cuts = cutPoints([1, 1]);
     const seen = new Set<string>();
-    for (const visitor of ['v-1', 'v-2', 'v-3', 'v-4', 'v-5', 'v-6']) {
+    // Three visitors of each variant: six fixed names all fell in one variant once in 32 runs
+    // (the experiment id, and so the split, is new each run).
+    const candidates = Array.from({ length: 200 }, (_, i) => `v-${i + 1}`);
+    const visitors = [0, 1].flatMap((variant) => candidates.filter((v) => assignVariant(experiment.id, v, cuts) === variant).slice(0, 3));
+    expect(visitors).toHaveLength(6);
+    for (const visitor of visitors) {
       const expected = ['control', 'warm'][assignVariant(experiment.id, visitor, cuts)!];
       for (let i = 0; i < 2; i++) {
         const res = await fetch(url, { headers: { 'x-visitor-id': visitor } });
