@@ -224,8 +224,11 @@ export function fsStorage(options: FsStorageOptions): ObjectStorage {
     let fd: number | undefined;
     try {
       ({ tmp, fd } = openTemp(target));
+      let written = 0;
       if (typeof body === 'string' || Buffer.isBuffer(body)) {
-        await writeAll(fd, typeof body === 'string' ? Buffer.from(body) : body);
+        const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+        await writeAll(fd, bytes);
+        written = bytes.length;
       } else {
         // Awaiting each write gives back-pressure without buffering the whole stream.
         const chunks = body[Symbol.asyncIterator]() as AsyncIterator<Uint8Array | string>;
@@ -237,12 +240,15 @@ export function fsStorage(options: FsStorageOptions): ObjectStorage {
             throw new BodyError(err);
           }
           if (next.done) break;
-          await writeAll(fd, typeof next.value === 'string' ? Buffer.from(next.value) : next.value);
+          const bytes = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+          await writeAll(fd, bytes);
+          written += bytes.length;
         }
       }
       // Without this a crash after the rename can leave an empty file under the key. fdatasync,
       // not fsync: it flushes the bytes and the size (what reading them back needs), not the times.
-      await fdatasync(fd);
+      // An empty file (a publication marker) has nothing to flush: its creation is journaled.
+      if (written > 0) await fdatasync(fd);
       fs.closeSync(fd);
       fd = undefined;
       return tmp;
