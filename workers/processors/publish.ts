@@ -51,16 +51,17 @@ export async function processPublish(
   data: PublishJobData,
   deps: PublishDeps,
 ): Promise<{ manifestKey: string; stableUrls: string[] }> {
-  if (await deps.runs.isCancelled(data.runId)) throw cancelled();
+  // The run record, read once: whether the run was cancelled (taken down) before we wrote
+  // anything, and its recipe, whose choices (loading, sizes) the <picture> snippet carries.
+  const run = await deps.runs.get(data.tenantId, data.runId);
+  if (run?.state === 'cancelled') throw cancelled();
   const childValues = Object.values(await job.getChildrenValues());
   const render = renderResultSchema.parse(childValues[0]);
   const sets = [render, ...(render.channels ?? [])];
-  // Independent reads, waited for together: the markers, the asset record, the run record (whose
-  // recipe holds the run's choices for the <picture> snippet: loading, sizes), the on-demand settings.
-  const [previous, released, run, onDemand] = await Promise.all([
+  // Independent reads, waited for together: the markers, the asset record, the on-demand settings.
+  const [previous, released, onDemand] = await Promise.all([
     readPublication(deps.storage, data.tenantId, data.assetId),
     releasedByAsset(deps, data),
-    deps.runs.get(data.tenantId, data.runId),
     deps.onDemand?.(data.tenantId),
   ]);
   const targets = data.sku ? [data.sku] : [];
