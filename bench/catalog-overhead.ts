@@ -9,7 +9,11 @@
  * The step children run at nice 0 here (BATCH_CPU_NICE=0 unless set), like the in-process side.
  * PROFILE_LANE=<folder> writes a CPU profile of the service process per lane round (open it in
  * Chrome's DevTools): what the service does around the children, the in-process side left out.
+ * PERF_CONTROL=<ctl fifo>,<ack fifo> samples the whole machine (step children, Redis, the kernel)
+ * during the lane rounds only, with a perf session started as
+ *   mkfifo ctl ack; perf record -a -g -D -1 --control fifo:ctl,ack -o lane.data &
  */
+import { closeSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -100,8 +104,36 @@ async function footprint(redis: ReturnType<typeof createRedis>, root: string): P
   return { redisCommands, files: inodes.size, names };
 }
 
-/** Profile the service process's main thread while `fn` runs, into PROFILE_LANE's folder when set. */
+/**
+ * Tell a `perf record --control fifo:<ctl>,<ack>` session (PERF_CONTROL=<ctl>,<ack>) to start or
+ * stop sampling, and wait for its acknowledgement, so the samples cover the lane rounds exactly.
+ */
+function perfControl(command: 'enable' | 'disable'): void {
+  const [ctl, ack] = (process.env.PERF_CONTROL ?? '').split(',');
+  if (!ctl || !ack) return;
+  writeFileSync(ctl, `${command}\n`);
+  const fd = openSync(ack, 'r');
+  try {
+    readSync(fd, Buffer.alloc(5)); // perf answers "ack\n\0"
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Profile the service process's main thread while `fn` runs, into PROFILE_LANE's folder when set;
+ * and sample the whole machine with perf when PERF_CONTROL is set.
+ */
 async function profiled(name: string, fn: () => Promise<void>): Promise<void> {
+  perfControl('enable');
+  try {
+    await profiledService(name, fn);
+  } finally {
+    perfControl('disable');
+  }
+}
+
+async function profiledService(name: string, fn: () => Promise<void>): Promise<void> {
   const folder = process.env.PROFILE_LANE;
   if (!folder) return fn();
   const session = new Session();
