@@ -330,8 +330,16 @@ async function main(): Promise<void> {
       rows.push(
         `| ${size} | ${n} | catalog lane, ${concurrency} step children | ${s2(lane.wallMs)} | ${s2(lane.cpuMs)} | ${cpuSplit(lane.cpu)} | ${perMinCore(lane).toFixed(0)} | **${overhead(lane.wallMs, base.wallMs)}** | ${overhead(lane.cpuMs, base.cpuMs)} | ${loadavg()[0]!.toFixed(1)} |`,
       );
+      // All rounds pooled (total lane time over total in-process time): steadier than any one
+      // round's ratio on a machine whose speed drifts from minute to minute.
+      const total = (f: (r: (typeof rounds)[number]) => number) => rounds.reduce((sum, r) => sum + f(r), 0);
+      const pooled = (side: 'wallMs' | 'cpuMs') =>
+        overhead(
+          total((r) => r.lane[side]),
+          total((r) => r.base[side]),
+        );
       roundLines.push(
-        `- ${size}, every round: overhead wall ${allRounds((r) => r.lane.wallMs / r.base.wallMs)}; CPU ${allRounds((r) => r.lane.cpuMs / r.base.cpuMs)}`,
+        `- ${size}, every round: overhead wall ${allRounds((r) => r.lane.wallMs / r.base.wallMs)}; CPU ${allRounds((r) => r.lane.cpuMs / r.base.cpuMs)}; all rounds pooled: wall ${pooled('wallMs')}, CPU ${pooled('cpuMs')}`,
       );
       breakdowns.push(
         breakdown(
