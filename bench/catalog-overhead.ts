@@ -23,7 +23,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import sharp from 'sharp';
-import type { Redis } from 'ioredis';
+import { deleteKeys } from '../test/redis-keys.js';
 import type { OutputFormat } from '../workers/steps/types.js';
 import { uniqueJpeg } from './load-photos.js';
 import { cpuSince, processTreeCpu, totalCpuMs, type TreeCpu } from './process-cpu.js';
@@ -382,12 +382,9 @@ async function main(): Promise<void> {
     for (const f of footprints) console.log(f);
     for (const b of breakdowns) console.log(`\n${b}`);
   } finally {
-    // The benchmark's Redis is one server (REDIS_CLUSTER_NODES unset): its keys are scanned there.
-    for await (const keys of (redis as Redis).scanStream({ match: `${prefix}:*`, count: 500 }) as AsyncIterable<string[]>) {
-      if (keys.length) await redis.unlink(...keys);
-    }
     redis.disconnect();
     await service.close();
+    await deleteKeys(`${prefix}:*`);
     await rm(dataDir, { recursive: true, force: true });
   }
 }

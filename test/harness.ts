@@ -2,16 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { startService, type Service } from '../bin/service.js';
 import type { Env } from '../lib/env.js';
 import type { DestinationStream } from '../lib/logger.js';
 import type { BatchStatus } from '../workers/batches/store.js';
+import { deleteKeys, REDIS_URL } from './redis-keys.js';
 import { checkAnswersFrom, stopCheckingAnswersFrom } from './contract/checked-fetch.js';
 
 export { uncheckedFetch } from './contract/checked-fetch.js';
 
-export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+// The Redis helpers live apart so a benchmark can use them without this file's fetch wrapper.
+export { countKeys, deleteKeys, REDIS_URL } from './redis-keys.js';
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
 
 export const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url);
@@ -89,30 +90,6 @@ export function jsonApi(service: () => { url: string }, key: () => string) {
       headers: { authorization: `Bearer ${key()}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
-}
-
-/** Every Redis key matching a pattern, deleted; returns how many there were. */
-export async function countKeys(pattern: string): Promise<number> {
-  const redis = new Redis(REDIS_URL);
-  try {
-    let count = 0;
-    for await (const keys of redis.scanStream({ match: pattern, count: 500 })) count += (keys as string[]).length;
-    return count;
-  } finally {
-    redis.disconnect();
-  }
-}
-
-/** Delete every Redis key matching a pattern. */
-export async function deleteKeys(pattern: string): Promise<void> {
-  const redis = new Redis(REDIS_URL);
-  try {
-    for await (const keys of redis.scanStream({ match: pattern, count: 500 })) {
-      if ((keys as string[]).length) await redis.unlink(...(keys as string[]));
-    }
-  } finally {
-    redis.disconnect();
-  }
 }
 
 /** A tenant and its API key, made through the admin API. */
