@@ -14,6 +14,7 @@
 import fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { timeIt } from './timing.js';
 
 const FREED = Number(process.env.FREED ?? 5000);
 const CREATES = Number(process.env.CREATES ?? 300);
@@ -21,28 +22,25 @@ const AFTER_S = [1, 10, 30, 60, 90, 120];
 
 const dir = fs.mkdtempSync(path.join(tmpdir(), 'bench-file-creates-'));
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
-const cpuMs = () => {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1000;
-};
 
 /** CPU ms per creation of `CREATES` new empty files (made directly: no thread-pool hop is timed). */
-function createFiles(tag: string): number {
-  const start = cpuMs();
-  for (let i = 0; i < CREATES; i++) fs.closeSync(fs.openSync(path.join(dir, `${tag}-${i}`), 'wx'));
-  return (cpuMs() - start) / CREATES;
+async function createFiles(tag: string): Promise<number> {
+  const { cpuMs } = await timeIt(async () => {
+    for (let i = 0; i < CREATES; i++) fs.closeSync(fs.openSync(path.join(dir, `${tag}-${i}`), 'wx'));
+  });
+  return cpuMs / CREATES;
 }
 
 async function main(): Promise<void> {
   for (let i = 0; i < FREED; i++) fs.closeSync(fs.openSync(path.join(dir, `doomed-${i}`), 'wx'));
   // Let the creations above age out of the allocator's window before the baseline.
   await sleep(AFTER_S.at(-1)! * 1000);
-  const rows = [`| before the deletes | ${createFiles('before').toFixed(3)} |`];
+  const rows = [`| before the deletes | ${(await createFiles('before')).toFixed(3)} |`];
   const deletedAt = performance.now();
   for (let i = 0; i < FREED; i++) fs.unlinkSync(path.join(dir, `doomed-${i}`));
   for (const s of AFTER_S) {
     await sleep(deletedAt + s * 1000 - performance.now());
-    rows.push(`| ${s} s after deleting ${FREED} files | ${createFiles(`after-${s}`).toFixed(3)} |`);
+    rows.push(`| ${s} s after deleting ${FREED} files | ${(await createFiles(`after-${s}`)).toFixed(3)} |`);
   }
   process.stdout.write(
     `Folder: ${dir}; ${CREATES} empty files created per row.\n\n| when | CPU ms per file created |\n| --- | ---: |\n${rows.join('\n')}\n`,
